@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+/** A configuration value that is missing or malformed; `message` names the variable. */
+export class ConfigurationError extends Error {
+  constructor(readonly variable: string, detail: string) {
+    super(`Invalid configuration: ${variable} ${detail}`);
+    this.name = 'ConfigurationError';
+  }
+}
+
+/** Environment variables as Node hands them over: unset and empty mean the same. */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+const portNumber = z.coerce
+  .number({ message: 'must be a port number' })
+  .int('must be a whole port number')
+  .min(1, 'must be a port number between 1 and 65535')
+  .max(65535, 'must be a port number between 1 and 65535');
+
+export const variable = {
+  port: (fallback: number) => portNumber.default(fallback),
+  positiveInt: (fallback: number) =>
+    z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').default(fallback),
+  text: (fallback: string) => z.string().min(1).default(fallback),
+  url: (protocols: readonly string[]) =>
+    z.string().refine((value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`),
+  oneOf: <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
+    z.enum(values, { message: `must be one of ${values.join(', ')}` }).default(fallback),
+};
+
+export const postgresUrl = variable.url(['postgres:', 'postgresql:']);
+export const redisUrl = variable.url(['redis:', 'rediss:']);
+export const logLevel = variable.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info');
+
+/**
+ * Reads the variables named by `shape` from `env`, validating each, and returns them frozen.
+ * Throws ConfigurationError for the first bad variable, in `shape` order.
+ */
+export function readEnvironment<Shape extends z.ZodRawShape>(
+  shape: Shape,
+  env: Environment,
+): Readonly<z.infer<z.ZodObject<Shape>>> {
+  const present = Object.fromEntries(
+    Object.keys(shape)
+      .map((name) => [name, env[name]?.trim()] as const)
+      .filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const result = z.object(shape).safeParse(present);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const name = String(issue.path[0]);
+    const detail = issue.code === 'invalid_type' && present[name] === undefined ? 'is required' : issue.message;
+    throw new ConfigurationError(name, present[name] === undefined ? detail : `${detail} (got "${present[name]}")`);
+  }
+  return Object.freeze(result.data);
+}

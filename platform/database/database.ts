@@ -1,0 +1,100 @@
+import { mkdirSync } from 'node:fs';
+import pg from 'pg';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { PrismaClient } from './generated/client.ts';
+import type { DatabaseTarget } from '../config/runtimeConfig.ts';
+
+export { PrismaClient };
+
+/** One driver connection, for what Prisma does not do: multi-statement scripts, session locks. */
+export interface SqlConnection {
+  query<Row>(sql: string, params?: unknown[]): Promise<Row[]>;
+  /** Runs a multi-statement SQL script (a migration, a bulk load) in one round trip. */
+  exec(sql: string): Promise<void>;
+}
+
+/** A connected database: Prisma for queries, and the raw driver for scripts and bulk work. */
+export interface Database {
+  readonly kind: DatabaseTarget['kind'];
+  readonly prisma: PrismaClient;
+  /** Runs `work` on one connection held for its duration (session state stays with it). */
+  withConnection<T>(work: (connection: SqlConnection) => Promise<T>): Promise<T>;
+  runScript(sql: string): Promise<void>;
+  /** Resolves when the database answers; rejects otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function connectDatabase(target: DatabaseTarget): Promise<Database> {
+  switch (target.kind) {
+    case 'postgres':
+      return connectPostgres(target.url, target.poolSize);
+    case 'embedded':
+      return connectEmbedded(target.dataDir);
+  }
+}
+
+async function connectPostgres(url: string, poolSize: number): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // An idle client that loses its connection emits 'error' on the pool; without a listener
+  // that would crash the process instead of letting the next query reconnect.
+  pool.on('error', () => {});
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    kind: 'postgres',
+    prisma,
+    withConnection: async (work) => {
+      const client = await pool.connect();
+      try {
+        return await work({
+          query: async (sql, params) => (await client.query(sql, params)).rows,
+          exec: async (sql) => {
+            await client.query(sql);
+          },
+        });
+      } finally {
+        client.release();
+      }
+    },
+    runScript: async (sql) => {
+      await pool.query(sql);
+    },
+    ping: async () => {
+      await pool.query('SELECT 1');
+    },
+    close: async () => {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}
+
+async function connectEmbedded(dataDir: string): Promise<Database> {
+  mkdirSync(dataDir, { recursive: true });
+  const pglite = await PGlite.create(dataDir);
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  return {
+    kind: 'embedded',
+    prisma,
+    // PGlite is one connection, so every caller already holds "the" session.
+    withConnection: (work) =>
+      work({
+        query: async <Row>(sql: string, params?: unknown[]) => (await pglite.query<Row>(sql, params)).rows,
+        exec: async (sql) => {
+          await pglite.exec(sql);
+        },
+      }),
+    runScript: async (sql) => {
+      await pglite.exec(sql);
+    },
+    ping: async () => {
+      await pglite.query('SELECT 1');
+    },
+    close: async () => {
+      await prisma.$disconnect();
+      await pglite.close();
+    },
+  };
+}

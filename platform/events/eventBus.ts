@@ -1,0 +1,27 @@
+/**
+ * A durable, ordered log of events per stream, read from a cursor: Redis Streams in
+ * production, an in-process log when embedded. Events are named `<area>.<entity>.<pastTense>`.
+ */
+export interface EventBus {
+  /** Appends an event and returns its cursor, which orders it within the stream. */
+  publish(stream: string, type: string, payload: unknown): Promise<string>;
+  /**
+   * Delivers every event after `after` (or only new ones when omitted), in stream order, one at
+   * a time: the next is delivered once `handler` settles.
+   */
+  subscribe(stream: string, handler: EventHandler, options?: { after?: string }): EventSubscription;
+  close(): Promise<void>;
+}
+
+export interface BusEvent {
+  readonly stream: string;
+  readonly cursor: string;
+  readonly type: string;
+  readonly payload: unknown;
+}
+
+export type EventHandler = (event: BusEvent) => void | Promise<void>;
+
+export interface EventSubscription {
+  close(): Promise<void>;
+}

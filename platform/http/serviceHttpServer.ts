@@ -1,0 +1,131 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
+
+/** A named dependency check for /readyz: resolves when the dependency is reachable. */
+export type ReadinessCheck = readonly [name: string, check: () => Promise<void>];
+
+export interface ServiceHttpServerOptions<Context extends BaseContext> {
+  readonly apollo: ApolloServer<Context>;
+  readonly context: (request: IncomingMessage) => Promise<Context>;
+  readonly readinessChecks: readonly ReadinessCheck[];
+  /** Largest request body accepted, in bytes. */
+  readonly maxBodyBytes?: number;
+  /** How long a readiness check may take before it counts as failed, in milliseconds. */
+  readonly readinessTimeoutMs?: number;
+}
+
+const GRAPHQL_PATH = '/graphql';
+
+/**
+ * The HTTP front of every Stockgraph service: GraphQL on /graphql (Apollo Server's integration
+ * contract, `executeHTTPGraphQLRequest`), liveness on /healthz and dependency readiness on
+ * /readyz. A plain Node server, so that the gateway can also upgrade it to WebSockets.
+ */
+export function createServiceHttpServer<Context extends BaseContext>({
+  apollo,
+  context,
+  readinessChecks,
+  maxBodyBytes = 4 * 1024 * 1024, // 4 MiB
+  readinessTimeoutMs = 2_000, // 2 seconds
+}: ServiceHttpServerOptions<Context>): Server {
+  const serveGraphQL = async (request: IncomingMessage, response: ServerResponse, url: URL) => {
+    const body = request.method === 'POST' ? await readJsonBody(request, maxBodyBytes) : undefined;
+    if (body instanceof RequestBodyError) return sendJson(response, body.status, { errors: [{ message: body.message, extensions: { code: body.code } }] });
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const result = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
+      context: () => context(request),
+    });
+    response.statusCode = result.status ?? 200;
+    for (const [name, value] of result.headers) response.setHeader(name, value);
+    if (result.body.kind === 'complete') return void response.end(result.body.string);
+    for await (const chunk of result.body.asyncIterator) response.write(chunk);
+    response.end();
+  };
+
+  const serveReadiness = async (response: ServerResponse) => {
+    const results = await Promise.all(
+      readinessChecks.map(async ([name, check]) => [name, await settle(check, readinessTimeoutMs)] as const),
+    );
+    const ready = results.every(([, outcome]) => outcome === 'ok');
+    sendJson(response, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', checks: Object.fromEntries(results) });
+  };
+
+  return createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const handle = async () => {
+      if (url.pathname === GRAPHQL_PATH) return serveGraphQL(request, response, url);
+      if (url.pathname === '/healthz' && request.method === 'GET') return sendJson(response, 200, { status: 'ok' });
+      if (url.pathname === '/readyz' && request.method === 'GET') return serveReadiness(response);
+      sendJson(response, 404, { error: 'Not found' });
+    };
+    handle().catch(() => {
+      // Apollo already turns resolver failures into GraphQL errors; reaching here means the
+      // connection itself broke, so there may be nobody left to answer.
+      if (!response.headersSent) sendJson(response, 500, { error: 'Internal server error' });
+      else response.destroy();
+    });
+  });
+}
+
+/** Starts listening and returns the base URL actually bound (port 0 picks a free port). */
+export async function listen(server: Server, port: number, host: string): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const hostname = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${hostname === '0.0.0.0' ? '127.0.0.1' : hostname}:${address.port}`;
+}
+
+export async function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+class RequestBodyError {
+  constructor(readonly status: number, readonly code: string, readonly message: string) {}
+}
+
+async function readJsonBody(request: IncomingMessage, maxBodyBytes: number): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBodyBytes) return new RequestBodyError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${maxBodyBytes} bytes`);
+    chunks.push(chunk);
+  }
+  if (size === 0) return undefined;
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    return new RequestBodyError(400, 'BAD_REQUEST', 'Request body is not valid JSON');
+  }
+}
+
+async function settle(check: () => Promise<void>, timeoutMs: number): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`no answer within ${timeoutMs} ms`), timeoutMs);
+  });
+  try {
+    return await Promise.race([check().then(() => 'ok'), timeout]);
+  } catch (error) {
+    return (error as Error).message || 'failed';
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  response.end(JSON.stringify(body));
+}

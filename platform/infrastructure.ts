@@ -1,0 +1,37 @@
+import type { RuntimeConfig } from './config/runtimeConfig.ts';
+import { connectDatabase, type Database } from './database/database.ts';
+import type { EventBus } from './events/eventBus.ts';
+import { InProcessEventBus } from './events/inProcessEventBus.ts';
+import { RedisEventBus } from './events/redisEventBus.ts';
+import type { ReadinessCheck } from './http/serviceHttpServer.ts';
+import { connectRedis } from './redis.ts';
+
+/** The database and event bus a service runs on, with the checks that tell they are reachable. */
+export interface Infrastructure {
+  readonly db: Database;
+  readonly bus: EventBus;
+  readonly readinessChecks: readonly ReadinessCheck[];
+  close(): Promise<void>;
+}
+
+export async function openInfrastructure(config: Pick<RuntimeConfig, 'database' | 'eventBus'>): Promise<Infrastructure> {
+  const db = await connectDatabase(config.database);
+  const readinessChecks: ReadinessCheck[] = [['database', () => db.ping()]];
+  if (config.eventBus.kind === 'in-process') {
+    const bus = new InProcessEventBus();
+    return { db, bus, readinessChecks, close: async () => (await bus.close(), await db.close()) };
+  }
+  const redis = connectRedis(config.eventBus.url);
+  const bus = new RedisEventBus(redis);
+  readinessChecks.push(['redis', async () => void (await redis.ping())]);
+  return {
+    db,
+    bus,
+    readinessChecks,
+    close: async () => {
+      await bus.close();
+      redis.disconnect();
+      await db.close();
+    },
+  };
+}

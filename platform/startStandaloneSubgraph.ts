@@ -1,0 +1,34 @@
+import type { BaseContext } from '@apollo/server';
+import { readSubgraphConfig } from './config/subgraphConfig.ts';
+import type { SubgraphName } from './config/services.ts';
+import { startSubgraphServer, type SubgraphDefinition } from './graphql/subgraphServer.ts';
+import { openInfrastructure, type Infrastructure } from './infrastructure.ts';
+import { createLogger } from './logger.ts';
+import { runService } from './runService.ts';
+
+/**
+ * The production shape of a subgraph: a process of its own on PostgreSQL and Redis
+ * (DATABASE_URL and REDIS_URL are required).
+ */
+export function startStandaloneSubgraph<Context extends BaseContext>(
+  name: SubgraphName,
+  define: (infrastructure: Infrastructure) => SubgraphDefinition<Context>,
+): void {
+  runService(async (env) => {
+    const config = readSubgraphConfig(name, env, { allowEmbedded: false });
+    const logger = createLogger(config.logLevel).child({ service: name });
+    const infrastructure = await openInfrastructure(config);
+    const server = await startSubgraphServer(define(infrastructure), {
+      port: config.port,
+      host: config.host,
+      logger,
+      readinessChecks: infrastructure.readinessChecks,
+    });
+    return {
+      stop: async () => {
+        await server.stop();
+        await infrastructure.close();
+      },
+    };
+  });
+}

@@ -1,0 +1,53 @@
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import { connectionOf, decodeCursor, encodeCursor, pageSize } from '../../platform/graphql/pagination.ts';
+import { DateTimeScalar } from '../../platform/graphql/scalars.ts';
+import type { InventoryRepository, Item, Location, StockLevelKey, StockLevelRecord } from './data/inventoryRepository.ts';
+import { availableToPromise } from './domain/availableToPromise.ts';
+import type { InventoryLoaders } from './loaders.ts';
+
+export interface InventoryContext {
+  readonly loaders: InventoryLoaders;
+  readonly repository: InventoryRepository;
+}
+
+const MAX_PAGE_SIZE = 500;
+
+export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
+  DateTime: DateTimeScalar,
+  Query: {
+    item: (_: unknown, { sku }: { sku: string }, { loaders }: InventoryContext) => loaders.itemBySku.load(sku),
+    items: async (_: unknown, args: { first: number; after?: string | null }, { loaders, repository }: InventoryContext) => {
+      const first = pageSize(args.first, MAX_PAGE_SIZE);
+      const rows = await repository.itemPage(first + 1, args.after ? decodeCursor(args.after) : undefined);
+      for (const item of rows) loaders.itemBySku.prime(item.sku, item);
+      return connectionOf(rows, first, (item) => encodeCursor(item.sku));
+    },
+    location: (_: unknown, { id }: { id: string }, { loaders }: InventoryContext) => loaders.locationById.load(id),
+    locations: async (_: unknown, __: unknown, { loaders, repository }: InventoryContext) => {
+      const locations = await repository.allLocations();
+      for (const location of locations) loaders.locationById.prime(location.id, location);
+      return locations;
+    },
+    stockLevel: (_: unknown, key: StockLevelKey, { loaders }: InventoryContext) => loaders.stockLevelByKey.load(key),
+  },
+  Item: {
+    __resolveReference: ({ sku }: { sku: string }, { loaders }: InventoryContext) => loaders.itemBySku.load(sku),
+    stockLevels: async (item: Item, { locationIds }: { locationIds?: string[] | null }, { loaders }: InventoryContext) => {
+      const levels = await loaders.stockLevelsBySku.load(item.sku);
+      if (!locationIds) return levels;
+      const wanted = new Set(locationIds);
+      return levels.filter((level) => wanted.has(level.locationId));
+    },
+  },
+  Location: {
+    __resolveReference: ({ id }: { id: string }, { loaders }: InventoryContext) => loaders.locationById.load(id),
+    subinventories: (location: Location, _: unknown, { loaders }: InventoryContext) =>
+      loaders.subinventoriesByLocationId.load(location.id),
+  },
+  StockLevel: {
+    __resolveReference: (key: StockLevelKey, { loaders }: InventoryContext) => loaders.stockLevelByKey.load(key),
+    item: (level: StockLevelRecord, _: unknown, { loaders }: InventoryContext) => loaders.itemBySku.load(level.sku),
+    location: (level: StockLevelRecord, _: unknown, { loaders }: InventoryContext) => loaders.locationById.load(level.locationId),
+    available: (level: StockLevelRecord) => availableToPromise({ ...level, onHandNettable: level.onHandWms }),
+  },
+};

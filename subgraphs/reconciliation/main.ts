@@ -1,0 +1,4 @@
+import { startStandaloneSubgraph } from '../../platform/startStandaloneSubgraph.ts';
+import { reconciliationSubgraph } from './reconciliationSubgraph.ts';
+
+startStandaloneSubgraph('reconciliation', reconciliationSubgraph);

@@ -1,0 +1,16 @@
+import type { SubgraphDefinition } from '../../platform/graphql/subgraphServer.ts';
+import type { Infrastructure } from '../../platform/infrastructure.ts';
+import { ReconciliationRepository } from './data/reconciliationRepository.ts';
+import { createReconciliationLoaders } from './loaders.ts';
+import { reconciliationResolvers, type ReconciliationContext } from './resolvers.ts';
+
+/** The reconciliation subgraph: ERP sync transactions, reconciliation runs and discrepancies. */
+export function reconciliationSubgraph({ db }: Infrastructure): SubgraphDefinition<ReconciliationContext> {
+  const repository = new ReconciliationRepository(db.prisma);
+  return {
+    name: 'reconciliation',
+    schemaPath: new URL('./schema.graphql', import.meta.url).pathname,
+    resolvers: reconciliationResolvers,
+    createContext: () => ({ repository, loaders: createReconciliationLoaders(repository) }),
+  };
+}
