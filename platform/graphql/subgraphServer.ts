@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { ApolloServer, type BaseContext } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { parse } from 'graphql';
 import type { Logger } from '../logger.ts';
-import { closeServer, createServiceHttpServer, listen, type ReadinessCheck } from '../http/serviceHttpServer.ts';
+import { closeServer, createServiceHttpServer, listen, type ReadinessCheck, type RunningService } from '../http/serviceHttpServer.ts';
 import { maskUnexpectedErrors } from './errors.ts';
 
 export interface SubgraphDefinition<Context extends BaseContext> {
@@ -16,13 +15,6 @@ export interface SubgraphDefinition<Context extends BaseContext> {
   readonly resolvers: GraphQLResolverMap<Context>;
   /** Builds one request's context; per-request DataLoaders live here. */
   readonly createContext: () => Context;
-}
-
-export interface RunningService {
-  /** Base URL the service listens on; GraphQL is at `${url}/graphql`. */
-  readonly url: string;
-  readonly httpServer: Server;
-  stop(): Promise<void>;
 }
 
 export async function startSubgraphServer<Context extends BaseContext>(
@@ -38,7 +30,8 @@ export async function startSubgraphServer<Context extends BaseContext>(
     schema,
     formatError: maskUnexpectedErrors(logger),
     includeStacktraceInErrorResponses: false,
-    plugins: [ApolloServerPluginLandingPageDisabled()],
+    // Inline traces feed Apollo Studio, which Stockgraph does not report to.
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
   });
   await apollo.start();
   const httpServer = createServiceHttpServer({

@@ -15,6 +15,14 @@ export interface ServiceHttpServerOptions<Context extends BaseContext> {
   readonly readinessTimeoutMs?: number;
 }
 
+/** A started service. */
+export interface RunningService {
+  /** Base URL the service listens on; GraphQL is at `${url}/graphql`. */
+  readonly url: string;
+  readonly httpServer: Server;
+  stop(): Promise<void>;
+}
+
 const GRAPHQL_PATH = '/graphql';
 
 /**

@@ -1,0 +1,59 @@
+import { ApolloServer } from '@apollo/server';
+import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
+import type { SubgraphName } from '../platform/config/services.ts';
+import { maskUnexpectedErrors } from '../platform/graphql/errors.ts';
+import { closeServer, createServiceHttpServer, listen, type ReadinessCheck, type RunningService } from '../platform/http/serviceHttpServer.ts';
+import type { Logger } from '../platform/logger.ts';
+
+export interface GatewayOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly supergraphSdl: string;
+  /** GraphQL endpoint of each subgraph; these replace the URLs written in the supergraph. */
+  readonly subgraphUrls: Readonly<Record<SubgraphName, string>>;
+  readonly logger: Logger;
+}
+
+/**
+ * The public endpoint: Apollo Server over @apollo/gateway, executing the supergraph's query
+ * plans against the subgraphs. Ready when every subgraph reports ready.
+ */
+export async function startGateway({ host, port, supergraphSdl, subgraphUrls, logger }: GatewayOptions): Promise<RunningService> {
+  const gateway = new ApolloGateway({
+    supergraphSdl,
+    buildService: ({ name }) => new RemoteGraphQLDataSource({ url: subgraphUrls[name as SubgraphName] }),
+    logger,
+  });
+  const apollo = new ApolloServer({
+    gateway,
+    formatError: maskUnexpectedErrors(logger),
+    includeStacktraceInErrorResponses: false,
+  });
+  await apollo.start();
+  const httpServer = createServiceHttpServer({
+    apollo,
+    context: async () => ({}),
+    readinessChecks: Object.entries(subgraphUrls).map(([name, url]) => subgraphReadiness(name, url)),
+  });
+  const url = await listen(httpServer, port, host);
+  logger.info({ url: `${url}/graphql` }, 'gateway listening');
+  return {
+    url,
+    httpServer,
+    stop: async () => {
+      await closeServer(httpServer);
+      await apollo.stop();
+    },
+  };
+}
+
+function subgraphReadiness(name: string, graphqlUrl: string): ReadinessCheck {
+  const readyUrl = new URL('/readyz', graphqlUrl);
+  return [
+    `subgraph:${name}`,
+    async () => {
+      const response = await fetch(readyUrl);
+      if (!response.ok) throw new Error(`${readyUrl} answered ${response.status}`);
+    },
+  ];
+}

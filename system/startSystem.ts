@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import type { SubgraphName } from '../platform/config/services.ts';
+import type { BaseContext } from '@apollo/server';
+import { startSubgraphServer, type SubgraphDefinition } from '../platform/graphql/subgraphServer.ts';
+import type { RunningService } from '../platform/http/serviceHttpServer.ts';
+import type { Infrastructure } from '../platform/infrastructure.ts';
+import type { Logger } from '../platform/logger.ts';
+import { startGateway } from '../gateway/gateway.ts';
+import { SUPERGRAPH_PATH } from '../gateway/supergraph/composeSupergraph.ts';
+import { inventorySubgraph } from '../subgraphs/inventory/inventorySubgraph.ts';
+import { ordersSubgraph } from '../subgraphs/orders/ordersSubgraph.ts';
+import { reconciliationSubgraph } from '../subgraphs/reconciliation/reconciliationSubgraph.ts';
+
+export interface SystemOptions {
+  readonly infrastructure: Infrastructure;
+  readonly host: string;
+  /** Port per service; 0 picks a free one. */
+  readonly ports: Readonly<Record<SubgraphName | 'gateway', number>>;
+  readonly logger: Logger;
+}
+
+export interface RunningSystem {
+  readonly gateway: RunningService;
+  readonly subgraphs: Readonly<Record<SubgraphName, RunningService>>;
+  stop(): Promise<void>;
+}
+
+/**
+ * All four services in this process on one shared infrastructure: the embedded mode (PGlite
+ * takes a single connection, so its users must share a process) and the in-process test rig.
+ */
+export async function startSystem({ infrastructure, host, ports, logger }: SystemOptions): Promise<RunningSystem> {
+  const start = <Context extends BaseContext>(name: SubgraphName, define: (infrastructure: Infrastructure) => SubgraphDefinition<Context>) =>
+    startSubgraphServer(define(infrastructure), {
+      port: ports[name],
+      host,
+      logger: logger.child({ service: name }),
+      readinessChecks: infrastructure.readinessChecks,
+    });
+  const subgraphs = {
+    inventory: await start('inventory', inventorySubgraph),
+    orders: await start('orders', ordersSubgraph),
+    reconciliation: await start('reconciliation', reconciliationSubgraph),
+  };
+  const gateway = await startGateway({
+    host,
+    port: ports.gateway,
+    supergraphSdl: readFileSync(SUPERGRAPH_PATH, 'utf8'),
+    subgraphUrls: {
+      inventory: `${subgraphs.inventory.url}/graphql`,
+      orders: `${subgraphs.orders.url}/graphql`,
+      reconciliation: `${subgraphs.reconciliation.url}/graphql`,
+    },
+    logger: logger.child({ service: 'gateway' }),
+  });
+  return {
+    gateway,
+    subgraphs,
+    stop: async () => {
+      await gateway.stop();
+      await Promise.all(Object.values(subgraphs).map((subgraph) => subgraph.stop()));
+    },
+  };
+}
