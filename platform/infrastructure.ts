@@ -1,5 +1,5 @@
 import type { RuntimeConfig } from './config/runtimeConfig.ts';
-import { connectDatabase, type Database } from './database/database.ts';
+import { connectDatabase, type Database, type DatabaseOptions } from './database/database.ts';
 import type { EventBus } from './events/eventBus.ts';
 import { InProcessEventBus } from './events/inProcessEventBus.ts';
 import { RedisEventBus } from './events/redisEventBus.ts';
@@ -14,8 +14,11 @@ export interface Infrastructure {
   close(): Promise<void>;
 }
 
-export async function openInfrastructure(config: Pick<RuntimeConfig, 'database' | 'eventBus'>): Promise<Infrastructure> {
-  const db = await connectDatabase(config.database);
+export async function openInfrastructure(
+  config: Pick<RuntimeConfig, 'database' | 'eventBus'>,
+  databaseOptions: DatabaseOptions = {},
+): Promise<Infrastructure> {
+  const db = await connectDatabase(config.database, databaseOptions);
   const readinessChecks: ReadinessCheck[] = [['database', () => db.ping()]];
   if (config.eventBus.kind === 'in-process') {
     const bus = new InProcessEventBus();

@@ -15,18 +15,34 @@ export class CompositionError extends Error {
   }
 }
 
+export interface SubgraphSource {
+  readonly name: string;
+  readonly url: string;
+  /** The subgraph's SDL. */
+  readonly sdl: string;
+}
+
 /**
- * Composes the subgraphs' SDL files into a supergraph with @apollo/composition. The routing
- * URLs are the local defaults; the gateway replaces them with its configured URLs.
- * Throws CompositionError listing every problem.
+ * Composes the subgraphs' SDL files into a supergraph. The routing URLs are the local
+ * defaults; the gateway replaces them with its configured URLs.
  */
 export function composeSupergraph(): string {
-  const services = SUBGRAPH_NAMES.map((name) => {
-    const path = schemaPathOf(name);
+  return composeSubgraphs(
+    SUBGRAPH_NAMES.map((name) => ({
+      name,
+      url: `http://127.0.0.1:${DEFAULT_PORTS[name]}/graphql`,
+      sdl: readFileSync(schemaPathOf(name), 'utf8'),
+    })),
+  );
+}
+
+/** Composes with @apollo/composition; throws CompositionError listing every problem. */
+export function composeSubgraphs(subgraphs: readonly SubgraphSource[]): string {
+  const services = subgraphs.map(({ name, url, sdl }) => {
     try {
-      return { name, url: `http://127.0.0.1:${DEFAULT_PORTS[name]}/graphql`, typeDefs: parse(readFileSync(path, 'utf8')) };
+      return { name, url, typeDefs: parse(sdl) };
     } catch (error) {
-      throw new CompositionError([`${path}: ${(error as Error).message}`]);
+      throw new CompositionError([`${name}: ${(error as Error).message}`]);
     }
   });
   const result = composeServices(services);

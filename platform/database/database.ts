@@ -27,21 +27,34 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export async function connectDatabase(target: DatabaseTarget): Promise<Database> {
+export interface DatabaseOptions {
+  /** Called with the SQL of every statement Prisma sends: for statement counts and tracing. */
+  readonly onQuery?: (sql: string) => void;
+}
+
+export async function connectDatabase(target: DatabaseTarget, options: DatabaseOptions = {}): Promise<Database> {
   switch (target.kind) {
     case 'postgres':
-      return connectPostgres(target.url, target.poolSize);
+      return connectPostgres(target.url, target.poolSize, options);
     case 'embedded':
-      return connectEmbedded(target.dataDir);
+      return connectEmbedded(target.dataDir, options);
   }
 }
 
-async function connectPostgres(url: string, poolSize: number): Promise<Database> {
+function createPrisma(adapter: PrismaPg | PrismaPGlite, { onQuery }: DatabaseOptions): PrismaClient {
+  if (!onQuery) return new PrismaClient({ adapter });
+  const prisma = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
+  prisma.$on('query', (event) => onQuery(event.query));
+  // Query events only change the type of $on, which callers of Database do not use.
+  return prisma as unknown as PrismaClient;
+}
+
+async function connectPostgres(url: string, poolSize: number, options: DatabaseOptions): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   // An idle client that loses its connection emits 'error' on the pool; without a listener
   // that would crash the process instead of letting the next query reconnect.
   pool.on('error', () => {});
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const prisma = createPrisma(new PrismaPg(pool), options);
   return {
     kind: 'postgres',
     prisma,
@@ -71,10 +84,10 @@ async function connectPostgres(url: string, poolSize: number): Promise<Database>
   };
 }
 
-async function connectEmbedded(dataDir: string): Promise<Database> {
+async function connectEmbedded(dataDir: string, options: DatabaseOptions): Promise<Database> {
   mkdirSync(dataDir, { recursive: true });
   const pglite = await PGlite.create(dataDir);
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  const prisma = createPrisma(new PrismaPGlite(pglite), options);
   return {
     kind: 'embedded',
     prisma,

@@ -6,10 +6,11 @@ export interface EventBus {
   /** Appends an event and returns its cursor, which orders it within the stream. */
   publish(stream: string, type: string, payload: unknown): Promise<string>;
   /**
-   * Delivers every event after `after` (or only new ones when omitted), in stream order, one at
-   * a time: the next is delivered once `handler` settles.
+   * Delivers every event after the cursor `after`, or when it is omitted every event published
+   * once the returned promise has resolved; in stream order, one at a time (the next once
+   * `handler` settles).
    */
-  subscribe(stream: string, handler: EventHandler, options?: { after?: string }): EventSubscription;
+  subscribe(stream: string, handler: EventHandler, options?: { after?: string }): Promise<EventSubscription>;
   close(): Promise<void>;
 }
 

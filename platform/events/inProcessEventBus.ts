@@ -18,7 +18,7 @@ export class InProcessEventBus implements EventBus {
     return event.cursor;
   }
 
-  subscribe(stream: string, handler: EventHandler, options: { after?: string } = {}): EventSubscription {
+  async subscribe(stream: string, handler: EventHandler, options: { after?: string } = {}): Promise<EventSubscription> {
     const log = this.log(stream);
     let delivered = options.after === undefined ? log.length : sequenceOf(options.after);
     let draining = false;

@@ -32,11 +32,13 @@ export class RedisEventBus implements EventBus {
     return cursor!;
   }
 
-  subscribe(stream: string, handler: EventHandler, options: { after?: string } = {}): EventSubscription {
+  async subscribe(stream: string, handler: EventHandler, options: { after?: string } = {}): Promise<EventSubscription> {
+    // Start from the newest entry now rather than XREAD's '$', which would miss whatever is
+    // published before the first blocking read reaches Redis.
+    let cursor = options.after ?? (await this.redis.xrevrange(stream, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
     const reader = this.redis.duplicate();
     let closed = false;
     const loop = async () => {
-      let cursor = options.after ?? '$';
       while (!closed) {
         const batches = await reader.xread('COUNT', 500, 'BLOCK', this.blockMs, 'STREAMS', stream, cursor).catch((error: unknown) => {
           if (closed) return null;

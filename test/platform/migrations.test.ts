@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { connectDatabase, type Database } from '../../platform/database/database.ts';
+import { applyMigrations, MigrationError, MIGRATIONS_DIR, readMigrations } from '../../platform/database/migrator.ts';
+import { schemaCreationScript } from '../../prisma/schemaDiff.ts';
+import { useCleanup } from '../support/cleanup.ts';
+import { createTestDatabase } from '../support/services.ts';
+
+/** Everything about the public schema that a migration can change, except the migrations table. */
+async function catalogOf(db: Database): Promise<unknown> {
+  return db.withConnection(async (connection) => {
+    const [row] = await connection.query<{ catalog: unknown }>(`
+      SELECT json_build_object(
+        'columns', (SELECT json_agg(json_build_array(table_name, column_name, data_type, udt_name, is_nullable,
+                                                     column_default, character_maximum_length, datetime_precision)
+                                    ORDER BY table_name, column_name)
+                      FROM information_schema.columns
+                     WHERE table_schema = 'public' AND table_name <> '_prisma_migrations'),
+        'constraints', (SELECT json_agg(json_build_array(t.relname, c.conname, pg_get_constraintdef(c.oid))
+                                        ORDER BY t.relname, c.conname)
+                          FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+                          JOIN pg_namespace n ON n.oid = t.relnamespace
+                         WHERE n.nspname = 'public' AND t.relname <> '_prisma_migrations'
+                           -- PostgreSQL 17 (PGlite) also lists NOT NULL here; columns cover it.
+                           AND c.contype <> 'n'),
+        'indexes', (SELECT json_agg(json_build_array(indexname, indexdef) ORDER BY indexname)
+                      FROM pg_indexes WHERE schemaname = 'public' AND tablename <> '_prisma_migrations'),
+        'enums', (SELECT json_agg(json_build_array(t.typname, e.enumlabel) ORDER BY t.typname, e.enumsortorder)
+                    FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid)
+      ) AS catalog`);
+    return row!.catalog;
+  });
+}
+
+describe('migrations', () => {
+  const cleanup = useCleanup();
+
+  it('describe the same database as prisma/schema.prisma', async () => {
+    // Given one database built by our migrator from prisma/migrations
+    const migrated = await createTestDatabase();
+    cleanup(migrated.drop);
+    // and one built by Prisma's own engine straight from the schema
+    const fromSchema = await createTestDatabase({ migrate: false });
+    cleanup(fromSchema.drop);
+    await fromSchema.db.runScript(await schemaCreationScript(fromSchema.url));
+    // then their catalogs are identical
+    assert.deepEqual(await catalogOf(migrated.db), await catalogOf(fromSchema.db));
+  });
+
+  it('build the same database in embedded PGlite as in PostgreSQL', async () => {
+    const postgres = await createTestDatabase();
+    cleanup(postgres.drop);
+    const dataDir = mkdtempSync(join(tmpdir(), 'stockgraph-pglite-'));
+    const embedded = await connectDatabase({ kind: 'embedded', dataDir });
+    cleanup(() => rmSync(dataDir, { recursive: true, force: true }));
+    cleanup(() => embedded.close());
+
+    assert.deepEqual(await applyMigrations(embedded), readMigrations().map((migration) => migration.name));
+    assert.deepEqual(await catalogOf(embedded), await catalogOf(postgres.db));
+  });
+
+  it('are recorded where prisma migrate deploy looks, and applied once', async () => {
+    const { db, drop } = await createTestDatabase({ migrate: false });
+    cleanup(drop);
+
+    const first = await applyMigrations(db);
+    const again = await applyMigrations(db);
+
+    assert.deepEqual(first, readMigrations().map((migration) => migration.name));
+    assert.deepEqual(again, []);
+    const records = await db.prisma.$queryRawUnsafe<{ migration_name: string; checksum: string; finished: boolean; steps: number }[]>(
+      'SELECT migration_name, checksum, finished_at IS NOT NULL AS finished, applied_steps_count AS steps FROM "_prisma_migrations" ORDER BY migration_name',
+    );
+    assert.deepEqual(records, readMigrations().map((m) => ({ migration_name: m.name, checksum: m.checksum, finished: true, steps: 1 })));
+  });
+
+  it('are applied exactly once when several services start at the same moment', async () => {
+    const { url, db, drop } = await createTestDatabase({ migrate: false });
+    cleanup(drop);
+    const others = await Promise.all([1, 2, 3].map(() => connectDatabase({ kind: 'postgres', url, poolSize: 2 })));
+    cleanup(() => Promise.all(others.map((other) => other.close())));
+
+    const results = await Promise.all([db, ...others].map((each) => applyMigrations(each)));
+
+    assert.equal(results.flat().length, readMigrations().length);
+    assert.equal(results.filter((applied) => applied.length > 0).length, 1);
+  });
+
+  it('refuse to go on when an applied migration has been edited', async () => {
+    const { db, drop } = await createTestDatabase();
+    cleanup(drop);
+    await db.prisma.$executeRawUnsafe(`UPDATE "_prisma_migrations" SET checksum = 'edited'`);
+
+    await assert.rejects(applyMigrations(db), (error: unknown) => error instanceof MigrationError && /was changed after it was applied/.test(error.message));
+  });
+
+  it('leave nothing behind when one fails half-way', async () => {
+    const { db, drop } = await createTestDatabase({ migrate: false });
+    cleanup(drop);
+    const dir = mkdtempSync(join(tmpdir(), 'stockgraph-migrations-'));
+    cleanup(() => rmSync(dir, { recursive: true, force: true }));
+    cpSync(MIGRATIONS_DIR, dir, { recursive: true });
+    mkdirSync(join(dir, '29991231000000_broken'));
+    writeFileSync(join(dir, '29991231000000_broken', 'migration.sql'), 'CREATE TABLE half_done (id int);\nSELECT no_such_function();\n');
+
+    await assert.rejects(applyMigrations(db, dir), (error: unknown) => error instanceof MigrationError && /29991231000000_broken failed/.test(error.message));
+
+    const [state] = await db.prisma.$queryRawUnsafe<{ table: string | null; recorded: number }[]>(
+      `SELECT to_regclass('half_done')::text AS table, (SELECT count(*)::int FROM "_prisma_migrations" WHERE migration_name LIKE '%broken') AS recorded`,
+    );
+    assert.deepEqual(state, { table: null, recorded: 0 });
+    assert.deepEqual(await applyMigrations(db), [], 'the good migrations before it stay applied');
+  });
+});
