@@ -20,22 +20,17 @@ export class UserInputError extends GraphQLError {
 }
 
 /**
- * Apollo's `formatError` for every service: errors raised on purpose (GraphQLErrors with a
- * code, and Apollo's own request errors) pass through; anything else is logged and masked as
- * INTERNAL_SERVER_ERROR, so that no stack, SQL or hostname leaks to a client.
+ * Apollo's `formatError` for every service: an error that carries a code other than
+ * INTERNAL_SERVER_ERROR was raised on purpose (by our resolvers, by Apollo's request checks, or
+ * by a subgraph, as the gateway relays it) and passes as it is. Anything else is logged and
+ * masked, so that no stack, SQL or hostname reaches a client.
  * This function should not throw.
  */
 export function maskUnexpectedErrors(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
-    if (original instanceof GraphQLError && original.extensions.code && original.extensions.code !== CommonErrorCode.INTERNAL_SERVER_ERROR) {
-      return formatted;
-    }
-    if (!(original instanceof GraphQLError) || original.originalError) {
-      logger.error({ err: original, path: formatted.path }, 'unexpected error');
-    } else if (formatted.extensions?.code !== CommonErrorCode.INTERNAL_SERVER_ERROR) {
-      return formatted;
-    }
+    const code = formatted.extensions?.code;
+    if (code && code !== CommonErrorCode.INTERNAL_SERVER_ERROR) return formatted;
+    logger.error({ err: unwrapResolverError(error), path: formatted.path }, 'unexpected error');
     return {
       message: 'Internal server error',
       ...(formatted.path ? { path: formatted.path } : {}),

@@ -1,0 +1,14 @@
+export interface GraphQLResponse<Data = any> {
+  data?: Data;
+  errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string } & Record<string, unknown> }[];
+}
+
+/** POSTs a GraphQL operation to `${baseUrl}/graphql`. */
+export async function graphql<Data = any>(baseUrl: string, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<Data>> {
+  const response = await fetch(`${baseUrl}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await response.json()) as GraphQLResponse<Data>;
+}
