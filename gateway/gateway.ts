@@ -28,6 +28,8 @@ export async function startGateway({ host, port, supergraphSdl, subgraphUrls, lo
     gateway,
     formatError: maskUnexpectedErrors(logger),
     includeStacktraceInErrorResponses: false,
+    // runService owns shutdown; Apollo's own handler would re-raise the signal and skip ours.
+    stopOnTerminationSignals: false,
   });
   await apollo.start();
   const httpServer = createServiceHttpServer({

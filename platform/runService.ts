@@ -6,24 +6,29 @@ export interface Stoppable {
 
 /**
  * Runs a service's composition root: a configuration error ends the process with one line
- * naming the variable; SIGINT/SIGTERM stop the service gracefully.
+ * naming the variable; SIGINT/SIGTERM stop the service gracefully, also when they arrive
+ * while it is still starting.
  */
 export function runService(start: (env: Environment) => Promise<Stoppable>): void {
-  start(process.env).then(
-    (service) => {
-      let stopping = false;
-      const stop = () => {
-        if (stopping) return;
-        stopping = true;
-        service.stop().then(() => process.exit(0), () => process.exit(1));
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    },
-    (error: unknown) => {
-      if (error instanceof ConfigurationError) console.error(`stockgraph: ${error.message}`);
-      else console.error('stockgraph: failed to start:', error);
-      process.exit(1);
-    },
-  );
+  let stopRequested = false;
+  const started = start(process.env);
+  const stop = () => {
+    if (stopRequested) return;
+    stopRequested = true;
+    started
+      .then((service) => service.stop())
+      .then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  started.catch((error: unknown) => {
+    console.error(`stockgraph: ${describeStartupError(error)}`);
+    process.exit(1);
+  });
+}
+
+/** One line for a configuration error, the whole story for anything else. */
+export function describeStartupError(error: unknown): string {
+  if (error instanceof ConfigurationError) return error.message;
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }

@@ -14,8 +14,8 @@ export type Environment = Readonly<Record<string, string | undefined>>;
 const portNumber = z.coerce
   .number({ message: 'must be a port number' })
   .int('must be a whole port number')
-  .min(1, 'must be a port number between 1 and 65535')
-  .max(65535, 'must be a port number between 1 and 65535');
+  .min(0, 'must be a port number between 0 and 65535 (0 picks a free port)')
+  .max(65535, 'must be a port number between 0 and 65535 (0 picks a free port)');
 
 export const variable = {
   port: (fallback: number) => portNumber.default(fallback),

@@ -30,6 +30,8 @@ export async function startSubgraphServer<Context extends BaseContext>(
     schema,
     formatError: maskUnexpectedErrors(logger),
     includeStacktraceInErrorResponses: false,
+    // runService owns shutdown; Apollo's own handler would re-raise the signal and skip ours.
+    stopOnTerminationSignals: false,
     // Inline traces feed Apollo Studio, which Stockgraph does not report to.
     plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
   });

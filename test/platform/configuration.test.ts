@@ -34,7 +34,7 @@ describe('configuration', () => {
 
   const invalid: [string, Record<string, string>, RegExp][] = [
     ['INVENTORY_PORT', { INVENTORY_PORT: 'abc' }, /INVENTORY_PORT must be a port number \(got "abc"\)/],
-    ['INVENTORY_PORT', { INVENTORY_PORT: '70000' }, /between 1 and 65535 \(got "70000"\)/],
+    ['INVENTORY_PORT', { INVENTORY_PORT: '70000' }, /between 0 and 65535 \(0 picks a free port\) \(got "70000"\)/],
     ['DATABASE_URL', { DATABASE_URL: 'mysql://db/x' }, /DATABASE_URL must be a URL starting with postgres:\/\/ or postgresql:\/\//],
     ['REDIS_URL', { REDIS_URL: 'localhost:6379' }, /REDIS_URL must be a URL starting with redis:\/\//],
     ['DATABASE_POOL_SIZE', { DATABASE_POOL_SIZE: '0' }, /DATABASE_POOL_SIZE must be at least 1/],

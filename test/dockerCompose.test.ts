@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { readGatewayConfig } from '../gateway/config.ts';
+import type { Environment } from '../platform/config/environment.ts';
+import { readRuntimeConfig } from '../platform/config/runtimeConfig.ts';
+import { DEFAULT_PORTS, SUBGRAPH_NAMES } from '../platform/config/services.ts';
+import { readSubgraphConfig } from '../platform/config/subgraphConfig.ts';
+
+interface ComposeService {
+  command?: string[];
+  environment?: Record<string, string>;
+  ports?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
+}
+
+const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as {
+  services: Record<string, ComposeService>;
+};
+const service = (name: string) => compose.services[name]!;
+
+/** The environment, recording which variables the code asks for. */
+function recording(env: Record<string, string>): { env: Environment; read: Set<string> } {
+  const read = new Set<string>();
+  return { read, env: new Proxy(env, { get: (target, name: string) => (read.add(name), target[name]) }) };
+}
+
+describe('docker-compose.yml', () => {
+  it('runs PostgreSQL, Redis, a one-off migration, the three subgraphs and the gateway', () => {
+    assert.deepEqual(Object.keys(compose.services).sort(), ['gateway', 'inventory', 'migrate', 'orders', 'postgres', 'reconciliation', 'redis']);
+    for (const name of ['postgres', 'redis']) assert.ok(service(name).healthcheck, `${name} has a health check`);
+    assert.deepEqual(service('migrate').command, ['npm', 'run', 'db:migrate']);
+  });
+
+  for (const name of SUBGRAPH_NAMES) {
+    it(`gives the ${name} subgraph exactly the variables its configuration reads, on its usual port`, () => {
+      const { env, read } = recording(service(name).environment ?? {});
+      const config = readSubgraphConfig(name, env, { allowEmbedded: false });
+
+      assert.deepEqual(Object.keys(service(name).environment ?? {}).filter((variable) => !read.has(variable)), [], 'unread variables');
+      assert.equal(config.port, DEFAULT_PORTS[name]);
+      assert.equal(config.host, '0.0.0.0');
+      assert.equal(config.database.kind === 'postgres' && new URL(config.database.url).hostname, 'postgres');
+      assert.equal(config.eventBus.kind === 'redis' && new URL(config.eventBus.url).hostname, 'redis');
+      assert.deepEqual(service(name).ports, [`${config.port}:${config.port}`]);
+      assert.deepEqual(service(name).command, ['npm', 'run', `start:${name}`]);
+      assert.match(service(name).healthcheck!.test.join(' '), new RegExp(`http://127\\.0\\.0\\.1:${config.port}/readyz`));
+      assert.deepEqual(Object.keys(service(name).depends_on ?? {}).sort(), ['migrate', 'postgres', 'redis']);
+    });
+  }
+
+  it('points the gateway at each subgraph by service name and port, and waits for them', () => {
+    const { env, read } = recording(service('gateway').environment ?? {});
+    const config = readGatewayConfig(env);
+
+    assert.deepEqual(Object.keys(service('gateway').environment ?? {}).filter((variable) => !read.has(variable)), [], 'unread variables');
+    for (const name of SUBGRAPH_NAMES) {
+      const url = new URL(config.subgraphUrls[name]);
+      const subgraphPort = readSubgraphConfig(name, service(name).environment ?? {}, { allowEmbedded: false }).port;
+      assert.equal(url.hostname, name);
+      assert.equal(Number(url.port), subgraphPort);
+      assert.equal(service('gateway').depends_on?.[name]?.condition, 'service_healthy');
+    }
+    assert.deepEqual(service('gateway').ports, [`${config.port}:${config.port}`]);
+    assert.match(service('gateway').healthcheck!.test.join(' '), new RegExp(`http://127\\.0\\.0\\.1:${config.port}/readyz`));
+  });
+
+  it('migrates the database the services use', () => {
+    const migrate = readRuntimeConfig(service('migrate').environment ?? {}, { allowEmbedded: true }).database;
+    const inventory = readSubgraphConfig('inventory', service('inventory').environment ?? {}, { allowEmbedded: false }).database;
+    assert.deepEqual(migrate, inventory);
+  });
+});
