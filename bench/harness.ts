@@ -1,0 +1,122 @@
+// What every benchmark scenario shares: a fresh PostgreSQL database, the services started as
+// separate processes in their production shape (PostgreSQL + Redis), a load generator
+// (autocannon) and the BENCHMARKS.md writer.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { connectDatabase, type Database } from '../platform/database/database.ts';
+import { applyMigrations } from '../platform/database/migrator.ts';
+import { DEFAULT_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '../platform/config/services.ts';
+
+export const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const BENCH_DATABASE = 'stockgraph_bench';
+
+/** Drops and recreates the benchmark database, migrated and empty. */
+export async function freshDatabase(): Promise<{ url: string; db: Database }> {
+  const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${BENCH_DATABASE} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${BENCH_DATABASE}`);
+  await admin.end();
+  const url = Object.assign(new URL(POSTGRES_ADMIN_URL), { pathname: `/${BENCH_DATABASE}` }).toString();
+  const db = await connectDatabase({ kind: 'postgres', url, poolSize: 4 });
+  await applyMigrations(db);
+  return { url, db };
+}
+
+export interface RunningServices {
+  readonly gatewayUrl: string;
+  readonly subgraphUrls: Readonly<Record<SubgraphName, string>>;
+  stop(): Promise<void>;
+}
+
+/** Starts the three subgraphs and the gateway as their own processes, as in production. */
+export async function startServices(databaseUrl: string): Promise<RunningServices> {
+  const children: ChildProcess[] = [];
+  const base = { PATH: process.env.PATH, DATABASE_URL: databaseUrl, REDIS_URL, LOG_LEVEL: 'warn', NODE_ENV: 'production' };
+  const start = (entry: string) => {
+    children.push(spawn(process.execPath, ['--import', 'tsx', entry], { env: base, stdio: ['ignore', 'inherit', 'inherit'] }));
+  };
+  const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, `http://127.0.0.1:${DEFAULT_PORTS[name]}`])) as Record<SubgraphName, string>;
+  const stop = async () => {
+    await Promise.all(children.map((child) => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM')))));
+  };
+  const gatewayUrl = `http://127.0.0.1:${DEFAULT_PORTS.gateway}`;
+  try {
+    for (const name of SUBGRAPH_NAMES) start(`subgraphs/${name}/main.ts`);
+    await Promise.all(Object.values(subgraphUrls).map((url) => waitUntilReady(url)));
+    start('gateway/main.ts');
+    await waitUntilReady(gatewayUrl);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { gatewayUrl, subgraphUrls, stop };
+}
+
+async function waitUntilReady(baseUrl: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ready = await fetch(`${baseUrl}/readyz`).then((response) => response.ok, () => false);
+    if (ready) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`${baseUrl} was not ready within ${timeoutMs} ms`);
+}
+
+export interface LoadResult {
+  readonly label: string;
+  readonly requestsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly requests: number;
+  readonly failures: number;
+}
+
+/** Drives POST GraphQL load at `url` and summarises it; any non-2xx or transport error counts as a failure. */
+export async function graphqlLoad(
+  label: string,
+  url: string,
+  body: { query: string; variables?: Record<string, unknown> },
+  { connections = 16, durationSeconds = 10 }: { connections?: number; durationSeconds?: number } = {},
+): Promise<LoadResult> {
+  const payload = JSON.stringify(body);
+  const check = (await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload })).json()) as { errors?: unknown };
+  if (check.errors) throw new Error(`${label}: the benchmark query fails: ${JSON.stringify(check.errors)}`);
+  const result = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body: payload, connections, duration: durationSeconds });
+  return {
+    label,
+    requestsPerSecond: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    requests: result.requests.total,
+    failures: result.non2xx + result.errors + result.timeouts,
+  };
+}
+
+export function describeMachine(): string {
+  const cpu = cpus();
+  return `${cpu.length} x ${cpu[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+}
+
+const BENCHMARKS_PATH = new URL('../BENCHMARKS.md', import.meta.url).pathname;
+
+/** Replaces (or appends) the scenario's section of BENCHMARKS.md. */
+export function recordSection(scenario: string, markdown: string): void {
+  const begin = `<!-- bench:${scenario} -->`;
+  const end = `<!-- /bench:${scenario} -->`;
+  const section = `${begin}\n${markdown.trim()}\n${end}`;
+  const current = existsSync(BENCHMARKS_PATH)
+    ? readFileSync(BENCHMARKS_PATH, 'utf8')
+    : '# Benchmarks\n\nWritten by `npm run bench`; each section says the command that produced it. Compare ratios measured in one run, not absolute figures across runs: the machine is noisy.\n';
+  const pattern = new RegExp(`${begin}[\\s\\S]*?${end}`);
+  writeFileSync(BENCHMARKS_PATH, pattern.test(current) ? current.replace(pattern, section) : `${current.trimEnd()}\n\n${section}\n`);
+}
+
+export function resultTable(results: readonly LoadResult[]): string {
+  const rows = results.map((r) => `| ${r.label} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${r.requests} | ${r.failures} |`);
+  return ['| target | requests/s | p50 ms | p99 ms | requests | failures |', '|---|---:|---:|---:|---:|---:|', ...rows].join('\n');
+}

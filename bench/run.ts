@@ -1,0 +1,18 @@
+// npm run bench [scenario]: runs the named benchmark scenarios (all when none is named) against
+// PostgreSQL and Redis and records each in BENCHMARKS.md.
+import { federatedQuery } from './scenarios/federatedQuery.ts';
+
+const SCENARIOS: Record<string, (command: string) => Promise<void>> = {
+  'federated-query': federatedQuery,
+};
+
+const requested = process.argv.slice(2);
+const unknown = requested.filter((name) => !(name in SCENARIOS));
+if (unknown.length) {
+  console.error(`Unknown scenario ${unknown.join(', ')}; choose from ${Object.keys(SCENARIOS).join(', ')}`);
+  process.exit(2);
+}
+for (const name of requested.length ? requested : Object.keys(SCENARIOS)) {
+  console.log(`Running ${name}...`);
+  await SCENARIOS[name]!(`npm run bench ${name}`);
+}
