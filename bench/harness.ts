@@ -41,8 +41,11 @@ export async function startServices(databaseUrl: string): Promise<RunningService
     children.push(spawn(process.execPath, ['--import', 'tsx', entry], { env: base, stdio: ['ignore', 'inherit', 'inherit'] }));
   };
   const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, `http://127.0.0.1:${DEFAULT_PORTS[name]}`])) as Record<SubgraphName, string>;
+  // The gateway first, so that it does not relay failures from subgraphs shutting down.
   const stop = async () => {
-    await Promise.all(children.map((child) => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM')))));
+    for (const child of [...children].reverse()) {
+      if (child.exitCode === null) await new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM')));
+    }
   };
   const gatewayUrl = `http://127.0.0.1:${DEFAULT_PORTS.gateway}`;
   try {
