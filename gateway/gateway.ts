@@ -1,8 +1,8 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import type { SubgraphName } from '../platform/config/services.ts';
-import { maskUnexpectedErrors } from '../platform/graphql/errors.ts';
-import { closeServer, createServiceHttpServer, listen, type ReadinessCheck, type RunningService } from '../platform/http/serviceHttpServer.ts';
+import { apolloServerDefaults, serveApollo } from '../platform/graphql/apolloService.ts';
+import type { ReadinessCheck, RunningService } from '../platform/http/serviceHttpServer.ts';
 import type { Logger } from '../platform/logger.ts';
 
 export interface GatewayOptions {
@@ -24,29 +24,15 @@ export async function startGateway({ host, port, supergraphSdl, subgraphUrls, lo
     buildService: ({ name }) => new RemoteGraphQLDataSource({ url: subgraphUrls[name as SubgraphName] }),
     logger,
   });
-  const apollo = new ApolloServer({
-    gateway,
-    formatError: maskUnexpectedErrors(logger),
-    includeStacktraceInErrorResponses: false,
-    // runService owns shutdown; Apollo's own handler would re-raise the signal and skip ours.
-    stopOnTerminationSignals: false,
-  });
-  await apollo.start();
-  const httpServer = createServiceHttpServer({
-    apollo,
+  const apollo = new ApolloServer({ gateway, ...apolloServerDefaults(logger) });
+  return serveApollo(apollo, {
+    name: 'gateway',
+    port,
+    host,
+    logger,
     context: async () => ({}),
     readinessChecks: Object.entries(subgraphUrls).map(([name, url]) => subgraphReadiness(name, url)),
   });
-  const url = await listen(httpServer, port, host);
-  logger.info({ url: `${url}/graphql` }, 'gateway listening');
-  return {
-    url,
-    httpServer,
-    stop: async () => {
-      await closeServer(httpServer);
-      await apollo.stop();
-    },
-  };
 }
 
 function subgraphReadiness(name: string, graphqlUrl: string): ReadinessCheck {

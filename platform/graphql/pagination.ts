@@ -13,8 +13,11 @@ export function decodeCursor(cursor: string): string {
   return decoded.slice(CURSOR_PREFIX.length);
 }
 
+/** The largest page any list in the API serves. */
+export const MAX_PAGE_SIZE = 500;
+
 /** Checks a requested page size against the API's bounds. */
-export function pageSize(first: number, max: number): number {
+export function pageSize(first: number, max = MAX_PAGE_SIZE): number {
   if (!Number.isInteger(first) || first < 1 || first > max) throw new UserInputError(`first must be between 1 and ${max}, got ${first}`);
   return first;
 }
@@ -57,4 +60,18 @@ export function connectionOf<Node>(rows: Node[], first: number, cursorOf: (node:
 export function newestFirstAfter<Field extends string>(field: Field, after: NewestFirstPosition | undefined) {
   if (!after) return {};
   return { OR: [{ [field]: { lt: after.at } }, { [field]: after.at, id: { lt: after.id } }] };
+}
+
+/**
+ * One page of a newest-first list: fetches up to `first + 1` rows after the cursor with
+ * `fetchPage` (ordered by `instantOf` desc, then id desc) and builds the connection.
+ */
+export async function newestFirstConnection<Node extends { readonly id: string }>(
+  args: { readonly first: number; readonly after?: string | null },
+  fetchPage: (take: number, after: NewestFirstPosition | undefined) => Promise<Node[]>,
+  instantOf: (node: Node) => Date,
+): Promise<Connection<Node>> {
+  const first = pageSize(args.first);
+  const rows = await fetchPage(first + 1, args.after ? decodeNewestFirstCursor(args.after) : undefined);
+  return connectionOf(rows, first, (node) => encodeNewestFirstCursor({ at: instantOf(node), id: node.id }));
 }

@@ -5,8 +5,8 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { parse } from 'graphql';
 import type { Logger } from '../logger.ts';
-import { closeServer, createServiceHttpServer, listen, type ReadinessCheck, type RunningService } from '../http/serviceHttpServer.ts';
-import { maskUnexpectedErrors } from './errors.ts';
+import type { ReadinessCheck, RunningService } from '../http/serviceHttpServer.ts';
+import { apolloServerDefaults, serveApollo } from './apolloService.ts';
 
 export interface SubgraphDefinition<Context extends BaseContext> {
   readonly name: string;
@@ -28,27 +28,16 @@ export async function startSubgraphServer<Context extends BaseContext>(
   });
   const apollo = new ApolloServer<Context>({
     schema,
-    formatError: maskUnexpectedErrors(logger),
-    includeStacktraceInErrorResponses: false,
-    // runService owns shutdown; Apollo's own handler would re-raise the signal and skip ours.
-    stopOnTerminationSignals: false,
+    ...apolloServerDefaults(logger),
     // Inline traces feed Apollo Studio, which Stockgraph does not report to.
     plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
   });
-  await apollo.start();
-  const httpServer = createServiceHttpServer({
-    apollo,
+  return serveApollo(apollo, {
+    name: `${definition.name} subgraph`,
+    port,
+    host,
+    logger,
     context: async () => definition.createContext(),
     readinessChecks,
   });
-  const url = await listen(httpServer, port, host);
-  logger.info({ url: `${url}/graphql` }, `${definition.name} subgraph listening`);
-  return {
-    url,
-    httpServer,
-    stop: async () => {
-      await closeServer(httpServer);
-      await apollo.stop();
-    },
-  };
 }

@@ -10,14 +10,12 @@ export interface InventoryContext {
   readonly repository: InventoryRepository;
 }
 
-const MAX_PAGE_SIZE = 500;
-
 export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
   DateTime: DateTimeScalar,
   Query: {
     item: (_: unknown, { sku }: { sku: string }, { loaders }: InventoryContext) => loaders.itemBySku.load(sku),
     items: async (_: unknown, args: { first: number; after?: string | null }, { loaders, repository }: InventoryContext) => {
-      const first = pageSize(args.first, MAX_PAGE_SIZE);
+      const first = pageSize(args.first);
       const rows = await repository.itemPage(first + 1, args.after ? decodeCursor(args.after) : undefined);
       for (const item of rows) loaders.itemBySku.prime(item.sku, item);
       return connectionOf(rows, first, (item) => encodeCursor(item.sku));

@@ -1,5 +1,5 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import { connectionOf, decodeNewestFirstCursor, encodeNewestFirstCursor, pageSize } from '../../platform/graphql/pagination.ts';
+import { newestFirstConnection } from '../../platform/graphql/pagination.ts';
 import { DateTimeScalar } from '../../platform/graphql/scalars.ts';
 import type { Order, OrderLine, OrderRepository } from './data/orderRepository.ts';
 import { isOpen, type OrderStatus } from './domain/orderStatus.ts';
@@ -10,8 +10,6 @@ export interface OrdersContext {
   readonly repository: OrderRepository;
 }
 
-const MAX_PAGE_SIZE = 500;
-
 export const orderResolvers: GraphQLResolverMap<OrdersContext> = {
   DateTime: DateTimeScalar,
   Query: {
@@ -21,10 +19,13 @@ export const orderResolvers: GraphQLResolverMap<OrdersContext> = {
       args: { status?: OrderStatus[] | null; first: number; after?: string | null },
       { loaders, repository }: OrdersContext,
     ) => {
-      const first = pageSize(args.first, MAX_PAGE_SIZE);
-      const rows = await repository.orderPage(args.status ?? null, first + 1, args.after ? decodeNewestFirstCursor(args.after) : undefined);
-      for (const order of rows) loaders.orderById.prime(order.id, order);
-      return connectionOf(rows, first, (order) => encodeNewestFirstCursor({ at: order.createdAt, id: order.id }));
+      const page = await newestFirstConnection(
+        args,
+        (take, after) => repository.orderPage(args.status ?? null, take, after),
+        (order) => order.createdAt,
+      );
+      for (const order of page.nodes) loaders.orderById.prime(order.id, order);
+      return page;
     },
   },
   Order: {

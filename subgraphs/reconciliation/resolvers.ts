@@ -1,5 +1,5 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import { connectionOf, decodeNewestFirstCursor, encodeNewestFirstCursor, pageSize } from '../../platform/graphql/pagination.ts';
+import { newestFirstConnection } from '../../platform/graphql/pagination.ts';
 import { DateTimeScalar } from '../../platform/graphql/scalars.ts';
 import type {
   Discrepancy,
@@ -16,8 +16,6 @@ export interface ReconciliationContext {
   readonly repository: ReconciliationRepository;
 }
 
-const MAX_PAGE_SIZE = 500;
-
 interface PageArgs<Status> {
   readonly status?: Status[] | null;
   readonly first: number;
@@ -31,17 +29,23 @@ export const reconciliationResolvers: GraphQLResolverMap<ReconciliationContext> 
   Query: {
     discrepancy: (_: unknown, { id }: { id: string }, { loaders }: ReconciliationContext) => loaders.discrepancyById.load(id),
     discrepancies: async (_: unknown, args: PageArgs<DiscrepancyStatus>, { loaders, repository }: ReconciliationContext) => {
-      const first = pageSize(args.first, MAX_PAGE_SIZE);
-      const rows = await repository.discrepancyPage(args.status ?? null, first + 1, args.after ? decodeNewestFirstCursor(args.after) : undefined);
-      for (const row of rows) loaders.discrepancyById.prime(row.id, row);
-      return connectionOf(rows, first, (row) => encodeNewestFirstCursor({ at: row.detectedAt, id: row.id }));
+      const page = await newestFirstConnection(
+        args,
+        (take, after) => repository.discrepancyPage(args.status ?? null, take, after),
+        (row) => row.detectedAt,
+      );
+      for (const row of page.nodes) loaders.discrepancyById.prime(row.id, row);
+      return page;
     },
     syncTransaction: (_: unknown, { id }: { id: string }, { loaders }: ReconciliationContext) => loaders.syncTransactionById.load(id),
     syncTransactions: async (_: unknown, args: PageArgs<SyncStatus>, { loaders, repository }: ReconciliationContext) => {
-      const first = pageSize(args.first, MAX_PAGE_SIZE);
-      const rows = await repository.syncTransactionPage(args.status ?? null, first + 1, args.after ? decodeNewestFirstCursor(args.after) : undefined);
-      for (const row of rows) loaders.syncTransactionById.prime(row.id, row);
-      return connectionOf(rows, first, (row) => encodeNewestFirstCursor({ at: row.createdAt, id: row.id }));
+      const page = await newestFirstConnection(
+        args,
+        (take, after) => repository.syncTransactionPage(args.status ?? null, take, after),
+        (row) => row.createdAt,
+      );
+      for (const row of page.nodes) loaders.syncTransactionById.prime(row.id, row);
+      return page;
     },
   },
   Discrepancy: {

@@ -1,0 +1,44 @@
+import type { IncomingMessage } from 'node:http';
+import type { ApolloServer, ApolloServerOptions, BaseContext } from '@apollo/server';
+import { closeServer, createServiceHttpServer, listen, type ReadinessCheck, type RunningService } from '../http/serviceHttpServer.ts';
+import type { Logger } from '../logger.ts';
+import { maskUnexpectedErrors } from './errors.ts';
+
+/** The Apollo Server options every Stockgraph service shares. */
+export function apolloServerDefaults(logger: Logger) {
+  return {
+    formatError: maskUnexpectedErrors(logger),
+    includeStacktraceInErrorResponses: false,
+    // runService owns shutdown; Apollo's own handler would re-raise the signal and skip ours.
+    stopOnTerminationSignals: false,
+  } satisfies Partial<ApolloServerOptions<BaseContext>>;
+}
+
+export interface ServeOptions<Context extends BaseContext> {
+  /** How the service names itself in logs ("inventory subgraph", "gateway"). */
+  readonly name: string;
+  readonly port: number;
+  readonly host: string;
+  readonly logger: Logger;
+  readonly context: (request: IncomingMessage) => Promise<Context>;
+  readonly readinessChecks: readonly ReadinessCheck[];
+}
+
+/** Starts `apollo` and serves it over HTTP; stopping the returned service stops both. */
+export async function serveApollo<Context extends BaseContext>(
+  apollo: ApolloServer<Context>,
+  { name, port, host, logger, context, readinessChecks }: ServeOptions<Context>,
+): Promise<RunningService> {
+  await apollo.start();
+  const httpServer = createServiceHttpServer({ apollo, context, readinessChecks });
+  const url = await listen(httpServer, port, host);
+  logger.info({ url: `${url}/graphql` }, `${name} listening`);
+  return {
+    url,
+    httpServer,
+    stop: async () => {
+      await closeServer(httpServer);
+      await apollo.stop();
+    },
+  };
+}
