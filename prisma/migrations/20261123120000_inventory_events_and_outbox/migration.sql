@@ -19,17 +19,9 @@ CREATE TABLE "stock_change_outbox" (
     "available_before" INTEGER NOT NULL,
     "available_after" INTEGER NOT NULL,
     "occurred_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "published_at" TIMESTAMPTZ(3),
 
     CONSTRAINT "stock_change_outbox_pkey" PRIMARY KEY ("id")
-);
-
--- CreateTable
-CREATE TABLE "outbox_relay_cursor" (
-    "name" TEXT NOT NULL,
-    "last_outbox_id" BIGINT NOT NULL,
-    "updated_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-
-    CONSTRAINT "outbox_relay_cursor_pkey" PRIMARY KEY ("name")
 );
 
 -- CreateTable
@@ -63,5 +55,8 @@ CREATE TABLE "dead_letter" (
 
 -- CreateIndex
 CREATE UNIQUE INDEX "stock_change_outbox_sku_location_id_sequence_key" ON "stock_change_outbox"("sku", "location_id", "sequence");
+-- CreateIndex
+CREATE INDEX "stock_change_outbox_published_at_id_idx" ON "stock_change_outbox"("published_at", "id");
+
 -- CreateIndex
 CREATE INDEX "dead_letter_source_received_at_idx" ON "dead_letter"("source", "received_at");
