@@ -1,8 +1,8 @@
 import type { BaseContext } from '@apollo/server';
 import { readSubgraphConfig } from './config/subgraphConfig.ts';
 import type { SubgraphName } from './config/services.ts';
-import { startSubgraphServer, type SubgraphDefinition } from './graphql/subgraphServer.ts';
-import { openInfrastructure, type Infrastructure } from './infrastructure.ts';
+import { startSubgraphServer, type SubgraphDefinition, type SubgraphEnvironment } from './graphql/subgraphServer.ts';
+import { openInfrastructure } from './infrastructure.ts';
 import { createLogger } from './logger.ts';
 import { runService } from './runService.ts';
 
@@ -12,13 +12,13 @@ import { runService } from './runService.ts';
  */
 export function startStandaloneSubgraph<Context extends BaseContext>(
   name: SubgraphName,
-  define: (infrastructure: Infrastructure) => SubgraphDefinition<Context>,
+  define: (environment: SubgraphEnvironment) => SubgraphDefinition<Context>,
 ): void {
   runService(async (env) => {
     const config = readSubgraphConfig(name, env, { allowEmbedded: false });
     const logger = createLogger(config.logLevel).child({ service: name });
     const infrastructure = await openInfrastructure(config);
-    const server = await startSubgraphServer(define(infrastructure), {
+    const server = await startSubgraphServer(define({ infrastructure, env, logger }), {
       port: config.port,
       host: config.host,
       logger,

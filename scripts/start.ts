@@ -24,7 +24,7 @@ runService(async (env) => {
   const applied = await applyMigrations(infrastructure.db);
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
   if (await seedDemoData(infrastructure.db)) logger.info('demo data seeded');
-  const system = await startSystem({ infrastructure, host: runtime.host, ports, logger });
+  const system = await startSystem({ infrastructure, host: runtime.host, ports, logger, env });
   console.log(banner(runtime.database.kind === 'embedded' ? `embedded, data in ${runtime.database.dataDir}` : 'PostgreSQL', system.gateway.url));
   return {
     stop: async () => {

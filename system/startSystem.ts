@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { SubgraphName } from '../platform/config/services.ts';
 import type { BaseContext } from '@apollo/server';
-import { startSubgraphServer, type SubgraphDefinition } from '../platform/graphql/subgraphServer.ts';
+import { startSubgraphServer, type SubgraphDefinition, type SubgraphEnvironment } from '../platform/graphql/subgraphServer.ts';
+import type { Environment } from '../platform/config/environment.ts';
 import type { RunningService } from '../platform/http/serviceHttpServer.ts';
 import type { Infrastructure } from '../platform/infrastructure.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -17,6 +18,8 @@ export interface SystemOptions {
   /** Port per service; 0 picks a free one. */
   readonly ports: Readonly<Record<SubgraphName | 'gateway', number>>;
   readonly logger: Logger;
+  /** Where the subgraphs read their own variables. */
+  readonly env: Environment;
 }
 
 export interface RunningSystem {
@@ -29,14 +32,16 @@ export interface RunningSystem {
  * All four services in this process on one shared infrastructure: the embedded mode (PGlite
  * takes a single connection, so its users must share a process) and the in-process test rig.
  */
-export async function startSystem({ infrastructure, host, ports, logger }: SystemOptions): Promise<RunningSystem> {
-  const start = <Context extends BaseContext>(name: SubgraphName, define: (infrastructure: Infrastructure) => SubgraphDefinition<Context>) =>
-    startSubgraphServer(define(infrastructure), {
+export async function startSystem({ infrastructure, host, ports, logger, env }: SystemOptions): Promise<RunningSystem> {
+  const start = <Context extends BaseContext>(name: SubgraphName, define: (environment: SubgraphEnvironment) => SubgraphDefinition<Context>) => {
+    const subgraphLogger = logger.child({ service: name });
+    return startSubgraphServer(define({ infrastructure, env, logger: subgraphLogger }), {
       port: ports[name],
       host,
-      logger: logger.child({ service: name }),
+      logger: subgraphLogger,
       readinessChecks: infrastructure.readinessChecks,
     });
+  };
   const subgraphs = {
     inventory: await start('inventory', inventorySubgraph),
     orders: await start('orders', ordersSubgraph),

@@ -5,6 +5,8 @@
 export interface EventBus {
   /** Appends an event and returns its cursor, which orders it within the stream. */
   publish(stream: string, type: string, payload: unknown): Promise<string>;
+  /** Appends events in the order given, in one round trip; returns their cursors. */
+  publishMany(stream: string, events: readonly { type: string; payload: unknown }[]): Promise<string[]>;
   /**
    * Delivers every event after the cursor `after`, or when it is omitted every event published
    * once the returned promise has resolved; in stream order, one at a time (the next once

@@ -18,6 +18,12 @@ export class InProcessEventBus implements EventBus {
     return event.cursor;
   }
 
+  async publishMany(stream: string, events: readonly { type: string; payload: unknown }[]): Promise<string[]> {
+    const cursors: string[] = [];
+    for (const event of events) cursors.push(await this.publish(stream, event.type, event.payload));
+    return cursors;
+  }
+
   async subscribe(stream: string, handler: EventHandler, options: { after?: string } = {}): Promise<EventSubscription> {
     const log = this.log(stream);
     let delivered = options.after === undefined ? log.length : sequenceOf(options.after);

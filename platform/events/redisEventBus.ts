@@ -32,6 +32,18 @@ export class RedisEventBus implements EventBus {
     return cursor!;
   }
 
+  async publishMany(stream: string, events: readonly { type: string; payload: unknown }[]): Promise<string[]> {
+    const pipeline = this.redis.pipeline();
+    for (const event of events) {
+      pipeline.xadd(stream, 'MAXLEN', '~', this.maxStreamLength, '*', 'type', event.type, 'payload', JSON.stringify(event.payload));
+    }
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([error, cursor]) => {
+      if (error) throw error;
+      return cursor as string;
+    });
+  }
+
   async subscribe(stream: string, handler: EventHandler, options: { after?: string } = {}): Promise<EventSubscription> {
     // Start from the newest entry now rather than XREAD's '$', which would miss whatever is
     // published before the first blocking read reaches Redis.

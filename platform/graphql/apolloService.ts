@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { ApolloServer, ApolloServerOptions, BaseContext } from '@apollo/server';
-import { closeServer, createServiceHttpServer, listen, type ReadinessCheck, type RunningService } from '../http/serviceHttpServer.ts';
+import { closeServer, createServiceHttpServer, listen, type HttpRoute, type ReadinessCheck, type RunningService } from '../http/serviceHttpServer.ts';
 import type { Logger } from '../logger.ts';
 import { maskUnexpectedErrors } from './errors.ts';
 
@@ -22,15 +22,16 @@ export interface ServeOptions<Context extends BaseContext> {
   readonly logger: Logger;
   readonly context: (request: IncomingMessage) => Promise<Context>;
   readonly readinessChecks: readonly ReadinessCheck[];
+  readonly routes?: readonly HttpRoute[];
 }
 
 /** Starts `apollo` and serves it over HTTP; stopping the returned service stops both. */
 export async function serveApollo<Context extends BaseContext>(
   apollo: ApolloServer<Context>,
-  { name, port, host, logger, context, readinessChecks }: ServeOptions<Context>,
+  { name, port, host, logger, context, readinessChecks, routes }: ServeOptions<Context>,
 ): Promise<RunningService> {
   await apollo.start();
-  const httpServer = createServiceHttpServer({ apollo, context, readinessChecks });
+  const httpServer = createServiceHttpServer({ apollo, context, readinessChecks, routes });
   const url = await listen(httpServer, port, host);
   logger.info({ url: `${url}/graphql` }, `${name} listening`);
   return {

@@ -4,8 +4,10 @@ import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDis
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { parse } from 'graphql';
+import type { Environment } from '../config/environment.ts';
+import type { Infrastructure } from '../infrastructure.ts';
 import type { Logger } from '../logger.ts';
-import type { ReadinessCheck, RunningService } from '../http/serviceHttpServer.ts';
+import type { HttpRoute, ReadinessCheck, RunningService } from '../http/serviceHttpServer.ts';
 import { apolloServerDefaults, serveApollo } from './apolloService.ts';
 
 export interface SubgraphDefinition<Context extends BaseContext> {
@@ -15,6 +17,24 @@ export interface SubgraphDefinition<Context extends BaseContext> {
   readonly resolvers: GraphQLResolverMap<Context>;
   /** Builds one request's context; per-request DataLoaders live here. */
   readonly createContext: () => Context;
+  /** HTTP endpoints served beside GraphQL. */
+  readonly routes?: readonly HttpRoute[];
+  /** Work that runs in the background while the service is up (relays, consumers). */
+  readonly workers?: readonly BackgroundWorker[];
+}
+
+/** What a subgraph's composition root is given to build its definition. */
+export interface SubgraphEnvironment {
+  readonly infrastructure: Infrastructure;
+  /** For the subgraph's own variables; read once, here. */
+  readonly env: Environment;
+  readonly logger: Logger;
+}
+
+/** A background loop: started once the service listens, stopped before it closes. */
+export interface BackgroundWorker {
+  start(): void;
+  stop(): Promise<void>;
 }
 
 export async function startSubgraphServer<Context extends BaseContext>(
@@ -32,12 +52,22 @@ export async function startSubgraphServer<Context extends BaseContext>(
     // Inline traces feed Apollo Studio, which Stockgraph does not report to.
     plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
   });
-  return serveApollo(apollo, {
+  const service = await serveApollo(apollo, {
     name: `${definition.name} subgraph`,
     port,
     host,
     logger,
     context: async () => definition.createContext(),
     readinessChecks,
+    routes: definition.routes ?? [],
   });
+  const workers = definition.workers ?? [];
+  for (const worker of workers) worker.start();
+  return {
+    ...service,
+    stop: async () => {
+      await Promise.all(workers.map((worker) => worker.stop()));
+      await service.stop();
+    },
+  };
 }

@@ -5,10 +5,18 @@ import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 /** A named dependency check for /readyz: resolves when the dependency is reachable. */
 export type ReadinessCheck = readonly [name: string, check: () => Promise<void>];
 
+/** An HTTP endpoint beside GraphQL (e.g. event ingestion); `path` is matched against the URL path. */
+export interface HttpRoute {
+  readonly method: string;
+  readonly path: RegExp;
+  handle(request: IncomingMessage, response: ServerResponse, match: RegExpMatchArray): Promise<void>;
+}
+
 export interface ServiceHttpServerOptions<Context extends BaseContext> {
   readonly apollo: ApolloServer<Context>;
   readonly context: (request: IncomingMessage) => Promise<Context>;
   readonly readinessChecks: readonly ReadinessCheck[];
+  readonly routes?: readonly HttpRoute[];
   /** Largest request body accepted, in bytes. */
   readonly maxBodyBytes?: number;
   /** How long a readiness check may take before it counts as failed, in milliseconds. */
@@ -34,6 +42,7 @@ export function createServiceHttpServer<Context extends BaseContext>({
   apollo,
   context,
   readinessChecks,
+  routes = [],
   maxBodyBytes = 4 * 1024 * 1024, // 4 MiB
   readinessTimeoutMs = 2_000, // 2 seconds
 }: ServiceHttpServerOptions<Context>): Server {
@@ -69,6 +78,10 @@ export function createServiceHttpServer<Context extends BaseContext>({
       if (url.pathname === GRAPHQL_PATH) return serveGraphQL(request, response, url);
       if (url.pathname === '/healthz' && request.method === 'GET') return sendJson(response, 200, { status: 'ok' });
       if (url.pathname === '/readyz' && request.method === 'GET') return serveReadiness(response);
+      for (const route of routes) {
+        const match = url.pathname.match(route.path);
+        if (match && request.method === route.method) return route.handle(request, response, match);
+      }
       sendJson(response, 404, { error: 'Not found' });
     };
     handle().catch(() => {
@@ -99,21 +112,34 @@ export async function closeServer(server: Server): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
-class RequestBodyError {
+export class RequestBodyError {
   constructor(readonly status: number, readonly code: string, readonly message: string) {}
 }
 
-async function readJsonBody(request: IncomingMessage, maxBodyBytes: number): Promise<unknown> {
+/**
+ * The raw request body, or a RequestBodyError when it exceeds `maxBodyBytes`. An oversize
+ * body is still drained (not stored), so that the client reads the 413 instead of a reset.
+ */
+export async function readBody(request: IncomingMessage, maxBodyBytes: number): Promise<Buffer | RequestBodyError> {
+  const tooLarge = new RequestBodyError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${maxBodyBytes} bytes`);
+  if (Number(request.headers['content-length'] ?? 0) > maxBodyBytes) {
+    request.resume();
+    return tooLarge;
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > maxBodyBytes) return new RequestBodyError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${maxBodyBytes} bytes`);
-    chunks.push(chunk);
+    if (size <= maxBodyBytes) chunks.push(chunk);
   }
-  if (size === 0) return undefined;
+  return size > maxBodyBytes ? tooLarge : Buffer.concat(chunks);
+}
+
+async function readJsonBody(request: IncomingMessage, maxBodyBytes: number): Promise<unknown> {
+  const body = await readBody(request, maxBodyBytes);
+  if (body instanceof RequestBodyError || body.length === 0) return body instanceof RequestBodyError ? body : undefined;
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch {
     return new RequestBodyError(400, 'BAD_REQUEST', 'Request body is not valid JSON');
   }
@@ -133,7 +159,7 @@ async function settle(check: () => Promise<void>, timeoutMs: number): Promise<st
   }
 }
 
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
+export function sendJson(response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
   response.end(JSON.stringify(body));
 }

@@ -4,10 +4,14 @@ import { DateTimeScalar } from '../../platform/graphql/scalars.ts';
 import type { InventoryRepository, Item, Location, StockLevelKey, StockLevelRecord } from './data/inventoryRepository.ts';
 import { availableToPromise } from './domain/availableToPromise.ts';
 import type { InventoryLoaders } from './loaders.ts';
+import type { WarehouseEventIngestion } from './services/warehouseEventIngestion.ts';
 
 export interface InventoryContext {
   readonly loaders: InventoryLoaders;
   readonly repository: InventoryRepository;
+  readonly ingestion: WarehouseEventIngestion;
+  /** Call once a mutation has committed stock changes, so that they are published at once. */
+  readonly afterCommit: () => void;
 }
 
 export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {

@@ -1,11 +1,10 @@
-import type { SubgraphDefinition } from '../../platform/graphql/subgraphServer.ts';
-import type { Infrastructure } from '../../platform/infrastructure.ts';
+import type { SubgraphDefinition, SubgraphEnvironment } from '../../platform/graphql/subgraphServer.ts';
 import { OrderRepository } from './data/orderRepository.ts';
 import { createOrderLoaders } from './loaders.ts';
 import { orderResolvers, type OrdersContext } from './resolvers.ts';
 
 /** The orders subgraph: orders, their lines and status, and each item's open orders. */
-export function ordersSubgraph({ db }: Infrastructure): SubgraphDefinition<OrdersContext> {
+export function ordersSubgraph({ infrastructure: { db } }: SubgraphEnvironment): SubgraphDefinition<OrdersContext> {
   const repository = new OrderRepository(db.prisma);
   return {
     name: 'orders',

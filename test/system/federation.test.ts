@@ -26,6 +26,8 @@ describe('the federated system on PostgreSQL and Redis', () => {
       host: '127.0.0.1',
       ports: { gateway: 0, inventory: 0, orders: 0, reconciliation: 0 },
       logger: createLogger('silent'),
+      // Only requests may send SQL while statements are counted: no idle polling by the relay.
+      env: { OUTBOX_POLL_INTERVAL_MS: '3600000' },
     });
     gatewayUrl = system.gateway.url;
   });

@@ -1,0 +1,205 @@
+import { Prisma } from '../../../platform/database/generated/client.ts';
+import { applyBucketEffects, positionKey, type LedgerBucket, type LedgerEffect } from '../domain/applyBucketEffects.ts';
+import { summarizeStockLevel, type PositionState, type StockLevelBuckets } from '../domain/stockLevelSummary.ts';
+
+/** What made a stock level change; travels with its stock-change event. */
+export type StockChangeCauseType = 'WAREHOUSE_EVENT' | 'ERP_BALANCE';
+
+/** One change to the positions of one item x location, applied all or nothing. */
+export interface StockChange {
+  readonly sku: string;
+  readonly locationId: string;
+  readonly cause: { readonly type: StockChangeCauseType; readonly id: string };
+  /** Who reported the change; stamped, with the time, on every bucket it changes. */
+  readonly source: string;
+  readonly effects: readonly LedgerEffect[];
+  /**
+   * Where the change stands among its source's changes. An absolute count (`absolute`) covers
+   * every earlier change of its source, so a change of that source with a sequence at or below
+   * the last count applied is superseded rather than applied.
+   */
+  readonly order?: { readonly sequence: number; readonly absolute: boolean };
+}
+
+export type ChangeOutcome =
+  | { readonly status: 'APPLIED'; readonly sequence: number; readonly before: StockLevelBuckets; readonly after: StockLevelBuckets }
+  | { readonly status: 'SUPERSEDED' }
+  | { readonly status: 'REJECTED'; readonly code: string; readonly reason: string };
+
+interface LevelRow {
+  sku: string;
+  locationId: string;
+  safetyStock: number;
+  sequence: bigint;
+  bucketChanges: Record<string, { source: string; at: string }>;
+  lastCountSource: string | null;
+  lastCountSequence: bigint | null;
+}
+
+interface PositionRow extends PositionState {
+  sku: string;
+  locationId: string;
+}
+
+const keyOf = (sku: string, locationId: string) => `${sku}\u0000${locationId}`;
+
+/**
+ * Applies stock changes inside the caller's transaction with a fixed number of SQL statements
+ * per call, whatever the number of changes: locks the stock levels concerned (in key order, so
+ * that concurrent callers cannot deadlock), applies each change to its positions in memory,
+ * then writes the positions, the levels and one outbox record per applied change.
+ *
+ * Every item and location must exist (the caller checks the catalogue first). Changes to the
+ * same item x location apply in the order given. A rejected change leaves no trace.
+ */
+export async function applyStockChanges(
+  tx: Prisma.TransactionClient,
+  changes: readonly StockChange[],
+  now = new Date(),
+): Promise<ChangeOutcome[]> {
+  if (changes.length === 0) return [];
+  const keys = [...new Map(changes.map((change) => [keyOf(change.sku, change.locationId), change])).values()]
+    .map(({ sku, locationId }) => ({ sku, locationId }))
+    .sort((a, b) => (a.sku === b.sku ? compare(a.locationId, b.locationId) : compare(a.sku, b.sku)));
+  const skus = keys.map((key) => key.sku);
+  const locationIds = keys.map((key) => key.locationId);
+
+  await tx.$executeRaw`
+    INSERT INTO stock_level (sku, location_id)
+    SELECT * FROM unnest(${skus}::text[], ${locationIds}::text[])
+    ON CONFLICT DO NOTHING`;
+  const levels = await tx.$queryRaw<LevelRow[]>`
+    SELECT sku, location_id AS "locationId", safety_stock AS "safetyStock", sequence,
+           bucket_changes AS "bucketChanges", last_count_source AS "lastCountSource",
+           last_count_sequence AS "lastCountSequence"
+      FROM stock_level
+     WHERE (sku, location_id) IN (SELECT * FROM unnest(${skus}::text[], ${locationIds}::text[]))
+     ORDER BY sku, location_id
+       FOR UPDATE`;
+  const positionRows = await tx.$queryRaw<PositionRow[]>`
+    SELECT p.sku, p.location_id AS "locationId", p.subinventory, p.lot, s.nettable, lot.expires_at AS "lotExpiresAt",
+           p.on_hand_wms AS "onHandWms", p.on_hand_erp AS "onHandErp", p.allocated, p.reserved,
+           p.inbound_in_transit AS "inboundInTransit", p.inbound_expected_at AS "inboundExpectedAt",
+           p.quality_hold AS "qualityHold", p.damaged
+      FROM stock_position p
+      JOIN subinventory s ON s.location_id = p.location_id AND s.code = p.subinventory
+      LEFT JOIN lot ON lot.sku = p.sku AND lot.lot = p.lot
+     WHERE (p.sku, p.location_id) IN (SELECT * FROM unnest(${skus}::text[], ${locationIds}::text[]))`;
+  const subinventories = await tx.$queryRaw<{ locationId: string; code: string; nettable: boolean }[]>`
+    SELECT location_id AS "locationId", code, nettable FROM subinventory WHERE location_id = ANY(${[...new Set(locationIds)]}::text[])`;
+
+  const levelByKey = new Map(levels.map((level) => [keyOf(level.sku, level.locationId), level]));
+  const positionsByKey = new Map<string, Map<string, PositionState>>();
+  for (const row of positionRows) {
+    const { sku, locationId, ...position } = row;
+    const key = keyOf(sku, locationId);
+    if (!positionsByKey.has(key)) positionsByKey.set(key, new Map());
+    positionsByKey.get(key)!.set(positionKey(position.subinventory, position.lot), position);
+  }
+  const nettableBySubinventory = new Map(subinventories.map((s) => [`${s.locationId}\u0000${s.code}`, s.nettable]));
+
+  const outcomes: ChangeOutcome[] = [];
+  const touchedKeys = new Set<string>();
+  const outbox: { sku: string; locationId: string; sequence: number; cause: StockChange['cause']; before: StockLevelBuckets; after: StockLevelBuckets }[] = [];
+  for (const change of changes) {
+    const key = keyOf(change.sku, change.locationId);
+    const level = levelByKey.get(key)!;
+    if (change.order && isSuperseded(change.source, change.order.sequence, level)) {
+      outcomes.push({ status: 'SUPERSEDED' });
+      continue;
+    }
+    const positions = positionsByKey.get(key) ?? new Map<string, PositionState>();
+    const result = applyBucketEffects(positions, change.effects, (subinventory, lot) => {
+      const nettable = nettableBySubinventory.get(`${change.locationId}\u0000${subinventory}`);
+      return nettable === undefined ? null : blankPosition(subinventory, lot, nettable);
+    });
+    if (!result.ok) {
+      outcomes.push({ status: 'REJECTED', code: result.code, reason: result.reason });
+      continue;
+    }
+    const before = summarizeStockLevel(positions.values(), level.safetyStock, now);
+    const after = summarizeStockLevel(result.positions.values(), level.safetyStock, now);
+    positionsByKey.set(key, result.positions);
+    level.sequence += 1n;
+    level.bucketChanges = stampBuckets(level.bucketChanges, result.changedBuckets, change.source, now);
+    if (change.order?.absolute) {
+      level.lastCountSource = change.source;
+      level.lastCountSequence = BigInt(change.order.sequence);
+    }
+    touchedKeys.add(key);
+    outbox.push({ sku: change.sku, locationId: change.locationId, sequence: Number(level.sequence), cause: change.cause, before, after });
+    outcomes.push({ status: 'APPLIED', sequence: Number(level.sequence), before, after });
+  }
+  if (touchedKeys.size === 0) return outcomes;
+
+  await writePositions(tx, [...touchedKeys].flatMap((key) => {
+    const [sku, locationId] = key.split('\u0000') as [string, string];
+    return [...positionsByKey.get(key)!.values()].map((position) => ({ sku, locationId, ...position }));
+  }), now);
+  await writeLevels(tx, [...touchedKeys].map((key) => levelByKey.get(key)!), now);
+  await tx.$executeRaw`
+    INSERT INTO stock_change_outbox (sku, location_id, sequence, cause_type, cause_id, before, after, available_before, available_after, occurred_at)
+    SELECT * FROM unnest(
+      ${outbox.map((row) => row.sku)}::text[], ${outbox.map((row) => row.locationId)}::text[],
+      ${outbox.map((row) => row.sequence)}::bigint[], ${outbox.map((row) => row.cause.type)}::text[],
+      ${outbox.map((row) => row.cause.id)}::text[], ${outbox.map((row) => JSON.stringify(row.before))}::jsonb[],
+      ${outbox.map((row) => JSON.stringify(row.after))}::jsonb[], ${outbox.map((row) => row.before.available)}::int[],
+      ${outbox.map((row) => row.after.available)}::int[], ${outbox.map(() => now.toISOString())}::timestamptz[])`;
+  return outcomes;
+}
+
+function isSuperseded(source: string, sequence: number, level: LevelRow): boolean {
+  return level.lastCountSource === source && level.lastCountSequence !== null && BigInt(sequence) <= level.lastCountSequence;
+}
+
+function blankPosition(subinventory: string, lot: string, nettable: boolean): PositionState {
+  return {
+    subinventory, lot, nettable, lotExpiresAt: null,
+    onHandWms: 0, onHandErp: 0, allocated: 0, reserved: 0, inboundInTransit: 0, inboundExpectedAt: null, qualityHold: 0, damaged: 0,
+  };
+}
+
+function stampBuckets(stamps: LevelRow['bucketChanges'], buckets: ReadonlySet<LedgerBucket>, source: string, now: Date) {
+  const next = { ...stamps };
+  for (const bucket of buckets) next[bucket] = { source, at: now.toISOString() };
+  return next;
+}
+
+async function writePositions(tx: Prisma.TransactionClient, rows: (PositionState & { sku: string; locationId: string })[], now: Date) {
+  const column = <T>(pick: (row: (typeof rows)[number]) => T) => rows.map(pick);
+  await tx.$executeRaw`
+    INSERT INTO stock_position (sku, location_id, subinventory, lot, on_hand_wms, on_hand_erp, allocated, reserved,
+                                inbound_in_transit, inbound_expected_at, quality_hold, damaged, updated_at)
+    SELECT *, ${now.toISOString()}::timestamptz FROM unnest(
+      ${column((r) => r.sku)}::text[], ${column((r) => r.locationId)}::text[], ${column((r) => r.subinventory)}::text[],
+      ${column((r) => r.lot)}::text[], ${column((r) => r.onHandWms)}::int[], ${column((r) => r.onHandErp)}::int[],
+      ${column((r) => r.allocated)}::int[], ${column((r) => r.reserved)}::int[], ${column((r) => r.inboundInTransit)}::int[],
+      ${column((r) => r.inboundExpectedAt?.toISOString() ?? null)}::timestamptz[], ${column((r) => r.qualityHold)}::int[],
+      ${column((r) => r.damaged)}::int[])
+    ON CONFLICT (sku, location_id, subinventory, lot) DO UPDATE SET
+      on_hand_wms = EXCLUDED.on_hand_wms, on_hand_erp = EXCLUDED.on_hand_erp, allocated = EXCLUDED.allocated,
+      reserved = EXCLUDED.reserved, inbound_in_transit = EXCLUDED.inbound_in_transit,
+      inbound_expected_at = EXCLUDED.inbound_expected_at, quality_hold = EXCLUDED.quality_hold,
+      damaged = EXCLUDED.damaged, updated_at = EXCLUDED.updated_at
+    WHERE (stock_position.on_hand_wms, stock_position.on_hand_erp, stock_position.allocated, stock_position.reserved,
+           stock_position.inbound_in_transit, stock_position.quality_hold, stock_position.damaged)
+          IS DISTINCT FROM (EXCLUDED.on_hand_wms, EXCLUDED.on_hand_erp, EXCLUDED.allocated, EXCLUDED.reserved,
+           EXCLUDED.inbound_in_transit, EXCLUDED.quality_hold, EXCLUDED.damaged)`;
+}
+
+async function writeLevels(tx: Prisma.TransactionClient, levels: LevelRow[], now: Date) {
+  await tx.$executeRaw`
+    UPDATE stock_level AS level
+       SET sequence = changed.sequence, bucket_changes = changed.bucket_changes,
+           last_count_source = changed.last_count_source, last_count_sequence = changed.last_count_sequence,
+           updated_at = ${now.toISOString()}::timestamptz
+      FROM unnest(${levels.map((l) => l.sku)}::text[], ${levels.map((l) => l.locationId)}::text[],
+                  ${levels.map((l) => l.sequence.toString())}::bigint[], ${levels.map((l) => JSON.stringify(l.bucketChanges))}::jsonb[],
+                  ${levels.map((l) => l.lastCountSource)}::text[], ${levels.map((l) => l.lastCountSequence?.toString() ?? null)}::bigint[])
+           AS changed(sku, location_id, sequence, bucket_changes, last_count_source, last_count_sequence)
+     WHERE level.sku = changed.sku AND level.location_id = changed.location_id`;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

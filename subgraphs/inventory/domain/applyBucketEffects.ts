@@ -1,0 +1,55 @@
+import type { BucketEffect, StockBucket } from './events/bucketEffects.ts';
+import type { PositionState } from './stockLevelSummary.ts';
+
+/** A bucket a ledger change can touch: the warehouse's buckets, and the ERP's view of on hand. */
+export type LedgerBucket = StockBucket | 'onHandErp';
+
+/** A change to one bucket of one position; `add` may be negative, `set` is an absolute count. */
+export interface LedgerEffect extends Omit<BucketEffect, 'bucket'> {
+  readonly bucket: LedgerBucket;
+}
+
+export type EffectRejection = { readonly code: 'NEGATIVE_STOCK' | 'UNKNOWN_SUBINVENTORY'; readonly reason: string };
+
+export type EffectOutcome =
+  | { readonly ok: true; readonly positions: Map<string, PositionState>; readonly changedBuckets: ReadonlySet<LedgerBucket> }
+  | ({ readonly ok: false } & EffectRejection);
+
+export const positionKey = (subinventory: string, lot: string) => `${subinventory}\u0000${lot}`;
+
+// On hand, the ERP's on hand and quality holds are counts of real units: going below zero means
+// the change is wrong, so it is refused. Allocations and inbound quantities are expectations
+// that a warehouse may overtake (a ship without a recorded pick, a receipt of an unannounced
+// transfer), so they stop at zero instead.
+const REFUSED_BELOW_ZERO: ReadonlySet<LedgerBucket> = new Set(['onHandWms', 'onHandErp', 'qualityHold', 'damaged']);
+
+/**
+ * Applies `effects` in order to the positions of one item x location, all or nothing.
+ * `blankPosition` describes a position that does not exist yet, or returns null when its
+ * subinventory is unknown at the location. Does not modify `positions`.
+ */
+export function applyBucketEffects(
+  positions: ReadonlyMap<string, PositionState>,
+  effects: readonly LedgerEffect[],
+  blankPosition: (subinventory: string, lot: string) => PositionState | null,
+): EffectOutcome {
+  const next = new Map(positions);
+  const changedBuckets = new Set<LedgerBucket>();
+  for (const effect of effects) {
+    const key = positionKey(effect.subinventory, effect.lot);
+    const current = next.get(key) ?? blankPosition(effect.subinventory, effect.lot);
+    if (!current) {
+      return { ok: false, code: 'UNKNOWN_SUBINVENTORY', reason: `subinventory ${effect.subinventory} does not exist at this location` };
+    }
+    const before = current[effect.bucket];
+    const wanted = effect.op === 'set' ? effect.quantity : before + effect.quantity;
+    if (wanted < 0 && REFUSED_BELOW_ZERO.has(effect.bucket)) {
+      const where = effect.lot ? `${effect.subinventory}, lot ${effect.lot}` : effect.subinventory;
+      return { ok: false, code: 'NEGATIVE_STOCK', reason: `${effect.bucket} in ${where} would go from ${before} to ${wanted}` };
+    }
+    const after = Math.max(0, wanted);
+    if (after !== before) changedBuckets.add(effect.bucket);
+    next.set(key, { ...current, [effect.bucket]: after });
+  }
+  return { ok: true, positions: next, changedBuckets };
+}

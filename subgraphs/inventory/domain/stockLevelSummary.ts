@@ -1,0 +1,72 @@
+import { availableToPromise } from './availableToPromise.ts';
+
+/** The buckets of one position (item x location x subinventory x lot) and what decides how they count. */
+export interface PositionState {
+  readonly subinventory: string;
+  /** '' when the item is not lot-controlled. */
+  readonly lot: string;
+  /** Whether the subinventory counts toward availability. */
+  readonly nettable: boolean;
+  /** Expiry of the lot; null when there is no lot or it does not expire. */
+  readonly lotExpiresAt: Date | null;
+  readonly onHandWms: number;
+  readonly onHandErp: number;
+  readonly allocated: number;
+  readonly reserved: number;
+  readonly inboundInTransit: number;
+  readonly inboundExpectedAt: Date | null;
+  readonly qualityHold: number;
+  readonly damaged: number;
+}
+
+/** Item x location, summed over its positions; see StockLevel in schema.graphql for each meaning. */
+export interface StockLevelBuckets {
+  readonly onHandWms: number;
+  readonly onHandErp: number;
+  readonly onHandNonNettable: number;
+  readonly expired: number;
+  readonly allocated: number;
+  readonly reserved: number;
+  readonly inboundInTransit: number;
+  readonly inboundExpectedAt: Date | null;
+  readonly qualityHold: number;
+  readonly damaged: number;
+  readonly safetyStock: number;
+  readonly available: number;
+}
+
+/**
+ * Sums positions into a stock level. Stock in a lot that has expired at `now` stays in
+ * `onHandWms` but is reported as `expired` and never promised; a quality hold on an expired
+ * lot is not subtracted twice.
+ */
+export function summarizeStockLevel(positions: Iterable<PositionState>, safetyStock: number, now: Date): StockLevelBuckets {
+  let onHandWms = 0, onHandErp = 0, onHandNonNettable = 0, expired = 0, allocated = 0, reserved = 0;
+  let inboundInTransit = 0, qualityHold = 0, damaged = 0;
+  let inboundExpectedAt: Date | null = null;
+  for (const position of positions) {
+    const isExpired = position.lotExpiresAt !== null && position.lotExpiresAt <= now;
+    if (position.nettable) {
+      onHandWms += position.onHandWms;
+      onHandErp += position.onHandErp;
+      if (isExpired) expired += position.onHandWms;
+      else qualityHold += position.qualityHold;
+    } else {
+      onHandNonNettable += position.onHandWms;
+    }
+    allocated += position.allocated;
+    reserved += position.reserved;
+    damaged += position.damaged;
+    if (position.inboundInTransit > 0) {
+      inboundInTransit += position.inboundInTransit;
+      if (position.inboundExpectedAt && (!inboundExpectedAt || position.inboundExpectedAt < inboundExpectedAt)) {
+        inboundExpectedAt = position.inboundExpectedAt;
+      }
+    }
+  }
+  const available = availableToPromise({ onHandNettable: onHandWms - expired, allocated, reserved, qualityHold, safetyStock });
+  return {
+    onHandWms, onHandErp, onHandNonNettable, expired, allocated, reserved,
+    inboundInTransit, inboundExpectedAt, qualityHold, damaged, safetyStock, available,
+  };
+}

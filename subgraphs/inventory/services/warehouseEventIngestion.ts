@@ -1,0 +1,232 @@
+import { randomUUID } from 'node:crypto';
+import type { PrismaClient } from '../../../platform/database/database.ts';
+import type { Prisma } from '../../../platform/database/generated/client.ts';
+import { applyStockChanges, type StockChange } from '../data/stockLedger.ts';
+import type { LedgerEffect } from '../domain/applyBucketEffects.ts';
+import { bucketEffectsOf } from '../domain/events/bucketEffects.ts';
+import type { CanonicalInventoryEvent, ItemEvent, LocationSnapshot } from '../domain/events/canonicalEvent.ts';
+import { mapWarehouseEvent, type SourceMapping } from '../domain/events/sourceMapping.ts';
+
+/** What became of one event of a batch. */
+export type EventOutcome =
+  | { readonly status: 'APPLIED' | 'DUPLICATE' | 'SUPERSEDED'; readonly eventId: string }
+  | { readonly status: 'DEAD_LETTERED'; readonly eventId: string | null; readonly code: string; readonly reason: string; readonly deadLetterId: string };
+
+/** Reasons an event is refused after it mapped: the catalogue or the stock says no. */
+export const CATALOGUE_REJECTIONS = ['UNKNOWN_SKU', 'UNKNOWN_LOCATION', 'UNKNOWN_SUBINVENTORY', 'UNIT_MISMATCH', 'LOT_REQUIRED', 'LOT_NOT_ALLOWED', 'NEGATIVE_STOCK'] as const;
+
+export class UnknownSourceError extends Error {
+  constructor(readonly source: string) {
+    super(`No mapping is configured for source "${source}"`);
+    this.name = 'UnknownSourceError';
+  }
+}
+
+interface Rejection {
+  readonly code: string;
+  readonly reason: string;
+}
+
+interface Catalogue {
+  readonly items: ReadonlyMap<string, { unitOfMeasure: string; lotControlled: boolean }>;
+  /** `${locationId}\0${code}` of every subinventory of the locations concerned. */
+  readonly subinventories: ReadonlySet<string>;
+}
+
+/**
+ * Turns warehouse events, in each source's own format, into stock changes: maps them to the
+ * canonical event, checks them against the catalogue, applies each exactly once (by source and
+ * event id) and in source-sequence order per item x location, and keeps every event that cannot
+ * be applied in the dead-letter store with its reason and raw payload. All-or-nothing per event.
+ */
+export class WarehouseEventIngestion {
+  private readonly mappings: ReadonlyMap<string, SourceMapping>;
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    mappings: readonly SourceMapping[],
+  ) {
+    this.mappings = new Map(mappings.map((mapping) => [mapping.source, mapping]));
+  }
+
+  hasSource(source: string): boolean {
+    return this.mappings.has(source);
+  }
+
+  /** Ingests one batch from `source`; throws UnknownSourceError when it has no mapping. */
+  async ingest(source: string, rawEvents: readonly unknown[]): Promise<EventOutcome[]> {
+    const mapping = this.mappings.get(source);
+    if (!mapping) throw new UnknownSourceError(source);
+    const mapped = rawEvents.map((raw) => mapWarehouseEvent(raw, mapping));
+    const events = mapped.flatMap((result) => (result.ok ? [result.event] : []));
+    const catalogue = await this.catalogue(events);
+
+    return this.prisma.$transaction(async (tx) => {
+      const outcomes: (EventOutcome | null)[] = new Array(rawEvents.length).fill(null);
+      const deadLetters: { index: number; eventId: string | null; code: string; reason: string }[] = [];
+      const candidates: { index: number; event: CanonicalInventoryEvent }[] = [];
+      const seenInBatch = new Set<string>();
+      mapped.forEach((result, index) => {
+        if (!result.ok) return deadLetters.push({ index, eventId: eventIdOf(rawEvents[index], mapping), code: result.code, reason: result.reason });
+        const rejection = checkAgainstCatalogue(result.event, catalogue);
+        if (rejection) return deadLetters.push({ index, eventId: result.event.eventId, ...rejection });
+        if (seenInBatch.has(result.event.eventId)) return (outcomes[index] = { status: 'DUPLICATE', eventId: result.event.eventId });
+        seenInBatch.add(result.event.eventId);
+        candidates.push({ index, event: result.event });
+      });
+
+      // Claiming the event ids first makes a concurrent delivery of the same event wait on
+      // the primary key and then see it as a duplicate.
+      const claimed = new Set(
+        (
+          await tx.$queryRaw<{ eventId: string }[]>`
+            INSERT INTO inventory_event (source, event_id, sequence, type, location_id, sku, outcome, occurred_at)
+            SELECT ${source}, * , 'APPLIED' FROM unnest(
+              ${candidates.map((c) => c.event.eventId)}::text[], ${candidates.map((c) => c.event.sequence)}::bigint[],
+              ${candidates.map((c) => typeOf(c.event))}::text[], ${candidates.map((c) => c.event.locationId)}::text[],
+              ${candidates.map((c) => (c.event.kind === 'item' ? c.event.sku : null))}::text[],
+              ${candidates.map((c) => c.event.occurredAt.toISOString())}::timestamptz[])
+            ON CONFLICT DO NOTHING
+            RETURNING event_id AS "eventId"`
+        ).map((row) => row.eventId),
+      );
+      const fresh = candidates.filter(({ index, event }) => {
+        if (claimed.has(event.eventId)) return true;
+        outcomes[index] = { status: 'DUPLICATE', eventId: event.eventId };
+        return false;
+      });
+
+      // Source-sequence order, so that a late event is judged by its sequence, not its arrival.
+      fresh.sort((a, b) => a.event.sequence - b.event.sequence);
+      const snapshotPositions = await currentPositionsOf(tx, fresh.flatMap(({ event }) => (event.kind === 'snapshot' ? [event.locationId] : [])));
+      const plans = fresh.map(({ index, event }) => ({ index, event, changes: changesOf(event, snapshotPositions) }));
+      const results = await applyStockChanges(tx, plans.flatMap((plan) => plan.changes));
+
+      let next = 0;
+      const superseded: string[] = [];
+      const unclaimed: string[] = [];
+      for (const { index, event, changes } of plans) {
+        const own = results.slice(next, (next += changes.length));
+        const rejected = own.find((result) => result.status === 'REJECTED');
+        if (rejected && rejected.status === 'REJECTED') {
+          unclaimed.push(event.eventId);
+          deadLetters.push({ index, eventId: event.eventId, code: rejected.code, reason: rejected.reason });
+        } else if (own.length > 0 && own.every((result) => result.status === 'SUPERSEDED')) {
+          superseded.push(event.eventId);
+          outcomes[index] = { status: 'SUPERSEDED', eventId: event.eventId };
+        } else {
+          outcomes[index] = { status: 'APPLIED', eventId: event.eventId };
+        }
+      }
+      if (unclaimed.length) await tx.$executeRaw`DELETE FROM inventory_event WHERE source = ${source} AND event_id = ANY(${unclaimed}::text[])`;
+      if (superseded.length) await tx.$executeRaw`UPDATE inventory_event SET outcome = 'SUPERSEDED' WHERE source = ${source} AND event_id = ANY(${superseded}::text[])`;
+      if (deadLetters.length) {
+        const ids = deadLetters.map(() => `DL-${randomUUID()}`);
+        await tx.$executeRaw`
+          INSERT INTO dead_letter (id, source, event_id, code, reason, payload)
+          SELECT id, ${source}, event_id, code, reason, payload FROM unnest(
+            ${ids}::text[], ${deadLetters.map((d) => d.eventId)}::text[], ${deadLetters.map((d) => d.code)}::text[],
+            ${deadLetters.map((d) => d.reason)}::text[], ${deadLetters.map((d) => JSON.stringify(rawEvents[d.index] ?? null))}::jsonb[])
+            AS dl(id, event_id, code, reason, payload)`;
+        deadLetters.forEach((letter, i) => {
+          outcomes[letter.index] = { status: 'DEAD_LETTERED', eventId: letter.eventId, code: letter.code, reason: letter.reason, deadLetterId: ids[i]! };
+        });
+      }
+      return outcomes as EventOutcome[];
+    });
+  }
+
+  private async catalogue(events: readonly CanonicalInventoryEvent[]): Promise<Catalogue> {
+    const skus = [...new Set(events.flatMap((event) => (event.kind === 'item' ? [event.sku] : event.lines.map((line) => line.sku))))];
+    const locationIds = [...new Set(events.map((event) => event.locationId))];
+    const [items, subinventories] = await Promise.all([
+      this.prisma.item.findMany({ where: { sku: { in: skus } }, select: { sku: true, unitOfMeasure: true, lotControlled: true } }),
+      this.prisma.subinventory.findMany({ where: { locationId: { in: locationIds } }, select: { locationId: true, code: true } }),
+    ]);
+    return {
+      items: new Map(items.map((item) => [item.sku, item])),
+      subinventories: new Set(subinventories.map((s) => `${s.locationId}\u0000${s.code}`)),
+    };
+  }
+}
+
+function typeOf(event: CanonicalInventoryEvent): string {
+  return event.kind === 'item' ? event.type : 'LOCATION_SNAPSHOT';
+}
+
+function eventIdOf(raw: unknown, mapping: SourceMapping): string | null {
+  let value: unknown = raw;
+  for (const part of mapping.fields.eventId.split('.')) value = value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : null;
+}
+
+function checkAgainstCatalogue(event: CanonicalInventoryEvent, catalogue: Catalogue): Rejection | null {
+  const lines = event.kind === 'item'
+    ? [{ sku: event.sku, subinventory: event.subinventory, lot: event.lot, unitOfMeasure: event.unitOfMeasure }, ...(event.fromSubinventory ? [{ sku: event.sku, subinventory: event.fromSubinventory, lot: event.lot, unitOfMeasure: event.unitOfMeasure }] : [])]
+    : event.lines;
+  const locationKnown = [...catalogue.subinventories].some((key) => key.startsWith(`${event.locationId}\u0000`));
+  if (!locationKnown) return { code: 'UNKNOWN_LOCATION', reason: `location ${event.locationId} does not exist` };
+  for (const line of lines) {
+    const item = catalogue.items.get(line.sku);
+    if (!item) return { code: 'UNKNOWN_SKU', reason: `SKU ${line.sku} does not exist` };
+    if (!catalogue.subinventories.has(`${event.locationId}\u0000${line.subinventory}`)) {
+      return { code: 'UNKNOWN_SUBINVENTORY', reason: `subinventory ${line.subinventory} does not exist at ${event.locationId}` };
+    }
+    if (line.unitOfMeasure !== item.unitOfMeasure) {
+      return { code: 'UNIT_MISMATCH', reason: `${line.sku} is counted in ${item.unitOfMeasure}, the event says ${line.unitOfMeasure}` };
+    }
+    if (item.lotControlled && !line.lot) return { code: 'LOT_REQUIRED', reason: `${line.sku} is lot-controlled: the event must name a lot` };
+    if (!item.lotControlled && line.lot) return { code: 'LOT_NOT_ALLOWED', reason: `${line.sku} is not lot-controlled, yet the event names lot ${line.lot}` };
+  }
+  return null;
+}
+
+type PositionsByLocation = ReadonlyMap<string, readonly { sku: string; subinventory: string; lot: string }[]>;
+
+/** The non-empty WMS positions of each location, which a snapshot that omits them sets to zero. */
+async function currentPositionsOf(tx: Prisma.TransactionClient, locationIds: string[]): Promise<PositionsByLocation> {
+  if (locationIds.length === 0) return new Map();
+  const rows = await tx.$queryRaw<{ locationId: string; sku: string; subinventory: string; lot: string }[]>`
+    SELECT location_id AS "locationId", sku, subinventory, lot FROM stock_position
+     WHERE location_id = ANY(${[...new Set(locationIds)]}::text[]) AND on_hand_wms <> 0`;
+  const byLocation = new Map<string, { sku: string; subinventory: string; lot: string }[]>();
+  for (const { locationId, ...position } of rows) {
+    if (!byLocation.has(locationId)) byLocation.set(locationId, []);
+    byLocation.get(locationId)!.push(position);
+  }
+  return byLocation;
+}
+
+function changesOf(event: CanonicalInventoryEvent, positions: PositionsByLocation): StockChange[] {
+  return event.kind === 'item' ? [itemChange(event)] : snapshotChanges(event, positions.get(event.locationId) ?? []);
+}
+
+function itemChange(event: ItemEvent): StockChange {
+  return {
+    sku: event.sku,
+    locationId: event.locationId,
+    cause: { type: 'WAREHOUSE_EVENT', id: `${event.source}:${event.eventId}` },
+    source: event.source,
+    effects: bucketEffectsOf(event),
+    order: { sequence: event.sequence, absolute: event.type === 'CYCLE_COUNT' },
+  };
+}
+
+/** A snapshot sets every listed position and zeroes every other WMS position of the location. */
+function snapshotChanges(snapshot: LocationSnapshot, current: readonly { sku: string; subinventory: string; lot: string }[]): StockChange[] {
+  const effectsBySku = new Map<string, Map<string, LedgerEffect>>();
+  const set = (sku: string, subinventory: string, lot: string, quantity: number) => {
+    if (!effectsBySku.has(sku)) effectsBySku.set(sku, new Map());
+    effectsBySku.get(sku)!.set(`${subinventory}\u0000${lot}`, { subinventory, lot, bucket: 'onHandWms', op: 'set', quantity });
+  };
+  for (const position of current) set(position.sku, position.subinventory, position.lot, 0);
+  for (const line of snapshot.lines) set(line.sku, line.subinventory, line.lot, line.quantity);
+  return [...effectsBySku].map(([sku, effects]) => ({
+    sku,
+    locationId: snapshot.locationId,
+    cause: { type: 'WAREHOUSE_EVENT', id: `${snapshot.source}:${snapshot.eventId}` },
+    source: snapshot.source,
+    effects: [...effects.values()],
+    order: { sequence: snapshot.sequence, absolute: true },
+  }));
+}
