@@ -1,10 +1,12 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import { connectionOf, decodeCursor, encodeCursor, pageSize } from '../../platform/graphql/pagination.ts';
+import { CommonErrorCode, UserInputError } from '../../platform/graphql/errors.ts';
+import { connectionOf, decodeCursor, encodeCursor, newestFirstConnection, pageSize } from '../../platform/graphql/pagination.ts';
 import { DateTimeScalar } from '../../platform/graphql/scalars.ts';
-import type { InventoryRepository, Item, Location, StockLevelKey, StockLevelRecord } from './data/inventoryRepository.ts';
+import type { DeadLetter, InventoryRepository, Item, Location, StockLevelKey, StockLevelRecord } from './data/inventoryRepository.ts';
+import { InventoryErrorCode } from './errors.ts';
 import { availableToPromise } from './domain/availableToPromise.ts';
 import type { InventoryLoaders } from './loaders.ts';
-import type { WarehouseEventIngestion } from './services/warehouseEventIngestion.ts';
+import { DeadLetterNotReplayableError, type WarehouseEventIngestion } from './services/warehouseEventIngestion.ts';
 
 export interface InventoryContext {
   readonly loaders: InventoryLoaders;
@@ -31,6 +33,31 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
       return locations;
     },
     stockLevel: (_: unknown, key: StockLevelKey, { loaders }: InventoryContext) => loaders.stockLevelByKey.load(key),
+    deadLetters: (
+      _: unknown,
+      args: { source?: string | null; includeReplayed: boolean; first: number; after?: string | null },
+      { repository }: InventoryContext,
+    ) => newestFirstConnection(args, (take, after) => repository.deadLetterPage(args, take, after), (letter) => letter.receivedAt),
+  },
+  Mutation: {
+    replayDeadLetter: async (_: unknown, { id }: { id: string }, { ingestion, repository, afterCommit }: InventoryContext) => {
+      const outcome = await ingestion.replay(id).catch((error: unknown) => {
+        if (!(error instanceof DeadLetterNotReplayableError)) throw error;
+        const code = error.reason === 'NOT_FOUND' ? CommonErrorCode.NOT_FOUND : InventoryErrorCode.DEAD_LETTER_ALREADY_REPLAYED;
+        throw new UserInputError(error.message, code);
+      });
+      afterCommit();
+      const newLetterId = outcome.status === 'DEAD_LETTERED' ? outcome.deadLetterId : null;
+      const letters = await repository.deadLettersById(newLetterId ? [id, newLetterId] : [id]);
+      return {
+        replayed: letters.find((letter) => letter.id === id),
+        outcome: outcome.status,
+        deadLetter: letters.find((letter) => letter.id === newLetterId) ?? null,
+      };
+    },
+  },
+  DeadLetter: {
+    payload: (letter: DeadLetter) => JSON.stringify(letter.payload),
   },
   Item: {
     __resolveReference: ({ sku }: { sku: string }, { loaders }: InventoryContext) => loaders.itemBySku.load(sku),

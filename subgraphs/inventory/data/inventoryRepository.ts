@@ -1,7 +1,8 @@
 import type { PrismaClient } from '../../../platform/database/database.ts';
-import { Prisma, type Item, type Location, type Subinventory } from '../../../platform/database/generated/client.ts';
+import { Prisma, type DeadLetter, type Item, type Location, type Subinventory } from '../../../platform/database/generated/client.ts';
+import { newestFirstAfter, type NewestFirstPosition } from '../../../platform/graphql/pagination.ts';
 
-export type { Item, Location, Subinventory };
+export type { DeadLetter, Item, Location, Subinventory };
 
 /** One item x location with its positions summed (see StockLevel in schema.graphql). */
 export interface StockLevelRecord {
@@ -53,6 +54,23 @@ export class InventoryRepository {
     return this.prisma.subinventory.findMany({
       where: { locationId: { in: [...locationIds] } },
       orderBy: [{ locationId: 'asc' }, { code: 'asc' }],
+    });
+  }
+
+  deadLettersById(ids: readonly string[]): Promise<DeadLetter[]> {
+    return this.prisma.deadLetter.findMany({ where: { id: { in: [...ids] } } });
+  }
+
+  /** Up to `take` dead letters after `after`, newest first. */
+  deadLetterPage(filter: { source?: string | null; includeReplayed: boolean }, take: number, after: NewestFirstPosition | undefined): Promise<DeadLetter[]> {
+    return this.prisma.deadLetter.findMany({
+      where: {
+        ...(filter.source ? { source: filter.source } : {}),
+        ...(filter.includeReplayed ? {} : { replayedAt: null }),
+        ...newestFirstAfter('receivedAt', after),
+      },
+      orderBy: [{ receivedAt: 'desc' }, { id: 'desc' }],
+      take,
     });
   }
 

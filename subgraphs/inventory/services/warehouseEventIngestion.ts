@@ -22,6 +22,13 @@ export class UnknownSourceError extends Error {
   }
 }
 
+export class DeadLetterNotReplayableError extends Error {
+  constructor(readonly reason: 'NOT_FOUND' | 'ALREADY_REPLAYED', message: string) {
+    super(message);
+    this.name = 'DeadLetterNotReplayableError';
+  }
+}
+
 interface Rejection {
   readonly code: string;
   readonly reason: string;
@@ -134,6 +141,19 @@ export class WarehouseEventIngestion {
       }
       return outcomes as EventOutcome[];
     });
+  }
+
+  /**
+   * Ingests a dead letter's raw payload again and marks the dead letter replayed, whatever the
+   * outcome. Throws DeadLetterNotReplayableError when it does not exist or was replayed.
+   */
+  async replay(deadLetterId: string): Promise<EventOutcome> {
+    const letter = await this.prisma.deadLetter.findUnique({ where: { id: deadLetterId } });
+    if (!letter) throw new DeadLetterNotReplayableError('NOT_FOUND', `No dead letter ${deadLetterId}`);
+    const claimed = await this.prisma.deadLetter.updateMany({ where: { id: deadLetterId, replayedAt: null }, data: { replayedAt: new Date() } });
+    if (claimed.count === 0) throw new DeadLetterNotReplayableError('ALREADY_REPLAYED', `Dead letter ${deadLetterId} was already replayed`);
+    const [outcome] = await this.ingest(letter.source, [letter.payload]);
+    return outcome!;
   }
 
   private async catalogue(events: readonly CanonicalInventoryEvent[]): Promise<Catalogue> {
