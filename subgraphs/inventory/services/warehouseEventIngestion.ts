@@ -87,7 +87,7 @@ export class WarehouseEventIngestion {
       const claimed = new Set(
         (
           await tx.$queryRaw<{ eventId: string }[]>`
-            INSERT INTO inventory_event (source, event_id, sequence, type, location_id, sku, outcome, occurred_at)
+            INSERT INTO inventory_event (source, event_id, sequence, type, location_id, sku, occurred_at, outcome)
             SELECT ${source}, * , 'APPLIED' FROM unnest(
               ${candidates.map((c) => c.event.eventId)}::text[], ${candidates.map((c) => c.event.sequence)}::bigint[],
               ${candidates.map((c) => typeOf(c.event))}::text[], ${candidates.map((c) => c.event.locationId)}::text[],

@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import type { BusEvent, EventSubscription } from '../../platform/events/eventBus.ts';
+import { startSubgraphServer } from '../../platform/graphql/subgraphServer.ts';
+import type { RunningService } from '../../platform/http/serviceHttpServer.ts';
+import { openInfrastructure, type Infrastructure } from '../../platform/infrastructure.ts';
+import { createLogger } from '../../platform/logger.ts';
+import { seedDemoData } from '../../prisma/seed.ts';
+import { inventorySubgraph } from '../../subgraphs/inventory/inventorySubgraph.ts';
+import { STOCK_CHANGES_STREAM, type StockLevelChanged } from '../../subgraphs/inventory/services/stockChangeRelay.ts';
+import { graphql } from '../support/graphql.ts';
+import { createTestDatabase, REDIS_URL, type TestDatabase } from '../support/services.ts';
+import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
+
+// The demo seed counts SKU-n in EA when n % 5 is 0, 1 or 2, and lot-controls every tenth SKU:
+// these tests use EA SKUs without lots.
+describe('warehouse events in, stock changes out', () => {
+  let database: TestDatabase;
+  let infrastructure: Infrastructure;
+  let inventory: RunningService;
+  let baseUrl: string;
+  let subscription: EventSubscription;
+  const published: StockLevelChanged[] = [];
+  let onPublished: (() => void) | null = null;
+  let firstOutboxIdOfTest = 0n;
+
+  const position = (sku: string, locationId: string, subinventory = 'STOCK', lot = '') =>
+    database.db.prisma.stockPosition.findUnique({ where: { sku_locationId_subinventory_lot: { sku, locationId, subinventory, lot } } });
+  const outboxCount = () => database.db.prisma.stockChangeOutbox.count();
+  /** Resolves once the stream has carried every change this test made, and returns them in stream order. */
+  const publishedByThisTest = async () => {
+    const expected = await database.db.prisma.stockChangeOutbox.count({ where: { id: { gte: firstOutboxIdOfTest } } });
+    const ours = () => published.filter((change) => BigInt(change.outboxId) >= firstOutboxIdOfTest);
+    while (ours().length < expected) await new Promise<void>((resolve) => (onPublished = resolve));
+    return ours();
+  };
+
+  before(async () => {
+    database = await createTestDatabase();
+    await seedDemoData(database.db, { skuCount: 50 });
+    infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 10 }, eventBus: { kind: 'redis', url: REDIS_URL } });
+    subscription = await infrastructure.bus.subscribe(STOCK_CHANGES_STREAM, (event: BusEvent) => {
+      const change = event.payload as StockLevelChanged;
+      // The stream is shared by every test run on this Redis: keep this process's changes only.
+      if (change.cause.id.startsWith(`acme-wms:acme-${process.pid}-`) || change.cause.id.startsWith(`northwind-3pl:nw-${process.pid}-`)) {
+        published.push(change);
+        onPublished?.();
+      }
+    });
+    inventory = await startSubgraphServer(
+      inventorySubgraph({ infrastructure, env: { WMS_SOURCE_SECRETS: 'acme-wms=test-secret,northwind-3pl=nw-secret', WMS_MAX_BATCH_EVENTS: '100' }, logger: createLogger('error') }),
+      { port: 0, host: '127.0.0.1', logger: createLogger('silent'), readinessChecks: [] },
+    );
+    baseUrl = inventory.url;
+  });
+
+  after(async () => {
+    await inventory?.stop();
+    await subscription?.close();
+    await infrastructure?.close();
+    await database?.drop();
+  });
+
+  beforeEach(async () => {
+    const last = await database.db.prisma.stockChangeOutbox.findFirst({ orderBy: { id: 'desc' } });
+    firstOutboxIdOfTest = (last?.id ?? 0n) + 1n;
+  });
+
+  it('applies a signed receipt, records an outbox change and publishes it', async () => {
+    const before = (await position('SKU-00002', 'DC-01'))!;
+    const { status, body } = await postEvents(baseUrl, 'acme-wms', [acmeEvent({ item_code: 'ACME-00002', qty: 2, uom: 'CS' })]);
+
+    assert.equal(status, 200);
+    assert.deepEqual(body.results.map((r: { status: string }) => r.status), ['APPLIED']);
+    assert.equal((await position('SKU-00002', 'DC-01'))!.onHandWms, before.onHandWms + 24, '2 cases of 12');
+    const [change] = await publishedByThisTest();
+    assert.equal(change!.sku, 'SKU-00002');
+    assert.equal(change!.after.onHandWms - change!.before.onHandWms, 24);
+    assert.equal(change!.availableAfter - change!.availableBefore, 24);
+    assert.equal(change!.sequence, 1);
+  });
+
+  it('applies an event exactly once, however often and concurrently it is delivered', async () => {
+    const receipt = acmeEvent({ item_code: 'ACME-00011', qty: 5 });
+    const before = (await position('SKU-00011', 'DC-01'))!.onHandWms;
+    const outboxBefore = await outboxCount();
+
+    const deliveries = await Promise.all([1, 2, 3, 4].map(() => postEvents(baseUrl, 'acme-wms', [receipt])));
+    const again = await postEvents(baseUrl, 'acme-wms', [receipt, receipt]);
+
+    const statuses = deliveries.map((delivery) => delivery.body.results[0].status).sort();
+    assert.deepEqual(statuses, ['APPLIED', 'DUPLICATE', 'DUPLICATE', 'DUPLICATE']);
+    assert.deepEqual(again.body.results.map((r: { status: string }) => r.status), ['DUPLICATE', 'DUPLICATE']);
+    assert.equal((await position('SKU-00011', 'DC-01'))!.onHandWms, before + 5);
+    assert.equal(await outboxCount(), outboxBefore + 1);
+  });
+
+  it('orders by source sequence: a count supersedes older movements, even when they arrive late', async () => {
+    const count = acmeEvent({ item_code: 'ACME-00012', txn_type: 'CNT', qty: 70, seq: 1_000_010 });
+    const lateReceipt = acmeEvent({ item_code: 'ACME-00012', qty: 5, seq: 1_000_008 });
+    const newerReceipt = acmeEvent({ item_code: 'ACME-00012', qty: 3, seq: 1_000_011 });
+
+    const first = await postEvents(baseUrl, 'acme-wms', [newerReceipt, count]);
+    const late = await postEvents(baseUrl, 'acme-wms', [lateReceipt]);
+
+    assert.deepEqual(first.body.results.map((r: { status: string }) => r.status), ['APPLIED', 'APPLIED']);
+    assert.deepEqual(late.body.results.map((r: { status: string }) => r.status), ['SUPERSEDED']);
+    assert.equal((await position('SKU-00012', 'DC-01'))!.onHandWms, 73, 'the count (70) then the newer receipt (3), in sequence order');
+  });
+
+  it('keeps every event it cannot apply in the dead-letter store, applying the rest of the batch', async () => {
+    const stockBefore = (await position('SKU-00005', 'DC-01'))!.onHandWms;
+    const { body } = await postEvents(baseUrl, 'acme-wms', [
+      acmeEvent({ item_code: 'ACME-00005', qty: 1 }),
+      acmeEvent({ item_code: 'ACME-99999', qty: 1 }),
+      acmeEvent({ qty: 'lots' }),
+      acmeEvent({ site: 'XXX9' }),
+      acmeEvent({ item_code: 'ACME-00005', txn_type: 'ADJ', qty: -1_000_000 }),
+      acmeEvent({ item_code: 'ACME-00005', uom: 'KG' }),
+      { nonsense: true },
+    ]);
+
+    assert.deepEqual(
+      body.results.map((r: { status: string; code?: string }) => r.code ?? r.status),
+      ['APPLIED', 'UNKNOWN_SKU', 'INVALID_QUANTITY', 'UNKNOWN_LOCATION', 'NEGATIVE_STOCK', 'UNIT_MISMATCH', 'MALFORMED_EVENT'],
+    );
+    assert.equal((await position('SKU-00005', 'DC-01'))!.onHandWms, stockBefore + 1, 'only the good receipt changed stock');
+    const letters = await graphql(baseUrl, '{ deadLetters(source: "acme-wms", first: 10) { nodes { code reason payload } } }');
+    const negative = letters.data.deadLetters.nodes.find((letter: { code: string }) => letter.code === 'NEGATIVE_STOCK');
+    assert.match(negative.reason, /onHandWms in STOCK would go from \d+ to -\d+/);
+    assert.equal(JSON.parse(negative.payload).qty, -1_000_000);
+    assert.equal(letters.data.deadLetters.nodes.length, 6);
+  });
+
+  it('replays a dead letter once its cause is fixed', async () => {
+    const { body } = await postEvents(baseUrl, 'acme-wms', [acmeEvent({ item_code: 'ACME-00777', qty: 4 })]);
+    const deadLetterId = body.results[0].deadLetterId;
+    await database.db.prisma.item.create({ data: { sku: 'SKU-00777', description: 'Added after the event', unitOfMeasure: 'EA' } });
+    await database.db.prisma.subinventory.findFirstOrThrow({ where: { locationId: 'DC-01', code: 'STOCK' } });
+
+    const replay = await graphql(baseUrl, 'mutation ($id: ID!) { replayDeadLetter(id: $id) { outcome replayed { id replayedAt } deadLetter { id } } }', { id: deadLetterId });
+    const twice = await graphql(baseUrl, 'mutation ($id: ID!) { replayDeadLetter(id: $id) { outcome } }', { id: deadLetterId });
+    const unknown = await graphql(baseUrl, 'mutation { replayDeadLetter(id: "DL-nope") { outcome } }');
+
+    assert.equal(replay.data.replayDeadLetter.outcome, 'APPLIED');
+    assert.ok(replay.data.replayDeadLetter.replayed.replayedAt);
+    assert.equal(replay.data.replayDeadLetter.deadLetter, null);
+    assert.equal((await position('SKU-00777', 'DC-01'))!.onHandWms, 4);
+    assert.equal(twice.errors?.[0]?.extensions?.code, 'DEAD_LETTER_ALREADY_REPLAYED');
+    assert.equal(unknown.errors?.[0]?.extensions?.code, 'NOT_FOUND');
+  });
+
+  it('maps two WMS formats to the same stock change', async () => {
+    const sku = 'SKU-00006';
+    const before = (await position(sku, 'DC-03'))!.onHandWms;
+    await postEvents(baseUrl, 'acme-wms', [acmeEvent({ item_code: 'ACME-00006', site: 'DFW1', qty: 1, uom: 'CS' })]);
+    await postEvents(baseUrl, 'northwind-3pl', [{
+      header: { messageId: `nw-${process.pid}-1`, sequenceNo: '1', timestamp: Date.now() },
+      movement: { kind: 'goods-receipt', product: { sku }, warehouse: 'NW-DALLAS', bin: { zone: 'PICKFACE' }, quantity: { value: 12, unit: 'EACH' } },
+    }], { secret: 'nw-secret' });
+
+    assert.equal((await position(sku, 'DC-03'))!.onHandWms, before + 24);
+    const changes = await publishedByThisTest();
+    assert.deepEqual(changes.map((change) => change.after.onHandWms - change.before.onHandWms), [12, 12]);
+    assert.deepEqual(changes.map((change) => change.sequence), [1, 2]);
+  });
+
+  it('sets a location to a full snapshot, zeroing what the snapshot does not list', async () => {
+    const { body } = await postEvents(baseUrl, 'acme-wms', [acmeEvent({
+      txn_type: 'SNAP', site: 'SEA1', seq: 2_000_000,
+      lines: [{ item_code: 'ACME-00007', qty: 11, uom: 'EA' }, { item_code: 'ACME-00016', subinv: 'QC', qty: 2, uom: 'EA' }],
+    })]);
+
+    assert.equal(body.results[0].status, 'APPLIED');
+    const positions = await database.db.prisma.stockPosition.findMany({ where: { locationId: 'DC-10', onHandWms: { gt: 0 } } });
+    assert.deepEqual(
+      positions.map((p) => [p.sku, p.subinventory, p.onHandWms]).sort(),
+      [['SKU-00007', 'STOCK', 11], ['SKU-00016', 'QA', 2]],
+    );
+  });
+
+  it('refuses a whole batch that is unsigned, wrongly signed, stale, oversize or malformed, changing nothing', async () => {
+    const event = acmeEvent({ item_code: 'ACME-00017', qty: 1 });
+    const stock = (await position('SKU-00017', 'DC-01'))!.onHandWms;
+    const outbox = await outboxCount();
+    const tooMany = Array.from({ length: 101 }, () => acmeEvent({ item_code: 'ACME-00017' }));
+
+    const refusals = [
+      await postEvents(baseUrl, 'acme-wms', [event], { signature: null }),
+      await postEvents(baseUrl, 'acme-wms', [event], { secret: 'wrong' }),
+      await postEvents(baseUrl, 'acme-wms', [event], { timestamp: Math.floor(Date.now() / 1000) - 3_600 }),
+      await postEvents(baseUrl, 'acme-wms', tooMany),
+      await postEvents(baseUrl, 'no-such-wms', [event]),
+    ];
+    const malformed = await fetch(`${baseUrl}/events/acme-wms`, { method: 'POST', body: 'not json' });
+
+    assert.deepEqual(
+      refusals.map(({ status, body }) => [status, body.error.code]),
+      [[401, 'MISSING_SIGNATURE'], [401, 'BAD_SIGNATURE'], [401, 'STALE_SIGNATURE'], [413, 'BATCH_TOO_LARGE'], [404, 'UNKNOWN_SOURCE']],
+    );
+    assert.equal(malformed.status, 401, 'an unsigned body is refused before it is parsed');
+    assert.equal((await position('SKU-00017', 'DC-01'))!.onHandWms, stock);
+    assert.equal(await outboxCount(), outbox);
+  });
+});
