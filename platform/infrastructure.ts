@@ -4,12 +4,14 @@ import type { EventBus } from './events/eventBus.ts';
 import { InProcessEventBus } from './events/inProcessEventBus.ts';
 import { RedisEventBus } from './events/redisEventBus.ts';
 import type { ReadinessCheck } from './http/serviceHttpServer.ts';
-import { connectRedis } from './redis.ts';
+import { connectRedis, type Redis } from './redis.ts';
 
 /** The database and event bus a service runs on, with the checks that tell they are reachable. */
 export interface Infrastructure {
   readonly db: Database;
   readonly bus: EventBus;
+  /** The Redis connection when running on Redis; null when embedded. */
+  readonly redis: Redis | null;
   readonly readinessChecks: readonly ReadinessCheck[];
   close(): Promise<void>;
 }
@@ -22,7 +24,7 @@ export async function openInfrastructure(
   const readinessChecks: ReadinessCheck[] = [['database', () => db.ping()]];
   if (config.eventBus.kind === 'in-process') {
     const bus = new InProcessEventBus();
-    return { db, bus, readinessChecks, close: async () => (await bus.close(), await db.close()) };
+    return { db, bus, redis: null, readinessChecks, close: async () => (await bus.close(), await db.close()) };
   }
   const redis = connectRedis(config.eventBus.url);
   const bus = new RedisEventBus(redis);
@@ -30,6 +32,7 @@ export async function openInfrastructure(
   return {
     db,
     bus,
+    redis,
     readinessChecks,
     close: async () => {
       await bus.close();

@@ -59,12 +59,13 @@ SELECT sku, location_id, h % 5 FROM seed_pair;
 
 -- STOCK positions: one per pair, or one per lot for lot-controlled items.
 INSERT INTO stock_position (sku, location_id, subinventory, lot, on_hand_wms, on_hand_erp, allocated,
-                            inbound_in_transit, quality_hold, damaged, wms_updated_at, erp_updated_at)
+                            inbound_in_transit, inbound_expected_at, quality_hold, damaged, wms_updated_at, erp_updated_at)
 SELECT pair.sku, pair.location_id, 'STOCK', COALESCE(lot.lot, ''),
        stock.on_hand,
        CASE WHEN pair.h % 12 = 0 OR pair.sku = '${DEMO_SKU}' THEN greatest(0, stock.on_hand - 3 - (pair.h / 7) % 80) ELSE stock.on_hand END,
        (pair.h / 11) % 10,
        CASE WHEN pair.h % 9 = 0 THEN (pair.h / 13) % 100 ELSE 0 END,
+       CASE WHEN pair.h % 9 = 0 THEN date_trunc('hour', now()) + (1 + pair.h % 10) * interval '1 day' END,
        CASE WHEN pair.h % 17 = 0 THEN (pair.h / 17) % 5 ELSE 0 END,
        CASE WHEN pair.h % 23 = 0 THEN 1 + (pair.h / 23) % 3 ELSE 0 END,
        now() - ((pair.h % 600) * interval '1 second'),
@@ -77,6 +78,15 @@ SELECT pair.sku, pair.location_id, 'STOCK', COALESCE(lot.lot, ''),
 INSERT INTO stock_position (sku, location_id, subinventory, lot, on_hand_wms, on_hand_erp, wms_updated_at, erp_updated_at)
 SELECT sku, location_id, 'QA', '', 1 + h % 6, 1 + h % 6, now(), now()
   FROM seed_pair WHERE h % 20 = 0 AND NOT lot_controlled;
+
+UPDATE stock_level AS level
+   SET bucket_changes = jsonb_build_object(
+         'onHandWms', jsonb_build_object('source', 'demo-wms', 'at', to_char(p.wms_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
+         'onHandErp', jsonb_build_object('source', 'erp', 'at', to_char(p.erp_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))),
+       updated_at = greatest(p.wms_at, p.erp_at)
+  FROM (SELECT sku, location_id, max(wms_updated_at) AS wms_at, max(erp_updated_at) AS erp_at
+          FROM stock_position GROUP BY sku, location_id) AS p
+ WHERE p.sku = level.sku AND p.location_id = level.location_id;
 
 INSERT INTO sales_order (id, reference, channel, status, created_at, updated_at)
 SELECT 'ORD-' || lpad(n::text, 6, '0'), 'WEB-' || (100000 + n),
@@ -123,6 +133,8 @@ SELECT 'DSC-' || lpad(row_number() OVER (ORDER BY sku, location_id)::text, 6, '0
          WHERE s.nettable GROUP BY p.sku, p.location_id) AS totals
  WHERE wms <> erp;
 COMMIT;
+-- Fresh tables have no statistics; without them the planner picks slow plans for the first queries.
+ANALYZE;
 `);
   return true;
 }

@@ -1,4 +1,4 @@
-import { readEnvironment, variable, type Environment } from '../../platform/config/environment.ts';
+import { ConfigurationError, readEnvironment, variable, type Environment } from '../../platform/config/environment.ts';
 import { z } from 'zod';
 
 export interface InventoryConfig {
@@ -11,11 +11,39 @@ export interface InventoryConfig {
   readonly staleAfterSeconds: number;
   /** How often the outbox relay looks for changes it was not woken for, in milliseconds. */
   readonly outboxPollIntervalMs: number;
+  /** Bearer token of POST /erp/balances; null turns CSV uploads off. */
+  readonly erpImportToken: string | null;
+  /** Where and how often to pull the ERP's on-hand balances; null when the ERP is not pulled. */
+  readonly erpPull: ErpPullConfig | null;
+  /** The locations each sales channel may promise from; a channel not listed may use every location. */
+  readonly channelLocations: ReadonlyMap<string, readonly string[]>;
+}
+
+export interface ErpPullConfig {
+  /** The ERP's base URL; the inventory balances resource path is appended. */
+  readonly baseUrl: string;
+  /** ERP organization code -> Stockgraph location id. */
+  readonly organizationLocations: Readonly<Record<string, string>>;
+  /** Time between pulls, in milliseconds. */
+  readonly intervalMs: number;
+  /** HTTP Basic credentials; both or neither. */
+  readonly username?: string;
+  readonly password?: string;
 }
 
 const sourceSecrets = z
   .string()
   .regex(/^[A-Za-z0-9._-]+=[^,\s]+(,[A-Za-z0-9._-]+=[^,\s]+)*$/, 'must look like source=secret,other-source=secret');
+
+const MIN_TOKEN_LENGTH = 16;
+
+const channelRules = z
+  .string()
+  .regex(/^[^=,\s|]+=[^=,\s|]+(\|[^=,\s|]+)*(,[^=,\s|]+=[^=,\s|]+(\|[^=,\s|]+)*)*$/, 'must look like WEB=DC-01|DC-02,STORE=DC-03');
+
+const organizationPairs = z
+  .string()
+  .regex(/^[^=,\s]+=[^=,\s]+(,[^=,\s]+=[^=,\s]+)*$/, 'must look like ORG1=DC-01,ORG2=DC-02');
 
 /** Reads the inventory subgraph's own variables. */
 export function readInventoryConfig(env: Environment): InventoryConfig {
@@ -26,9 +54,15 @@ export function readInventoryConfig(env: Environment): InventoryConfig {
       WMS_MAX_BATCH_EVENTS: variable.positiveInt(1_000),
       STALE_AFTER_SECONDS: variable.positiveInt(3_600),
       OUTBOX_POLL_INTERVAL_MS: variable.positiveInt(250),
+      ERP_IMPORT_TOKEN: z.string().optional(),
+      CHANNEL_LOCATIONS: channelRules.optional(),
     },
     env,
   );
+  // Checked here rather than in the schema, whose errors quote the value, and this one is a secret.
+  if (values.ERP_IMPORT_TOKEN !== undefined && values.ERP_IMPORT_TOKEN.length < MIN_TOKEN_LENGTH) {
+    throw new ConfigurationError('ERP_IMPORT_TOKEN', `must be at least ${MIN_TOKEN_LENGTH} characters, so that it cannot be guessed`);
+  }
   const secrets = (values.WMS_SOURCE_SECRETS ?? '')
     .split(',')
     .filter(Boolean)
@@ -39,5 +73,50 @@ export function readInventoryConfig(env: Environment): InventoryConfig {
     maxBatchEvents: values.WMS_MAX_BATCH_EVENTS,
     staleAfterSeconds: values.STALE_AFTER_SECONDS,
     outboxPollIntervalMs: values.OUTBOX_POLL_INTERVAL_MS,
+    erpImportToken: values.ERP_IMPORT_TOKEN ?? null,
+    erpPull: readErpPull(env),
+    channelLocations: new Map(
+      (values.CHANNEL_LOCATIONS ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((rule) => {
+          const [channel, locations] = rule.split('=') as [string, string];
+          return [channel, Object.freeze(locations.split('|'))] as const;
+        }),
+    ),
+  });
+}
+
+function readErpPull(env: Environment): ErpPullConfig | null {
+  const values = readEnvironment(
+    {
+      ERP_BASE_URL: variable.url(['http:', 'https:']).optional(),
+      ERP_ORGANIZATIONS: organizationPairs.optional(),
+      ERP_PULL_INTERVAL_SECONDS: variable.positiveInt(3_600),
+      ERP_USERNAME: z.string().optional(),
+      ERP_PASSWORD: z.string().optional(),
+    },
+    env,
+  );
+  const { ERP_BASE_URL: baseUrl, ERP_ORGANIZATIONS: organizations, ERP_USERNAME: username, ERP_PASSWORD: password } = values;
+  // Each of these alone would silently pull nothing, or pull without credentials.
+  if (baseUrl === undefined) {
+    if (organizations !== undefined) throw new ConfigurationError('ERP_BASE_URL', 'is required when ERP_ORGANIZATIONS is set');
+    return null;
+  }
+  if (organizations === undefined) throw new ConfigurationError('ERP_ORGANIZATIONS', 'is required when ERP_BASE_URL is set (e.g. ORG1=DC-01,ORG2=DC-02)');
+  if (username === undefined && password !== undefined) throw new ConfigurationError('ERP_USERNAME', 'is required when ERP_PASSWORD is set');
+  if (username !== undefined && password === undefined) throw new ConfigurationError('ERP_PASSWORD', 'is required when ERP_USERNAME is set');
+  const organizationLocations: Record<string, string> = {};
+  for (const pair of organizations.split(',')) {
+    const [organization, locationId] = pair.split('=') as [string, string];
+    if (Object.hasOwn(organizationLocations, organization)) throw new ConfigurationError('ERP_ORGANIZATIONS', `names organization ${organization} twice`);
+    organizationLocations[organization] = locationId;
+  }
+  return Object.freeze({
+    baseUrl,
+    organizationLocations: Object.freeze(organizationLocations),
+    intervalMs: values.ERP_PULL_INTERVAL_SECONDS * 1_000,
+    ...(username === undefined ? {} : { username, password }),
   });
 }

@@ -1,27 +1,59 @@
+import { hostname } from 'node:os';
 import type { SubgraphDefinition, SubgraphEnvironment } from '../../platform/graphql/subgraphServer.ts';
 import { readInventoryConfig } from './config.ts';
 import { InventoryRepository } from './data/inventoryRepository.ts';
+import { erpBalancesRoute } from './http/erpBalancesRoute.ts';
 import { warehouseEventsRoute } from './http/warehouseEventsRoute.ts';
 import { createInventoryLoaders } from './loaders.ts';
 import { loadExampleMappings } from './mappings/exampleMappings.ts';
 import { inventoryResolvers, type InventoryContext } from './resolvers.ts';
+import { ErpBalanceImport } from './services/erpBalanceImport.ts';
+import { ErpBalancePoller } from './services/erpBalancePoller.ts';
 import { StockChangeRelay } from './services/stockChangeRelay.ts';
 import { WarehouseEventIngestion } from './services/warehouseEventIngestion.ts';
+import { WarehouseEventStreamConsumer } from './services/warehouseEventStreamConsumer.ts';
 
 /**
  * The inventory subgraph: items, locations and stock levels; warehouse events in
- * (POST /events/:source); every stock change out through the outbox relay.
+ * (POST /events/:source) and ERP balances in (POST /erp/balances, and a periodic pull when
+ * configured), and from a Redis Stream per source when on Redis; every stock change out
+ * through the outbox relay.
  */
-export function inventorySubgraph({ infrastructure: { db, bus }, env, logger }: SubgraphEnvironment): SubgraphDefinition<InventoryContext> {
+export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, logger }: SubgraphEnvironment): SubgraphDefinition<InventoryContext> {
   const config = readInventoryConfig(env);
   const repository = new InventoryRepository(db.prisma);
   const ingestion = new WarehouseEventIngestion(db.prisma, loadExampleMappings());
+  const erpImport = new ErpBalanceImport(db.prisma, {});
   const relay = new StockChangeRelay(db.prisma, bus, { pollIntervalMs: config.outboxPollIntervalMs });
+  const publishNow = () => relay.wake();
+  const settings = { staleAfterMs: config.staleAfterSeconds * 1_000, channelLocations: config.channelLocations };
+
+  const workers = [
+    {
+      start: () => relay.start((error) => logger.error({ err: error }, 'stock-change relay failed; retrying')),
+      stop: () => relay.stop(),
+    },
+  ];
+  if (redis) {
+    // High-volume feeds XADD raw events to a stream per source instead of posting batches.
+    const consumer = new WarehouseEventStreamConsumer(
+      redis,
+      ingestion,
+      { sources: ingestion.sources(), consumerName: `${hostname()}:${process.pid}` },
+      { onCommitted: publishNow, onError: (error) => logger.error({ err: error }, 'warehouse event stream consumer failed; retrying') },
+    );
+    workers.push(consumer);
+  }
+  if (config.erpPull) {
+    const { baseUrl, organizationLocations, intervalMs, username, password } = config.erpPull;
+    const clientOptions = { baseUrl, organizationLocations, ...(username && password ? { auth: { username, password } } : {}) };
+    workers.push(new ErpBalancePoller(erpImport, clientOptions, { intervalMs, logger, onCommitted: publishNow }));
+  }
   return {
     name: 'inventory',
     schemaPath: new URL('./schema.graphql', import.meta.url).pathname,
     resolvers: inventoryResolvers,
-    createContext: () => ({ repository, ingestion, loaders: createInventoryLoaders(repository), afterCommit: () => relay.wake() }),
+    createContext: () => ({ repository, ingestion, settings, loaders: createInventoryLoaders(repository), afterCommit: publishNow }),
     routes: [
       warehouseEventsRoute({
         ingestion,
@@ -30,14 +62,10 @@ export function inventorySubgraph({ infrastructure: { db, bus }, env, logger }: 
         maxBatchEvents: config.maxBatchEvents,
         maxBodyBytes: 8 * 1024 * 1024, // 8 MiB
         logger,
-        onCommitted: () => relay.wake(),
+        onCommitted: publishNow,
       }),
+      erpBalancesRoute({ importer: erpImport, token: config.erpImportToken, logger, onCommitted: publishNow }),
     ],
-    workers: [
-      {
-        start: () => relay.start((error) => logger.error({ err: error }, 'stock-change relay failed; retrying')),
-        stop: () => relay.stop(),
-      },
-    ],
+    workers,
   };
 }

@@ -1,10 +1,11 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import { groupBy } from '../../platform/graphql/batching.ts';
 import { CommonErrorCode, UserInputError } from '../../platform/graphql/errors.ts';
 import { connectionOf, decodeCursor, encodeCursor, newestFirstConnection, pageSize } from '../../platform/graphql/pagination.ts';
 import { DateTimeScalar } from '../../platform/graphql/scalars.ts';
 import type { DeadLetter, InventoryRepository, Item, Location, StockLevelKey, StockLevelRecord } from './data/inventoryRepository.ts';
 import { InventoryErrorCode } from './errors.ts';
-import { availableToPromise } from './domain/availableToPromise.ts';
+import { earliestPromiseDate } from './domain/promiseDate.ts';
 import type { InventoryLoaders } from './loaders.ts';
 import { DeadLetterNotReplayableError, type WarehouseEventIngestion } from './services/warehouseEventIngestion.ts';
 
@@ -14,7 +15,17 @@ export interface InventoryContext {
   readonly ingestion: WarehouseEventIngestion;
   /** Call once a mutation has committed stock changes, so that they are published at once. */
   readonly afterCommit: () => void;
+  readonly settings: InventorySettings;
 }
+
+/** The configuration the resolvers apply. */
+export interface InventorySettings {
+  /** A level whose WMS has been quiet this long is stale, in milliseconds. */
+  readonly staleAfterMs: number;
+  readonly channelLocations: ReadonlyMap<string, readonly string[]>;
+}
+
+const MAX_AVAILABILITY_SKUS = 1_000;
 
 export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
   DateTime: DateTimeScalar,
@@ -33,6 +44,7 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
       return locations;
     },
     stockLevel: (_: unknown, key: StockLevelKey, { loaders }: InventoryContext) => loaders.stockLevelByKey.load(key),
+    availability: (_: unknown, args: AvailabilityArgs, context: InventoryContext) => availability(args, context),
     deadLetters: (
       _: unknown,
       args: { source?: string | null; includeReplayed: boolean; first: number; after?: string | null },
@@ -77,6 +89,73 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
     __resolveReference: (key: StockLevelKey, { loaders }: InventoryContext) => loaders.stockLevelByKey.load(key),
     item: (level: StockLevelRecord, _: unknown, { loaders }: InventoryContext) => loaders.itemBySku.load(level.sku),
     location: (level: StockLevelRecord, _: unknown, { loaders }: InventoryContext) => loaders.locationById.load(level.locationId),
-    available: (level: StockLevelRecord) => availableToPromise({ ...level, onHandNettable: level.onHandWms }),
+    stale: (level: StockLevelRecord, _: unknown, { settings }: InventoryContext) => isStale(level, settings),
+    bucketChanges: (level: StockLevelRecord) =>
+      Object.entries(level.bucketChanges)
+        .map(([bucket, stamp]) => ({ bucket, ...stamp }))
+        .sort((a, b) => (a.bucket < b.bucket ? -1 : 1)),
+  },
+  LocationAvailability: {
+    location: ({ locationId }: { locationId: string }, _: unknown, { loaders }: InventoryContext) => loaders.locationById.load(locationId),
   },
 };
+
+interface AvailabilityArgs {
+  readonly skus: readonly string[];
+  readonly locationIds?: readonly string[] | null;
+  readonly channel?: string | null;
+  readonly quantity: number;
+}
+
+function isStale(level: StockLevelRecord, settings: InventorySettings): boolean {
+  return !level.wmsReportedAt || level.readAt.getTime() - level.wmsReportedAt.getTime() > settings.staleAfterMs;
+}
+
+/** Bulk availability: three SQL statements at most (items, locations, stock levels), whatever the number of SKUs. */
+async function availability({ skus, locationIds, channel, quantity }: AvailabilityArgs, { repository, loaders, settings }: InventoryContext) {
+  if (skus.length > MAX_AVAILABILITY_SKUS) {
+    throw new UserInputError(`availability takes at most ${MAX_AVAILABILITY_SKUS} SKUs per request, got ${skus.length}`, InventoryErrorCode.TOO_MANY_SKUS);
+  }
+  if (!Number.isInteger(quantity) || quantity < 1) throw new UserInputError(`quantity must be a whole number of at least 1, got ${quantity}`);
+  const wanted = [...new Set(skus)];
+  const [items, locations] = await Promise.all([
+    repository.itemsBySku(wanted),
+    locationIds ? repository.locationsById(locationIds) : null,
+  ]);
+  const known = new Set(items.map((item) => item.sku));
+  const unknownSkus = wanted.filter((sku) => !known.has(sku));
+  if (unknownSkus.length) throw new UserInputError(`Unknown SKU: ${unknownSkus.join(', ')}`, InventoryErrorCode.UNKNOWN_SKU, { unknownSkus });
+  const knownLocations = new Set(locations?.map((location) => location.id));
+  const unknownLocations = locationIds?.filter((id) => !knownLocations.has(id)) ?? [];
+  if (unknownLocations.length) {
+    throw new UserInputError(`Unknown location: ${unknownLocations.join(', ')}`, InventoryErrorCode.UNKNOWN_LOCATION, { unknownLocations });
+  }
+  for (const item of items) loaders.itemBySku.prime(item.sku, item);
+
+  const channelRule = channel ? settings.channelLocations.get(channel) : undefined;
+  const eligible = channelRule && locationIds ? locationIds.filter((id) => channelRule.includes(id)) : (channelRule ?? locationIds ?? undefined);
+  const levels = await repository.stockLevelsBySku(wanted, eligible);
+  const asOf = levels[0]?.readAt ?? new Date();
+  const levelsBySku = groupBy(wanted, levels, (level) => level.sku);
+  return {
+    asOf,
+    items: wanted.map((sku, index) => {
+      const own = levelsBySku[index]!;
+      const available = own.reduce((sum, level) => sum + level.available, 0);
+      return {
+        sku,
+        item: { sku },
+        available,
+        inboundInTransit: own.reduce((sum, level) => sum + level.inboundInTransit, 0),
+        earliestPromiseDate: earliestPromiseDate(quantity, available, own.flatMap((level) => level.inbound), asOf),
+        locations: own.map((level) => ({
+          locationId: level.locationId,
+          available: level.available,
+          inboundInTransit: level.inboundInTransit,
+          inboundExpectedAt: level.inboundExpectedAt,
+          stale: isStale(level, settings),
+        })),
+      };
+    }),
+  };
+}

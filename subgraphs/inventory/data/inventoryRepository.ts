@@ -1,23 +1,57 @@
 import type { PrismaClient } from '../../../platform/database/database.ts';
 import { Prisma, type DeadLetter, type Item, type Location, type Subinventory } from '../../../platform/database/generated/client.ts';
 import { newestFirstAfter, type NewestFirstPosition } from '../../../platform/graphql/pagination.ts';
+import type { InboundSupply } from '../domain/promiseDate.ts';
+import { summarizeStockLevel, type PositionState, type StockLevelBuckets } from '../domain/stockLevelSummary.ts';
 
 export type { DeadLetter, Item, Location, Subinventory };
 
-/** One item x location with its positions summed (see StockLevel in schema.graphql). */
-export interface StockLevelRecord {
+/** The source and time of a bucket's last change. */
+export interface BucketStamp {
+  readonly source: string;
+  readonly at: string;
+}
+
+/** A lot held at a stock level, summed over subinventories. */
+export interface LotHolding {
+  readonly lot: string;
+  readonly expiresAt: Date | null;
+  /** Whether it had expired when the snapshot was read. */
+  readonly expired: boolean;
+  readonly onHand: number;
+  readonly qualityHold: number;
+}
+
+/** One item x location, summed from its positions by the domain's rules (see StockLevel in schema.graphql). */
+export interface StockLevelRecord extends StockLevelBuckets {
   readonly sku: string;
   readonly locationId: string;
-  readonly onHandWms: number;
-  readonly onHandErp: number;
-  readonly onHandNonNettable: number;
-  readonly allocated: number;
-  readonly reserved: number;
-  readonly inboundInTransit: number;
-  readonly qualityHold: number;
-  readonly damaged: number;
-  readonly safetyStock: number;
+  /** When the newest change to any of its positions or settings was recorded. */
   readonly asOf: Date;
+  /** When the WMS and the ERP last changed any of its positions; null if never. */
+  readonly wmsReportedAt: Date | null;
+  readonly erpReportedAt: Date | null;
+  readonly bucketChanges: Readonly<Record<string, BucketStamp>>;
+  readonly lots: readonly LotHolding[];
+  /** Inbound quantities that have an expected arrival. */
+  readonly inbound: readonly InboundSupply[];
+  /** When the database took the snapshot these numbers come from. */
+  readonly readAt: Date;
+}
+
+interface StockLevelRow extends Omit<PositionState, 'subinventory' | 'lot' | 'nettable'> {
+  sku: string;
+  locationId: string;
+  safetyStock: number;
+  bucketChanges: Record<string, BucketStamp>;
+  levelUpdatedAt: Date;
+  readAt: Date;
+  subinventory: string | null;
+  lot: string | null;
+  nettable: boolean | null;
+  wmsUpdatedAt: Date | null;
+  erpUpdatedAt: Date | null;
+  positionUpdatedAt: Date | null;
 }
 
 export interface StockLevelKey {
@@ -74,8 +108,9 @@ export class InventoryRepository {
     });
   }
 
-  stockLevelsBySku(skus: readonly string[]): Promise<StockLevelRecord[]> {
-    return this.stockLevels(Prisma.sql`level.sku = ANY(${[...skus]}::text[])`);
+  stockLevelsBySku(skus: readonly string[], locationIds?: readonly string[]): Promise<StockLevelRecord[]> {
+    const locations = locationIds ? Prisma.sql`AND level.location_id = ANY(${[...locationIds]}::text[])` : Prisma.empty;
+    return this.stockLevels(Prisma.sql`level.sku = ANY(${[...skus]}::text[]) ${locations}`);
   }
 
   stockLevelsByKey(keys: readonly StockLevelKey[]): Promise<StockLevelRecord[]> {
@@ -86,25 +121,54 @@ export class InventoryRepository {
     );
   }
 
-  private stockLevels(where: Prisma.Sql): Promise<StockLevelRecord[]> {
-    return this.prisma.$queryRaw<StockLevelRecord[]>`
-      SELECT level.sku,
-             level.location_id AS "locationId",
-             COALESCE(SUM(p.on_hand_wms) FILTER (WHERE s.nettable), 0)::int AS "onHandWms",
-             COALESCE(SUM(p.on_hand_erp) FILTER (WHERE s.nettable), 0)::int AS "onHandErp",
-             COALESCE(SUM(p.on_hand_wms) FILTER (WHERE NOT s.nettable), 0)::int AS "onHandNonNettable",
-             COALESCE(SUM(p.allocated), 0)::int AS allocated,
-             COALESCE(SUM(p.reserved), 0)::int AS reserved,
-             COALESCE(SUM(p.inbound_in_transit), 0)::int AS "inboundInTransit",
-             COALESCE(SUM(p.quality_hold) FILTER (WHERE s.nettable), 0)::int AS "qualityHold",
-             COALESCE(SUM(p.damaged), 0)::int AS damaged,
-             level.safety_stock AS "safetyStock",
-             GREATEST(level.updated_at, MAX(p.updated_at)) AS "asOf"
+  // One statement, so every level of an answer comes from the same snapshot (`readAt`).
+  private async stockLevels(where: Prisma.Sql): Promise<StockLevelRecord[]> {
+    const rows = await this.prisma.$queryRaw<StockLevelRow[]>`
+      SELECT level.sku, level.location_id AS "locationId", level.safety_stock AS "safetyStock",
+             level.bucket_changes AS "bucketChanges", level.updated_at AS "levelUpdatedAt", statement_timestamp() AS "readAt",
+             p.subinventory, p.lot, s.nettable, lot.expires_at AS "lotExpiresAt",
+             p.on_hand_wms AS "onHandWms", p.on_hand_erp AS "onHandErp", p.allocated, p.reserved,
+             p.inbound_in_transit AS "inboundInTransit", p.inbound_expected_at AS "inboundExpectedAt",
+             p.quality_hold AS "qualityHold", p.damaged,
+             p.wms_updated_at AS "wmsUpdatedAt", p.erp_updated_at AS "erpUpdatedAt", p.updated_at AS "positionUpdatedAt"
         FROM stock_level level
         LEFT JOIN stock_position p ON p.sku = level.sku AND p.location_id = level.location_id
         LEFT JOIN subinventory s ON s.location_id = p.location_id AND s.code = p.subinventory
+        LEFT JOIN lot ON lot.sku = p.sku AND lot.lot = p.lot
        WHERE ${where}
-       GROUP BY level.sku, level.location_id
        ORDER BY level.sku, level.location_id`;
+    const records: StockLevelRecord[] = [];
+    for (let start = 0; start < rows.length; ) {
+      let end = start + 1;
+      while (end < rows.length && rows[end]!.sku === rows[start]!.sku && rows[end]!.locationId === rows[start]!.locationId) end += 1;
+      records.push(toStockLevel(rows.slice(start, end)));
+      start = end;
+    }
+    return records;
   }
+}
+
+function toStockLevel(rows: StockLevelRow[]): StockLevelRecord {
+  const first = rows[0]!;
+  const positions = rows.filter((row): row is StockLevelRow & PositionState => row.subinventory !== null);
+  const latest = (dates: (Date | null)[]) => dates.reduce<Date | null>((newest, date) => (date && (!newest || date > newest) ? date : newest), null);
+  const lots = new Map<string, LotHolding>();
+  for (const position of positions) {
+    if (!position.lot) continue;
+    const expired = position.lotExpiresAt !== null && position.lotExpiresAt <= first.readAt;
+    const held = lots.get(position.lot) ?? { lot: position.lot, expiresAt: position.lotExpiresAt, expired, onHand: 0, qualityHold: 0 };
+    lots.set(position.lot, { ...held, onHand: held.onHand + position.onHandWms, qualityHold: held.qualityHold + position.qualityHold });
+  }
+  return {
+    sku: first.sku,
+    locationId: first.locationId,
+    ...summarizeStockLevel(positions, first.safetyStock, first.readAt),
+    asOf: latest([first.levelUpdatedAt, ...positions.map((p) => p.positionUpdatedAt)])!,
+    wmsReportedAt: latest(positions.map((p) => p.wmsUpdatedAt)),
+    erpReportedAt: latest(positions.map((p) => p.erpUpdatedAt)),
+    bucketChanges: first.bucketChanges,
+    lots: [...lots.values()].sort((a, b) => (a.lot < b.lot ? -1 : 1)),
+    inbound: positions.flatMap((p) => (p.inboundInTransit > 0 && p.inboundExpectedAt ? [{ quantity: p.inboundInTransit, expectedAt: p.inboundExpectedAt }] : [])),
+    readAt: first.readAt,
+  };
 }

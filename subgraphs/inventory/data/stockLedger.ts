@@ -165,26 +165,37 @@ function stampBuckets(stamps: LevelRow['bucketChanges'], buckets: ReadonlySet<Le
   return next;
 }
 
+// Each position records when the WMS and when the ERP last changed it, for staleness.
 async function writePositions(tx: Prisma.TransactionClient, rows: (PositionState & { sku: string; locationId: string })[], now: Date) {
   const column = <T>(pick: (row: (typeof rows)[number]) => T) => rows.map(pick);
   await tx.$executeRaw`
-    INSERT INTO stock_position (sku, location_id, subinventory, lot, on_hand_wms, on_hand_erp, allocated, reserved,
-                                inbound_in_transit, inbound_expected_at, quality_hold, damaged, updated_at)
-    SELECT *, ${now.toISOString()}::timestamptz FROM unnest(
+    INSERT INTO stock_position AS p (sku, location_id, subinventory, lot, on_hand_wms, on_hand_erp, allocated, reserved,
+                                inbound_in_transit, inbound_expected_at, quality_hold, damaged, updated_at, wms_updated_at, erp_updated_at)
+    SELECT v.*, ${now.toISOString()}::timestamptz,
+           CASE WHEN (v.on_hand_wms, v.allocated, v.inbound_in_transit, v.quality_hold, v.damaged) <> (0, 0, 0, 0, 0)
+                THEN ${now.toISOString()}::timestamptz END,
+           CASE WHEN v.on_hand_erp <> 0 THEN ${now.toISOString()}::timestamptz END
+      FROM unnest(
       ${column((r) => r.sku)}::text[], ${column((r) => r.locationId)}::text[], ${column((r) => r.subinventory)}::text[],
       ${column((r) => r.lot)}::text[], ${column((r) => r.onHandWms)}::int[], ${column((r) => r.onHandErp)}::int[],
       ${column((r) => r.allocated)}::int[], ${column((r) => r.reserved)}::int[], ${column((r) => r.inboundInTransit)}::int[],
       ${column((r) => r.inboundExpectedAt?.toISOString() ?? null)}::timestamptz[], ${column((r) => r.qualityHold)}::int[],
       ${column((r) => r.damaged)}::int[])
+        AS v(sku, location_id, subinventory, lot, on_hand_wms, on_hand_erp, allocated, reserved,
+             inbound_in_transit, inbound_expected_at, quality_hold, damaged)
     ON CONFLICT (sku, location_id, subinventory, lot) DO UPDATE SET
       on_hand_wms = EXCLUDED.on_hand_wms, on_hand_erp = EXCLUDED.on_hand_erp, allocated = EXCLUDED.allocated,
       reserved = EXCLUDED.reserved, inbound_in_transit = EXCLUDED.inbound_in_transit,
       inbound_expected_at = EXCLUDED.inbound_expected_at, quality_hold = EXCLUDED.quality_hold,
-      damaged = EXCLUDED.damaged, updated_at = EXCLUDED.updated_at
-    WHERE (stock_position.on_hand_wms, stock_position.on_hand_erp, stock_position.allocated, stock_position.reserved,
-           stock_position.inbound_in_transit, stock_position.quality_hold, stock_position.damaged)
+      damaged = EXCLUDED.damaged, updated_at = EXCLUDED.updated_at,
+      wms_updated_at = CASE WHEN (p.on_hand_wms, p.allocated, p.inbound_in_transit, p.quality_hold, p.damaged)
+                                 IS DISTINCT FROM (EXCLUDED.on_hand_wms, EXCLUDED.allocated, EXCLUDED.inbound_in_transit,
+                                                   EXCLUDED.quality_hold, EXCLUDED.damaged)
+                            THEN EXCLUDED.updated_at ELSE p.wms_updated_at END,
+      erp_updated_at = CASE WHEN p.on_hand_erp IS DISTINCT FROM EXCLUDED.on_hand_erp THEN EXCLUDED.updated_at ELSE p.erp_updated_at END
+    WHERE (p.on_hand_wms, p.on_hand_erp, p.allocated, p.reserved, p.inbound_in_transit, p.quality_hold, p.damaged)
           IS DISTINCT FROM (EXCLUDED.on_hand_wms, EXCLUDED.on_hand_erp, EXCLUDED.allocated, EXCLUDED.reserved,
-           EXCLUDED.inbound_in_transit, EXCLUDED.quality_hold, EXCLUDED.damaged)`;
+                            EXCLUDED.inbound_in_transit, EXCLUDED.quality_hold, EXCLUDED.damaged)`;
 }
 
 async function writeLevels(tx: Prisma.TransactionClient, levels: LevelRow[], now: Date) {

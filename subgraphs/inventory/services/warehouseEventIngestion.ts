@@ -60,6 +60,11 @@ export class WarehouseEventIngestion {
     return this.mappings.has(source);
   }
 
+  /** The sources that have a mapping. */
+  sources(): string[] {
+    return [...this.mappings.keys()];
+  }
+
   /** Ingests one batch from `source`; throws UnknownSourceError when it has no mapping. */
   async ingest(source: string, rawEvents: readonly unknown[]): Promise<EventOutcome[]> {
     const mapping = this.mappings.get(source);

@@ -1,0 +1,75 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import { readBody, RequestBodyError, sendJson, type HttpRoute } from '../../../platform/http/serviceHttpServer.ts';
+import type { Logger } from '../../../platform/logger.ts';
+import { MalformedCsvError, type ErpBalanceImport } from '../services/erpBalanceImport.ts';
+
+/** Why an upload was refused as a whole; `error.code` of the response body. */
+export enum ErpImportErrorCode {
+  ERP_IMPORT_NOT_CONFIGURED = 'ERP_IMPORT_NOT_CONFIGURED',
+  UNAUTHENTICATED = 'UNAUTHENTICATED',
+  UNSUPPORTED_MEDIA_TYPE = 'UNSUPPORTED_MEDIA_TYPE',
+  PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
+  MALFORMED_CSV = 'MALFORMED_CSV',
+}
+
+const MAX_BODY_BYTES = 32 * 1024 * 1024; // 32 MiB
+
+export interface ErpBalancesRouteOptions {
+  readonly importer: ErpBalanceImport;
+  /** The bearer token uploads must carry (ERP_IMPORT_TOKEN); null refuses every upload. */
+  readonly token: string | null;
+  readonly logger: Pick<Logger, 'error'>;
+  /** Called once an upload has changed stock levels (wakes the outbox relay). */
+  readonly onCommitted: () => void;
+}
+
+/**
+ * `POST /erp/balances`: a balances CSV (see parseBalancesCsv) with `content-type: text/csv`
+ * and `authorization: Bearer <token>`, applied in 'partial' mode. Answers 200
+ * `{received, updated, unchanged, rejected: [{line, reason}]}`, or an error that refuses the
+ * whole upload and changes nothing.
+ */
+export function erpBalancesRoute({ importer, token, logger, onCommitted }: ErpBalancesRouteOptions): HttpRoute {
+  const refuse = (response: ServerResponse, status: number, code: ErpImportErrorCode, message: string) =>
+    sendJson(response, status, { error: { code, message } });
+  const expectedDigest = token === null ? null : digest(token);
+
+  return {
+    method: 'POST',
+    path: /^\/erp\/balances$/,
+    handle: async (request, response) => {
+      if (expectedDigest === null) {
+        return refuse(response, 401, ErpImportErrorCode.ERP_IMPORT_NOT_CONFIGURED, 'ERP balance uploads are off: no ERP_IMPORT_TOKEN is configured');
+      }
+      const presented = /^Bearer +(\S+) *$/i.exec(request.headers.authorization ?? '')?.[1];
+      // Digests have one length whatever was sent, so the comparison time tells nothing about the token.
+      if (presented === undefined || !timingSafeEqual(digest(presented), expectedDigest)) {
+        response.setHeader('www-authenticate', 'Bearer realm="stockgraph"');
+        return refuse(response, 401, ErpImportErrorCode.UNAUTHENTICATED, 'Send the ERP import token as authorization: Bearer <token>');
+      }
+      const mediaType = request.headers['content-type']?.split(';')[0]!.trim().toLowerCase();
+      if (mediaType !== 'text/csv') {
+        return refuse(response, 415, ErpImportErrorCode.UNSUPPORTED_MEDIA_TYPE, `Send the balances as text/csv (got ${mediaType ?? 'no content-type'})`);
+      }
+      const body = await readBody(request, MAX_BODY_BYTES);
+      if (body instanceof RequestBodyError) return refuse(response, 413, ErpImportErrorCode.PAYLOAD_TOO_LARGE, body.message);
+
+      try {
+        const { received, updated, unchanged, rejected } = await importer.importCsv(body.toString('utf8'));
+        if (updated > 0) onCommitted();
+        sendJson(response, 200, { received, updated, unchanged, rejected });
+      } catch (error) {
+        if (error instanceof MalformedCsvError) return refuse(response, 400, ErpImportErrorCode.MALFORMED_CSV, error.message);
+        logger.error({ err: error }, 'ERP balance upload failed');
+        sendJson(response, 500, {
+          error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error; part of the upload may have been applied, and uploading it again is safe' },
+        });
+      }
+    },
+  };
+}
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}

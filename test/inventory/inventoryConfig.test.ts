@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigurationError } from '../../platform/config/environment.ts';
+import { readInventoryConfig } from '../../subgraphs/inventory/config.ts';
+
+const erp = { ERP_BASE_URL: 'https://erp.example.com', ERP_ORGANIZATIONS: 'ATL=DC-01,DFW=DC-02' };
+
+describe('inventory configuration: ERP balances', () => {
+  it('neither takes uploads nor pulls the ERP when nothing is configured', () => {
+    const config = readInventoryConfig({});
+
+    assert.equal(config.erpImportToken, null);
+    assert.equal(config.erpPull, null);
+  });
+
+  it('takes the upload token as given', () => {
+    assert.equal(readInventoryConfig({ ERP_IMPORT_TOKEN: 'k7Qd93-xv2LmZp41' }).erpImportToken, 'k7Qd93-xv2LmZp41');
+  });
+
+  it('refuses a short upload token without printing it', () => {
+    assert.throws(() => readInventoryConfig({ ERP_IMPORT_TOKEN: 'secret' }), (error: unknown) => {
+      assert.ok(error instanceof ConfigurationError);
+      assert.equal(error.variable, 'ERP_IMPORT_TOKEN');
+      assert.match(error.message, /must be at least 16 characters/);
+      assert.doesNotMatch(error.message, /secret"/);
+      return true;
+    });
+  });
+
+  it('pulls hourly by default, mapping each organization to its location', () => {
+    const { erpPull } = readInventoryConfig(erp);
+
+    assert.deepEqual(erpPull, {
+      baseUrl: 'https://erp.example.com',
+      organizationLocations: { ATL: 'DC-01', DFW: 'DC-02' },
+      intervalMs: 3_600_000,
+    });
+    assert.ok(Object.isFrozen(erpPull) && Object.isFrozen(erpPull.organizationLocations));
+  });
+
+  it('takes the interval in seconds and both credentials', () => {
+    const { erpPull } = readInventoryConfig({ ...erp, ERP_PULL_INTERVAL_SECONDS: '900', ERP_USERNAME: 'stockgraph', ERP_PASSWORD: 's3cret' });
+
+    assert.equal(erpPull?.intervalMs, 900_000);
+    assert.equal(erpPull?.username, 'stockgraph');
+    assert.equal(erpPull?.password, 's3cret');
+  });
+
+  const invalid: [variable: string, when: string, env: Record<string, string>, message: RegExp][] = [
+    ['ERP_ORGANIZATIONS', 'ERP_BASE_URL is set without it', { ERP_BASE_URL: erp.ERP_BASE_URL }, /ERP_ORGANIZATIONS is required when ERP_BASE_URL is set/],
+    ['ERP_BASE_URL', 'ERP_ORGANIZATIONS is set without it', { ERP_ORGANIZATIONS: erp.ERP_ORGANIZATIONS }, /ERP_BASE_URL is required when ERP_ORGANIZATIONS is set/],
+    ['ERP_BASE_URL', 'it is not http(s)', { ...erp, ERP_BASE_URL: 'ftp://erp.example.com' }, /ERP_BASE_URL must be a URL starting with http:\/\/ or https:\/\//],
+    ['ERP_ORGANIZATIONS', 'it is not code=location pairs', { ...erp, ERP_ORGANIZATIONS: 'ATL:DC-01' }, /ERP_ORGANIZATIONS must look like ORG1=DC-01,ORG2=DC-02 \(got "ATL:DC-01"\)/],
+    ['ERP_ORGANIZATIONS', 'it maps an organization twice', { ...erp, ERP_ORGANIZATIONS: 'ATL=DC-01,ATL=DC-02' }, /ERP_ORGANIZATIONS names organization ATL twice/],
+    ['ERP_PULL_INTERVAL_SECONDS', 'it is 0', { ...erp, ERP_PULL_INTERVAL_SECONDS: '0' }, /ERP_PULL_INTERVAL_SECONDS must be at least 1/],
+    ['ERP_PASSWORD', 'only ERP_USERNAME is set', { ...erp, ERP_USERNAME: 'stockgraph' }, /ERP_PASSWORD is required when ERP_USERNAME is set/],
+    ['ERP_USERNAME', 'only ERP_PASSWORD is set', { ...erp, ERP_PASSWORD: 's3cret' }, /ERP_USERNAME is required when ERP_PASSWORD is set/],
+  ];
+  for (const [variable, when, env, message] of invalid) {
+    it(`names ${variable} when ${when}`, () => {
+      assert.throws(
+        () => readInventoryConfig(env),
+        (error: unknown) => error instanceof ConfigurationError && error.variable === variable && message.test(error.message),
+      );
+    });
+  }
+});
