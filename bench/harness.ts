@@ -1,6 +1,7 @@
 // What every benchmark scenario shares: a fresh PostgreSQL database, the services started as
-// separate processes in their production shape (PostgreSQL + Redis), a load generator
-// (autocannon) and the BENCHMARKS.md writer.
+// separate processes in their production shape (PostgreSQL + Redis), load generators
+// (autocannon, and a closed-loop driver for requests that differ each time) and the
+// BENCHMARKS.md writer.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -33,12 +34,15 @@ export interface RunningServices {
   stop(): Promise<void>;
 }
 
-/** Starts the three subgraphs and the gateway as their own processes, as in production. */
-export async function startServices(databaseUrl: string): Promise<RunningServices> {
+/**
+ * Starts the three subgraphs and the gateway as their own processes, as in production;
+ * `extraEnv` adds to (or overrides) the variables every service gets.
+ */
+export async function startServices(databaseUrl: string, extraEnv: Record<string, string> = {}): Promise<RunningServices> {
   const children: ChildProcess[] = [];
-  const base = { PATH: process.env.PATH, DATABASE_URL: databaseUrl, REDIS_URL, LOG_LEVEL: 'warn', NODE_ENV: 'production' };
+  const env = { PATH: process.env.PATH, DATABASE_URL: databaseUrl, REDIS_URL, LOG_LEVEL: 'warn', NODE_ENV: 'production', ...extraEnv };
   const start = (entry: string) => {
-    children.push(spawn(process.execPath, ['--import', 'tsx', entry], { env: base, stdio: ['ignore', 'inherit', 'inherit'] }));
+    children.push(spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'inherit', 'inherit'] }));
   };
   const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, `http://127.0.0.1:${DEFAULT_PORTS[name]}`])) as Record<SubgraphName, string>;
   // The gateway first, so that it does not relay failures from subgraphs shutting down.
@@ -100,6 +104,52 @@ export async function graphqlLoad(
   };
 }
 
+export interface LatencyResult extends LoadResult {
+  readonly p95Ms: number;
+}
+
+/**
+ * Closed-loop load: `concurrency` callers each await `request()` and call it again until
+ * `durationSeconds` have passed. For requests that must differ each time, which autocannon
+ * cannot send; every latency is kept, so any percentile is exact. A request that throws
+ * counts as a failure and its latency is left out.
+ */
+export async function measureLatencies(
+  label: string,
+  concurrency: number,
+  durationSeconds: number,
+  request: () => Promise<void>,
+): Promise<LatencyResult> {
+  const latencies: number[] = [];
+  let failures = 0;
+  const started = performance.now();
+  const deadline = started + durationSeconds * 1_000;
+  const caller = async () => {
+    while (performance.now() < deadline) {
+      const sent = performance.now();
+      try {
+        await request();
+        latencies.push(performance.now() - sent);
+      } catch {
+        failures += 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, caller));
+  const elapsedSeconds = (performance.now() - started) / 1_000;
+  latencies.sort((a, b) => a - b);
+  const percentile = (p: number) => latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)] ?? Number.NaN;
+  return {
+    label,
+    requestsPerSecond: latencies.length / elapsedSeconds,
+    p50Ms: percentile(50),
+    p95Ms: percentile(95),
+    p99Ms: percentile(99),
+    requests: latencies.length,
+    failures,
+  };
+}
+
 export function describeMachine(): string {
   const cpu = cpus();
   return `${cpu.length} x ${cpu[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
@@ -122,4 +172,9 @@ export function recordSection(scenario: string, markdown: string): void {
 export function resultTable(results: readonly LoadResult[]): string {
   const rows = results.map((r) => `| ${r.label} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${r.requests} | ${r.failures} |`);
   return ['| target | requests/s | p50 ms | p99 ms | requests | failures |', '|---|---:|---:|---:|---:|---:|', ...rows].join('\n');
+}
+
+export function latencyTable(results: readonly LatencyResult[]): string {
+  const rows = results.map((r) => `| ${r.label} | ${r.requestsPerSecond.toFixed(1)} | ${r.p50Ms.toFixed(1)} | ${r.p95Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${r.requests} | ${r.failures} |`);
+  return ['| target | requests/s | p50 ms | p95 ms | p99 ms | requests | failures |', '|---|---:|---:|---:|---:|---:|---:|', ...rows].join('\n');
 }
