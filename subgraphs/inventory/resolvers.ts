@@ -3,7 +3,7 @@ import { groupBy } from '../../platform/graphql/batching.ts';
 import { CommonErrorCode, UserInputError } from '../../platform/graphql/errors.ts';
 import { connectionOf, decodeCursor, encodeCursor, newestFirstConnection, pageSize } from '../../platform/graphql/pagination.ts';
 import { DateTimeScalar } from '../../platform/graphql/scalars.ts';
-import type { DeadLetter, InventoryRepository, Item, Location, StockLevelKey, StockLevelRecord } from './data/inventoryRepository.ts';
+import type { DeadLetter, InventoryRepository, Item, ItemFilter, Location, StockLevelKey, StockLevelRecord } from './data/inventoryRepository.ts';
 import { InventoryErrorCode } from './errors.ts';
 import { earliestPromiseDate } from './domain/promiseDate.ts';
 import type { InventoryLoaders } from './loaders.ts';
@@ -31,9 +31,9 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
   DateTime: DateTimeScalar,
   Query: {
     item: (_: unknown, { sku }: { sku: string }, { loaders }: InventoryContext) => loaders.itemBySku.load(sku),
-    items: async (_: unknown, args: { first: number; after?: string | null }, { loaders, repository }: InventoryContext) => {
+    items: async (_: unknown, args: { filter?: ItemFilter | null; first: number; after?: string | null }, { loaders, repository }: InventoryContext) => {
       const first = pageSize(args.first);
-      const rows = await repository.itemPage(first + 1, args.after ? decodeCursor(args.after) : undefined);
+      const rows = await repository.itemPage(args.filter ?? {}, first + 1, args.after ? decodeCursor(args.after) : undefined);
       for (const item of rows) loaders.itemBySku.prime(item.sku, item);
       return connectionOf(rows, first, (item) => encodeCursor(item.sku));
     },

@@ -122,6 +122,17 @@ describe('the federated system on PostgreSQL and Redis', () => {
     assert.deepEqual([first.hasNextPage, second.hasNextPage, third.hasNextPage, third.endCursor !== null], [true, true, false, true]);
   });
 
+  it('filters items', async () => {
+    const { data } = await graphql(gatewayUrl, `{
+      lots: items(filter: { lotControlled: true }, first: 500) { nodes { sku lotControlled } }
+      prefix: items(filter: { skuPrefix: "SKU-0011" }, first: 500) { nodes { sku } }
+      gloves: items(filter: { descriptionContains: "GLOVES", serialControlled: false }, first: 3) { nodes { description } }
+    }`);
+    assert.deepEqual(data.lots.nodes.map((item: { sku: string }) => item.sku), Array.from({ length: 12 }, (_, i) => `SKU-${String((i + 1) * 10).padStart(5, '0')}`));
+    assert.deepEqual(data.prefix.nodes.map((item: { sku: string }) => item.sku), Array.from({ length: 10 }, (_, i) => `SKU-0011${i}`));
+    assert.ok(data.gloves.nodes.length === 3 && data.gloves.nodes.every((item: { description: string }) => item.description.startsWith('Safety gloves')));
+  });
+
   it('rejects bad arguments with BAD_USER_INPUT and answers unknown ids with null', async () => {
     const tooMany = await graphql(gatewayUrl, '{ items(first: 10000) { nodes { sku } } }');
     const badCursor = await graphql(gatewayUrl, '{ orders(after: "not-a-cursor") { nodes { id } } }');

@@ -54,6 +54,14 @@ interface StockLevelRow extends Omit<PositionState, 'subinventory' | 'lot' | 'ne
   positionUpdatedAt: Date | null;
 }
 
+/** See ItemFilter in schema.graphql. */
+export interface ItemFilter {
+  readonly skuPrefix?: string | null;
+  readonly descriptionContains?: string | null;
+  readonly lotControlled?: boolean | null;
+  readonly serialControlled?: boolean | null;
+}
+
 export interface StockLevelKey {
   readonly sku: string;
   readonly locationId: string;
@@ -67,10 +75,15 @@ export class InventoryRepository {
     return this.prisma.item.findMany({ where: { sku: { in: [...skus] } } });
   }
 
-  /** Up to `take` items after `afterSku`, in SKU order. */
-  itemPage(take: number, afterSku: string | undefined): Promise<Item[]> {
+  /** Up to `take` items matching `filter` after `afterSku`, in SKU order. */
+  itemPage(filter: ItemFilter, take: number, afterSku: string | undefined): Promise<Item[]> {
     return this.prisma.item.findMany({
-      where: afterSku === undefined ? {} : { sku: { gt: afterSku } },
+      where: {
+        sku: { ...(afterSku === undefined ? {} : { gt: afterSku }), ...(filter.skuPrefix ? { startsWith: filter.skuPrefix } : {}) },
+        ...(filter.descriptionContains ? { description: { contains: filter.descriptionContains, mode: 'insensitive' as const } } : {}),
+        ...(typeof filter.lotControlled === 'boolean' ? { lotControlled: filter.lotControlled } : {}),
+        ...(typeof filter.serialControlled === 'boolean' ? { serialControlled: filter.serialControlled } : {}),
+      },
       orderBy: { sku: 'asc' },
       take,
     });
