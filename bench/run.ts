@@ -1,9 +1,13 @@
 // npm run bench [scenario]: runs the named benchmark scenarios (all when none is named) against
 // PostgreSQL and Redis and records each in BENCHMARKS.md.
+import { bulkAvailability } from './scenarios/bulkAvailability.ts';
+import { eventIngestion } from './scenarios/eventIngestion.ts';
 import { federatedQuery } from './scenarios/federatedQuery.ts';
 
 const SCENARIOS: Record<string, (command: string) => Promise<void>> = {
   'federated-query': federatedQuery,
+  'bulk-availability': bulkAvailability,
+  'event-ingestion': eventIngestion,
 };
 
 const requested = process.argv.slice(2);

@@ -293,8 +293,7 @@ describe('POST /erp/balances', () => {
         unchanged: 0,
         rejected: [
           { line: 3, reason: 'on_hand "many" must be a whole number of at least 0' },
-          // The second readable row: parseBalancesCsv does not say which line a balance came from.
-          { line: 2, reason: 'SKU SKU-99999 does not exist' },
+          { line: 4, reason: 'SKU SKU-99999 does not exist' },
         ],
       },
     });

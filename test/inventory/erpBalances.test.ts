@@ -50,7 +50,7 @@ describe('pullInventoryBalances', () => {
     assert.ok(erp.requests.every((request) =>
       request.method === 'GET' && request.path === '/fscmRestApi/resources/11.13.18.05/inventoryOnhandBalances' && request.query.limit === '500'));
     const [first] = result.balances;
-    assert.deepEqual({ ...first, asOf: undefined }, { sku: 'SKU-00001', locationId: 'DC-01', subinventory: 'STORES', lot: '', onHand: 1, asOf: undefined });
+    assert.deepEqual({ ...first, asOf: undefined }, { sku: 'SKU-00001', locationId: 'DC-01', subinventory: 'STORES', lot: '', onHand: 1, asOf: undefined, line: 1 });
     assert.equal(result.balances[1_233]!.sku, 'SKU-01234');
     assert.ok(result.balances.every((balance) => balance.asOf === first!.asOf), 'one asOf for the whole pull');
     assert.ok(first!.asOf.getTime() >= before && first!.asOf.getTime() <= Date.now());

@@ -9,6 +9,8 @@ export interface ErpBalance {
   readonly onHand: number;
   /** When the source was read; every balance of one pull or file shares it. */
   readonly asOf: Date;
+  /** Where it stands in its source (CSV line, ERP record number), for rejections; 1-based. */
+  readonly line?: number;
 }
 
 export interface RejectedBalance {
@@ -70,7 +72,7 @@ export class BalanceCollector {
     const first = this.firstLineByKey.get(key);
     if (first !== undefined) return this.reject(line, `duplicate of ${this.unit} ${first}`);
     this.firstLineByKey.set(key, line);
-    this.balances.push(result);
+    this.balances.push({ ...result, line });
   }
 
   reject(line: number, reason: string): void {

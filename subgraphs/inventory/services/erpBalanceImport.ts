@@ -75,7 +75,7 @@ export class ErpBalanceImport {
    * view of each item x location it names, so their positions it does not list go to 0.
    * Item x locations the import does not name are never touched.
    *
-   * A rejected balance's `line` is its 1-based position in `balances`. Work is committed in
+   * A rejected balance's `line` is its own `line`, or else its 1-based position in `balances`. Work is committed in
    * transactions of at most 5,000 item x locations: when one fails the error is thrown and the
    * earlier ones stay committed, which is safe because setting a balance again changes nothing.
    */
@@ -84,10 +84,8 @@ export class ErpBalanceImport {
   }
 
   /**
-   * Parses a balances CSV (see parseBalancesCsv) and applies it in 'partial' mode. Rows the
-   * parser refuses come first in `rejected`, numbered by CSV line; rows the catalogue refuses
-   * follow, numbered by their position among the readable rows, as parseBalancesCsv does not
-   * say which line a balance came from.
+   * Parses a balances CSV (see parseBalancesCsv) and applies it in 'partial' mode. Every
+   * rejection, by the parser or by the catalogue, is numbered by its CSV line.
    *
    * @throws MalformedCsvError when the header row lacks a required column.
    */
@@ -100,7 +98,8 @@ export class ErpBalanceImport {
       throw error;
     }
     const applied = await this.applyBalances(parsed.balances, 'partial');
-    return { ...applied, received: parsed.balances.length + parsed.rejected.length, rejected: [...parsed.rejected, ...applied.rejected] };
+    const rejected = [...parsed.rejected, ...applied.rejected].sort((a, b) => a.line - b.line);
+    return { ...applied, received: parsed.balances.length + parsed.rejected.length, rejected };
   }
 
   /**
@@ -192,7 +191,7 @@ function checkGroups(balances: readonly ErpBalance[], catalogue: Catalogue): { g
   balances.forEach((balance, index) => {
     const key = pairKey(balance.sku, balance.locationId);
     if (!byPair.has(key)) byPair.set(key, []);
-    byPair.get(key)!.push({ balance, line: index + 1 });
+    byPair.get(key)!.push({ balance, line: balance.line ?? index + 1 });
   });
 
   const groups: BalanceGroup[] = [];

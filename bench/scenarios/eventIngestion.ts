@@ -1,0 +1,178 @@
+import { seedDemoData } from '../../prisma/seed.ts';
+import { signEventBatch, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../subgraphs/inventory/http/warehouseEventsRoute.ts';
+import { loadExampleMappings } from '../../subgraphs/inventory/mappings/exampleMappings.ts';
+import type { Database } from '../../platform/database/database.ts';
+import { describeMachine, freshDatabase, measureLatencies, recordSection, startServices, type LatencyResult } from '../harness.ts';
+
+const SOURCE = 'acme-wms';
+const SECRET = 'bench-acme-wms-secret';
+const SKU_COUNT = 5_000;
+const BATCH_EVENTS = 500;
+const POSTERS = [1, 2, 4];
+const DURATION_SECONDS = 15;
+const TARGET_EVENTS_PER_SECOND = 5_000;
+const DRAIN_TIMEOUT_MS = 120_000;
+
+// The seed counts SKU-n in EA when n % 5 < 3 and lot-controls it when n % 10 = 0: receipts
+// without a lot, in EA, are valid for n % 10 in {1, 2, 5, 6, 7}.
+const SKUS = Array.from({ length: SKU_COUNT }, (_, i) => i + 1)
+  .filter((n) => [1, 2, 5, 6, 7].includes(n % 10))
+  .map((n) => `ACME-${String(n).padStart(5, '0')}`);
+const SITES = Object.keys(loadExampleMappings().find((mapping) => mapping.source === SOURCE)!.locationCodes);
+
+interface Totals {
+  batches: number;
+  events: number;
+  quantity: number;
+}
+
+interface RunResult {
+  readonly posters: number;
+  readonly load: LatencyResult;
+  readonly events: number;
+  readonly acceptedPerSecond: number;
+  readonly publishedSeconds: number;
+  readonly publishedPerSecond: number;
+  readonly drainSeconds: number;
+}
+
+let nextEvent = 0;
+const pick = <T>(values: readonly T[]): T => values[Math.floor(Math.random() * values.length)]!;
+
+/** A batch of receipts spread over the SKUs and sites, with unique event ids and increasing seq. */
+function receiptBatch(): { events: Record<string, unknown>[]; quantity: number } {
+  const ts = new Date().toISOString();
+  const events = Array.from({ length: BATCH_EVENTS }, () => {
+    nextEvent += 1;
+    return { event_id: `bench-${nextEvent}`, txn_type: 'RCV', seq: nextEvent, item_code: pick(SKUS), site: pick(SITES), qty: 1 + Math.floor(Math.random() * 48), uom: 'EA', ts };
+  });
+  return { events, quantity: events.reduce((sum, event) => sum + event.qty, 0) };
+}
+
+/** Posts one signed batch; fails unless every event of it was APPLIED, and counts it only then. */
+const postBatch = (baseUrl: string, totals: Totals) => async () => {
+  const { events, quantity } = receiptBatch();
+  const body = JSON.stringify({ events });
+  const timestamp = Math.floor(Date.now() / 1000);
+  const response = await fetch(`${baseUrl}/events/${SOURCE}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', [TIMESTAMP_HEADER]: String(timestamp), [SIGNATURE_HEADER]: signEventBatch(SECRET, timestamp, body) },
+    body,
+  });
+  const answer = (await response.json()) as { applied?: number };
+  if (response.status !== 200 || answer.applied !== BATCH_EVENTS) throw new Error(`batch refused or partly applied: HTTP ${response.status} ${JSON.stringify(answer).slice(0, 200)}`);
+  totals.batches += 1;
+  totals.events += BATCH_EVENTS;
+  totals.quantity += quantity;
+};
+
+async function unpublishedCount(db: Database): Promise<number> {
+  const [row] = await db.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM stock_change_outbox WHERE published_at IS NULL`;
+  return row!.n;
+}
+
+/** Resolves when the relay has published every outbox row, polling every 20 ms. */
+async function waitUntilPublished(db: Database): Promise<void> {
+  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+  while ((await unpublishedCount(db)) > 0) {
+    if (Date.now() > deadline) throw new Error(`outbox rows still unpublished after ${DRAIN_TIMEOUT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function ledgerTotals(db: Database): Promise<{ onHandWms: number; events: number; outbox: number }> {
+  const [row] = await db.prisma.$queryRaw<{ onHandWms: number; events: number; outbox: number }[]>`
+    SELECT (SELECT sum(on_hand_wms)::int FROM stock_position) AS "onHandWms",
+           (SELECT count(*)::int FROM inventory_event WHERE source = ${SOURCE}) AS events,
+           (SELECT count(*)::int FROM stock_change_outbox) AS outbox`;
+  return row!;
+}
+
+/**
+ * Warehouse event ingestion end to end: signed batches of acme-wms receipts from 1, 2 and 4
+ * concurrent posters, until the outbox relay has published every resulting stock change to
+ * Redis; then checks that the ledger moved by exactly what was posted.
+ */
+export async function eventIngestion(command: string): Promise<void> {
+  const { url, db } = await freshDatabase();
+  await seedDemoData(db, { skuCount: SKU_COUNT });
+  const services = await startServices(url, { WMS_SOURCE_SECRETS: `${SOURCE}=${SECRET}` });
+  try {
+    const inventory = services.subgraphUrls.inventory;
+    const before = await ledgerTotals(db);
+    const posted: Totals = { batches: 0, events: 0, quantity: 0 };
+    // Warms the services' query plans and connections; part of what is verified, not of what is timed.
+    await measureLatencies('warm-up', 2, 3, postBatch(inventory, posted));
+    await waitUntilPublished(db);
+
+    const runs: RunResult[] = [];
+    for (const posters of POSTERS) {
+      const totals: Totals = { batches: 0, events: 0, quantity: 0 };
+      const started = performance.now();
+      const load = await measureLatencies(`${posters} poster${posters === 1 ? '' : 's'}`, posters, DURATION_SECONDS, postBatch(inventory, totals));
+      const answered = performance.now();
+      await waitUntilPublished(db);
+      const publishedSeconds = (performance.now() - started) / 1_000;
+      runs.push({
+        posters,
+        load,
+        events: totals.events,
+        acceptedPerSecond: load.requestsPerSecond * BATCH_EVENTS,
+        publishedSeconds,
+        publishedPerSecond: totals.events / publishedSeconds,
+        drainSeconds: (performance.now() - answered) / 1_000,
+      });
+      console.log(ingestionTable(runs.slice(-1)));
+      posted.batches += totals.batches;
+      posted.events += totals.events;
+      posted.quantity += totals.quantity;
+    }
+
+    const after = await ledgerTotals(db);
+    const failures = runs.reduce((sum, run) => sum + run.load.failures, 0);
+    const checks = [
+      { what: 'batches refused or partly applied', expected: 0, actual: failures },
+      { what: 'sum of on_hand_wms increase', expected: posted.quantity, actual: after.onHandWms - before.onHandWms },
+      { what: 'inventory_event rows', expected: posted.events, actual: after.events - before.events },
+      { what: 'stock_change_outbox rows (all published)', expected: posted.events, actual: after.outbox - before.outbox },
+    ];
+    const correct = checks.every((check) => check.expected === check.actual);
+    const met = runs.filter((run) => run.acceptedPerSecond >= TARGET_EVENTS_PER_SECOND && run.publishedPerSecond >= TARGET_EVENTS_PER_SECOND);
+
+    recordSection('event-ingestion', `
+## Warehouse event ingestion, end to end
+
+\`${command}\` on ${describeMachine()}. Services run as separate processes on PostgreSQL 15 and
+Redis 7 (loopback), seeded with ${SKU_COUNT.toLocaleString('en-US')} SKUs x 12 DCs. Each poster sends signed \`POST /events/${SOURCE}\`
+batches of ${BATCH_EVENTS} receipts (random SKU among the ${SKUS.length.toLocaleString('en-US')} EA non-lot ones, random site among the
+${SITES.length}, 1-48 units, unique event ids, increasing seq) to the inventory subgraph, the next as soon as the previous is
+answered, for ${DURATION_SECONDS} s; a batch counts only when answered 200 with all ${BATCH_EVENTS} events APPLIED. *Published* is
+measured from the first POST until no outbox row is left with \`published_at\` null (the relay has written
+every stock change to the Redis stream); each run drains before the next starts.
+
+${ingestionTable(runs)}
+
+Target ${TARGET_EVENTS_PER_SECOND.toLocaleString('en-US')} events/s sustained (accepted and published): **${met.length === runs.length ? 'met' : met.length ? `met with ${met.map((run) => run.posters).join(', ')} poster(s) only` : 'missed'}**.
+
+Correctness after all runs (warm-up included), **${correct ? 'all hold' : 'FAILED'}**:
+
+| check | expected | actual |
+|---|---:|---:|
+${checks.map((check) => `| ${check.what} | ${check.expected} | ${check.actual} |`).join('\n')}
+`);
+    if (!correct) throw new Error(`event ingestion: the ledger does not match what was posted: ${JSON.stringify(checks)}`);
+  } finally {
+    await services.stop();
+    await db.close();
+  }
+}
+
+function ingestionTable(runs: readonly RunResult[]): string {
+  const rows = runs.map((run) =>
+    `| ${run.posters} | ${run.load.requests} | ${run.events} | ${run.acceptedPerSecond.toFixed(0)} | ${run.load.p50Ms.toFixed(0)} | ${run.load.p95Ms.toFixed(0)} | ${run.load.p99Ms.toFixed(0)} | ${run.load.failures} | ${run.publishedSeconds.toFixed(1)} | ${run.drainSeconds.toFixed(1)} | ${run.publishedPerSecond.toFixed(0)} |`);
+  return [
+    '| posters | batches | events | accepted events/s | batch p50 ms | batch p95 ms | batch p99 ms | failed batches | all published after s | of which drain after last answer s | published events/s |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+  ].join('\n');
+}
