@@ -22,6 +22,11 @@ export interface Database {
   /** Runs `work` on one connection held for its duration (session state stays with it). */
   withConnection<T>(work: (connection: SqlConnection) => Promise<T>): Promise<T>;
   runScript(sql: string): Promise<void>;
+  /**
+   * One parameterised statement straight through the driver, for hot read paths where
+   * Prisma's per-row decoding would dominate (thousands of rows per request).
+   */
+  query<Row>(sql: string, params?: unknown[]): Promise<Row[]>;
   /** Resolves when the database answers; rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -74,6 +79,7 @@ async function connectPostgres(url: string, poolSize: number, options: DatabaseO
     runScript: async (sql) => {
       await pool.query(sql);
     },
+    query: async (sql, params) => (await pool.query(sql, params)).rows,
     ping: async () => {
       await pool.query('SELECT 1');
     },
@@ -102,6 +108,7 @@ async function connectEmbedded(dataDir: string, options: DatabaseOptions): Promi
     runScript: async (sql) => {
       await pglite.exec(sql);
     },
+    query: async <Row>(sql: string, params?: unknown[]) => (await pglite.query<Row>(sql, params)).rows,
     ping: async () => {
       await pglite.query('SELECT 1');
     },

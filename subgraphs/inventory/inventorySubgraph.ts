@@ -21,7 +21,7 @@ import { WarehouseEventStreamConsumer } from './services/warehouseEventStreamCon
  */
 export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, logger }: SubgraphEnvironment): SubgraphDefinition<InventoryContext> {
   const config = readInventoryConfig(env);
-  const repository = new InventoryRepository(db.prisma);
+  const repository = new InventoryRepository(db);
   const ingestion = new WarehouseEventIngestion(db.prisma, loadExampleMappings());
   const erpImport = new ErpBalanceImport(db.prisma, {});
   const relay = new StockChangeRelay(db.prisma, bus, { pollIntervalMs: config.outboxPollIntervalMs });

@@ -1,5 +1,5 @@
-import type { PrismaClient } from '../../../platform/database/database.ts';
-import { Prisma, type DeadLetter, type Item, type Location, type Subinventory } from '../../../platform/database/generated/client.ts';
+import type { Database, PrismaClient } from '../../../platform/database/database.ts';
+import type { DeadLetter, Item, Location, Subinventory } from '../../../platform/database/generated/client.ts';
 import { newestFirstAfter, type NewestFirstPosition } from '../../../platform/graphql/pagination.ts';
 import type { InboundSupply } from '../domain/promiseDate.ts';
 import { summarizeStockLevel, type PositionState, type StockLevelBuckets } from '../domain/stockLevelSummary.ts';
@@ -69,7 +69,11 @@ export interface StockLevelKey {
 
 /** Read access to the inventory tables. Every method is one SQL statement, whatever its input size. */
 export class InventoryRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  private readonly prisma: PrismaClient;
+
+  constructor(private readonly db: Database) {
+    this.prisma = db.prisma;
+  }
 
   itemsBySku(skus: readonly string[]): Promise<Item[]> {
     return this.prisma.item.findMany({ where: { sku: { in: [...skus] } } });
@@ -122,34 +126,38 @@ export class InventoryRepository {
   }
 
   stockLevelsBySku(skus: readonly string[], locationIds?: readonly string[]): Promise<StockLevelRecord[]> {
-    const locations = locationIds ? Prisma.sql`AND level.location_id = ANY(${[...locationIds]}::text[])` : Prisma.empty;
-    return this.stockLevels(Prisma.sql`level.sku = ANY(${[...skus]}::text[]) ${locations}`);
+    return locationIds
+      ? this.stockLevels('level.sku = ANY($1::text[]) AND level.location_id = ANY($2::text[])', [skus, locationIds])
+      : this.stockLevels('level.sku = ANY($1::text[])', [skus]);
   }
 
   stockLevelsByKey(keys: readonly StockLevelKey[]): Promise<StockLevelRecord[]> {
-    const skus = keys.map((key) => key.sku);
-    const locationIds = keys.map((key) => key.locationId);
-    return this.stockLevels(
-      Prisma.sql`(level.sku, level.location_id) IN (SELECT * FROM unnest(${skus}::text[], ${locationIds}::text[]))`,
-    );
+    return this.stockLevels('(level.sku, level.location_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))', [
+      keys.map((key) => key.sku),
+      keys.map((key) => key.locationId),
+    ]);
   }
 
-  // One statement, so every level of an answer comes from the same snapshot (`readAt`).
-  private async stockLevels(where: Prisma.Sql): Promise<StockLevelRecord[]> {
-    const rows = await this.prisma.$queryRaw<StockLevelRow[]>`
-      SELECT level.sku, level.location_id AS "locationId", level.safety_stock AS "safetyStock",
-             level.bucket_changes AS "bucketChanges", level.updated_at AS "levelUpdatedAt", statement_timestamp() AS "readAt",
-             p.subinventory, p.lot, s.nettable, lot.expires_at AS "lotExpiresAt",
-             p.on_hand_wms AS "onHandWms", p.on_hand_erp AS "onHandErp", p.allocated, p.reserved,
-             p.inbound_in_transit AS "inboundInTransit", p.inbound_expected_at AS "inboundExpectedAt",
-             p.quality_hold AS "qualityHold", p.damaged,
-             p.wms_updated_at AS "wmsUpdatedAt", p.erp_updated_at AS "erpUpdatedAt", p.updated_at AS "positionUpdatedAt"
-        FROM stock_level level
-        LEFT JOIN stock_position p ON p.sku = level.sku AND p.location_id = level.location_id
-        LEFT JOIN subinventory s ON s.location_id = p.location_id AND s.code = p.subinventory
-        LEFT JOIN lot ON lot.sku = p.sku AND lot.lot = p.lot
-       WHERE ${where}
-       ORDER BY level.sku, level.location_id`;
+  // One statement, so every level of an answer comes from the same snapshot (`readAt`). It goes
+  // through the driver: bulk availability reads ~13,000 rows, where Prisma's row decoding cost
+  // three times the query itself.
+  private async stockLevels(where: string, params: unknown[]): Promise<StockLevelRecord[]> {
+    const rows = await this.db.query<StockLevelRow>(
+      `SELECT level.sku, level.location_id AS "locationId", level.safety_stock AS "safetyStock",
+              level.bucket_changes AS "bucketChanges", level.updated_at AS "levelUpdatedAt", statement_timestamp() AS "readAt",
+              p.subinventory, p.lot, s.nettable, lot.expires_at AS "lotExpiresAt",
+              p.on_hand_wms AS "onHandWms", p.on_hand_erp AS "onHandErp", p.allocated, p.reserved,
+              p.inbound_in_transit AS "inboundInTransit", p.inbound_expected_at AS "inboundExpectedAt",
+              p.quality_hold AS "qualityHold", p.damaged,
+              p.wms_updated_at AS "wmsUpdatedAt", p.erp_updated_at AS "erpUpdatedAt", p.updated_at AS "positionUpdatedAt"
+         FROM stock_level level
+         LEFT JOIN stock_position p ON p.sku = level.sku AND p.location_id = level.location_id
+         LEFT JOIN subinventory s ON s.location_id = p.location_id AND s.code = p.subinventory
+         LEFT JOIN lot ON lot.sku = p.sku AND lot.lot = p.lot
+        WHERE ${where}
+        ORDER BY level.sku, level.location_id`,
+      params,
+    );
     const records: StockLevelRecord[] = [];
     for (let start = 0; start < rows.length; ) {
       let end = start + 1;
