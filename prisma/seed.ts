@@ -49,13 +49,12 @@ SELECT item.sku, item.sku || suffix.lot, now() + suffix.shelf_life
  CROSS JOIN (VALUES ('-A', interval '180 days'), ('-B', interval '-10 days')) AS suffix(lot, shelf_life)
  WHERE item.lot_controlled;
 
+-- In key order, so that the rows of one SKU share pages as they would after real use.
 CREATE TEMP TABLE seed_pair ON COMMIT DROP AS
 SELECT item.sku, location.id AS location_id, item.lot_controlled,
        abs(hashtext(item.sku || '@' || location.id)) AS h
-  FROM item CROSS JOIN location;
-
-INSERT INTO stock_level (sku, location_id, safety_stock)
-SELECT sku, location_id, h % 5 FROM seed_pair;
+  FROM item CROSS JOIN location
+ ORDER BY item.sku, location.id;
 
 -- STOCK positions: one per pair, or one per lot for lot-controlled items.
 INSERT INTO stock_position (sku, location_id, subinventory, lot, on_hand_wms, on_hand_erp, allocated,
@@ -72,21 +71,24 @@ SELECT pair.sku, pair.location_id, 'STOCK', COALESCE(lot.lot, ''),
        now() - ((pair.h % 3600) * interval '1 second')
   FROM seed_pair AS pair
   LEFT JOIN lot ON pair.lot_controlled AND lot.sku = pair.sku
- CROSS JOIN LATERAL (SELECT 20 + (pair.h / 3) % 480 + CASE WHEN pair.sku = '${DEMO_SKU}' THEN 1000 ELSE 0 END AS on_hand) AS stock;
+ CROSS JOIN LATERAL (SELECT 20 + (pair.h / 3) % 480 + CASE WHEN pair.sku = '${DEMO_SKU}' THEN 1000 ELSE 0 END AS on_hand) AS stock
+ ORDER BY pair.sku, pair.location_id, lot.lot;
 
 -- QA positions for about 1 pair in 20 (non-lot items): stock back from returns awaiting inspection.
 INSERT INTO stock_position (sku, location_id, subinventory, lot, on_hand_wms, on_hand_erp, wms_updated_at, erp_updated_at)
 SELECT sku, location_id, 'QA', '', 1 + h % 6, 1 + h % 6, now(), now()
   FROM seed_pair WHERE h % 20 = 0 AND NOT lot_controlled;
 
-UPDATE stock_level AS level
-   SET bucket_changes = jsonb_build_object(
+INSERT INTO stock_level (sku, location_id, safety_stock, bucket_changes, updated_at)
+SELECT pair.sku, pair.location_id, pair.h % 5,
+       jsonb_build_object(
          'onHandWms', jsonb_build_object('source', 'demo-wms', 'at', to_char(p.wms_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
          'onHandErp', jsonb_build_object('source', 'erp', 'at', to_char(p.erp_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))),
-       updated_at = greatest(p.wms_at, p.erp_at)
-  FROM (SELECT sku, location_id, max(wms_updated_at) AS wms_at, max(erp_updated_at) AS erp_at
-          FROM stock_position GROUP BY sku, location_id) AS p
- WHERE p.sku = level.sku AND p.location_id = level.location_id;
+       greatest(p.wms_at, p.erp_at)
+  FROM seed_pair AS pair
+  JOIN (SELECT sku, location_id, max(wms_updated_at) AS wms_at, max(erp_updated_at) AS erp_at
+          FROM stock_position GROUP BY sku, location_id) AS p USING (sku, location_id)
+ ORDER BY pair.sku, pair.location_id;
 
 INSERT INTO sales_order (id, reference, channel, status, created_at, updated_at)
 SELECT 'ORD-' || lpad(n::text, 6, '0'), 'WEB-' || (100000 + n),
