@@ -130,7 +130,9 @@ export async function measureLatencies(
       try {
         await request();
         latencies.push(performance.now() - sent);
-      } catch {
+      } catch (error) {
+        // The first failure says why; the rest are only counted.
+        if (failures === 0) console.error(`${label}: ${error instanceof Error ? error.message : String(error)}`);
         failures += 1;
       }
     }

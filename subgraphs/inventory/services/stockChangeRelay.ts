@@ -80,7 +80,9 @@ export class StockChangeRelay {
                occurred_at AS "occurredAt"
           FROM stock_change_outbox
          WHERE published_at IS NULL
-         ORDER BY id
+         -- Ordered as the (published_at, id) index is, so that the unpublished tail is read from
+         -- it; ordering by id alone lets the planner walk the primary key past every published row.
+         ORDER BY published_at, id
          LIMIT ${this.batchSize}`;
       if (rows.length === 0) return 0;
       await this.bus.publishMany(STOCK_CHANGES_STREAM, rows.map((row) => ({ type: STOCK_LEVEL_CHANGED, payload: toEvent(row) })));
