@@ -1,5 +1,6 @@
 import { ConfigurationError, readEnvironment, variable, type Environment } from '../../platform/config/environment.ts';
 import { z } from 'zod';
+import type { AllocationStrategy } from './domain/reservations/allocateReservation.ts';
 
 export interface InventoryConfig {
   /** Signing secret per WMS source. */
@@ -17,6 +18,18 @@ export interface InventoryConfig {
   readonly erpPull: ErpPullConfig | null;
   /** The locations each sales channel may promise from; a channel not listed may use every location. */
   readonly channelLocations: ReadonlyMap<string, readonly string[]>;
+  readonly reservations: ReservationConfig;
+}
+
+export interface ReservationConfig {
+  /** Time to live of a reservation that does not give one, in seconds. */
+  readonly defaultTtlSeconds: number;
+  readonly maxTtlSeconds: number;
+  /** How often the sweeper looks for reservations past their time to live, in milliseconds. */
+  readonly sweepIntervalMs: number;
+  /** How a reservation without a location is spread over the channel's locations. */
+  readonly defaultStrategy: AllocationStrategy;
+  readonly strategyByChannel: ReadonlyMap<string, AllocationStrategy>;
 }
 
 export interface ErpPullConfig {
@@ -41,6 +54,13 @@ const channelRules = z
   .string()
   .regex(/^[^=,\s|]+=[^=,\s|]+(\|[^=,\s|]+)*(,[^=,\s|]+=[^=,\s|]+(\|[^=,\s|]+)*)*$/, 'must look like WEB=DC-01|DC-02,STORE=DC-03');
 
+const allocationRules = z
+  .string()
+  .regex(
+    /^(priority|most-available)(,[^=,\s]+=(priority|most-available))*$/,
+    'must look like most-available or most-available,WEB=priority (a default, then per-channel strategies)',
+  );
+
 const organizationPairs = z
   .string()
   .regex(/^[^=,\s]+=[^=,\s]+(,[^=,\s]+=[^=,\s]+)*$/, 'must look like ORG1=DC-01,ORG2=DC-02');
@@ -56,6 +76,10 @@ export function readInventoryConfig(env: Environment): InventoryConfig {
       OUTBOX_POLL_INTERVAL_MS: variable.positiveInt(250),
       ERP_IMPORT_TOKEN: z.string().optional(),
       CHANNEL_LOCATIONS: channelRules.optional(),
+      RESERVATION_DEFAULT_TTL_SECONDS: variable.positiveInt(900),
+      RESERVATION_MAX_TTL_SECONDS: variable.positiveInt(86_400),
+      RESERVATION_SWEEP_INTERVAL_MS: variable.positiveInt(1_000),
+      RESERVATION_ALLOCATION: allocationRules.default('most-available'),
     },
     env,
   );
@@ -63,6 +87,10 @@ export function readInventoryConfig(env: Environment): InventoryConfig {
   if (values.ERP_IMPORT_TOKEN !== undefined && values.ERP_IMPORT_TOKEN.length < MIN_TOKEN_LENGTH) {
     throw new ConfigurationError('ERP_IMPORT_TOKEN', `must be at least ${MIN_TOKEN_LENGTH} characters, so that it cannot be guessed`);
   }
+  if (values.RESERVATION_DEFAULT_TTL_SECONDS > values.RESERVATION_MAX_TTL_SECONDS) {
+    throw new ConfigurationError('RESERVATION_DEFAULT_TTL_SECONDS', `must not exceed RESERVATION_MAX_TTL_SECONDS (${values.RESERVATION_MAX_TTL_SECONDS})`);
+  }
+  const [defaultStrategy, ...channelStrategies] = values.RESERVATION_ALLOCATION.split(',') as [AllocationStrategy, ...string[]];
   const secrets = (values.WMS_SOURCE_SECRETS ?? '')
     .split(',')
     .filter(Boolean)
@@ -84,6 +112,13 @@ export function readInventoryConfig(env: Environment): InventoryConfig {
           return [channel, Object.freeze(locations.split('|'))] as const;
         }),
     ),
+    reservations: Object.freeze({
+      defaultTtlSeconds: values.RESERVATION_DEFAULT_TTL_SECONDS,
+      maxTtlSeconds: values.RESERVATION_MAX_TTL_SECONDS,
+      sweepIntervalMs: values.RESERVATION_SWEEP_INTERVAL_MS,
+      defaultStrategy,
+      strategyByChannel: new Map(channelStrategies.map((rule) => rule.split('=') as [string, AllocationStrategy])),
+    }),
   });
 }
 

@@ -4,4 +4,37 @@ export enum InventoryErrorCode {
   TOO_MANY_SKUS = 'TOO_MANY_SKUS',
   UNKNOWN_SKU = 'UNKNOWN_SKU',
   UNKNOWN_LOCATION = 'UNKNOWN_LOCATION',
+  UNKNOWN_SUBINVENTORY = 'UNKNOWN_SUBINVENTORY',
+  /** Less is available than was asked for; `available` says how much was. Nothing was changed. */
+  INSUFFICIENT_STOCK = 'INSUFFICIENT_STOCK',
+  /** The idempotency key was first used for a different request. */
+  IDEMPOTENCY_CONFLICT = 'IDEMPOTENCY_CONFLICT',
+  RESERVATION_NOT_FOUND = 'RESERVATION_NOT_FOUND',
+  /** The reservation is no longer ACTIVE (confirmed, released or expired); `status` says which. */
+  RESERVATION_NOT_ACTIVE = 'RESERVATION_NOT_ACTIVE',
+  TRANSFER_NOT_FOUND = 'TRANSFER_NOT_FOUND',
+  /** The transfer is not in transit (it completed at once, or was received in full). */
+  TRANSFER_NOT_IN_TRANSIT = 'TRANSFER_NOT_IN_TRANSIT',
+  /** Lots or serials do not fit the item or the quantity; `problems` lists each. */
+  INVALID_LOTS_OR_SERIALS = 'INVALID_LOTS_OR_SERIALS',
+  UNKNOWN_LOT = 'UNKNOWN_LOT',
+  LOT_EXPIRED = 'LOT_EXPIRED',
+  UNKNOWN_SERIAL = 'UNKNOWN_SERIAL',
+  /** A receipt names more, or other lots or serials, than the transfer shipped. */
+  RECEIPT_EXCEEDS_SHIPMENT = 'RECEIPT_EXCEEDS_SHIPMENT',
+}
+
+/**
+ * A request the inventory's rules refuse; nothing was changed. Services throw it, the resolvers
+ * turn it into a GraphQL error with `code` and `details` in its extensions.
+ */
+export class InventoryError extends Error {
+  constructor(
+    readonly code: InventoryErrorCode | 'BAD_USER_INPUT',
+    message: string,
+    readonly details: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message);
+    this.name = 'InventoryError';
+  }
 }

@@ -9,6 +9,8 @@ import { loadExampleMappings } from './mappings/exampleMappings.ts';
 import { inventoryResolvers, type InventoryContext } from './resolvers.ts';
 import { ErpBalanceImport } from './services/erpBalanceImport.ts';
 import { ErpBalancePoller } from './services/erpBalancePoller.ts';
+import { ReservationExpirySweeper } from './services/reservationExpirySweeper.ts';
+import { ReservationService } from './services/reservationService.ts';
 import { StockChangeRelay } from './services/stockChangeRelay.ts';
 import { WarehouseEventIngestion } from './services/warehouseEventIngestion.ts';
 import { WarehouseEventStreamConsumer } from './services/warehouseEventStreamConsumer.ts';
@@ -26,6 +28,9 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
   const erpImport = new ErpBalanceImport(db.prisma, {});
   const relay = new StockChangeRelay(db.prisma, bus, { pollIntervalMs: config.outboxPollIntervalMs });
   const publishNow = () => relay.wake();
+  const { sweepIntervalMs, ...reservationSettings } = config.reservations;
+  const reservations = new ReservationService(db.prisma, { ...reservationSettings, channelLocations: config.channelLocations }, publishNow);
+  const sweeper = new ReservationExpirySweeper(reservations, sweepIntervalMs, (error) => logger.error({ err: error }, 'reservation expiry sweep failed; retrying'));
   const settings = { staleAfterMs: config.staleAfterSeconds * 1_000, channelLocations: config.channelLocations };
 
   const workers = [
@@ -33,6 +38,7 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
       start: () => relay.start((error) => logger.error({ err: error }, 'stock-change relay failed; retrying')),
       stop: () => relay.stop(),
     },
+    sweeper,
   ];
   if (redis) {
     // High-volume feeds XADD raw events to a stream per source instead of posting batches.
@@ -53,7 +59,7 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
     name: 'inventory',
     schemaPath: new URL('./schema.graphql', import.meta.url).pathname,
     resolvers: inventoryResolvers,
-    createContext: () => ({ repository, ingestion, settings, loaders: createInventoryLoaders(repository), afterCommit: publishNow }),
+    createContext: () => ({ repository, ingestion, reservations, settings, loaders: createInventoryLoaders(repository), afterCommit: publishNow }),
     routes: [
       warehouseEventsRoute({
         ingestion,

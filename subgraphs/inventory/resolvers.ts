@@ -4,15 +4,17 @@ import { CommonErrorCode, UserInputError } from '../../platform/graphql/errors.t
 import { connectionOf, decodeCursor, encodeCursor, newestFirstConnection, pageSize } from '../../platform/graphql/pagination.ts';
 import { DateTimeScalar } from '../../platform/graphql/scalars.ts';
 import type { DeadLetter, InventoryRepository, Item, ItemFilter, Location, StockLevelKey, StockLevelRecord } from './data/inventoryRepository.ts';
-import { InventoryErrorCode } from './errors.ts';
+import { InventoryError, InventoryErrorCode } from './errors.ts';
 import { earliestPromiseDate } from './domain/promiseDate.ts';
 import type { InventoryLoaders } from './loaders.ts';
+import type { ReservationRecord, ReservationService } from './services/reservationService.ts';
 import { DeadLetterNotReplayableError, type WarehouseEventIngestion } from './services/warehouseEventIngestion.ts';
 
 export interface InventoryContext {
   readonly loaders: InventoryLoaders;
   readonly repository: InventoryRepository;
   readonly ingestion: WarehouseEventIngestion;
+  readonly reservations: ReservationService;
   /** Call once a mutation has committed stock changes, so that they are published at once. */
   readonly afterCommit: () => void;
   readonly settings: InventorySettings;
@@ -50,6 +52,7 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
       args: { source?: string | null; includeReplayed: boolean; first: number; after?: string | null },
       { repository }: InventoryContext,
     ) => newestFirstConnection(args, (take, after) => repository.deadLetterPage(args, take, after), (letter) => letter.receivedAt),
+    reservation: async (_: unknown, { id }: { id: string }, { reservations }: InventoryContext) => (await reservations.byIds([id]))[0] ?? null,
   },
   Mutation: {
     replayDeadLetter: async (_: unknown, { id }: { id: string }, { ingestion, repository, afterCommit }: InventoryContext) => {
@@ -67,6 +70,20 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
         deadLetter: letters.find((letter) => letter.id === newLetterId) ?? null,
       };
     },
+    createReservation: (_: unknown, { input }: { input: CreateReservationInput }, { reservations }: InventoryContext) =>
+      refusalsAsUserErrors(() => reservations.create({ ...input, locationId: input.locationId ?? null })),
+    extendReservation: (_: unknown, { id, ttlSeconds }: { id: string; ttlSeconds: number }, { reservations }: InventoryContext) =>
+      refusalsAsUserErrors(() => reservations.extend(id, ttlSeconds)),
+    confirmReservation: (_: unknown, { id }: { id: string }, { reservations }: InventoryContext) =>
+      refusalsAsUserErrors(() => reservations.confirm(id)),
+    releaseReservation: (_: unknown, { id }: { id: string }, { reservations }: InventoryContext) =>
+      refusalsAsUserErrors(() => reservations.release(id)),
+  },
+  Reservation: {
+    item: ({ sku }: ReservationRecord, _: unknown, { loaders }: InventoryContext) => loaders.itemBySku.load(sku),
+  },
+  ReservationLine: {
+    location: ({ locationId }: { locationId: string }, _: unknown, { loaders }: InventoryContext) => loaders.locationById.load(locationId),
   },
   DeadLetter: {
     payload: (letter: DeadLetter) => JSON.stringify(letter.payload),
@@ -99,6 +116,26 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
     location: ({ locationId }: { locationId: string }, _: unknown, { loaders }: InventoryContext) => loaders.locationById.load(locationId),
   },
 };
+
+interface CreateReservationInput {
+  readonly sku: string;
+  readonly quantity: number;
+  readonly locationId?: string | null;
+  readonly channel: string;
+  readonly reference: string;
+  readonly ttlSeconds?: number | null;
+  readonly idempotencyKey: string;
+}
+
+/** Turns the inventory's refusals into GraphQL errors with their code and details; anything else stays unexpected. */
+async function refusalsAsUserErrors<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    if (error instanceof InventoryError) throw new UserInputError(error.message, error.code, error.details);
+    throw error;
+  }
+}
 
 interface AvailabilityArgs {
   readonly skus: readonly string[];

@@ -3,7 +3,7 @@ import { applyBucketEffects, positionKey, type LedgerBucket, type LedgerEffect }
 import { summarizeStockLevel, type PositionState, type StockLevelBuckets } from '../domain/stockLevelSummary.ts';
 
 /** What made a stock level change; travels with its stock-change event. */
-export type StockChangeCauseType = 'WAREHOUSE_EVENT' | 'ERP_BALANCE';
+export type StockChangeCauseType = 'WAREHOUSE_EVENT' | 'ERP_BALANCE' | 'RESERVATION' | 'TRANSFER';
 
 /** One change to the positions of one item x location, applied all or nothing. */
 export interface StockChange {
@@ -21,8 +21,10 @@ export interface StockChange {
   readonly order?: { readonly sequence: number; readonly absolute: boolean };
 }
 
+export type AppliedChange = { readonly status: 'APPLIED'; readonly sequence: number; readonly before: StockLevelBuckets; readonly after: StockLevelBuckets };
+
 export type ChangeOutcome =
-  | { readonly status: 'APPLIED'; readonly sequence: number; readonly before: StockLevelBuckets; readonly after: StockLevelBuckets }
+  | AppliedChange
   | { readonly status: 'SUPERSEDED' }
   | { readonly status: 'REJECTED'; readonly code: string; readonly reason: string };
 
@@ -41,16 +43,27 @@ interface PositionRow extends PositionState {
   locationId: string;
 }
 
+interface OutboxRow {
+  readonly sku: string;
+  readonly locationId: string;
+  readonly sequence: number;
+  readonly cause: StockChange['cause'];
+  readonly before: StockLevelBuckets;
+  readonly after: StockLevelBuckets;
+}
+
 const keyOf = (sku: string, locationId: string) => `${sku}\u0000${locationId}`;
+
+export interface StockLevelKey {
+  readonly sku: string;
+  readonly locationId: string;
+}
 
 /**
  * Applies stock changes inside the caller's transaction with a fixed number of SQL statements
- * per call, whatever the number of changes: locks the stock levels concerned (in key order, so
- * that concurrent callers cannot deadlock), applies each change to its positions in memory,
- * then writes the positions, the levels and one outbox record per applied change.
- *
- * Every item and location must exist (the caller checks the catalogue first). Changes to the
- * same item x location apply in the order given. A rejected change leaves no trace.
+ * per call, whatever the number of changes. Every item and location must exist (the caller
+ * checks the catalogue first). Changes to the same item x location apply in the order given;
+ * a rejected change leaves no trace.
  */
 export async function applyStockChanges(
   tx: Prisma.TransactionClient,
@@ -58,94 +71,176 @@ export async function applyStockChanges(
   now = new Date(),
 ): Promise<ChangeOutcome[]> {
   if (changes.length === 0) return [];
-  const keys = [...new Map(changes.map((change) => [keyOf(change.sku, change.locationId), change])).values()]
-    .map(({ sku, locationId }) => ({ sku, locationId }))
-    .sort((a, b) => (a.sku === b.sku ? compare(a.locationId, b.locationId) : compare(a.sku, b.sku)));
-  const skus = keys.map((key) => key.sku);
-  const locationIds = keys.map((key) => key.locationId);
+  const ledger = await StockLedger.open(tx, changes, now);
+  const outcomes = changes.map((change) => ledger.apply(change));
+  await ledger.write();
+  return outcomes;
+}
 
-  await tx.$executeRaw`
-    INSERT INTO stock_level (sku, location_id)
-    SELECT * FROM unnest(${skus}::text[], ${locationIds}::text[])
-    ON CONFLICT DO NOTHING`;
-  const levels = await tx.$queryRaw<LevelRow[]>`
-    SELECT sku, location_id AS "locationId", safety_stock AS "safetyStock", sequence,
-           bucket_changes AS "bucketChanges", last_count_source AS "lastCountSource",
-           last_count_sequence AS "lastCountSequence"
-      FROM stock_level
-     WHERE (sku, location_id) IN (SELECT * FROM unnest(${skus}::text[], ${locationIds}::text[]))
-     ORDER BY sku, location_id
-       FOR UPDATE`;
-  const positionRows = await tx.$queryRaw<PositionRow[]>`
-    SELECT p.sku, p.location_id AS "locationId", p.subinventory, p.lot, s.nettable, lot.expires_at AS "lotExpiresAt",
-           p.on_hand_wms AS "onHandWms", p.on_hand_erp AS "onHandErp", p.allocated, p.reserved,
-           p.inbound_in_transit AS "inboundInTransit", p.inbound_expected_at AS "inboundExpectedAt",
-           p.quality_hold AS "qualityHold", p.damaged
-      FROM stock_position p
-      JOIN subinventory s ON s.location_id = p.location_id AND s.code = p.subinventory
-      LEFT JOIN lot ON lot.sku = p.sku AND lot.lot = p.lot
-     WHERE (p.sku, p.location_id) IN (SELECT * FROM unnest(${skus}::text[], ${locationIds}::text[]))`;
-  const subinventories = await tx.$queryRaw<{ locationId: string; code: string; nettable: boolean }[]>`
-    SELECT location_id AS "locationId", code, nettable FROM subinventory WHERE location_id = ANY(${[...new Set(locationIds)]}::text[])`;
+/**
+ * The stock levels of a set of item x locations, locked for the caller's transaction: open()
+ * locks them (in key order, so that concurrent callers cannot deadlock) and reads their
+ * positions; changes are then applied in memory, where callers may read the levels as they
+ * stand to decide the next change; write() stores the positions, the levels and one outbox
+ * record per applied change. A fixed number of SQL statements, whatever the number of changes.
+ */
+export class StockLedger {
+  private readonly touchedKeys = new Set<string>();
+  private readonly outbox: OutboxRow[] = [];
 
-  const levelByKey = new Map(levels.map((level) => [keyOf(level.sku, level.locationId), level]));
-  const positionsByKey = new Map<string, Map<string, PositionState>>();
-  for (const row of positionRows) {
-    const { sku, locationId, ...position } = row;
-    const key = keyOf(sku, locationId);
-    if (!positionsByKey.has(key)) positionsByKey.set(key, new Map());
-    positionsByKey.get(key)!.set(positionKey(position.subinventory, position.lot), position);
-  }
-  const nettableBySubinventory = new Map(subinventories.map((s) => [`${s.locationId}\u0000${s.code}`, s.nettable]));
+  private constructor(
+    private readonly tx: Prisma.TransactionClient,
+    private readonly now: Date,
+    private readonly levelByKey: Map<string, LevelRow>,
+    private readonly positionsByKey: Map<string, ReadonlyMap<string, PositionState>>,
+    private readonly nettableBySubinventory: ReadonlyMap<string, boolean>,
+  ) {}
 
-  const outcomes: ChangeOutcome[] = [];
-  const touchedKeys = new Set<string>();
-  const outbox: { sku: string; locationId: string; sequence: number; cause: StockChange['cause']; before: StockLevelBuckets; after: StockLevelBuckets }[] = [];
-  for (const change of changes) {
-    const key = keyOf(change.sku, change.locationId);
-    const level = levelByKey.get(key)!;
-    if (change.order && isSuperseded(change.source, change.order.sequence, level)) {
-      outcomes.push({ status: 'SUPERSEDED' });
-      continue;
+  static async open(tx: Prisma.TransactionClient, levelKeys: readonly StockLevelKey[], now = new Date()): Promise<StockLedger> {
+    const keys = [...new Map(levelKeys.map((key) => [keyOf(key.sku, key.locationId), key])).values()]
+      .map(({ sku, locationId }) => ({ sku, locationId }))
+      .sort((a, b) => (a.sku === b.sku ? compare(a.locationId, b.locationId) : compare(a.sku, b.sku)));
+    const skus = keys.map((key) => key.sku);
+    const locationIds = keys.map((key) => key.locationId);
+
+    await tx.$executeRaw`
+      INSERT INTO stock_level (sku, location_id)
+      SELECT * FROM unnest(${skus}::text[], ${locationIds}::text[])
+      ON CONFLICT DO NOTHING`;
+    const levels = await tx.$queryRaw<LevelRow[]>`
+      SELECT sku, location_id AS "locationId", safety_stock AS "safetyStock", sequence,
+             bucket_changes AS "bucketChanges", last_count_source AS "lastCountSource",
+             last_count_sequence AS "lastCountSequence"
+        FROM stock_level
+       WHERE (sku, location_id) IN (SELECT * FROM unnest(${skus}::text[], ${locationIds}::text[]))
+       ORDER BY sku, location_id
+         FOR UPDATE`;
+    const positionRows = await tx.$queryRaw<PositionRow[]>`
+      SELECT p.sku, p.location_id AS "locationId", p.subinventory, p.lot, s.nettable, lot.expires_at AS "lotExpiresAt",
+             p.on_hand_wms AS "onHandWms", p.on_hand_erp AS "onHandErp", p.allocated, p.reserved,
+             p.inbound_in_transit AS "inboundInTransit", p.inbound_expected_at AS "inboundExpectedAt",
+             p.quality_hold AS "qualityHold", p.damaged
+        FROM stock_position p
+        JOIN subinventory s ON s.location_id = p.location_id AND s.code = p.subinventory
+        LEFT JOIN lot ON lot.sku = p.sku AND lot.lot = p.lot
+       WHERE (p.sku, p.location_id) IN (SELECT * FROM unnest(${skus}::text[], ${locationIds}::text[]))`;
+    const subinventories = await tx.$queryRaw<{ locationId: string; code: string; nettable: boolean }[]>`
+      SELECT location_id AS "locationId", code, nettable FROM subinventory WHERE location_id = ANY(${[...new Set(locationIds)]}::text[])`;
+
+    const positionsByKey = new Map<string, Map<string, PositionState>>();
+    for (const row of positionRows) {
+      const { sku, locationId, ...position } = row;
+      const key = keyOf(sku, locationId);
+      if (!positionsByKey.has(key)) positionsByKey.set(key, new Map());
+      positionsByKey.get(key)!.set(positionKey(position.subinventory, position.lot), position);
     }
-    const positions = positionsByKey.get(key) ?? new Map<string, PositionState>();
+    return new StockLedger(
+      tx,
+      now,
+      new Map(levels.map((level) => [keyOf(level.sku, level.locationId), level])),
+      positionsByKey,
+      new Map(subinventories.map((s) => [`${s.locationId}\u0000${s.code}`, s.nettable])),
+    );
+  }
+
+  /** The level as it stands with the changes applied so far. */
+  level(sku: string, locationId: string): StockLevelBuckets {
+    return summarizeStockLevel(this.positions(sku, locationId).values(), this.lockedLevel(sku, locationId).safetyStock, this.now);
+  }
+
+  /** The positions (subinventory x lot) as they stand, keyed by positionKey. */
+  positions(sku: string, locationId: string): ReadonlyMap<string, PositionState> {
+    return this.positionsByKey.get(keyOf(sku, locationId)) ?? new Map();
+  }
+
+  /** Whether `subinventory` exists at the location, and if so whether it is nettable; undefined when it does not. */
+  isNettable(locationId: string, subinventory: string): boolean | undefined {
+    return this.nettableBySubinventory.get(`${locationId}\u0000${subinventory}`);
+  }
+
+  /** The nettable subinventories of the location, in code order. */
+  nettableSubinventories(locationId: string): string[] {
+    const prefix = `${locationId}\u0000`;
+    return [...this.nettableBySubinventory]
+      .filter(([key, nettable]) => nettable && key.startsWith(prefix))
+      .map(([key]) => key.slice(prefix.length))
+      .sort(compare);
+  }
+
+  apply(change: StockChange): ChangeOutcome {
+    const key = keyOf(change.sku, change.locationId);
+    const level = this.lockedLevel(change.sku, change.locationId);
+    if (change.order && isSuperseded(change.source, change.order.sequence, level)) return { status: 'SUPERSEDED' };
+    const positions = this.positions(change.sku, change.locationId);
     const result = applyBucketEffects(positions, change.effects, (subinventory, lot) => {
-      const nettable = nettableBySubinventory.get(`${change.locationId}\u0000${subinventory}`);
+      const nettable = this.isNettable(change.locationId, subinventory);
       return nettable === undefined ? null : blankPosition(subinventory, lot, nettable);
     });
-    if (!result.ok) {
-      outcomes.push({ status: 'REJECTED', code: result.code, reason: result.reason });
-      continue;
-    }
-    const before = summarizeStockLevel(positions.values(), level.safetyStock, now);
-    const after = summarizeStockLevel(result.positions.values(), level.safetyStock, now);
-    positionsByKey.set(key, result.positions);
+    if (!result.ok) return { status: 'REJECTED', code: result.code, reason: result.reason };
+    const before = summarizeStockLevel(positions.values(), level.safetyStock, this.now);
+    const after = summarizeStockLevel(result.positions.values(), level.safetyStock, this.now);
+    this.positionsByKey.set(key, result.positions);
     level.sequence += 1n;
-    level.bucketChanges = stampBuckets(level.bucketChanges, result.changedBuckets, change.source, now);
+    level.bucketChanges = stampBuckets(level.bucketChanges, result.changedBuckets, change.source, this.now);
     if (change.order?.absolute) {
       level.lastCountSource = change.source;
       level.lastCountSequence = BigInt(change.order.sequence);
     }
-    touchedKeys.add(key);
-    outbox.push({ sku: change.sku, locationId: change.locationId, sequence: Number(level.sequence), cause: change.cause, before, after });
-    outcomes.push({ status: 'APPLIED', sequence: Number(level.sequence), before, after });
+    this.touchedKeys.add(key);
+    this.outbox.push({ sku: change.sku, locationId: change.locationId, sequence: Number(level.sequence), cause: change.cause, before, after });
+    return { status: 'APPLIED', sequence: Number(level.sequence), before, after };
   }
-  if (touchedKeys.size === 0) return outcomes;
 
-  await writePositions(tx, [...touchedKeys].flatMap((key) => {
-    const [sku, locationId] = key.split('\u0000') as [string, string];
-    return [...positionsByKey.get(key)!.values()].map((position) => ({ sku, locationId, ...position }));
-  }), now);
-  await writeLevels(tx, [...touchedKeys].map((key) => levelByKey.get(key)!), now);
-  await tx.$executeRaw`
-    INSERT INTO stock_change_outbox (sku, location_id, sequence, cause_type, cause_id, before, after, available_before, available_after, occurred_at)
-    SELECT * FROM unnest(
-      ${outbox.map((row) => row.sku)}::text[], ${outbox.map((row) => row.locationId)}::text[],
-      ${outbox.map((row) => row.sequence)}::bigint[], ${outbox.map((row) => row.cause.type)}::text[],
-      ${outbox.map((row) => row.cause.id)}::text[], ${outbox.map((row) => JSON.stringify(row.before))}::jsonb[],
-      ${outbox.map((row) => JSON.stringify(row.after))}::jsonb[], ${outbox.map((row) => row.before.available)}::int[],
-      ${outbox.map((row) => row.after.available)}::int[], ${outbox.map(() => now.toISOString())}::timestamptz[])`;
-  return outcomes;
+  /** Applies every change or none: the first that is not applied undoes the others and is returned. */
+  applyAll(changes: readonly StockChange[]): { readonly ok: true; readonly applied: AppliedChange[] } | { readonly ok: false; readonly refused: Exclude<ChangeOutcome, AppliedChange> } {
+    const keys = new Set(changes.map((change) => keyOf(change.sku, change.locationId)));
+    const saved = [...keys].map((key) => ({ key, positions: this.positionsByKey.get(key), level: { ...this.levelByKey.get(key)! }, touched: this.touchedKeys.has(key) }));
+    const outboxLength = this.outbox.length;
+    const applied: AppliedChange[] = [];
+    for (const change of changes) {
+      const outcome = this.apply(change);
+      if (outcome.status === 'APPLIED') {
+        applied.push(outcome);
+        continue;
+      }
+      for (const { key, positions, level, touched } of saved) {
+        if (positions) this.positionsByKey.set(key, positions);
+        else this.positionsByKey.delete(key);
+        Object.assign(this.levelByKey.get(key)!, level);
+        if (!touched) this.touchedKeys.delete(key);
+      }
+      this.outbox.length = outboxLength;
+      return { ok: false, refused: outcome };
+    }
+    return { ok: true, applied };
+  }
+
+  /** Stores what was applied; call once, after the last change. */
+  async write(): Promise<void> {
+    if (this.touchedKeys.size === 0) return;
+    const { tx, now, outbox } = this;
+    await writePositions(tx, [...this.touchedKeys].flatMap((key) => {
+      const [sku, locationId] = key.split('\u0000') as [string, string];
+      return [...this.positionsByKey.get(key)!.values()].map((position) => ({ sku, locationId, ...position }));
+    }), now);
+    await writeLevels(tx, [...this.touchedKeys].map((key) => this.levelByKey.get(key)!), now);
+    await tx.$executeRaw`
+      INSERT INTO stock_change_outbox (sku, location_id, sequence, cause_type, cause_id, before, after, available_before, available_after, occurred_at)
+      SELECT * FROM unnest(
+        ${outbox.map((row) => row.sku)}::text[], ${outbox.map((row) => row.locationId)}::text[],
+        ${outbox.map((row) => row.sequence)}::bigint[], ${outbox.map((row) => row.cause.type)}::text[],
+        ${outbox.map((row) => row.cause.id)}::text[], ${outbox.map((row) => JSON.stringify(row.before))}::jsonb[],
+        ${outbox.map((row) => JSON.stringify(row.after))}::jsonb[], ${outbox.map((row) => row.before.available)}::int[],
+        ${outbox.map((row) => row.after.available)}::int[], ${outbox.map(() => now.toISOString())}::timestamptz[])`;
+    this.touchedKeys.clear();
+    this.outbox.length = 0;
+  }
+
+  private lockedLevel(sku: string, locationId: string): LevelRow {
+    const level = this.levelByKey.get(keyOf(sku, locationId));
+    if (!level) throw new TypeError(`StockLedger: ${sku} at ${locationId} was not opened (open() takes every level a change touches)`);
+    return level;
+  }
 }
 
 function isSuperseded(source: string, sequence: number, level: LevelRow): boolean {

@@ -1,8 +1,8 @@
 import type { BucketEffect, StockBucket } from './events/bucketEffects.ts';
 import type { PositionState } from './stockLevelSummary.ts';
 
-/** A bucket a ledger change can touch: the warehouse's buckets, and the ERP's view of on hand. */
-export type LedgerBucket = StockBucket | 'onHandErp';
+/** A bucket a ledger change can touch: the warehouse's buckets, the ERP's view of on hand, and our reservations. */
+export type LedgerBucket = StockBucket | 'onHandErp' | 'reserved';
 
 /** A change to one bucket of one position; `add` may be negative, `set` is an absolute count. */
 export interface LedgerEffect extends Omit<BucketEffect, 'bucket'> {
@@ -17,11 +17,11 @@ export type EffectOutcome =
 
 export const positionKey = (subinventory: string, lot: string) => `${subinventory}\u0000${lot}`;
 
-// On hand, the ERP's on hand and quality holds are counts of real units: going below zero means
-// the change is wrong, so it is refused. Allocations and inbound quantities are expectations
+// On hand, the ERP's on hand, quality holds and our own reservations are counts of real units:
+// going below zero means the change is wrong, so it is refused. Allocations and inbound quantities are expectations
 // that a warehouse may overtake (a ship without a recorded pick, a receipt of an unannounced
 // transfer), so they stop at zero instead.
-const REFUSED_BELOW_ZERO: ReadonlySet<LedgerBucket> = new Set(['onHandWms', 'onHandErp', 'qualityHold', 'damaged']);
+const REFUSED_BELOW_ZERO: ReadonlySet<LedgerBucket> = new Set(['onHandWms', 'onHandErp', 'qualityHold', 'damaged', 'reserved']);
 
 /**
  * Applies `effects` in order to the positions of one item x location, all or nothing.

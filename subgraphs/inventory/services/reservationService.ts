@@ -1,0 +1,239 @@
+import { randomUUID } from 'node:crypto';
+import type { PrismaClient } from '../../../platform/database/database.ts';
+import type { Prisma } from '../../../platform/database/generated/client.ts';
+import { KeyedBatcher } from '../../../platform/concurrency/keyedBatcher.ts';
+import {
+  insertReservations, lockDueReservations, lockReservation, reservationsByIdempotencyKey, reservationsById,
+  updateReservations, type ReservationRecord,
+} from '../data/reservationStore.ts';
+import { StockLedger, type StockChange } from '../data/stockLedger.ts';
+import type { LedgerEffect } from '../domain/applyBucketEffects.ts';
+import { allocateReservation, type AllocationStrategy } from '../domain/reservations/allocateReservation.ts';
+import { reservationTransition, type ReservationAction } from '../domain/reservations/reservationLifecycle.ts';
+import { validateReservationRequest, type ReservationRequest } from '../domain/reservations/reservationRequest.ts';
+import { requestFingerprint } from '../domain/requestFingerprint.ts';
+import { InventoryError, InventoryErrorCode } from '../errors.ts';
+import { isUniqueViolation, STOCKGRAPH_SOURCE } from './ledgerTransactions.ts';
+
+export type { ReservationRecord };
+
+export interface ReservationSettings {
+  /** Time to live of a reservation that does not say, in seconds. */
+  readonly defaultTtlSeconds: number;
+  readonly maxTtlSeconds: number;
+  /** The locations each channel may reserve from, in priority order; a channel not listed may use every location. */
+  readonly channelLocations: ReadonlyMap<string, readonly string[]>;
+  readonly defaultStrategy: AllocationStrategy;
+  readonly strategyByChannel: ReadonlyMap<string, AllocationStrategy>;
+}
+
+interface PendingCreation {
+  readonly request: ReservationRequest;
+  readonly fingerprint: string;
+}
+
+// A batch that lost a race on an idempotency key (another replica inserted it first) is run
+// again, and then finds that reservation.
+const CREATE_ATTEMPTS = 3;
+
+/**
+ * Reservations: create (at a location, or spread over the channel's locations), extend,
+ * confirm, release, and expire. Creations for one SKU are grouped into one transaction per
+ * batch (see KeyedBatcher); each is judged against the stock levels as the batch's earlier
+ * reservations left them, under the levels' row locks, so that no interleaving of requests,
+ * batches or replicas can reserve more than is available.
+ */
+export class ReservationService {
+  private readonly creations: KeyedBatcher<PendingCreation, ReservationRecord>;
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly settings: ReservationSettings,
+    /** Called after each commit that changed stock, so that the change is published at once. */
+    private readonly afterCommit: () => void,
+  ) {
+    this.creations = new KeyedBatcher((sku, pending) => this.createBatch(sku, pending));
+  }
+
+  /**
+   * Reserves stock, all or nothing. The same idempotency key with the same request returns the
+   * reservation the first request made; with another request it fails with IDEMPOTENCY_CONFLICT.
+   */
+  async create(input: Omit<ReservationRequest, 'ttlSeconds'> & { readonly ttlSeconds?: number | null }): Promise<ReservationRecord> {
+    const request = { ...input, ttlSeconds: input.ttlSeconds ?? this.settings.defaultTtlSeconds };
+    const problems = validateReservationRequest(request, this.settings.maxTtlSeconds);
+    if (problems.length) throw new InventoryError('BAD_USER_INPUT', problems.map((p) => `${p.field} ${p.message}`).join('; '), { problems });
+    await this.checkCatalogue(request.sku, request.locationId);
+    return this.creations.submit(request.sku, { request, fingerprint: requestFingerprint(request) });
+  }
+
+  /** Moves the end of an ACTIVE reservation's time to live to `ttlSeconds` from now. */
+  extend(id: string, ttlSeconds: number): Promise<ReservationRecord> {
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > this.settings.maxTtlSeconds) {
+      throw new InventoryError('BAD_USER_INPUT', `ttlSeconds must be a whole number from 1 to ${this.settings.maxTtlSeconds}, got ${ttlSeconds}`);
+    }
+    return this.transition(id, 'extend', ttlSeconds);
+  }
+
+  /** An order consumed the reservation: its quantity moves from reserved to allocated. */
+  confirm(id: string): Promise<ReservationRecord> {
+    return this.transition(id, 'confirm');
+  }
+
+  /** Gives the reserved stock back. */
+  release(id: string): Promise<ReservationRecord> {
+    return this.transition(id, 'release');
+  }
+
+  async byIds(ids: readonly string[]): Promise<ReservationRecord[]> {
+    return reservationsById(this.prisma, ids);
+  }
+
+  /**
+   * Releases up to `limit` reservations whose time to live has ended, in one transaction; safe
+   * to run on several replicas at once (each takes rows the others have not locked). Returns
+   * how many it expired.
+   */
+  async expireDue(limit = 500): Promise<number> {
+    const expired = await this.prisma.$transaction(async (tx) => {
+      const now = new Date();
+      const due = await lockDueReservations(tx, now, limit);
+      if (due.length === 0) return 0;
+      const ledger = await StockLedger.open(tx, due.flatMap((reservation) => levelKeys(reservation)), now);
+      for (const reservation of due) applyOrFail(ledger, stockChangesOf(reservation, 'expire'));
+      await updateReservations(tx, due.map((reservation) => reservation.id), { status: 'EXPIRED' }, now);
+      await ledger.write();
+      return due.length;
+    });
+    if (expired > 0) this.afterCommit();
+    return expired;
+  }
+
+  private async transition(id: string, action: Exclude<ReservationAction, 'expire'>, ttlSeconds?: number): Promise<ReservationRecord> {
+    const { record, changedStock } = await this.prisma.$transaction(async (tx) => {
+      const now = new Date();
+      const reservation = await lockReservation(tx, id);
+      if (!reservation) throw new InventoryError(InventoryErrorCode.RESERVATION_NOT_FOUND, `No reservation ${id}`);
+      const outcome = reservationTransition(reservation.status, reservation.expiresAt, action, now);
+      if (!outcome.ok) {
+        throw new InventoryError(InventoryErrorCode.RESERVATION_NOT_ACTIVE, `Reservation ${id} is ${outcome.status}; it cannot be ${PAST_TENSE[action]}`, { status: outcome.status });
+      }
+      if (outcome.changesStock && action !== 'extend') {
+        const ledger = await StockLedger.open(tx, levelKeys(reservation), now);
+        applyOrFail(ledger, stockChangesOf(reservation, action));
+        await ledger.write();
+      }
+      const expiresAt = ttlSeconds === undefined ? reservation.expiresAt : new Date(now.getTime() + ttlSeconds * 1_000);
+      const changed = outcome.status !== reservation.status || expiresAt !== reservation.expiresAt;
+      if (changed) await updateReservations(tx, [id], { status: outcome.status, expiresAt }, now);
+      return {
+        record: changed ? { ...reservation, status: outcome.status, expiresAt, updatedAt: now } : reservation,
+        changedStock: outcome.changesStock,
+      };
+    });
+    if (changedStock) this.afterCommit();
+    return record;
+  }
+
+  private async checkCatalogue(sku: string, locationId: string | null): Promise<void> {
+    const [row] = await this.prisma.$queryRaw<{ item: boolean; location: boolean }[]>`
+      SELECT EXISTS (SELECT 1 FROM item WHERE sku = ${sku}) AS item,
+             ${locationId}::text IS NULL OR EXISTS (SELECT 1 FROM location WHERE id = ${locationId}) AS location`;
+    if (!row?.item) throw new InventoryError(InventoryErrorCode.UNKNOWN_SKU, `Unknown SKU: ${sku}`, { unknownSkus: [sku] });
+    if (!row.location) throw new InventoryError(InventoryErrorCode.UNKNOWN_LOCATION, `Unknown location: ${locationId}`, { unknownLocations: [locationId] });
+  }
+
+  private async createBatch(sku: string, pending: readonly PendingCreation[]): Promise<(ReservationRecord | Error)[]> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const results = await this.prisma.$transaction((tx) => this.createInTransaction(tx, sku, pending));
+        this.afterCommit();
+        return results;
+      } catch (error) {
+        if (attempt < CREATE_ATTEMPTS && isUniqueViolation(error)) continue;
+        throw error;
+      }
+    }
+  }
+
+  private async createInTransaction(tx: Prisma.TransactionClient, sku: string, pending: readonly PendingCreation[]): Promise<(ReservationRecord | Error)[]> {
+    const now = new Date();
+    const earlier = new Map((await reservationsByIdempotencyKey(tx, pending.map((p) => p.request.idempotencyKey))).map((r) => [r.idempotencyKey, r]));
+    const stocked = new Set((await tx.$queryRaw<{ locationId: string }[]>`
+      SELECT location_id AS "locationId" FROM stock_level WHERE sku = ${sku} ORDER BY location_id`).map((row) => row.locationId));
+    const candidatesOf = (request: ReservationRequest) => (request.locationId ? [request.locationId] : this.channelLocations(request.channel, stocked))
+      .filter((locationId) => stocked.has(locationId));
+    const toCreate = pending.filter((p) => !earlier.has(p.request.idempotencyKey));
+    const ledger = await StockLedger.open(tx, [...new Set(toCreate.flatMap((p) => candidatesOf(p.request)))].map((locationId) => ({ sku, locationId })), now);
+
+    const created: ReservationRecord[] = [];
+    const results = pending.map(({ request, fingerprint }): ReservationRecord | Error => {
+      const first = earlier.get(request.idempotencyKey);
+      if (first) {
+        if (first.requestHash === fingerprint) return first;
+        return new InventoryError(InventoryErrorCode.IDEMPOTENCY_CONFLICT, `Idempotency key ${request.idempotencyKey} was first used for a different request`, { reservationId: first.id });
+      }
+      const candidates = candidatesOf(request).map((locationId) => ({ locationId, available: ledger.level(sku, locationId).available }));
+      const allocation = allocateReservation(request.quantity, candidates, this.settings.strategyByChannel.get(request.channel) ?? this.settings.defaultStrategy);
+      if (!allocation.ok) {
+        const where = request.locationId ? ` at ${request.locationId}` : '';
+        return new InventoryError(
+          InventoryErrorCode.INSUFFICIENT_STOCK,
+          `Only ${allocation.available} of ${sku} available${where}; ${request.quantity} requested`,
+          { sku, locationId: request.locationId, requested: request.quantity, available: allocation.available },
+        );
+      }
+      const reservation: ReservationRecord = {
+        id: `RSV-${randomUUID()}`,
+        idempotencyKey: request.idempotencyKey,
+        requestHash: fingerprint,
+        sku,
+        quantity: request.quantity,
+        channel: request.channel,
+        reference: request.reference,
+        status: 'ACTIVE',
+        expiresAt: new Date(now.getTime() + request.ttlSeconds * 1_000),
+        createdAt: now,
+        updatedAt: now,
+        // Stock with available > 0 is on hand in a nettable subinventory, so the location has one.
+        lines: allocation.lines
+          .map((line) => ({ ...line, subinventory: ledger.nettableSubinventories(line.locationId)[0]! }))
+          .sort((a, b) => (a.locationId < b.locationId ? -1 : 1)),
+      };
+      applyOrFail(ledger, stockChangesOf(reservation, 'reserve'));
+      earlier.set(request.idempotencyKey, reservation);
+      created.push(reservation);
+      return reservation;
+    });
+    await insertReservations(tx, created);
+    await ledger.write();
+    return results;
+  }
+
+  /** Where `channel` may reserve, in priority order: its configured locations, or every stocked location in id order. */
+  private channelLocations(channel: string, stocked: ReadonlySet<string>): readonly string[] {
+    return this.settings.channelLocations.get(channel) ?? [...stocked];
+  }
+}
+
+const PAST_TENSE: Record<Exclude<ReservationAction, 'expire'>, string> = { extend: 'extended', confirm: 'confirmed', release: 'released' };
+
+const levelKeys = (reservation: ReservationRecord) => reservation.lines.map(({ locationId }) => ({ sku: reservation.sku, locationId }));
+
+/** The stock changes of a reservation's lines when it is made (`reserve`) or changes state. */
+function stockChangesOf(reservation: ReservationRecord, action: 'reserve' | 'confirm' | 'release' | 'expire'): StockChange[] {
+  return reservation.lines.map(({ locationId, subinventory, quantity }) => {
+    const effect = (bucket: LedgerEffect['bucket'], change: number): LedgerEffect => ({ subinventory, lot: '', bucket, op: 'add', quantity: change });
+    const effects = action === 'reserve' ? [effect('reserved', quantity)]
+      : action === 'confirm' ? [effect('reserved', -quantity), effect('allocated', quantity)]
+      : [effect('reserved', -quantity)];
+    return { sku: reservation.sku, locationId, cause: { type: 'RESERVATION', id: reservation.id }, source: STOCKGRAPH_SOURCE, effects };
+  });
+}
+
+// Reservation changes are computed from the levels they are applied to, under their locks; a
+// refusal means the books disagree with themselves, which no client can fix.
+function applyOrFail(ledger: StockLedger, changes: readonly StockChange[]): void {
+  const outcome = ledger.applyAll(changes);
+  if (!outcome.ok) throw new Error(`Stock ledger refused a computed change: ${JSON.stringify(outcome.refused)}`);
+}

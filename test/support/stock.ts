@@ -1,0 +1,48 @@
+// Stock laid out directly in the database, for tests that need exact numbers to start from.
+import type { Database } from '../../platform/database/database.ts';
+import type { ReservationSettings } from '../../subgraphs/inventory/services/reservationService.ts';
+
+/** A new EA item with `onHand` units in STOCK at each location given, and nothing else. */
+export async function givenStock(
+  db: Database,
+  sku: string,
+  onHandByLocation: Record<string, number>,
+  { safetyStock = 0, lotControlled = false, serialControlled = false }: { safetyStock?: number; lotControlled?: boolean; serialControlled?: boolean } = {},
+): Promise<void> {
+  const locations = Object.keys(onHandByLocation);
+  await db.query(
+    `INSERT INTO item (sku, description, unit_of_measure, lot_controlled, serial_controlled) VALUES ($1, $1, 'EA', $2, $3)`,
+    [sku, lotControlled, serialControlled],
+  );
+  await db.query(`INSERT INTO stock_level (sku, location_id, safety_stock) SELECT $1, unnest($2::text[]), $3`, [sku, locations, safetyStock]);
+  if (lotControlled) return;
+  await db.query(
+    `INSERT INTO stock_position (sku, location_id, subinventory, lot, on_hand_wms, wms_updated_at)
+     SELECT $1, location_id, 'STOCK', '', on_hand, now() FROM unnest($2::text[], $3::int[]) AS s(location_id, on_hand)`,
+    [sku, locations, Object.values(onHandByLocation)],
+  );
+}
+
+/** Available, reserved and allocated of one stock level, summed as the ledger sums them. */
+export async function stockOf(db: Database, sku: string, locationId: string): Promise<{ available: number; reserved: number; allocated: number }> {
+  const [row] = await db.query<{ available: number; reserved: number; allocated: number }>(
+    `SELECT greatest(0, sum(p.on_hand_wms) FILTER (WHERE s.nettable) - sum(p.allocated) - sum(p.reserved)
+                        - sum(p.quality_hold) FILTER (WHERE s.nettable) - max(l.safety_stock))::int AS available,
+            sum(p.reserved)::int AS reserved, sum(p.allocated)::int AS allocated
+       FROM stock_position p
+       JOIN subinventory s ON s.location_id = p.location_id AND s.code = p.subinventory
+       JOIN stock_level l ON l.sku = p.sku AND l.location_id = p.location_id
+      WHERE p.sku = $1 AND p.location_id = $2`,
+    [sku, locationId],
+  );
+  return row!;
+}
+
+/** The settings the inventory service runs reservations with when nothing is configured. */
+export const reservationSettings = (): ReservationSettings => ({
+  defaultTtlSeconds: 900,
+  maxTtlSeconds: 86_400,
+  channelLocations: new Map(),
+  defaultStrategy: 'most-available',
+  strategyByChannel: new Map(),
+});
