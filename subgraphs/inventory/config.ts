@@ -19,6 +19,14 @@ export interface InventoryConfig {
   /** The locations each sales channel may promise from; a channel not listed may use every location. */
   readonly channelLocations: ReadonlyMap<string, readonly string[]>;
   readonly reservations: ReservationConfig;
+  readonly transfers: TransferConfig;
+}
+
+export interface TransferConfig {
+  /** Whether a lot-controlled item's transfer must name its lots; otherwise they are chosen first-expiry-first-out. */
+  readonly lotsRequired: boolean;
+  /** Expected arrival of a transfer between locations that gives none, after it ships, in milliseconds. */
+  readonly defaultTransitMs: number;
 }
 
 export interface ReservationConfig {
@@ -80,6 +88,8 @@ export function readInventoryConfig(env: Environment): InventoryConfig {
       RESERVATION_MAX_TTL_SECONDS: variable.positiveInt(86_400),
       RESERVATION_SWEEP_INTERVAL_MS: variable.positiveInt(1_000),
       RESERVATION_ALLOCATION: allocationRules.default('most-available'),
+      TRANSFER_LOT_SELECTION: variable.oneOf(['fefo', 'required'], 'fefo'),
+      TRANSFER_TRANSIT_HOURS: variable.positiveInt(48),
     },
     env,
   );
@@ -118,6 +128,10 @@ export function readInventoryConfig(env: Environment): InventoryConfig {
       sweepIntervalMs: values.RESERVATION_SWEEP_INTERVAL_MS,
       defaultStrategy,
       strategyByChannel: new Map(channelStrategies.map((rule) => rule.split('=') as [string, AllocationStrategy])),
+    }),
+    transfers: Object.freeze({
+      lotsRequired: values.TRANSFER_LOT_SELECTION === 'required',
+      defaultTransitMs: values.TRANSFER_TRANSIT_HOURS * 3_600_000,
     }),
   });
 }

@@ -12,6 +12,7 @@ import { ErpBalancePoller } from './services/erpBalancePoller.ts';
 import { ReservationExpirySweeper } from './services/reservationExpirySweeper.ts';
 import { ReservationService } from './services/reservationService.ts';
 import { StockChangeRelay } from './services/stockChangeRelay.ts';
+import { TransferService } from './services/transferService.ts';
 import { WarehouseEventIngestion } from './services/warehouseEventIngestion.ts';
 import { WarehouseEventStreamConsumer } from './services/warehouseEventStreamConsumer.ts';
 
@@ -30,6 +31,7 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
   const publishNow = () => relay.wake();
   const { sweepIntervalMs, ...reservationSettings } = config.reservations;
   const reservations = new ReservationService(db.prisma, { ...reservationSettings, channelLocations: config.channelLocations }, publishNow);
+  const transfers = new TransferService(db.prisma, config.transfers, publishNow);
   const sweeper = new ReservationExpirySweeper(reservations, sweepIntervalMs, (error) => logger.error({ err: error }, 'reservation expiry sweep failed; retrying'));
   const settings = { staleAfterMs: config.staleAfterSeconds * 1_000, channelLocations: config.channelLocations };
 
@@ -59,7 +61,7 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
     name: 'inventory',
     schemaPath: new URL('./schema.graphql', import.meta.url).pathname,
     resolvers: inventoryResolvers,
-    createContext: () => ({ repository, ingestion, reservations, settings, loaders: createInventoryLoaders(repository), afterCommit: publishNow }),
+    createContext: () => ({ repository, ingestion, reservations, transfers, settings, loaders: createInventoryLoaders(repository), afterCommit: publishNow }),
     routes: [
       warehouseEventsRoute({
         ingestion,

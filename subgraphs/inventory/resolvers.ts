@@ -8,6 +8,7 @@ import { InventoryError, InventoryErrorCode } from './errors.ts';
 import { earliestPromiseDate } from './domain/promiseDate.ts';
 import type { InventoryLoaders } from './loaders.ts';
 import type { ReservationRecord, ReservationService } from './services/reservationService.ts';
+import type { TransferRecord, TransferService } from './services/transferService.ts';
 import { DeadLetterNotReplayableError, type WarehouseEventIngestion } from './services/warehouseEventIngestion.ts';
 
 export interface InventoryContext {
@@ -15,6 +16,7 @@ export interface InventoryContext {
   readonly repository: InventoryRepository;
   readonly ingestion: WarehouseEventIngestion;
   readonly reservations: ReservationService;
+  readonly transfers: TransferService;
   /** Call once a mutation has committed stock changes, so that they are published at once. */
   readonly afterCommit: () => void;
   readonly settings: InventorySettings;
@@ -53,6 +55,7 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
       { repository }: InventoryContext,
     ) => newestFirstConnection(args, (take, after) => repository.deadLetterPage(args, take, after), (letter) => letter.receivedAt),
     reservation: async (_: unknown, { id }: { id: string }, { reservations }: InventoryContext) => (await reservations.byIds([id]))[0] ?? null,
+    transfer: async (_: unknown, { id }: { id: string }, { transfers }: InventoryContext) => (await transfers.byIds([id]))[0] ?? null,
   },
   Mutation: {
     replayDeadLetter: async (_: unknown, { id }: { id: string }, { ingestion, repository, afterCommit }: InventoryContext) => {
@@ -78,6 +81,25 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
       refusalsAsUserErrors(() => reservations.confirm(id)),
     releaseReservation: (_: unknown, { id }: { id: string }, { reservations }: InventoryContext) =>
       refusalsAsUserErrors(() => reservations.release(id)),
+    createTransfer: (_: unknown, { input }: { input: CreateTransferInput }, { transfers }: InventoryContext) =>
+      refusalsAsUserErrors(() => transfers.create({
+        ...input,
+        lots: input.lots ?? null,
+        serials: input.serials ?? null,
+        expectedArrivalAt: input.expectedArrivalAt ?? null,
+      })),
+    receiveTransfer: (_: unknown, { input }: { input: ReceiveTransferInput }, { transfers }: InventoryContext) =>
+      refusalsAsUserErrors(() => transfers.receive({ ...input, quantity: input.quantity ?? null, lots: input.lots ?? null, serials: input.serials ?? null })),
+  },
+  Transfer: {
+    item: ({ sku }: TransferRecord, _: unknown, { loaders }: InventoryContext) => loaders.itemBySku.load(sku),
+    from: ({ sku, from }: TransferRecord) => ({ sku, ...from }),
+    to: ({ sku, to }: TransferRecord) => ({ sku, ...to }),
+    lots: ({ lots }: TransferRecord) => lots.filter((line) => line.lot !== ''),
+  },
+  TransferEnd: {
+    location: ({ locationId }: { locationId: string }, _: unknown, { loaders }: InventoryContext) => loaders.locationById.load(locationId),
+    stockLevel: (end: StockLevelKey, _: unknown, { loaders }: InventoryContext) => loaders.stockLevelByKey.load({ sku: end.sku, locationId: end.locationId }),
   },
   Reservation: {
     item: ({ sku }: ReservationRecord, _: unknown, { loaders }: InventoryContext) => loaders.itemBySku.load(sku),
@@ -125,6 +147,25 @@ interface CreateReservationInput {
   readonly reference: string;
   readonly ttlSeconds?: number | null;
   readonly idempotencyKey: string;
+}
+
+interface CreateTransferInput {
+  readonly sku: string;
+  readonly quantity: number;
+  readonly from: { readonly locationId: string; readonly subinventory: string };
+  readonly to: { readonly locationId: string; readonly subinventory: string };
+  readonly lots?: readonly { readonly lot: string; readonly quantity: number }[] | null;
+  readonly serials?: readonly string[] | null;
+  readonly expectedArrivalAt?: Date | null;
+  readonly idempotencyKey: string;
+}
+
+interface ReceiveTransferInput {
+  readonly transferId: string;
+  readonly quantity?: number | null;
+  readonly lots?: readonly { readonly lot: string; readonly quantity: number }[] | null;
+  readonly serials?: readonly string[] | null;
+  readonly close: boolean;
 }
 
 /** Turns the inventory's refusals into GraphQL errors with their code and details; anything else stays unexpected. */

@@ -7,6 +7,8 @@ export type LedgerBucket = StockBucket | 'onHandErp' | 'reserved';
 /** A change to one bucket of one position; `add` may be negative, `set` is an absolute count. */
 export interface LedgerEffect extends Omit<BucketEffect, 'bucket'> {
   readonly bucket: LedgerBucket;
+  /** For inbound in transit: when the quantity is expected; a position keeps its earliest expected arrival. */
+  readonly expectedAt?: Date;
 }
 
 export type EffectRejection = { readonly code: 'NEGATIVE_STOCK' | 'UNKNOWN_SUBINVENTORY'; readonly reason: string };
@@ -49,7 +51,10 @@ export function applyBucketEffects(
     }
     const after = Math.max(0, wanted);
     if (after !== before) changedBuckets.add(effect.bucket);
-    next.set(key, { ...current, [effect.bucket]: after });
+    const arrival = effect.expectedAt && (before === 0 || !current.inboundExpectedAt || effect.expectedAt < current.inboundExpectedAt)
+      ? { inboundExpectedAt: effect.expectedAt }
+      : {};
+    next.set(key, { ...current, [effect.bucket]: after, ...arrival });
   }
   return { ok: true, positions: next, changedBuckets };
 }

@@ -3,7 +3,7 @@ import type { PrismaClient } from '../../../platform/database/database.ts';
 import type { Prisma } from '../../../platform/database/generated/client.ts';
 import { applyStockChanges, type StockChange } from '../data/stockLedger.ts';
 import type { LedgerEffect } from '../domain/applyBucketEffects.ts';
-import { bucketEffectsOf } from '../domain/events/bucketEffects.ts';
+import { bucketEffectsOf, serialMovementOf } from '../domain/events/bucketEffects.ts';
 import type { CanonicalInventoryEvent, ItemEvent, LocationSnapshot } from '../domain/events/canonicalEvent.ts';
 import { mapWarehouseEvent, type SourceMapping } from '../domain/events/sourceMapping.ts';
 
@@ -130,6 +130,7 @@ export class WarehouseEventIngestion {
           outcomes[index] = { status: 'APPLIED', eventId: event.eventId };
         }
       }
+      await recordSerialMovements(tx, plans.flatMap(({ index, event }) => (outcomes[index]?.status === 'APPLIED' && event.kind === 'item' ? [event] : [])));
       if (unclaimed.length) await tx.$executeRaw`DELETE FROM inventory_event WHERE source = ${source} AND event_id = ANY(${unclaimed}::text[])`;
       if (superseded.length) await tx.$executeRaw`UPDATE inventory_event SET outcome = 'SUPERSEDED' WHERE source = ${source} AND event_id = ANY(${superseded}::text[])`;
       if (deadLetters.length) {
@@ -172,6 +173,30 @@ export class WarehouseEventIngestion {
       items: new Map(items.map((item) => [item.sku, item])),
       subinventories: new Set(subinventories.map((s) => `${s.locationId}\u0000${s.code}`)),
     };
+  }
+}
+
+/** Keeps the serial registry in step with applied movements that name serial numbers; the last movement of a serial wins. */
+async function recordSerialMovements(tx: Prisma.TransactionClient, events: readonly ItemEvent[]): Promise<void> {
+  const lastMovement = new Map<string, { sku: string; serial: string; event: ItemEvent; movement: 'arrive' | 'leave' }>();
+  for (const event of events) {
+    const movement = serialMovementOf(event);
+    if (movement) for (const serial of event.serials) lastMovement.set(`${event.sku}\u0000${serial}`, { sku: event.sku, serial, event, movement });
+  }
+  const arriving = [...lastMovement.values()].filter((m) => m.movement === 'arrive');
+  const leaving = [...lastMovement.values()].filter((m) => m.movement === 'leave');
+  if (arriving.length) {
+    await tx.$executeRaw`
+      INSERT INTO serial_number AS s (sku, serial, location_id, subinventory, lot, status)
+      SELECT *, 'IN_STOCK'::"SerialStatus" FROM unnest(
+        ${arriving.map((a) => a.event.sku)}::text[], ${arriving.map((a) => a.serial)}::text[], ${arriving.map((a) => a.event.locationId)}::text[],
+        ${arriving.map((a) => a.event.subinventory)}::text[], ${arriving.map((a) => a.event.lot)}::text[])
+      ON CONFLICT (sku, serial) DO UPDATE SET location_id = EXCLUDED.location_id, subinventory = EXCLUDED.subinventory,
+        lot = EXCLUDED.lot, status = 'IN_STOCK', updated_at = now()`;
+  }
+  if (leaving.length) {
+    await tx.$executeRaw`
+      DELETE FROM serial_number WHERE (sku, serial) IN (SELECT * FROM unnest(${leaving.map((l) => l.sku)}::text[], ${leaving.map((l) => l.serial)}::text[]))`;
   }
 }
 

@@ -65,3 +65,34 @@ export function bucketEffectsOf(event: ItemEvent): BucketEffect[] {
     }
   }
 }
+
+/**
+ * What a movement that names serial numbers does to where they are: `arrive` puts them in
+ * stock at the event's location, subinventory and lot; `leave` takes them off the books;
+ * null leaves them where they are.
+ */
+export function serialMovementOf(event: ItemEvent): 'arrive' | 'leave' | null {
+  if (event.serials.length === 0) return null;
+  switch (event.type) {
+    case 'RECEIPT':
+    case 'TRANSFER_IN':
+    case 'RETURN_RECEIVED':
+    case 'RETURN_RESTOCKED':
+      return 'arrive';
+    case 'SHIP':
+    case 'TRANSFER_OUT':
+      return 'leave';
+    case 'ADJUSTMENT':
+      return event.quantity > 0 ? 'arrive' : 'leave';
+    case 'PICK':
+    case 'PACK':
+    case 'CYCLE_COUNT':
+    case 'QUALITY_HOLD':
+    case 'QUALITY_RELEASE':
+      return null;
+    default: {
+      const unhandled: never = event.type;
+      throw new TypeError(`Unknown inventory event type ${String(unhandled)}`);
+    }
+  }
+}
