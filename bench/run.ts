@@ -3,11 +3,13 @@
 import { bulkAvailability } from './scenarios/bulkAvailability.ts';
 import { eventIngestion } from './scenarios/eventIngestion.ts';
 import { federatedQuery } from './scenarios/federatedQuery.ts';
+import { reservations } from './scenarios/reservations.ts';
 
 const SCENARIOS: Record<string, (command: string) => Promise<void>> = {
   'federated-query': federatedQuery,
   'bulk-availability': bulkAvailability,
   'event-ingestion': eventIngestion,
+  reservations,
 };
 
 const requested = process.argv.slice(2);
