@@ -32,14 +32,24 @@ interface PendingCreation {
   readonly fingerprint: string;
 }
 
+// Creations are grouped into batches by shard of their SKU: all requests for one SKU meet in one
+// batch (one lock taken once for many reservations), and a few batches run side by side.
+const CREATION_SHARDS = 4;
+
+function creationShardOf(sku: string): string {
+  let hash = 0;
+  for (let i = 0; i < sku.length; i += 1) hash = (hash * 31 + sku.charCodeAt(i)) | 0;
+  return String(Math.abs(hash) % CREATION_SHARDS);
+}
+
 // A batch that lost a race on an idempotency key (another replica inserted it first) is run
 // again, and then finds that reservation.
 const CREATE_ATTEMPTS = 3;
 
 /**
  * Reservations: create (at a location, or spread over the channel's locations), extend,
- * confirm, release, and expire. Creations for one SKU are grouped into one transaction per
- * batch (see KeyedBatcher); each is judged against the stock levels as the batch's earlier
+ * confirm, release, and expire. Concurrent creations are grouped into one transaction per
+ * batch (see KeyedBatcher and CREATION_SHARDS); each is judged against the stock levels as the batch's earlier
  * reservations left them, under the levels' row locks, so that no interleaving of requests,
  * batches or replicas can reserve more than is available.
  */
@@ -52,7 +62,7 @@ export class ReservationService {
     /** Called after each commit that changed stock, so that the change is published at once. */
     private readonly afterCommit: () => void,
   ) {
-    this.creations = new KeyedBatcher((sku, pending) => this.createBatch(sku, pending));
+    this.creations = new KeyedBatcher((_, pending) => this.createBatch(pending));
   }
 
   /**
@@ -63,8 +73,7 @@ export class ReservationService {
     const request = { ...input, ttlSeconds: input.ttlSeconds ?? this.settings.defaultTtlSeconds };
     const problems = validateReservationRequest(request, this.settings.maxTtlSeconds);
     if (problems.length) throw new InventoryError('BAD_USER_INPUT', problems.map((p) => `${p.field} ${p.message}`).join('; '), { problems });
-    await this.checkCatalogue(request.sku, request.locationId);
-    return this.creations.submit(request.sku, { request, fingerprint: requestFingerprint(request) });
+    return this.creations.submit(creationShardOf(request.sku), { request, fingerprint: requestFingerprint(request) });
   }
 
   /** Moves the end of an ACTIVE reservation's time to live to `ttlSeconds` from now. */
@@ -135,18 +144,10 @@ export class ReservationService {
     return record;
   }
 
-  private async checkCatalogue(sku: string, locationId: string | null): Promise<void> {
-    const [row] = await this.prisma.$queryRaw<{ item: boolean; location: boolean }[]>`
-      SELECT EXISTS (SELECT 1 FROM item WHERE sku = ${sku}) AS item,
-             ${locationId}::text IS NULL OR EXISTS (SELECT 1 FROM location WHERE id = ${locationId}) AS location`;
-    if (!row?.item) throw new InventoryError(InventoryErrorCode.UNKNOWN_SKU, `Unknown SKU: ${sku}`, { unknownSkus: [sku] });
-    if (!row.location) throw new InventoryError(InventoryErrorCode.UNKNOWN_LOCATION, `Unknown location: ${locationId}`, { unknownLocations: [locationId] });
-  }
-
-  private async createBatch(sku: string, pending: readonly PendingCreation[]): Promise<(ReservationRecord | Error)[]> {
+  private async createBatch(pending: readonly PendingCreation[]): Promise<(ReservationRecord | Error)[]> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const results = await this.prisma.$transaction((tx) => this.createInTransaction(tx, sku, pending));
+        const results = await this.prisma.$transaction((tx) => this.createInTransaction(tx, pending));
         this.afterCommit();
         return results;
       } catch (error) {
@@ -156,18 +157,22 @@ export class ReservationService {
     }
   }
 
-  private async createInTransaction(tx: Prisma.TransactionClient, sku: string, pending: readonly PendingCreation[]): Promise<(ReservationRecord | Error)[]> {
+  private async createInTransaction(tx: Prisma.TransactionClient, pending: readonly PendingCreation[]): Promise<(ReservationRecord | Error)[]> {
     const now = new Date();
     const earlier = new Map((await reservationsByIdempotencyKey(tx, pending.map((p) => p.request.idempotencyKey))).map((r) => [r.idempotencyKey, r]));
-    const stocked = new Set((await tx.$queryRaw<{ locationId: string }[]>`
-      SELECT location_id AS "locationId" FROM stock_level WHERE sku = ${sku} ORDER BY location_id`).map((row) => row.locationId));
-    const candidatesOf = (request: ReservationRequest) => (request.locationId ? [request.locationId] : this.channelLocations(request.channel, stocked))
-      .filter((locationId) => stocked.has(locationId));
-    const toCreate = pending.filter((p) => !earlier.has(p.request.idempotencyKey));
-    const ledger = await StockLedger.open(tx, [...new Set(toCreate.flatMap((p) => candidatesOf(p.request)))].map((locationId) => ({ sku, locationId })), now);
+    const { stockedBySku, knownLocations } = await catalogueOf(tx, pending.map((p) => p.request));
+    const candidatesOf = ({ sku, locationId, channel }: ReservationRequest) => {
+      const stocked = stockedBySku.get(sku) ?? new Set<string>();
+      return (locationId ? [locationId] : this.channelLocations(channel, stocked)).filter((id) => stocked.has(id));
+    };
+    const toCreate = pending.filter(({ request }) => !earlier.has(request.idempotencyKey) && !catalogueRefusal(request, stockedBySku, knownLocations));
+    const ledger = await StockLedger.open(tx, toCreate.flatMap(({ request }) => candidatesOf(request).map((locationId) => ({ sku: request.sku, locationId }))), now);
 
     const created: ReservationRecord[] = [];
     const results = pending.map(({ request, fingerprint }): ReservationRecord | Error => {
+      const { sku } = request;
+      const refusal = catalogueRefusal(request, stockedBySku, knownLocations);
+      if (refusal) return refusal;
       const first = earlier.get(request.idempotencyKey);
       if (first) {
         if (first.requestHash === fingerprint) return first;
@@ -210,10 +215,41 @@ export class ReservationService {
     return results;
   }
 
-  /** Where `channel` may reserve, in priority order: its configured locations, or every stocked location in id order. */
+  /** Where `channel` may reserve, in priority order: its configured locations, or every location that stocks the SKU, in id order. */
   private channelLocations(channel: string, stocked: ReadonlySet<string>): readonly string[] {
     return this.settings.channelLocations.get(channel) ?? [...stocked];
   }
+}
+
+/** The SKUs of the requests that exist, each with the locations that stock it, and the locations named that exist. */
+async function catalogueOf(tx: Prisma.TransactionClient, requests: readonly ReservationRequest[]) {
+  const skus = [...new Set(requests.map((request) => request.sku))];
+  const locationIds = [...new Set(requests.flatMap((request) => (request.locationId ? [request.locationId] : [])))];
+  const rows = await tx.$queryRaw<{ sku: string | null; locationId: string | null }[]>`
+    SELECT item.sku, level.location_id AS "locationId"
+      FROM item LEFT JOIN stock_level level ON level.sku = item.sku
+     WHERE item.sku = ANY(${skus}::text[])
+    UNION ALL
+    SELECT NULL, id FROM location WHERE id = ANY(${locationIds}::text[])
+     ORDER BY 1, 2`;
+  const stockedBySku = new Map<string, Set<string>>();
+  const knownLocations = new Set<string>();
+  for (const { sku, locationId } of rows) {
+    if (sku === null) knownLocations.add(locationId!);
+    else {
+      if (!stockedBySku.has(sku)) stockedBySku.set(sku, new Set());
+      if (locationId !== null) stockedBySku.get(sku)!.add(locationId);
+    }
+  }
+  return { stockedBySku, knownLocations };
+}
+
+function catalogueRefusal(request: ReservationRequest, stockedBySku: ReadonlyMap<string, ReadonlySet<string>>, knownLocations: ReadonlySet<string>): InventoryError | null {
+  if (!stockedBySku.has(request.sku)) return new InventoryError(InventoryErrorCode.UNKNOWN_SKU, `Unknown SKU: ${request.sku}`, { unknownSkus: [request.sku] });
+  if (request.locationId && !knownLocations.has(request.locationId)) {
+    return new InventoryError(InventoryErrorCode.UNKNOWN_LOCATION, `Unknown location: ${request.locationId}`, { unknownLocations: [request.locationId] });
+  }
+  return null;
 }
 
 const PAST_TENSE: Record<Exclude<ReservationAction, 'expire'>, string> = { extend: 'extended', confirm: 'confirmed', release: 'released' };
