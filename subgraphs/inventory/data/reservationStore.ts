@@ -65,17 +65,18 @@ export async function lockDueReservations(tx: Prisma.TransactionClient, now: Dat
 
 export async function insertReservations(tx: Prisma.TransactionClient, reservations: readonly ReservationRecord[]): Promise<void> {
   if (reservations.length === 0) return;
-  await tx.$executeRaw`
-    INSERT INTO reservation (id, idempotency_key, request_hash, sku, quantity, channel, reference, status, expires_at, created_at, updated_at)
-    SELECT id, idempotency_key, request_hash, sku, quantity, channel, reference, 'ACTIVE', expires_at, created_at, created_at
-      FROM unnest(${reservations.map((r) => r.id)}::text[], ${reservations.map((r) => r.idempotencyKey)}::text[],
-                  ${reservations.map((r) => r.requestHash)}::text[], ${reservations.map((r) => r.sku)}::text[],
-                  ${reservations.map((r) => r.quantity)}::int[], ${reservations.map((r) => r.channel)}::text[],
-                  ${reservations.map((r) => r.reference)}::text[], ${reservations.map((r) => r.expiresAt.toISOString())}::timestamptz[],
-                  ${reservations.map((r) => r.createdAt.toISOString())}::timestamptz[])
-           AS r(id, idempotency_key, request_hash, sku, quantity, channel, reference, expires_at, created_at)`;
   const lines = reservations.flatMap((r) => r.lines.map((line) => ({ reservationId: r.id, ...line })));
   await tx.$executeRaw`
+    WITH reservations AS (
+      INSERT INTO reservation (id, idempotency_key, request_hash, sku, quantity, channel, reference, status, expires_at, created_at, updated_at)
+      SELECT id, idempotency_key, request_hash, sku, quantity, channel, reference, 'ACTIVE', expires_at, created_at, created_at
+        FROM unnest(${reservations.map((r) => r.id)}::text[], ${reservations.map((r) => r.idempotencyKey)}::text[],
+                    ${reservations.map((r) => r.requestHash)}::text[], ${reservations.map((r) => r.sku)}::text[],
+                    ${reservations.map((r) => r.quantity)}::int[], ${reservations.map((r) => r.channel)}::text[],
+                    ${reservations.map((r) => r.reference)}::text[], ${reservations.map((r) => r.expiresAt.toISOString())}::timestamptz[],
+                    ${reservations.map((r) => r.createdAt.toISOString())}::timestamptz[])
+             AS r(id, idempotency_key, request_hash, sku, quantity, channel, reference, expires_at, created_at)
+      RETURNING id)
     INSERT INTO reservation_line (reservation_id, location_id, subinventory, quantity)
     SELECT * FROM unnest(${lines.map((l) => l.reservationId)}::text[], ${lines.map((l) => l.locationId)}::text[],
                          ${lines.map((l) => l.subinventory)}::text[], ${lines.map((l) => l.quantity)}::int[])`;

@@ -215,16 +215,20 @@ export class StockLedger {
     return { ok: true, applied };
   }
 
-  /** Stores what was applied; call once, after the last change. */
+  /**
+   * Stores what was applied, in one statement (positions, levels and outbox records as parts of
+   * one WITH), so that the levels stay locked for as short a time as possible.
+   */
   async write(): Promise<void> {
     if (this.touchedKeys.size === 0) return;
-    const { tx, now, outbox } = this;
-    await writePositions(tx, [...this.touchedKeys].flatMap((key) => {
+    const { now, outbox } = this;
+    const positions = upsertPositions([...this.touchedKeys].flatMap((key) => {
       const [sku, locationId] = key.split('\u0000') as [string, string];
       return [...this.positionsByKey.get(key)!.values()].map((position) => ({ sku, locationId, ...position }));
     }), now);
-    await writeLevels(tx, [...this.touchedKeys].map((key) => this.levelByKey.get(key)!), now);
-    await tx.$executeRaw`
+    const levels = updateLevels([...this.touchedKeys].map((key) => this.levelByKey.get(key)!), now);
+    await this.tx.$executeRaw`
+      WITH positions AS (${positions}), levels AS (${levels})
       INSERT INTO stock_change_outbox (sku, location_id, sequence, cause_type, cause_id, before, after, available_before, available_after, occurred_at)
       SELECT * FROM unnest(
         ${outbox.map((row) => row.sku)}::text[], ${outbox.map((row) => row.locationId)}::text[],
@@ -261,9 +265,9 @@ function stampBuckets(stamps: LevelRow['bucketChanges'], buckets: ReadonlySet<Le
 }
 
 // Each position records when the WMS and when the ERP last changed it, for staleness.
-async function writePositions(tx: Prisma.TransactionClient, rows: (PositionState & { sku: string; locationId: string })[], now: Date) {
+function upsertPositions(rows: (PositionState & { sku: string; locationId: string })[], now: Date): Prisma.Sql {
   const column = <T>(pick: (row: (typeof rows)[number]) => T) => rows.map(pick);
-  await tx.$executeRaw`
+  return Prisma.sql`
     INSERT INTO stock_position AS p (sku, location_id, subinventory, lot, on_hand_wms, on_hand_erp, allocated, reserved,
                                 inbound_in_transit, inbound_expected_at, quality_hold, damaged, updated_at, wms_updated_at, erp_updated_at)
     SELECT v.*, ${now.toISOString()}::timestamptz,
@@ -293,8 +297,8 @@ async function writePositions(tx: Prisma.TransactionClient, rows: (PositionState
                             EXCLUDED.inbound_in_transit, EXCLUDED.quality_hold, EXCLUDED.damaged)`;
 }
 
-async function writeLevels(tx: Prisma.TransactionClient, levels: LevelRow[], now: Date) {
-  await tx.$executeRaw`
+function updateLevels(levels: LevelRow[], now: Date): Prisma.Sql {
+  return Prisma.sql`
     UPDATE stock_level AS level
        SET sequence = changed.sequence, bucket_changes = changed.bucket_changes,
            last_count_source = changed.last_count_source, last_count_sequence = changed.last_count_sequence,
