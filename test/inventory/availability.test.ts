@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startSubgraphServer } from '../../platform/graphql/subgraphServer.ts';
 import type { RunningService } from '../../platform/http/serviceHttpServer.ts';
 import { openInfrastructure, type Infrastructure } from '../../platform/infrastructure.ts';
-import { createLogger } from '../../platform/logger.ts';
 import { seedDemoData } from '../../prisma/seed.ts';
-import { inventorySubgraph } from '../../subgraphs/inventory/inventorySubgraph.ts';
 import { graphql } from '../support/graphql.ts';
+import { startInventory } from '../support/inventoryService.ts';
 import { createTestDatabase, type TestDatabase } from '../support/services.ts';
 import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
 
@@ -26,14 +24,7 @@ describe('stock levels and bulk availability', () => {
       { database: { kind: 'postgres', url: database.url, poolSize: 5 }, eventBus: { kind: 'in-process' } },
       { onQuery: (sql) => statements.push(sql) },
     );
-    inventory = await startSubgraphServer(
-      inventorySubgraph({
-        infrastructure,
-        env: { WMS_SOURCE_SECRETS: 'acme-wms=test-secret', CHANNEL_LOCATIONS: 'STORE=DC-02|DC-03', OUTBOX_POLL_INTERVAL_MS: '3600000' },
-        logger: createLogger('silent'),
-      }),
-      { port: 0, host: '127.0.0.1', logger: createLogger('silent'), readinessChecks: [] },
-    );
+    inventory = await startInventory(infrastructure, { WMS_SOURCE_SECRETS: 'acme-wms=test-secret', CHANNEL_LOCATIONS: 'STORE=DC-02|DC-03', OUTBOX_POLL_INTERVAL_MS: '3600000' });
   });
 
   after(async () => {

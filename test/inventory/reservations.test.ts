@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startSubgraphServer } from '../../platform/graphql/subgraphServer.ts';
 import type { RunningService } from '../../platform/http/serviceHttpServer.ts';
 import { openInfrastructure, type Infrastructure } from '../../platform/infrastructure.ts';
-import { createLogger } from '../../platform/logger.ts';
 import { seedDemoData } from '../../prisma/seed.ts';
-import { inventorySubgraph } from '../../subgraphs/inventory/inventorySubgraph.ts';
 import { ReservationExpirySweeper } from '../../subgraphs/inventory/services/reservationExpirySweeper.ts';
 import { ReservationService } from '../../subgraphs/inventory/services/reservationService.ts';
 import { graphql } from '../support/graphql.ts';
+import { startInventory } from '../support/inventoryService.ts';
 import { createTestDatabase, type TestDatabase } from '../support/services.ts';
 import { givenStock, reservationSettings, stockOf } from '../support/stock.ts';
 
@@ -31,19 +29,12 @@ describe('reservations', () => {
     await seedDemoData(database.db, { skuCount: 20 });
     infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 20 }, eventBus: { kind: 'in-process' } });
     for (let i = 0; i < 2; i += 1) {
-      replicas.push(await startSubgraphServer(
-        inventorySubgraph({
-          infrastructure,
-          env: {
-            CHANNEL_LOCATIONS: 'STORE=DC-03|DC-01',
-            RESERVATION_ALLOCATION: 'most-available,STORE=priority',
-            RESERVATION_SWEEP_INTERVAL_MS: '3600000',
-            OUTBOX_POLL_INTERVAL_MS: '3600000',
-          },
-          logger: createLogger('silent'),
-        }),
-        { port: 0, host: '127.0.0.1', logger: createLogger('silent'), readinessChecks: [] },
-      ));
+      replicas.push(await startInventory(infrastructure, {
+        CHANNEL_LOCATIONS: 'STORE=DC-03|DC-01',
+        RESERVATION_ALLOCATION: 'most-available,STORE=priority',
+        RESERVATION_SWEEP_INTERVAL_MS: '3600000',
+        OUTBOX_POLL_INTERVAL_MS: '3600000',
+      }));
     }
   });
 

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { BusEvent, EventSubscription } from '../../platform/events/eventBus.ts';
-import { startSubgraphServer } from '../../platform/graphql/subgraphServer.ts';
 import type { RunningService } from '../../platform/http/serviceHttpServer.ts';
 import { openInfrastructure, type Infrastructure } from '../../platform/infrastructure.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { seedDemoData } from '../../prisma/seed.ts';
-import { inventorySubgraph } from '../../subgraphs/inventory/inventorySubgraph.ts';
 import { STOCK_CHANGES_STREAM, type StockLevelChanged } from '../../subgraphs/inventory/services/stockChangeRelay.ts';
 import { graphql } from '../support/graphql.ts';
+import { startInventory } from '../support/inventoryService.ts';
 import { createTestDatabase, REDIS_URL, type TestDatabase } from '../support/services.ts';
 import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
 
@@ -47,10 +46,7 @@ describe('warehouse events in, stock changes out', () => {
         onPublished?.();
       }
     });
-    inventory = await startSubgraphServer(
-      inventorySubgraph({ infrastructure, env: { WMS_SOURCE_SECRETS: 'acme-wms=test-secret,northwind-3pl=nw-secret', WMS_MAX_BATCH_EVENTS: '100' }, logger: createLogger('error') }),
-      { port: 0, host: '127.0.0.1', logger: createLogger('silent'), readinessChecks: [] },
-    );
+    inventory = await startInventory(infrastructure, { WMS_SOURCE_SECRETS: 'acme-wms=test-secret,northwind-3pl=nw-secret', WMS_MAX_BATCH_EVENTS: '100' }, createLogger('error'));
     baseUrl = inventory.url;
   });
 
