@@ -7,33 +7,52 @@ interface Waiting<Request, Result> {
   readonly reject: (error: unknown) => void;
 }
 
+interface KeyState<Request, Result> {
+  readonly waiting: Waiting<Request, Result>[];
+  running: number;
+}
+
+export interface KeyedBatcherOptions {
+  readonly maxBatchSize?: number;
+  /**
+   * Batches of one key that may run at once. Two let the next batch do its work that needs no
+   * lock while the one before it holds the lock, so that a hot key's lock is never idle.
+   */
+  readonly maxConcurrentBatches?: number;
+}
+
 /**
  * Group commit per key: a request whose key is idle runs at once, alone; requests that arrive
- * while a batch for their key is running wait and then run together, as the next batch. So a
+ * while batches for their key are running wait and then run together, as the next batch. So a
  * hot key pays for one transaction per batch instead of one per request, while requests for
  * different keys run side by side. A batch that throws rejects every request in it.
  */
 export class KeyedBatcher<Request, Result> {
-  private readonly waitingByKey = new Map<string, Waiting<Request, Result>[]>();
+  private readonly stateByKey = new Map<string, KeyState<Request, Result>>();
+  private readonly maxBatchSize: number;
+  private readonly maxConcurrentBatches: number;
 
   constructor(
     private readonly runBatch: BatchRunner<Request, Result>,
-    private readonly maxBatchSize = 200,
-  ) {}
+    { maxBatchSize = 200, maxConcurrentBatches = 1 }: KeyedBatcherOptions = {},
+  ) {
+    this.maxBatchSize = maxBatchSize;
+    this.maxConcurrentBatches = maxConcurrentBatches;
+  }
 
   submit(key: string, request: Request): Promise<Result> {
     return new Promise((resolve, reject) => {
-      const waiting = this.waitingByKey.get(key);
-      if (waiting) return void waiting.push({ request, resolve, reject });
-      const queue = [{ request, resolve, reject }];
-      this.waitingByKey.set(key, queue);
-      void this.drain(key, queue);
+      let state = this.stateByKey.get(key);
+      if (!state) this.stateByKey.set(key, (state = { waiting: [], running: 0 }));
+      state.waiting.push({ request, resolve, reject });
+      if (state.running < this.maxConcurrentBatches) void this.drain(key, state);
     });
   }
 
-  private async drain(key: string, queue: Waiting<Request, Result>[]): Promise<void> {
-    while (queue.length > 0) {
-      const batch = queue.splice(0, this.maxBatchSize);
+  private async drain(key: string, state: KeyState<Request, Result>): Promise<void> {
+    state.running += 1;
+    while (state.waiting.length > 0) {
+      const batch = state.waiting.splice(0, this.maxBatchSize);
       try {
         const results = await this.runBatch(key, batch.map((waiting) => waiting.request));
         if (results.length !== batch.length) throw new TypeError(`KeyedBatcher: the runner returned ${results.length} results for ${batch.length} requests`);
@@ -46,6 +65,7 @@ export class KeyedBatcher<Request, Result> {
         for (const waiting of batch) waiting.reject(error);
       }
     }
-    this.waitingByKey.delete(key);
+    state.running -= 1;
+    if (state.running === 0) this.stateByKey.delete(key);
   }
 }

@@ -94,6 +94,24 @@ describe('KeyedBatcher', () => {
     assert.deepEqual(batches, [['A', 'a1'], ['B', 'b1'], ['A', 'a2', 'a3']]);
   });
 
+  it('runs up to maxConcurrentBatches batches of one key at once', async () => {
+    const started: string[][] = [];
+    const releases: (() => void)[] = [];
+    const batcher = new KeyedBatcher<string, string>(async (_, requests) => {
+      started.push([...requests]);
+      await new Promise<void>((resolve) => releases.push(resolve));
+      return [...requests];
+    }, { maxConcurrentBatches: 2 });
+
+    const answers = ['r1', 'r2', 'r3', 'r4'].map((request) => batcher.submit('hot', request));
+    assert.deepEqual(started, [['r1'], ['r2']], 'a second batch starts while the first runs; the rest wait');
+    releases.shift()!();
+    await answers[0];
+    assert.deepEqual(started[2], ['r3', 'r4'], 'the first runner to finish takes all that waited');
+    while (releases.length) releases.shift()!();
+    assert.deepEqual(await Promise.all(answers), ['r1', 'r2', 'r3', 'r4']);
+  });
+
   it('rejects the requests whose result is an Error, and the whole batch when the runner throws', async () => {
     const batcher = new KeyedBatcher<number, number>(async (_, requests) => {
       if (requests.includes(13)) throw new Error('unlucky batch');

@@ -62,7 +62,7 @@ export class ReservationService {
     /** Called after each commit that changed stock, so that the change is published at once. */
     private readonly afterCommit: () => void,
   ) {
-    this.creations = new KeyedBatcher((_, pending) => this.createBatch(pending));
+    this.creations = new KeyedBatcher((_, pending) => this.createBatch(pending), { maxConcurrentBatches: 2 });
   }
 
   /**
