@@ -46,9 +46,13 @@ export async function connectDatabase(target: DatabaseTarget, options: DatabaseO
   }
 }
 
+// Prisma gives up on a transaction that waits 2 s for a connection; under a burst (many
+// reservations released at once) queueing a little longer is better than failing the request.
+const transactionOptions = { maxWait: 10_000, timeout: 15_000 }; // 10 s, 15 s
+
 function createPrisma(adapter: PrismaPg | PrismaPGlite, { onQuery }: DatabaseOptions): PrismaClient {
-  if (!onQuery) return new PrismaClient({ adapter });
-  const prisma = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
+  if (!onQuery) return new PrismaClient({ adapter, transactionOptions });
+  const prisma = new PrismaClient({ adapter, transactionOptions, log: [{ emit: 'event', level: 'query' }] });
   prisma.$on('query', (event) => onQuery(event.query));
   // Query events only change the type of $on, which callers of Database do not use.
   return prisma as unknown as PrismaClient;
