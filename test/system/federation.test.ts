@@ -26,8 +26,9 @@ describe('the federated system on PostgreSQL and Redis', () => {
       host: '127.0.0.1',
       ports: { gateway: 0, inventory: 0, orders: 0, reconciliation: 0 },
       logger: createLogger('silent'),
-      // Only requests may send SQL while statements are counted: no idle polling by the relay.
-      env: { OUTBOX_POLL_INTERVAL_MS: '3600000' },
+      // Only requests may send SQL while statements are counted: no idle polling by the relay
+      // or the reservation sweeper.
+      env: { OUTBOX_POLL_INTERVAL_MS: '3600000', RESERVATION_SWEEP_INTERVAL_MS: '3600000' },
     });
     gatewayUrl = system.gateway.url;
   });
