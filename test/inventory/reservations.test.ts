@@ -157,6 +157,23 @@ describe('reservations', () => {
     assert.equal(missing.errors?.[0]?.extensions?.code, 'RESERVATION_NOT_FOUND');
   });
 
+  it('applies each reservation\'s first change of state once, when confirms and releases race on two replicas', async () => {
+    const sku = newSku();
+    await givenStock(database.db, sku, { 'DC-01': 100 });
+    const ids = (await Promise.all(Array.from({ length: 20 }, () => reserve({ sku, quantity: 2, locationId: 'DC-01' })))).map((r) => r.data.createReservation.id);
+
+    const race = (id: string, replica: number, name: string) =>
+      graphql(replicas[replica]!.url, `mutation { ${name}(id: "${id}") { status } }`);
+    const answers = await Promise.all(ids.flatMap((id, i) => [race(id, i % 2, 'confirmReservation'), race(id, (i + 1) % 2, 'releaseReservation')]));
+
+    const statuses = await database.db.query<{ status: string; n: number }>(`SELECT status::text, count(*)::int AS n FROM reservation WHERE sku = $1 GROUP BY 1`, [sku]);
+    const confirmed = statuses.find((s) => s.status === 'CONFIRMED')?.n ?? 0;
+    assert.equal(statuses.reduce((sum, s) => sum + s.n, 0), 20);
+    assert.ok(statuses.every((s) => s.status === 'CONFIRMED' || s.status === 'RELEASED'));
+    assert.equal(answers.filter((a) => a.errors?.[0]?.extensions?.code === 'RESERVATION_NOT_ACTIVE').length, 20, 'the loser of each race is told why');
+    assert.deepEqual(await stockOf(database.db, sku, 'DC-01'), { available: 100 - 2 * confirmed, reserved: 0, allocated: 2 * confirmed });
+  });
+
   it('emits a stock change for every state change, caused by the reservation', async () => {
     const sku = newSku();
     await givenStock(database.db, sku, { 'DC-01': 10 });

@@ -46,10 +46,9 @@ export async function reservationsById(db: Queryable, ids: readonly string[]): P
   return db.$queryRaw<ReservationRecord[]>(selectReservations(Prisma.sql`r.id = ANY(${ids}::text[])`, Prisma.empty));
 }
 
-/** The reservation, locked until the transaction ends; null when there is none. */
-export async function lockReservation(tx: Prisma.TransactionClient, id: string): Promise<ReservationRecord | null> {
-  const [row] = await tx.$queryRaw<ReservationRecord[]>(selectReservations(Prisma.sql`r.id = ${id}`, Prisma.sql`FOR UPDATE OF r`));
-  return row ?? null;
+/** The reservations among `ids` that exist, locked until the transaction ends, in id order (the lock order). */
+export async function lockReservations(tx: Prisma.TransactionClient, ids: readonly string[]): Promise<ReservationRecord[]> {
+  return tx.$queryRaw<ReservationRecord[]>(selectReservations(Prisma.sql`r.id = ANY(${ids}::text[])`, Prisma.sql`ORDER BY r.id FOR UPDATE OF r`));
 }
 
 /**
@@ -82,15 +81,13 @@ export async function insertReservations(tx: Prisma.TransactionClient, reservati
                          ${lines.map((l) => l.subinventory)}::text[], ${lines.map((l) => l.quantity)}::int[])`;
 }
 
-export async function updateReservations(
-  tx: Prisma.TransactionClient,
-  ids: readonly string[],
-  change: { readonly status: ReservationStatus; readonly expiresAt?: Date },
-  now: Date,
-): Promise<void> {
+/** Stores each reservation's status and expiry. */
+export async function updateReservations(tx: Prisma.TransactionClient, reservations: readonly ReservationRecord[], now: Date): Promise<void> {
+  if (reservations.length === 0) return;
   await tx.$executeRaw`
-    UPDATE reservation
-       SET status = ${change.status}::"ReservationStatus", updated_at = ${now.toISOString()}::timestamptz,
-           expires_at = COALESCE(${change.expiresAt?.toISOString() ?? null}::timestamptz, expires_at)
-     WHERE id = ANY(${ids}::text[])`;
+    UPDATE reservation AS r
+       SET status = v.status::"ReservationStatus", expires_at = v.expires_at, updated_at = ${now.toISOString()}::timestamptz
+      FROM unnest(${reservations.map((r) => r.id)}::text[], ${reservations.map((r) => r.status)}::text[],
+                  ${reservations.map((r) => r.expiresAt.toISOString())}::timestamptz[]) AS v(id, status, expires_at)
+     WHERE r.id = v.id`;
 }

@@ -3,7 +3,7 @@ import type { PrismaClient } from '../../../platform/database/database.ts';
 import type { Prisma } from '../../../platform/database/generated/client.ts';
 import { KeyedBatcher } from '../../../platform/concurrency/keyedBatcher.ts';
 import {
-  insertReservations, lockDueReservations, lockReservation, reservationsByIdempotencyKey, reservationsById,
+  insertReservations, lockDueReservations, lockReservations, reservationsByIdempotencyKey, reservationsById,
   updateReservations, type ReservationRecord,
 } from '../data/reservationStore.ts';
 import { StockLedger, type StockChange } from '../data/stockLedger.ts';
@@ -32,14 +32,22 @@ interface PendingCreation {
   readonly fingerprint: string;
 }
 
-// Creations are grouped into batches by shard of their SKU: all requests for one SKU meet in one
-// batch (one lock taken once for many reservations), and a few batches run side by side.
-const CREATION_SHARDS = 4;
+interface PendingTransition {
+  readonly id: string;
+  readonly action: Exclude<ReservationAction, 'expire'>;
+  /** extend only: the new time to live from now. */
+  readonly ttlSeconds?: number;
+}
 
-function creationShardOf(sku: string): string {
+// Requests are grouped into batches by shard: creations by their SKU, so that all requests for
+// one SKU meet in one batch (its lock taken once for many reservations), changes of state by
+// reservation id; a few batches run side by side.
+const SHARDS = 4;
+
+function shardOf(key: string): string {
   let hash = 0;
-  for (let i = 0; i < sku.length; i += 1) hash = (hash * 31 + sku.charCodeAt(i)) | 0;
-  return String(Math.abs(hash) % CREATION_SHARDS);
+  for (let i = 0; i < key.length; i += 1) hash = (hash * 31 + key.charCodeAt(i)) | 0;
+  return String(Math.abs(hash) % SHARDS);
 }
 
 // A batch that lost a race on an idempotency key (another replica inserted it first) is run
@@ -48,13 +56,14 @@ const CREATE_ATTEMPTS = 3;
 
 /**
  * Reservations: create (at a location, or spread over the channel's locations), extend,
- * confirm, release, and expire. Concurrent creations are grouped into one transaction per
- * batch (see KeyedBatcher and CREATION_SHARDS); each is judged against the stock levels as the batch's earlier
+ * confirm, release, and expire. Concurrent requests are grouped into one transaction per batch
+ * (see KeyedBatcher and SHARDS); each is judged against the stock levels as the batch's earlier
  * reservations left them, under the levels' row locks, so that no interleaving of requests,
  * batches or replicas can reserve more than is available.
  */
 export class ReservationService {
   private readonly creations: KeyedBatcher<PendingCreation, ReservationRecord>;
+  private readonly transitions: KeyedBatcher<PendingTransition, ReservationRecord>;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -63,6 +72,7 @@ export class ReservationService {
     private readonly afterCommit: () => void,
   ) {
     this.creations = new KeyedBatcher((_, pending) => this.createBatch(pending), { maxConcurrentBatches: 2 });
+    this.transitions = new KeyedBatcher((_, pending) => this.transitionBatch(pending), { maxConcurrentBatches: 2 });
   }
 
   /**
@@ -73,7 +83,7 @@ export class ReservationService {
     const request = { ...input, ttlSeconds: input.ttlSeconds ?? this.settings.defaultTtlSeconds };
     const problems = validateReservationRequest(request, this.settings.maxTtlSeconds);
     if (problems.length) throw new InventoryError('BAD_USER_INPUT', problems.map((p) => `${p.field} ${p.message}`).join('; '), { problems });
-    return this.creations.submit(creationShardOf(request.sku), { request, fingerprint: requestFingerprint(request) });
+    return this.creations.submit(shardOf(request.sku), { request, fingerprint: requestFingerprint(request) });
   }
 
   /** Moves the end of an ACTIVE reservation's time to live to `ttlSeconds` from now. */
@@ -81,17 +91,17 @@ export class ReservationService {
     if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > this.settings.maxTtlSeconds) {
       throw new InventoryError('BAD_USER_INPUT', `ttlSeconds must be a whole number from 1 to ${this.settings.maxTtlSeconds}, got ${ttlSeconds}`);
     }
-    return this.transition(id, 'extend', ttlSeconds);
+    return this.transitions.submit(shardOf(id), { id, action: 'extend', ttlSeconds });
   }
 
   /** An order consumed the reservation: its quantity moves from reserved to allocated. */
   confirm(id: string): Promise<ReservationRecord> {
-    return this.transition(id, 'confirm');
+    return this.transitions.submit(shardOf(id), { id, action: 'confirm' });
   }
 
   /** Gives the reserved stock back. */
   release(id: string): Promise<ReservationRecord> {
-    return this.transition(id, 'release');
+    return this.transitions.submit(shardOf(id), { id, action: 'release' });
   }
 
   async byIds(ids: readonly string[]): Promise<ReservationRecord[]> {
@@ -110,7 +120,7 @@ export class ReservationService {
       if (due.length === 0) return 0;
       const ledger = await StockLedger.open(tx, due.flatMap((reservation) => levelKeys(reservation)), now);
       for (const reservation of due) applyOrFail(ledger, stockChangesOf(reservation, 'expire'));
-      await updateReservations(tx, due.map((reservation) => reservation.id), { status: 'EXPIRED' }, now);
+      await updateReservations(tx, due.map((reservation) => ({ ...reservation, status: 'EXPIRED' as const })), now);
       await ledger.write();
       return due.length;
     });
@@ -118,30 +128,42 @@ export class ReservationService {
     return expired;
   }
 
-  private async transition(id: string, action: Exclude<ReservationAction, 'expire'>, ttlSeconds?: number): Promise<ReservationRecord> {
-    const { record, changedStock } = await this.prisma.$transaction(async (tx) => {
+  /**
+   * Extends, confirms and releases a batch of reservations in one transaction: locks them (in
+   * id order), judges each request against the state the batch's earlier requests left, then
+   * applies the stock changes, each reservation's all or nothing.
+   */
+  private async transitionBatch(pending: readonly PendingTransition[]): Promise<(ReservationRecord | Error)[]> {
+    const { results, changedStock } = await this.prisma.$transaction(async (tx) => {
       const now = new Date();
-      const reservation = await lockReservation(tx, id);
-      if (!reservation) throw new InventoryError(InventoryErrorCode.RESERVATION_NOT_FOUND, `No reservation ${id}`);
-      const outcome = reservationTransition(reservation.status, reservation.expiresAt, action, now);
-      if (!outcome.ok) {
-        throw new InventoryError(InventoryErrorCode.RESERVATION_NOT_ACTIVE, `Reservation ${id} is ${outcome.status}; it cannot be ${PAST_TENSE[action]}`, { status: outcome.status });
-      }
-      if (outcome.changesStock && action !== 'extend') {
-        const ledger = await StockLedger.open(tx, levelKeys(reservation), now);
-        applyOrFail(ledger, stockChangesOf(reservation, action));
+      const current = new Map((await lockReservations(tx, [...new Set(pending.map((p) => p.id))])).map((r) => [r.id, r]));
+      const changed = new Map<string, ReservationRecord>();
+      const stockChanges: StockChange[][] = [];
+      const results = pending.map(({ id, action, ttlSeconds }): ReservationRecord | Error => {
+        const reservation = current.get(id);
+        if (!reservation) return new InventoryError(InventoryErrorCode.RESERVATION_NOT_FOUND, `No reservation ${id}`);
+        const outcome = reservationTransition(reservation.status, reservation.expiresAt, action, now);
+        if (!outcome.ok) {
+          return new InventoryError(InventoryErrorCode.RESERVATION_NOT_ACTIVE, `Reservation ${id} is ${outcome.status}; it cannot be ${PAST_TENSE[action]}`, { status: outcome.status });
+        }
+        if (outcome.changesStock && action !== 'extend') stockChanges.push(stockChangesOf(reservation, action));
+        if (outcome.status === reservation.status && ttlSeconds === undefined) return reservation;
+        const expiresAt = ttlSeconds === undefined ? reservation.expiresAt : new Date(now.getTime() + ttlSeconds * 1_000);
+        const next = { ...reservation, status: outcome.status, expiresAt, updatedAt: now };
+        current.set(id, next);
+        changed.set(id, next);
+        return next;
+      });
+      if (stockChanges.length) {
+        const ledger = await StockLedger.open(tx, stockChanges.flat(), now);
+        for (const changes of stockChanges) applyOrFail(ledger, changes);
         await ledger.write();
       }
-      const expiresAt = ttlSeconds === undefined ? reservation.expiresAt : new Date(now.getTime() + ttlSeconds * 1_000);
-      const changed = outcome.status !== reservation.status || expiresAt !== reservation.expiresAt;
-      if (changed) await updateReservations(tx, [id], { status: outcome.status, expiresAt }, now);
-      return {
-        record: changed ? { ...reservation, status: outcome.status, expiresAt, updatedAt: now } : reservation,
-        changedStock: outcome.changesStock,
-      };
+      await updateReservations(tx, [...changed.values()], now);
+      return { results, changedStock: stockChanges.length > 0 };
     });
     if (changedStock) this.afterCommit();
-    return record;
+    return results;
   }
 
   private async createBatch(pending: readonly PendingCreation[]): Promise<(ReservationRecord | Error)[]> {
