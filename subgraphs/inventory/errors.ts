@@ -15,8 +15,6 @@ export enum InventoryErrorCode {
   TRANSFER_NOT_FOUND = 'TRANSFER_NOT_FOUND',
   /** The transfer is not in transit (it completed at once, or was received in full). */
   TRANSFER_NOT_IN_TRANSIT = 'TRANSFER_NOT_IN_TRANSIT',
-  /** Lots or serials do not fit the item or the quantity; `problems` lists each. */
-  INVALID_LOTS_OR_SERIALS = 'INVALID_LOTS_OR_SERIALS',
   UNKNOWN_LOT = 'UNKNOWN_LOT',
   LOT_EXPIRED = 'LOT_EXPIRED',
   UNKNOWN_SERIAL = 'UNKNOWN_SERIAL',
