@@ -3,7 +3,7 @@ import { groupBy } from '../../platform/graphql/batching.ts';
 import { CommonErrorCode, UserInputError } from '../../platform/graphql/errors.ts';
 import { connectionOf, decodeCursor, encodeCursor, newestFirstConnection, pageSize } from '../../platform/graphql/pagination.ts';
 import { DateTimeScalar } from '../../platform/graphql/scalars.ts';
-import type { DeadLetter, InventoryRepository, Item, ItemFilter, Location, StockLevelKey, StockLevelRecord } from './data/inventoryRepository.ts';
+import type { DeadLetter, InventoryRepository, Item, ItemFilter, Location, StockChangeRecord, StockLevelKey, StockLevelRecord } from './data/inventoryRepository.ts';
 import { InventoryError, InventoryErrorCode } from './errors.ts';
 import { earliestPromiseDate } from './domain/promiseDate.ts';
 import type { InventoryLoaders } from './loaders.ts';
@@ -30,6 +30,7 @@ export interface InventorySettings {
 }
 
 const MAX_AVAILABILITY_SKUS = 1_000;
+const MAX_STOCK_CHANGE_IDS = 1_000;
 
 export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
   DateTime: DateTimeScalar,
@@ -56,6 +57,7 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
     ) => newestFirstConnection(args, (take, after) => repository.deadLetterPage(args, take, after), (letter) => letter.receivedAt),
     reservation: async (_: unknown, { id }: { id: string }, { reservations }: InventoryContext) => (await reservations.byIds([id]))[0] ?? null,
     transfer: async (_: unknown, { id }: { id: string }, { transfers }: InventoryContext) => (await transfers.byIds([id]))[0] ?? null,
+    stockChanges: (_: unknown, { ids }: { ids: string[] }, { repository }: InventoryContext) => stockChanges(ids, repository),
   },
   Mutation: {
     replayDeadLetter: async (_: unknown, { id }: { id: string }, { ingestion, repository, afterCommit }: InventoryContext) => {
@@ -133,6 +135,17 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
       Object.entries(level.bucketChanges)
         .map(([bucket, stamp]) => ({ bucket, ...stamp }))
         .sort((a, b) => (a.bucket < b.bucket ? -1 : 1)),
+  },
+  StockChange: {
+    id: (change: StockChangeRecord) => change.id.toString(),
+    sequence: (change: StockChangeRecord) => Number(change.sequence),
+    // Only the gateway knows where a change sits in the stream: it sets this on delivery.
+    cursor: () => null,
+    cause: (change: StockChangeRecord) => ({ type: change.causeType, id: change.causeId }),
+    item: (change: StockChangeRecord, _: unknown, { loaders }: InventoryContext) => loaders.itemBySku.load(change.sku),
+    location: (change: StockChangeRecord, _: unknown, { loaders }: InventoryContext) => loaders.locationById.load(change.locationId),
+    stockLevel: (change: StockChangeRecord, _: unknown, { loaders }: InventoryContext) =>
+      loaders.stockLevelByKey.load({ sku: change.sku, locationId: change.locationId }),
   },
   LocationAvailability: {
     location: ({ locationId }: { locationId: string }, _: unknown, { loaders }: InventoryContext) => loaders.locationById.load(locationId),
@@ -236,4 +249,15 @@ async function availability({ skus, locationIds, channel, quantity }: Availabili
       };
     }),
   };
+}
+
+/** The changes with these ids, in the order asked; null for an id that names none. */
+async function stockChanges(ids: readonly string[], repository: InventoryRepository): Promise<(StockChangeRecord | null)[]> {
+  if (ids.length > MAX_STOCK_CHANGE_IDS) {
+    throw new UserInputError(`At most ${MAX_STOCK_CHANGE_IDS} stock change ids per request, got ${ids.length}`, CommonErrorCode.BAD_USER_INPUT);
+  }
+  // Ids are outbox record numbers; anything else names no change.
+  const numbers = ids.filter((id) => /^\d{1,18}$/.test(id)).map(BigInt);
+  const byId = new Map((await repository.stockChangesById(numbers)).map((change) => [change.id.toString(), change]));
+  return ids.map((id) => byId.get(id) ?? null);
 }

@@ -88,6 +88,7 @@ describe('the stock-change outbox relay', () => {
     let crashes = 1;
     const crashingBus: EventBus = {
       subscribe: bus.subscribe.bind(bus),
+      read: bus.read.bind(bus),
       publish: bus.publish.bind(bus),
       close: bus.close.bind(bus),
       publishMany: async (stream, events) => {
@@ -138,9 +139,9 @@ describe('the stock-change outbox relay', () => {
     const live: BusEvent[] = [];
     let arrived!: () => void;
     const all = new Promise<void>((resolve) => (arrived = resolve));
-    const subscription = await bus.subscribe(STOCK_CHANGES_STREAM, (event) => {
-      if ((event.payload as StockLevelChanged).cause.id.startsWith(`acme-wms:acme-${process.pid}-`)) live.push(event);
-      if (live.length === 30) arrived();
+    const subscription = await bus.subscribe(STOCK_CHANGES_STREAM, (events) => {
+      live.push(...events.filter((event) => (event.payload as StockLevelChanged).cause.id.startsWith(`acme-wms:acme-${process.pid}-`)));
+      if (live.length >= 30) arrived();
     });
     cleanup(() => subscription.close());
     await makeChanges(30);

@@ -1,5 +1,5 @@
 import type { Database, PrismaClient } from '../../../platform/database/database.ts';
-import type { DeadLetter, Item, Location, Subinventory } from '../../../platform/database/generated/client.ts';
+import type { DeadLetter, Item, Location, StockChangeOutbox, Subinventory } from '../../../platform/database/generated/client.ts';
 import { newestFirstAfter, type NewestFirstPosition } from '../../../platform/graphql/pagination.ts';
 import type { InboundSupply } from '../domain/promiseDate.ts';
 import { summarizeStockLevel, type PositionState, type StockLevelBuckets } from '../domain/stockLevelSummary.ts';
@@ -59,6 +59,12 @@ type PackedPosition = [
 ];
 
 /** See ItemFilter in schema.graphql. */
+/** A recorded stock change: its outbox record, with the buckets it stored before and after. */
+export type StockChangeRecord = Omit<StockChangeOutbox, 'before' | 'after'> & {
+  readonly before: StockLevelBuckets;
+  readonly after: StockLevelBuckets;
+};
+
 export interface ItemFilter {
   readonly skuPrefix?: string | null;
   readonly descriptionContains?: string | null;
@@ -110,6 +116,12 @@ export class InventoryRepository {
       where: { locationId: { in: [...locationIds] } },
       orderBy: [{ locationId: 'asc' }, { code: 'asc' }],
     });
+  }
+
+  /** Recorded stock changes (outbox records) by id, in no particular order. */
+  async stockChangesById(ids: readonly bigint[]): Promise<StockChangeRecord[]> {
+    // The ledger writes `before` and `after` from StockLevelBuckets (see StockLedger.write).
+    return (await this.prisma.stockChangeOutbox.findMany({ where: { id: { in: [...ids] } } })) as unknown as StockChangeRecord[];
   }
 
   deadLettersById(ids: readonly string[]): Promise<DeadLetter[]> {
