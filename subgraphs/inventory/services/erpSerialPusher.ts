@@ -1,4 +1,4 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import { runPeriodically } from '../../../platform/concurrency/runPeriodically.ts';
 import type { PrismaClient } from '../../../platform/database/database.ts';
 import type { Logger } from '../../../platform/logger.ts';
 import {
@@ -68,17 +68,14 @@ export class ErpSerialPusher {
   start(): void {
     if (this.loop || this.stopping.signal.aborted) return;
     const { signal } = this.stopping;
-    this.loop = (async () => {
-      while (!signal.aborted) {
-        try {
-          const round = await this.pushDue();
-          if (!signal.aborted) await this.reportBacklog(round);
-        } catch (error) {
-          if (!signal.aborted) this.settings.logger.error({ err: error }, 'ERP serial push failed; retrying');
-        }
-        await delay(this.options.intervalMs, undefined, { signal }).catch(() => {});
-      }
-    })();
+    this.loop = runPeriodically(async () => {
+      const round = await this.pushDue();
+      if (!signal.aborted) await this.reportBacklog(round);
+    }, {
+      intervalMs: this.options.intervalMs,
+      signal,
+      onError: (error) => this.settings.logger.error({ err: error }, 'ERP serial push failed; retrying'),
+    });
   }
 
   /**
