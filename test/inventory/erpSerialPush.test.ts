@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { openInfrastructure } from '../../platform/infrastructure.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { seedDemoData } from '../../prisma/seed.ts';
 import { claimDueSerialBatches, settleSerialBatch } from '../../subgraphs/inventory/data/erpSerialBatchStore.ts';
@@ -9,6 +11,8 @@ import { postStagedTransaction } from '../../subgraphs/inventory/erp/stagedTrans
 import { ErpSerialPusher, type ErpSerialPusherOptions } from '../../subgraphs/inventory/services/erpSerialPusher.ts';
 import { TransferService } from '../../subgraphs/inventory/services/transferService.ts';
 import { useCleanup } from '../support/cleanup.ts';
+import { graphql } from '../support/graphql.ts';
+import { startInventory } from '../support/inventoryService.ts';
 import { collectingLogger } from '../support/collectingLogger.ts';
 import { startErpSimulator, type ErpSimulator, type StagedTransactionRecord } from '../support/erpSimulator.ts';
 import { createTestDatabase, type TestDatabase } from '../support/services.ts';
@@ -215,6 +219,40 @@ describe('ERP serial push', () => {
     assert.equal(references.length, 12);
     assert.equal(new Set(references).size, 12, 'each of the 12 batches was posted once');
     for (const { id, serials } of shipped) assert.deepEqual(serialsOf(erpTransactionsOf(erp, id)), serials);
+  });
+
+  it('is started by the inventory service when an ERP is configured, and logs its backlog as it sends', async () => {
+    const erp = await simulator();
+    const infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 4 }, eventBus: { kind: 'in-process' } });
+    cleanup(() => infrastructure.close());
+    let backlogLogged: (line: Record<string, unknown>) => void;
+    const backlogLine = new Promise<Record<string, unknown>>((resolve) => (backlogLogged = resolve));
+    const logger = pino({ level: 'info' }, {
+      write: (text: string) => {
+        const line = JSON.parse(text) as Record<string, unknown>;
+        if (line.msg === 'ERP serial push backlog') backlogLogged(line);
+      },
+    });
+    const inventory = await startInventory(infrastructure, {
+      ERP_BASE_URL: erp.baseUrl, ERP_ORGANIZATIONS: 'ATL=DC-01,DFW=DC-02', ERP_SERIAL_PUSH_INTERVAL_MS: '10',
+      OUTBOX_POLL_INTERVAL_MS: '3600000', RESERVATION_SWEEP_INTERVAL_MS: '3600000',
+    }, logger);
+    cleanup(() => inventory.stop());
+    const sku = `SKU-8${String(++nextSku).padStart(4, '0')}`;
+    await givenStock(database.db, sku, { 'DC-01': 2, 'DC-02': 0 }, { serialControlled: true });
+    await database.db.query(`INSERT INTO serial_number (sku, serial, location_id, subinventory) VALUES ($1, 'A-1', 'DC-01', 'STOCK'), ($1, 'A-2', 'DC-01', 'STOCK')`, [sku]);
+
+    const { data } = await graphql(inventory.url, `mutation ($input: CreateTransferInput!) { createTransfer(input: $input) { id } }`, {
+      input: { sku, quantity: 2, from: stock('DC-01'), to: { locationId: 'DC-01', subinventory: 'QA' }, serials: ['A-2', 'A-1'], idempotencyKey: `wired-${sku}` },
+    });
+    const line = await backlogLine;
+
+    assert.deepEqual(
+      { sent: line.sent, refused: line.refused, pendingBatches: line.pendingBatches, pendingSerials: line.pendingSerials, failedBatches: line.failedBatches },
+      { sent: 1, refused: 0, pendingBatches: 0, pendingSerials: 0, failedBatches: 0 },
+    );
+    const [sent] = erpTransactionsOf(erp, data.createTransfer.id);
+    assert.deepEqual([sent?.TransactionTypeName, sent?.TransferSubinventory, serialsOf([sent!])], ['Subinventory Transfer', 'QA', ['A-1', 'A-2']]);
   });
 
   it('the ERP refuses a transaction of more than 50 serials', async () => {

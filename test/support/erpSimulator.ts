@@ -55,7 +55,7 @@ export interface ErpSimulator {
    * under a reference already accepted is answered with the first one, and not recorded twice.
    */
   readonly stagedTransactions: readonly StagedTransactionRecord[];
-  /** Resolves on the arrival of the request that makes `count` (counting those already received). */
+  /** Resolves once the `count`th request has arrived (at once if it already has), with that request. */
   requestNumber(count: number): Promise<SimulatedRequest>;
   stop(): Promise<void>;
 }
