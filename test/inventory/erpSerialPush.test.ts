@@ -49,14 +49,14 @@ describe('ERP serial push', () => {
   // Each test starts with an empty queue, so that it sees only its own batches go.
   beforeEach(() => database.db.query('DELETE FROM erp_serial_batch'));
 
-  /** Ships `count` serials of a new serial-controlled item from DC-01 to DC-02; returns the transfer's id and serials. */
+  /** Ships `count` serials of a new serial-controlled item from DC-01 to DC-02, named out of order; returns the transfer's id and the serials in order. */
   async function shipSerials(count: number): Promise<{ id: string; serials: string[] }> {
     const sku = `SKU-8${String(++nextSku).padStart(4, '0')}`;
     const serials = Array.from({ length: count }, (_, i) => `${sku}-SN-${String(i + 1).padStart(4, '0')}`);
     await givenStock(database.db, sku, { 'DC-01': count, 'DC-02': 0 }, { serialControlled: true });
     await database.db.query(`INSERT INTO serial_number (sku, serial, location_id, subinventory) SELECT $1, unnest($2::text[]), 'DC-01', 'STOCK'`, [sku, serials]);
     const transfer = await transfers.create({
-      sku, quantity: count, from: stock('DC-01'), to: stock('DC-02'), lots: null, serials, expectedArrivalAt: null, idempotencyKey: `ship-${sku}`,
+      sku, quantity: count, from: stock('DC-01'), to: stock('DC-02'), lots: null, serials: [...serials].reverse(), expectedArrivalAt: null, idempotencyKey: `ship-${sku}`,
     });
     return { id: transfer.id, serials };
   }
@@ -96,9 +96,11 @@ describe('ERP serial push', () => {
   }
 
   it('queues a transfer\'s serials in the transaction that ships it, and nothing for a refused or repeated request', async () => {
-    const { id } = await shipSerials(60);
+    const { id, serials } = await shipSerials(60);
 
-    assert.deepEqual((await batchesOf(id)).map((b) => [b.reference, b.status, b.serials.length]), [[`${id}/1`, 'PENDING', 50], [`${id}/2`, 'PENDING', 10]]);
+    const queued = await batchesOf(id);
+    assert.deepEqual(queued.map((b) => [b.reference, b.status, b.serials.length]), [[`${id}/1`, 'PENDING', 50], [`${id}/2`, 'PENDING', 10]]);
+    assert.deepEqual(queued.flatMap((b) => b.serials), serials, 'in serial order');
     const request = { sku: 'SKU-80001', quantity: 1, from: stock('DC-01'), to: stock('DC-02'), lots: null, expectedArrivalAt: null };
     await transfers.create({ ...request, serials: ['SKU-80001-SN-0001'], idempotencyKey: 'ship-SKU-80001' }).catch(() => {});
     await assert.rejects(transfers.create({ ...request, serials: ['NOT-THERE'], idempotencyKey: 'refused' }), { code: 'UNKNOWN_SERIAL' });

@@ -38,7 +38,7 @@ export async function insertErpSerialBatches(tx: Prisma.TransactionClient, trans
   if (batches.length === 0) return;
   await tx.$executeRaw`
     INSERT INTO erp_serial_batch (reference, transfer_id, serials)
-    SELECT reference, ${transferId}, ARRAY(SELECT json_array_elements_text(serials))
+    SELECT b.reference, ${transferId}, ARRAY(SELECT serial FROM json_array_elements_text(b.serials) WITH ORDINALITY AS s(serial, n) ORDER BY n)
       FROM json_to_recordset(${JSON.stringify(batches)}::json) AS b(reference text, serials json)`;
 }
 

@@ -12,7 +12,10 @@ export interface ErpSerialPusherOptions {
   readonly locationOrganizations: ReadonlyMap<string, string>;
   /** How often to look for batches that are due, in milliseconds. */
   readonly intervalMs: number;
-  /** Wait before a failed batch is sent again, in milliseconds; doubled after each failure, up to maxRetryBackoffMs. */
+  /**
+   * Wait before a failed batch is sent again, in milliseconds; doubled after each failure, up to
+   * maxRetryBackoffMs. With 0 a round resends at once until the ERP takes the batch (tests).
+   */
   readonly retryBackoffMs: number;
   readonly maxRetryBackoffMs?: number;
   /** Calls under way at once. */
