@@ -107,20 +107,20 @@ export async function startErpSimulator(
     if (fault && 'status' in fault) return send(response, textAnswer(fault.status, 'Injected failure'));
     if (fault && 'malformed' in fault) return send(response, { status: 200, contentType: 'application/json', body: '{"items": [{"ItemNumber": "SKU-' });
     // Handled before any delay or loss: a slow or lost answer does not undo what the ERP did.
-    const answer = answerRequest(request, url, received);
+    const answer = answerRequest(request, url, received.body);
     if (fault && 'lost' in fault) return void response.destroy();
     if (fault && 'delayMs' in fault) await delay(fault.delayMs, undefined, { signal: stopping.signal });
     send(response, answer);
   };
 
-  const answerRequest = (request: IncomingMessage, url: URL, received: SimulatedRequest): Answer => {
+  const answerRequest = (request: IncomingMessage, url: URL, body: unknown): Answer => {
     if (url.pathname !== COLLECTION_PATH && url.pathname !== STAGED_TRANSACTIONS_PATH) return textAnswer(404, 'Not found');
     const allowed = url.pathname === COLLECTION_PATH ? 'GET' : 'POST';
     if (request.method !== allowed) return textAnswer(405, 'Method not allowed');
     if (expectedAuthorization !== undefined && request.headers.authorization !== expectedAuthorization) {
       return { ...textAnswer(401, 'Unauthorized'), headers: { 'www-authenticate': 'Basic realm="fscmRestApi"' } };
     }
-    return url.pathname === COLLECTION_PATH ? onhandPage(url) : stageTransaction(received.body);
+    return url.pathname === COLLECTION_PATH ? onhandPage(url) : stageTransaction(body);
   };
 
   const onhandPage = (url: URL): Answer => {
