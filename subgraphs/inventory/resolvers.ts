@@ -3,9 +3,10 @@ import { groupBy } from '../../platform/graphql/batching.ts';
 import { CommonErrorCode, UserInputError } from '../../platform/graphql/errors.ts';
 import { connectionOf, decodeCursor, encodeCursor, newestFirstConnection, pageSize } from '../../platform/graphql/pagination.ts';
 import { DateTimeScalar } from '../../platform/graphql/scalars.ts';
-import type { DeadLetter, InventoryRepository, Item, ItemFilter, Location, StockLevelKey, StockLevelRecord } from './data/inventoryRepository.ts';
+import type { BucketStamp, DeadLetter, InventoryRepository, Item, ItemFilter, Location, StockLevelKey, StockLevelRecord } from './data/inventoryRepository.ts';
 import { InventoryError, InventoryErrorCode } from './errors.ts';
 import { earliestPromiseDate } from './domain/promiseDate.ts';
+import { inboundSupply, lotHoldings } from './domain/stockLevelSummary.ts';
 import type { InventoryLoaders } from './loaders.ts';
 import type { ReservationRecord, ReservationService } from './services/reservationService.ts';
 import type { TransferRecord, TransferService } from './services/transferService.ts';
@@ -129,8 +130,9 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
     item: (level: StockLevelRecord, _: unknown, { loaders }: InventoryContext) => loaders.itemBySku.load(level.sku),
     location: (level: StockLevelRecord, _: unknown, { loaders }: InventoryContext) => loaders.locationById.load(level.locationId),
     stale: (level: StockLevelRecord, _: unknown, { settings }: InventoryContext) => isStale(level, settings),
+    lots: (level: StockLevelRecord) => lotHoldings(level.positions, level.readAt),
     bucketChanges: (level: StockLevelRecord) =>
-      Object.entries(level.bucketChanges)
+      Object.entries(JSON.parse(level.bucketChangesJson) as Record<string, BucketStamp>)
         .map(([bucket, stamp]) => ({ bucket, ...stamp }))
         .sort((a, b) => (a.bucket < b.bucket ? -1 : 1)),
   },
@@ -225,7 +227,7 @@ async function availability({ skus, locationIds, channel, quantity }: Availabili
         item: { sku },
         available,
         inboundInTransit: own.reduce((sum, level) => sum + level.inboundInTransit, 0),
-        earliestPromiseDate: earliestPromiseDate(quantity, available, own.flatMap((level) => level.inbound), asOf),
+        earliestPromiseDate: earliestPromiseDate(quantity, available, own.flatMap((level) => inboundSupply(level.positions)), asOf),
         locations: own.map((level) => ({
           locationId: level.locationId,
           available: level.available,
