@@ -2,6 +2,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import type { SubgraphName } from '../platform/config/services.ts';
 import { apolloServerDefaults, serveApollo } from '../platform/graphql/apolloService.ts';
+import { withSingleFetchFastPath } from '../platform/graphql/singleFetchGateway.ts';
 import type { ReadinessCheck, RunningService } from '../platform/http/serviceHttpServer.ts';
 import type { Logger } from '../platform/logger.ts';
 
@@ -19,12 +20,9 @@ export interface GatewayOptions {
  * plans against the subgraphs. Ready when every subgraph reports ready.
  */
 export async function startGateway({ host, port, supergraphSdl, subgraphUrls, logger }: GatewayOptions): Promise<RunningService> {
-  const gateway = new ApolloGateway({
-    supergraphSdl,
-    buildService: ({ name }) => new RemoteGraphQLDataSource({ url: subgraphUrls[name as SubgraphName] }),
-    logger,
-  });
-  const apollo = new ApolloServer({ gateway, ...apolloServerDefaults(logger) });
+  const dataSources = new Map(Object.entries(subgraphUrls).map(([name, url]) => [name, new RemoteGraphQLDataSource({ url })]));
+  const gateway = new ApolloGateway({ supergraphSdl, buildService: ({ name }) => dataSources.get(name)!, logger });
+  const apollo = new ApolloServer({ gateway: withSingleFetchFastPath(gateway, { supergraphSdl, dataSources }), ...apolloServerDefaults(logger) });
   return serveApollo(apollo, {
     name: 'gateway',
     port,
