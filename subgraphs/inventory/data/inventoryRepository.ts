@@ -28,33 +28,18 @@ export interface StockLevelRecord extends StockLevelBuckets {
 }
 
 /**
- * One position of a stock level as the query returns it, with the level's own columns; a level
- * without positions comes as one row whose position columns are null. Instants are epoch
- * seconds (float8): the driver reads a number far faster than it parses a timestamp's text.
+ * One position of a stock level as the query returns it, after the level's own columns, in the
+ * query's column order; a level without positions comes as one row whose position columns are
+ * null. Instants are epoch seconds (float8): the driver reads a number far faster than it parses
+ * a timestamp's text.
  */
-interface PositionRow {
-  sku: string;
-  locationId: string;
-  safetyStock: number;
-  bucketChanges: string;
-  levelUpdatedAt: number;
-  readAt: number;
-  subinventory: string | null;
-  lot: string;
-  nettable: boolean;
-  lotExpiresAt: number | null;
-  onHandWms: number;
-  onHandErp: number;
-  allocated: number;
-  reserved: number;
-  inboundInTransit: number;
-  inboundExpectedAt: number | null;
-  qualityHold: number;
-  damaged: number;
-  wmsUpdatedAt: number | null;
-  erpUpdatedAt: number | null;
-  updatedAt: number;
-}
+type PositionRow = [
+  sku: string, locationId: string, safetyStock: number, bucketChanges: string, levelUpdatedAt: number, readAt: number,
+  subinventory: string | null, lot: string, nettable: boolean, lotExpiresAt: number | null,
+  onHandWms: number, onHandErp: number, allocated: number, reserved: number,
+  inboundInTransit: number, inboundExpectedAt: number | null, qualityHold: number, damaged: number,
+  wmsUpdatedAt: number | null, erpUpdatedAt: number | null, updatedAt: number,
+];
 
 /** See ItemFilter in schema.graphql. */
 export interface ItemFilter {
@@ -148,15 +133,13 @@ export class InventoryRepository {
   // SKUs: repeated on the positions, it lets the planner fetch them by index instead of scanning
   // the table for a hash join.
   private async stockLevels(where: string, params: [skus: readonly string[], ...rest: unknown[]]): Promise<StockLevelRecord[]> {
-    const rows = await this.db.query<PositionRow>(
-      `SELECT level.sku, level.location_id AS "locationId", level.safety_stock AS "safetyStock",
-              level.bucket_changes::text AS "bucketChanges", date_part('epoch', level.updated_at) AS "levelUpdatedAt",
-              date_part('epoch', date_trunc('milliseconds', statement_timestamp())) AS "readAt",
-              p.subinventory, p.lot, s.nettable, date_part('epoch', lot.expires_at) AS "lotExpiresAt",
-              p.on_hand_wms AS "onHandWms", p.on_hand_erp AS "onHandErp", p.allocated, p.reserved,
-              p.inbound_in_transit AS "inboundInTransit", date_part('epoch', p.inbound_expected_at) AS "inboundExpectedAt",
-              p.quality_hold AS "qualityHold", p.damaged, date_part('epoch', p.wms_updated_at) AS "wmsUpdatedAt",
-              date_part('epoch', p.erp_updated_at) AS "erpUpdatedAt", date_part('epoch', p.updated_at) AS "updatedAt"
+    const rows = await this.db.queryTuples<PositionRow>(
+      `SELECT level.sku, level.location_id, level.safety_stock, level.bucket_changes::text, date_part('epoch', level.updated_at),
+              date_part('epoch', date_trunc('milliseconds', statement_timestamp())),
+              p.subinventory, p.lot, s.nettable, date_part('epoch', lot.expires_at),
+              p.on_hand_wms, p.on_hand_erp, p.allocated, p.reserved,
+              p.inbound_in_transit, date_part('epoch', p.inbound_expected_at), p.quality_hold, p.damaged,
+              date_part('epoch', p.wms_updated_at), date_part('epoch', p.erp_updated_at), date_part('epoch', p.updated_at)
          FROM stock_level level
          LEFT JOIN (stock_position p
                     JOIN subinventory s ON s.location_id = p.location_id AND s.code = p.subinventory
@@ -166,7 +149,7 @@ export class InventoryRepository {
       params,
     );
     if (!rows[0]) return [];
-    const readAt = instant(rows[0].readAt);
+    const readAt = instant(rows[0][5]);
     const levels = [...groupPositionsByLevel(rows).values()].map((positions) => toStockLevel(positions, readAt));
     return levels.sort((a, b) => (a.sku === b.sku ? compareText(a.locationId, b.locationId) : compareText(a.sku, b.sku)));
   }
@@ -175,7 +158,7 @@ export class InventoryRepository {
 function groupPositionsByLevel(rows: readonly PositionRow[]): Map<string, PositionRow[]> {
   const byLevel = new Map<string, PositionRow[]>();
   for (const row of rows) {
-    const key = `${row.sku}\u0000${row.locationId}`;
+    const key = `${row[0]}\u0000${row[1]}`;
     const level = byLevel.get(key);
     if (level) level.push(row);
     else byLevel.set(key, [row]);
@@ -185,31 +168,31 @@ function groupPositionsByLevel(rows: readonly PositionRow[]): Map<string, Positi
 
 /** `rows` are one level's (at least one; a lone row without a subinventory means no positions). */
 function toStockLevel(rows: readonly PositionRow[], readAt: Date): StockLevelRecord {
-  const [first] = rows as [PositionRow];
+  const [[sku, locationId, safetyStock, bucketChanges, levelUpdatedAt]] = rows as [PositionRow];
   const positions: PositionState[] = [];
-  let asOfSeconds = first.levelUpdatedAt;
+  let asOfSeconds = levelUpdatedAt;
   let wmsSeconds: number | null = null;
   let erpSeconds: number | null = null;
   for (const row of rows) {
-    if (row.subinventory === null) continue;
+    const [, , , , , , subinventory, lot, nettable, lotExpiresAt, onHandWms, onHandErp, allocated, reserved,
+      inboundInTransit, inboundExpectedAt, qualityHold, damaged, wmsUpdatedAt, erpUpdatedAt, updatedAt] = row;
+    if (subinventory === null) continue;
     positions.push({
-      subinventory: row.subinventory, lot: row.lot, nettable: row.nettable, lotExpiresAt: optionalInstant(row.lotExpiresAt),
-      onHandWms: row.onHandWms, onHandErp: row.onHandErp, allocated: row.allocated, reserved: row.reserved,
-      inboundInTransit: row.inboundInTransit, inboundExpectedAt: optionalInstant(row.inboundExpectedAt),
-      qualityHold: row.qualityHold, damaged: row.damaged,
+      subinventory, lot, nettable, lotExpiresAt: optionalInstant(lotExpiresAt), onHandWms, onHandErp, allocated, reserved,
+      inboundInTransit, inboundExpectedAt: optionalInstant(inboundExpectedAt), qualityHold, damaged,
     });
-    asOfSeconds = Math.max(asOfSeconds, row.updatedAt);
-    wmsSeconds = latest(wmsSeconds, row.wmsUpdatedAt);
-    erpSeconds = latest(erpSeconds, row.erpUpdatedAt);
+    asOfSeconds = Math.max(asOfSeconds, updatedAt);
+    wmsSeconds = latest(wmsSeconds, wmsUpdatedAt);
+    erpSeconds = latest(erpSeconds, erpUpdatedAt);
   }
   return {
-    sku: first.sku,
-    locationId: first.locationId,
-    ...summarizeStockLevel(positions, first.safetyStock, readAt),
+    sku,
+    locationId,
+    ...summarizeStockLevel(positions, safetyStock, readAt),
     asOf: instant(asOfSeconds),
     wmsReportedAt: optionalInstant(wmsSeconds),
     erpReportedAt: optionalInstant(erpSeconds),
-    bucketChangesJson: first.bucketChanges,
+    bucketChangesJson: bucketChanges,
     positions,
     readAt,
   };
