@@ -198,9 +198,14 @@ async function availability({ skus, locationIds, channel, quantity }: Availabili
   }
   if (!Number.isInteger(quantity) || quantity < 1) throw new UserInputError(`quantity must be a whole number of at least 1, got ${quantity}`);
   const wanted = [...new Set(skus)];
-  const [items, locations] = await Promise.all([
+  const channelRule = channel ? settings.channelLocations.get(channel) : undefined;
+  const eligible = channelRule && locationIds ? locationIds.filter((id) => channelRule.includes(id)) : (channelRule ?? locationIds ?? undefined);
+  // The stock is read alongside the checks rather than after them: a request naming an unknown
+  // SKU or location wastes one read, and every other request saves a round of waiting.
+  const [items, locations, levels] = await Promise.all([
     repository.itemsBySku(wanted),
     locationIds ? repository.locationsById(locationIds) : null,
+    repository.stockLevelsBySku(wanted, eligible),
   ]);
   const known = new Set(items.map((item) => item.sku));
   const unknownSkus = wanted.filter((sku) => !known.has(sku));
@@ -212,9 +217,6 @@ async function availability({ skus, locationIds, channel, quantity }: Availabili
   }
   for (const item of items) loaders.itemBySku.prime(item.sku, item);
 
-  const channelRule = channel ? settings.channelLocations.get(channel) : undefined;
-  const eligible = channelRule && locationIds ? locationIds.filter((id) => channelRule.includes(id)) : (channelRule ?? locationIds ?? undefined);
-  const levels = await repository.stockLevelsBySku(wanted, eligible);
   const asOf = levels[0]?.readAt ?? new Date();
   const levelsBySku = groupBy(wanted, levels, (level) => level.sku);
   return {
