@@ -3,7 +3,7 @@ import { groupBy } from '../../platform/graphql/batching.ts';
 import { CommonErrorCode, UserInputError } from '../../platform/graphql/errors.ts';
 import { connectionOf, decodeCursor, encodeCursor, newestFirstConnection, pageSize } from '../../platform/graphql/pagination.ts';
 import { DateTimeScalar } from '../../platform/graphql/scalars.ts';
-import type { BucketStamp, DeadLetter, InventoryRepository, Item, ItemFilter, Location, StockLevelKey, StockLevelRecord } from './data/inventoryRepository.ts';
+import type { BucketStamp, DeadLetter, InventoryRepository, Item, ItemFilter, Location, StockLevelFigures, StockLevelKey, StockLevelRecord } from './data/inventoryRepository.ts';
 import { InventoryError, InventoryErrorCode } from './errors.ts';
 import { earliestPromiseDate } from './domain/promiseDate.ts';
 import { inboundSupply, lotHoldings } from './domain/stockLevelSummary.ts';
@@ -187,7 +187,7 @@ interface AvailabilityArgs {
   readonly quantity: number;
 }
 
-function isStale(level: StockLevelRecord, settings: InventorySettings): boolean {
+function isStale(level: StockLevelFigures, settings: InventorySettings): boolean {
   return !level.wmsReportedAt || level.readAt.getTime() - level.wmsReportedAt.getTime() > settings.staleAfterMs;
 }
 
@@ -205,7 +205,7 @@ async function availability({ skus, locationIds, channel, quantity }: Availabili
   const [items, locations, levels] = await Promise.all([
     repository.itemsBySku(wanted),
     locationIds ? repository.locationsById(locationIds) : null,
-    repository.stockLevelsBySku(wanted, eligible),
+    repository.stockFiguresBySku(wanted, eligible),
   ]);
   const known = new Set(items.map((item) => item.sku));
   const unknownSkus = wanted.filter((sku) => !known.has(sku));

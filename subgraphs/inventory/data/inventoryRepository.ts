@@ -12,7 +12,7 @@ export interface BucketStamp {
 }
 
 /** One item x location, summed from its positions by the domain's rules (see StockLevel in schema.graphql). */
-export interface StockLevelRecord extends StockLevelBuckets {
+export interface StockLevelFigures extends StockLevelBuckets {
   readonly sku: string;
   readonly locationId: string;
   /** When the newest change to any of its positions or settings was recorded. */
@@ -20,11 +20,15 @@ export interface StockLevelRecord extends StockLevelBuckets {
   /** When the WMS and the ERP last changed any of its positions; null if never. */
   readonly wmsReportedAt: Date | null;
   readonly erpReportedAt: Date | null;
-  /** Per bucket, its last change as JSON text (`Record<string, BucketStamp>`): parsed only when asked for. */
-  readonly bucketChangesJson: string;
   readonly positions: readonly PositionState[];
   /** When the database took the snapshot these numbers come from. */
   readonly readAt: Date;
+}
+
+/** A stock level with who changed each bucket. */
+export interface StockLevelRecord extends StockLevelFigures {
+  /** Per bucket, its last change as JSON text (`Record<string, BucketStamp>`): parsed only when asked for. */
+  readonly bucketChangesJson: string;
 }
 
 /**
@@ -34,7 +38,7 @@ export interface StockLevelRecord extends StockLevelBuckets {
  * a timestamp's text.
  */
 type PositionRow = [
-  sku: string, locationId: string, safetyStock: number, bucketChanges: string, levelUpdatedAt: number, readAt: number,
+  sku: string, locationId: string, safetyStock: number, bucketChanges: string | null, levelUpdatedAt: number, readAt: number,
   subinventory: string | null, lot: string, nettable: boolean, lotExpiresAt: number | null,
   onHandWms: number, onHandErp: number, allocated: number, reserved: number,
   inboundInTransit: number, inboundExpectedAt: number | null, qualityHold: number, damaged: number,
@@ -112,17 +116,22 @@ export class InventoryRepository {
     });
   }
 
-  stockLevelsBySku(skus: readonly string[], locationIds?: readonly string[]): Promise<StockLevelRecord[]> {
+  stockLevelsBySku(skus: readonly string[]): Promise<StockLevelRecord[]> {
+    return this.stockLevels('level.sku = ANY($1::text[])', [skus], true);
+  }
+
+  /** The stock levels of `skus`, at `locationIds` only when given, without who changed each bucket: what bulk reads need. */
+  stockFiguresBySku(skus: readonly string[], locationIds?: readonly string[]): Promise<StockLevelFigures[]> {
     return locationIds
-      ? this.stockLevels('level.sku = ANY($1::text[]) AND level.location_id = ANY($2::text[])', [skus, locationIds])
-      : this.stockLevels('level.sku = ANY($1::text[])', [skus]);
+      ? this.stockLevels('level.sku = ANY($1::text[]) AND level.location_id = ANY($2::text[])', [skus, locationIds], false)
+      : this.stockLevels('level.sku = ANY($1::text[])', [skus], false);
   }
 
   stockLevelsByKey(keys: readonly StockLevelKey[]): Promise<StockLevelRecord[]> {
     return this.stockLevels('(level.sku, level.location_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))', [
       keys.map((key) => key.sku),
       keys.map((key) => key.locationId),
-    ]);
+    ], true);
   }
 
   // One statement, so every level of an answer comes from the same snapshot (`readAt`). It goes
@@ -131,10 +140,14 @@ export class InventoryRepository {
   // database a third of packing positions as JSON per level (no aggregate, no timestamp text);
   // levels are put in key order here rather than by a sort in the database. `$1` is always the
   // SKUs: repeated on the positions, it lets the planner fetch them by index instead of scanning
-  // the table for a hash join.
-  private async stockLevels(where: string, params: [skus: readonly string[], ...rest: unknown[]]): Promise<StockLevelRecord[]> {
+  // the table for a hash join. Who changed each bucket is the longest text of a row, so it is
+  // read only when it can be shown.
+  private stockLevels(where: string, params: SkuParams, withBucketChanges: true): Promise<StockLevelRecord[]>;
+  private stockLevels(where: string, params: SkuParams, withBucketChanges: false): Promise<StockLevelFigures[]>;
+  private async stockLevels(where: string, params: SkuParams, withBucketChanges: boolean): Promise<StockLevelFigures[]> {
     const rows = await this.db.queryTuples<PositionRow>(
-      `SELECT level.sku, level.location_id, level.safety_stock, level.bucket_changes::text, date_part('epoch', level.updated_at),
+      `SELECT level.sku, level.location_id, level.safety_stock, ${withBucketChanges ? 'level.bucket_changes::text' : 'NULL'},
+              date_part('epoch', level.updated_at),
               date_part('epoch', date_trunc('milliseconds', statement_timestamp())),
               p.subinventory, p.lot, s.nettable, date_part('epoch', lot.expires_at),
               p.on_hand_wms, p.on_hand_erp, p.allocated, p.reserved,
@@ -155,6 +168,8 @@ export class InventoryRepository {
   }
 }
 
+type SkuParams = [skus: readonly string[], ...rest: unknown[]];
+
 function groupPositionsByLevel(rows: readonly PositionRow[]): Map<string, PositionRow[]> {
   const byLevel = new Map<string, PositionRow[]>();
   for (const row of rows) {
@@ -167,7 +182,7 @@ function groupPositionsByLevel(rows: readonly PositionRow[]): Map<string, Positi
 }
 
 /** `rows` are one level's (at least one; a lone row without a subinventory means no positions). */
-function toStockLevel(rows: readonly PositionRow[], readAt: Date): StockLevelRecord {
+function toStockLevel(rows: readonly PositionRow[], readAt: Date): StockLevelFigures & { bucketChangesJson: string | null } {
   const [[sku, locationId, safetyStock, bucketChanges, levelUpdatedAt]] = rows as [PositionRow];
   const positions: PositionState[] = [];
   let asOfSeconds = levelUpdatedAt;
