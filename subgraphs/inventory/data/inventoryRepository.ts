@@ -15,18 +15,19 @@ export interface BucketStamp {
 export interface StockLevelFigures extends StockLevelBuckets {
   readonly sku: string;
   readonly locationId: string;
-  /** When the newest change to any of its positions or settings was recorded. */
-  readonly asOf: Date;
-  /** When the WMS and the ERP last changed any of its positions; null if never. */
+  /** When the WMS last changed any of its positions; null if never. */
   readonly wmsReportedAt: Date | null;
-  readonly erpReportedAt: Date | null;
   readonly positions: readonly PositionState[];
   /** When the database took the snapshot these numbers come from. */
   readonly readAt: Date;
 }
 
-/** A stock level with who changed each bucket. */
+/** A stock level with when anything last changed it, and who changed each bucket. */
 export interface StockLevelRecord extends StockLevelFigures {
+  /** When the newest change to any of its positions or settings was recorded. */
+  readonly asOf: Date;
+  /** When the ERP last changed any of its positions; null if never. */
+  readonly erpReportedAt: Date | null;
   /** Per bucket, its last change as JSON text (`Record<string, BucketStamp>`): parsed only when asked for. */
   readonly bucketChangesJson: string;
 }
@@ -34,15 +35,16 @@ export interface StockLevelRecord extends StockLevelFigures {
 /**
  * One position of a stock level as the query returns it, after the level's own columns, in the
  * query's column order; a level without positions comes as one row whose position columns are
- * null. Instants are epoch seconds (float8): the driver reads a number far faster than it parses
- * a timestamp's text.
+ * null, and the columns of a StockLevelRecord alone are null when only figures are read.
+ * Instants are epoch seconds (float8): the driver reads a number far faster than it parses a
+ * timestamp's text.
  */
 type PositionRow = [
-  sku: string, locationId: string, safetyStock: number, bucketChanges: string | null, levelUpdatedAt: number, readAt: number,
+  sku: string, locationId: string, safetyStock: number, readAt: number,
+  bucketChanges: string | null, levelUpdatedAt: number | null, erpUpdatedAt: number | null, updatedAt: number | null,
   subinventory: string | null, lot: string, nettable: boolean, lotExpiresAt: number | null,
   onHandWms: number, onHandErp: number, allocated: number, reserved: number,
-  inboundInTransit: number, inboundExpectedAt: number | null, qualityHold: number, damaged: number,
-  wmsUpdatedAt: number | null, erpUpdatedAt: number | null, updatedAt: number,
+  inboundInTransit: number, inboundExpectedAt: number | null, qualityHold: number, damaged: number, wmsUpdatedAt: number | null,
 ];
 
 /** See ItemFilter in schema.graphql. */
@@ -120,7 +122,7 @@ export class InventoryRepository {
     return this.stockLevels('level.sku = ANY($1::text[])', [skus], true);
   }
 
-  /** The stock levels of `skus`, at `locationIds` only when given, without who changed each bucket: what bulk reads need. */
+  /** The stock figures of `skus`, at `locationIds` only when given: what bulk reads need of a StockLevelRecord. */
   stockFiguresBySku(skus: readonly string[], locationIds?: readonly string[]): Promise<StockLevelFigures[]> {
     return locationIds
       ? this.stockLevels('level.sku = ANY($1::text[]) AND level.location_id = ANY($2::text[])', [skus, locationIds], false)
@@ -140,19 +142,20 @@ export class InventoryRepository {
   // database a third of packing positions as JSON per level (no aggregate, no timestamp text);
   // levels are put in key order here rather than by a sort in the database. `$1` is always the
   // SKUs: repeated on the positions, it lets the planner fetch them by index instead of scanning
-  // the table for a hash join. Who changed each bucket is the longest text of a row, so it is
-  // read only when it can be shown.
-  private stockLevels(where: string, params: SkuParams, withBucketChanges: true): Promise<StockLevelRecord[]>;
-  private stockLevels(where: string, params: SkuParams, withBucketChanges: false): Promise<StockLevelFigures[]>;
-  private async stockLevels(where: string, params: SkuParams, withBucketChanges: boolean): Promise<StockLevelFigures[]> {
+  // the table for a hash join. The driver's cost is per value, so figures leave out the record's
+  // own columns (bucket sources are the longest text of a row).
+  private stockLevels(where: string, params: SkuParams, asRecords: true): Promise<StockLevelRecord[]>;
+  private stockLevels(where: string, params: SkuParams, asRecords: false): Promise<StockLevelFigures[]>;
+  private async stockLevels(where: string, params: SkuParams, asRecords: boolean): Promise<StockLevelFigures[]> {
+    const recordColumns = asRecords
+      ? `level.bucket_changes::text, date_part('epoch', level.updated_at), date_part('epoch', p.erp_updated_at), date_part('epoch', p.updated_at)`
+      : 'NULL, NULL, NULL, NULL';
     const rows = await this.db.queryTuples<PositionRow>(
-      `SELECT level.sku, level.location_id, level.safety_stock, ${withBucketChanges ? 'level.bucket_changes::text' : 'NULL'},
-              date_part('epoch', level.updated_at),
-              date_part('epoch', date_trunc('milliseconds', statement_timestamp())),
+      `SELECT level.sku, level.location_id, level.safety_stock, date_part('epoch', date_trunc('milliseconds', statement_timestamp())),
+              ${recordColumns},
               p.subinventory, p.lot, s.nettable, date_part('epoch', lot.expires_at),
               p.on_hand_wms, p.on_hand_erp, p.allocated, p.reserved,
-              p.inbound_in_transit, date_part('epoch', p.inbound_expected_at), p.quality_hold, p.damaged,
-              date_part('epoch', p.wms_updated_at), date_part('epoch', p.erp_updated_at), date_part('epoch', p.updated_at)
+              p.inbound_in_transit, date_part('epoch', p.inbound_expected_at), p.quality_hold, p.damaged, date_part('epoch', p.wms_updated_at)
          FROM stock_level level
          LEFT JOIN (stock_position p
                     JOIN subinventory s ON s.location_id = p.location_id AND s.code = p.subinventory
@@ -162,8 +165,9 @@ export class InventoryRepository {
       params,
     );
     if (!rows[0]) return [];
-    const readAt = instant(rows[0][5]);
-    const levels = [...groupPositionsByLevel(rows).values()].map((positions) => toStockLevel(positions, readAt));
+    const readAt = instant(rows[0][3]);
+    const toLevel = asRecords ? toStockLevelRecord : toStockFigures;
+    const levels = [...groupPositionsByLevel(rows).values()].map((levelRows) => toLevel(levelRows, readAt));
     return levels.sort((a, b) => (a.sku === b.sku ? compareText(a.locationId, b.locationId) : compareText(a.sku, b.sku)));
   }
 }
@@ -182,35 +186,33 @@ function groupPositionsByLevel(rows: readonly PositionRow[]): Map<string, Positi
 }
 
 /** `rows` are one level's (at least one; a lone row without a subinventory means no positions). */
-function toStockLevel(rows: readonly PositionRow[], readAt: Date): StockLevelFigures & { bucketChangesJson: string | null } {
-  const [[sku, locationId, safetyStock, bucketChanges, levelUpdatedAt]] = rows as [PositionRow];
+function toStockFigures(rows: readonly PositionRow[], readAt: Date): StockLevelFigures {
+  const [[sku, locationId, safetyStock]] = rows as [PositionRow];
   const positions: PositionState[] = [];
-  let asOfSeconds = levelUpdatedAt;
   let wmsSeconds: number | null = null;
-  let erpSeconds: number | null = null;
   for (const row of rows) {
-    const [, , , , , , subinventory, lot, nettable, lotExpiresAt, onHandWms, onHandErp, allocated, reserved,
-      inboundInTransit, inboundExpectedAt, qualityHold, damaged, wmsUpdatedAt, erpUpdatedAt, updatedAt] = row;
+    const [, , , , , , , , subinventory, lot, nettable, lotExpiresAt, onHandWms, onHandErp, allocated, reserved,
+      inboundInTransit, inboundExpectedAt, qualityHold, damaged, wmsUpdatedAt] = row;
     if (subinventory === null) continue;
     positions.push({
       subinventory, lot, nettable, lotExpiresAt: optionalInstant(lotExpiresAt), onHandWms, onHandErp, allocated, reserved,
       inboundInTransit, inboundExpectedAt: optionalInstant(inboundExpectedAt), qualityHold, damaged,
     });
-    asOfSeconds = Math.max(asOfSeconds, updatedAt);
     wmsSeconds = latest(wmsSeconds, wmsUpdatedAt);
+  }
+  return { sku, locationId, ...summarizeStockLevel(positions, safetyStock, readAt), wmsReportedAt: optionalInstant(wmsSeconds), positions, readAt };
+}
+
+function toStockLevelRecord(rows: readonly PositionRow[], readAt: Date): StockLevelRecord {
+  const [[, , , , bucketChanges, levelUpdatedAt]] = rows as [PositionRow];
+  let asOfSeconds = levelUpdatedAt!;
+  let erpSeconds: number | null = null;
+  for (const [, , , , , , erpUpdatedAt, updatedAt, subinventory] of rows) {
+    if (subinventory === null) continue;
+    asOfSeconds = Math.max(asOfSeconds, updatedAt!);
     erpSeconds = latest(erpSeconds, erpUpdatedAt);
   }
-  return {
-    sku,
-    locationId,
-    ...summarizeStockLevel(positions, safetyStock, readAt),
-    asOf: instant(asOfSeconds),
-    wmsReportedAt: optionalInstant(wmsSeconds),
-    erpReportedAt: optionalInstant(erpSeconds),
-    bucketChangesJson: bucketChanges,
-    positions,
-    readAt,
-  };
+  return { ...toStockFigures(rows, readAt), asOf: instant(asOfSeconds), erpReportedAt: optionalInstant(erpSeconds), bucketChangesJson: bucketChanges! };
 }
 
 const latest = (newest: number | null, seconds: number | null) => (seconds !== null && (newest === null || seconds > newest) ? seconds : newest);
