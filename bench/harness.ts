@@ -40,7 +40,8 @@ export interface RunningServices {
  */
 export async function startServices(databaseUrl: string, extraEnv: Record<string, string> = {}): Promise<RunningServices> {
   const children: ChildProcess[] = [];
-  const env = { PATH: process.env.PATH, DATABASE_URL: databaseUrl, REDIS_URL, LOG_LEVEL: 'warn', NODE_ENV: 'production', ...extraEnv };
+  // NODE_OPTIONS as the Dockerfile sets it.
+  const env = { PATH: process.env.PATH, DATABASE_URL: databaseUrl, REDIS_URL, LOG_LEVEL: 'warn', NODE_ENV: 'production', NODE_OPTIONS: '--max-semi-space-size=64', ...extraEnv };
   const start = (entry: string) => {
     children.push(spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'inherit', 'inherit'] }));
   };

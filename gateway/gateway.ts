@@ -4,6 +4,7 @@ import { GraphQLError, type FormattedExecutionResult, type GraphQLSchema } from 
 import type { SubgraphName } from '../platform/config/services.ts';
 import type { EventBus } from '../platform/events/eventBus.ts';
 import { apolloServerDefaults, serveApollo } from '../platform/graphql/apolloService.ts';
+import { withSingleFetchFastPath } from '../platform/graphql/singleFetchGateway.ts';
 import type { ReadinessCheck, RunningService } from '../platform/http/serviceHttpServer.ts';
 import type { Logger } from '../platform/logger.ts';
 import { GATEWAY_PRINCIPAL, type Authenticate, type Principal } from './authentication.ts';
@@ -45,14 +46,19 @@ const GRAPHQL_PATH = '/graphql';
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningService> {
   const { logger, authenticate } = options;
+  const dataSources = new Map(Object.entries(options.subgraphUrls).map(([name, url]) => [name, new RemoteGraphQLDataSource({ url })]));
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile(options.supergraphPath, logger, options.supergraphPollIntervalMs),
-    buildService: ({ name }) => new RemoteGraphQLDataSource({ url: options.subgraphUrls[name as SubgraphName] }),
+    buildService: ({ name }) => dataSources.get(name)!,
     logger,
   });
   let apiSchema: GraphQLSchema | undefined;
   gateway.onSchemaLoadOrUpdate((schema) => (apiSchema = schema.apiSchema));
-  const apollo = new ApolloServer<GatewayContext>({ gateway, ...apolloServerDefaults(logger), plugins: [subscriptionsOverWebSocketOnly] });
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway: withSingleFetchFastPath(gateway, { dataSources }),
+    ...apolloServerDefaults(logger),
+    plugins: [subscriptionsOverWebSocketOnly],
+  });
   const service = await serveApollo(apollo, {
     name: 'gateway',
     port: options.port,
