@@ -23,6 +23,7 @@ import { inventorySubgraph } from '../../subgraphs/inventory/inventorySubgraph.t
 import { ordersSubgraph } from '../../subgraphs/orders/ordersSubgraph.ts';
 import { reconciliationSubgraph } from '../../subgraphs/reconciliation/reconciliationSubgraph.ts';
 import { useCleanup } from '../support/cleanup.ts';
+import { assertGapFreeInOrder } from '../support/stockChanges.ts';
 import { graphql } from '../support/graphql.ts';
 import { createTestDatabase, REDIS_URL, uniqueKey, type TestDatabase } from '../support/services.ts';
 import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
@@ -88,17 +89,6 @@ function collect<T>(client: Client, query: string, variables: Record<string, unk
         check();
       }),
   };
-}
-
-/** Consecutive sequences per item x location, in order: nothing missed, nothing twice. */
-function assertGapFree(changes: readonly Change[]): void {
-  const last = new Map<string, number>();
-  for (const change of changes) {
-    const key = `${change.sku}@${change.locationId}`;
-    const previous = last.get(key);
-    if (previous !== undefined) assert.equal(change.sequence, previous + 1, `${key} went from ${previous} to ${change.sequence}`);
-    last.set(key, change.sequence);
-  }
 }
 
 describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and Redis', () => {
@@ -226,13 +216,13 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
     for (const [index, subscriber] of subscribers.entries()) {
       assert.deepEqual(subscriber.errors, []);
       assert.equal(subscriber.received.length, expected[index % 3], 'every change once');
-      assertGapFree(subscriber.received as Change[]);
+      assertGapFreeInOrder(subscriber.received as Change[]);
       assert.ok(subscriber.received.every((change) => /^\d+-\d+$/.test(change.cursor)), 'each change carries its stream cursor');
     }
     for (const [index, subscriber] of live.entries()) {
       assert.deepEqual(subscriber.errors, []);
       assert.equal(subscriber.received.length, liveBefore[index]! + 3);
-      assertGapFree(subscriber.received);
+      assertGapFreeInOrder(subscriber.received);
     }
     const federatedChange = subscribers[2]!.received[0];
     assert.ok(federatedChange.item.openOrders.length > 0);
@@ -258,7 +248,7 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
 
     assert.deepEqual(resumed.errors, []);
     assert.equal(resumed.received.length, 14);
-    assertGapFree([...first.received, ...resumed.received]);
+    assertGapFreeInOrder([...first.received, ...resumed.received]);
   });
 
   it('fires availabilityChanged only when available crosses the threshold', async () => {
@@ -356,7 +346,7 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
 
     assert.deepEqual(subscriber.errors, []);
     assert.equal(subscriber.received.length, 10);
-    assertGapFree(subscriber.received);
+    assertGapFreeInOrder(subscriber.received);
   });
 
   it('serves many concurrent subscribers from one stream read per gateway', async () => {
@@ -371,7 +361,7 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
     for (const subscriber of subscribers) {
       assert.deepEqual(subscriber.errors, []);
       assert.equal(subscriber.received.length, 10);
-      assertGapFree(subscriber.received);
+      assertGapFreeInOrder(subscriber.received);
     }
     assert.equal(await gatewayConnections(), 4, 'two per gateway (one publishes, one reads the stream), none per subscriber');
   });

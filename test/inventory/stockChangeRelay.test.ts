@@ -8,6 +8,7 @@ import { loadExampleMappings } from '../../subgraphs/inventory/mappings/exampleM
 import { StockChangeRelay, STOCK_CHANGES_STREAM, type StockLevelChanged } from '../../subgraphs/inventory/services/stockChangeRelay.ts';
 import { WarehouseEventIngestion } from '../../subgraphs/inventory/services/warehouseEventIngestion.ts';
 import { useCleanup } from '../support/cleanup.ts';
+import { assertGapFreeInOrder } from '../support/stockChanges.ts';
 import { createTestDatabase, REDIS_URL, type TestDatabase } from '../support/services.ts';
 import { acmeEvent } from '../support/warehouseEvents.ts';
 
@@ -63,14 +64,6 @@ describe('the stock-change outbox relay', () => {
 
   async function drain(relay: StockChangeRelay): Promise<void> {
     while ((await relay.relayOnce()) > 0);
-  }
-
-  function assertGapFreeInOrder(changes: readonly StockLevelChanged[]): void {
-    const bySku = new Map<string, number[]>();
-    for (const change of changes) bySku.set(`${change.sku}@${change.locationId}`, [...(bySku.get(`${change.sku}@${change.locationId}`) ?? []), change.sequence]);
-    for (const [key, sequences] of bySku) {
-      assert.deepEqual(sequences, sequences.map((_, i) => sequences[0]! + i), `${key} arrives gap-free and in order`);
-    }
   }
 
   it('publishes every change once, in order per item x location, and marks it published', async () => {
