@@ -30,6 +30,8 @@ export async function freshDatabase(): Promise<{ url: string; db: Database }> {
 
 export interface RunningServices {
   readonly gatewayUrl: string;
+  /** The gateway's process id, for reading its memory. */
+  readonly gatewayPid: number;
   readonly subgraphUrls: Readonly<Record<SubgraphName, string>>;
   stop(): Promise<void>;
 }
@@ -43,7 +45,9 @@ export async function startServices(databaseUrl: string, extraEnv: Record<string
   // NODE_OPTIONS as the Dockerfile sets it.
   const env = { PATH: process.env.PATH, DATABASE_URL: databaseUrl, REDIS_URL, LOG_LEVEL: 'warn', NODE_ENV: 'production', NODE_OPTIONS: '--max-semi-space-size=64', ...extraEnv };
   const start = (entry: string) => {
-    children.push(spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'inherit', 'inherit'] }));
+    const child = spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+    children.push(child);
+    return child;
   };
   const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, `http://127.0.0.1:${DEFAULT_PORTS[name]}`])) as Record<SubgraphName, string>;
   // The gateway first, so that it does not relay failures from subgraphs shutting down.
@@ -56,13 +60,13 @@ export async function startServices(databaseUrl: string, extraEnv: Record<string
   try {
     for (const name of SUBGRAPH_NAMES) start(`subgraphs/${name}/main.ts`);
     await Promise.all(Object.values(subgraphUrls).map((url) => waitUntilReady(url)));
-    start('gateway/main.ts');
+    const gateway = start('gateway/main.ts');
     await waitUntilReady(gatewayUrl);
+    return { gatewayUrl, gatewayPid: gateway.pid!, subgraphUrls, stop };
   } catch (error) {
     await stop();
     throw error;
   }
-  return { gatewayUrl, subgraphUrls, stop };
 }
 
 async function waitUntilReady(baseUrl: string, timeoutMs = 30_000): Promise<void> {
