@@ -3,8 +3,8 @@ import type { PrismaClient } from '../../../platform/database/database.ts';
 import type { Prisma } from '../../../platform/database/generated/client.ts';
 import { KeyedBatcher } from '../../../platform/concurrency/keyedBatcher.ts';
 import {
-  insertReservations, lockDueReservations, lockReservations, reservationsByIdempotencyKey, reservationsById,
-  updateReservations, type ReservationRecord,
+  lockDueReservations, lockReservations, reservationInserts, reservationsByIdempotencyKey, reservationsById,
+  reservationUpdates, updateReservations, type ReservationRecord,
 } from '../data/reservationStore.ts';
 import { StockLedger, type StockChange } from '../data/stockLedger.ts';
 import type { LedgerEffect } from '../domain/applyBucketEffects.ts';
@@ -120,8 +120,7 @@ export class ReservationService {
       if (due.length === 0) return 0;
       const ledger = await StockLedger.open(tx, due.flatMap((reservation) => levelKeys(reservation)), now);
       for (const reservation of due) applyOrFail(ledger, stockChangesOf(reservation, 'expire'));
-      await updateReservations(tx, due.map((reservation) => ({ ...reservation, status: 'EXPIRED' as const })), now);
-      await ledger.write();
+      await ledger.write([reservationUpdates(due.map((reservation) => ({ ...reservation, status: 'EXPIRED' as const })), now)]);
       return due.length;
     });
     if (expired > 0) this.afterCommit();
@@ -157,9 +156,10 @@ export class ReservationService {
       if (stockChanges.length) {
         const ledger = await StockLedger.open(tx, stockChanges.flat(), now);
         for (const changes of stockChanges) applyOrFail(ledger, changes);
-        await ledger.write();
+        await ledger.write(changed.size ? [reservationUpdates([...changed.values()], now)] : []);
+      } else {
+        await updateReservations(tx, [...changed.values()], now);
       }
-      await updateReservations(tx, [...changed.values()], now);
       return { results, changedStock: stockChanges.length > 0 };
     });
     if (changedStock) this.afterCommit();
@@ -232,8 +232,7 @@ export class ReservationService {
       created.push(reservation);
       return reservation;
     });
-    await insertReservations(tx, created);
-    await ledger.write();
+    await ledger.write(created.length ? reservationInserts(created) : []);
     return results;
   }
 
