@@ -31,6 +31,8 @@ export async function freshDatabase(): Promise<{ url: string; db: Database }> {
 export interface RunningServices {
   readonly gatewayUrl: string;
   readonly subgraphUrls: Readonly<Record<SubgraphName, string>>;
+  /** Process ids, for CPU accounting. */
+  readonly pids: Readonly<Record<SubgraphName | 'gateway', number>>;
   stop(): Promise<void>;
 }
 
@@ -40,9 +42,12 @@ export interface RunningServices {
  */
 export async function startServices(databaseUrl: string, extraEnv: Record<string, string> = {}): Promise<RunningServices> {
   const children: ChildProcess[] = [];
+  const pids: Partial<Record<SubgraphName | 'gateway', number>> = {};
   const env = { PATH: process.env.PATH, DATABASE_URL: databaseUrl, REDIS_URL, LOG_LEVEL: 'warn', NODE_ENV: 'production', ...extraEnv };
-  const start = (entry: string) => {
-    children.push(spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'inherit', 'inherit'] }));
+  const start = (name: SubgraphName | 'gateway', entry: string) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+    children.push(child);
+    pids[name] = child.pid;
   };
   const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, `http://127.0.0.1:${DEFAULT_PORTS[name]}`])) as Record<SubgraphName, string>;
   // The gateway first, so that it does not relay failures from subgraphs shutting down.
@@ -53,15 +58,15 @@ export async function startServices(databaseUrl: string, extraEnv: Record<string
   };
   const gatewayUrl = `http://127.0.0.1:${DEFAULT_PORTS.gateway}`;
   try {
-    for (const name of SUBGRAPH_NAMES) start(`subgraphs/${name}/main.ts`);
+    for (const name of SUBGRAPH_NAMES) start(name, `subgraphs/${name}/main.ts`);
     await Promise.all(Object.values(subgraphUrls).map((url) => waitUntilReady(url)));
-    start('gateway/main.ts');
+    start('gateway', 'gateway/main.ts');
     await waitUntilReady(gatewayUrl);
   } catch (error) {
     await stop();
     throw error;
   }
-  return { gatewayUrl, subgraphUrls, stop };
+  return { gatewayUrl, subgraphUrls, pids: pids as Record<SubgraphName | 'gateway', number>, stop };
 }
 
 async function waitUntilReady(baseUrl: string, timeoutMs = 30_000): Promise<void> {
