@@ -5,6 +5,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from './generated/client.ts';
 import type { DatabaseTarget } from '../config/runtimeConfig.ts';
+import { preparedStatementNames } from './preparedStatementNames.ts';
 
 export { PrismaClient };
 
@@ -63,7 +64,7 @@ async function connectPostgres(url: string, poolSize: number, options: DatabaseO
   // An idle client that loses its connection emits 'error' on the pool; without a listener
   // that would crash the process instead of letting the next query reconnect.
   pool.on('error', () => {});
-  const prisma = createPrisma(new PrismaPg(pool), options);
+  const prisma = createPrisma(new PrismaPg(pool, { statementNameGenerator: preparedStatementNames() }), options);
   return {
     kind: 'postgres',
     prisma,
