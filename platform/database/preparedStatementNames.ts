@@ -1,10 +1,9 @@
 /**
  * Names for the statements Prisma sends through `@prisma/adapter-pg`, so that each is prepared
- * once per connection and then run by name: PostgreSQL parses it once, and plans it once when
- * it settles on a generic plan, instead of at every execution (on the reservation path that cut
- * PostgreSQL's CPU per request by 40-50%). The first `limit` distinct texts get names; later ones
- * run unnamed, as before (the empty name), because every name stays prepared on every pooled
- * connection for the life of the connection.
+ * once per connection and then run by name: PostgreSQL parses it once per connection instead of
+ * at every execution (it still plans it for its parameters at every run: see database.ts). The
+ * first `limit` distinct texts get names; later ones run unnamed, as before (the empty name),
+ * because every name stays prepared on every pooled connection for the life of the connection.
  */
 export function preparedStatementNames(limit = 1_000): (query: { readonly sql: string }) => string {
   const nameBySql = new Map<string, string>();

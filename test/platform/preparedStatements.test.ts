@@ -22,8 +22,10 @@ describe('prepared statements', () => {
     assert.equal(nameOf({ sql: 'SELECT 1' }), first, 'named texts keep their names past the limit');
   });
 
-  it('prepares what Prisma sends once per connection, and answers each run with its own parameters', async () => {
+  it('prepares what Prisma sends once per connection, planned anew for each run\'s parameters', async () => {
     const prepared = await database.db.prisma.$transaction(async (tx) => {
+      const [mode] = await tx.$queryRaw<{ plan_cache_mode: string }[]>`SHOW plan_cache_mode`;
+      assert.equal(mode!.plan_cache_mode, 'force_custom_plan', 'no generic plan, made blind to the parameters');
       const answers = [];
       for (const n of [1, 2, 3]) answers.push(...(await tx.$queryRaw<{ next: number }[]>`SELECT ${n}::int + 1 AS next`));
       assert.deepEqual(answers, [{ next: 2 }, { next: 3 }, { next: 4 }]);
