@@ -60,14 +60,14 @@ function createPrisma(adapter: PrismaPg | PrismaPGlite, { onQuery }: DatabaseOpt
 }
 
 async function connectPostgres(url: string, poolSize: number, options: DatabaseOptions): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // Prepared statements are planned for their parameters at every run, as unnamed ones are: a
+  // generic plan, made once without them, can be far worse (a LIMIT or a range it cannot see
+  // turned the outbox relay's index scan into a full scan). An `options` parameter in the URL
+  // replaces this one.
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, options: '-c plan_cache_mode=force_custom_plan' });
   // An idle client that loses its connection emits 'error' on the pool; without a listener
   // that would crash the process instead of letting the next query reconnect.
   pool.on('error', () => {});
-  // Prepared statements are re-planned for their parameters at every run, as unnamed ones are:
-  // a generic plan, made once without them, can be far worse (a LIMIT or a range it cannot
-  // see turned the outbox relay's index scan into a full scan).
-  pool.on('connect', (client) => void client.query('SET plan_cache_mode = force_custom_plan').catch(() => {}));
   const prisma = createPrisma(new PrismaPg(pool, { statementNameGenerator: preparedStatementNames() }), options);
   return {
     kind: 'postgres',
