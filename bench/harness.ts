@@ -43,7 +43,8 @@ export interface RunningServices {
 export async function startServices(databaseUrl: string, extraEnv: Record<string, string> = {}): Promise<RunningServices> {
   const children: ChildProcess[] = [];
   const pids: Partial<Record<SubgraphName | 'gateway', number>> = {};
-  const env = { PATH: process.env.PATH, DATABASE_URL: databaseUrl, REDIS_URL, LOG_LEVEL: 'warn', NODE_ENV: 'production', ...extraEnv };
+  // NODE_OPTIONS as the Dockerfile sets it.
+  const env = { PATH: process.env.PATH, DATABASE_URL: databaseUrl, REDIS_URL, LOG_LEVEL: 'warn', NODE_ENV: 'production', NODE_OPTIONS: '--max-semi-space-size=64', ...extraEnv };
   const start = (name: SubgraphName | 'gateway', entry: string) => {
     const child = spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'inherit', 'inherit'] });
     children.push(child);

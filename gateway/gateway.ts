@@ -1,39 +1,120 @@
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin, type GraphQLRequest } from '@apollo/server';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { GraphQLError, type FormattedExecutionResult, type GraphQLSchema } from 'graphql';
 import type { SubgraphName } from '../platform/config/services.ts';
+import type { EventBus } from '../platform/events/eventBus.ts';
 import { apolloServerDefaults, serveApollo } from '../platform/graphql/apolloService.ts';
+import { withSingleFetchFastPath } from '../platform/graphql/singleFetchGateway.ts';
 import type { ReadinessCheck, RunningService } from '../platform/http/serviceHttpServer.ts';
 import type { Logger } from '../platform/logger.ts';
+import { GATEWAY_PRINCIPAL, type Authenticate, type Principal } from './authentication.ts';
+import type { SubscriptionSettings } from './config.ts';
+import { supergraphFromFile } from './supergraph/supergraphFile.ts';
+import { SubscriptionHub } from './subscriptions/subscriptionHub.ts';
+import { serveSubscriptions } from './subscriptions/subscriptionServer.ts';
 
 export interface GatewayOptions {
   readonly host: string;
   readonly port: number;
-  readonly supergraphSdl: string;
+  /** The composed supergraph; the gateway reloads it when the file changes. */
+  readonly supergraphPath: string;
+  /** How often the supergraph file is looked at for changes, in milliseconds. */
+  readonly supergraphPollIntervalMs?: number;
   /** GraphQL endpoint of each subgraph; these replace the URLs written in the supergraph. */
   readonly subgraphUrls: Readonly<Record<SubgraphName, string>>;
+  /** Where the events that feed subscriptions arrive. */
+  readonly bus: EventBus;
+  readonly authenticate: Authenticate;
+  readonly subscriptions: SubscriptionSettings;
+  /** Checks of the gateway's own dependencies, beside the subgraphs' readiness. */
+  readonly readinessChecks?: readonly ReadinessCheck[];
   readonly logger: Logger;
 }
 
+export interface GatewayContext {
+  readonly principal: Principal;
+}
+
+const GRAPHQL_PATH = '/graphql';
+
 /**
  * The public endpoint: Apollo Server over @apollo/gateway, executing the supergraph's query
- * plans against the subgraphs. Ready when every subgraph reports ready.
+ * plans against the subgraphs, and graphql-ws on the same path for subscriptions (which
+ * @apollo/gateway cannot execute: the subscription hub resolves them, an event batch at a time,
+ * through ordinary query plans). Every caller passes `authenticate`, over HTTP or WebSocket.
+ * Ready when every subgraph reports ready.
  */
-export async function startGateway({ host, port, supergraphSdl, subgraphUrls, logger }: GatewayOptions): Promise<RunningService> {
+export async function startGateway(options: GatewayOptions): Promise<RunningService> {
+  const { logger, authenticate } = options;
+  const dataSources = new Map(Object.entries(options.subgraphUrls).map(([name, url]) => [name, new RemoteGraphQLDataSource({ url })]));
   const gateway = new ApolloGateway({
-    supergraphSdl,
-    buildService: ({ name }) => new RemoteGraphQLDataSource({ url: subgraphUrls[name as SubgraphName] }),
+    supergraphSdl: supergraphFromFile(options.supergraphPath, logger, options.supergraphPollIntervalMs),
+    buildService: ({ name }) => dataSources.get(name)!,
     logger,
   });
-  const apollo = new ApolloServer({ gateway, ...apolloServerDefaults(logger) });
-  return serveApollo(apollo, {
+  let apiSchema: GraphQLSchema | undefined;
+  gateway.onSchemaLoadOrUpdate((schema) => (apiSchema = schema.apiSchema));
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway: withSingleFetchFastPath(gateway, { dataSources }),
+    ...apolloServerDefaults(logger),
+    plugins: [subscriptionsOverWebSocketOnly],
+  });
+  const service = await serveApollo(apollo, {
     name: 'gateway',
-    port,
-    host,
+    port: options.port,
+    host: options.host,
     logger,
-    context: async () => ({}),
-    readinessChecks: Object.entries(subgraphUrls).map(([name, url]) => subgraphReadiness(name, url)),
+    context: async (request) => ({ principal: authenticate({ authorization: request.headers.authorization }) }),
+    readinessChecks: [
+      ...Object.entries(options.subgraphUrls).map(([name, url]) => subgraphReadiness(name, url)),
+      ...(options.readinessChecks ?? []),
+    ],
   });
+
+  const execute = async (request: GraphQLRequest, principal: Principal): Promise<FormattedExecutionResult> => {
+    const response = await apollo.executeOperation(request, { contextValue: { principal } });
+    if (response.body.kind !== 'single') throw new Error('Incremental delivery is not supported over graphql-ws');
+    return response.body.singleResult;
+  };
+  const hub = new SubscriptionHub({
+    bus: options.bus,
+    executeLookup: (query, variables) => execute({ query, variables }, GATEWAY_PRINCIPAL),
+    logger,
+    maxBufferedEvents: options.subscriptions.maxBufferedEvents,
+    lookupRetryMs: options.subscriptions.lookupRetryMs,
+  });
+  const subscriptionServer = serveSubscriptions({
+    httpServer: service.httpServer,
+    path: GRAPHQL_PATH,
+    hub,
+    schema: () => apiSchema!,
+    authenticate,
+    executeOperation: ({ query, variables, operationName }, principal) =>
+      execute({ query, variables: variables ?? undefined, operationName: operationName ?? undefined }, principal),
+    maxSubscriptionsPerConnection: options.subscriptions.maxPerConnection,
+    logger,
+  });
+  return {
+    ...service,
+    stop: async () => {
+      await subscriptionServer.close();
+      await hub.close();
+      await service.stop();
+    },
+  };
 }
+
+/** A subscription sent over HTTP gets a clear answer instead of @apollo/gateway's internal error. */
+const subscriptionsOverWebSocketOnly: ApolloServerPlugin<GatewayContext> = {
+  requestDidStart: async () => ({
+    didResolveOperation: async ({ operation }) => {
+      if (operation?.operation !== 'subscription') return;
+      throw new GraphQLError(`Subscriptions are served over WebSocket (graphql-ws, the graphql-transport-ws protocol) at ${GRAPHQL_PATH}`, {
+        extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+      });
+    },
+  }),
+};
 
 function subgraphReadiness(name: string, graphqlUrl: string): ReadinessCheck {
   const readyUrl = new URL('/readyz', graphqlUrl);

@@ -26,7 +26,7 @@ export async function openInfrastructure(
     const bus = new InProcessEventBus();
     return { db, bus, redis: null, readinessChecks, close: async () => (await bus.close(), await db.close()) };
   }
-  const redis = connectRedis(config.eventBus.url);
+  const redis = connectRedis(config.eventBus.url, config.eventBus.keyPrefix);
   const bus = new RedisEventBus(redis);
   readinessChecks.push(['redis', async () => void (await redis.ping())]);
   return {

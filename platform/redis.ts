@@ -2,7 +2,18 @@ import { Redis } from 'ioredis';
 
 export { Redis };
 
-/** A Redis connection that fails commands fast while Redis is away, instead of queueing them. */
-export function connectRedis(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
+/**
+ * A Redis connection that fails commands fast while Redis is away, instead of queueing them.
+ * `keyPrefix` namespaces every key, so that several deployments (or test runs) share a Redis.
+ */
+export function connectRedis(url: string, keyPrefix = ''): Redis {
+  return new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false, keyPrefix });
+}
+
+/**
+ * `key` as Redis stores it under the connection's keyPrefix, for the commands whose keys ioredis
+ * does not prefix itself (XGROUP and XINFO take the key after a subcommand).
+ */
+export function prefixedKey(redis: Redis, key: string): string {
+  return `${redis.options.keyPrefix ?? ''}${key}`;
 }

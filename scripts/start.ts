@@ -14,7 +14,7 @@ import { startSystem } from '../system/startSystem.ts';
 runService(async (env) => {
   const runtime = readRuntimeConfig(env, { allowEmbedded: true });
   const ports = {
-    gateway: readGatewayConfig(env).port,
+    gateway: readGatewayConfig(env, { allowEmbedded: true }).port,
     inventory: readSubgraphConfig('inventory', env, { allowEmbedded: true }).port,
     orders: readSubgraphConfig('orders', env, { allowEmbedded: true }).port,
     reconciliation: readSubgraphConfig('reconciliation', env, { allowEmbedded: true }).port,

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { SubgraphName } from '../platform/config/services.ts';
 import type { BaseContext } from '@apollo/server';
 import { startSubgraphServer, type SubgraphDefinition, type SubgraphEnvironment } from '../platform/graphql/subgraphServer.ts';
@@ -6,6 +5,8 @@ import type { Environment } from '../platform/config/environment.ts';
 import type { RunningService } from '../platform/http/serviceHttpServer.ts';
 import type { Infrastructure } from '../platform/infrastructure.ts';
 import type { Logger } from '../platform/logger.ts';
+import { apiKeyAuthentication } from '../gateway/authentication.ts';
+import { readGatewayConfig } from '../gateway/config.ts';
 import { startGateway } from '../gateway/gateway.ts';
 import { SUPERGRAPH_PATH } from '../gateway/supergraph/composeSupergraph.ts';
 import { inventorySubgraph } from '../subgraphs/inventory/inventorySubgraph.ts';
@@ -47,10 +48,14 @@ export async function startSystem({ infrastructure, host, ports, logger, env }: 
     orders: await start('orders', ordersSubgraph),
     reconciliation: await start('reconciliation', reconciliationSubgraph),
   };
+  const gatewayConfig = readGatewayConfig(env, { allowEmbedded: true });
   const gateway = await startGateway({
     host,
     port: ports.gateway,
-    supergraphSdl: readFileSync(SUPERGRAPH_PATH, 'utf8'),
+    supergraphPath: SUPERGRAPH_PATH,
+    bus: infrastructure.bus,
+    authenticate: apiKeyAuthentication(gatewayConfig.apiKeys),
+    subscriptions: gatewayConfig.subscriptions,
     subgraphUrls: {
       inventory: `${subgraphs.inventory.url}/graphql`,
       orders: `${subgraphs.orders.url}/graphql`,

@@ -6,7 +6,8 @@ export type DatabaseTarget =
   | { kind: 'embedded'; dataDir: string };
 
 /** Where events travel: Redis Streams in production, an in-process bus when embedded. */
-export type EventBusTarget = { kind: 'redis'; url: string } | { kind: 'in-process' };
+/** `keyPrefix` namespaces every Redis key, so that several deployments can share one Redis. */
+export type EventBusTarget = { kind: 'redis'; url: string; keyPrefix?: string } | { kind: 'in-process' };
 
 /** What every service (gateway and subgraphs) shares: its infrastructure and logging. */
 export interface RuntimeConfig {
@@ -30,6 +31,7 @@ export function readRuntimeConfig(env: Environment, { allowEmbedded }: { allowEm
       DATABASE_URL: required,
       DATABASE_POOL_SIZE: variable.positiveInt(10),
       REDIS_URL: allowEmbedded ? redisUrl.optional() : redisUrl,
+      REDIS_KEY_PREFIX: variable.text('').optional(),
       STOCKGRAPH_DATA_DIR: variable.text('./.stockgraph'),
     },
     env,
@@ -40,7 +42,7 @@ export function readRuntimeConfig(env: Environment, { allowEmbedded }: { allowEm
     database: values.DATABASE_URL
       ? { kind: 'postgres', url: values.DATABASE_URL, poolSize: values.DATABASE_POOL_SIZE }
       : { kind: 'embedded', dataDir: values.STOCKGRAPH_DATA_DIR },
-    eventBus: values.REDIS_URL ? { kind: 'redis', url: values.REDIS_URL } : { kind: 'in-process' },
+    eventBus: values.REDIS_URL ? { kind: 'redis', url: values.REDIS_URL, ...(values.REDIS_KEY_PREFIX && { keyPrefix: values.REDIS_KEY_PREFIX }) } : { kind: 'in-process' },
   };
   return Object.freeze(config);
 }

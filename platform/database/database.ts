@@ -28,6 +28,8 @@ export interface Database {
    * Prisma's per-row decoding would dominate (thousands of rows per request).
    */
   query<Row>(sql: string, params?: unknown[]): Promise<Row[]>;
+  /** As `query`, each row an array of its values in select order: no object per row, for reads of thousands. */
+  queryTuples<Row extends readonly unknown[]>(sql: string, params?: unknown[]): Promise<Row[]>;
   /** Resolves when the database answers; rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -89,6 +91,8 @@ async function connectPostgres(url: string, poolSize: number, options: DatabaseO
       await pool.query(sql);
     },
     query: async (sql, params) => (await pool.query(sql, params)).rows,
+    queryTuples: async <Row extends readonly unknown[]>(sql: string, params?: unknown[]) =>
+      (await pool.query<Row & unknown[]>({ text: sql, values: params, rowMode: 'array' })).rows,
     ping: async () => {
       await pool.query('SELECT 1');
     },
@@ -118,6 +122,8 @@ async function connectEmbedded(dataDir: string, options: DatabaseOptions): Promi
       await pglite.exec(sql);
     },
     query: async <Row>(sql: string, params?: unknown[]) => (await pglite.query<Row>(sql, params)).rows,
+    queryTuples: async <Row extends readonly unknown[]>(sql: string, params?: unknown[]) =>
+      (await pglite.query<Row>(sql, params, { rowMode: 'array' })).rows,
     ping: async () => {
       await pglite.query('SELECT 1');
     },

@@ -1,6 +1,8 @@
 /**
  * A durable, ordered log of events per stream, read from a cursor: Redis Streams in
  * production, an in-process log when embedded. Events are named `<area>.<entity>.<pastTense>`.
+ * A stream keeps its newest events only (a retention window); reading from a cursor older than
+ * that fails with a StreamCursorError rather than skipping what was trimmed.
  */
 export interface EventBus {
   /** Appends an event and returns its cursor, which orders it within the stream. */
@@ -9,10 +11,13 @@ export interface EventBus {
   publishMany(stream: string, events: readonly { type: string; payload: unknown }[]): Promise<string[]>;
   /**
    * Delivers every event after the cursor `after`, or when it is omitted every event published
-   * once the returned promise has resolved; in stream order, one at a time (the next once
-   * `handler` settles).
+   * once the returned promise has resolved; in stream order, in batches of what is available
+   * (the next batch once `handler` settles), so that a consumer can do its work per batch. A
+   * handler that throws, or a bus that cannot be read, gets the same events again after a pause.
    */
-  subscribe(stream: string, handler: EventHandler, options?: { after?: string }): Promise<EventSubscription>;
+  subscribe(stream: string, handler: EventHandler, options?: SubscribeOptions): Promise<EventSubscription>;
+  /** Up to `limit` events after the cursor `after`, oldest first; none when it is the newest. */
+  read(stream: string, after: string, limit: number): Promise<BusEvent[]>;
   close(): Promise<void>;
 }
 
@@ -23,8 +28,46 @@ export interface BusEvent {
   readonly payload: unknown;
 }
 
-export type EventHandler = (event: BusEvent) => void | Promise<void>;
+export type EventHandler = (events: readonly BusEvent[]) => void | Promise<void>;
+
+export interface SubscribeOptions {
+  readonly after?: string;
+  /** Told of each failed read or handler before the retry. */
+  readonly onError?: (error: unknown) => void;
+}
 
 export interface EventSubscription {
   close(): Promise<void>;
+}
+
+/** A cursor that cannot be read from: not a cursor, trimmed away, or from another stream. */
+export class StreamCursorError extends Error {
+  constructor(
+    readonly reason: 'malformed' | 'expired' | 'unknown',
+    readonly cursor: string,
+  ) {
+    super(
+      reason === 'malformed'
+        ? `"${cursor}" is not a stream cursor (expected "<milliseconds>-<sequence>")`
+        : reason === 'expired'
+          ? `Cursor ${cursor} is older than the stream retains: events after it were trimmed`
+          : `Cursor ${cursor} is ahead of the stream: it was not issued by this deployment`,
+    );
+    this.name = 'StreamCursorError';
+  }
+}
+
+/** Parses a cursor (`<milliseconds>-<sequence>`, as Redis stream ids are). */
+export function parseCursor(cursor: string): readonly [bigint, bigint] {
+  const match = /^(\d{1,20})-(\d{1,20})$/.exec(cursor);
+  if (!match) throw new StreamCursorError('malformed', cursor);
+  return [BigInt(match[1]!), BigInt(match[2]!)];
+}
+
+/** Negative when `a` comes before `b` in a stream, positive after, 0 for the same position. */
+export function compareCursors(a: string, b: string): number {
+  const [aTime, aSequence] = parseCursor(a);
+  const [bTime, bSequence] = parseCursor(b);
+  if (aTime !== bTime) return aTime < bTime ? -1 : 1;
+  return aSequence === bSequence ? 0 : aSequence < bSequence ? -1 : 1;
 }

@@ -1,38 +1,77 @@
 import { EventEmitter } from 'node:events';
-import type { BusEvent, EventBus, EventHandler, EventSubscription } from './eventBus.ts';
+import { setTimeout } from 'node:timers/promises';
+import {
+  parseCursor,
+  StreamCursorError,
+  type BusEvent,
+  type EventBus,
+  type EventHandler,
+  type EventSubscription,
+  type SubscribeOptions,
+} from './eventBus.ts';
+
+const RETRY_PAUSE_MS = 500;
+// As many events as one Redis read hands over.
+const MAX_BATCH = 500;
+
+/** A stream's retained events: `events[0]` is the stream's event number `trimmed + 1`. */
+interface StreamLog {
+  events: BusEvent[];
+  trimmed: number;
+}
 
 /**
  * The embedded bus: streams kept in memory, so every service must share this process. Cursors
- * look like Redis stream ids (`<n>-0`) so that clients cannot tell the two apart.
+ * look like Redis stream ids (`<n>-0`) so that clients cannot tell the two apart; like Redis,
+ * a stream keeps about its newest `maxStreamLength` events.
  */
 export class InProcessEventBus implements EventBus {
-  private readonly streams = new Map<string, BusEvent[]>();
+  private readonly streams = new Map<string, StreamLog>();
   private readonly appended = new EventEmitter().setMaxListeners(0);
   private readonly subscriptions = new Set<EventSubscription>();
 
+  constructor(private readonly maxStreamLength = 100_000) {}
+
   async publish(stream: string, type: string, payload: unknown): Promise<string> {
-    const log = this.log(stream);
-    const event: BusEvent = { stream, cursor: `${log.length + 1}-0`, type, payload };
-    log.push(event);
-    this.appended.emit(stream);
-    return event.cursor;
+    return (await this.publishMany(stream, [{ type, payload }]))[0]!;
   }
 
   async publishMany(stream: string, events: readonly { type: string; payload: unknown }[]): Promise<string[]> {
-    const cursors: string[] = [];
-    for (const event of events) cursors.push(await this.publish(stream, event.type, event.payload));
+    const log = this.log(stream);
+    const cursors = events.map(({ type, payload }) => {
+      const cursor = `${log.trimmed + log.events.length + 1}-0`;
+      log.events.push({ stream, cursor, type, payload });
+      return cursor;
+    });
+    // Trim in steps of a tenth, as Redis's approximate MAXLEN does, rather than on every append.
+    const excess = log.events.length - this.maxStreamLength;
+    if (excess > this.maxStreamLength / 10) {
+      log.events.splice(0, excess);
+      log.trimmed += excess;
+    }
+    this.appended.emit(stream);
     return cursors;
   }
 
-  async subscribe(stream: string, handler: EventHandler, options: { after?: string } = {}): Promise<EventSubscription> {
+  async subscribe(stream: string, handler: EventHandler, options: SubscribeOptions = {}): Promise<EventSubscription> {
     const log = this.log(stream);
-    let delivered = options.after === undefined ? log.length : sequenceOf(options.after);
+    let delivered = options.after === undefined ? log.trimmed + log.events.length : eventNumber(options.after);
     let draining = false;
     let closed = false;
     const drain = async () => {
       if (draining) return;
       draining = true;
-      while (!closed && delivered < log.length) await handler(log[delivered++]!);
+      while (!closed && delivered < log.trimmed + log.events.length) {
+        const start = Math.max(delivered - log.trimmed, 0);
+        const batch = log.events.slice(start, start + MAX_BATCH);
+        try {
+          await handler(batch);
+          delivered = eventNumber(batch[batch.length - 1]!.cursor);
+        } catch (error) {
+          options.onError?.(error);
+          await setTimeout(RETRY_PAUSE_MS);
+        }
+      }
       draining = false;
     };
     const onAppend = () => void drain();
@@ -49,19 +88,29 @@ export class InProcessEventBus implements EventBus {
     return subscription;
   }
 
+  async read(stream: string, after: string, limit: number): Promise<BusEvent[]> {
+    const log = this.log(stream);
+    const number = eventNumber(after);
+    if (number < log.trimmed) throw new StreamCursorError('expired', after);
+    if (number > log.trimmed + log.events.length) throw new StreamCursorError('unknown', after);
+    const start = number - log.trimmed;
+    return log.events.slice(start, start + limit);
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.subscriptions].map((subscription) => subscription.close()));
   }
 
-  private log(stream: string): BusEvent[] {
+  private log(stream: string): StreamLog {
     let log = this.streams.get(stream);
-    if (!log) this.streams.set(stream, (log = []));
+    if (!log) this.streams.set(stream, (log = { events: [], trimmed: 0 }));
     return log;
   }
 }
 
-function sequenceOf(cursor: string): number {
-  const sequence = Number(cursor.split('-')[0]);
-  if (!Number.isSafeInteger(sequence) || sequence < 0) throw new TypeError(`Expected a cursor like "12-0", got "${cursor}"`);
-  return sequence;
+/** The event number in an in-process cursor (`<n>-0`). */
+function eventNumber(cursor: string): number {
+  const [number, sequence] = parseCursor(cursor);
+  if (sequence !== 0n || number > BigInt(Number.MAX_SAFE_INTEGER)) throw new StreamCursorError('unknown', cursor);
+  return Number(number);
 }

@@ -1,5 +1,9 @@
-import { Redis } from 'ioredis';
-import type { BusEvent, EventBus, EventHandler, EventSubscription } from './eventBus.ts';
+import { setTimeout } from 'node:timers/promises';
+import { prefixedKey, type Redis } from '../redis.ts';
+import { compareCursors, parseCursor, StreamCursorError, type BusEvent, type EventBus, type EventHandler, type EventSubscription, type SubscribeOptions } from './eventBus.ts';
+
+const RETRY_PAUSE_MS = 500;
+const MAX_BATCH = 500;
 
 export interface RedisEventBusOptions {
   /** Approximate number of events each stream keeps; older ones are trimmed. */
@@ -44,7 +48,7 @@ export class RedisEventBus implements EventBus {
     });
   }
 
-  async subscribe(stream: string, handler: EventHandler, options: { after?: string } = {}): Promise<EventSubscription> {
+  async subscribe(stream: string, handler: EventHandler, options: SubscribeOptions = {}): Promise<EventSubscription> {
     // Start from the newest entry now rather than XREAD's '$', which would miss whatever is
     // published before the first blocking read reaches Redis.
     let cursor = options.after ?? (await this.redis.xrevrange(stream, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
@@ -52,16 +56,18 @@ export class RedisEventBus implements EventBus {
     let closed = false;
     const loop = async () => {
       while (!closed) {
-        const batches = await reader.xread('COUNT', 500, 'BLOCK', this.blockMs, 'STREAMS', stream, cursor).catch((error: unknown) => {
-          if (closed) return null;
-          throw error;
-        });
-        for (const [, entries] of batches ?? []) {
-          for (const [id, fields] of entries) {
+        try {
+          const batches = await reader.xread('COUNT', MAX_BATCH, 'BLOCK', this.blockMs, 'STREAMS', stream, cursor);
+          for (const [, entries] of batches ?? []) {
             if (closed) return;
-            await handler(toEvent(stream, id, fields));
-            cursor = id;
+            await handler(entries.map(([id, fields]) => toEvent(stream, id, fields)));
+            cursor = entries[entries.length - 1]![0];
           }
+        } catch (error) {
+          if (closed) return;
+          // Redis away or the handler failed: read the same events again after a pause.
+          options.onError?.(error);
+          await setTimeout(RETRY_PAUSE_MS);
         }
       }
     };
@@ -76,6 +82,28 @@ export class RedisEventBus implements EventBus {
     };
     this.subscriptions.add(subscription);
     return subscription;
+  }
+
+  async read(stream: string, after: string, limit: number): Promise<BusEvent[]> {
+    parseCursor(after);
+    // One MULTI, so that the retention checked is the one the range was read under.
+    const [[, info], [rangeError, entries]] = (await this.redis
+      .multi()
+      .xinfo('STREAM', prefixedKey(this.redis, stream))
+      .xrange(stream, `(${after}`, '+', 'COUNT', limit)
+      .exec())! as [[Error | null, unknown[] | undefined], [Error | null, [string, string[]][]]];
+    if (rangeError) throw rangeError;
+    // No stream yet (XINFO failed): nothing was ever published, nothing trimmed.
+    const field = (name: string) => (info ? String(info[info.indexOf(name) + 1]) : '0');
+    const trimmed = Number(field('entries-added')) > Number(field('length'));
+    // Redis does not say which ids were trimmed, only the oldest it keeps (or, once it keeps none,
+    // the newest it made): a cursor before that is refused, also the one right before it, which
+    // loses nothing (safe rather than exact).
+    const oldestKept = Number(field('length')) > 0 ? field('recorded-first-entry-id') : field('last-generated-id');
+    if (trimmed && compareCursors(after, oldestKept) < 0) throw new StreamCursorError('expired', after);
+    if (info && compareCursors(after, field('last-generated-id')) > 0) throw new StreamCursorError('unknown', after);
+    if (!info && after !== '0-0') throw new StreamCursorError('unknown', after);
+    return entries.map(([id, fields]) => toEvent(stream, id, fields));
   }
 
   async close(): Promise<void> {

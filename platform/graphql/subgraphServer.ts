@@ -9,6 +9,7 @@ import type { Infrastructure } from '../infrastructure.ts';
 import type { Logger } from '../logger.ts';
 import type { HttpRoute, ReadinessCheck, RunningService } from '../http/serviceHttpServer.ts';
 import { apolloServerDefaults, serveApollo } from './apolloService.ts';
+import { compiledExecutionGateway } from './compiledExecutionGateway.ts';
 
 export interface SubgraphDefinition<Context extends BaseContext> {
   readonly name: string;
@@ -47,7 +48,7 @@ export async function startSubgraphServer<Context extends BaseContext>(
     resolvers: definition.resolvers as GraphQLResolverMap<unknown>,
   });
   const apollo = new ApolloServer<Context>({
-    schema,
+    gateway: compiledExecutionGateway(schema),
     ...apolloServerDefaults(logger),
     // Inline traces feed Apollo Studio, which Stockgraph does not report to; cache hints feed a
     // response cache it does not run, at the price of a hook on every resolved field.

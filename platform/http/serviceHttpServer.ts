@@ -72,7 +72,7 @@ export function createServiceHttpServer<Context extends BaseContext>({
     sendJson(response, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', checks: Object.fromEntries(results) });
   };
 
-  return createServer((request, response) => {
+  const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const handle = async () => {
       if (url.pathname === GRAPHQL_PATH) return serveGraphQL(request, response, url);
@@ -91,6 +91,12 @@ export function createServiceHttpServer<Context extends BaseContext>({
       else response.destroy();
     });
   });
+  // Keep idle connections open longer than callers keep them in their pools (the gateway's
+  // agent, load balancers: typically up to 60 s). With Node's 5 s default, a caller may send a
+  // request on a connection the server is closing, and get "socket hang up".
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return server;
 }
 
 /** Starts listening and returns the base URL actually bound (port 0 picks a free port). */

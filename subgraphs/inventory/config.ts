@@ -16,6 +16,8 @@ export interface InventoryConfig {
   readonly erpImportToken: string | null;
   /** Where and how often to pull the ERP's on-hand balances; null when the ERP is not pulled. */
   readonly erpPull: ErpPullConfig | null;
+  /** Where and how to send transferred serials to the ERP; null when no ERP is configured. */
+  readonly erpSerialPush: ErpSerialPushConfig | null;
   /** The locations each sales channel may promise from; a channel not listed may use every location. */
   readonly channelLocations: ReadonlyMap<string, readonly string[]>;
   readonly reservations: ReservationConfig;
@@ -50,6 +52,20 @@ export interface ErpPullConfig {
   /** HTTP Basic credentials; both or neither. */
   readonly username?: string;
   readonly password?: string;
+}
+
+export interface ErpSerialPushConfig {
+  /** The ERP's base URL; the staged inventory transactions resource path is appended. */
+  readonly baseUrl: string;
+  /** Stockgraph location id -> ERP organization, the reverse of ERP_ORGANIZATIONS. */
+  readonly locationOrganizations: ReadonlyMap<string, string>;
+  /** How often to look for serials due to the ERP, in milliseconds. */
+  readonly intervalMs: number;
+  /** Wait before a failed call is made again, in milliseconds; doubled after each failure, up to 5 minutes. */
+  readonly retryBackoffMs: number;
+  /** How long one call may take, in milliseconds. */
+  readonly timeoutMs: number;
+  readonly auth?: { readonly username: string; readonly password: string };
 }
 
 const sourceSecrets = z
@@ -112,7 +128,7 @@ export function readInventoryConfig(env: Environment): InventoryConfig {
     staleAfterSeconds: values.STALE_AFTER_SECONDS,
     outboxPollIntervalMs: values.OUTBOX_POLL_INTERVAL_MS,
     erpImportToken: values.ERP_IMPORT_TOKEN ?? null,
-    erpPull: readErpPull(env),
+    ...readErp(env),
     channelLocations: new Map(
       (values.CHANNEL_LOCATIONS ?? '')
         .split(',')
@@ -136,7 +152,8 @@ export function readInventoryConfig(env: Environment): InventoryConfig {
   });
 }
 
-function readErpPull(env: Environment): ErpPullConfig | null {
+/** The ERP's two directions, which share its address, organizations and credentials. */
+function readErp(env: Environment): { erpPull: ErpPullConfig | null; erpSerialPush: ErpSerialPushConfig | null } {
   const values = readEnvironment(
     {
       ERP_BASE_URL: variable.url(['http:', 'https:']).optional(),
@@ -144,6 +161,9 @@ function readErpPull(env: Environment): ErpPullConfig | null {
       ERP_PULL_INTERVAL_SECONDS: variable.positiveInt(3_600),
       ERP_USERNAME: z.string().optional(),
       ERP_PASSWORD: z.string().optional(),
+      ERP_SERIAL_PUSH_INTERVAL_MS: variable.positiveInt(1_000),
+      ERP_SERIAL_PUSH_BACKOFF_MS: variable.positiveInt(1_000),
+      ERP_SERIAL_PUSH_TIMEOUT_SECONDS: variable.positiveInt(30),
     },
     env,
   );
@@ -151,21 +171,36 @@ function readErpPull(env: Environment): ErpPullConfig | null {
   // Each of these alone would silently pull nothing, or pull without credentials.
   if (baseUrl === undefined) {
     if (organizations !== undefined) throw new ConfigurationError('ERP_BASE_URL', 'is required when ERP_ORGANIZATIONS is set');
-    return null;
+    return { erpPull: null, erpSerialPush: null };
   }
   if (organizations === undefined) throw new ConfigurationError('ERP_ORGANIZATIONS', 'is required when ERP_BASE_URL is set (e.g. ORG1=DC-01,ORG2=DC-02)');
   if (username === undefined && password !== undefined) throw new ConfigurationError('ERP_USERNAME', 'is required when ERP_PASSWORD is set');
   if (username !== undefined && password === undefined) throw new ConfigurationError('ERP_PASSWORD', 'is required when ERP_USERNAME is set');
   const organizationLocations: Record<string, string> = {};
+  const locationOrganizations = new Map<string, string>();
   for (const pair of organizations.split(',')) {
     const [organization, locationId] = pair.split('=') as [string, string];
     if (Object.hasOwn(organizationLocations, organization)) throw new ConfigurationError('ERP_ORGANIZATIONS', `names organization ${organization} twice`);
+    // A serial transfer from such a location could not say which organization it left.
+    const other = locationOrganizations.get(locationId);
+    if (other !== undefined) throw new ConfigurationError('ERP_ORGANIZATIONS', `maps location ${locationId} to two organizations, ${other} and ${organization}`);
     organizationLocations[organization] = locationId;
+    locationOrganizations.set(locationId, organization);
   }
-  return Object.freeze({
-    baseUrl,
-    organizationLocations: Object.freeze(organizationLocations),
-    intervalMs: values.ERP_PULL_INTERVAL_SECONDS * 1_000,
-    ...(username === undefined ? {} : { username, password }),
-  });
+  return {
+    erpPull: Object.freeze({
+      baseUrl,
+      organizationLocations: Object.freeze(organizationLocations),
+      intervalMs: values.ERP_PULL_INTERVAL_SECONDS * 1_000,
+      ...(username === undefined ? {} : { username, password }),
+    }),
+    erpSerialPush: Object.freeze({
+      baseUrl,
+      locationOrganizations,
+      intervalMs: values.ERP_SERIAL_PUSH_INTERVAL_MS,
+      retryBackoffMs: values.ERP_SERIAL_PUSH_BACKOFF_MS,
+      timeoutMs: values.ERP_SERIAL_PUSH_TIMEOUT_SECONDS * 1_000,
+      ...(username === undefined || password === undefined ? {} : { auth: Object.freeze({ username, password }) }),
+    }),
+  };
 }

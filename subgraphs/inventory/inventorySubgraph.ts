@@ -9,6 +9,7 @@ import { loadExampleMappings } from './mappings/exampleMappings.ts';
 import { inventoryResolvers, type InventoryContext } from './resolvers.ts';
 import { ErpBalanceImport } from './services/erpBalanceImport.ts';
 import { ErpBalancePoller } from './services/erpBalancePoller.ts';
+import { ErpSerialPusher } from './services/erpSerialPusher.ts';
 import { ReservationExpirySweeper } from './services/reservationExpirySweeper.ts';
 import { ReservationService } from './services/reservationService.ts';
 import { StockChangeRelay } from './services/stockChangeRelay.ts';
@@ -20,7 +21,7 @@ import { WarehouseEventStreamConsumer } from './services/warehouseEventStreamCon
  * The inventory subgraph: items, locations and stock levels; warehouse events in
  * (POST /events/:source) and ERP balances in (POST /erp/balances, and a periodic pull when
  * configured), and from a Redis Stream per source when on Redis; every stock change out
- * through the outbox relay.
+ * through the outbox relay, and the serials of transfers out to the ERP when one is configured.
  */
 export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, logger }: SubgraphEnvironment): SubgraphDefinition<InventoryContext> {
   const config = readInventoryConfig(env);
@@ -56,6 +57,10 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
     const { baseUrl, organizationLocations, intervalMs, username, password } = config.erpPull;
     const clientOptions = { baseUrl, organizationLocations, ...(username && password ? { auth: { username, password } } : {}) };
     workers.push(new ErpBalancePoller(erpImport, clientOptions, { intervalMs, logger, onCommitted: publishNow }));
+  }
+  if (config.erpSerialPush) {
+    const { baseUrl, auth, timeoutMs, ...pushSettings } = config.erpSerialPush;
+    workers.push(new ErpSerialPusher(db.prisma, { baseUrl, timeoutMs, ...(auth ? { auth } : {}) }, { ...pushSettings, logger }));
   }
   return {
     name: 'inventory',

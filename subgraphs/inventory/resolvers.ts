@@ -3,9 +3,10 @@ import { groupBy } from '../../platform/graphql/batching.ts';
 import { CommonErrorCode, UserInputError } from '../../platform/graphql/errors.ts';
 import { connectionOf, decodeCursor, encodeCursor, newestFirstConnection, pageSize } from '../../platform/graphql/pagination.ts';
 import { DateTimeScalar } from '../../platform/graphql/scalars.ts';
-import type { DeadLetter, InventoryRepository, Item, ItemFilter, Location, StockLevelKey, StockLevelRecord } from './data/inventoryRepository.ts';
+import type { BucketStamp, DeadLetter, InventoryRepository, Item, ItemFilter, Location, StockChangeRecord, StockLevelFigures, StockLevelKey, StockLevelRecord } from './data/inventoryRepository.ts';
 import { InventoryError, InventoryErrorCode } from './errors.ts';
 import { earliestPromiseDate } from './domain/promiseDate.ts';
+import { inboundSupply, lotHoldings } from './domain/stockLevelSummary.ts';
 import type { InventoryLoaders } from './loaders.ts';
 import type { ReservationRecord, ReservationService } from './services/reservationService.ts';
 import type { TransferRecord, TransferService } from './services/transferService.ts';
@@ -30,6 +31,7 @@ export interface InventorySettings {
 }
 
 const MAX_AVAILABILITY_SKUS = 1_000;
+const MAX_STOCK_CHANGE_IDS = 1_000;
 
 export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
   DateTime: DateTimeScalar,
@@ -56,6 +58,7 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
     ) => newestFirstConnection(args, (take, after) => repository.deadLetterPage(args, take, after), (letter) => letter.receivedAt),
     reservation: async (_: unknown, { id }: { id: string }, { reservations }: InventoryContext) => (await reservations.byIds([id]))[0] ?? null,
     transfer: async (_: unknown, { id }: { id: string }, { transfers }: InventoryContext) => (await transfers.byIds([id]))[0] ?? null,
+    stockChanges: (_: unknown, { ids }: { ids: string[] }, { repository }: InventoryContext) => stockChanges(ids, repository),
   },
   Mutation: {
     replayDeadLetter: async (_: unknown, { id }: { id: string }, { ingestion, repository, afterCommit }: InventoryContext) => {
@@ -129,10 +132,22 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
     item: (level: StockLevelRecord, _: unknown, { loaders }: InventoryContext) => loaders.itemBySku.load(level.sku),
     location: (level: StockLevelRecord, _: unknown, { loaders }: InventoryContext) => loaders.locationById.load(level.locationId),
     stale: (level: StockLevelRecord, _: unknown, { settings }: InventoryContext) => isStale(level, settings),
+    lots: (level: StockLevelRecord) => lotHoldings(level.positions, level.readAt),
     bucketChanges: (level: StockLevelRecord) =>
-      Object.entries(level.bucketChanges)
+      Object.entries(JSON.parse(level.bucketChangesJson) as Record<string, BucketStamp>)
         .map(([bucket, stamp]) => ({ bucket, ...stamp }))
         .sort((a, b) => (a.bucket < b.bucket ? -1 : 1)),
+  },
+  StockChange: {
+    id: (change: StockChangeRecord) => change.id.toString(),
+    sequence: (change: StockChangeRecord) => Number(change.sequence),
+    // Only the gateway knows where a change sits in the stream: it sets this on delivery.
+    cursor: () => null,
+    cause: (change: StockChangeRecord) => ({ type: change.causeType, id: change.causeId }),
+    item: (change: StockChangeRecord, _: unknown, { loaders }: InventoryContext) => loaders.itemBySku.load(change.sku),
+    location: (change: StockChangeRecord, _: unknown, { loaders }: InventoryContext) => loaders.locationById.load(change.locationId),
+    stockLevel: (change: StockChangeRecord, _: unknown, { loaders }: InventoryContext) =>
+      loaders.stockLevelByKey.load({ sku: change.sku, locationId: change.locationId }),
   },
   LocationAvailability: {
     location: ({ locationId }: { locationId: string }, _: unknown, { loaders }: InventoryContext) => loaders.locationById.load(locationId),
@@ -185,7 +200,7 @@ interface AvailabilityArgs {
   readonly quantity: number;
 }
 
-function isStale(level: StockLevelRecord, settings: InventorySettings): boolean {
+function isStale(level: StockLevelFigures, settings: InventorySettings): boolean {
   return !level.wmsReportedAt || level.readAt.getTime() - level.wmsReportedAt.getTime() > settings.staleAfterMs;
 }
 
@@ -196,9 +211,14 @@ async function availability({ skus, locationIds, channel, quantity }: Availabili
   }
   if (!Number.isInteger(quantity) || quantity < 1) throw new UserInputError(`quantity must be a whole number of at least 1, got ${quantity}`);
   const wanted = [...new Set(skus)];
-  const [items, locations] = await Promise.all([
+  const channelRule = channel ? settings.channelLocations.get(channel) : undefined;
+  const eligible = channelRule && locationIds ? locationIds.filter((id) => channelRule.includes(id)) : (channelRule ?? locationIds ?? undefined);
+  // The stock is read alongside the checks rather than after them: a request naming an unknown
+  // SKU or location wastes one read, and every other request saves a round of waiting.
+  const [items, locations, levels] = await Promise.all([
     repository.itemsBySku(wanted),
     locationIds ? repository.locationsById(locationIds) : null,
+    repository.stockFiguresBySku(wanted, eligible),
   ]);
   const known = new Set(items.map((item) => item.sku));
   const unknownSkus = wanted.filter((sku) => !known.has(sku));
@@ -210,9 +230,6 @@ async function availability({ skus, locationIds, channel, quantity }: Availabili
   }
   for (const item of items) loaders.itemBySku.prime(item.sku, item);
 
-  const channelRule = channel ? settings.channelLocations.get(channel) : undefined;
-  const eligible = channelRule && locationIds ? locationIds.filter((id) => channelRule.includes(id)) : (channelRule ?? locationIds ?? undefined);
-  const levels = await repository.stockLevelsBySku(wanted, eligible);
   const asOf = levels[0]?.readAt ?? new Date();
   const levelsBySku = groupBy(wanted, levels, (level) => level.sku);
   return {
@@ -225,7 +242,7 @@ async function availability({ skus, locationIds, channel, quantity }: Availabili
         item: { sku },
         available,
         inboundInTransit: own.reduce((sum, level) => sum + level.inboundInTransit, 0),
-        earliestPromiseDate: earliestPromiseDate(quantity, available, own.flatMap((level) => level.inbound), asOf),
+        earliestPromiseDate: earliestPromiseDate(quantity, available, own.flatMap((level) => inboundSupply(level.positions)), asOf),
         locations: own.map((level) => ({
           locationId: level.locationId,
           available: level.available,
@@ -236,4 +253,15 @@ async function availability({ skus, locationIds, channel, quantity }: Availabili
       };
     }),
   };
+}
+
+/** The changes with these ids, in the order asked; null for an id that names none. */
+async function stockChanges(ids: readonly string[], repository: InventoryRepository): Promise<(StockChangeRecord | null)[]> {
+  if (ids.length > MAX_STOCK_CHANGE_IDS) {
+    throw new UserInputError(`At most ${MAX_STOCK_CHANGE_IDS} stock change ids per request, got ${ids.length}`, CommonErrorCode.BAD_USER_INPUT);
+  }
+  // Ids are outbox record numbers; anything else names no change.
+  const numbers = ids.filter((id) => /^\d{1,18}$/.test(id)).map(BigInt);
+  const byId = new Map((await repository.stockChangesById(numbers)).map((change) => [change.id.toString(), change]));
+  return ids.map((id) => byId.get(id) ?? null);
 }

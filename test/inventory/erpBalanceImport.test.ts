@@ -11,6 +11,7 @@ import { erpBalancesRoute } from '../../subgraphs/inventory/http/erpBalancesRout
 import { ErpBalanceImport } from '../../subgraphs/inventory/services/erpBalanceImport.ts';
 import { ErpBalancePoller } from '../../subgraphs/inventory/services/erpBalancePoller.ts';
 import { useCleanup } from '../support/cleanup.ts';
+import { collectingLogger } from '../support/collectingLogger.ts';
 import { startErpSimulator, type OnhandBalanceRecord } from '../support/erpSimulator.ts';
 import { createTestDatabase } from '../support/services.ts';
 
@@ -74,16 +75,6 @@ function deferred<T = void>() {
   let resolve!: (value: T) => void;
   const promise = new Promise<T>((done) => (resolve = done));
   return { promise, resolve };
-}
-
-function collectingLogger() {
-  const calls = { info: [] as unknown[][], warn: [] as unknown[][], error: [] as unknown[][] };
-  const logger = {
-    info: (...args: unknown[]) => void calls.info.push(args),
-    warn: (...args: unknown[]) => void calls.warn.push(args),
-    error: (...args: unknown[]) => void calls.error.push(args),
-  };
-  return { calls, logger };
 }
 
 function useSeededDatabase() {

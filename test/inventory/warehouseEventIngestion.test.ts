@@ -38,12 +38,14 @@ describe('warehouse events in, stock changes out', () => {
     database = await createTestDatabase();
     await seedDemoData(database.db, { skuCount: 50 });
     infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 10 }, eventBus: { kind: 'redis', url: REDIS_URL } });
-    subscription = await infrastructure.bus.subscribe(STOCK_CHANGES_STREAM, (event: BusEvent) => {
-      const change = event.payload as StockLevelChanged;
-      // The stream is shared by every test run on this Redis: keep this process's changes only.
-      if (change.cause.id.startsWith(`acme-wms:acme-${process.pid}-`) || change.cause.id.startsWith(`northwind-3pl:nw-${process.pid}-`)) {
-        published.push(change);
-        onPublished?.();
+    subscription = await infrastructure.bus.subscribe(STOCK_CHANGES_STREAM, (events: readonly BusEvent[]) => {
+      for (const { payload } of events) {
+        const change = payload as StockLevelChanged;
+        // The stream is shared by every test run on this Redis: keep this process's changes only.
+        if (change.cause.id.startsWith(`acme-wms:acme-${process.pid}-`) || change.cause.id.startsWith(`northwind-3pl:nw-${process.pid}-`)) {
+          published.push(change);
+          onPublished?.();
+        }
       }
     });
     inventory = await startInventory(infrastructure, { WMS_SOURCE_SECRETS: 'acme-wms=test-secret,northwind-3pl=nw-secret', WMS_MAX_BATCH_EVENTS: '100' }, createLogger('error'));

@@ -50,14 +50,24 @@ describe('configuration', () => {
   }
 
   it('points the gateway at each subgraph, overridable per subgraph', () => {
-    const config = readGatewayConfig({ ORDERS_URL: 'http://orders:4002/graphql' });
+    const config = readGatewayConfig({ ORDERS_URL: 'http://orders:4002/graphql', REDIS_URL: production.REDIS_URL });
     assert.equal(config.port, 4000);
     assert.deepEqual(config.subgraphUrls, {
       inventory: 'http://127.0.0.1:4001/graphql',
       orders: 'http://orders:4002/graphql',
       reconciliation: 'http://127.0.0.1:4003/graphql',
     });
-    assert.throws(() => readGatewayConfig({ RECONCILIATION_URL: 'ftp://x' }), /RECONCILIATION_URL must be a URL/);
+    assert.throws(() => readGatewayConfig({ RECONCILIATION_URL: 'ftp://x', REDIS_URL: production.REDIS_URL }), /RECONCILIATION_URL must be a URL/);
+  });
+
+  it('feeds gateway subscriptions from Redis, with limits and API keys', () => {
+    const config = readGatewayConfig({ REDIS_URL: production.REDIS_URL, REDIS_KEY_PREFIX: 'eu:', GATEWAY_API_KEYS: ' key-one, key-two ,' });
+    assert.deepEqual(config.redis, { url: production.REDIS_URL, keyPrefix: 'eu:' });
+    assert.deepEqual(config.apiKeys, ['key-one', 'key-two']);
+    assert.deepEqual(config.subscriptions, { maxPerConnection: 100, maxBufferedEvents: 1_000, lookupRetryMs: 30_000 });
+    assert.throws(() => readGatewayConfig({}), /REDIS_URL is required/);
+    assert.equal(readGatewayConfig({}, { allowEmbedded: true }).redis, null, 'embedded: the in-process bus');
+    assert.deepEqual(readGatewayConfig({ REDIS_URL: production.REDIS_URL }).apiKeys, [], 'no keys: callers are let in');
   });
 
   it('stops a service with one clear line when a variable is wrong', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { BusEvent, EventBus } from '../../platform/events/eventBus.ts';
+import { StreamCursorError, type BusEvent, type EventBus } from '../../platform/events/eventBus.ts';
 import { InProcessEventBus } from '../../platform/events/inProcessEventBus.ts';
 import { RedisEventBus } from '../../platform/events/redisEventBus.ts';
 import { connectRedis } from '../../platform/redis.ts';
@@ -15,22 +15,27 @@ function collect(count: number) {
   return {
     events,
     arrived,
-    handler: (event: BusEvent) => {
-      events.push(event);
-      if (events.length === count) done();
+    handler: (batch: readonly BusEvent[]) => {
+      events.push(...batch);
+      if (events.length >= count) done();
     },
   };
 }
 
-const buses: [string, () => { bus: EventBus; close: () => Promise<void> }][] = [
+const buses: [string, () => { bus: EventBus; close: () => Promise<void>; trim: (stream: string, keep: number) => Promise<void> }][] = [
   ['in-process', () => {
-    const bus = new InProcessEventBus();
-    return { bus, close: () => bus.close() };
+    // Retains about 10 events: trimming starts once 12 are held.
+    const bus = new InProcessEventBus(10);
+    return { bus, close: () => bus.close(), trim: async () => {} };
   }],
   ['Redis Streams', () => {
     const redis = connectRedis(REDIS_URL);
     const bus = new RedisEventBus(redis, { blockMs: 200 });
-    return { bus, close: async () => (await bus.close(), redis.disconnect()) };
+    return {
+      bus,
+      close: async () => (await bus.close(), redis.disconnect()),
+      trim: async (stream, keep) => void (await redis.xtrim(stream, 'MAXLEN', keep)),
+    };
   }],
 ];
 
@@ -74,6 +79,24 @@ for (const [kind, open] of buses) {
 
       assert.deepEqual(resumed.events.map((event) => event.payload), [{ n: 2 }, { n: 3 }, { n: 4 }]);
       assert.deepEqual(resumed.events.slice(0, 2).map((event) => event.cursor), cursors.slice(1));
+    });
+
+    it('reads the events after a cursor, and refuses cursors it cannot honour', async () => {
+      const { bus, close, trim } = open();
+      cleanup(close);
+      const stream = uniqueKey('bus');
+      const cursors = await bus.publishMany(stream, Array.from({ length: 15 }, (_, n) => ({ type: 'test.thing.happened', payload: { n } })));
+
+      assert.deepEqual((await bus.read(stream, cursors[11]!, 2)).map((event) => event.payload), [{ n: 12 }, { n: 13 }]);
+      assert.deepEqual(await bus.read(stream, cursors[14]!, 10), [], 'nothing after the newest event');
+      await trim(stream, 10);
+      await assert.rejects(bus.read(stream, cursors[1]!, 10), (error: StreamCursorError) => error.reason === 'expired');
+      assert.equal((await bus.read(stream, cursors[5]!, 10)).length, 9, 'the events after the oldest retained one');
+      await assert.rejects(bus.read(stream, `${Date.now() + 60_000}-0`, 10), (error: StreamCursorError) => error.reason === 'unknown');
+      await assert.rejects(bus.read(stream, 'yesterday', 10), (error: StreamCursorError) => error.reason === 'malformed');
+      await trim(stream, 0);
+      assert.deepEqual(await bus.read(stream, cursors[14]!, 10), [], 'nothing was lost after the newest event, even with none kept');
+      if (kind === 'Redis Streams') await assert.rejects(bus.read(stream, cursors[13]!, 10), (error: StreamCursorError) => error.reason === 'expired');
     });
   });
 }

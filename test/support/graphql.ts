@@ -3,11 +3,16 @@ export interface GraphQLResponse<Data = any> {
   errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string } & Record<string, unknown> }[];
 }
 
-/** POSTs a GraphQL operation to `${baseUrl}/graphql`. */
-export async function graphql<Data = any>(baseUrl: string, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<Data>> {
+/** POSTs a GraphQL operation to `${baseUrl}/graphql`, with `headers` besides the content type. */
+export async function graphql<Data = any>(
+  baseUrl: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Promise<GraphQLResponse<Data>> {
   const response = await fetch(`${baseUrl}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ query, variables }),
   });
   return (await response.json()) as GraphQLResponse<Data>;

@@ -1,7 +1,6 @@
 import type { Database, PrismaClient } from '../../../platform/database/database.ts';
-import type { DeadLetter, Item, Location, Subinventory } from '../../../platform/database/generated/client.ts';
+import type { DeadLetter, Item, Location, StockChangeOutbox, Subinventory } from '../../../platform/database/generated/client.ts';
 import { newestFirstAfter, type NewestFirstPosition } from '../../../platform/graphql/pagination.ts';
-import type { InboundSupply } from '../domain/promiseDate.ts';
 import { summarizeStockLevel, type PositionState, type StockLevelBuckets } from '../domain/stockLevelSummary.ts';
 
 export type { DeadLetter, Item, Location, Subinventory };
@@ -12,53 +11,49 @@ export interface BucketStamp {
   readonly at: string;
 }
 
-/** A lot held at a stock level, summed over subinventories. */
-export interface LotHolding {
-  readonly lot: string;
-  readonly expiresAt: Date | null;
-  /** Whether it had expired when the snapshot was read. */
-  readonly expired: boolean;
-  readonly onHand: number;
-  readonly qualityHold: number;
-}
-
 /** One item x location, summed from its positions by the domain's rules (see StockLevel in schema.graphql). */
-export interface StockLevelRecord extends StockLevelBuckets {
+export interface StockLevelFigures extends StockLevelBuckets {
   readonly sku: string;
   readonly locationId: string;
-  /** When the newest change to any of its positions or settings was recorded. */
-  readonly asOf: Date;
-  /** When the WMS and the ERP last changed any of its positions; null if never. */
+  /** When the WMS last changed any of its positions; null if never. */
   readonly wmsReportedAt: Date | null;
-  readonly erpReportedAt: Date | null;
-  readonly bucketChanges: Readonly<Record<string, BucketStamp>>;
-  readonly lots: readonly LotHolding[];
-  /** Inbound quantities that have an expected arrival. */
-  readonly inbound: readonly InboundSupply[];
+  readonly positions: readonly PositionState[];
   /** When the database took the snapshot these numbers come from. */
   readonly readAt: Date;
 }
 
-/** A stock level as the query returns it: its positions packed as JSON text (see stockLevels). */
-interface StockLevelRow {
-  sku: string;
-  locationId: string;
-  safetyStock: number;
-  bucketChanges: string;
-  levelUpdatedAt: string;
-  readAt: string;
-  positions: string;
+/** A stock level with when anything last changed it, and who changed each bucket. */
+export interface StockLevelRecord extends StockLevelFigures {
+  /** When the newest change to any of its positions or settings was recorded. */
+  readonly asOf: Date;
+  /** When the ERP last changed any of its positions; null if never. */
+  readonly erpReportedAt: Date | null;
+  /** Per bucket, its last change as JSON text (`Record<string, BucketStamp>`): parsed only when asked for. */
+  readonly bucketChangesJson: string;
 }
 
-/** A position inside StockLevelRow.positions, in the column order of the query's json_build_array. */
-type PackedPosition = [
-  subinventory: string, lot: string, nettable: boolean, lotExpiresAt: string | null,
+/**
+ * One position of a stock level as the query returns it, after the level's own columns, in the
+ * query's column order; a level without positions comes as one row whose position columns are
+ * null, and the columns of a StockLevelRecord alone are null when only figures are read.
+ * Instants are epoch seconds (float8): the driver reads a number far faster than it parses a
+ * timestamp's text.
+ */
+type PositionRow = [
+  sku: string, locationId: string, safetyStock: number, readAt: number,
+  bucketChanges: string | null, levelUpdatedAt: number | null, erpUpdatedAt: number | null, updatedAt: number | null,
+  subinventory: string | null, lot: string, nettable: boolean, lotExpiresAt: number | null,
   onHandWms: number, onHandErp: number, allocated: number, reserved: number,
-  inboundInTransit: number, inboundExpectedAt: string | null, qualityHold: number, damaged: number,
-  wmsUpdatedAt: string | null, erpUpdatedAt: string | null, updatedAt: string,
+  inboundInTransit: number, inboundExpectedAt: number | null, qualityHold: number, damaged: number, wmsUpdatedAt: number | null,
 ];
 
 /** See ItemFilter in schema.graphql. */
+/** A recorded stock change: its outbox record, with the buckets it stored before and after. */
+export type StockChangeRecord = Omit<StockChangeOutbox, 'before' | 'after'> & {
+  readonly before: StockLevelBuckets;
+  readonly after: StockLevelBuckets;
+};
+
 export interface ItemFilter {
   readonly skuPrefix?: string | null;
   readonly descriptionContains?: string | null;
@@ -112,6 +107,12 @@ export class InventoryRepository {
     });
   }
 
+  /** Recorded stock changes (outbox records) by id, in no particular order. */
+  async stockChangesById(ids: readonly bigint[]): Promise<StockChangeRecord[]> {
+    // The ledger writes `before` and `after` from StockLevelBuckets (see StockLedger.write).
+    return (await this.prisma.stockChangeOutbox.findMany({ where: { id: { in: [...ids] } } })) as unknown as StockChangeRecord[];
+  }
+
   deadLettersById(ids: readonly string[]): Promise<DeadLetter[]> {
     return this.prisma.deadLetter.findMany({ where: { id: { in: [...ids] } } });
   }
@@ -129,82 +130,112 @@ export class InventoryRepository {
     });
   }
 
-  stockLevelsBySku(skus: readonly string[], locationIds?: readonly string[]): Promise<StockLevelRecord[]> {
+  stockLevelsBySku(skus: readonly string[]): Promise<StockLevelRecord[]> {
+    return this.stockLevels('level.sku = ANY($1::text[])', [skus], true);
+  }
+
+  /** The stock figures of `skus`, at `locationIds` only when given: what bulk reads need of a StockLevelRecord. */
+  stockFiguresBySku(skus: readonly string[], locationIds?: readonly string[]): Promise<StockLevelFigures[]> {
     return locationIds
-      ? this.stockLevels('level.sku = ANY($1::text[]) AND level.location_id = ANY($2::text[])', [skus, locationIds])
-      : this.stockLevels('level.sku = ANY($1::text[])', [skus]);
+      ? this.stockLevels('level.sku = ANY($1::text[]) AND level.location_id = ANY($2::text[])', [skus, locationIds], false)
+      : this.stockLevels('level.sku = ANY($1::text[])', [skus], false);
   }
 
   stockLevelsByKey(keys: readonly StockLevelKey[]): Promise<StockLevelRecord[]> {
     return this.stockLevels('(level.sku, level.location_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))', [
       keys.map((key) => key.sku),
       keys.map((key) => key.locationId),
-    ]);
+    ], true);
   }
 
   // One statement, so every level of an answer comes from the same snapshot (`readAt`). It goes
   // through the driver: bulk availability reads ~13,000 rows, where Prisma's row decoding cost
-  // three times the query itself. `$1` is always the SKUs: repeated on the positions, it lets
-  // the planner fetch them by index instead of scanning the table for a hash join.
-  private async stockLevels(where: string, params: [skus: readonly string[], ...rest: unknown[]]): Promise<StockLevelRecord[]> {
-    // One row per level with its positions as one JSON text: the driver decodes a few columns
-    // per level instead of twenty per position, and JSON.parse does the rest natively.
-    const rows = await this.db.query<StockLevelRow>(
-      `SELECT level.sku, level.location_id AS "locationId", level.safety_stock AS "safetyStock",
-              level.bucket_changes::text AS "bucketChanges", level.updated_at::text AS "levelUpdatedAt",
-              statement_timestamp()::text AS "readAt",
-              COALESCE(json_agg(json_build_array(
-                p.subinventory, p.lot, s.nettable, lot.expires_at, p.on_hand_wms, p.on_hand_erp, p.allocated, p.reserved,
-                p.inbound_in_transit, p.inbound_expected_at, p.quality_hold, p.damaged,
-                p.wms_updated_at, p.erp_updated_at, p.updated_at)) FILTER (WHERE p.sku IS NOT NULL), '[]')::text AS positions
+  // three times the query itself. Flat rows joined to their level by the hash join cost the
+  // database a third of packing positions as JSON per level (no aggregate, no timestamp text);
+  // levels are put in key order here rather than by a sort in the database. `$1` is always the
+  // SKUs: repeated on the positions, it lets the planner fetch them by index instead of scanning
+  // the table for a hash join. The driver's cost is per value, so figures leave out the record's
+  // own columns (bucket sources are the longest text of a row).
+  private stockLevels(where: string, params: SkuParams, asRecords: true): Promise<StockLevelRecord[]>;
+  private stockLevels(where: string, params: SkuParams, asRecords: false): Promise<StockLevelFigures[]>;
+  private async stockLevels(where: string, params: SkuParams, asRecords: boolean): Promise<StockLevelFigures[]> {
+    const recordColumns = asRecords
+      ? `level.bucket_changes::text, date_part('epoch', level.updated_at), date_part('epoch', p.erp_updated_at), date_part('epoch', p.updated_at)`
+      : 'NULL, NULL, NULL, NULL';
+    const rows = await this.db.queryTuples<PositionRow>(
+      `SELECT level.sku, level.location_id, level.safety_stock, date_part('epoch', date_trunc('milliseconds', statement_timestamp())),
+              ${recordColumns},
+              p.subinventory, p.lot, s.nettable, date_part('epoch', lot.expires_at),
+              p.on_hand_wms, p.on_hand_erp, p.allocated, p.reserved,
+              p.inbound_in_transit, date_part('epoch', p.inbound_expected_at), p.quality_hold, p.damaged, date_part('epoch', p.wms_updated_at)
          FROM stock_level level
-         LEFT JOIN stock_position p ON p.sku = level.sku AND p.location_id = level.location_id AND p.sku = ANY($1::text[])
-         LEFT JOIN subinventory s ON s.location_id = p.location_id AND s.code = p.subinventory
-         LEFT JOIN lot ON lot.sku = p.sku AND lot.lot = p.lot
-        WHERE ${where}
-        GROUP BY level.sku, level.location_id
-        ORDER BY level.sku, level.location_id`,
+         LEFT JOIN (stock_position p
+                    JOIN subinventory s ON s.location_id = p.location_id AND s.code = p.subinventory
+                    LEFT JOIN lot ON lot.sku = p.sku AND lot.lot = p.lot)
+           ON p.sku = level.sku AND p.location_id = level.location_id AND p.sku = ANY($1::text[])
+        WHERE ${where}`,
       params,
     );
-    const readAt = rows[0] ? instant(rows[0].readAt) : new Date();
-    return rows.map((row) => toStockLevel(row, readAt));
+    if (!rows[0]) return [];
+    const readAt = instant(rows[0][3]);
+    const toLevel = asRecords ? toStockLevelRecord : toStockFigures;
+    const levels = [...groupPositionsByLevel(rows).values()].map((levelRows) => toLevel(levelRows, readAt));
+    return levels.sort((a, b) => (a.sku === b.sku ? compareText(a.locationId, b.locationId) : compareText(a.sku, b.sku)));
   }
 }
 
-function toStockLevel(row: StockLevelRow, readAt: Date): StockLevelRecord {
-  const packed = JSON.parse(row.positions) as PackedPosition[];
-  const positions: PositionState[] = packed.map((p) => ({
-    subinventory: p[0], lot: p[1], nettable: p[2], lotExpiresAt: optionalInstant(p[3]),
-    onHandWms: p[4], onHandErp: p[5], allocated: p[6], reserved: p[7],
-    inboundInTransit: p[8], inboundExpectedAt: optionalInstant(p[9]), qualityHold: p[10], damaged: p[11],
-  }));
-  const latest = (dates: (Date | null)[]) => dates.reduce<Date | null>((newest, date) => (date && (!newest || date > newest) ? date : newest), null);
-  const lots = new Map<string, LotHolding>();
-  for (const position of positions) {
-    if (!position.lot) continue;
-    const expired = position.lotExpiresAt !== null && position.lotExpiresAt <= readAt;
-    const held = lots.get(position.lot) ?? { lot: position.lot, expiresAt: position.lotExpiresAt, expired, onHand: 0, qualityHold: 0 };
-    lots.set(position.lot, { ...held, onHand: held.onHand + position.onHandWms, qualityHold: held.qualityHold + position.qualityHold });
+type SkuParams = [skus: readonly string[], ...rest: unknown[]];
+
+function groupPositionsByLevel(rows: readonly PositionRow[]): Map<string, PositionRow[]> {
+  const byLevel = new Map<string, PositionRow[]>();
+  for (const row of rows) {
+    const key = `${row[0]}\u0000${row[1]}`;
+    const level = byLevel.get(key);
+    if (level) level.push(row);
+    else byLevel.set(key, [row]);
   }
-  return {
-    sku: row.sku,
-    locationId: row.locationId,
-    ...summarizeStockLevel(positions, row.safetyStock, readAt),
-    asOf: latest([instant(row.levelUpdatedAt), ...packed.map((p) => instant(p[14]))])!,
-    wmsReportedAt: latest(packed.map((p) => optionalInstant(p[12]))),
-    erpReportedAt: latest(packed.map((p) => optionalInstant(p[13]))),
-    bucketChanges: JSON.parse(row.bucketChanges) as Record<string, BucketStamp>,
-    lots: [...lots.values()].sort((a, b) => (a.lot < b.lot ? -1 : 1)),
-    inbound: positions.flatMap((p) => (p.inboundInTransit > 0 && p.inboundExpectedAt ? [{ quantity: p.inboundInTransit, expectedAt: p.inboundExpectedAt }] : [])),
-    readAt,
-  };
+  return byLevel;
 }
 
-/** PostgreSQL's timestamptz text ("2026-11-23 12:00:00.123+00" or JSON's ISO form) as a Date. */
-function instant(text: string): Date {
-  return new Date(text.includes('T') ? text : text.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00'));
+/** `rows` are one level's (at least one; a lone row without a subinventory means no positions). */
+function toStockFigures(rows: readonly PositionRow[], readAt: Date): StockLevelFigures {
+  const [[sku, locationId, safetyStock]] = rows as [PositionRow];
+  const positions: PositionState[] = [];
+  let wmsSeconds: number | null = null;
+  for (const row of rows) {
+    const [, , , , , , , , subinventory, lot, nettable, lotExpiresAt, onHandWms, onHandErp, allocated, reserved,
+      inboundInTransit, inboundExpectedAt, qualityHold, damaged, wmsUpdatedAt] = row;
+    if (subinventory === null) continue;
+    positions.push({
+      subinventory, lot, nettable, lotExpiresAt: optionalInstant(lotExpiresAt), onHandWms, onHandErp, allocated, reserved,
+      inboundInTransit, inboundExpectedAt: optionalInstant(inboundExpectedAt), qualityHold, damaged,
+    });
+    wmsSeconds = latest(wmsSeconds, wmsUpdatedAt);
+  }
+  return { sku, locationId, ...summarizeStockLevel(positions, safetyStock, readAt), wmsReportedAt: optionalInstant(wmsSeconds), positions, readAt };
 }
 
-function optionalInstant(text: string | null): Date | null {
-  return text === null ? null : instant(text);
+function toStockLevelRecord(rows: readonly PositionRow[], readAt: Date): StockLevelRecord {
+  const [[, , , , bucketChanges, levelUpdatedAt]] = rows as [PositionRow];
+  let asOfSeconds = levelUpdatedAt!;
+  let erpSeconds: number | null = null;
+  for (const [, , , , , , erpUpdatedAt, updatedAt, subinventory] of rows) {
+    if (subinventory === null) continue;
+    asOfSeconds = Math.max(asOfSeconds, updatedAt!);
+    erpSeconds = latest(erpSeconds, erpUpdatedAt);
+  }
+  return { ...toStockFigures(rows, readAt), asOf: instant(asOfSeconds), erpReportedAt: optionalInstant(erpSeconds), bucketChangesJson: bucketChanges! };
+}
+
+const latest = (newest: number | null, seconds: number | null) => (seconds !== null && (newest === null || seconds > newest) ? seconds : newest);
+
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Epoch seconds as the database gives them (timestamptz(3), so whole milliseconds) as a Date. */
+function instant(epochSeconds: number): Date {
+  return new Date(Math.round(epochSeconds * 1_000));
+}
+
+function optionalInstant(epochSeconds: number | null): Date | null {
+  return epochSeconds === null ? null : instant(epochSeconds);
 }

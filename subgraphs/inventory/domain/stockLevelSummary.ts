@@ -1,4 +1,5 @@
 import { availableToPromise } from './availableToPromise.ts';
+import type { InboundSupply } from './promiseDate.ts';
 
 /** The buckets of one position (item x location x subinventory x lot) and what decides how they count. */
 export interface PositionState {
@@ -69,4 +70,35 @@ export function summarizeStockLevel(positions: Iterable<PositionState>, safetySt
     onHandWms, onHandErp, onHandNonNettable, expired, allocated, reserved,
     inboundInTransit, inboundExpectedAt, qualityHold, damaged, safetyStock, available,
   };
+}
+
+/** A lot held at a stock level, summed over subinventories. */
+export interface LotHolding {
+  readonly lot: string;
+  readonly expiresAt: Date | null;
+  /** Whether it had expired at `now`. */
+  readonly expired: boolean;
+  readonly onHand: number;
+  readonly qualityHold: number;
+}
+
+/** The lots among `positions`, in lot order; positions without a lot are left out. */
+export function lotHoldings(positions: Iterable<PositionState>, now: Date): LotHolding[] {
+  const lots = new Map<string, LotHolding>();
+  for (const position of positions) {
+    if (!position.lot) continue;
+    const expired = position.lotExpiresAt !== null && position.lotExpiresAt <= now;
+    const held = lots.get(position.lot) ?? { lot: position.lot, expiresAt: position.lotExpiresAt, expired, onHand: 0, qualityHold: 0 };
+    lots.set(position.lot, { ...held, onHand: held.onHand + position.onHandWms, qualityHold: held.qualityHold + position.qualityHold });
+  }
+  return [...lots.values()].sort((a, b) => (a.lot < b.lot ? -1 : 1));
+}
+
+/** The inbound quantities among `positions` that have an expected arrival. */
+export function inboundSupply(positions: Iterable<PositionState>): InboundSupply[] {
+  const supply: InboundSupply[] = [];
+  for (const { inboundInTransit, inboundExpectedAt } of positions) {
+    if (inboundInTransit > 0 && inboundExpectedAt) supply.push({ quantity: inboundInTransit, expectedAt: inboundExpectedAt });
+  }
+  return supply;
 }

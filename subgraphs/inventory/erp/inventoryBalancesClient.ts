@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { BalanceCollector, toErpBalance, type ErpBalance, type RejectedBalance } from './erpBalance.ts';
+import { basicAuthorization, ErpRefusal, requestErp, TransientErpFailure } from './erpHttp.ts';
 
 /** Oracle Fusion SCM's on-hand balances collection (REST framework version 11.13.18.05). */
 const INVENTORY_BALANCES_PATH = '/fscmRestApi/resources/11.13.18.05/inventoryOnhandBalances';
@@ -55,7 +56,7 @@ export async function pullInventoryBalances(options: InventoryBalancesClientOpti
   if (!(Number.isInteger(maxAttempts) && maxAttempts > 0)) throw new TypeError(`maxAttempts must be a positive whole number (got ${maxAttempts})`);
   const asOf = new Date();
   const headers: Record<string, string> = { accept: 'application/json' };
-  if (auth) headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+  if (auth) headers.authorization = basicAuthorization(auth);
 
   const collector = new BalanceCollector('record');
   let offset = 0;
@@ -109,12 +110,9 @@ interface PageRequest {
   readonly signal: AbortSignal | undefined;
 }
 
-/** A failure worth another attempt. */
-class TransientFailure extends Error {}
-
 async function fetchPage(url: URL, { headers, maxAttempts, backoffMs, timeoutMs, signal }: PageRequest): Promise<Page> {
   const offset = url.searchParams.get('offset');
-  let lastFailure: TransientFailure | undefined;
+  let lastFailure: TransientErpFailure | undefined;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     if (attempt > 1) {
       await delay(backoffMs * 2 ** (attempt - 2), undefined, { signal }).catch((error: unknown) => {
@@ -123,10 +121,11 @@ async function fetchPage(url: URL, { headers, maxAttempts, backoffMs, timeoutMs,
       });
     }
     try {
-      return await requestPage(url, headers, timeoutMs, signal);
+      return parsePage(await requestErp(url, { headers, timeoutMs, signal }));
     } catch (error) {
       signal?.throwIfAborted();
-      if (!(error instanceof TransientFailure)) throw error;
+      if (error instanceof ErpRefusal) throw new ErpUnavailableError(`ERP refused the inventory balances page at offset ${offset}: ${error.status}`);
+      if (!(error instanceof TransientErpFailure)) throw error;
       lastFailure = error;
     }
   }
@@ -136,38 +135,18 @@ async function fetchPage(url: URL, { headers, maxAttempts, backoffMs, timeoutMs,
   );
 }
 
-async function requestPage(url: URL, headers: Record<string, string>, timeoutMs: number, signal: AbortSignal | undefined): Promise<Page> {
-  const timeout = AbortSignal.timeout(timeoutMs);
-  let body: string;
-  try {
-    const response = await fetch(url, { headers, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
-    if (!response.ok) {
-      await response.body?.cancel();
-      const status = `${response.status} ${response.statusText}`.trim();
-      if (response.status === 429 || response.status >= 500) throw new TransientFailure(`answered ${status}`);
-      throw new ErpUnavailableError(`ERP refused the inventory balances page at offset ${url.searchParams.get('offset')}: ${status}`);
-    }
-    body = await response.text();
-  } catch (error) {
-    if (error instanceof TransientFailure || error instanceof ErpUnavailableError) throw error;
-    if (timeout.aborted) throw new TransientFailure(`no answer within ${timeoutMs} ms`, { cause: error });
-    throw new TransientFailure(`request failed: ${(error as Error).message}`, { cause: error });
-  }
-  return parsePage(body);
-}
-
 function parsePage(body: string): Page {
   let page: unknown;
   try {
     page = JSON.parse(body);
   } catch {
-    throw new TransientFailure('answered with a body that is not JSON');
+    throw new TransientErpFailure('answered with a body that is not JSON');
   }
   const { items, hasMore } = (typeof page === 'object' && page !== null ? page : {}) as Record<string, unknown>;
   if (!Array.isArray(items) || typeof hasMore !== 'boolean') {
-    throw new TransientFailure('answered with a page lacking an items array or a hasMore flag');
+    throw new TransientErpFailure('answered with a page lacking an items array or a hasMore flag');
   }
   // Moving on by zero records would ask for the same page forever.
-  if (hasMore && items.length === 0) throw new TransientFailure('answered hasMore with no items');
+  if (hasMore && items.length === 0) throw new TransientErpFailure('answered hasMore with no items');
   return { items, hasMore };
 }

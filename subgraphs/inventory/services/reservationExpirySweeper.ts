@@ -1,4 +1,4 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import { runPeriodically } from '../../../platform/concurrency/runPeriodically.ts';
 import type { ReservationService } from './reservationService.ts';
 
 const BATCH_SIZE = 500;
@@ -20,16 +20,9 @@ export class ReservationExpirySweeper {
   start(): void {
     if (this.loop || this.stopping.signal.aborted) return;
     const { signal } = this.stopping;
-    this.loop = (async () => {
-      while (!signal.aborted) {
-        try {
-          while (!signal.aborted && (await this.reservations.expireDue(BATCH_SIZE)) === BATCH_SIZE);
-        } catch (error) {
-          if (!signal.aborted) this.onError(error);
-        }
-        await delay(this.intervalMs, undefined, { signal }).catch(() => {});
-      }
-    })();
+    this.loop = runPeriodically(async () => {
+      while (!signal.aborted && (await this.reservations.expireDue(BATCH_SIZE)) === BATCH_SIZE);
+    }, { intervalMs: this.intervalMs, signal, onError: this.onError });
   }
 
   /** Resolves once the batch under way, if any, has committed or failed. */

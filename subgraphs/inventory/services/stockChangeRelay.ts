@@ -1,9 +1,10 @@
 import type { PrismaClient } from '../../../platform/database/database.ts';
 import type { EventBus } from '../../../platform/events/eventBus.ts';
+import { STREAMS } from '../../../platform/events/streams.ts';
 import type { StockLevelBuckets } from '../domain/stockLevelSummary.ts';
 
 /** The stream every stock change is published to, in order per item x location. */
-export const STOCK_CHANGES_STREAM = 'stockgraph:stock-changes';
+export const STOCK_CHANGES_STREAM = STREAMS.stockChanges;
 export const STOCK_LEVEL_CHANGED = 'inventory.stockLevel.changed';
 
 /** The payload of an `inventory.stockLevel.changed` event. */

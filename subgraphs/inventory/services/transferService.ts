@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../../../platform/database/database.ts';
 import type { Prisma } from '../../../platform/database/generated/client.ts';
+import { insertErpSerialBatches } from '../data/erpSerialBatchStore.ts';
 import { StockLedger, type StockChange } from '../data/stockLedger.ts';
 import {
   insertTransfer, lockTransfer, moveSerials, recordTransferReceipt, serialsInStockAt, transferByIdempotencyKey, transfersById,
@@ -8,6 +9,7 @@ import {
 } from '../data/transferStore.ts';
 import { positionKey, type LedgerEffect } from '../domain/applyBucketEffects.ts';
 import { requestFingerprint } from '../domain/requestFingerprint.ts';
+import { planErpSerialBatches } from '../domain/transfers/erpSerialBatches.ts';
 import { planTransferReceipt, type ReceiptRequest } from '../domain/transfers/transferReceipt.ts';
 import { chooseLotsFirstExpiryFirstOut, validateTransferRequest, type ItemControl, type LotQuantity, type TransferRequest } from '../domain/transfers/transferRequest.ts';
 import { InventoryError, InventoryErrorCode } from '../errors.ts';
@@ -33,7 +35,8 @@ const badInput = (problems: { field: string; message: string }[]) =>
 /**
  * Transfers: between subinventories of one location (debit and credit in one step, COMPLETED),
  * or between locations (the source is debited and the destination shows the quantity inbound
- * in transit until receiveTransfer credits it). Lots and serials travel with the transfer.
+ * in transit until receiveTransfer credits it). Lots and serials travel with the transfer; the
+ * serials of a transfer are queued for the ERP as it ships (see ErpSerialPusher).
  */
 export class TransferService {
   constructor(
@@ -105,6 +108,8 @@ export class TransferService {
         serials: [...serials].sort().map((serial) => ({ serial, received: sameLocation })),
       };
       await insertTransfer(tx, transfer);
+      // In this transaction, so that the ERP hears of every serial that moved and of no other.
+      await insertErpSerialBatches(tx, id, planErpSerialBatches(id, serials));
       await moveSerials(tx, sku, serials, to, sameLocation ? 'IN_STOCK' : 'IN_TRANSIT', now);
       await ledger.write();
       return { transfer, changed: true };

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Redis } from '../../../platform/redis.ts';
+import { prefixedKey, type Redis } from '../../../platform/redis.ts';
 import type { WarehouseEventIngestion } from './warehouseEventIngestion.ts';
 
 /** Stream a source's producers XADD raw events to: field `event` = the raw event as JSON (one event per entry). */
@@ -149,7 +149,7 @@ export class WarehouseEventStreamConsumer {
     if (this.groupsReady) return;
     await Promise.all(
       this.streams.map((stream) =>
-        this.redis.xgroup('CREATE', stream, CONSUMER_GROUP, '0', 'MKSTREAM').catch((error: unknown) => {
+        this.redis.xgroup('CREATE', prefixedKey(this.redis, stream), CONSUMER_GROUP, '0', 'MKSTREAM').catch((error: unknown) => {
           if (!(error instanceof Error && error.message.startsWith('BUSYGROUP'))) throw error;
         }),
       ),

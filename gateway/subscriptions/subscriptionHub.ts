@@ -1,0 +1,240 @@
+import { setTimeout } from 'node:timers/promises';
+import { GraphQLError, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
+import { compareCursors, StreamCursorError, type BusEvent, type EventBus, type EventSubscription } from '../../platform/events/eventBus.ts';
+import type { Logger } from '../../platform/logger.ts';
+import { EventQueue } from './eventQueue.ts';
+import { EVENT_IDS_VARIABLE, LOOKUP_RESPONSE_KEY, type EventLookup, type SubscriptionPlan } from './subscriptionPlan.ts';
+
+/** Runs a lookup query through the supergraph, as the gateway runs any query. */
+export type ExecuteLookup = (query: string, variables: Readonly<Record<string, unknown>>) => Promise<FormattedExecutionResult>;
+
+export interface SubscriptionHubOptions {
+  readonly bus: EventBus;
+  readonly executeLookup: ExecuteLookup;
+  readonly logger: Logger;
+  /** Events one subscriber may have waiting before it counts as a slow consumer. */
+  readonly maxBufferedEvents: number;
+  /** How long a lookup is retried while a subgraph is unavailable before its subscribers are ended. */
+  readonly lookupRetryMs: number;
+}
+
+/** The stable codes of the errors that end a subscription. */
+export const SubscriptionErrorCode = {
+  BAD_CURSOR: 'BAD_CURSOR',
+  CURSOR_EXPIRED: 'CURSOR_EXPIRED',
+  UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
+} as const;
+
+/** One delivered event: the root field's object (null when an error took it), and errors with paths below it. */
+interface ResolvedEvent {
+  readonly object: Record<string, unknown> | null;
+  readonly errors: readonly GraphQLFormattedError[];
+}
+
+// Events read per page while a resumed subscriber catches up.
+const CATCH_UP_PAGE = 500;
+
+/**
+ * Fans the event streams out to this gateway's subscribers: one bus subscription per stream
+ * serves them all. Each batch of events that arrives together is resolved once per distinct
+ * lookup (subscribers selecting the same fields share it), through the supergraph, so that the
+ * entity fetches of the batch's events are batched too. Per subscriber, events arrive in stream
+ * order, once: a resumed subscriber first catches up from its cursor while live events wait for
+ * it, and nothing at or before the last cursor it received is delivered again.
+ */
+export class SubscriptionHub {
+  private readonly readers = new Map<string, StreamReader>();
+
+  constructor(private readonly options: SubscriptionHubOptions) {}
+
+  /**
+   * Starts a subscription. The returned iterator yields its results; it ends with a GraphQLError
+   * (codes above) when the subscription cannot go on, and calls `onSlowConsumer` instead of
+   * buffering beyond the limit.
+   */
+  async subscribe(plan: SubscriptionPlan, onSlowConsumer: () => void): Promise<AsyncIterableIterator<FormattedExecutionResult>> {
+    const reader = this.readerFor(plan.feed.stream);
+    await reader.started;
+    const subscriber: Subscriber = new Subscriber(
+      plan,
+      new EventQueue(this.options.maxBufferedEvents, onSlowConsumer, () => reader.subscribers.delete(subscriber)),
+    );
+    reader.subscribers.add(subscriber);
+    if (plan.after !== undefined) {
+      void this.catchUp(subscriber, plan.after).catch((error: unknown) => subscriber.queue.fail(subscriptionError(error)));
+    }
+    return subscriber.queue;
+  }
+
+  /** How many subscribers this gateway serves now. */
+  get subscriberCount(): number {
+    return [...this.readers.values()].reduce((count, reader) => count + reader.subscribers.size, 0);
+  }
+
+  async close(): Promise<void> {
+    const readers = [...this.readers.values()];
+    this.readers.clear();
+    await Promise.all(readers.map(async (reader) => (await reader.started).close()));
+    for (const reader of readers) for (const subscriber of reader.subscribers) void subscriber.queue.return();
+  }
+
+  private readerFor(stream: string): StreamReader {
+    let reader = this.readers.get(stream);
+    if (!reader) {
+      const subscribers = new Set<Subscriber>();
+      const started = this.options.bus.subscribe(stream, (events) => this.dispatch(subscribers, events), {
+        onError: (error) => this.options.logger.error({ err: error, stream }, 'reading the stream failed; retrying'),
+      });
+      this.readers.set(stream, (reader = { subscribers, started }));
+    }
+    return reader;
+  }
+
+  /** Delivers a batch of live events to the subscribers that asked for them. */
+  private async dispatch(subscribers: ReadonlySet<Subscriber>, events: readonly BusEvent[]): Promise<void> {
+    const groups = new Map<string, { lookup: EventLookup; plan: SubscriptionPlan; events: Set<BusEvent>; members: [Subscriber, BusEvent[]][] }>();
+    for (const subscriber of subscribers) {
+      const wanted = events.filter((event) => subscriber.wants(event));
+      if (wanted.length === 0) continue;
+      const { lookup } = subscriber.plan;
+      let group = groups.get(lookup.key);
+      if (!group) groups.set(lookup.key, (group = { lookup, plan: subscriber.plan, events: new Set(), members: [] }));
+      for (const event of wanted) group.events.add(event);
+      group.members.push([subscriber, wanted]);
+    }
+    await Promise.all(
+      [...groups.values()].map(async (group) => {
+        // Set order is insertion order, not stream order, when members wanted different events.
+        const batch = events.filter((event) => group.events.has(event));
+        const resolved = await this.resolve(group.plan, batch).catch((error: unknown) => {
+          for (const [subscriber] of group.members) subscriber.queue.fail(subscriptionError(error, subscriber.lastCursor));
+          return null;
+        });
+        if (!resolved) return;
+        for (const [subscriber, wanted] of group.members) {
+          for (const event of wanted) subscriber.offer(event.cursor, resolved.get(event));
+        }
+      }),
+    );
+  }
+
+  /** Delivers what a resumed subscriber missed after `after`, then lets its live events through. */
+  private async catchUp(subscriber: Subscriber, after: string): Promise<void> {
+    let cursor = after;
+    for (;;) {
+      const page = await this.options.bus.read(subscriber.plan.feed.stream, cursor, CATCH_UP_PAGE);
+      const wanted = page.filter((event) => subscriber.wants(event));
+      const resolved = wanted.length > 0 ? await this.resolve(subscriber.plan, wanted) : new Map();
+      for (const event of wanted) subscriber.deliver(event.cursor, resolved.get(event));
+      if (page.length < CATCH_UP_PAGE) break;
+      cursor = page[page.length - 1]!.cursor;
+    }
+    subscriber.goLive();
+  }
+
+  /**
+   * The lookup's answer for each event (undefined for one whose object no longer exists).
+   * Retries while the answer has no data at all (a subgraph restarting, the supergraph
+   * reloading), up to `lookupRetryMs`.
+   */
+  private async resolve(plan: SubscriptionPlan, events: readonly BusEvent[]): Promise<Map<BusEvent, ResolvedEvent>> {
+    const variables = { ...plan.lookup.variables, [EVENT_IDS_VARIABLE]: events.map((event) => plan.feed.idOf(event.payload)) };
+    const deadline = Date.now() + this.options.lookupRetryMs;
+    for (let pause = 50; ; pause = Math.min(pause * 2, 1_000)) {
+      const result = await this.options.executeLookup(plan.lookup.query, variables).catch(
+        (error: unknown): FormattedExecutionResult => ({ errors: [{ message: error instanceof Error ? error.message : String(error) }] }),
+      );
+      const objects = result.data?.[LOOKUP_RESPONSE_KEY];
+      if (Array.isArray(objects)) return resolvedEvents(events, objects, result.errors ?? []);
+      if (Date.now() >= deadline) {
+        throw new GraphQLError(`Could not resolve the subscription's selection: ${result.errors?.map((error) => error.message).join('; ')}`, {
+          extensions: { code: SubscriptionErrorCode.UPSTREAM_UNAVAILABLE },
+        });
+      }
+      this.options.logger.warn({ errors: result.errors }, 'subscription lookup failed; retrying');
+      await setTimeout(pause);
+    }
+  }
+}
+
+/** This gateway's one reader of a stream, and the subscribers it feeds. */
+interface StreamReader {
+  readonly subscribers: Set<Subscriber>;
+  readonly started: Promise<EventSubscription>;
+}
+
+/** One subscription's place in the stream: what it wants, and the last cursor it received. */
+class Subscriber {
+  lastCursor: string | undefined;
+  /** Live events that arrived while the subscriber catches up; null once it is live. */
+  private pendingLive: [cursor: string, event: ResolvedEvent | undefined][] | null;
+
+  constructor(
+    readonly plan: SubscriptionPlan,
+    readonly queue: EventQueue<FormattedExecutionResult>,
+  ) {
+    this.lastCursor = plan.after;
+    this.pendingLive = plan.after === undefined ? null : [];
+  }
+
+  wants(event: BusEvent): boolean {
+    return event.type === this.plan.feed.eventType && this.plan.filter(event.payload);
+  }
+
+  /** A live event: delivered now, or after the catch-up. */
+  offer(cursor: string, event: ResolvedEvent | undefined): void {
+    if (this.pendingLive) this.pendingLive.push([cursor, event]);
+    else this.deliver(cursor, event);
+  }
+
+  deliver(cursor: string, event: ResolvedEvent | undefined): void {
+    if (this.lastCursor !== undefined && compareCursors(cursor, this.lastCursor) <= 0) return;
+    this.lastCursor = cursor;
+    if (!event) return;
+    const errors = event.errors.map((error) => ({ ...error, path: [this.plan.responseKey, ...(error.path ?? [])] }));
+    if (!event.object) return this.queue.push({ data: null, errors });
+    const object = { ...event.object };
+    for (const key of this.plan.lookup.cursorKeys) if (key in object) object[key] = cursor;
+    this.queue.push({ data: { [this.plan.responseKey]: object }, ...(errors.length > 0 && { errors }) });
+  }
+
+  goLive(): void {
+    const pending = this.pendingLive ?? [];
+    this.pendingLive = null;
+    for (const [cursor, event] of pending) this.deliver(cursor, event);
+  }
+}
+
+/** Splits a lookup's answer per event, with each event's errors re-rooted at its object. */
+function resolvedEvents(
+  events: readonly BusEvent[],
+  objects: readonly unknown[],
+  errors: readonly GraphQLFormattedError[],
+): Map<BusEvent, ResolvedEvent> {
+  const resolved = new Map<BusEvent, ResolvedEvent>();
+  events.forEach((event, index) => {
+    const object = (objects[index] as Record<string, unknown> | null) ?? null;
+    const ownErrors = errors
+      .filter((error) => error.path?.[0] === LOOKUP_RESPONSE_KEY && error.path[1] === index)
+      .map((error) => ({ ...error, path: error.path!.slice(2) }));
+    // Null without an error: the event's object is not (or no longer) recorded; nothing to deliver.
+    if (object || ownErrors.length > 0) resolved.set(event, { object, errors: ownErrors });
+  });
+  return resolved;
+}
+
+/** The error that ends a subscription, with a stable code and, where it helps, how to resume. */
+function subscriptionError(error: unknown, lastCursor?: string): GraphQLError {
+  if (error instanceof StreamCursorError) {
+    const code = error.reason === 'expired' ? SubscriptionErrorCode.CURSOR_EXPIRED : SubscriptionErrorCode.BAD_CURSOR;
+    const advice = error.reason === 'expired' ? ': query the current stock, then subscribe without `after`' : '';
+    return new GraphQLError(`${error.message}${advice}`, { extensions: { code } });
+  }
+  if (error instanceof GraphQLError) {
+    if (lastCursor === undefined) return error;
+    return new GraphQLError(`${error.message}. Subscribe again with after: "${lastCursor}" to miss nothing`, {
+      extensions: { ...error.extensions, lastCursor },
+    });
+  }
+  return new GraphQLError(error instanceof Error ? error.message : String(error), { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+}

@@ -1,0 +1,133 @@
+import type { IncomingMessage, Server } from 'node:http';
+import {
+  getOperationAST,
+  getVariableValues,
+  GraphQLError,
+  parse,
+  validate,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type FormattedExecutionResult,
+  type GraphQLSchema,
+} from 'graphql';
+import type { Context, SubscribePayload } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { parseCursor, StreamCursorError } from '../../platform/events/eventBus.ts';
+import type { Logger } from '../../platform/logger.ts';
+import type { Authenticate, Principal } from '../authentication.ts';
+import type { SubscriptionHub } from './subscriptionHub.ts';
+import { planSubscription, type SubscriptionPlan } from './subscriptionPlan.ts';
+
+export interface SubscriptionServerOptions {
+  readonly httpServer: Server;
+  readonly path: string;
+  readonly hub: SubscriptionHub;
+  /** The supergraph's API schema as it is now (it changes when the supergraph reloads). */
+  readonly schema: () => GraphQLSchema;
+  readonly authenticate: Authenticate;
+  /** Runs a query or mutation sent over the socket, as the gateway runs one sent over HTTP. */
+  readonly executeOperation: (payload: SubscribePayload, principal: Principal) => Promise<FormattedExecutionResult>;
+  readonly maxSubscriptionsPerConnection: number;
+  readonly logger: Logger;
+}
+
+/** Close code for a connection whose subscriber let too many events wait. */
+export const SLOW_CONSUMER_CLOSE_CODE = 4413;
+
+type Extra = { readonly socket: WebSocket; readonly request: IncomingMessage };
+type ConnectionContext = Context<Record<string, unknown> | undefined, Extra>;
+
+/** What onSubscribe hands to execution: a planned subscription, or an operation to forward. */
+type OperationContext =
+  | { readonly kind: 'subscription'; readonly plan: SubscriptionPlan; readonly socket: WebSocket }
+  | { readonly kind: 'forward'; readonly payload: SubscribePayload; readonly principal: Principal };
+
+/**
+ * graphql-ws (the graphql-transport-ws protocol) on the gateway's HTTP server, on the same path
+ * as HTTP GraphQL. A connection authenticates once, on connection_init, with the credentials an
+ * HTTP request would present; subscriptions are served by the hub, and queries and mutations
+ * sent over the socket are forwarded to the gateway.
+ */
+export function serveSubscriptions(options: SubscriptionServerOptions): { close(): Promise<void> } {
+  const { hub, schema, authenticate, logger } = options;
+  const webSocketServer = new WebSocketServer({ server: options.httpServer, path: options.path });
+  const principals = new WeakMap<ConnectionContext, Principal>();
+
+  const server = useServer<Record<string, unknown> | undefined, Extra>(
+    {
+      onConnect: (ctx) => {
+        const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization ?? ctx.extra.request.headers.authorization;
+        try {
+          principals.set(ctx, authenticate({ authorization: typeof authorization === 'string' ? authorization : undefined }));
+          return true;
+        } catch (error) {
+          logger.info({ reason: (error as Error).message }, 'subscription connection refused');
+          return false; // graphql-ws closes the socket with 4403 Forbidden
+        }
+      },
+      onSubscribe: async (ctx, id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
+        const currentSchema = schema();
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          return [error as GraphQLError];
+        }
+        const validationErrors = validate(currentSchema, document);
+        if (validationErrors.length > 0) return validationErrors;
+        const operation = getOperationAST(document, payload.operationName);
+        if (!operation) return [badRequest('The document names no operation to run (give operationName)')];
+        const args = { schema: currentSchema, document, operationName: payload.operationName };
+        if (operation.operation !== 'subscription') {
+          return { ...args, contextValue: { kind: 'forward', payload, principal: principals.get(ctx)! } satisfies OperationContext };
+        }
+        // graphql-ws counts this subscription already.
+        if (Object.keys(ctx.subscriptions).length > options.maxSubscriptionsPerConnection) {
+          return [
+            new GraphQLError(`A connection may hold at most ${options.maxSubscriptionsPerConnection} subscriptions`, {
+              extensions: { code: 'SUBSCRIPTION_LIMIT' },
+            }),
+          ];
+        }
+        const variables = getVariableValues(currentSchema, operation.variableDefinitions ?? [], payload.variables ?? {});
+        if (variables.errors) return variables.errors;
+        try {
+          const plan = planSubscription(currentSchema, document, operation, variables.coerced);
+          if (plan.after !== undefined) parseCursor(plan.after);
+          return { ...args, variableValues: variables.coerced, contextValue: { kind: 'subscription', plan, socket: ctx.extra.socket } satisfies OperationContext };
+        } catch (error) {
+          if (error instanceof StreamCursorError) return [new GraphQLError(error.message, { extensions: { code: 'BAD_CURSOR' } })];
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
+      },
+      subscribe: async ({ contextValue }) => {
+        const { plan, socket } = contextValue as Extract<OperationContext, { kind: 'subscription' }>;
+        const results = await hub.subscribe(plan, () => {
+          logger.warn({ stream: plan.feed.stream }, 'closing a slow subscription consumer');
+          socket.close(SLOW_CONSUMER_CLOSE_CODE, 'Slow consumer: too many events waiting; reconnect and resume with after: <last cursor>');
+        });
+        return results as AsyncIterable<ExecutionResult>;
+      },
+      execute: async ({ contextValue }) => {
+        const { payload, principal } = contextValue as Extract<OperationContext, { kind: 'forward' }>;
+        return (await options.executeOperation(payload, principal)) as ExecutionResult;
+      },
+      // Results come formatted already (the gateway formats its errors): send them as they are.
+      onNext: (_ctx, _id, _payload, _args, result) => result as FormattedExecutionResult,
+    },
+    webSocketServer,
+  );
+
+  return {
+    close: async () => {
+      await server.dispose();
+    },
+  };
+}
+
+function badRequest(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'BAD_REQUEST' } });
+}

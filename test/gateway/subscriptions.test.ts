@@ -1,0 +1,395 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { buildSchema, getOperationAST, parse } from 'graphql';
+import { createClient, type Client } from 'graphql-ws';
+import { WebSocket } from 'ws';
+import { apiKeyAuthentication } from '../../gateway/authentication.ts';
+import { startGateway } from '../../gateway/gateway.ts';
+import { SUPERGRAPH_PATH } from '../../gateway/supergraph/composeSupergraph.ts';
+import { SubscriptionHub } from '../../gateway/subscriptions/subscriptionHub.ts';
+import { planSubscription } from '../../gateway/subscriptions/subscriptionPlan.ts';
+import { RedisEventBus } from '../../platform/events/redisEventBus.ts';
+import { STREAMS } from '../../platform/events/streams.ts';
+import { startSubgraphServer } from '../../platform/graphql/subgraphServer.ts';
+import type { RunningService } from '../../platform/http/serviceHttpServer.ts';
+import { openInfrastructure, type Infrastructure } from '../../platform/infrastructure.ts';
+import { createLogger } from '../../platform/logger.ts';
+import { connectRedis, Redis } from '../../platform/redis.ts';
+import { DEMO_SKU, seedDemoData } from '../../prisma/seed.ts';
+import { inventorySubgraph } from '../../subgraphs/inventory/inventorySubgraph.ts';
+import { ordersSubgraph } from '../../subgraphs/orders/ordersSubgraph.ts';
+import { reconciliationSubgraph } from '../../subgraphs/reconciliation/reconciliationSubgraph.ts';
+import { useCleanup } from '../support/cleanup.ts';
+import { assertGapFreeInOrder } from '../support/stockChanges.ts';
+import { graphql } from '../support/graphql.ts';
+import { createTestDatabase, REDIS_URL, uniqueKey, type TestDatabase } from '../support/services.ts';
+import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
+
+const API_KEY = 'subscriptions-test-key';
+const MAX_SUBSCRIPTIONS_PER_CONNECTION = 5;
+const INVENTORY_ENV = { WMS_SOURCE_SECRETS: 'acme-wms=test-secret' };
+const silent = createLogger('silent');
+
+// SKU-00001 (DEMO_SKU, with open orders) and SKU-00002 take receipts in EA without a lot; ATL1 is DC-01.
+const receipt = (sku: 'ACME-00001' | 'ACME-00002', qty = 1) => acmeEvent({ item_code: sku, site: 'ATL1', qty });
+
+interface Change {
+  cursor: string;
+  sku: string;
+  locationId: string;
+  sequence: number;
+  cause: { type: string };
+  after: { onHandWms: number; available: number };
+}
+
+const STOCK_CHANGED = `
+  subscription ($skus: [ID!], $after: String) {
+    stockChanged(skus: $skus, locationIds: ["DC-01"], after: $after) {
+      cursor sku locationId sequence cause { type } after { onHandWms available }
+    }
+  }`;
+
+/** Results of one subscription as they arrive, and a way to wait for them. */
+function collect<T>(client: Client, query: string, variables: Record<string, unknown>, field: string) {
+  const received: T[] = [];
+  /** GraphQL errors (with `extensions.code`), or the close event that ended the connection (with `code`). */
+  const errors: any[] = [];
+  const waiters = new Set<() => void>();
+  const settle = () => waiters.forEach((waiter) => waiter());
+  const unsubscribe = client.subscribe<Record<string, T>>(
+    { query, variables },
+    {
+      next: (result) => {
+        if (result.errors) errors.push(...result.errors);
+        if (result.data) received.push(result.data[field]!);
+        settle();
+      },
+      error: (error) => (errors.push(...(Array.isArray(error) ? error : [error])), settle()),
+      complete: () => {},
+    },
+  );
+  return {
+    received,
+    errors,
+    unsubscribe,
+    /** Resolves once `count` results (or an error) have arrived; fails after a while. */
+    until: (count: number, timeoutMs = 15_000) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => (waiters.delete(check), reject(new Error(`only ${received.length} of ${count} results after ${timeoutMs} ms`))), timeoutMs);
+        const check = () => {
+          if (received.length < count && errors.length === 0) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve();
+        };
+        waiters.add(check);
+        check();
+      }),
+  };
+}
+
+describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and Redis', () => {
+  const cleanup = useCleanup();
+  let database: TestDatabase;
+  let infrastructure: Infrastructure;
+  let redis: Redis;
+  let keyPrefix: string;
+  /** The name the gateways' Redis connections go by, so that they can be counted. */
+  const gatewayConnectionName = `stockgraph-test-gateway-${process.pid}`;
+  let supergraphPath: string;
+  /** Two inventory replicas: the gateways query the first; events may come in through either. */
+  let inventories: RunningService[];
+  let inventoryPort: number;
+  let others: RunningService[];
+  let gateways: RunningService[];
+
+  const startInventory = (port = 0) =>
+    startSubgraphServer(inventorySubgraph({ infrastructure, env: INVENTORY_ENV, logger: silent }), { port, host: '127.0.0.1', logger: silent, readinessChecks: [] });
+
+  const startTestGateway = async () => {
+    const connection = new Redis(REDIS_URL, { keyPrefix, connectionName: gatewayConnectionName });
+    const bus = new RedisEventBus(connection, { blockMs: 200 });
+    const gateway = await startGateway({
+      host: '127.0.0.1',
+      port: 0,
+      supergraphPath,
+      supergraphPollIntervalMs: 100,
+      subgraphUrls: {
+        inventory: `http://127.0.0.1:${inventoryPort}/graphql`,
+        orders: `${others[0]!.url}/graphql`,
+        reconciliation: `${others[1]!.url}/graphql`,
+      },
+      bus,
+      authenticate: apiKeyAuthentication([API_KEY]),
+      subscriptions: { maxPerConnection: MAX_SUBSCRIPTIONS_PER_CONNECTION, maxBufferedEvents: 1_000, lookupRetryMs: 20_000 },
+      logger: silent,
+    });
+    return { ...gateway, stop: async () => (await gateway.stop(), await bus.close(), connection.disconnect()) };
+  };
+
+  const connect = (gateway: RunningService, authorization: string | null = `Bearer ${API_KEY}`) => {
+    const client = createClient({
+      url: `${gateway.url.replace('http', 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: authorization ? { authorization } : {},
+      retryAttempts: 0,
+    });
+    cleanup(() => client.dispose());
+    return client;
+  };
+
+  /** Posts receipts to an inventory replica; returns once they are applied (published shortly after). */
+  const receive = async (events: Record<string, unknown>[], through = inventories[1]!) => {
+    const { status, body } = await postEvents(through.url, 'acme-wms', events);
+    assert.equal(status, 200, JSON.stringify(body));
+  };
+
+  before(async () => {
+    database = await createTestDatabase();
+    await seedDemoData(database.db, { skuCount: 20 });
+    keyPrefix = `${uniqueKey('subscriptions')}:`;
+    redis = connectRedis(REDIS_URL);
+    infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 10 }, eventBus: { kind: 'redis', url: REDIS_URL, keyPrefix } });
+    supergraphPath = join(mkdtempSync(join(tmpdir(), 'stockgraph-supergraph-')), 'supergraph.graphql');
+    copyFileSync(SUPERGRAPH_PATH, supergraphPath);
+    inventories = [await startInventory(), await startInventory()];
+    inventoryPort = Number(new URL(inventories[0]!.url).port);
+    const serve = { port: 0, host: '127.0.0.1', logger: silent, readinessChecks: [] };
+    others = [
+      await startSubgraphServer(ordersSubgraph({ infrastructure, env: {}, logger: silent }), serve),
+      await startSubgraphServer(reconciliationSubgraph({ infrastructure, env: {}, logger: silent }), serve),
+    ];
+    gateways = [await startTestGateway(), await startTestGateway()];
+  });
+
+  after(async () => {
+    for (const service of [...(gateways ?? []), ...(inventories ?? []), ...(others ?? [])]) await service.stop();
+    await infrastructure?.close();
+    redis?.disconnect();
+    await database?.drop();
+  });
+
+  /** The newest cursor of the stock-change stream: subscribing after it misses nothing that follows. */
+  const streamHead = async () => (await redis.xrevrange(`${keyPrefix}${STREAMS.stockChanges}`, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
+  const asKeyHolder = { authorization: `Bearer ${API_KEY}` };
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('delivers every change to the subscribers of every gateway, once, in order, with fields of other subgraphs', async () => {
+    const federated = `
+      subscription ($skus: [ID!], $after: String) {
+        change: stockChanged(skus: $skus, after: $after) {
+          cursor sequence sku
+          item { sku openOrders { id status } }
+          stockLevel { reconciliation { tier } }
+        }
+      }`;
+    const after = await streamHead();
+    const subscribers = gateways.flatMap((gateway) => {
+      const client = connect(gateway);
+      return [
+        collect<Change>(client, STOCK_CHANGED, { skus: [DEMO_SKU, 'SKU-00002'], after }, 'stockChanged'),
+        collect<Change>(client, STOCK_CHANGED, { skus: ['SKU-00002'], after }, 'stockChanged'),
+        collect<any>(client, federated, { skus: [DEMO_SKU], after }, 'change'),
+      ];
+    });
+    // Live subscribers (no cursor) receive what is published once they are in place: poke until then.
+    const live = gateways.map((gateway) => collect<Change>(connect(gateway), STOCK_CHANGED, { skus: ['SKU-00007'] }, 'stockChanged'));
+    for (let poke = 0; live.some((subscriber) => subscriber.received.length === 0); poke++) {
+      assert.ok(poke < 100, `live subscribers received nothing after ${poke} pokes: ${JSON.stringify(live.map((subscriber) => subscriber.errors))}`);
+      await receive([acmeEvent({ item_code: 'ACME-00007', site: 'ATL1', qty: 1 })]);
+      await pause(100);
+    }
+    const liveBefore = live.map((subscriber) => subscriber.received.length);
+
+    await receive([...Array.from({ length: 12 }, () => receipt('ACME-00001')), ...Array.from({ length: 8 }, () => receipt('ACME-00002'))]);
+    await receive(Array.from({ length: 5 }, () => receipt('ACME-00001', 2)), inventories[0]);
+    await receive(Array.from({ length: 3 }, () => acmeEvent({ item_code: 'ACME-00007', site: 'ATL1', qty: 1 })));
+
+    const expected = [17 + 8, 8, 17];
+    await Promise.all(subscribers.map((subscriber, index) => subscriber.until(expected[index % 3]!)));
+    await Promise.all(live.map((subscriber, index) => subscriber.until(liveBefore[index]! + 3)));
+    await pause(300); // nothing more arrives
+    const { data } = await graphql(gateways[0]!.url, `{ item(sku: "${DEMO_SKU}") { openOrders { id status } } }`, {}, asKeyHolder);
+    for (const [index, subscriber] of subscribers.entries()) {
+      assert.deepEqual(subscriber.errors, []);
+      assert.equal(subscriber.received.length, expected[index % 3], 'every change once');
+      assertGapFreeInOrder(subscriber.received as Change[]);
+      assert.ok(subscriber.received.every((change) => /^\d+-\d+$/.test(change.cursor)), 'each change carries its stream cursor');
+    }
+    for (const [index, subscriber] of live.entries()) {
+      assert.deepEqual(subscriber.errors, []);
+      assert.equal(subscriber.received.length, liveBefore[index]! + 3);
+      assertGapFreeInOrder(subscriber.received);
+    }
+    const federatedChange = subscribers[2]!.received[0];
+    assert.ok(federatedChange.item.openOrders.length > 0);
+    assert.deepEqual(federatedChange.item.openOrders, data.item.openOrders, 'openOrders resolved by the orders subgraph');
+    assert.ok('tier' in federatedChange.stockLevel.reconciliation, 'reconciliation resolved by its subgraph');
+    assert.deepEqual(subscribers[0]!.received, subscribers[3]!.received, 'both gateways delivered the same changes in the same order');
+  });
+
+  it('resumes after a disconnect from the last cursor: what was missed first, then live, nothing twice', async () => {
+    const first = collect<Change>(connect(gateways[0]!), STOCK_CHANGED, { skus: ['SKU-00002'], after: await streamHead() }, 'stockChanged');
+    await receive(Array.from({ length: 5 }, () => receipt('ACME-00002')));
+    await first.until(5);
+    first.unsubscribe();
+    const lastCursor = first.received.at(-1)!.cursor;
+
+    await receive(Array.from({ length: 10 }, () => receipt('ACME-00002')));
+    // Resume on the other gateway: cursors are the stream's, valid on every replica.
+    const resumed = collect<Change>(connect(gateways[1]!), STOCK_CHANGED, { skus: ['SKU-00002'], after: lastCursor }, 'stockChanged');
+    await resumed.until(10);
+    await receive(Array.from({ length: 4 }, () => receipt('ACME-00002')));
+    await resumed.until(14);
+    await pause(300);
+
+    assert.deepEqual(resumed.errors, []);
+    assert.equal(resumed.received.length, 14);
+    assertGapFreeInOrder([...first.received, ...resumed.received]);
+  });
+
+  it('fires availabilityChanged only when available crosses the threshold', async () => {
+    const { data } = await graphql(gateways[0]!.url, `{ stockLevel(sku: "SKU-00005", locationId: "DC-01") { available } }`, {}, asKeyHolder);
+    const start = data.stockLevel.available as number;
+    const crossings = collect<Change>(
+      connect(gateways[0]!),
+      `subscription ($below: Int!, $after: String) {
+        availabilityChanged(skus: ["SKU-00005"], locationIds: ["DC-01"], below: $below, after: $after) { sequence after { available } }
+      }`,
+      { below: start + 10, after: await streamHead() },
+      'availabilityChanged',
+    );
+    // start -> +4 -> +8 (still below) -> +12 (crosses) -> +16 (stays above)
+    await receive([4, 4, 4, 4].map((qty) => acmeEvent({ item_code: 'ACME-00005', site: 'ATL1', qty })));
+    await crossings.until(1);
+    await pause(300);
+
+    assert.deepEqual(crossings.received.map((change) => change.after.available), [start + 12]);
+  });
+
+  it('refuses a malformed cursor, and tells a client whose cursor has expired to re-query', async () => {
+    const client = connect(gateways[0]!);
+    const malformed = collect<Change>(client, STOCK_CHANGED, { after: 'yesterday' }, 'stockChanged');
+    await malformed.until(1);
+    assert.equal(malformed.errors[0].extensions.code, 'BAD_CURSOR');
+
+    const earlier = collect<Change>(client, STOCK_CHANGED, { skus: ['SKU-00002'], after: await streamHead() }, 'stockChanged');
+    await receive([receipt('ACME-00002'), receipt('ACME-00002')]);
+    await earlier.until(2);
+    await redis.xtrim(`${keyPrefix}${STREAMS.stockChanges}`, 'MAXLEN', 0);
+    await receive([receipt('ACME-00002')]);
+
+    const expired = collect<Change>(client, STOCK_CHANGED, { after: earlier.received[0]!.cursor }, 'stockChanged');
+    await expired.until(1);
+    assert.equal(expired.errors[0].extensions.code, 'CURSOR_EXPIRED');
+    assert.match(expired.errors[0].message, /query the current stock/);
+    assert.deepEqual(expired.received, []);
+  });
+
+  it('authenticates connection_init with the same keys as HTTP', async () => {
+    const http = await fetch(`${gateways[0]!.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
+    assert.equal(http.status, 401);
+    assert.equal(((await http.json()) as any).errors[0].extensions.code, 'UNAUTHENTICATED');
+
+    for (const authorization of [null, 'Bearer wrong-key']) {
+      const refused = collect<Change>(connect(gateways[0]!, authorization), STOCK_CHANGED, {}, 'stockChanged');
+      await refused.until(1);
+      assert.equal(refused.errors[0].code, 4403, `${authorization} is refused with 4403 Forbidden`);
+    }
+  });
+
+  it('limits subscriptions per connection, and refuses subscriptions over HTTP', async () => {
+    const client = connect(gateways[0]!);
+    const held = Array.from({ length: MAX_SUBSCRIPTIONS_PER_CONNECTION }, () => collect<Change>(client, STOCK_CHANGED, { skus: ['SKU-00002'] }, 'stockChanged'));
+    await pause(200);
+    const oneTooMany = collect<Change>(client, STOCK_CHANGED, {}, 'stockChanged');
+    await oneTooMany.until(1);
+    assert.equal(oneTooMany.errors[0].extensions.code, 'SUBSCRIPTION_LIMIT');
+    await receive([receipt('ACME-00002')]);
+    await Promise.all(held.map((subscription) => subscription.until(1)));
+    assert.deepEqual(held.flatMap((subscription) => subscription.errors), [], 'the others carry on');
+
+    const overHttp = await fetch(`${gateways[0]!.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...asKeyHolder },
+      body: JSON.stringify({ query: STOCK_CHANGED }),
+    });
+    assert.equal(overHttp.status, 400);
+    assert.match(((await overHttp.json()) as any).errors[0].message, /WebSocket/);
+  });
+
+  it('keeps subscriptions through a subgraph restart and a supergraph reload, losing nothing', async () => {
+    const subscriber = collect<Change>(connect(gateways[0]!), STOCK_CHANGED, { skus: [DEMO_SKU], after: await streamHead() }, 'stockChanged');
+    await receive([receipt('ACME-00001')]);
+    await subscriber.until(1);
+
+    // The inventory replica the gateways query goes away; changes keep coming through the other.
+    await inventories[0]!.stop();
+    await receive(Array.from({ length: 6 }, () => receipt('ACME-00001')));
+    await pause(500);
+    inventories[0] = await startInventory(inventoryPort);
+    await subscriber.until(7);
+
+    // A deploy writes a new supergraph: the gateway reloads it in place.
+    const description = async () =>
+      (await graphql(gateways[0]!.url, '{ __type(name: "StockChange") { description } }', {}, asKeyHolder)).data?.__type?.description as string;
+    assert.match(await description(), /^One change/);
+    writeFileSync(supergraphPath, readFileSync(supergraphPath, 'utf8').replace('One change of the stock of an item', 'A change of the stock of an item'));
+    for (let attempt = 0; attempt < 100 && !(await description()).startsWith('A change'); attempt++) await pause(100);
+    assert.match(await description(), /^A change/, 'the new supergraph is served');
+    await receive(Array.from({ length: 3 }, () => receipt('ACME-00001')));
+    await subscriber.until(10);
+    await pause(300);
+
+    assert.deepEqual(subscriber.errors, []);
+    assert.equal(subscriber.received.length, 10);
+    assertGapFreeInOrder(subscriber.received);
+  });
+
+  it('serves many concurrent subscribers from one stream read per gateway', async () => {
+    const gatewayConnections = async () => ((await redis.client('LIST')) as string).split('\n').filter((line) => line.includes(`name=${gatewayConnectionName} `)).length;
+    const after = await streamHead();
+    const subscribers = Array.from({ length: 200 }, (_, index) =>
+      collect<Change>(connect(gateways[index % 2]!), STOCK_CHANGED, { skus: ['SKU-00006'], after }, 'stockChanged'),
+    );
+    await receive(Array.from({ length: 10 }, () => acmeEvent({ item_code: 'ACME-00006', site: 'ATL1', qty: 1 })));
+    await Promise.all(subscribers.map((subscriber) => subscriber.until(10)));
+
+    for (const subscriber of subscribers) {
+      assert.deepEqual(subscriber.errors, []);
+      assert.equal(subscriber.received.length, 10);
+      assertGapFreeInOrder(subscriber.received);
+    }
+    assert.equal(await gatewayConnections(), 4, 'two per gateway (one publishes, one reads the stream), none per subscriber');
+  });
+  it('ends a slow consumer rather than letting its events pile up', async () => {
+    const connection = new Redis(REDIS_URL, { keyPrefix });
+    const bus = new RedisEventBus(connection, { blockMs: 200 });
+    cleanup(async () => (await bus.close(), connection.disconnect()));
+    const hub = new SubscriptionHub({
+      bus,
+      executeLookup: (query, variables) => graphql(gateways[0]!.url, query, variables, asKeyHolder),
+      logger: silent,
+      maxBufferedEvents: 3,
+      lookupRetryMs: 5_000,
+    });
+    cleanup(() => hub.close());
+    const schema = buildSchema(readFileSync(SUPERGRAPH_PATH, 'utf8'), { assumeValidSDL: true });
+    const document = parse(STOCK_CHANGED);
+    const plan = planSubscription(schema, document, getOperationAST(document)!, { skus: ['SKU-00002'], after: await streamHead() });
+    let toldSlow = false;
+    const results = await hub.subscribe(plan, () => (toldSlow = true));
+
+    await receive(Array.from({ length: 6 }, () => receipt('ACME-00002')));
+    for (let attempt = 0; attempt < 100 && !toldSlow; attempt++) await pause(50);
+
+    assert.ok(toldSlow, 'the consumer is told it is too slow');
+    assert.equal(hub.subscriberCount, 0, 'and is no longer fed');
+    const buffered: unknown[] = [];
+    for await (const result of results) buffered.push(result);
+    assert.equal(buffered.length, 3, 'no more than the limit was held for it');
+  });
+});
