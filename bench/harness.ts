@@ -31,7 +31,7 @@ export async function freshDatabase(): Promise<{ url: string; db: Database }> {
 export interface RunningServices {
   readonly gatewayUrl: string;
   readonly subgraphUrls: Readonly<Record<SubgraphName, string>>;
-  /** Process ids, for CPU accounting. */
+  /** Process ids, for reading their CPU time and memory. */
   readonly pids: Readonly<Record<SubgraphName | 'gateway', number>>;
   stop(): Promise<void>;
 }
@@ -63,11 +63,11 @@ export async function startServices(databaseUrl: string, extraEnv: Record<string
     await Promise.all(Object.values(subgraphUrls).map((url) => waitUntilReady(url)));
     start('gateway', 'gateway/main.ts');
     await waitUntilReady(gatewayUrl);
+    return { gatewayUrl, subgraphUrls, pids: pids as Record<SubgraphName | 'gateway', number>, stop };
   } catch (error) {
     await stop();
     throw error;
   }
-  return { gatewayUrl, subgraphUrls, pids: pids as Record<SubgraphName | 'gateway', number>, stop };
 }
 
 async function waitUntilReady(baseUrl: string, timeoutMs = 30_000): Promise<void> {

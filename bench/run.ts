@@ -4,12 +4,14 @@ import { bulkAvailability } from './scenarios/bulkAvailability.ts';
 import { eventIngestion } from './scenarios/eventIngestion.ts';
 import { federatedQuery } from './scenarios/federatedQuery.ts';
 import { reservations } from './scenarios/reservations.ts';
+import { subscriptions } from './scenarios/subscriptions.ts';
 
 const SCENARIOS: Record<string, (command: string) => Promise<void>> = {
   'federated-query': federatedQuery,
   'bulk-availability': bulkAvailability,
   'event-ingestion': eventIngestion,
   reservations,
+  subscriptions,
 };
 
 const requested = process.argv.slice(2);

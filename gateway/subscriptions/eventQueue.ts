@@ -1,6 +1,6 @@
 /**
  * The events waiting for one subscriber, as the async iterator graphql-ws sends from. Bounded:
- * a subscriber that lets more than `capacity` pile up is a slow consumer, and the queue ends
+ * a subscriber that lets more than `maxWaiting` pile up is a slow consumer, and the queue ends
  * rather than grow; `onEnd` runs once however it ends (consumer done, failure, overflow).
  */
 export class EventQueue<T> implements AsyncIterableIterator<T> {
@@ -10,13 +10,14 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
   private ended = false;
 
   constructor(
-    private readonly capacity: number,
+    private readonly maxWaiting: number,
     private readonly onOverflow: () => void,
     private readonly onEnd: () => void,
   ) {}
 
-  get size(): number {
-    return this.items.length;
+  /** How many events may wait; also the bound for what a subscriber holds elsewhere. */
+  get capacity(): number {
+    return this.maxWaiting;
   }
 
   push(item: T): void {
@@ -25,12 +26,18 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
       const { resolve } = this.waiting;
       this.waiting = null;
       resolve({ value: item, done: false });
-    } else if (this.items.length >= this.capacity) {
-      this.end();
-      this.onOverflow();
+    } else if (this.items.length >= this.maxWaiting) {
+      this.overflow();
     } else {
       this.items.push(item);
     }
+  }
+
+  /** Ends the queue as a slow consumer's: `onOverflow` decides what the consumer is told. */
+  overflow(): void {
+    if (this.ended) return;
+    this.end();
+    this.onOverflow();
   }
 
   /** Ends the queue: what is waiting is still delivered, then `error` is thrown to the consumer. */

@@ -183,8 +183,10 @@ class Subscriber {
 
   /** A live event: delivered now, or after the catch-up. */
   offer(cursor: string, event: ResolvedEvent | undefined): void {
-    if (this.pendingLive) this.pendingLive.push([cursor, event]);
-    else this.deliver(cursor, event);
+    if (!this.pendingLive) return this.deliver(cursor, event);
+    // Held to the same bound as the queue: a catch-up that never ends must not grow memory.
+    if (this.pendingLive.length >= this.queue.capacity) return this.queue.overflow();
+    this.pendingLive.push([cursor, event]);
   }
 
   deliver(cursor: string, event: ResolvedEvent | undefined): void {
