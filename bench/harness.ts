@@ -30,9 +30,9 @@ export async function freshDatabase(): Promise<{ url: string; db: Database }> {
 
 export interface RunningServices {
   readonly gatewayUrl: string;
-  /** The gateway's process id, for reading its memory. */
-  readonly gatewayPid: number;
   readonly subgraphUrls: Readonly<Record<SubgraphName, string>>;
+  /** Process ids, for reading their CPU time and memory. */
+  readonly pids: Readonly<Record<SubgraphName | 'gateway', number>>;
   stop(): Promise<void>;
 }
 
@@ -42,12 +42,13 @@ export interface RunningServices {
  */
 export async function startServices(databaseUrl: string, extraEnv: Record<string, string> = {}): Promise<RunningServices> {
   const children: ChildProcess[] = [];
+  const pids: Partial<Record<SubgraphName | 'gateway', number>> = {};
   // NODE_OPTIONS as the Dockerfile sets it.
   const env = { PATH: process.env.PATH, DATABASE_URL: databaseUrl, REDIS_URL, LOG_LEVEL: 'warn', NODE_ENV: 'production', NODE_OPTIONS: '--max-semi-space-size=64', ...extraEnv };
-  const start = (entry: string) => {
+  const start = (name: SubgraphName | 'gateway', entry: string) => {
     const child = spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'inherit', 'inherit'] });
     children.push(child);
-    return child;
+    pids[name] = child.pid;
   };
   const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, `http://127.0.0.1:${DEFAULT_PORTS[name]}`])) as Record<SubgraphName, string>;
   // The gateway first, so that it does not relay failures from subgraphs shutting down.
@@ -58,11 +59,11 @@ export async function startServices(databaseUrl: string, extraEnv: Record<string
   };
   const gatewayUrl = `http://127.0.0.1:${DEFAULT_PORTS.gateway}`;
   try {
-    for (const name of SUBGRAPH_NAMES) start(`subgraphs/${name}/main.ts`);
+    for (const name of SUBGRAPH_NAMES) start(name, `subgraphs/${name}/main.ts`);
     await Promise.all(Object.values(subgraphUrls).map((url) => waitUntilReady(url)));
-    const gateway = start('gateway/main.ts');
+    start('gateway', 'gateway/main.ts');
     await waitUntilReady(gatewayUrl);
-    return { gatewayUrl, gatewayPid: gateway.pid!, subgraphUrls, stop };
+    return { gatewayUrl, subgraphUrls, pids: pids as Record<SubgraphName | 'gateway', number>, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -1,10 +1,12 @@
-import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFile, execFileSync } from 'node:child_process';
+import http from 'node:http';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DEMO_LOCATION_ID, DEMO_SKU, seedDemoData } from '../../prisma/seed.ts';
-import { describeMachine, freshDatabase, latencyTable, measureLatencies, recordSection, startServices } from '../harness.ts';
+import type { Database } from '../../platform/database/database.ts';
+import { describeMachine, freshDatabase, latencyTable, measureLatencies, recordSection, startServices, type LatencyResult } from '../harness.ts';
 
 const CLIENTS = 50;
 const SECONDS = 10;
@@ -24,26 +26,32 @@ export async function reservations(command: string): Promise<void> {
   await db.query(`UPDATE stock_position SET on_hand_wms = 10000000 WHERE location_id = $1 AND subinventory = 'STOCK'`, [DEMO_LOCATION_ID]);
   const services = await startServices(url);
   let answered = 0;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
   const reserve = (target: string, sku: () => string) => async () => {
-    const response = await fetch(`${target}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        query: CREATE,
-        variables: { input: { sku: sku(), quantity: 1, locationId: DEMO_LOCATION_ID, channel: 'WEB', reference: 'bench', idempotencyKey: crypto.randomUUID() } },
-      }),
-    });
-    const body = (await response.json()) as { data?: { createReservation?: { id: string } }; errors?: unknown };
+    const body = (await postJson(agent, `${target}/graphql`, JSON.stringify({
+      query: CREATE,
+      variables: { input: { sku: sku(), quantity: 1, locationId: DEMO_LOCATION_ID, channel: 'WEB', reference: 'bench', idempotencyKey: crypto.randomUUID() } },
+    }))) as { data?: { createReservation?: { id: string } }; errors?: unknown };
     if (!body.data?.createReservation) throw new Error(JSON.stringify(body.errors));
     answered += 1;
+  };
+  const trivialQuery = (target: string) => async () => {
+    const body = (await postJson(agent, `${target}/graphql`, JSON.stringify({ query: '{ __typename }' }))) as { data?: unknown };
+    if (!body.data) throw new Error(JSON.stringify(body));
+  };
+  const withCpu = async (label: string, service: 'inventory' | 'gateway', request: () => Promise<void>) => {
+    const before = await cpuSnapshot(db, services.pids);
+    const result = await measureLatencies(label, CLIENTS, SECONDS, request);
+    return { result, cpu: cpuPerRequest(before, await cpuSnapshot(db, services.pids), result, service) };
   };
   const anySku = () => `SKU-${String(1 + Math.floor(Math.random() * SKU_COUNT)).padStart(5, '0')}`;
   try {
     const inventory = services.subgraphUrls.inventory;
     await measureLatencies('warm-up', CLIENTS, 3, reserve(inventory, anySku));
-    const hot = await measureLatencies('inventory subgraph, one hot SKU', CLIENTS, SECONDS, reserve(inventory, () => DEMO_SKU));
-    const spread = await measureLatencies(`inventory subgraph, spread over ${SKU_COUNT.toLocaleString('en')} SKUs`, CLIENTS, SECONDS, reserve(inventory, anySku));
-    const viaGateway = await measureLatencies('gateway, one hot SKU', CLIENTS, SECONDS, reserve(services.gatewayUrl, () => DEMO_SKU));
+    const trivial = await withCpu('inventory subgraph, `{ __typename }` (no reservation)', 'inventory', trivialQuery(inventory));
+    const hot = await withCpu('inventory subgraph, one hot SKU', 'inventory', reserve(inventory, () => DEMO_SKU));
+    const spread = await withCpu(`inventory subgraph, spread over ${SKU_COUNT.toLocaleString('en')} SKUs`, 'inventory', reserve(inventory, anySku));
+    const viaGateway = await withCpu('gateway, one hot SKU', 'gateway', reserve(services.gatewayUrl, () => DEMO_SKU));
     const ceiling = await pgbenchHotRow(url);
 
     const [books] = await db.query<{ reservations: number; reservedUnits: number; reservedBuckets: number; negative: number }>(`
@@ -55,13 +63,21 @@ export async function reservations(command: string): Promise<void> {
                  GROUP BY p.sku, p.location_id
                 HAVING sum(p.on_hand_wms) - sum(p.allocated) - sum(p.reserved) - sum(p.quality_hold) - max(l.safety_stock) < 0
                    AND sum(p.reserved) > 0) AS oversold) AS negative`);
-    const rows = [hot, spread, viaGateway];
+    const rows = [hot, spread, viaGateway].map((row) => row.result);
     const figures = `${latencyTable(rows)}
+
+Where the CPU goes (user + system time over each row, per request answered; PostgreSQL is the
+backends of the benchmark database; the machine figure counts every process on it, other
+users' included):
+
+${cpuTable([trivial, hot, spread, viaGateway])}
+
+${ceilings(trivial.cpu, hot.cpu, spread.cpu)}
 
 pgbench, the same ${CLIENTS} clients on one hot row (\`UPDATE ... SET available = available - 1 WHERE available >= 1\`,
 prepared, ${SECONDS} s): **${ceiling.toFixed(0)} tps**. createReservation on one hot SKU reaches
-**${((hot.requestsPerSecond / ceiling) * 100).toFixed(0)}%** of it (${hot.requestsPerSecond.toFixed(0)}/s); spread over many SKUs
-**${spread.requestsPerSecond.toFixed(0)}/s**. Targets: 1,000/s on one hot SKU, 3,000/s spread.
+**${((hot.result.requestsPerSecond / ceiling) * 100).toFixed(0)}%** of it (${hot.result.requestsPerSecond.toFixed(0)}/s); spread over many SKUs
+**${spread.result.requestsPerSecond.toFixed(0)}/s**. Targets: 1,000/s on one hot SKU, 3,000/s spread.
 
 The books afterwards: ${answered.toLocaleString('en')} reservations answered, ${books!.reservations.toLocaleString('en')} in the database
 (warm-up included), ${books!.reservedUnits.toLocaleString('en')} units on their lines and ${books!.reservedBuckets.toLocaleString('en')} in the reserved buckets;
@@ -71,16 +87,119 @@ stock levels reserved beyond what they hold: **${books!.negative}**.`;
 
 \`${command}\` on ${describeMachine()}. Services run as separate processes on PostgreSQL 15 and
 Redis 7 (loopback), seeded with ${SKU_COUNT.toLocaleString('en')} SKUs x 12 DCs. ${CLIENTS} closed-loop clients in the benchmark
-process each send \`createReservation\` (1 unit at ${DEMO_LOCATION_ID}, a fresh idempotency key every time) and the next
+process (node:http, kept-alive connections) each send \`createReservation\` (1 unit at ${DEMO_LOCATION_ID}, a fresh idempotency key every time) and the next
 as soon as it is answered, ${SECONDS} s per row after a 3 s warm-up; a request counts only when it returns a reservation.
 
 ${figures}
 `);
     console.log(figures);
   } finally {
+    agent.destroy();
     await services.stop();
     await db.close();
   }
+}
+
+interface CpuSnapshot {
+  /** CPU time used so far by each service process, in ms. */
+  readonly serviceMs: Readonly<Record<'inventory' | 'gateway', number>>;
+  /** CPU time used so far by each PostgreSQL backend of the benchmark database, by pid, in ms. */
+  readonly postgresMsByPid: ReadonlyMap<number, number>;
+  /** The machine's busy and total CPU time so far, in clock ticks (all cores). */
+  readonly machine: { readonly busy: number; readonly total: number };
+}
+
+interface CpuPerRequest {
+  readonly serviceUs: number;
+  readonly postgresUs: number;
+  /** Share of one core the service process used. */
+  readonly serviceBusy: number;
+  /** Share of all cores the machine used. */
+  readonly machineBusy: number;
+}
+
+const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+
+/** User + system CPU time a process has used, in ms (Linux /proc); 0 once it has gone. */
+function processCpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1_000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+async function cpuSnapshot(db: Database, pids: Readonly<Record<'inventory' | 'gateway', number>>): Promise<CpuSnapshot> {
+  const backends = await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+  // The first line of /proc/stat: user nice system idle iowait irq softirq steal ...
+  const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1, 9).map(Number);
+  const total = ticks.reduce((sum, tick) => sum + tick, 0);
+  return {
+    serviceMs: { inventory: processCpuMs(pids.inventory), gateway: processCpuMs(pids.gateway) },
+    postgresMsByPid: new Map(backends.map(({ pid }) => [pid, processCpuMs(pid)])),
+    machine: { busy: total - ticks[3]! - ticks[4]!, total },
+  };
+}
+
+// A backend that started during the row counts from zero; one that ended (idle, closed by its
+// pool) is left out.
+function cpuPerRequest(before: CpuSnapshot, after: CpuSnapshot, result: LatencyResult, service: 'inventory' | 'gateway'): CpuPerRequest {
+  let postgresMs = 0;
+  for (const [pid, ms] of after.postgresMsByPid) postgresMs += ms - (before.postgresMsByPid.get(pid) ?? 0);
+  const elapsedMs = (result.requests / result.requestsPerSecond) * 1_000;
+  const serviceMs = after.serviceMs[service] - before.serviceMs[service];
+  return {
+    serviceUs: (serviceMs * 1_000) / result.requests,
+    postgresUs: (postgresMs * 1_000) / result.requests,
+    serviceBusy: serviceMs / elapsedMs,
+    machineBusy: (after.machine.busy - before.machine.busy) / (after.machine.total - before.machine.total),
+  };
+}
+
+/** What the CPU figures allow at most: one Node process is one core; everything shares all of them. */
+function ceilings(trivial: CpuPerRequest, hot: CpuPerRequest, spread: CpuPerRequest): string {
+  const cores = cpus().length;
+  const perSecond = (us: number) => Math.round(1_000_000 / us).toLocaleString('en');
+  return `The inventory process is one thread: at the CPU it spends per request it serves at most
+${perSecond(hot.serviceUs)}/s on the hot SKU and ${perSecond(spread.serviceUs)}/s spread, and ${perSecond(trivial.serviceUs)}/s of \`{ __typename }\`
+(Apollo Server, GraphQL and HTTP alone). A reservation costs the service and PostgreSQL together
+${Math.round(hot.serviceUs + hot.postgresUs)} µs (hot) and ${Math.round(spread.serviceUs + spread.postgresUs)} µs (spread), so the machine's ${cores} cores hold at most
+${perSecond((hot.serviceUs + hot.postgresUs) / cores)}/s and ${perSecond((spread.serviceUs + spread.postgresUs) / cores)}/s with nothing else running, the
+clients and the gateway included.`;
+}
+
+function cpuTable(rows: readonly { result: LatencyResult; cpu: CpuPerRequest }[]): string {
+  const percent = (share: number) => `${(share * 100).toFixed(0)}%`;
+  return [
+    '| target | requests/s | service CPU µs/request (the gateway for its row, else inventory) | PostgreSQL CPU µs/request | service process busy (of one core) | machine busy (of all cores) |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...rows.map(({ result, cpu }) => `| ${result.label} | ${result.requestsPerSecond.toFixed(0)} | ${cpu.serviceUs.toFixed(0)} | ${cpu.postgresUs.toFixed(0)} | ${percent(cpu.serviceBusy)} | ${percent(cpu.machineBusy)} |`),
+  ].join('\n');
+}
+
+/**
+ * POSTs JSON and parses the answer. The clients share the machine's two cores with the services
+ * they measure: node:http over kept-alive sockets costs them ~0.1 ms of CPU a request, fetch
+ * ~0.4-0.6 ms.
+ */
+function postJson(agent: http.Agent, url: string, body: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        } catch (error) {
+          reject(error);
+        }
+      });
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
 }
 
 /** pgbench's transactions/s for one hot row, `CLIENTS` clients, in the benchmark database. */

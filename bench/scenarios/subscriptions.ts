@@ -42,14 +42,14 @@ export async function subscriptions(command: string): Promise<void> {
   const services = await startServices(url, { WMS_SOURCE_SECRETS: `acme-wms=${SECRET}`, REDIS_KEY_PREFIX: `bench-${randomBytes(4).toString('hex')}:` });
   const clients: Client[] = [];
   try {
-    const rssBefore = residentMemory(services.gatewayPid);
+    const rssBefore = residentMemory(services.pids.gateway);
     // Fan-out: every subscriber watches the same 10 SKUs at DC-01, with a field from the orders subgraph.
     const watched = RECEIVABLE.slice(0, 10);
     const fanOut = await subscribeAll(services, clients, () => ({
       query: `subscription ($skus: [ID!]) { stockChanged(skus: $skus, locationIds: ["DC-01"]) { cursor sequence sku cause { id } after { available } item { openOrders { id } } } }`,
       variables: { skus: watched.map(sku) },
     }));
-    const rssWithSubscribers = residentMemory(services.gatewayPid);
+    const rssWithSubscribers = residentMemory(services.pids.gateway);
 
     const sent = new Map<string, { posted: number; accepted: number }>();
     const post = async (events: Record<string, unknown>[]) => {

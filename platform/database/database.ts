@@ -5,6 +5,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from './generated/client.ts';
 import type { DatabaseTarget } from '../config/runtimeConfig.ts';
+import { preparedStatementNames } from './preparedStatementNames.ts';
 
 export { PrismaClient };
 
@@ -61,11 +62,15 @@ function createPrisma(adapter: PrismaPg | PrismaPGlite, { onQuery }: DatabaseOpt
 }
 
 async function connectPostgres(url: string, poolSize: number, options: DatabaseOptions): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // Prepared statements are planned for their parameters at every run, as unnamed ones are: a
+  // generic plan, made once without them, can be far worse (a LIMIT or a range it cannot see
+  // turned the outbox relay's index scan into a full scan). An `options` parameter in the URL
+  // replaces this one.
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, options: '-c plan_cache_mode=force_custom_plan' });
   // An idle client that loses its connection emits 'error' on the pool; without a listener
   // that would crash the process instead of letting the next query reconnect.
   pool.on('error', () => {});
-  const prisma = createPrisma(new PrismaPg(pool), options);
+  const prisma = createPrisma(new PrismaPg(pool, { statementNameGenerator: preparedStatementNames() }), options);
   return {
     kind: 'postgres',
     prisma,

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { connectDatabase, type Database } from '../../platform/database/database.ts';
+import { Prisma } from '../../platform/database/generated/client.ts';
 import { seedDemoData } from '../../prisma/seed.ts';
 import { StockLedger, type StockChange } from '../../subgraphs/inventory/data/stockLedger.ts';
+import { ReservationService } from '../../subgraphs/inventory/services/reservationService.ts';
 import { createTestDatabase, type TestDatabase } from '../support/services.ts';
-import { givenStock, stockOf } from '../support/stock.ts';
+import { givenStock, reservationSettings, stockOf } from '../support/stock.ts';
 
 const receipt = (sku: string, locationId: string, quantity: number, id: string): StockChange => ({
   sku, locationId, cause: { type: 'WAREHOUSE_EVENT', id }, source: 'test-wms',
@@ -12,14 +15,23 @@ const receipt = (sku: string, locationId: string, quantity: number, id: string):
 
 describe('StockLedger', () => {
   let database: TestDatabase;
+  // A second connection that records every statement Prisma sends.
+  let counted: Database;
+  const statements: string[] = [];
+  const outboxOf = (sku: string) => database.db.query<{ causeId: string; sequence: string }>(
+    `SELECT cause_id AS "causeId", sequence::text FROM stock_change_outbox WHERE sku = $1 ORDER BY id`, [sku]);
 
   before(async () => {
     database = await createTestDatabase();
     await seedDemoData(database.db, { skuCount: 5 });
     await givenStock(database.db, 'LEDGER-1', { 'DC-01': 10, 'DC-02': 4 });
+    counted = await connectDatabase({ kind: 'postgres', url: database.url, poolSize: 4 }, { onQuery: (sql) => statements.push(sql) });
   });
 
-  after(async () => database?.drop());
+  after(async () => {
+    await counted?.close();
+    await database?.drop();
+  });
 
   it('applies a group all or nothing: a refused change undoes the group and leaves earlier changes standing', async () => {
     await database.db.prisma.$transaction(async (tx) => {
@@ -35,8 +47,57 @@ describe('StockLedger', () => {
     });
 
     assert.deepEqual(await stockOf(database.db, 'LEDGER-1', 'DC-01'), { available: 15, reserved: 0, allocated: 0 });
-    const outbox = await database.db.query<{ causeId: string; sequence: string }>(
-      `SELECT cause_id AS "causeId", sequence::text FROM stock_change_outbox WHERE sku = 'LEDGER-1' ORDER BY id`);
-    assert.deepEqual(outbox, [{ causeId: 'first', sequence: '1' }], 'one outbox record, and the sequence did not skip');
+    assert.deepEqual(await outboxOf('LEDGER-1'), [{ causeId: 'first', sequence: '1' }], 'one outbox record, and the sequence did not skip');
+  });
+
+  it('creates a stock level that does not exist yet, and applies changes to it', async () => {
+    await givenStock(database.db, 'LEDGER-2', {});
+    await database.db.prisma.$transaction(async (tx) => {
+      const ledger = await StockLedger.open(tx, [{ sku: 'LEDGER-2', locationId: 'DC-03' }, { sku: 'LEDGER-1', locationId: 'DC-02' }]);
+      assert.equal(ledger.apply(receipt('LEDGER-2', 'DC-03', 7, 'new-level')).status, 'APPLIED');
+      await ledger.write();
+    });
+
+    assert.deepEqual(await stockOf(database.db, 'LEDGER-2', 'DC-03'), { available: 7, reserved: 0, allocated: 0 });
+    assert.deepEqual(await outboxOf('LEDGER-2'), [{ causeId: 'new-level', sequence: '1' }]);
+  });
+
+  it('writes the caller\'s statements in its one statement, all or nothing with the changes', async () => {
+    await givenStock(database.db, 'LEDGER-3', { 'DC-01': 10 });
+    const markItem = (description: string) => Prisma.sql`UPDATE item SET description = ${description} WHERE sku = 'LEDGER-3'`;
+    const applyAndWrite = (id: string, alongside: Prisma.Sql[]) => counted.prisma.$transaction(async (tx) => {
+      const ledger = await StockLedger.open(tx, [{ sku: 'LEDGER-3', locationId: 'DC-01' }]);
+      ledger.apply(receipt('LEDGER-3', 'DC-01', 5, id));
+      statements.length = 0;
+      await ledger.write(alongside);
+      return statements.length;
+    });
+
+    assert.equal(await applyAndWrite('with-caller', [markItem('written alongside')]), 1, 'one statement for the changes and the caller\'s');
+    const duplicateItem = Prisma.sql`INSERT INTO item (sku, description, unit_of_measure) VALUES ('LEDGER-3', 'again', 'EA')`;
+    await assert.rejects(applyAndWrite('refused', [markItem('never written'), duplicateItem]));
+
+    assert.deepEqual(await stockOf(database.db, 'LEDGER-3', 'DC-01'), { available: 15, reserved: 0, allocated: 0 }, 'the refused write changed no stock');
+    assert.deepEqual(await outboxOf('LEDGER-3'), [{ causeId: 'with-caller', sequence: '1' }]);
+    const [item] = await database.db.query<{ description: string }>(`SELECT description FROM item WHERE sku = 'LEDGER-3'`);
+    assert.equal(item!.description, 'written alongside');
+  });
+
+  it('reserves a batch of 39 with as many SQL statements as a batch of 1', async () => {
+    await givenStock(database.db, 'LEDGER-4', { 'DC-01': 100, 'DC-02': 100 });
+    const reservations = new ReservationService(counted.prisma, reservationSettings(), () => {});
+    const reserve = (i: number) => reservations.create({ sku: 'LEDGER-4', locationId: null, quantity: 1 + (i % 2), channel: 'WEB', reference: 'count', idempotencyKey: `count-${i}` });
+
+    statements.length = 0;
+    await reserve(0);
+    const alone = statements.length;
+    statements.length = 0;
+    // The first runs at once, alone; the other 39 arrive while it runs and form the next batch.
+    await Promise.all(Array.from({ length: 40 }, (_, i) => reserve(i + 1)));
+
+    assert.equal(statements.length, 2 * alone, `statements for 40 requests in two batches: ${statements.join('\n---\n')}`);
+    assert.ok(alone <= 6, `idempotency keys, catalogue, lock, positions, write, COMMIT; got ${alone}: ${statements.join('\n---\n')}`);
+    const [units] = await database.db.query<{ reserved: number }>(`SELECT sum(quantity)::int AS reserved FROM reservation WHERE sku = 'LEDGER-4'`);
+    assert.equal(units!.reserved, 1 + 20 * 1 + 20 * 2);
   });
 });

@@ -62,11 +62,14 @@ export async function lockDueReservations(tx: Prisma.TransactionClient, now: Dat
   ));
 }
 
-export async function insertReservations(tx: Prisma.TransactionClient, reservations: readonly ReservationRecord[]): Promise<void> {
-  if (reservations.length === 0) return;
+/**
+ * The statements that insert `reservations` and their lines, to run as parts of one statement
+ * (StockLedger.write's `alongside`), so that they cost no round trip of their own.
+ */
+export function reservationInserts(reservations: readonly ReservationRecord[]): Prisma.Sql[] {
   const lines = reservations.flatMap((r) => r.lines.map((line) => ({ reservationId: r.id, ...line })));
-  await tx.$executeRaw`
-    WITH reservations AS (
+  return [
+    Prisma.sql`
       INSERT INTO reservation (id, idempotency_key, request_hash, sku, quantity, channel, reference, status, expires_at, created_at, updated_at)
       SELECT id, idempotency_key, request_hash, sku, quantity, channel, reference, 'ACTIVE', expires_at, created_at, created_at
         FROM unnest(${reservations.map((r) => r.id)}::text[], ${reservations.map((r) => r.idempotencyKey)}::text[],
@@ -74,20 +77,26 @@ export async function insertReservations(tx: Prisma.TransactionClient, reservati
                     ${reservations.map((r) => r.quantity)}::int[], ${reservations.map((r) => r.channel)}::text[],
                     ${reservations.map((r) => r.reference)}::text[], ${reservations.map((r) => r.expiresAt.toISOString())}::timestamptz[],
                     ${reservations.map((r) => r.createdAt.toISOString())}::timestamptz[])
-             AS r(id, idempotency_key, request_hash, sku, quantity, channel, reference, expires_at, created_at)
-      RETURNING id)
-    INSERT INTO reservation_line (reservation_id, location_id, subinventory, quantity)
-    SELECT * FROM unnest(${lines.map((l) => l.reservationId)}::text[], ${lines.map((l) => l.locationId)}::text[],
-                         ${lines.map((l) => l.subinventory)}::text[], ${lines.map((l) => l.quantity)}::int[])`;
+             AS r(id, idempotency_key, request_hash, sku, quantity, channel, reference, expires_at, created_at)`,
+    Prisma.sql`
+      INSERT INTO reservation_line (reservation_id, location_id, subinventory, quantity)
+      SELECT * FROM unnest(${lines.map((l) => l.reservationId)}::text[], ${lines.map((l) => l.locationId)}::text[],
+                           ${lines.map((l) => l.subinventory)}::text[], ${lines.map((l) => l.quantity)}::int[])`,
+  ];
 }
 
-/** Stores each reservation's status and expiry. */
-export async function updateReservations(tx: Prisma.TransactionClient, reservations: readonly ReservationRecord[], now: Date): Promise<void> {
-  if (reservations.length === 0) return;
-  await tx.$executeRaw`
+/** The statement that stores each reservation's status and expiry (see reservationInserts). */
+export function reservationUpdates(reservations: readonly ReservationRecord[], now: Date): Prisma.Sql {
+  return Prisma.sql`
     UPDATE reservation AS r
        SET status = v.status::"ReservationStatus", expires_at = v.expires_at, updated_at = ${now.toISOString()}::timestamptz
       FROM unnest(${reservations.map((r) => r.id)}::text[], ${reservations.map((r) => r.status)}::text[],
                   ${reservations.map((r) => r.expiresAt.toISOString())}::timestamptz[]) AS v(id, status, expires_at)
      WHERE r.id = v.id`;
+}
+
+/** Stores each reservation's status and expiry. */
+export async function updateReservations(tx: Prisma.TransactionClient, reservations: readonly ReservationRecord[], now: Date): Promise<void> {
+  if (reservations.length === 0) return;
+  await tx.$executeRaw(reservationUpdates(reservations, now));
 }

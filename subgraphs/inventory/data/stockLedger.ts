@@ -41,6 +41,14 @@ interface LevelRow {
 interface PositionRow extends PositionState {
   sku: string;
   locationId: string;
+  nettable: boolean;
+}
+
+interface SubinventoryRow {
+  sku: null;
+  locationId: string;
+  subinventory: string;
+  nettable: boolean;
 }
 
 interface OutboxRow {
@@ -100,38 +108,44 @@ export class StockLedger {
     const keys = [...new Map(levelKeys.map((key) => [keyOf(key.sku, key.locationId), key])).values()]
       .map(({ sku, locationId }) => ({ sku, locationId }))
       .sort((a, b) => (a.sku === b.sku ? compare(a.locationId, b.locationId) : compare(a.sku, b.sku)));
-    const skus = keys.map((key) => key.sku);
-    const locationIds = keys.map((key) => key.locationId);
-
-    await tx.$executeRaw`
-      INSERT INTO stock_level (sku, location_id)
-      SELECT * FROM unnest(${skus}::text[], ${locationIds}::text[])
-      ON CONFLICT DO NOTHING`;
-    const levels = await tx.$queryRaw<LevelRow[]>`
-      SELECT sku, location_id AS "locationId", safety_stock AS "safetyStock", sequence,
-             bucket_changes AS "bucketChanges", last_count_source AS "lastCountSource",
-             last_count_sequence AS "lastCountSequence"
-        FROM stock_level
-       WHERE (sku, location_id) IN (SELECT * FROM unnest(${skus}::text[], ${locationIds}::text[]))
-       ORDER BY sku, location_id
-         FOR UPDATE`;
-    const positionRows = await tx.$queryRaw<PositionRow[]>`
-      SELECT p.sku, p.location_id AS "locationId", p.subinventory, p.lot, s.nettable, lot.expires_at AS "lotExpiresAt",
+    const levels = await lockLevels(tx, keys);
+    if (levels.length < keys.length) {
+      // Levels that do not exist yet are created, then locked. This transaction holds every
+      // existing level it needs by now, so waiting on another's uncommitted insert cannot close
+      // a cycle.
+      const found = new Set(levels.map((level) => keyOf(level.sku, level.locationId)));
+      const missing = keys.filter((key) => !found.has(keyOf(key.sku, key.locationId)));
+      await tx.$executeRaw`
+        INSERT INTO stock_level (sku, location_id)
+        SELECT * FROM unnest(${missing.map((key) => key.sku)}::text[], ${missing.map((key) => key.locationId)}::text[])
+        ON CONFLICT DO NOTHING`;
+      levels.push(...(await lockLevels(tx, missing)));
+    }
+    // Read in a statement after the lock, so that its snapshot holds what the previous holder of
+    // the lock committed. Subinventories come as rows without a SKU; the lot expiry as a
+    // subquery rather than a join, which costs PostgreSQL several times more to plan.
+    const rows = await tx.$queryRaw<(PositionRow | SubinventoryRow)[]>`
+      SELECT p.sku, p.location_id AS "locationId", p.subinventory, p.lot, NULL::boolean AS nettable,
+             (SELECT lot.expires_at FROM lot WHERE lot.sku = p.sku AND lot.lot = p.lot) AS "lotExpiresAt",
              p.on_hand_wms AS "onHandWms", p.on_hand_erp AS "onHandErp", p.allocated, p.reserved,
              p.inbound_in_transit AS "inboundInTransit", p.inbound_expected_at AS "inboundExpectedAt",
              p.quality_hold AS "qualityHold", p.damaged
-        FROM stock_position p
-        JOIN subinventory s ON s.location_id = p.location_id AND s.code = p.subinventory
-        LEFT JOIN lot ON lot.sku = p.sku AND lot.lot = p.lot
-       WHERE (p.sku, p.location_id) IN (SELECT * FROM unnest(${skus}::text[], ${locationIds}::text[]))`;
-    const subinventories = await tx.$queryRaw<{ locationId: string; code: string; nettable: boolean }[]>`
-      SELECT location_id AS "locationId", code, nettable FROM subinventory WHERE location_id = ANY(${[...new Set(locationIds)]}::text[])`;
+        FROM unnest(${keys.map((key) => key.sku)}::text[], ${keys.map((key) => key.locationId)}::text[]) AS k(sku, location_id)
+        JOIN stock_position p USING (sku, location_id)
+      UNION ALL
+      SELECT NULL, location_id, code, NULL, nettable, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        FROM subinventory WHERE location_id = ANY(${[...new Set(keys.map((key) => key.locationId))]}::text[])`;
 
+    const nettableBySubinventory = new Map<string, boolean>();
+    for (const row of rows) if (row.sku === null) nettableBySubinventory.set(`${row.locationId}\u0000${row.subinventory}`, row.nettable);
     const positionsByKey = new Map<string, Map<string, PositionState>>();
-    for (const row of positionRows) {
+    for (const row of rows) {
+      if (row.sku === null) continue;
       const { sku, locationId, ...position } = row;
       const key = keyOf(sku, locationId);
       if (!positionsByKey.has(key)) positionsByKey.set(key, new Map());
+      // Every position's subinventory exists (a foreign key), so the lookup finds it.
+      position.nettable = nettableBySubinventory.get(`${locationId}\u0000${position.subinventory}`)!;
       positionsByKey.get(key)!.set(positionKey(position.subinventory, position.lot), position);
     }
     return new StockLedger(
@@ -139,7 +153,7 @@ export class StockLedger {
       now,
       new Map(levels.map((level) => [keyOf(level.sku, level.locationId), level])),
       positionsByKey,
-      new Map(subinventories.map((s) => [`${s.locationId}\u0000${s.code}`, s.nettable])),
+      nettableBySubinventory,
     );
   }
 
@@ -217,18 +231,25 @@ export class StockLedger {
 
   /**
    * Stores what was applied, in one statement (positions, levels and outbox records as parts of
-   * one WITH), so that the levels stay locked for as short a time as possible.
+   * one WITH), so that the levels stay locked for as short a time as possible. `alongside` are
+   * the caller's own data-modifying statements (no WITH of their own), run as further parts of
+   * that statement: all-or-nothing with the rest, and no round trip of their own.
    */
-  async write(): Promise<void> {
-    if (this.touchedKeys.size === 0) return;
+  async write(alongside: readonly Prisma.Sql[] = []): Promise<void> {
+    if (this.touchedKeys.size === 0 && alongside.length === 0) return;
     const { now, outbox } = this;
     const positions = upsertPositions([...this.touchedKeys].flatMap((key) => {
       const [sku, locationId] = key.split('\u0000') as [string, string];
       return [...this.positionsByKey.get(key)!.values()].map((position) => ({ sku, locationId, ...position }));
     }), now);
     const levels = updateLevels([...this.touchedKeys].map((key) => this.levelByKey.get(key)!), now);
+    const parts = [
+      Prisma.sql`positions AS (${positions})`,
+      Prisma.sql`levels AS (${levels})`,
+      ...alongside.map((statement, index) => Prisma.sql`${Prisma.raw(`alongside_${index}`)} AS (${statement})`),
+    ];
     await this.tx.$executeRaw`
-      WITH positions AS (${positions}), levels AS (${levels})
+      WITH ${Prisma.join(parts, ', ')}
       INSERT INTO stock_change_outbox (sku, location_id, sequence, cause_type, cause_id, before, after, available_before, available_after, occurred_at)
       SELECT * FROM unnest(
         ${outbox.map((row) => row.sku)}::text[], ${outbox.map((row) => row.locationId)}::text[],
@@ -245,6 +266,18 @@ export class StockLedger {
     if (!level) throw new TypeError(`StockLedger: ${sku} at ${locationId} was not opened (open() takes every level a change touches)`);
     return level;
   }
+}
+
+/** The levels among `keys` (in key order) that exist, locked in key order, so that concurrent callers cannot deadlock. */
+function lockLevels(tx: Prisma.TransactionClient, keys: readonly StockLevelKey[]): Promise<LevelRow[]> {
+  return tx.$queryRaw<LevelRow[]>`
+    SELECT level.sku, level.location_id AS "locationId", level.safety_stock AS "safetyStock", level.sequence,
+           level.bucket_changes AS "bucketChanges", level.last_count_source AS "lastCountSource",
+           level.last_count_sequence AS "lastCountSequence"
+      FROM unnest(${keys.map((key) => key.sku)}::text[], ${keys.map((key) => key.locationId)}::text[]) AS k(sku, location_id)
+      JOIN stock_level level USING (sku, location_id)
+     ORDER BY level.sku, level.location_id
+       FOR UPDATE OF level`;
 }
 
 function isSuperseded(source: string, sequence: number, level: LevelRow): boolean {

@@ -3,8 +3,8 @@ import type { PrismaClient } from '../../../platform/database/database.ts';
 import type { Prisma } from '../../../platform/database/generated/client.ts';
 import { KeyedBatcher } from '../../../platform/concurrency/keyedBatcher.ts';
 import {
-  insertReservations, lockDueReservations, lockReservations, reservationsByIdempotencyKey, reservationsById,
-  updateReservations, type ReservationRecord,
+  lockDueReservations, lockReservations, reservationInserts, reservationsByIdempotencyKey, reservationsById,
+  reservationUpdates, updateReservations, type ReservationRecord,
 } from '../data/reservationStore.ts';
 import { StockLedger, type StockChange } from '../data/stockLedger.ts';
 import type { LedgerEffect } from '../domain/applyBucketEffects.ts';
@@ -39,9 +39,14 @@ interface PendingTransition {
   readonly ttlSeconds?: number;
 }
 
-// Requests are grouped into batches by shard: creations by their SKU, so that all requests for
-// one SKU meet in one batch (its lock taken once for many reservations), changes of state by
-// reservation id; a few batches run side by side.
+// Creations form one stream of batches, one batch at a time: most of a batch's cost is per
+// statement (round trips, planning) rather than per reservation, so on a machine where the
+// service and PostgreSQL share the CPU, fewer and larger batches reserve more per second (one
+// stream instead of 4 shards x 2 batches: 1.0 ms instead of 2.2 ms of CPU per reservation spread
+// over many SKUs). All requests for one SKU meet in one batch, its lock taken once for many.
+const CREATIONS = 'creations';
+
+// Changes of state are grouped by shard of the reservation id; a few batches run side by side.
 const SHARDS = 4;
 
 function shardOf(key: string): string {
@@ -57,7 +62,7 @@ const CREATE_ATTEMPTS = 3;
 /**
  * Reservations: create (at a location, or spread over the channel's locations), extend,
  * confirm, release, and expire. Concurrent requests are grouped into one transaction per batch
- * (see KeyedBatcher and SHARDS); each is judged against the stock levels as the batch's earlier
+ * (see KeyedBatcher, CREATIONS and SHARDS); each is judged against the stock levels as the batch's earlier
  * reservations left them, under the levels' row locks, so that no interleaving of requests,
  * batches or replicas can reserve more than is available.
  */
@@ -71,7 +76,7 @@ export class ReservationService {
     /** Called after each commit that changed stock, so that the change is published at once. */
     private readonly afterCommit: () => void,
   ) {
-    this.creations = new KeyedBatcher((_, pending) => this.createBatch(pending), { maxConcurrentBatches: 2 });
+    this.creations = new KeyedBatcher((_, pending) => this.createBatch(pending));
     this.transitions = new KeyedBatcher((_, pending) => this.transitionBatch(pending), { maxConcurrentBatches: 2 });
   }
 
@@ -83,7 +88,7 @@ export class ReservationService {
     const request = { ...input, ttlSeconds: input.ttlSeconds ?? this.settings.defaultTtlSeconds };
     const problems = validateReservationRequest(request, this.settings.maxTtlSeconds);
     if (problems.length) throw new InventoryError('BAD_USER_INPUT', problems.map((p) => `${p.field} ${p.message}`).join('; '), { problems });
-    return this.creations.submit(shardOf(request.sku), { request, fingerprint: requestFingerprint(request) });
+    return this.creations.submit(CREATIONS, { request, fingerprint: requestFingerprint(request) });
   }
 
   /** Moves the end of an ACTIVE reservation's time to live to `ttlSeconds` from now. */
@@ -120,8 +125,7 @@ export class ReservationService {
       if (due.length === 0) return 0;
       const ledger = await StockLedger.open(tx, due.flatMap((reservation) => levelKeys(reservation)), now);
       for (const reservation of due) applyOrFail(ledger, stockChangesOf(reservation, 'expire'));
-      await updateReservations(tx, due.map((reservation) => ({ ...reservation, status: 'EXPIRED' as const })), now);
-      await ledger.write();
+      await ledger.write([reservationUpdates(due.map((reservation) => ({ ...reservation, status: 'EXPIRED' as const })), now)]);
       return due.length;
     });
     if (expired > 0) this.afterCommit();
@@ -157,9 +161,10 @@ export class ReservationService {
       if (stockChanges.length) {
         const ledger = await StockLedger.open(tx, stockChanges.flat(), now);
         for (const changes of stockChanges) applyOrFail(ledger, changes);
-        await ledger.write();
+        await ledger.write(changed.size ? [reservationUpdates([...changed.values()], now)] : []);
+      } else {
+        await updateReservations(tx, [...changed.values()], now);
       }
-      await updateReservations(tx, [...changed.values()], now);
       return { results, changedStock: stockChanges.length > 0 };
     });
     if (changedStock) this.afterCommit();
@@ -232,8 +237,7 @@ export class ReservationService {
       created.push(reservation);
       return reservation;
     });
-    await insertReservations(tx, created);
-    await ledger.write();
+    await ledger.write(created.length ? reservationInserts(created) : []);
     return results;
   }
 

@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { preparedStatementNames } from '../../platform/database/preparedStatementNames.ts';
+import { createTestDatabase, type TestDatabase } from '../support/services.ts';
+
+describe('prepared statements', () => {
+  let database: TestDatabase;
+
+  before(async () => {
+    database = await createTestDatabase({ migrate: false });
+  });
+
+  after(async () => database?.drop());
+
+  it('names each distinct statement once, and leaves statements past the limit unnamed', () => {
+    const nameOf = preparedStatementNames(2);
+
+    const first = nameOf({ sql: 'SELECT 1' });
+    assert.equal(nameOf({ sql: 'SELECT 1' }), first, 'the same text keeps its name');
+    assert.notEqual(nameOf({ sql: 'SELECT 2' }), first);
+    assert.equal(nameOf({ sql: 'SELECT 3' }), '', 'the third text runs unnamed');
+    assert.equal(nameOf({ sql: 'SELECT 1' }), first, 'named texts keep their names past the limit');
+  });
+
+  it('prepares what Prisma sends once per connection, planned anew for each run\'s parameters', async () => {
+    const prepared = await database.db.prisma.$transaction(async (tx) => {
+      const [mode] = await tx.$queryRaw<{ plan_cache_mode: string }[]>`SHOW plan_cache_mode`;
+      assert.equal(mode!.plan_cache_mode, 'force_custom_plan', 'no generic plan, made blind to the parameters');
+      const answers = [];
+      for (const n of [1, 2, 3]) answers.push(...(await tx.$queryRaw<{ next: number }[]>`SELECT ${n}::int + 1 AS next`));
+      assert.deepEqual(answers, [{ next: 2 }, { next: 3 }, { next: 4 }]);
+      return tx.$queryRaw<{ name: string }[]>`SELECT name FROM pg_prepared_statements WHERE statement LIKE '%::int + 1 AS next'`;
+    });
+
+    assert.equal(prepared.length, 1, 'one statement, prepared once on the connection');
+    assert.match(prepared[0]!.name, /^prisma_\d+$/);
+  });
+});
