@@ -25,12 +25,6 @@ export const SubscriptionErrorCode = {
   UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
 } as const;
 
-/** One delivered event: the root field's object (null when an error took it), and errors with paths below it. */
-interface ResolvedEvent {
-  readonly object: Record<string, unknown> | null;
-  readonly errors: readonly GraphQLFormattedError[];
-}
-
 // Events read per page while a resumed subscriber catches up.
 const CATCH_UP_PAGE = 500;
 
@@ -145,7 +139,7 @@ export class SubscriptionHub {
         (error: unknown): FormattedExecutionResult => ({ errors: [{ message: error instanceof Error ? error.message : String(error) }] }),
       );
       const objects = result.data?.[LOOKUP_RESPONSE_KEY];
-      if (Array.isArray(objects)) return resolvedEvents(events, objects, result.errors ?? []);
+      if (Array.isArray(objects)) return resolvedEvents(plan.lookup, events, objects, result.errors ?? []);
       if (Date.now() >= deadline) {
         throw new GraphQLError(`Could not resolve the subscription's selection: ${result.errors?.map((error) => error.message).join('; ')}`, {
           extensions: { code: SubscriptionErrorCode.UPSTREAM_UNAVAILABLE },
@@ -193,11 +187,7 @@ class Subscriber {
     if (this.lastCursor !== undefined && compareCursors(cursor, this.lastCursor) <= 0) return;
     this.lastCursor = cursor;
     if (!event) return;
-    const errors = event.errors.map((error) => ({ ...error, path: [this.plan.responseKey, ...(error.path ?? [])] }));
-    if (!event.object) return this.queue.push({ data: null, errors });
-    const object = { ...event.object };
-    for (const key of this.plan.lookup.cursorKeys) if (key in object) object[key] = cursor;
-    this.queue.push({ data: { [this.plan.responseKey]: object }, ...(errors.length > 0 && { errors }) });
+    this.queue.push(event.resultFor(this.plan.responseKey));
   }
 
   goLive(): void {
@@ -207,8 +197,40 @@ class Subscriber {
   }
 }
 
-/** Splits a lookup's answer per event, with each event's errors re-rooted at its object. */
+/**
+ * One event's answer from its lookup, with its errors re-rooted at its object. Shaped into a
+ * result once per response key (the root field's alias), then shared by every subscriber.
+ */
+class ResolvedEvent {
+  private readonly results = new Map<string, FormattedExecutionResult>();
+
+  constructor(
+    private readonly cursor: string,
+    private readonly object: Record<string, unknown> | null,
+    private readonly errors: readonly GraphQLFormattedError[],
+    private readonly cursorKeys: readonly string[],
+  ) {}
+
+  resultFor(responseKey: string): FormattedExecutionResult {
+    let result = this.results.get(responseKey);
+    if (!result) {
+      const errors = this.errors.map((error) => ({ ...error, path: [responseKey, ...(error.path ?? [])] }));
+      if (this.object) {
+        const object = { ...this.object };
+        for (const key of this.cursorKeys) if (key in object) object[key] = this.cursor;
+        result = { data: { [responseKey]: object }, ...(errors.length > 0 && { errors }) };
+      } else {
+        result = { data: null, errors };
+      }
+      this.results.set(responseKey, result);
+    }
+    return result;
+  }
+}
+
+/** Splits a lookup's answer per event. */
 function resolvedEvents(
+  lookup: EventLookup,
   events: readonly BusEvent[],
   objects: readonly unknown[],
   errors: readonly GraphQLFormattedError[],
@@ -220,7 +242,7 @@ function resolvedEvents(
       .filter((error) => error.path?.[0] === LOOKUP_RESPONSE_KEY && error.path[1] === index)
       .map((error) => ({ ...error, path: error.path!.slice(2) }));
     // Null without an error: the event's object is not (or no longer) recorded; nothing to deliver.
-    if (object || ownErrors.length > 0) resolved.set(event, { object, errors: ownErrors });
+    if (object || ownErrors.length > 0) resolved.set(event, new ResolvedEvent(event.cursor, object, ownErrors, lookup.cursorKeys));
   });
   return resolved;
 }

@@ -57,17 +57,30 @@ export class StreamCursorError extends Error {
   }
 }
 
+const CURSOR = /^(\d{1,20})-(\d{1,20})$/;
+
 /** Parses a cursor (`<milliseconds>-<sequence>`, as Redis stream ids are). */
 export function parseCursor(cursor: string): readonly [bigint, bigint] {
-  const match = /^(\d{1,20})-(\d{1,20})$/.exec(cursor);
+  const match = CURSOR.exec(cursor);
   if (!match) throw new StreamCursorError('malformed', cursor);
   return [BigInt(match[1]!), BigInt(match[2]!)];
 }
 
 /** Negative when `a` comes before `b` in a stream, positive after, 0 for the same position. */
 export function compareCursors(a: string, b: string): number {
-  const [aTime, aSequence] = parseCursor(a);
-  const [bTime, bSequence] = parseCursor(b);
-  if (aTime !== bTime) return aTime < bTime ? -1 : 1;
-  return aSequence === bSequence ? 0 : aSequence < bSequence ? -1 : 1;
+  if (a === b) return 0;
+  // Called per delivery per subscriber: plain numbers suffice until a part outgrows 2^53.
+  const [aTime, aSequence] = fastParts(a);
+  const [bTime, bSequence] = fastParts(b);
+  if (Number.isSafeInteger(aTime + aSequence + bTime + bSequence)) return aTime - bTime || aSequence - bSequence;
+  const [aExactTime, aExactSequence] = parseCursor(a);
+  const [bExactTime, bExactSequence] = parseCursor(b);
+  if (aExactTime !== bExactTime) return aExactTime < bExactTime ? -1 : 1;
+  return aExactSequence === bExactSequence ? 0 : aExactSequence < bExactSequence ? -1 : 1;
+}
+
+function fastParts(cursor: string): readonly [number, number] {
+  const match = CURSOR.exec(cursor);
+  if (!match) throw new StreamCursorError('malformed', cursor);
+  return [Number(match[1]), Number(match[2])];
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { StreamCursorError, type BusEvent, type EventBus } from '../../platform/events/eventBus.ts';
+import { compareCursors, StreamCursorError, type BusEvent, type EventBus } from '../../platform/events/eventBus.ts';
 import { InProcessEventBus } from '../../platform/events/inProcessEventBus.ts';
 import { RedisEventBus } from '../../platform/events/redisEventBus.ts';
 import { connectRedis } from '../../platform/redis.ts';
@@ -21,6 +21,17 @@ function collect(count: number) {
     },
   };
 }
+
+describe('stream cursors', () => {
+  it('order by time, then by sequence, exactly beyond 2^53 too', () => {
+    assert.ok(compareCursors('1795455166729-0', '1795455166809-0') < 0);
+    assert.ok(compareCursors('1795455166809-10', '1795455166809-9') > 0);
+    assert.equal(compareCursors('12-3', '12-3'), 0);
+    assert.ok(compareCursors('18446744073709551615-0', '18446744073709551614-0') > 0);
+    assert.ok(compareCursors('9007199254740993-1', '9007199254740993-0') > 0);
+    assert.throws(() => compareCursors('12', '12-0'), StreamCursorError);
+  });
+});
 
 const buses: [string, () => { bus: EventBus; close: () => Promise<void>; trim: (stream: string, keep: number) => Promise<void> }][] = [
   ['in-process', () => {
