@@ -92,6 +92,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     executeOperation: ({ query, variables, operationName }, principal) =>
       execute({ query, variables: variables ?? undefined, operationName: operationName ?? undefined }, principal),
     maxSubscriptionsPerConnection: options.subscriptions.maxPerConnection,
+    maxUnsentPerSubscription: options.subscriptions.maxBufferedEvents,
     logger,
   });
   return {

@@ -2,7 +2,7 @@ import { setTimeout } from 'node:timers/promises';
 import { GraphQLError, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { compareCursors, StreamCursorError, type BusEvent, type EventBus, type EventSubscription } from '../../platform/events/eventBus.ts';
 import type { Logger } from '../../platform/logger.ts';
-import { EventQueue } from './eventQueue.ts';
+import { SubscriptionLife } from './subscriptionLife.ts';
 import { EVENT_IDS_VARIABLE, LOOKUP_RESPONSE_KEY, type EventLookup, type SubscriptionPlan } from './subscriptionPlan.ts';
 
 /** Runs a lookup query through the supergraph, as the gateway runs any query. */
@@ -12,7 +12,7 @@ export interface SubscriptionHubOptions {
   readonly bus: EventBus;
   readonly executeLookup: ExecuteLookup;
   readonly logger: Logger;
-  /** Events one subscriber may have waiting before it counts as a slow consumer. */
+  /** Live events a catching-up subscriber may have waiting before it counts as a slow consumer. */
   readonly maxBufferedEvents: number;
   /** How long a lookup is retried while a subgraph is unavailable before its subscribers are ended. */
   readonly lookupRetryMs: number;
@@ -42,22 +42,25 @@ export class SubscriptionHub {
   constructor(private readonly options: SubscriptionHubOptions) {}
 
   /**
-   * Starts a subscription. The returned iterator yields its results; it ends with a GraphQLError
-   * (codes above) when the subscription cannot go on, and calls `onSlowConsumer` instead of
-   * buffering beyond the limit.
+   * Starts a subscription: its results go to `sink`, serialized once for all the subscribers
+   * they are the same for. The returned iterator is the subscription's life: it yields nothing,
+   * ends when the consumer returns it, fails with a GraphQLError (codes above) when the
+   * subscription cannot go on, and ends with `onSlowConsumer` when the sink falls too far behind.
    */
-  async subscribe(plan: SubscriptionPlan, onSlowConsumer: () => void): Promise<AsyncIterableIterator<FormattedExecutionResult>> {
+  async subscribe(plan: SubscriptionPlan, sink: SubscriptionSink, onSlowConsumer: () => void): Promise<AsyncIterableIterator<never>> {
     const reader = this.readerFor(plan.feed.stream);
     await reader.started;
     const subscriber: Subscriber = new Subscriber(
       plan,
-      new EventQueue(this.options.maxBufferedEvents, onSlowConsumer, () => reader.subscribers.delete(subscriber)),
+      sink,
+      new SubscriptionLife(onSlowConsumer, () => reader.subscribers.delete(subscriber)),
+      this.options.maxBufferedEvents,
     );
     reader.subscribers.add(subscriber);
     if (plan.after !== undefined) {
-      void this.catchUp(subscriber, plan.after).catch((error: unknown) => subscriber.queue.fail(subscriptionError(error)));
+      void this.catchUp(subscriber, plan.after).catch((error: unknown) => subscriber.life.fail(subscriptionError(error)));
     }
-    return subscriber.queue;
+    return subscriber.life;
   }
 
   /** How many subscribers this gateway serves now. */
@@ -69,7 +72,7 @@ export class SubscriptionHub {
     const readers = [...this.readers.values()];
     this.readers.clear();
     await Promise.all(readers.map(async (reader) => (await reader.started).close()));
-    for (const reader of readers) for (const subscriber of reader.subscribers) void subscriber.queue.return();
+    for (const reader of readers) for (const subscriber of reader.subscribers) void subscriber.life.return();
   }
 
   private readerFor(stream: string): StreamReader {
@@ -101,7 +104,7 @@ export class SubscriptionHub {
         // Set order is insertion order, not stream order, when members wanted different events.
         const batch = events.filter((event) => group.events.has(event));
         const resolved = await this.resolve(group.plan, batch).catch((error: unknown) => {
-          for (const [subscriber] of group.members) subscriber.queue.fail(subscriptionError(error, subscriber.lastCursor));
+          for (const [subscriber] of group.members) subscriber.life.fail(subscriptionError(error, subscriber.lastCursor));
           return null;
         });
         if (!resolved) return;
@@ -157,6 +160,12 @@ interface StreamReader {
   readonly started: Promise<EventSubscription>;
 }
 
+/** Where a subscriber's results go: its socket. */
+export interface SubscriptionSink {
+  /** Sends one result (as JSON); false when the consumer has too many unsent to take more. */
+  send(resultJson: string): boolean;
+}
+
 /** One subscription's place in the stream: what it wants, and the last cursor it received. */
 class Subscriber {
   lastCursor: string | undefined;
@@ -165,7 +174,10 @@ class Subscriber {
 
   constructor(
     readonly plan: SubscriptionPlan,
-    readonly queue: EventQueue<FormattedExecutionResult>,
+    private readonly sink: SubscriptionSink,
+    readonly life: SubscriptionLife,
+    /** Live events held while catching up, at most. */
+    private readonly maxPendingLive: number,
   ) {
     this.lastCursor = plan.after;
     this.pendingLive = plan.after === undefined ? null : [];
@@ -178,8 +190,8 @@ class Subscriber {
   /** A live event: delivered now, or after the catch-up. */
   offer(cursor: string, event: ResolvedEvent | undefined): void {
     if (!this.pendingLive) return this.deliver(cursor, event);
-    // Held to the same bound as the queue: a catch-up that never ends must not grow memory.
-    if (this.pendingLive.length >= this.queue.capacity) return this.queue.overflow();
+    // Bounded like the socket's unsent results: a catch-up that never ends must not grow memory.
+    if (this.pendingLive.length >= this.maxPendingLive) return this.life.overflow();
     this.pendingLive.push([cursor, event]);
   }
 
@@ -187,7 +199,8 @@ class Subscriber {
     if (this.lastCursor !== undefined && compareCursors(cursor, this.lastCursor) <= 0) return;
     this.lastCursor = cursor;
     if (!event) return;
-    this.queue.push(event.resultFor(this.plan.responseKey));
+    if (this.life.ended) return;
+    if (!this.sink.send(event.resultJsonFor(this.plan.responseKey))) this.life.overflow();
   }
 
   goLive(): void {
@@ -198,11 +211,11 @@ class Subscriber {
 }
 
 /**
- * One event's answer from its lookup, with its errors re-rooted at its object. Shaped into a
- * result once per response key (the root field's alias), then shared by every subscriber.
+ * One event's answer from its lookup, with its errors re-rooted at its object. Shaped and
+ * serialized once per response key (the root field's alias), then sent to every subscriber.
  */
 class ResolvedEvent {
-  private readonly results = new Map<string, FormattedExecutionResult>();
+  private readonly results = new Map<string, string>();
 
   constructor(
     private readonly cursor: string,
@@ -211,10 +224,11 @@ class ResolvedEvent {
     private readonly cursorKeys: readonly string[],
   ) {}
 
-  resultFor(responseKey: string): FormattedExecutionResult {
-    let result = this.results.get(responseKey);
-    if (!result) {
+  resultJsonFor(responseKey: string): string {
+    let json = this.results.get(responseKey);
+    if (json === undefined) {
       const errors = this.errors.map((error) => ({ ...error, path: [responseKey, ...(error.path ?? [])] }));
+      let result: FormattedExecutionResult;
       if (this.object) {
         const object = { ...this.object };
         for (const key of this.cursorKeys) if (key in object) object[key] = this.cursor;
@@ -222,9 +236,9 @@ class ResolvedEvent {
       } else {
         result = { data: null, errors };
       }
-      this.results.set(responseKey, result);
+      this.results.set(responseKey, (json = JSON.stringify(result)));
     }
-    return result;
+    return json;
   }
 }
 

@@ -30,6 +30,8 @@ export interface SubscriptionServerOptions {
   /** Runs a query or mutation sent over the socket, as the gateway runs one sent over HTTP. */
   readonly executeOperation: (payload: SubscribePayload, principal: Principal) => Promise<FormattedExecutionResult>;
   readonly maxSubscriptionsPerConnection: number;
+  /** Results one subscription may have waiting to be written to its socket before it counts as a slow consumer. */
+  readonly maxUnsentPerSubscription: number;
   readonly logger: Logger;
 }
 
@@ -41,7 +43,7 @@ type ConnectionContext = Context<Record<string, unknown> | undefined, Extra>;
 
 /** What onSubscribe hands to execution: a planned subscription, or an operation to forward. */
 type OperationContext =
-  | { readonly kind: 'subscription'; readonly plan: SubscriptionPlan; readonly socket: WebSocket }
+  | { readonly kind: 'subscription'; readonly id: string; readonly plan: SubscriptionPlan; readonly socket: WebSocket }
   | { readonly kind: 'forward'; readonly payload: SubscribePayload; readonly principal: Principal };
 
 /**
@@ -96,7 +98,7 @@ export function serveSubscriptions(options: SubscriptionServerOptions): { close(
         try {
           const plan = planSubscription(currentSchema, document, operation, variables.coerced);
           if (plan.after !== undefined) parseCursor(plan.after);
-          return { ...args, variableValues: variables.coerced, contextValue: { kind: 'subscription', plan, socket: ctx.extra.socket } satisfies OperationContext };
+          return { ...args, variableValues: variables.coerced, contextValue: { kind: 'subscription', id, plan, socket: ctx.extra.socket } satisfies OperationContext };
         } catch (error) {
           if (error instanceof StreamCursorError) return [new GraphQLError(error.message, { extensions: { code: 'BAD_CURSOR' } })];
           if (error instanceof GraphQLError) return [error];
@@ -104,18 +106,30 @@ export function serveSubscriptions(options: SubscriptionServerOptions): { close(
         }
       },
       subscribe: async ({ contextValue }) => {
-        const { plan, socket } = contextValue as Extract<OperationContext, { kind: 'subscription' }>;
-        const results = await hub.subscribe(plan, () => {
+        const { id, plan, socket } = contextValue as Extract<OperationContext, { kind: 'subscription' }>;
+        // Results go straight to the socket, serialized once per event for all who share it;
+        // graphql-ws keeps the subscription's life (complete, error) through the iterator.
+        const messagePrefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+        let unsent = 0;
+        const sink = {
+          send: (resultJson: string) => {
+            if (unsent >= options.maxUnsentPerSubscription) return false;
+            unsent += 1;
+            socket.send(`${messagePrefix}${resultJson}}`, () => (unsent -= 1));
+            return true;
+          },
+        };
+        const life = await hub.subscribe(plan, sink, () => {
           logger.warn({ stream: plan.feed.stream }, 'closing a slow subscription consumer');
           socket.close(SLOW_CONSUMER_CLOSE_CODE, 'Slow consumer: too many events waiting; reconnect and resume with after: <last cursor>');
         });
-        return results as AsyncIterable<ExecutionResult>;
+        return life as AsyncIterable<ExecutionResult>;
       },
       execute: async ({ contextValue }) => {
         const { payload, principal } = contextValue as Extract<OperationContext, { kind: 'forward' }>;
         return (await options.executeOperation(payload, principal)) as ExecutionResult;
       },
-      // Results come formatted already (the gateway formats its errors): send them as they are.
+      // Query and mutation results come formatted already (the gateway formats its errors).
       onNext: (_ctx, _id, _payload, _args, result) => result as FormattedExecutionResult,
     },
     webSocketServer,
