@@ -165,8 +165,8 @@ function ceilings(trivial: CpuPerRequest, hot: CpuPerRequest, spread: CpuPerRequ
 ${perSecond(hot.serviceUs)}/s on the hot SKU and ${perSecond(spread.serviceUs)}/s spread, and ${perSecond(trivial.serviceUs)}/s of \`{ __typename }\`
 (Apollo Server, GraphQL and HTTP alone). A reservation costs the service and PostgreSQL together
 ${Math.round(hot.serviceUs + hot.postgresUs)} µs (hot) and ${Math.round(spread.serviceUs + spread.postgresUs)} µs (spread), so the machine's ${cores} cores hold at most
-${perSecond((hot.serviceUs + hot.postgresUs) / cores)}/s and ${perSecond((spread.serviceUs + spread.postgresUs) / cores)}/s with nothing else running, the
-clients and the gateway included.`;
+${perSecond((hot.serviceUs + hot.postgresUs) / cores)}/s and ${perSecond((spread.serviceUs + spread.postgresUs) / cores)}/s if nothing else ran on them: not
+even the benchmark's clients, which share the cores here.`;
 }
 
 function cpuTable(rows: readonly { result: LatencyResult; cpu: CpuPerRequest }[]): string {
