@@ -39,6 +39,7 @@ function banner(mode: string, gatewayUrl: string): string {
   return `
 Stockgraph is running (${mode}).
   GraphQL gateway   ${gatewayUrl}/graphql
+  Subscriptions     ${gatewayUrl.replace(/^http/, 'ws')}/graphql   (graphql-ws: stockChanged, availabilityChanged)
   Health            ${gatewayUrl}/healthz   ${gatewayUrl}/readyz
 
 Try a query that spans all three subgraphs:

@@ -4,6 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { createClient } from 'graphql-ws';
+import { WebSocket } from 'ws';
 import { useCleanup } from '../support/cleanup.ts';
 
 interface Started {
@@ -43,7 +45,7 @@ async function stop(child: ChildProcess): Promise<number | null> {
 describe('npm start on a bare machine', () => {
   const cleanup = useCleanup();
 
-  it('brings up all four services embedded, and the printed example query returns federated data', async () => {
+  it('brings up all four services embedded: the printed example query returns federated data, and stock changes reach subscribers', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'stockgraph-embedded-'));
     cleanup(() => rmSync(dataDir, { recursive: true, force: true }));
 
@@ -69,6 +71,26 @@ describe('npm start on a bare machine', () => {
     assert.ok(level.onHandWms > 0 && level.available >= 0, 'inventory subgraph answered');
     assert.equal(level.reconciliation.variance, level.onHandWms - level.onHandErp, 'reconciliation subgraph answered');
     assert.equal((await fetch(`${first.gatewayUrl}/readyz`)).status, 200);
+
+    // And a reservation's stock change reaches a subscriber over the in-process bus
+    const client = createClient({ url: `${first.gatewayUrl.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+    cleanup(() => client.dispose());
+    const changes = client.iterate<{ stockChanged: { cause: { type: string; id: string }; item: { openOrders: unknown[] } } }>({
+      query: 'subscription { stockChanged(skus: ["SKU-00001"], after: "0-0") { cause { type id } item { openOrders { id } } } }',
+    });
+    const reserved = await fetch(`${first.gatewayUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        query: 'mutation { createReservation(input: { sku: "SKU-00001", quantity: 1, locationId: "DC-01", channel: "WEB", reference: "embedded-test", idempotencyKey: "embedded-test-1" }) { id } }',
+      }),
+    });
+    const reservation = ((await reserved.json()) as { data: { createReservation: { id: string } } }).data.createReservation;
+    const { value: change } = await changes.next();
+    assert.deepEqual(change?.data?.stockChanged.cause, { type: 'RESERVATION', id: reservation.id });
+    assert.ok(change?.data?.stockChanged.item.openOrders.length, 'the selection reached the orders subgraph');
+    await changes.return?.();
+    await client.dispose();
     assert.equal(await stop(first.child), 0, 'stops cleanly on SIGTERM');
 
     // And a second start on the same data folder keeps the data and seeds nothing
