@@ -18,10 +18,11 @@ export interface SubscriptionHubOptions {
   readonly lookupRetryMs: number;
 }
 
-/** The stable codes of the errors that end a subscription. */
+/** The stable codes of the errors that refuse or end a subscription. */
 export const SubscriptionErrorCode = {
   BAD_CURSOR: 'BAD_CURSOR',
   CURSOR_EXPIRED: 'CURSOR_EXPIRED',
+  SUBSCRIPTION_LIMIT: 'SUBSCRIPTION_LIMIT',
   UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
 } as const;
 

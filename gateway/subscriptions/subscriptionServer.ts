@@ -17,7 +17,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { parseCursor, StreamCursorError } from '../../platform/events/eventBus.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { Authenticate, Principal } from '../authentication.ts';
-import type { SubscriptionHub } from './subscriptionHub.ts';
+import { SubscriptionErrorCode, type SubscriptionHub } from './subscriptionHub.ts';
 import { planSubscription, type SubscriptionPlan } from './subscriptionPlan.ts';
 
 export interface SubscriptionServerOptions {
@@ -89,7 +89,7 @@ export function serveSubscriptions(options: SubscriptionServerOptions): { close(
         if (Object.keys(ctx.subscriptions).length > options.maxSubscriptionsPerConnection) {
           return [
             new GraphQLError(`A connection may hold at most ${options.maxSubscriptionsPerConnection} subscriptions`, {
-              extensions: { code: 'SUBSCRIPTION_LIMIT' },
+              extensions: { code: SubscriptionErrorCode.SUBSCRIPTION_LIMIT },
             }),
           ];
         }
@@ -100,7 +100,7 @@ export function serveSubscriptions(options: SubscriptionServerOptions): { close(
           if (plan.after !== undefined) parseCursor(plan.after);
           return { ...args, variableValues: variables.coerced, contextValue: { kind: 'subscription', id, plan, socket: ctx.extra.socket } satisfies OperationContext };
         } catch (error) {
-          if (error instanceof StreamCursorError) return [new GraphQLError(error.message, { extensions: { code: 'BAD_CURSOR' } })];
+          if (error instanceof StreamCursorError) return [new GraphQLError(error.message, { extensions: { code: SubscriptionErrorCode.BAD_CURSOR } })];
           if (error instanceof GraphQLError) return [error];
           throw error;
         }
