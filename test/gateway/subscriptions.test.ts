@@ -301,6 +301,17 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
     }
   });
 
+  it('answers queries and mutations sent over the socket as the gateway answers them over HTTP', async () => {
+    const client = connect(gateways[0]!);
+    const query = `{ item(sku: "${DEMO_SKU}") { sku openOrders { id } } }`;
+    const overSocket = await client.iterate({ query }).next();
+    const overHttp = await graphql(gateways[0]!.url, query, {}, asKeyHolder);
+    assert.deepEqual(overSocket.value, overHttp);
+
+    const refused = await client.iterate({ query: '{ availability(skus: ["NOPE-1"]) { asOf } }' }).next();
+    assert.equal((refused.value as any).errors[0].extensions.code, 'UNKNOWN_SKU');
+  });
+
   it('limits subscriptions per connection, and refuses subscriptions over HTTP', async () => {
     const client = connect(gateways[0]!);
     const held = Array.from({ length: MAX_SUBSCRIPTIONS_PER_CONNECTION }, () => collect<Change>(client, STOCK_CHANGED, { skus: ['SKU-00002'] }, 'stockChanged'));
