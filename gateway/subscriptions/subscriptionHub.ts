@@ -90,13 +90,14 @@ export class SubscriptionHub {
 
   /** Delivers a batch of live events to the subscribers that asked for them. */
   private async dispatch(subscribers: ReadonlySet<Subscriber>, events: readonly BusEvent[]): Promise<void> {
-    const groups = new Map<string, { lookup: EventLookup; plan: SubscriptionPlan; events: Set<BusEvent>; members: [Subscriber, BusEvent[]][] }>();
+    // Subscribers whose lookups are the same share one lookup per batch (their plans differ only in filters).
+    const groups = new Map<string, { plan: SubscriptionPlan; events: Set<BusEvent>; members: [Subscriber, BusEvent[]][] }>();
     for (const subscriber of subscribers) {
       const wanted = events.filter((event) => subscriber.wants(event));
       if (wanted.length === 0) continue;
-      const { lookup } = subscriber.plan;
-      let group = groups.get(lookup.key);
-      if (!group) groups.set(lookup.key, (group = { lookup, plan: subscriber.plan, events: new Set(), members: [] }));
+      const { key } = subscriber.plan.lookup;
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = { plan: subscriber.plan, events: new Set(), members: [] }));
       for (const event of wanted) group.events.add(event);
       group.members.push([subscriber, wanted]);
     }

@@ -61,17 +61,16 @@ const CURSOR = /^(\d{1,20})-(\d{1,20})$/;
 
 /** Parses a cursor (`<milliseconds>-<sequence>`, as Redis stream ids are). */
 export function parseCursor(cursor: string): readonly [bigint, bigint] {
-  const match = CURSOR.exec(cursor);
-  if (!match) throw new StreamCursorError('malformed', cursor);
-  return [BigInt(match[1]!), BigInt(match[2]!)];
+  const [time, sequence] = cursorDigits(cursor);
+  return [BigInt(time), BigInt(sequence)];
 }
 
 /** Negative when `a` comes before `b` in a stream, positive after, 0 for the same position. */
 export function compareCursors(a: string, b: string): number {
   if (a === b) return 0;
   // Called per delivery per subscriber: plain numbers suffice until a part outgrows 2^53.
-  const [aTime, aSequence] = fastParts(a);
-  const [bTime, bSequence] = fastParts(b);
+  const [aTime, aSequence] = cursorDigits(a).map(Number) as [number, number];
+  const [bTime, bSequence] = cursorDigits(b).map(Number) as [number, number];
   if (Number.isSafeInteger(aTime + aSequence + bTime + bSequence)) return aTime - bTime || aSequence - bSequence;
   const [aExactTime, aExactSequence] = parseCursor(a);
   const [bExactTime, bExactSequence] = parseCursor(b);
@@ -79,8 +78,9 @@ export function compareCursors(a: string, b: string): number {
   return aExactSequence === bExactSequence ? 0 : aExactSequence < bExactSequence ? -1 : 1;
 }
 
-function fastParts(cursor: string): readonly [number, number] {
+/** A cursor's time and sequence digits; throws StreamCursorError for anything else. */
+function cursorDigits(cursor: string): readonly [string, string] {
   const match = CURSOR.exec(cursor);
   if (!match) throw new StreamCursorError('malformed', cursor);
-  return [Number(match[1]), Number(match[2])];
+  return [match[1]!, match[2]!];
 }
