@@ -1,10 +1,11 @@
 import { ApolloServer, type ApolloServerPlugin, type GraphQLRequest } from '@apollo/server';
-import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { ApolloGateway } from '@apollo/gateway';
 import { GraphQLError, type FormattedExecutionResult, type GraphQLSchema } from 'graphql';
 import type { SubgraphName } from '../platform/config/services.ts';
 import type { EventBus } from '../platform/events/eventBus.ts';
 import { apolloServerDefaults, serveApollo } from '../platform/graphql/apolloService.ts';
 import { withSingleFetchFastPath } from '../platform/graphql/singleFetchGateway.ts';
+import { stringifyResult, SubgraphDataSource } from '../platform/graphql/unparsedAnswers.ts';
 import type { ReadinessCheck, RunningService } from '../platform/http/serviceHttpServer.ts';
 import type { Logger } from '../platform/logger.ts';
 import { GATEWAY_PRINCIPAL, type Authenticate, type Principal } from './authentication.ts';
@@ -46,7 +47,7 @@ const GRAPHQL_PATH = '/graphql';
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningService> {
   const { logger, authenticate } = options;
-  const dataSources = new Map(Object.entries(options.subgraphUrls).map(([name, url]) => [name, new RemoteGraphQLDataSource({ url })]));
+  const dataSources = new Map(Object.entries(options.subgraphUrls).map(([name, url]) => [name, new SubgraphDataSource({ url })]));
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile(options.supergraphPath, logger, options.supergraphPollIntervalMs),
     buildService: ({ name }) => dataSources.get(name)!,
@@ -57,6 +58,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
   const apollo = new ApolloServer<GatewayContext>({
     gateway: withSingleFetchFastPath(gateway, { dataSources }),
     ...apolloServerDefaults(logger),
+    stringifyResult,
     plugins: [subscriptionsOverWebSocketOnly],
   });
   const service = await serveApollo(apollo, {

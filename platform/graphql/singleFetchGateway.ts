@@ -1,5 +1,4 @@
 import type { GatewayExecutor, GatewayGraphQLRequestContext, GatewayInterface } from '@apollo/server-gateway-interface';
-import type { GraphQLDataSource } from '@apollo/gateway';
 // The root of @apollo/gateway exports the data source type but not the enum of its request kinds.
 import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/types.js';
 import { operationFromDocument, Supergraph, type Schema } from '@apollo/federation-internals';
@@ -20,6 +19,7 @@ import {
   type OperationDefinitionNode,
   type SelectionNode,
 } from 'graphql';
+import { UnparsedData, type SubgraphDataSource } from './unparsedAnswers.ts';
 
 /** A query whose plan is one fetch, and whose subgraph answer is already the client's answer. */
 export interface DirectFetch {
@@ -97,15 +97,17 @@ export class DirectFetchPlanner {
  * subgraph's data as it comes; every other operation goes to `gateway` unchanged.
  *
  * Why: @apollo/gateway re-shapes every answer against the operation (a walk over every value),
- * which for a 1,000-SKU availability answer costs more than executing it in the subgraph.
- * Variables are still checked against the API schema, and an answer carrying errors is set aside
- * for the normal path, so that errors are reported exactly as the gateway reports them (a query
- * has no side effects to repeat). `dataSources` are the ones `gateway` sends fetches through, by
- * subgraph name.
+ * which for a 1,000-SKU availability answer costs more than executing it in the subgraph. Over
+ * HTTP the data is not even parsed: it stays the subgraph's JSON text (UnparsedData, which the
+ * server's stringifyResult writes as it is); operations run in process (executeOperation) get it
+ * parsed. Variables are still checked against the API schema, and an answer carrying errors is
+ * set aside for the normal path, so that errors are reported exactly as the gateway reports them
+ * (a query has no side effects to repeat). `dataSources` are the ones `gateway` sends fetches
+ * through, by subgraph name.
  */
 export function withSingleFetchFastPath(
   gateway: GatewayInterface,
-  { dataSources }: { dataSources: ReadonlyMap<string, GraphQLDataSource> },
+  { dataSources }: { dataSources: ReadonlyMap<string, SubgraphDataSource> },
 ): GatewayInterface {
   // Planned from whichever supergraph the gateway serves: rebuilt when it reloads one.
   let planner: DirectFetchPlanner | null = null;
@@ -118,7 +120,7 @@ export function withSingleFetchFastPath(
     const dataSource = direct && dataSources.get(direct.fetch.serviceName);
     const variables = request.variables ?? {};
     if (!direct || !dataSource || !current!.acceptsVariables(direct.operation, variables)) return normal(requestContext);
-    const response = await dataSource.process({
+    const response = await dataSource.processUnparsed({
       kind: GraphQLDataSourceRequestKind.INCOMING_OPERATION,
       request: { query: direct.fetch.operation, variables: usedVariables(direct.fetch, variables), operationName: direct.fetch.operationName },
       incomingRequestContext: requestContext as GatewayGraphQLRequestContext,
@@ -127,7 +129,10 @@ export function withSingleFetchFastPath(
       pathInIncomingRequest: [],
     });
     if (response.errors?.length || !response.data) return normal(requestContext);
-    return { data: response.data };
+    const { data } = response as { data: unknown };
+    // The answer of an HTTP request is printed by the server's stringifyResult, which knows UnparsedData.
+    if (!(data instanceof UnparsedData) || request.http) return { data: data as Record<string, unknown> };
+    return { data: data.parse() };
   };
 
   return {

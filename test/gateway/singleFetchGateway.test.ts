@@ -4,9 +4,11 @@ import { after, before, describe, it } from 'node:test';
 import { ApolloServer } from '@apollo/server';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { parse } from 'graphql';
+import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/types.js';
 import { composeSubgraphs, SUPERGRAPH_PATH } from '../../gateway/supergraph/composeSupergraph.ts';
 import { apolloServerDefaults } from '../../platform/graphql/apolloService.ts';
 import { DirectFetchPlanner } from '../../platform/graphql/singleFetchGateway.ts';
+import { holdsDataAlone, stringifyResult, SubgraphDataSource, UnparsedData } from '../../platform/graphql/unparsedAnswers.ts';
 import { openInfrastructure, type Infrastructure } from '../../platform/infrastructure.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { seedDemoData } from '../../prisma/seed.ts';
@@ -110,8 +112,9 @@ describe('the gateway fast path for single-fetch queries', () => {
   });
 
   /**
-   * The answer's JSON text from Stockgraph's gateway and from the plain one: equal means same
-   * values, same key order. `asOf` (and a promise date of "now") is when each read its snapshot, so it is left out.
+   * The answer's JSON text from Stockgraph's gateway, as sent over HTTP, and from the plain one,
+   * as Apollo Server prints it: equal means the same bytes. `asOf` (and a promise date of "now")
+   * is when each read its snapshot, so it is left out.
    */
   async function bothAnswers(query: string, variables: Record<string, unknown>): Promise<[string, string]> {
     const response = await fetch(`${system.gateway.url}/graphql`, {
@@ -121,8 +124,9 @@ describe('the gateway fast path for single-fetch queries', () => {
     });
     const plain = await plainGateway.executeOperation({ query, variables });
     assert.equal(plain.body.kind, 'single');
-    const withoutReadTime = (answer: unknown) => JSON.stringify(answer).replace(/"(asOf|when|promise)":"[^"]+"/g, '"$1":"(read time)"');
-    return [withoutReadTime(await response.json()), withoutReadTime(plain.body.kind === 'single' ? plain.body.singleResult : null)];
+    const withoutReadTime = (answer: string) => answer.replace(/"(asOf|when|promise)":"[^"]+"/g, '"$1":"(read time)"');
+    const plainText = `${JSON.stringify(plain.body.kind === 'single' ? plain.body.singleResult : null)}\n`;
+    return [withoutReadTime(await response.text()), withoutReadTime(plainText)];
   }
 
   const skus = ['SKU-00007', 'SKU-00002', 'SKU-00011'];
@@ -143,5 +147,45 @@ describe('the gateway fast path for single-fetch queries', () => {
     assert.equal(badVariable[0], badVariable[1]);
     assert.match(unknownSku[0], /UNKNOWN_SKU/);
     assert.equal(unknownSku[0], unknownSku[1]);
+  });
+
+  it('passes a subgraph answer of data alone on as its text, and parses any other', async () => {
+    const dataSource = new SubgraphDataSource({ url: `${system.subgraphs.inventory.url}/graphql` });
+    const fetchUnparsed = (query: string) =>
+      dataSource.processUnparsed({
+        kind: GraphQLDataSourceRequestKind.INCOMING_OPERATION,
+        request: { query, variables: { skus } },
+        incomingRequestContext: {} as never,
+        context: {},
+      });
+
+    const plain = await fetchUnparsed(DIRECT_QUERIES.availability);
+    const failed = await fetchUnparsed('{ availability(skus: ["NOPE-1"]) { asOf } }');
+    const aliased = await fetchUnparsed(`query ($skus: [ID!]!) { extensions: availability(skus: $skus) { asOf } }`);
+
+    assert.ok(plain.data instanceof UnparsedData);
+    assert.equal(stringifyResult({ data: plain.data as never }), (plain.data as UnparsedData).answer);
+    assert.deepEqual(Object.keys((plain.data as UnparsedData).parse()), ['availability']);
+    assert.equal(failed.errors?.[0]?.extensions?.code, 'UNKNOWN_SKU');
+    assert.deepEqual(Object.keys(aliased.data ?? {}), ['extensions'], 'a key named extensions is parsed, not passed on');
+  });
+});
+
+describe('holdsDataAlone', () => {
+  it('tells answers of data alone, as Apollo Server prints them, from any other', () => {
+    assert.equal(holdsDataAlone('{"data":{"a":1}}\n'), true);
+    assert.equal(holdsDataAlone('{"errors":[{"message":"x"}],"data":{"a":null}}\n'), false);
+    assert.equal(holdsDataAlone('{"data":{"a":1},"extensions":{"cost":1}}\n'), false);
+    assert.equal(holdsDataAlone('{"data":{"a":"\\"extensions\\":"}}\n'), true, 'quotes inside a string are escaped');
+    assert.equal(holdsDataAlone('{"data":null}\n'), false);
+    assert.equal(holdsDataAlone('{"data": {"a":1}}'), false);
+  });
+
+  it('is printed as it came only when nothing was added to the result', () => {
+    const data = new UnparsedData('{"data":{"a":1}}\n');
+
+    assert.equal(stringifyResult({ data: data as never }), '{"data":{"a":1}}\n');
+    assert.equal(stringifyResult({ data: data as never, extensions: { b: 2 } }), '{"data":{"a":1},"extensions":{"b":2}}\n');
+    assert.equal(stringifyResult({ data: { a: 1 } }), '{"data":{"a":1}}\n');
   });
 });
