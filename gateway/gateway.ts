@@ -5,7 +5,7 @@ import type { SubgraphName } from '../platform/config/services.ts';
 import type { EventBus } from '../platform/events/eventBus.ts';
 import { apolloServerDefaults, serveApollo } from '../platform/graphql/apolloService.ts';
 import { withSingleFetchFastPath } from '../platform/graphql/singleFetchGateway.ts';
-import { stringifyResult, SubgraphDataSource } from '../platform/graphql/unparsedAnswers.ts';
+import { AnswerPrinter, SubgraphDataSource } from '../platform/graphql/unparsedAnswers.ts';
 import type { ReadinessCheck, RunningService } from '../platform/http/serviceHttpServer.ts';
 import type { Logger } from '../platform/logger.ts';
 import { GATEWAY_PRINCIPAL, type Authenticate, type Principal } from './authentication.ts';
@@ -55,10 +55,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
   });
   let apiSchema: GraphQLSchema | undefined;
   gateway.onSchemaLoadOrUpdate((schema) => (apiSchema = schema.apiSchema));
+  const printer = new AnswerPrinter();
   const apollo = new ApolloServer<GatewayContext>({
     gateway: withSingleFetchFastPath(gateway, { dataSources }),
     ...apolloServerDefaults(logger),
-    stringifyResult,
+    stringifyResult: printer.stringifyResult,
     plugins: [subscriptionsOverWebSocketOnly],
   });
   const service = await serveApollo(apollo, {
@@ -66,6 +67,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     port: options.port,
     host: options.host,
     logger,
+    responseBody: printer.responseBody,
     context: async (request) => ({ principal: authenticate({ authorization: request.headers.authorization }) }),
     readinessChecks: [
       ...Object.entries(options.subgraphUrls).map(([name, url]) => subgraphReadiness(name, url)),

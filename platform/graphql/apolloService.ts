@@ -1,6 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { ApolloServer, ApolloServerOptions, BaseContext } from '@apollo/server';
-import { closeServer, createServiceHttpServer, listen, type HttpRoute, type ReadinessCheck, type RunningService } from '../http/serviceHttpServer.ts';
+import {
+  closeServer,
+  createServiceHttpServer,
+  listen,
+  type HttpRoute,
+  type ReadinessCheck,
+  type RunningService,
+  type ServiceHttpServerOptions,
+} from '../http/serviceHttpServer.ts';
 import type { Logger } from '../logger.ts';
 import { maskUnexpectedErrors } from './errors.ts';
 
@@ -23,15 +31,16 @@ export interface ServeOptions<Context extends BaseContext> {
   readonly context: (request: IncomingMessage) => Promise<Context>;
   readonly readinessChecks: readonly ReadinessCheck[];
   readonly routes?: readonly HttpRoute[];
+  readonly responseBody?: ServiceHttpServerOptions<Context>['responseBody'];
 }
 
 /** Starts `apollo` and serves it over HTTP; stopping the returned service stops both. */
 export async function serveApollo<Context extends BaseContext>(
   apollo: ApolloServer<Context>,
-  { name, port, host, logger, context, readinessChecks, routes }: ServeOptions<Context>,
+  { name, port, host, logger, context, readinessChecks, routes, responseBody }: ServeOptions<Context>,
 ): Promise<RunningService> {
   await apollo.start();
-  const httpServer = createServiceHttpServer({ apollo, context, readinessChecks, routes });
+  const httpServer = createServiceHttpServer({ apollo, context, readinessChecks, routes, responseBody });
   const url = await listen(httpServer, port, host);
   logger.info({ url: `${url}/graphql` }, `${name} listening`);
   return {

@@ -98,8 +98,8 @@ export class DirectFetchPlanner {
  *
  * Why: @apollo/gateway re-shapes every answer against the operation (a walk over every value),
  * which for a 1,000-SKU availability answer costs more than executing it in the subgraph. Over
- * HTTP the data is not even parsed: it stays the subgraph's JSON text (UnparsedData, which the
- * server's stringifyResult writes as it is); operations run in process (executeOperation) get it
+ * HTTP the data is not even parsed: it stays the subgraph's JSON bytes (UnparsedData, which the
+ * server's AnswerPrinter sends as they are); operations run in process (executeOperation) get it
  * parsed. Variables are still checked against the API schema, and an answer carrying errors is
  * set aside for the normal path, so that errors are reported exactly as the gateway reports them
  * (a query has no side effects to repeat). `dataSources` are the ones `gateway` sends fetches
@@ -130,7 +130,7 @@ export function withSingleFetchFastPath(
     });
     if (response.errors?.length || !response.data) return normal(requestContext);
     const { data } = response as { data: unknown };
-    // The answer of an HTTP request is printed by the server's stringifyResult, which knows UnparsedData.
+    // The answer of an HTTP request is printed by the server's AnswerPrinter, which knows UnparsedData.
     if (!(data instanceof UnparsedData) || request.http) return { data: data as Record<string, unknown> };
     return { data: data.parse() };
   };

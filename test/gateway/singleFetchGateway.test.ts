@@ -8,7 +8,7 @@ import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/t
 import { composeSubgraphs, SUPERGRAPH_PATH } from '../../gateway/supergraph/composeSupergraph.ts';
 import { apolloServerDefaults } from '../../platform/graphql/apolloService.ts';
 import { DirectFetchPlanner } from '../../platform/graphql/singleFetchGateway.ts';
-import { holdsDataAlone, stringifyResult, SubgraphDataSource, UnparsedData } from '../../platform/graphql/unparsedAnswers.ts';
+import { AnswerPrinter, holdsDataAlone, SubgraphDataSource, UnparsedData } from '../../platform/graphql/unparsedAnswers.ts';
 import { openInfrastructure, type Infrastructure } from '../../platform/infrastructure.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { seedDemoData } from '../../prisma/seed.ts';
@@ -164,8 +164,7 @@ describe('the gateway fast path for single-fetch queries', () => {
     const aliased = await fetchUnparsed(`query ($skus: [ID!]!) { extensions: availability(skus: $skus) { asOf } }`);
 
     assert.ok(plain.data instanceof UnparsedData);
-    assert.equal(stringifyResult({ data: plain.data as never }), (plain.data as UnparsedData).answer);
-    assert.deepEqual(Object.keys((plain.data as UnparsedData).parse()), ['availability']);
+    assert.deepEqual(Object.keys(plain.data.parse()), ['availability']);
     assert.equal(failed.errors?.[0]?.extensions?.code, 'UNKNOWN_SKU');
     assert.deepEqual(Object.keys(aliased.data ?? {}), ['extensions'], 'a key named extensions is parsed, not passed on');
   });
@@ -173,19 +172,30 @@ describe('the gateway fast path for single-fetch queries', () => {
 
 describe('holdsDataAlone', () => {
   it('tells answers of data alone, as Apollo Server prints them, from any other', () => {
-    assert.equal(holdsDataAlone('{"data":{"a":1}}\n'), true);
-    assert.equal(holdsDataAlone('{"errors":[{"message":"x"}],"data":{"a":null}}\n'), false);
-    assert.equal(holdsDataAlone('{"data":{"a":1},"extensions":{"cost":1}}\n'), false);
-    assert.equal(holdsDataAlone('{"data":{"a":"\\"extensions\\":"}}\n'), true, 'quotes inside a string are escaped');
-    assert.equal(holdsDataAlone('{"data":null}\n'), false);
-    assert.equal(holdsDataAlone('{"data": {"a":1}}'), false);
+    const holds = (answer: string) => holdsDataAlone(Buffer.from(answer));
+
+    assert.equal(holds('{"data":{"a":1}}\n'), true);
+    assert.equal(holds('{"errors":[{"message":"x"}],"data":{"a":null}}\n'), false);
+    assert.equal(holds('{"data":{"a":1},"extensions":{"cost":1}}\n'), false);
+    assert.equal(holds('{"data":{"a":"\\"extensions\\":"}}\n'), true, 'quotes inside a string are escaped');
+    assert.equal(holds('{"data":null}\n'), false);
+    assert.equal(holds('{"data": {"a":1}}\n'), false);
+    assert.equal(holds('{"data":{"a":1}}'), false);
   });
+});
 
-  it('is printed as it came only when nothing was added to the result', () => {
-    const data = new UnparsedData('{"data":{"a":1}}\n');
+describe('AnswerPrinter', () => {
+  it('sends UnparsedData as the bytes it came in, and prints every other result as Apollo Server does', () => {
+    const printer = new AnswerPrinter();
+    const answer = Buffer.from('{"data":{"a":1}}\n');
+    const send = (result: Parameters<AnswerPrinter['stringifyResult']>[0]) => printer.responseBody(printer.stringifyResult(result)).toString();
 
-    assert.equal(stringifyResult({ data: data as never }), '{"data":{"a":1}}\n');
-    assert.equal(stringifyResult({ data: data as never, extensions: { b: 2 } }), '{"data":{"a":1},"extensions":{"b":2}}\n');
-    assert.equal(stringifyResult({ data: { a: 1 } }), '{"data":{"a":1}}\n');
+    const printed = printer.stringifyResult({ data: new UnparsedData(answer) as never });
+    assert.ok(printed.length < 40, 'Apollo Server carries a placeholder, not the answer');
+    assert.equal(printer.responseBody(printed), answer);
+    assert.equal(printer.responseBody(printed).toString(), printed, 'a placeholder is taken back once');
+    assert.equal(send({ data: new UnparsedData(answer) as never, extensions: { b: 2 } }), '{"data":{"a":1},"extensions":{"b":2}}\n');
+    assert.equal(send({ data: { a: 1 } }), '{"data":{"a":1}}\n');
+    assert.equal(send({ errors: [{ message: 'x' }] }), '{"errors":[{"message":"x"}]}\n');
   });
 });
