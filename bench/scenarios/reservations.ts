@@ -24,6 +24,7 @@ export async function reservations(command: string): Promise<void> {
   await seedDemoData(db, { skuCount: SKU_COUNT });
   // Enough stock that no run sells out: the point is the rate, and that nothing oversells.
   await db.query(`UPDATE stock_position SET on_hand_wms = 10000000 WHERE location_id = $1 AND subinventory = 'STOCK'`, [DEMO_LOCATION_ID]);
+  await db.query(`UPDATE stock_level SET figures_valid_until = NULL WHERE location_id = $1`, [DEMO_LOCATION_ID]);
   const services = await startServices(url);
   let answered = 0;
   const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });

@@ -12,6 +12,11 @@ export interface InventoryConfig {
   readonly staleAfterSeconds: number;
   /** How often the outbox relay looks for changes it was not woken for, in milliseconds. */
   readonly outboxPollIntervalMs: number;
+  /**
+   * How often stock levels whose promise figures are missing or stopped holding (a lot expired)
+   * are summed again, in milliseconds. Reads are right meanwhile, only slower.
+   */
+  readonly promiseFiguresIntervalMs: number;
   /** Bearer token of POST /erp/balances; null turns CSV uploads off. */
   readonly erpImportToken: string | null;
   /** Where and how often to pull the ERP's on-hand balances; null when the ERP is not pulled. */
@@ -98,6 +103,7 @@ export function readInventoryConfig(env: Environment): InventoryConfig {
       WMS_MAX_BATCH_EVENTS: variable.positiveInt(1_000),
       STALE_AFTER_SECONDS: variable.positiveInt(3_600),
       OUTBOX_POLL_INTERVAL_MS: variable.positiveInt(250),
+      PROMISE_FIGURES_INTERVAL_MS: variable.positiveInt(60_000),
       ERP_IMPORT_TOKEN: z.string().optional(),
       CHANNEL_LOCATIONS: channelRules.optional(),
       RESERVATION_DEFAULT_TTL_SECONDS: variable.positiveInt(900),
@@ -127,6 +133,7 @@ export function readInventoryConfig(env: Environment): InventoryConfig {
     maxBatchEvents: values.WMS_MAX_BATCH_EVENTS,
     staleAfterSeconds: values.STALE_AFTER_SECONDS,
     outboxPollIntervalMs: values.OUTBOX_POLL_INTERVAL_MS,
+    promiseFiguresIntervalMs: values.PROMISE_FIGURES_INTERVAL_MS,
     erpImportToken: values.ERP_IMPORT_TOKEN ?? null,
     ...readErp(env),
     channelLocations: new Map(

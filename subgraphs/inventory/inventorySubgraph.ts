@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { BatchSweeper } from '../../platform/concurrency/batchSweeper.ts';
 import type { SubgraphDefinition, SubgraphEnvironment } from '../../platform/graphql/subgraphServer.ts';
 import { readInventoryConfig } from './config.ts';
 import { InventoryRepository } from './data/inventoryRepository.ts';
@@ -10,7 +11,7 @@ import { inventoryResolvers, type InventoryContext } from './resolvers.ts';
 import { ErpBalanceImport } from './services/erpBalanceImport.ts';
 import { ErpBalancePoller } from './services/erpBalancePoller.ts';
 import { ErpSerialPusher } from './services/erpSerialPusher.ts';
-import { ReservationExpirySweeper } from './services/reservationExpirySweeper.ts';
+import { resumDuePromiseFigures } from './services/promiseFigures.ts';
 import { ReservationService } from './services/reservationService.ts';
 import { StockChangeRelay } from './services/stockChangeRelay.ts';
 import { TransferService } from './services/transferService.ts';
@@ -33,7 +34,6 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
   const { sweepIntervalMs, ...reservationSettings } = config.reservations;
   const reservations = new ReservationService(db.prisma, { ...reservationSettings, channelLocations: config.channelLocations }, publishNow);
   const transfers = new TransferService(db.prisma, config.transfers, publishNow);
-  const sweeper = new ReservationExpirySweeper(reservations, sweepIntervalMs, (error) => logger.error({ err: error }, 'reservation expiry sweep failed; retrying'));
   const settings = { staleAfterMs: config.staleAfterSeconds * 1_000, channelLocations: config.channelLocations };
 
   const workers = [
@@ -41,7 +41,16 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
       start: () => relay.start((error) => logger.error({ err: error }, 'stock-change relay failed; retrying')),
       stop: () => relay.stop(),
     },
-    sweeper,
+    new BatchSweeper((limit) => reservations.expireDue(limit), {
+      batchSize: 500,
+      intervalMs: sweepIntervalMs,
+      onError: (error) => logger.error({ err: error }, 'reservation expiry sweep failed; retrying'),
+    }),
+    new BatchSweeper((limit) => resumDuePromiseFigures(db.prisma, limit), {
+      batchSize: 1_000,
+      intervalMs: config.promiseFiguresIntervalMs,
+      onError: (error) => logger.error({ err: error }, 'summing promise figures failed; retrying'),
+    }),
   ];
   if (redis) {
     // High-volume feeds XADD raw events to a stream per source instead of posting batches.

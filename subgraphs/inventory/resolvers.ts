@@ -3,10 +3,10 @@ import { groupBy } from '../../platform/graphql/batching.ts';
 import { CommonErrorCode, UserInputError } from '../../platform/graphql/errors.ts';
 import { connectionOf, decodeCursor, encodeCursor, newestFirstConnection, pageSize } from '../../platform/graphql/pagination.ts';
 import { DateTimeScalar } from '../../platform/graphql/scalars.ts';
-import type { BucketStamp, DeadLetter, InventoryRepository, Item, ItemFilter, Location, StockChangeRecord, StockLevelFigures, StockLevelKey, StockLevelRecord } from './data/inventoryRepository.ts';
+import type { BucketStamp, DeadLetter, InventoryRepository, Item, ItemFilter, Location, PromiseFigures, StockChangeRecord, StockLevelKey, StockLevelRecord } from './data/inventoryRepository.ts';
 import { InventoryError, InventoryErrorCode } from './errors.ts';
 import { earliestPromiseDate } from './domain/promiseDate.ts';
-import { inboundSupply, lotHoldings } from './domain/stockLevelSummary.ts';
+import { lotHoldings } from './domain/stockLevelSummary.ts';
 import type { InventoryLoaders } from './loaders.ts';
 import type { ReservationRecord, ReservationService } from './services/reservationService.ts';
 import type { TransferRecord, TransferService } from './services/transferService.ts';
@@ -200,7 +200,7 @@ interface AvailabilityArgs {
   readonly quantity: number;
 }
 
-function isStale(level: StockLevelFigures, settings: InventorySettings): boolean {
+function isStale(level: Pick<PromiseFigures, 'wmsReportedAt' | 'readAt'>, settings: InventorySettings): boolean {
   return !level.wmsReportedAt || level.readAt.getTime() - level.wmsReportedAt.getTime() > settings.staleAfterMs;
 }
 
@@ -218,7 +218,7 @@ async function availability({ skus, locationIds, channel, quantity }: Availabili
   const [items, locations, levels] = await Promise.all([
     repository.itemsBySku(wanted),
     locationIds ? repository.locationsById(locationIds) : null,
-    repository.stockFiguresBySku(wanted, eligible),
+    repository.promiseFigures(wanted, eligible),
   ]);
   const known = new Set(items.map((item) => item.sku));
   const unknownSkus = wanted.filter((sku) => !known.has(sku));
@@ -242,7 +242,7 @@ async function availability({ skus, locationIds, channel, quantity }: Availabili
         item: { sku },
         available,
         inboundInTransit: own.reduce((sum, level) => sum + level.inboundInTransit, 0),
-        earliestPromiseDate: earliestPromiseDate(quantity, available, own.flatMap((level) => inboundSupply(level.positions)), asOf),
+        earliestPromiseDate: earliestPromiseDate(quantity, available, own.flatMap((level) => level.inboundSupply), asOf),
         locations: own.map((level) => ({
           locationId: level.locationId,
           available: level.available,

@@ -22,11 +22,11 @@ describe('stock levels and bulk availability', () => {
     await seedDemoData(database.db, { skuCount: 400 });
     infrastructure = await openInfrastructure(
       { database: { kind: 'postgres', url: database.url, poolSize: 5 }, eventBus: { kind: 'in-process' } },
-      // Not counted: the service's background work (its sweeper's first sweep and relay's first
+      // Not counted: the service's background work (its sweepers' first sweeps and relay's first
       // look at the outbox), whose transaction can end while a request is counted on a loaded machine.
-      { onQuery: (sql) => !/^(BEGIN|COMMIT|ROLLBACK)\b|reservation|stock_change_outbox/.test(sql) && statements.push(sql) },
+      { onQuery: (sql) => !/^(BEGIN|COMMIT|ROLLBACK)\b|reservation|stock_change_outbox|figures_valid_until IS NULL/.test(sql) && statements.push(sql) },
     );
-    inventory = await startInventory(infrastructure, { WMS_SOURCE_SECRETS: 'acme-wms=test-secret', CHANNEL_LOCATIONS: 'STORE=DC-02|DC-03', OUTBOX_POLL_INTERVAL_MS: '3600000', RESERVATION_SWEEP_INTERVAL_MS: '3600000' });
+    inventory = await startInventory(infrastructure, { WMS_SOURCE_SECRETS: 'acme-wms=test-secret', CHANNEL_LOCATIONS: 'STORE=DC-02|DC-03', OUTBOX_POLL_INTERVAL_MS: '3600000', RESERVATION_SWEEP_INTERVAL_MS: '3600000', PROMISE_FIGURES_INTERVAL_MS: '3600000' });
   });
 
   after(async () => {
@@ -78,7 +78,8 @@ describe('stock levels and bulk availability', () => {
        WHERE sku = 'SKU-00011';
       UPDATE stock_level SET safety_stock = 0 WHERE sku = 'SKU-00011';
       UPDATE stock_position SET inbound_in_transit = 10, inbound_expected_at = '${expected.toISOString()}'
-       WHERE sku = 'SKU-00011' AND location_id = 'DC-01';`);
+       WHERE sku = 'SKU-00011' AND location_id = 'DC-01';
+      UPDATE stock_level SET figures_valid_until = NULL WHERE sku = 'SKU-00011';`);
     const promise = async (quantity: number) =>
       (await query('query ($q: Int!) { availability(skus: ["SKU-00011"], locationIds: ["DC-01"], quantity: $q) { asOf items { available inboundInTransit earliestPromiseDate } } }', { q: quantity })).data.availability;
 
@@ -108,7 +109,7 @@ describe('stock levels and bulk availability', () => {
   it('shows lots with their expiry, and never promises an expired one', async () => {
     await database.db.runScript(`
       UPDATE stock_position SET allocated = 0, reserved = 0, quality_hold = 0 WHERE sku = 'SKU-00020' AND location_id = 'DC-01';
-      UPDATE stock_level SET safety_stock = 0 WHERE sku = 'SKU-00020' AND location_id = 'DC-01';`);
+      UPDATE stock_level SET safety_stock = 0, figures_valid_until = NULL WHERE sku = 'SKU-00020' AND location_id = 'DC-01';`);
     const { data } = await query('{ stockLevel(sku: "SKU-00020", locationId: "DC-01") { onHandWms expired available lots { lot expired onHand } } }');
     const level = data.stockLevel;
     const expiredLot = level.lots.find((lot: { expired: boolean }) => lot.expired);
@@ -121,7 +122,9 @@ describe('stock levels and bulk availability', () => {
   });
 
   it('flags a level stale when its WMS has been quiet too long, and tells who changed each bucket', async () => {
-    await database.db.runScript(`UPDATE stock_position SET wms_updated_at = now() - interval '2 hours' WHERE sku = 'SKU-00012' AND location_id = 'DC-01'`);
+    await database.db.runScript(`
+      UPDATE stock_position SET wms_updated_at = now() - interval '2 hours' WHERE sku = 'SKU-00012' AND location_id = 'DC-01';
+      UPDATE stock_level SET figures_valid_until = NULL WHERE sku = 'SKU-00012' AND location_id = 'DC-01';`);
     const level = async () =>
       (await query('{ stockLevel(sku: "SKU-00012", locationId: "DC-01") { stale wmsReportedAt bucketChanges { bucket source } } }')).data.stockLevel;
 

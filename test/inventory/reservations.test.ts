@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { BatchSweeper } from '../../platform/concurrency/batchSweeper.ts';
 import type { RunningService } from '../../platform/http/serviceHttpServer.ts';
 import { openInfrastructure, type Infrastructure } from '../../platform/infrastructure.ts';
 import { seedDemoData } from '../../prisma/seed.ts';
-import { ReservationExpirySweeper } from '../../subgraphs/inventory/services/reservationExpirySweeper.ts';
 import { ReservationService } from '../../subgraphs/inventory/services/reservationService.ts';
 import { graphql } from '../support/graphql.ts';
 import { startInventory } from '../support/inventoryService.ts';
@@ -215,7 +215,7 @@ describe('reservations', () => {
     const sweptAndPublished = new Promise<void>((resolve) => (published = resolve));
     const sweepers = [0, 1].map(() => new ReservationService(infrastructure.db.prisma, reservationSettings(), () => published()));
     const expired = await Promise.all(sweepers.map((service) => service.expireDue(7)));
-    const running = new ReservationExpirySweeper(sweepers[0]!, 5, (error) => assert.fail(String(error)));
+    const running = new BatchSweeper((limit) => sweepers[0]!.expireDue(limit), { batchSize: 500, intervalMs: 5, onError: (error) => assert.fail(String(error)) });
     running.start();
     await sweptAndPublished;
     await running.stop();

@@ -1,6 +1,7 @@
 import { Prisma } from '../../../platform/database/generated/client.ts';
 import { applyBucketEffects, positionKey, type LedgerBucket, type LedgerEffect } from '../domain/applyBucketEffects.ts';
-import { summarizeStockLevel, type PositionState, type StockLevelBuckets } from '../domain/stockLevelSummary.ts';
+import type { InboundSupply } from '../domain/promiseDate.ts';
+import { inboundSupply, nextLotExpiry, summarizeStockLevel, type PositionState, type StockLevelBuckets } from '../domain/stockLevelSummary.ts';
 
 /** What made a stock level change; travels with its stock-change event. */
 export type StockChangeCauseType = 'WAREHOUSE_EVENT' | 'ERP_BALANCE' | 'RESERVATION' | 'TRANSFER';
@@ -36,12 +37,15 @@ interface LevelRow {
   bucketChanges: Record<string, { source: string; at: string }>;
   lastCountSource: string | null;
   lastCountSequence: bigint | null;
+  /** When the WMS last changed any of its positions, as read under the lock. */
+  wmsReportedAt: Date | null;
 }
 
 interface PositionRow extends PositionState {
   sku: string;
   locationId: string;
   nettable: boolean;
+  wmsUpdatedAt: Date | null;
 }
 
 interface SubinventoryRow {
@@ -49,6 +53,13 @@ interface SubinventoryRow {
   locationId: string;
   subinventory: string;
   nettable: boolean;
+}
+
+interface LotRow {
+  sku: string;
+  locationId: null;
+  lot: string;
+  lotExpiresAt: Date | null;
 }
 
 interface OutboxRow {
@@ -94,6 +105,8 @@ export async function applyStockChanges(
  */
 export class StockLedger {
   private readonly touchedKeys = new Set<string>();
+  /** Levels whose promise figures are written again although nothing changed them. */
+  private readonly resummedKeys = new Set<string>();
   private readonly outbox: OutboxRow[] = [];
 
   private constructor(
@@ -102,6 +115,7 @@ export class StockLedger {
     private readonly levelByKey: Map<string, LevelRow>,
     private readonly positionsByKey: Map<string, ReadonlyMap<string, PositionState>>,
     private readonly nettableBySubinventory: ReadonlyMap<string, boolean>,
+    private readonly lotExpiryByLot: ReadonlyMap<string, Date | null>,
   ) {}
 
   static async open(tx: Prisma.TransactionClient, levelKeys: readonly StockLevelKey[], now = new Date()): Promise<StockLedger> {
@@ -122,39 +136,43 @@ export class StockLedger {
       levels.push(...(await lockLevels(tx, missing)));
     }
     // Read in a statement after the lock, so that its snapshot holds what the previous holder of
-    // the lock committed. Subinventories come as rows without a SKU; the lot expiry as a
-    // subquery rather than a join, which costs PostgreSQL several times more to plan.
-    const rows = await tx.$queryRaw<(PositionRow | SubinventoryRow)[]>`
-      SELECT p.sku, p.location_id AS "locationId", p.subinventory, p.lot, NULL::boolean AS nettable,
-             (SELECT lot.expires_at FROM lot WHERE lot.sku = p.sku AND lot.lot = p.lot) AS "lotExpiresAt",
+    // the lock committed. Subinventories come as rows without a SKU, and the items' lots (with
+    // their expiry, for positions new and old) as rows without a location.
+    const rows = await tx.$queryRaw<(PositionRow | SubinventoryRow | LotRow)[]>`
+      SELECT p.sku, p.location_id AS "locationId", p.subinventory, p.lot, NULL::boolean AS nettable, NULL::timestamptz AS "lotExpiresAt",
              p.on_hand_wms AS "onHandWms", p.on_hand_erp AS "onHandErp", p.allocated, p.reserved,
              p.inbound_in_transit AS "inboundInTransit", p.inbound_expected_at AS "inboundExpectedAt",
-             p.quality_hold AS "qualityHold", p.damaged
+             p.quality_hold AS "qualityHold", p.damaged, p.wms_updated_at AS "wmsUpdatedAt"
         FROM unnest(${keys.map((key) => key.sku)}::text[], ${keys.map((key) => key.locationId)}::text[]) AS k(sku, location_id)
         JOIN stock_position p USING (sku, location_id)
       UNION ALL
-      SELECT NULL, location_id, code, NULL, nettable, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-        FROM subinventory WHERE location_id = ANY(${[...new Set(keys.map((key) => key.locationId))]}::text[])`;
+      SELECT NULL, location_id, code, NULL, nettable, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        FROM subinventory WHERE location_id = ANY(${[...new Set(keys.map((key) => key.locationId))]}::text[])
+      UNION ALL
+      SELECT sku, NULL, NULL, lot, NULL, expires_at, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        FROM lot WHERE sku = ANY(${[...new Set(keys.map((key) => key.sku))]}::text[])`;
 
     const nettableBySubinventory = new Map<string, boolean>();
-    for (const row of rows) if (row.sku === null) nettableBySubinventory.set(`${row.locationId}\u0000${row.subinventory}`, row.nettable);
+    const lotExpiryByLot = new Map<string, Date | null>();
+    for (const row of rows) {
+      if (row.sku === null) nettableBySubinventory.set(`${row.locationId}\u0000${row.subinventory}`, row.nettable);
+      else if (row.locationId === null) lotExpiryByLot.set(`${row.sku}\u0000${row.lot}`, row.lotExpiresAt);
+    }
+    const levelByKey = new Map<string, LevelRow>(levels.map((level) => [keyOf(level.sku, level.locationId), { ...level, wmsReportedAt: null }]));
     const positionsByKey = new Map<string, Map<string, PositionState>>();
     for (const row of rows) {
-      if (row.sku === null) continue;
-      const { sku, locationId, ...position } = row;
+      if (row.sku === null || row.locationId === null) continue;
+      const { sku, locationId, wmsUpdatedAt, ...position } = row as PositionRow;
       const key = keyOf(sku, locationId);
       if (!positionsByKey.has(key)) positionsByKey.set(key, new Map());
       // Every position's subinventory exists (a foreign key), so the lookup finds it.
       position.nettable = nettableBySubinventory.get(`${locationId}\u0000${position.subinventory}`)!;
+      position.lotExpiresAt = lotExpiryByLot.get(`${sku}\u0000${position.lot}`) ?? null;
       positionsByKey.get(key)!.set(positionKey(position.subinventory, position.lot), position);
+      const level = levelByKey.get(key)!;
+      if (wmsUpdatedAt && (!level.wmsReportedAt || wmsUpdatedAt > level.wmsReportedAt)) level.wmsReportedAt = wmsUpdatedAt;
     }
-    return new StockLedger(
-      tx,
-      now,
-      new Map(levels.map((level) => [keyOf(level.sku, level.locationId), level])),
-      positionsByKey,
-      nettableBySubinventory,
-    );
+    return new StockLedger(tx, now, levelByKey, positionsByKey, nettableBySubinventory, lotExpiryByLot);
   }
 
   /** The level as it stands with the changes applied so far. */
@@ -188,7 +206,7 @@ export class StockLedger {
     const positions = this.positions(change.sku, change.locationId);
     const result = applyBucketEffects(positions, change.effects, (subinventory, lot) => {
       const nettable = this.isNettable(change.locationId, subinventory);
-      return nettable === undefined ? null : blankPosition(subinventory, lot, nettable);
+      return nettable === undefined ? null : blankPosition(subinventory, lot, nettable, this.lotExpiryByLot.get(`${change.sku}\u0000${lot}`) ?? null);
     });
     if (!result.ok) return { status: 'REJECTED', code: result.code, reason: result.reason };
     const before = summarizeStockLevel(positions.values(), level.safetyStock, this.now);
@@ -203,6 +221,14 @@ export class StockLedger {
     this.touchedKeys.add(key);
     this.outbox.push({ sku: change.sku, locationId: change.locationId, sequence: Number(level.sequence), cause: change.cause, before, after });
     return { status: 'APPLIED', sequence: Number(level.sequence), before, after };
+  }
+
+  /**
+   * Sums every opened level's promise figures again on write(), changed or not: for levels whose
+   * figures are missing (rows written by plain SQL) or have passed their validity (a lot expired).
+   */
+  resumFigures(): void {
+    for (const key of this.levelByKey.keys()) this.resummedKeys.add(key);
   }
 
   /** Applies every change or none: the first that is not applied undoes the others and is returned. */
@@ -236,15 +262,26 @@ export class StockLedger {
    * that statement: all-or-nothing with the rest, and no round trip of their own.
    */
   async write(alongside: readonly Prisma.Sql[] = []): Promise<void> {
-    if (this.touchedKeys.size === 0 && alongside.length === 0) return;
+    if (this.touchedKeys.size === 0 && this.resummedKeys.size === 0 && alongside.length === 0) return;
     const { now, outbox } = this;
     const positions = upsertPositions([...this.touchedKeys].flatMap((key) => {
       const [sku, locationId] = key.split('\u0000') as [string, string];
-      return [...this.positionsByKey.get(key)!.values()].map((position) => ({ sku, locationId, ...position }));
+      return [...this.positions(sku, locationId).values()].map((position) => ({ sku, locationId, ...position }));
     }), now);
-    const levels = updateLevels([...this.touchedKeys].map((key) => this.levelByKey.get(key)!), now);
+    const levels = updateLevels([...new Set([...this.touchedKeys, ...this.resummedKeys])].map((key) => {
+      const level = this.levelByKey.get(key)!;
+      const positions = [...this.positions(level.sku, level.locationId).values()];
+      return {
+        ...level,
+        changed: this.touchedKeys.has(key),
+        figures: summarizeStockLevel(positions, level.safetyStock, now),
+        inboundSupply: inboundSupply(positions),
+        figuresValidUntil: nextLotExpiry(positions, now),
+      };
+    }), now);
     const parts = [
       Prisma.sql`positions AS (${positions})`,
+      Prisma.sql`position_reports AS (SELECT sku, location_id, max(wms_updated_at) AS wms_updated_at FROM positions GROUP BY sku, location_id)`,
       Prisma.sql`levels AS (${levels})`,
       ...alongside.map((statement, index) => Prisma.sql`${Prisma.raw(`alongside_${index}`)} AS (${statement})`),
     ];
@@ -258,6 +295,7 @@ export class StockLedger {
         ${outbox.map((row) => JSON.stringify(row.after))}::jsonb[], ${outbox.map((row) => row.before.available)}::int[],
         ${outbox.map((row) => row.after.available)}::int[], ${outbox.map(() => now.toISOString())}::timestamptz[])`;
     this.touchedKeys.clear();
+    this.resummedKeys.clear();
     this.outbox.length = 0;
   }
 
@@ -269,8 +307,8 @@ export class StockLedger {
 }
 
 /** The levels among `keys` (in key order) that exist, locked in key order, so that concurrent callers cannot deadlock. */
-function lockLevels(tx: Prisma.TransactionClient, keys: readonly StockLevelKey[]): Promise<LevelRow[]> {
-  return tx.$queryRaw<LevelRow[]>`
+function lockLevels(tx: Prisma.TransactionClient, keys: readonly StockLevelKey[]): Promise<Omit<LevelRow, 'wmsReportedAt'>[]> {
+  return tx.$queryRaw<Omit<LevelRow, 'wmsReportedAt'>[]>`
     SELECT level.sku, level.location_id AS "locationId", level.safety_stock AS "safetyStock", level.sequence,
            level.bucket_changes AS "bucketChanges", level.last_count_source AS "lastCountSource",
            level.last_count_sequence AS "lastCountSequence"
@@ -284,9 +322,9 @@ function isSuperseded(source: string, sequence: number, level: LevelRow): boolea
   return level.lastCountSource === source && level.lastCountSequence !== null && BigInt(sequence) <= level.lastCountSequence;
 }
 
-function blankPosition(subinventory: string, lot: string, nettable: boolean): PositionState {
+function blankPosition(subinventory: string, lot: string, nettable: boolean, lotExpiresAt: Date | null): PositionState {
   return {
-    subinventory, lot, nettable, lotExpiresAt: null,
+    subinventory, lot, nettable, lotExpiresAt,
     onHandWms: 0, onHandErp: 0, allocated: 0, reserved: 0, inboundInTransit: 0, inboundExpectedAt: null, qualityHold: 0, damaged: 0,
   };
 }
@@ -327,19 +365,44 @@ function upsertPositions(rows: (PositionState & { sku: string; locationId: strin
       erp_updated_at = CASE WHEN p.on_hand_erp IS DISTINCT FROM EXCLUDED.on_hand_erp THEN EXCLUDED.updated_at ELSE p.erp_updated_at END
     WHERE (p.on_hand_wms, p.on_hand_erp, p.allocated, p.reserved, p.inbound_in_transit, p.quality_hold, p.damaged)
           IS DISTINCT FROM (EXCLUDED.on_hand_wms, EXCLUDED.on_hand_erp, EXCLUDED.allocated, EXCLUDED.reserved,
-                            EXCLUDED.inbound_in_transit, EXCLUDED.quality_hold, EXCLUDED.damaged)`;
+                            EXCLUDED.inbound_in_transit, EXCLUDED.quality_hold, EXCLUDED.damaged)
+    RETURNING p.sku, p.location_id, p.wms_updated_at`;
 }
 
-function updateLevels(levels: LevelRow[], now: Date): Prisma.Sql {
+/** A level to store: changed (a new sequence and change time) or only summed again, with its promise figures. */
+interface LevelWrite extends LevelRow {
+  readonly changed: boolean;
+  readonly figures: StockLevelBuckets;
+  readonly inboundSupply: readonly InboundSupply[];
+  /** Null when no lot is still to expire: the figures hold until the positions change. */
+  readonly figuresValidUntil: Date | null;
+}
+
+// A level's WMS report time is the newest of what was read under the lock and what the
+// positions' upsert stamped (position_reports, in the same statement: it sees no other row).
+function updateLevels(levels: LevelWrite[], now: Date): Prisma.Sql {
+  const column = <T>(pick: (level: LevelWrite) => T) => levels.map(pick);
+  const instant = (date: Date | null) => date?.toISOString() ?? null;
   return Prisma.sql`
     UPDATE stock_level AS level
        SET sequence = changed.sequence, bucket_changes = changed.bucket_changes,
            last_count_source = changed.last_count_source, last_count_sequence = changed.last_count_sequence,
-           updated_at = ${now.toISOString()}::timestamptz
-      FROM unnest(${levels.map((l) => l.sku)}::text[], ${levels.map((l) => l.locationId)}::text[],
-                  ${levels.map((l) => l.sequence.toString())}::bigint[], ${levels.map((l) => JSON.stringify(l.bucketChanges))}::jsonb[],
-                  ${levels.map((l) => l.lastCountSource)}::text[], ${levels.map((l) => l.lastCountSequence?.toString() ?? null)}::bigint[])
-           AS changed(sku, location_id, sequence, bucket_changes, last_count_source, last_count_sequence)
+           updated_at = CASE WHEN changed.changed THEN ${now.toISOString()}::timestamptz ELSE level.updated_at END,
+           available = changed.available, inbound_in_transit = changed.inbound_in_transit,
+           inbound_expected_at = changed.inbound_expected_at, inbound_supply = changed.inbound_supply,
+           wms_reported_at = GREATEST(changed.wms_reported_at, reported.wms_updated_at),
+           figures_valid_until = changed.figures_valid_until
+      FROM unnest(${column((l) => l.sku)}::text[], ${column((l) => l.locationId)}::text[],
+                  ${column((l) => l.sequence.toString())}::bigint[], ${column((l) => JSON.stringify(l.bucketChanges))}::jsonb[],
+                  ${column((l) => l.lastCountSource)}::text[], ${column((l) => l.lastCountSequence?.toString() ?? null)}::bigint[],
+                  ${column((l) => l.changed)}::boolean[], ${column((l) => l.figures.available)}::int[],
+                  ${column((l) => l.figures.inboundInTransit)}::int[], ${column((l) => instant(l.figures.inboundExpectedAt))}::timestamptz[],
+                  ${column((l) => (l.inboundSupply.length ? JSON.stringify(l.inboundSupply) : null))}::jsonb[],
+                  ${column((l) => instant(l.wmsReportedAt))}::timestamptz[],
+                  ${column((l) => instant(l.figuresValidUntil) ?? 'infinity')}::timestamptz[])
+           AS changed(sku, location_id, sequence, bucket_changes, last_count_source, last_count_sequence, changed, available,
+                      inbound_in_transit, inbound_expected_at, inbound_supply, wms_reported_at, figures_valid_until)
+      LEFT JOIN position_reports AS reported ON reported.sku = changed.sku AND reported.location_id = changed.location_id
      WHERE level.sku = changed.sku AND level.location_id = changed.location_id`;
 }
 

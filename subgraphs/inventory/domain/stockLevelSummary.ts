@@ -72,6 +72,19 @@ export function summarizeStockLevel(positions: Iterable<PositionState>, safetySt
   };
 }
 
+/**
+ * When a summary of `positions` taken at `now` stops holding with no change to them: the
+ * earliest expiry of one of their lots after `now` (stock in a lot that expires stops counting
+ * as available); null when no lot is still to expire.
+ */
+export function nextLotExpiry(positions: Iterable<PositionState>, now: Date): Date | null {
+  let next: Date | null = null;
+  for (const { lotExpiresAt } of positions) {
+    if (lotExpiresAt && lotExpiresAt > now && (!next || lotExpiresAt < next)) next = lotExpiresAt;
+  }
+  return next;
+}
+
 /** A lot held at a stock level, summed over subinventories. */
 export interface LotHolding {
   readonly lot: string;

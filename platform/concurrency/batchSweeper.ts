@@ -1,0 +1,38 @@
+import { runPeriodically } from './runPeriodically.ts';
+
+export interface BatchSweeperOptions {
+  /** The most one call of the sweep handles; a full batch means more may be due at once. */
+  readonly batchSize: number;
+  readonly intervalMs: number;
+  readonly onError: (error: unknown) => void;
+}
+
+/**
+ * Runs a sweep every `intervalMs`, batch after batch until one comes back short of
+ * `batchSize`. `sweepBatch` handles up to that many due items and returns how many it handled;
+ * several replicas may sweep at once when it claims its items (FOR UPDATE SKIP LOCKED).
+ */
+export class BatchSweeper {
+  private readonly stopping = new AbortController();
+  private loop: Promise<void> | null = null;
+
+  constructor(
+    private readonly sweepBatch: (batchSize: number) => Promise<number>,
+    private readonly options: BatchSweeperOptions,
+  ) {}
+
+  start(): void {
+    if (this.loop || this.stopping.signal.aborted) return;
+    const { signal } = this.stopping;
+    const { batchSize, intervalMs, onError } = this.options;
+    this.loop = runPeriodically(async () => {
+      while (!signal.aborted && (await this.sweepBatch(batchSize)) === batchSize);
+    }, { intervalMs, signal, onError });
+  }
+
+  /** Resolves once the batch under way, if any, has committed or failed. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.loop;
+  }
+}
