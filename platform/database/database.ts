@@ -64,9 +64,10 @@ function createPrisma(adapter: PrismaPg | PrismaPGlite, { onQuery }: DatabaseOpt
 async function connectPostgres(url: string, poolSize: number, options: DatabaseOptions): Promise<Database> {
   // Prepared statements are planned for their parameters at every run, as unnamed ones are: a
   // generic plan, made once without them, can be far worse (a LIMIT or a range it cannot see
-  // turned the outbox relay's index scan into a full scan). An `options` parameter in the URL
-  // replaces this one.
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, options: '-c plan_cache_mode=force_custom_plan' });
+  // turned the outbox relay's index scan into a full scan). JIT compilation is off: it starts
+  // on the planner's cost estimate, and a bulk read estimated past its threshold spent longer
+  // compiling (tens of milliseconds) than running. An `options` parameter in the URL replaces these.
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, options: '-c plan_cache_mode=force_custom_plan -c jit=off' });
   // An idle client that loses its connection emits 'error' on the pool; without a listener
   // that would crash the process instead of letting the next query reconnect.
   pool.on('error', () => {});
