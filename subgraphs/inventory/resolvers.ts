@@ -149,6 +149,9 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
     stockLevel: (change: StockChangeRecord, _: unknown, { loaders }: InventoryContext) =>
       loaders.stockLevelByKey.load({ sku: change.sku, locationId: change.locationId }),
   },
+  ItemAvailability: {
+    item: ({ sku }: { sku: string }, _: unknown, { loaders }: InventoryContext) => loaders.itemBySku.load(sku),
+  },
   LocationAvailability: {
     location: ({ locationId }: { locationId: string }, _: unknown, { loaders }: InventoryContext) => loaders.locationById.load(locationId),
   },
@@ -204,8 +207,11 @@ function isStale(level: Pick<PromiseFigures, 'wmsReportedAt' | 'readAt'>, settin
   return !level.wmsReportedAt || level.readAt.getTime() - level.wmsReportedAt.getTime() > settings.staleAfterMs;
 }
 
-/** Bulk availability: three SQL statements at most (items, locations, stock levels), whatever the number of SKUs. */
-async function availability({ skus, locationIds, channel, quantity }: AvailabilityArgs, { repository, loaders, settings }: InventoryContext) {
+/**
+ * Bulk availability: three SQL statements at most (known SKUs, locations, stock levels), whatever
+ * the number of SKUs, and one more for the items' own fields when they are asked for.
+ */
+async function availability({ skus, locationIds, channel, quantity }: AvailabilityArgs, { repository, settings }: InventoryContext) {
   if (skus.length > MAX_AVAILABILITY_SKUS) {
     throw new UserInputError(`availability takes at most ${MAX_AVAILABILITY_SKUS} SKUs per request, got ${skus.length}`, InventoryErrorCode.TOO_MANY_SKUS);
   }
@@ -215,12 +221,12 @@ async function availability({ skus, locationIds, channel, quantity }: Availabili
   const eligible = channelRule && locationIds ? locationIds.filter((id) => channelRule.includes(id)) : (channelRule ?? locationIds ?? undefined);
   // The stock is read alongside the checks rather than after them: a request naming an unknown
   // SKU or location wastes one read, and every other request saves a round of waiting.
-  const [items, locations, levels] = await Promise.all([
-    repository.itemsBySku(wanted),
+  const [knownSkus, locations, levels] = await Promise.all([
+    repository.knownSkus(wanted),
     locationIds ? repository.locationsById(locationIds) : null,
     repository.promiseFigures(wanted, eligible),
   ]);
-  const known = new Set(items.map((item) => item.sku));
+  const known = new Set(knownSkus);
   const unknownSkus = wanted.filter((sku) => !known.has(sku));
   if (unknownSkus.length) throw new UserInputError(`Unknown SKU: ${unknownSkus.join(', ')}`, InventoryErrorCode.UNKNOWN_SKU, { unknownSkus });
   const knownLocations = new Set(locations?.map((location) => location.id));
@@ -228,7 +234,6 @@ async function availability({ skus, locationIds, channel, quantity }: Availabili
   if (unknownLocations.length) {
     throw new UserInputError(`Unknown location: ${unknownLocations.join(', ')}`, InventoryErrorCode.UNKNOWN_LOCATION, { unknownLocations });
   }
-  for (const item of items) loaders.itemBySku.prime(item.sku, item);
 
   const asOf = levels[0]?.readAt ?? new Date();
   const levelsBySku = groupBy(wanted, levels, (level) => level.sku);
@@ -239,7 +244,6 @@ async function availability({ skus, locationIds, channel, quantity }: Availabili
       const available = own.reduce((sum, level) => sum + level.available, 0);
       return {
         sku,
-        item: { sku },
         available,
         inboundInTransit: own.reduce((sum, level) => sum + level.inboundInTransit, 0),
         earliestPromiseDate: earliestPromiseDate(quantity, available, own.flatMap((level) => level.inboundSupply), asOf),

@@ -57,6 +57,20 @@ describe('stock levels and bulk availability', () => {
     assert.equal(many.answer.items[0].available, total, 'the total is the sum of the per-location ATP');
   });
 
+  it('answers the items asked for and their locations, with one more statement for all items together', async () => {
+    statements.length = 0;
+    const { data, errors } = await query(
+      '{ availability(skus: ["SKU-00002", "SKU-00001"], locationIds: ["DC-02"]) { items { sku item { sku description unitOfMeasure } locations { locationId location { id name } } } } }',
+    );
+    const catalogue = await database.db.query<{ sku: string; description: string; unitOfMeasure: string }>(
+      `SELECT sku, description, unit_of_measure AS "unitOfMeasure" FROM item WHERE sku IN ('SKU-00001', 'SKU-00002') ORDER BY sku DESC`);
+
+    assert.equal(errors, undefined);
+    assert.deepEqual(data.availability.items.map((entry: { item: unknown }) => entry.item), catalogue);
+    assert.deepEqual(data.availability.items[0].locations, [{ locationId: 'DC-02', location: { id: 'DC-02', name: 'Chicago Distribution Centre' } }]);
+    assert.ok(statements.length <= 4, `items, locations, stock levels and the items' rows: ${statements.length}`);
+  });
+
   it('limits locations by the request and by the channel rule', async () => {
     const { data } = await query(`{
       some: availability(skus: ["SKU-00001"], locationIds: ["DC-01", "DC-02"]) { items { locations { locationId } } }

@@ -109,6 +109,11 @@ export class InventoryRepository {
     this.prisma = db.prisma;
   }
 
+  /** Those of `skus` that name an item: for checks, without Prisma's cost of decoding whole rows. */
+  async knownSkus(skus: readonly string[]): Promise<string[]> {
+    return (await this.db.queryTuples<[string]>('SELECT sku FROM item WHERE sku = ANY($1::text[])', [skus])).map(([sku]) => sku);
+  }
+
   itemsBySku(skus: readonly string[]): Promise<Item[]> {
     return this.prisma.item.findMany({ where: { sku: { in: [...skus] } } });
   }
