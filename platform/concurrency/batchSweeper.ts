@@ -26,7 +26,8 @@ export class BatchSweeper {
     const { signal } = this.stopping;
     const { batchSize, intervalMs, onError } = this.options;
     this.loop = runPeriodically(async () => {
-      while (!signal.aborted && (await this.sweepBatch(batchSize)) === batchSize);
+      let handled = batchSize;
+      while (!signal.aborted && handled === batchSize) handled = await this.sweepBatch(batchSize);
     }, { intervalMs, signal, onError });
   }
 

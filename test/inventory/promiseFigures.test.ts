@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { seedDemoData } from '../../prisma/seed.ts';
 import { InventoryRepository, type PromiseFigures } from '../../subgraphs/inventory/data/inventoryRepository.ts';
-import { applyStockChanges, type StockChange } from '../../subgraphs/inventory/data/stockLedger.ts';
+import { applyStockChanges, StockLedger, type StockChange } from '../../subgraphs/inventory/data/stockLedger.ts';
 import type { LedgerEffect } from '../../subgraphs/inventory/domain/applyBucketEffects.ts';
 import { inboundSupply } from '../../subgraphs/inventory/domain/stockLevelSummary.ts';
 import { resumDuePromiseFigures } from '../../subgraphs/inventory/services/promiseFigures.ts';
@@ -114,6 +114,17 @@ describe('promise figures', () => {
     assert.equal(summedAgain, 1);
     assert.equal(await levelsNotHolding([sku]), 0);
     assert.deepEqual(comparable(after), comparable(expired));
+  });
+
+  it('gives a level it creates its figures, though no change touches it', async () => {
+    await givenStock(database.db, 'NEW-LEVEL', {});
+    await database.db.prisma.$transaction(async (tx) => {
+      const ledger = await StockLedger.open(tx, [{ sku: 'NEW-LEVEL', locationId: 'DC-05' }]);
+      await ledger.write();
+    });
+
+    assert.equal(await levelsNotHolding(['NEW-LEVEL']), 0);
+    assert.deepEqual((await repository.promiseFigures(['NEW-LEVEL'])).map((level) => [level.locationId, level.available]), [['DC-05', 0]]);
   });
 
   it('reads levels written by plain SQL from their positions, and sums them, leaving levels another transaction holds for later', async () => {

@@ -182,7 +182,8 @@ export class InventoryRepository {
   }
 
   /**
-   * The promise figures of `skus`, at `locationIds` only when given, in (sku, location) order. One
+   * The promise figures of `skus`, at `locationIds` only when given, in (sku, location) order
+   * (by code point, as JavaScript compares strings). One
    * statement, so that all come from one snapshot: a level's figures as the ledger stored them
    * while they hold, else summed from its positions. Bulk availability reads up to 12,000 levels
    * this way; a stored row is a quarter of the values of a level's positions with their
@@ -201,7 +202,7 @@ export class InventoryRepository {
                  WHERE p.sku = level.sku AND p.location_id = level.location_id)) END
          FROM stock_level level
         WHERE ${where}
-        ORDER BY level.sku, level.location_id`,
+        ORDER BY level.sku COLLATE "C", level.location_id COLLATE "C"`,
       locationIds ? [skus, locationIds] : [skus],
     );
     return rows.map(toPromiseFigures);

@@ -115,7 +115,7 @@ export class StockLedger {
     private readonly levelByKey: Map<string, LevelRow>,
     private readonly positionsByKey: Map<string, ReadonlyMap<string, PositionState>>,
     private readonly nettableBySubinventory: ReadonlyMap<string, boolean>,
-    private readonly lotExpiryByLot: ReadonlyMap<string, Date | null>,
+    private readonly lotsBySku: ReadonlyMap<string, ReadonlyMap<string, Date | null>>,
   ) {}
 
   static async open(tx: Prisma.TransactionClient, levelKeys: readonly StockLevelKey[], now = new Date()): Promise<StockLedger> {
@@ -123,6 +123,7 @@ export class StockLedger {
       .map(({ sku, locationId }) => ({ sku, locationId }))
       .sort((a, b) => (a.sku === b.sku ? compare(a.locationId, b.locationId) : compare(a.sku, b.sku)));
     const levels = await lockLevels(tx, keys);
+    let created: StockLevelKey[] = [];
     if (levels.length < keys.length) {
       // Levels that do not exist yet are created, then locked. This transaction holds every
       // existing level it needs by now, so waiting on another's uncommitted insert cannot close
@@ -134,6 +135,7 @@ export class StockLedger {
         SELECT * FROM unnest(${missing.map((key) => key.sku)}::text[], ${missing.map((key) => key.locationId)}::text[])
         ON CONFLICT DO NOTHING`;
       levels.push(...(await lockLevels(tx, missing)));
+      created = missing;
     }
     // Read in a statement after the lock, so that its snapshot holds what the previous holder of
     // the lock committed. Subinventories come as rows without a SKU, and the items' lots (with
@@ -153,10 +155,13 @@ export class StockLedger {
         FROM lot WHERE sku = ANY(${[...new Set(keys.map((key) => key.sku))]}::text[])`;
 
     const nettableBySubinventory = new Map<string, boolean>();
-    const lotExpiryByLot = new Map<string, Date | null>();
+    const lotsBySku = new Map<string, Map<string, Date | null>>();
     for (const row of rows) {
       if (row.sku === null) nettableBySubinventory.set(`${row.locationId}\u0000${row.subinventory}`, row.nettable);
-      else if (row.locationId === null) lotExpiryByLot.set(`${row.sku}\u0000${row.lot}`, row.lotExpiresAt);
+      else if (row.locationId === null) {
+        if (!lotsBySku.has(row.sku)) lotsBySku.set(row.sku, new Map());
+        lotsBySku.get(row.sku)!.set(row.lot, row.lotExpiresAt);
+      }
     }
     const levelByKey = new Map<string, LevelRow>(levels.map((level) => [keyOf(level.sku, level.locationId), { ...level, wmsReportedAt: null }]));
     const positionsByKey = new Map<string, Map<string, PositionState>>();
@@ -167,12 +172,15 @@ export class StockLedger {
       if (!positionsByKey.has(key)) positionsByKey.set(key, new Map());
       // Every position's subinventory exists (a foreign key), so the lookup finds it.
       position.nettable = nettableBySubinventory.get(`${locationId}\u0000${position.subinventory}`)!;
-      position.lotExpiresAt = lotExpiryByLot.get(`${sku}\u0000${position.lot}`) ?? null;
+      position.lotExpiresAt = lotsBySku.get(sku)?.get(position.lot) ?? null;
       positionsByKey.get(key)!.set(positionKey(position.subinventory, position.lot), position);
       const level = levelByKey.get(key)!;
       if (wmsUpdatedAt && (!level.wmsReportedAt || wmsUpdatedAt > level.wmsReportedAt)) level.wmsReportedAt = wmsUpdatedAt;
     }
-    return new StockLedger(tx, now, levelByKey, positionsByKey, nettableBySubinventory, lotExpiryByLot);
+    const ledger = new StockLedger(tx, now, levelByKey, positionsByKey, nettableBySubinventory, lotsBySku);
+    // Levels created here get their figures (none in stock) even if no change touches them.
+    for (const { sku, locationId } of created) ledger.resummedKeys.add(keyOf(sku, locationId));
+    return ledger;
   }
 
   /** The level as it stands with the changes applied so far. */
@@ -183,6 +191,11 @@ export class StockLedger {
   /** The positions (subinventory x lot) as they stand, keyed by positionKey. */
   positions(sku: string, locationId: string): ReadonlyMap<string, PositionState> {
     return this.positionsByKey.get(keyOf(sku, locationId)) ?? new Map();
+  }
+
+  /** The item's lots with their expiry (null: does not expire), from the lot catalogue. */
+  lots(sku: string): ReadonlyMap<string, Date | null> {
+    return this.lotsBySku.get(sku) ?? new Map();
   }
 
   /** Whether `subinventory` exists at the location, and if so whether it is nettable; undefined when it does not. */
@@ -206,7 +219,7 @@ export class StockLedger {
     const positions = this.positions(change.sku, change.locationId);
     const result = applyBucketEffects(positions, change.effects, (subinventory, lot) => {
       const nettable = this.isNettable(change.locationId, subinventory);
-      return nettable === undefined ? null : blankPosition(subinventory, lot, nettable, this.lotExpiryByLot.get(`${change.sku}\u0000${lot}`) ?? null);
+      return nettable === undefined ? null : blankPosition(subinventory, lot, nettable, this.lots(change.sku).get(lot) ?? null);
     });
     if (!result.ok) return { status: 'REJECTED', code: result.code, reason: result.reason };
     const before = summarizeStockLevel(positions.values(), level.safetyStock, this.now);
@@ -259,7 +272,8 @@ export class StockLedger {
    * Stores what was applied, in one statement (positions, levels and outbox records as parts of
    * one WITH), so that the levels stay locked for as short a time as possible. `alongside` are
    * the caller's own data-modifying statements (no WITH of their own), run as further parts of
-   * that statement: all-or-nothing with the rest, and no round trip of their own.
+   * that statement: all-or-nothing with the rest, and no round trip of their own. Once per
+   * ledger: the WMS report times read by open() do not follow what a write stamps.
    */
   async write(alongside: readonly Prisma.Sql[] = []): Promise<void> {
     if (this.touchedKeys.size === 0 && this.resummedKeys.size === 0 && alongside.length === 0) return;
@@ -363,9 +377,9 @@ function upsertPositions(rows: (PositionState & { sku: string; locationId: strin
                                                    EXCLUDED.quality_hold, EXCLUDED.damaged)
                             THEN EXCLUDED.updated_at ELSE p.wms_updated_at END,
       erp_updated_at = CASE WHEN p.on_hand_erp IS DISTINCT FROM EXCLUDED.on_hand_erp THEN EXCLUDED.updated_at ELSE p.erp_updated_at END
-    WHERE (p.on_hand_wms, p.on_hand_erp, p.allocated, p.reserved, p.inbound_in_transit, p.quality_hold, p.damaged)
+    WHERE (p.on_hand_wms, p.on_hand_erp, p.allocated, p.reserved, p.inbound_in_transit, p.inbound_expected_at, p.quality_hold, p.damaged)
           IS DISTINCT FROM (EXCLUDED.on_hand_wms, EXCLUDED.on_hand_erp, EXCLUDED.allocated, EXCLUDED.reserved,
-                            EXCLUDED.inbound_in_transit, EXCLUDED.quality_hold, EXCLUDED.damaged)
+                            EXCLUDED.inbound_in_transit, EXCLUDED.inbound_expected_at, EXCLUDED.quality_hold, EXCLUDED.damaged)
     RETURNING p.sku, p.location_id, p.wms_updated_at`;
 }
 

@@ -28,6 +28,10 @@ export async function resumDuePromiseFigures(prisma: PrismaClient, limit: number
 /** Sums again every level's promise figures that are due, batch after batch; returns how many. */
 export async function resumAllDuePromiseFigures(prisma: PrismaClient, batchSize = 1_000): Promise<number> {
   let total = 0;
-  for (let summed = batchSize; summed === batchSize; total += summed) summed = await resumDuePromiseFigures(prisma, batchSize);
+  let summed = batchSize;
+  while (summed === batchSize) {
+    summed = await resumDuePromiseFigures(prisma, batchSize);
+    total += summed;
+  }
   return total;
 }

@@ -74,7 +74,7 @@ export class TransferService {
       const now = new Date();
       const { sku, quantity, from, to } = request;
       const ledger = await StockLedger.open(tx, [{ sku, locationId: from.locationId }, { sku, locationId: to.locationId }], now);
-      const lots = item.lotControlled ? await this.lotsToMove(tx, request, ledger, now) : [{ lot: '', quantity }];
+      const lots = item.lotControlled ? this.lotsToMove(request, ledger, now) : [{ lot: '', quantity }];
       const serials = request.serials ?? [];
       if (serials.length) {
         const present = await serialsInStockAt(tx, sku, serials, from);
@@ -186,10 +186,9 @@ export class TransferService {
   }
 
   /** The lots to take: those named, checked against the catalogue, or first-expiry-first-out. */
-  private async lotsToMove(tx: Prisma.TransactionClient, request: TransferRequest, ledger: StockLedger, now: Date): Promise<LotQuantity[]> {
+  private lotsToMove(request: TransferRequest, ledger: StockLedger, now: Date): LotQuantity[] {
     const { sku, from, quantity } = request;
-    const catalogue = new Map((await tx.$queryRaw<{ lot: string; expiresAt: Date | null }[]>`
-      SELECT lot, expires_at AS "expiresAt" FROM lot WHERE sku = ${sku}`).map((row) => [row.lot, row.expiresAt]));
+    const catalogue = ledger.lots(sku);
     if (request.lots) {
       const unknown = request.lots.filter(({ lot }) => !catalogue.has(lot)).map(({ lot }) => lot);
       if (unknown.length) throw new InventoryError(InventoryErrorCode.UNKNOWN_LOT, `Unknown lot of ${sku}: ${unknown.join(', ')}`, { unknownLots: unknown });
