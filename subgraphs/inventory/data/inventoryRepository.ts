@@ -202,10 +202,10 @@ export class InventoryRepository {
                  WHERE p.sku = level.sku AND p.location_id = level.location_id)) END
          FROM stock_level level
         WHERE ${where}
-        ORDER BY level.sku COLLATE "C", level.location_id COLLATE "C"`,
+        ORDER BY level.sku, level.location_id`,
       locationIds ? [skus, locationIds] : [skus],
     );
-    return rows.map(toPromiseFigures);
+    return inCodePointOrder(rows.map(toPromiseFigures));
   }
 
   // One statement, so every level of an answer comes from the same snapshot (`readAt`). It goes
@@ -276,6 +276,16 @@ function toStockFigures(rows: readonly PositionRow[], readAt: Date): StockLevelF
     wmsSeconds = latest(wmsSeconds, wmsUpdatedAt);
   }
   return { sku, locationId, ...summarizeStockLevel(positions, safetyStock, readAt), wmsReportedAt: optionalInstant(wmsSeconds), positions, readAt };
+}
+
+/**
+ * `levels` sorted by (sku, location) as JavaScript compares strings. The database sorts them by
+ * its collation, for free along its index; only a collation other than C can make that differ.
+ */
+function inCodePointOrder(levels: PromiseFigures[]): PromiseFigures[] {
+  const before = (a: PromiseFigures, b: PromiseFigures) => (a.sku === b.sku ? a.locationId < b.locationId : a.sku < b.sku);
+  const sorted = levels.every((level, i) => i === 0 || before(levels[i - 1]!, level));
+  return sorted ? levels : levels.sort((a, b) => (before(a, b) ? -1 : 1));
 }
 
 function toPromiseFigures([sku, locationId, readAtSeconds, available, inboundInTransit, inboundExpectedAt, wmsReportedAt, supply, unsummed]: PromiseRow): PromiseFigures {
