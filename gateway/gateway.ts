@@ -1,6 +1,6 @@
 import { ApolloServer, type ApolloServerPlugin, type GraphQLRequest } from '@apollo/server';
 import { ApolloGateway } from '@apollo/gateway';
-import { GraphQLError, type FormattedExecutionResult, type GraphQLSchema } from 'graphql';
+import { GraphQLError, type FormattedExecutionResult } from 'graphql';
 import type { SubgraphName } from '../platform/config/services.ts';
 import type { EventBus } from '../platform/events/eventBus.ts';
 import { apolloServerDefaults, serveApollo } from '../platform/graphql/apolloService.ts';
@@ -53,8 +53,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     buildService: ({ name }) => dataSources.get(name)!,
     logger,
   });
-  let apiSchema: GraphQLSchema | undefined;
-  gateway.onSchemaLoadOrUpdate((schema) => (apiSchema = schema.apiSchema));
   const printer = new AnswerPrinter();
   const apollo = new ApolloServer<GatewayContext>({
     gateway: withSingleFetchFastPath(gateway, { dataSources }),
@@ -91,7 +89,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     httpServer: service.httpServer,
     path: GRAPHQL_PATH,
     hub,
-    schema: () => apiSchema!,
+    schema: () => gateway.schema!,
     authenticate,
     executeOperation: ({ query, variables, operationName }, principal) =>
       execute({ query, variables: variables ?? undefined, operationName: operationName ?? undefined }, principal),

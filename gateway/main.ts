@@ -1,6 +1,5 @@
-import { RedisEventBus } from '../platform/events/redisEventBus.ts';
+import { openEventBus } from '../platform/infrastructure.ts';
 import { createLogger } from '../platform/logger.ts';
-import { connectRedis } from '../platform/redis.ts';
 import { runService } from '../platform/runService.ts';
 import { apiKeyAuthentication } from './authentication.ts';
 import { readGatewayConfig } from './config.ts';
@@ -9,24 +8,22 @@ import { startGateway } from './gateway.ts';
 runService(async (env) => {
   const config = readGatewayConfig(env);
   // Started alone, the gateway always has a REDIS_URL: readGatewayConfig requires it.
-  const redis = connectRedis(config.redis!.url, config.redis!.keyPrefix);
-  const bus = new RedisEventBus(redis);
+  const events = openEventBus({ kind: 'redis', ...config.redis! });
   const gateway = await startGateway({
     host: config.host,
     port: config.port,
     supergraphPath: config.supergraphPath,
     subgraphUrls: config.subgraphUrls,
-    bus,
+    bus: events.bus,
     authenticate: apiKeyAuthentication(config.apiKeys),
     subscriptions: config.subscriptions,
-    readinessChecks: [['redis', async () => void (await redis.ping())]],
+    readinessChecks: events.readinessChecks,
     logger: createLogger(config.logLevel).child({ service: 'gateway' }),
   });
   return {
     stop: async () => {
       await gateway.stop();
-      await bus.close();
-      redis.disconnect();
+      await events.close();
     },
   };
 });

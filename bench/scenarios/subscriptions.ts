@@ -53,20 +53,12 @@ export async function subscriptions(command: string): Promise<void> {
     const sent = new Map<string, { posted: number; accepted: number }>();
     const post = async (events: Record<string, unknown>[]) => {
       const posted = performance.now();
-      const body = JSON.stringify({ events });
-      const timestamp = Math.floor(Date.now() / 1000);
-      const response = await fetch(`${services.subgraphUrls.inventory}/events/acme-wms`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', [TIMESTAMP_HEADER]: String(timestamp), [SIGNATURE_HEADER]: signEventBatch(SECRET, timestamp, body) },
-        body,
-      });
-      if (response.status !== 200) throw new Error(`POST /events answered ${response.status}: ${await response.text()}`);
+      await postSigned(services, events);
       const accepted = performance.now();
       for (const event of events) sent.set(`acme-wms:${event.event_id as string}`, { posted, accepted });
     };
 
     // Latency: one event at a time, at a steady rate, each delivered to all 1,000 subscribers.
-    await waitForDeliveries(fanOut, 0);
     const latencyStart = performance.now();
     let posted = 0;
     while (performance.now() - latencyStart < LATENCY_SECONDS * 1_000) {
@@ -161,20 +153,26 @@ const CAUSE_ID = /^\{"id":"1","type":"next","payload":\{"data":\{"stockChanged":
 
 /** Subscriptions have no acknowledgement: post a probe change until every subscriber has seen one. */
 async function warmUp(services: RunningServices, all: Delivery[][]): Promise<void> {
-  const timestamp = Math.floor(Date.now() / 1000);
   for (let probe = 0; all.some((deliveries) => deliveries.length === 0); probe++) {
     if (probe > 100) throw new Error('subscribers received nothing after 100 probes');
-    const body = JSON.stringify({ events: [receipt(RECEIVABLE[0]!)] });
-    await fetch(`${services.subgraphUrls.inventory}/events/acme-wms`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', [TIMESTAMP_HEADER]: String(timestamp), [SIGNATURE_HEADER]: signEventBatch(SECRET, timestamp, body) },
-      body,
-    });
+    await postSigned(services, [receipt(RECEIVABLE[0]!)]);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   // Let the last probes land before forgetting them.
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   for (const deliveries of all) deliveries.length = 0;
+}
+
+/** Posts `events` as one batch signed the way acme-wms signs it; fails unless the inventory answers 200. */
+async function postSigned(services: RunningServices, events: Record<string, unknown>[]): Promise<void> {
+  const body = JSON.stringify({ events });
+  const timestamp = Math.floor(Date.now() / 1000);
+  const response = await fetch(`${services.subgraphUrls.inventory}/events/acme-wms`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', [TIMESTAMP_HEADER]: String(timestamp), [SIGNATURE_HEADER]: signEventBatch(SECRET, timestamp, body) },
+    body,
+  });
+  if (response.status !== 200) throw new Error(`POST /events answered ${response.status}: ${await response.text()}`);
 }
 
 async function waitForDeliveries(all: Delivery[][], count: number, timeoutMs = 30_000): Promise<void> {

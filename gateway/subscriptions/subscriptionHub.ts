@@ -83,6 +83,8 @@ export class SubscriptionHub {
       const started = this.options.bus.subscribe(stream, (events) => this.dispatch(subscribers, events), {
         onError: (error) => this.options.logger.error({ err: error, stream }, 'reading the stream failed; retrying'),
       });
+      // A reader that failed to start is forgotten, so that the next subscription tries again.
+      started.catch(() => this.readers.get(stream) === reader && this.readers.delete(stream));
       this.readers.set(stream, (reader = { subscribers, started }));
     }
     return reader;

@@ -1,6 +1,5 @@
 import {
   getArgumentValues,
-  GraphQLError,
   Kind,
   OperationTypeNode,
   print,
@@ -12,6 +11,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
+import { CommonErrorCode, UserInputError } from '../../platform/graphql/errors.ts';
 import { SUBSCRIPTION_FEEDS, type SubscriptionFeed } from './subscriptionFeeds.ts';
 
 /**
@@ -56,11 +56,11 @@ export function planSubscription(
 ): SubscriptionPlan {
   const [root] = operation.selectionSet.selections;
   if (operation.selectionSet.selections.length !== 1 || root?.kind !== Kind.FIELD || !root.selectionSet) {
-    throw badRequest('A subscription selects exactly one field, directly (not through a fragment), with a selection of its own');
+    throw new UserInputError('A subscription selects exactly one field, directly (not through a fragment), with a selection of its own', CommonErrorCode.BAD_REQUEST);
   }
   const feed = SUBSCRIPTION_FEEDS[root.name.value];
   const fieldDefinition = schema.getSubscriptionType()?.getFields()[root.name.value];
-  if (!feed || !fieldDefinition) throw badRequest(`Subscription.${root.name.value} is not served by this gateway`);
+  if (!feed || !fieldDefinition) throw new UserInputError(`Subscription.${root.name.value} is not served by this gateway`, CommonErrorCode.BAD_REQUEST);
 
   const args = getArgumentValues(fieldDefinition, root, variableValues as Record<string, unknown>);
   const fragments = fragmentsOf(document);
@@ -172,8 +172,4 @@ function responseKeysOf(fieldName: string, selectionSet: SelectionSetNode, fragm
   };
   walk(selectionSet.selections);
   return keys;
-}
-
-function badRequest(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'BAD_REQUEST' } });
 }

@@ -15,6 +15,7 @@ import type { Context, SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { parseCursor, StreamCursorError } from '../../platform/events/eventBus.ts';
+import { CommonErrorCode, UserInputError } from '../../platform/graphql/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { Authenticate, Principal } from '../authentication.ts';
 import { SubscriptionErrorCode, type SubscriptionHub } from './subscriptionHub.ts';
@@ -36,7 +37,7 @@ export interface SubscriptionServerOptions {
 }
 
 /** Close code for a connection whose subscriber let too many events wait. */
-export const SLOW_CONSUMER_CLOSE_CODE = 4413;
+const SLOW_CONSUMER_CLOSE_CODE = 4413;
 
 type Extra = { readonly socket: WebSocket; readonly request: IncomingMessage };
 type ConnectionContext = Context<Record<string, unknown> | undefined, Extra>;
@@ -80,7 +81,7 @@ export function serveSubscriptions(options: SubscriptionServerOptions): { close(
         const validationErrors = validate(currentSchema, document);
         if (validationErrors.length > 0) return validationErrors;
         const operation = getOperationAST(document, payload.operationName);
-        if (!operation) return [badRequest('The document names no operation to run (give operationName)')];
+        if (!operation) return [new UserInputError('The document names no operation to run (give operationName)', CommonErrorCode.BAD_REQUEST)];
         const args = { schema: currentSchema, document, operationName: payload.operationName };
         if (operation.operation !== 'subscription') {
           return { ...args, contextValue: { kind: 'forward', payload, principal: principals.get(ctx)! } satisfies OperationContext };
@@ -140,8 +141,4 @@ export function serveSubscriptions(options: SubscriptionServerOptions): { close(
       await server.dispose();
     },
   };
-}
-
-function badRequest(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'BAD_REQUEST' } });
 }

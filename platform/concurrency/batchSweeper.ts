@@ -8,6 +8,24 @@ export interface BatchSweeperOptions {
 }
 
 /**
+ * Calls `sweepBatch` batch after batch until one comes back short of `batchSize` (or `stopped`
+ * says so); returns how many items the batches handled.
+ */
+export async function sweepUntilShort(
+  sweepBatch: (batchSize: number) => Promise<number>,
+  batchSize: number,
+  stopped: () => boolean = () => false,
+): Promise<number> {
+  let total = 0;
+  let handled = batchSize;
+  while (handled === batchSize && !stopped()) {
+    handled = await sweepBatch(batchSize);
+    total += handled;
+  }
+  return total;
+}
+
+/**
  * Runs a sweep every `intervalMs`, batch after batch until one comes back short of
  * `batchSize`. `sweepBatch` handles up to that many due items and returns how many it handled;
  * several replicas may sweep at once when it claims its items (FOR UPDATE SKIP LOCKED).
@@ -25,10 +43,7 @@ export class BatchSweeper {
     if (this.loop || this.stopping.signal.aborted) return;
     const { signal } = this.stopping;
     const { batchSize, intervalMs, onError } = this.options;
-    this.loop = runPeriodically(async () => {
-      let handled = batchSize;
-      while (!signal.aborted && handled === batchSize) handled = await this.sweepBatch(batchSize);
-    }, { intervalMs, signal, onError });
+    this.loop = runPeriodically(() => sweepUntilShort(this.sweepBatch, batchSize, () => signal.aborted), { intervalMs, signal, onError });
   }
 
   /** Resolves once the batch under way, if any, has committed or failed. */

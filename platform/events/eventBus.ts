@@ -1,3 +1,8 @@
+/** How long a subscription waits after a failed read or handler before trying again. */
+export const RETRY_PAUSE_MS = 500;
+/** The most events a subscription's handler gets at once: as many as one Redis read hands over. */
+export const MAX_BATCH = 500;
+
 /**
  * A durable, ordered log of events per stream, read from a cursor: Redis Streams in
  * production, an in-process log when embedded. Events are named `<area>.<entity>.<pastTense>`.

@@ -8,11 +8,10 @@ import {
   type EventHandler,
   type EventSubscription,
   type SubscribeOptions,
+  MAX_BATCH,
+  RETRY_PAUSE_MS,
 } from './eventBus.ts';
 
-const RETRY_PAUSE_MS = 500;
-// As many events as one Redis read hands over.
-const MAX_BATCH = 500;
 
 /** A stream's retained events: `events[0]` is the stream's event number `trimmed + 1`. */
 interface StreamLog {

@@ -1,9 +1,9 @@
 import { setTimeout } from 'node:timers/promises';
 import { prefixedKey, type Redis } from '../redis.ts';
-import { compareCursors, parseCursor, StreamCursorError, type BusEvent, type EventBus, type EventHandler, type EventSubscription, type SubscribeOptions } from './eventBus.ts';
-
-const RETRY_PAUSE_MS = 500;
-const MAX_BATCH = 500;
+import {
+  compareCursors, MAX_BATCH, parseCursor, RETRY_PAUSE_MS, StreamCursorError,
+  type BusEvent, type EventBus, type EventHandler, type EventSubscription, type SubscribeOptions,
+} from './eventBus.ts';
 
 export interface RedisEventBusOptions {
   /** Approximate number of events each stream keeps; older ones are trimmed. */

@@ -8,6 +8,8 @@ import type { Logger } from '../logger.ts';
  */
 export enum CommonErrorCode {
   BAD_USER_INPUT = 'BAD_USER_INPUT',
+  /** The request itself cannot be served as sent (for example a subscription over HTTP). */
+  BAD_REQUEST = 'BAD_REQUEST',
   NOT_FOUND = 'NOT_FOUND',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import { closeServer, listen } from '../../platform/http/serviceHttpServer.ts';
+import { closeServer, listen, readBody } from '../../platform/http/serviceHttpServer.ts';
 
 // Written from Oracle's documentation rather than from the client, so that the two can disagree.
 const COLLECTION_PATH = '/fscmRestApi/resources/11.13.18.05/inventoryOnhandBalances';
@@ -97,7 +97,8 @@ export async function startErpSimulator(
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const query = Object.fromEntries(url.searchParams);
-    const text = request.method === 'POST' ? await readBody(request) : undefined;
+    const body = request.method === 'POST' ? await readBody(request, 16 * 1024 * 1024) : undefined; // 16 MiB
+    const text = body instanceof Buffer ? body.toString('utf8') : undefined;
     const received: SimulatedRequest = { method: request.method ?? 'GET', path: url.pathname, query, body: parseJson(text), receivedAt: performance.now() };
     requests.push(received);
     for (const waiter of waiters.filter((w) => w.count === requests.length)) waiter.resolve(received);
@@ -192,15 +193,6 @@ function transactionProblem(body: unknown): string | undefined {
   if (serials.length > MAX_SERIALS_PER_TRANSACTION) return `A transaction takes at most ${MAX_SERIALS_PER_TRANSACTION} serials; got ${serials.length}`;
   if (typeof quantity !== 'number' || Math.abs(quantity) !== serials.length) return `TransactionQuantity ${String(quantity)} does not match the ${serials.length} serials`;
   return undefined;
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
 }
 
 function parseJson(text: string | undefined): unknown {

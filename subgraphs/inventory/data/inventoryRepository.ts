@@ -82,13 +82,13 @@ const POSITION_DETAILS = `LEFT JOIN subinventory s ON s.location_id = p.location
          LEFT JOIN lot ON lot.sku = p.sku AND lot.lot = p.lot`;
 const READ_AT = `date_part('epoch', date_trunc('milliseconds', statement_timestamp()))`;
 
-/** See ItemFilter in schema.graphql. */
 /** A recorded stock change: its outbox record, with the buckets it stored before and after. */
 export type StockChangeRecord = Omit<StockChangeOutbox, 'before' | 'after'> & {
   readonly before: StockLevelBuckets;
   readonly after: StockLevelBuckets;
 };
 
+/** See ItemFilter in schema.graphql. */
 export interface ItemFilter {
   readonly skuPrefix?: string | null;
   readonly descriptionContains?: string | null;
@@ -183,9 +183,9 @@ export class InventoryRepository {
 
   /**
    * The promise figures of `skus`, at `locationIds` only when given, in (sku, location) order
-   * (by code point, as JavaScript compares strings). One
-   * statement, so that all come from one snapshot: a level's figures as the ledger stored them
-   * while they hold, else summed from its positions. Bulk availability reads up to 12,000 levels
+   * (by code point, as JavaScript compares strings). One statement, so that all come from one
+   * snapshot: a level's figures as the ledger stored them while they hold, else summed from its
+   * positions. Bulk availability reads up to 12,000 levels
    * this way; a stored row is a quarter of the values of a level's positions with their
    * subinventories and lots, and needs no summing.
    */

@@ -37,10 +37,14 @@ export async function requestErp(url: URL, { method = 'GET', headers, body, time
   const timeout = AbortSignal.timeout(timeoutMs);
   try {
     const response = await fetch(url, { method, headers, body, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+    const status = `${response.status} ${response.statusText}`.trim();
+    if (response.status === 429 || response.status >= 500) {
+      // Its body says nothing the retry needs.
+      await response.body?.cancel();
+      throw new TransientErpFailure(`answered ${status}`);
+    }
     const text = await response.text();
     if (response.ok) return text;
-    const status = `${response.status} ${response.statusText}`.trim();
-    if (response.status === 429 || response.status >= 500) throw new TransientErpFailure(`answered ${status}`);
     throw new ErpRefusal(status, text.trim().slice(0, MAX_DETAIL_CHARS));
   } catch (error) {
     if (error instanceof TransientErpFailure || error instanceof ErpRefusal) throw error;

@@ -4,7 +4,7 @@ import { basicAuthorization, requestErp, TransientErpFailure } from './erpHttp.t
 const STAGED_TRANSACTIONS_PATH = '/fscmRestApi/resources/11.13.18.05/inventoryStagedTransactions';
 
 /** Names the ERP's transactions after us, so that its operators see where they came from. */
-export const STOCKGRAPH_SOURCE_CODE = 'STOCKGRAPH';
+const STOCKGRAPH_SOURCE_CODE = 'STOCKGRAPH';
 
 export interface StagedTransactionsClientOptions {
   /** The Fusion pod, e.g. `https://example.fa.ocs.oraclecloud.com`; the resource path is appended. */
@@ -34,7 +34,7 @@ export interface SerialTransferTransaction {
  * organization, or an in-transit shipment to another; the quantity leaves the source, so it is
  * negative, one unit per serial, each serial a range of one (`FmSerialNumber` = `ToSerialNumber`).
  */
-export function toStagedTransaction(transaction: SerialTransferTransaction): Record<string, unknown> {
+function toStagedTransaction(transaction: SerialTransferTransaction): Record<string, unknown> {
   const withinOrganization = transaction.fromOrganization === transaction.toOrganization;
   return {
     SourceCode: STOCKGRAPH_SOURCE_CODE,

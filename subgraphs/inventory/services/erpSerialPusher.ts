@@ -157,8 +157,9 @@ export class ErpSerialPusher {
     const moved = round.sent + round.retrying + round.refused > 0;
     if (!moved && Date.now() - this.lastBacklogLogAt < QUIET_BACKLOG_LOG_INTERVAL_MS) return;
     const backlog = await this.backlog();
-    if (!moved && backlog.pendingBatches + backlog.failedBatches === 0) return;
+    // Stamped before the check, so that an idle pusher looks at the backlog once a minute, not every round.
     this.lastBacklogLogAt = Date.now();
+    if (!moved && backlog.pendingBatches + backlog.failedBatches === 0) return;
     this.settings.logger.info({ ...round, ...backlog }, 'ERP serial push backlog');
   }
 }

@@ -1,3 +1,4 @@
+import { sweepUntilShort } from '../../../platform/concurrency/batchSweeper.ts';
 import type { PrismaClient } from '../../../platform/database/database.ts';
 import { StockLedger, type StockLevelKey } from '../data/stockLedger.ts';
 
@@ -26,12 +27,6 @@ export async function resumDuePromiseFigures(prisma: PrismaClient, limit: number
 }
 
 /** Sums again every level's promise figures that are due, batch after batch; returns how many. */
-export async function resumAllDuePromiseFigures(prisma: PrismaClient, batchSize = 1_000): Promise<number> {
-  let total = 0;
-  let summed = batchSize;
-  while (summed === batchSize) {
-    summed = await resumDuePromiseFigures(prisma, batchSize);
-    total += summed;
-  }
-  return total;
+export function resumAllDuePromiseFigures(prisma: PrismaClient, batchSize = 1_000): Promise<number> {
+  return sweepUntilShort((limit) => resumDuePromiseFigures(prisma, limit), batchSize);
 }

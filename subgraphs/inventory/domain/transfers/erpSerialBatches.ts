@@ -1,5 +1,5 @@
 /** The most serials the ERP takes in one call: Oracle Fusion's limit per staged transaction. */
-export const MAX_SERIALS_PER_ERP_CALL = 50;
+const MAX_SERIALS_PER_ERP_CALL = 50;
 
 export interface ErpSerialBatchPlan {
   /** `<transfer id>/<batch number from 1>`: the ERP transaction's reference, the same on every resend. */
