@@ -1,9 +1,8 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import { groupBy } from '../../platform/graphql/batching.ts';
 import { CommonErrorCode, UserInputError } from '../../platform/graphql/errors.ts';
 import { connectionOf, decodeCursor, encodeCursor, newestFirstConnection, pageSize } from '../../platform/graphql/pagination.ts';
 import { DateTimeScalar } from '../../platform/graphql/scalars.ts';
-import type { BucketStamp, DeadLetter, InventoryRepository, Item, ItemFilter, Location, PromiseFigures, StockChangeRecord, StockLevelKey, StockLevelRecord } from './data/inventoryRepository.ts';
+import type { BucketStamp, DeadLetter, InventoryRepository, Item, ItemFilter, Location, StockChangeRecord, StockLevelKey, StockLevelRecord } from './data/inventoryRepository.ts';
 import { InventoryError, InventoryErrorCode } from './errors.ts';
 import { earliestPromiseDate } from './domain/promiseDate.ts';
 import { lotHoldings } from './domain/stockLevelSummary.ts';
@@ -131,7 +130,7 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
     __resolveReference: (key: StockLevelKey, { loaders }: InventoryContext) => loaders.stockLevelByKey.load(key),
     item: (level: StockLevelRecord, _: unknown, { loaders }: InventoryContext) => loaders.itemBySku.load(level.sku),
     location: (level: StockLevelRecord, _: unknown, { loaders }: InventoryContext) => loaders.locationById.load(level.locationId),
-    stale: (level: StockLevelRecord, _: unknown, { settings }: InventoryContext) => isStale(level, settings),
+    stale: (level: StockLevelRecord, _: unknown, { settings }: InventoryContext) => isStale(level.wmsReportedAt, level.readAt, settings),
     lots: (level: StockLevelRecord) => lotHoldings(level.positions, level.readAt),
     bucketChanges: (level: StockLevelRecord) =>
       Object.entries(JSON.parse(level.bucketChangesJson) as Record<string, BucketStamp>)
@@ -203,8 +202,9 @@ interface AvailabilityArgs {
   readonly quantity: number;
 }
 
-function isStale(level: Pick<PromiseFigures, 'wmsReportedAt' | 'readAt'>, settings: InventorySettings): boolean {
-  return !level.wmsReportedAt || level.readAt.getTime() - level.wmsReportedAt.getTime() > settings.staleAfterMs;
+/** Whether the WMS has been quiet at a level, as of `readAt`, for longer than the configured window. */
+function isStale(wmsReportedAt: Date | null, readAt: Date, settings: InventorySettings): boolean {
+  return !wmsReportedAt || readAt.getTime() - wmsReportedAt.getTime() > settings.staleAfterMs;
 }
 
 /**
@@ -221,7 +221,7 @@ async function availability({ skus, locationIds, channel, quantity }: Availabili
   const eligible = channelRule && locationIds ? locationIds.filter((id) => channelRule.includes(id)) : (channelRule ?? locationIds ?? undefined);
   // The stock is read alongside the checks rather than after them: a request naming an unknown
   // SKU or location wastes one read, and every other request saves a round of waiting.
-  const [knownSkus, locations, levels] = await Promise.all([
+  const [knownSkus, locations, { readAt: asOf, levelsBySku }] = await Promise.all([
     repository.knownSkus(wanted),
     locationIds ? repository.locationsById(locationIds) : null,
     repository.promiseFigures(wanted, eligible),
@@ -235,12 +235,10 @@ async function availability({ skus, locationIds, channel, quantity }: Availabili
     throw new UserInputError(`Unknown location: ${unknownLocations.join(', ')}`, InventoryErrorCode.UNKNOWN_LOCATION, { unknownLocations });
   }
 
-  const asOf = levels[0]?.readAt ?? new Date();
-  const levelsBySku = groupBy(wanted, levels, (level) => level.sku);
   return {
     asOf,
-    items: wanted.map((sku, index) => {
-      const own = levelsBySku[index]!;
+    items: wanted.map((sku) => {
+      const own = levelsBySku.get(sku) ?? [];
       const available = own.reduce((sum, level) => sum + level.available, 0);
       return {
         sku,
@@ -252,7 +250,7 @@ async function availability({ skus, locationIds, channel, quantity }: Availabili
           available: level.available,
           inboundInTransit: level.inboundInTransit,
           inboundExpectedAt: level.inboundExpectedAt,
-          stale: isStale(level, settings),
+          stale: isStale(level.wmsReportedAt, asOf, settings),
         })),
       };
     }),
