@@ -112,6 +112,8 @@ export async function graphqlLoad(
 
 export interface LatencyResult extends LoadResult {
   readonly p95Ms: number;
+  /** The share of the machine's CPU time its hypervisor gave to other guests meanwhile; null off Linux. */
+  readonly stolenPercent: number | null;
 }
 
 /**
@@ -128,6 +130,7 @@ export async function measureLatencies(
 ): Promise<LatencyResult> {
   const latencies: number[] = [];
   let failures = 0;
+  const stolen = measureStolenCpu();
   const started = performance.now();
   const deadline = started + durationSeconds * 1_000;
   const caller = async () => {
@@ -155,6 +158,29 @@ export async function measureLatencies(
     p99Ms: percentile(99),
     requests: latencies.length,
     failures,
+    stolenPercent: stolen(),
+  };
+}
+
+/**
+ * Starts measuring CPU steal (time the hypervisor ran other guests on this machine's CPUs, from
+ * /proc/stat); the function returned gives its share of all CPU time since, in percent. On a
+ * shared host it says how much of a slow row was the host's doing.
+ */
+function measureStolenCpu(): () => number | null {
+  const read = () => {
+    try {
+      // cpu user nice system idle iowait irq softirq steal ...
+      const ticks = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+      return { steal: ticks[7]!, total: ticks.reduce((sum, n) => sum + n, 0) };
+    } catch {
+      return null;
+    }
+  };
+  const start = read();
+  return () => {
+    const end = read();
+    return start && end && end.total > start.total ? (100 * (end.steal - start.steal)) / (end.total - start.total) : null;
   };
 }
 
@@ -183,6 +209,7 @@ export function resultTable(results: readonly LoadResult[]): string {
 }
 
 export function latencyTable(results: readonly LatencyResult[]): string {
-  const rows = results.map((r) => `| ${r.label} | ${r.requestsPerSecond.toFixed(1)} | ${r.p50Ms.toFixed(1)} | ${r.p95Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${r.requests} | ${r.failures} |`);
-  return ['| target | requests/s | p50 ms | p95 ms | p99 ms | requests | failures |', '|---|---:|---:|---:|---:|---:|---:|', ...rows].join('\n');
+  const rows = results.map((r) =>
+    `| ${r.label} | ${r.requestsPerSecond.toFixed(1)} | ${r.p50Ms.toFixed(1)} | ${r.p95Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${r.requests} | ${r.failures} | ${r.stolenPercent?.toFixed(1) ?? 'n/a'} |`);
+  return ['| target | requests/s | p50 ms | p95 ms | p99 ms | requests | failures | CPU stolen % |', '|---|---:|---:|---:|---:|---:|---:|---:|', ...rows].join('\n');
 }

@@ -96,7 +96,8 @@ Redis 7 (loopback), seeded with ${SKU_COUNT.toLocaleString('en-US')} SKUs x ${LO
 \`availability\` for ${SKUS_PER_REQUEST.toLocaleString('en-US')} distinct SKUs drawn at random (a new set every request, so no cache
 helps) at all ${LOCATION_COUNT} locations; an answer is ${(answerBytes / 1024).toFixed(0)} KiB of JSON. Closed loop (each caller sends its next
 request when the previous one is answered), ${DURATION_SECONDS} s per row after a ${WARM_UP_SECONDS} s warm-up, driver in the benchmark
-process; one answer was checked complete (every SKU, in order, at all ${LOCATION_COUNT} locations) before measuring.
+process; one answer was checked complete (every SKU, in order, at all ${LOCATION_COUNT} locations) before measuring. CPU stolen
+is the share of the machine's CPU time its hypervisor gave to other guests during the row: the host is shared.
 
 ${latencyTable(results)}
 
