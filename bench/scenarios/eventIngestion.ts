@@ -200,10 +200,10 @@ async function ingestionRun(posters: number, seconds: number): Promise<RunResult
 
 function ingestionTable(runs: readonly RunResult[]): string {
   const rows = runs.map((run) =>
-    `| ${run.posters} | ${run.seconds} | ${run.outboxRowsBefore} | ${run.load.requests} | ${run.events} | ${run.acceptedPerSecond.toFixed(0)} | ${run.load.p50Ms.toFixed(0)} | ${run.load.p95Ms.toFixed(0)} | ${run.load.p99Ms.toFixed(0)} | ${run.load.failures} | ${run.publishedSeconds.toFixed(1)} | ${run.drainSeconds.toFixed(1)} | ${run.publishedPerSecond.toFixed(0)} |`);
+    `| ${run.posters} | ${run.seconds} | ${run.outboxRowsBefore} | ${run.load.requests} | ${run.events} | ${run.acceptedPerSecond.toFixed(0)} | ${run.load.p50Ms.toFixed(0)} | ${run.load.p95Ms.toFixed(0)} | ${run.load.p99Ms.toFixed(0)} | ${run.load.failures} | ${run.publishedSeconds.toFixed(1)} | ${run.drainSeconds.toFixed(1)} | ${run.publishedPerSecond.toFixed(0)} | ${run.load.stolenPercent?.toFixed(1) ?? 'n/a'} |`);
   return [
-    '| posters | s | outbox rows before | batches | events | accepted events/s | batch p50 ms | batch p95 ms | batch p99 ms | failed batches | all published after s | of which drain after last answer s | published events/s |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| posters | s | outbox rows before | batches | events | accepted events/s | batch p50 ms | batch p95 ms | batch p99 ms | failed batches | all published after s | of which drain after last answer s | published events/s | CPU stolen % |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
   ].join('\n');
 }

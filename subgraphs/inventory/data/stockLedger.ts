@@ -1,4 +1,5 @@
 import { Prisma } from '../../../platform/database/generated/client.ts';
+import { recordset } from '../../../platform/database/recordset.ts';
 import { applyBucketEffects, positionKey, type LedgerBucket, type LedgerEffect } from '../domain/applyBucketEffects.ts';
 import type { InboundSupply } from '../domain/promiseDate.ts';
 import { inboundSupply, nextLotExpiry, summarizeStockLevel, type PositionState, type StockLevelBuckets } from '../domain/stockLevelSummary.ts';
@@ -299,15 +300,18 @@ export class StockLedger {
       Prisma.sql`levels AS (${levels})`,
       ...alongside.map((statement, index) => Prisma.sql`${Prisma.raw(`alongside_${index}`)} AS (${statement})`),
     ];
+    const records = outbox.map((row) => ({
+      sku: row.sku, location_id: row.locationId, sequence: row.sequence, cause_type: row.cause.type, cause_id: row.cause.id,
+      before: row.before, after: row.after, available_before: row.before.available, available_after: row.after.available,
+    }));
     await this.tx.$executeRaw`
       WITH ${Prisma.join(parts, ', ')}
       INSERT INTO stock_change_outbox (sku, location_id, sequence, cause_type, cause_id, before, after, available_before, available_after, occurred_at)
-      SELECT * FROM unnest(
-        ${outbox.map((row) => row.sku)}::text[], ${outbox.map((row) => row.locationId)}::text[],
-        ${outbox.map((row) => row.sequence)}::bigint[], ${outbox.map((row) => row.cause.type)}::text[],
-        ${outbox.map((row) => row.cause.id)}::text[], ${outbox.map((row) => JSON.stringify(row.before))}::jsonb[],
-        ${outbox.map((row) => JSON.stringify(row.after))}::jsonb[], ${outbox.map((row) => row.before.available)}::int[],
-        ${outbox.map((row) => row.after.available)}::int[], ${outbox.map(() => now.toISOString())}::timestamptz[])`;
+      SELECT v.*, ${now.toISOString()}::timestamptz
+        FROM ${recordset(records, 'v', {
+          sku: 'text', location_id: 'text', sequence: 'bigint', cause_type: 'text', cause_id: 'text',
+          before: 'jsonb', after: 'jsonb', available_before: 'int', available_after: 'int',
+        })}`;
     this.touchedKeys.clear();
     this.resummedKeys.clear();
     this.outbox.length = 0;
@@ -351,7 +355,11 @@ function stampBuckets(stamps: LevelRow['bucketChanges'], buckets: ReadonlySet<Le
 
 // Each position records when the WMS and when the ERP last changed it, for staleness.
 function upsertPositions(rows: (PositionState & { sku: string; locationId: string })[], now: Date): Prisma.Sql {
-  const column = <T>(pick: (row: (typeof rows)[number]) => T) => rows.map(pick);
+  const values = rows.map((row) => ({
+    sku: row.sku, location_id: row.locationId, subinventory: row.subinventory, lot: row.lot,
+    on_hand_wms: row.onHandWms, on_hand_erp: row.onHandErp, allocated: row.allocated, reserved: row.reserved,
+    inbound_in_transit: row.inboundInTransit, inbound_expected_at: row.inboundExpectedAt, quality_hold: row.qualityHold, damaged: row.damaged,
+  }));
   return Prisma.sql`
     INSERT INTO stock_position AS p (sku, location_id, subinventory, lot, on_hand_wms, on_hand_erp, allocated, reserved,
                                 inbound_in_transit, inbound_expected_at, quality_hold, damaged, updated_at, wms_updated_at, erp_updated_at)
@@ -359,14 +367,10 @@ function upsertPositions(rows: (PositionState & { sku: string; locationId: strin
            CASE WHEN (v.on_hand_wms, v.allocated, v.inbound_in_transit, v.quality_hold, v.damaged) <> (0, 0, 0, 0, 0)
                 THEN ${now.toISOString()}::timestamptz END,
            CASE WHEN v.on_hand_erp <> 0 THEN ${now.toISOString()}::timestamptz END
-      FROM unnest(
-      ${column((r) => r.sku)}::text[], ${column((r) => r.locationId)}::text[], ${column((r) => r.subinventory)}::text[],
-      ${column((r) => r.lot)}::text[], ${column((r) => r.onHandWms)}::int[], ${column((r) => r.onHandErp)}::int[],
-      ${column((r) => r.allocated)}::int[], ${column((r) => r.reserved)}::int[], ${column((r) => r.inboundInTransit)}::int[],
-      ${column((r) => r.inboundExpectedAt?.toISOString() ?? null)}::timestamptz[], ${column((r) => r.qualityHold)}::int[],
-      ${column((r) => r.damaged)}::int[])
-        AS v(sku, location_id, subinventory, lot, on_hand_wms, on_hand_erp, allocated, reserved,
-             inbound_in_transit, inbound_expected_at, quality_hold, damaged)
+      FROM ${recordset(values, 'v', {
+        sku: 'text', location_id: 'text', subinventory: 'text', lot: 'text', on_hand_wms: 'int', on_hand_erp: 'int',
+        allocated: 'int', reserved: 'int', inbound_in_transit: 'int', inbound_expected_at: 'timestamptz', quality_hold: 'int', damaged: 'int',
+      })}
     ON CONFLICT (sku, location_id, subinventory, lot) DO UPDATE SET
       on_hand_wms = EXCLUDED.on_hand_wms, on_hand_erp = EXCLUDED.on_hand_erp, allocated = EXCLUDED.allocated,
       reserved = EXCLUDED.reserved, inbound_in_transit = EXCLUDED.inbound_in_transit,
@@ -395,8 +399,13 @@ interface LevelWrite extends LevelRow {
 // A level's WMS report time is the newest of what was read under the lock and what the
 // positions' upsert stamped (position_reports, in the same statement: it sees no other row).
 function updateLevels(levels: LevelWrite[], now: Date): Prisma.Sql {
-  const column = <T>(pick: (level: LevelWrite) => T) => levels.map(pick);
-  const instant = (date: Date | null) => date?.toISOString() ?? null;
+  const values = levels.map((level) => ({
+    sku: level.sku, location_id: level.locationId, sequence: level.sequence.toString(), bucket_changes: level.bucketChanges,
+    last_count_source: level.lastCountSource, last_count_sequence: level.lastCountSequence?.toString() ?? null, changed: level.changed,
+    available: level.figures.available, inbound_in_transit: level.figures.inboundInTransit, inbound_expected_at: level.figures.inboundExpectedAt,
+    inbound_supply: level.inboundSupply.length ? level.inboundSupply : null, wms_reported_at: level.wmsReportedAt,
+    figures_valid_until: level.figuresValidUntil ?? 'infinity',
+  }));
   return Prisma.sql`
     UPDATE stock_level AS level
        SET sequence = changed.sequence, bucket_changes = changed.bucket_changes,
@@ -406,16 +415,11 @@ function updateLevels(levels: LevelWrite[], now: Date): Prisma.Sql {
            inbound_expected_at = changed.inbound_expected_at, inbound_supply = changed.inbound_supply,
            wms_reported_at = GREATEST(changed.wms_reported_at, reported.wms_updated_at),
            figures_valid_until = changed.figures_valid_until
-      FROM unnest(${column((l) => l.sku)}::text[], ${column((l) => l.locationId)}::text[],
-                  ${column((l) => l.sequence.toString())}::bigint[], ${column((l) => JSON.stringify(l.bucketChanges))}::jsonb[],
-                  ${column((l) => l.lastCountSource)}::text[], ${column((l) => l.lastCountSequence?.toString() ?? null)}::bigint[],
-                  ${column((l) => l.changed)}::boolean[], ${column((l) => l.figures.available)}::int[],
-                  ${column((l) => l.figures.inboundInTransit)}::int[], ${column((l) => instant(l.figures.inboundExpectedAt))}::timestamptz[],
-                  ${column((l) => (l.inboundSupply.length ? JSON.stringify(l.inboundSupply) : null))}::jsonb[],
-                  ${column((l) => instant(l.wmsReportedAt))}::timestamptz[],
-                  ${column((l) => instant(l.figuresValidUntil) ?? 'infinity')}::timestamptz[])
-           AS changed(sku, location_id, sequence, bucket_changes, last_count_source, last_count_sequence, changed, available,
-                      inbound_in_transit, inbound_expected_at, inbound_supply, wms_reported_at, figures_valid_until)
+      FROM ${recordset(values, 'changed', {
+        sku: 'text', location_id: 'text', sequence: 'bigint', bucket_changes: 'jsonb', last_count_source: 'text', last_count_sequence: 'bigint',
+        changed: 'boolean', available: 'int', inbound_in_transit: 'int', inbound_expected_at: 'timestamptz', inbound_supply: 'jsonb',
+        wms_reported_at: 'timestamptz', figures_valid_until: 'timestamptz',
+      })}
       LEFT JOIN position_reports AS reported ON reported.sku = changed.sku AND reported.location_id = changed.location_id
      WHERE level.sku = changed.sku AND level.location_id = changed.location_id`;
 }

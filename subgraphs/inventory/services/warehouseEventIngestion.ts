@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../../../platform/database/database.ts';
 import type { Prisma } from '../../../platform/database/generated/client.ts';
+import { recordset } from '../../../platform/database/recordset.ts';
 import { applyStockChanges, type StockChange } from '../data/stockLedger.ts';
 import type { LedgerEffect } from '../domain/applyBucketEffects.ts';
 import { bucketEffectsOf, serialMovementOf } from '../domain/events/bucketEffects.ts';
@@ -93,11 +94,15 @@ export class WarehouseEventIngestion {
         (
           await tx.$queryRaw<{ eventId: string }[]>`
             INSERT INTO inventory_event (source, event_id, sequence, type, location_id, sku, occurred_at, outcome)
-            SELECT ${source}, * , 'APPLIED' FROM unnest(
-              ${candidates.map((c) => c.event.eventId)}::text[], ${candidates.map((c) => c.event.sequence)}::bigint[],
-              ${candidates.map((c) => typeOf(c.event))}::text[], ${candidates.map((c) => c.event.locationId)}::text[],
-              ${candidates.map((c) => (c.event.kind === 'item' ? c.event.sku : null))}::text[],
-              ${candidates.map((c) => c.event.occurredAt.toISOString())}::timestamptz[])
+            SELECT ${source}, v.*, 'APPLIED'
+              FROM ${recordset(
+                candidates.map(({ event }) => ({
+                  event_id: event.eventId, sequence: event.sequence, type: typeOf(event), location_id: event.locationId,
+                  sku: event.kind === 'item' ? event.sku : null, occurred_at: event.occurredAt,
+                })),
+                'v',
+                { event_id: 'text', sequence: 'bigint', type: 'text', location_id: 'text', sku: 'text', occurred_at: 'timestamptz' },
+              )}
             ON CONFLICT DO NOTHING
             RETURNING event_id AS "eventId"`
         ).map((row) => row.eventId),
