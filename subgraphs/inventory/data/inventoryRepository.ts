@@ -67,24 +67,20 @@ type PositionRow = [
 ];
 
 /**
- * A SKU as the promise-figures read returns it: the snapshot's time, and its levels as the text
- * of a JSON array of PromiseFiguresJson.
+ * A SKU as the promise-figures read returns it: the snapshot's time, its levels' location ids and
+ * their figures, both as the text of JSON arrays in the same order.
  */
-type PromiseRow = [sku: string, readAt: number, levelsJson: string];
+type PromiseRow = [sku: string, readAt: number, locationIdsJson: string, levelsJson: string];
 
 /**
  * One level: its stored figures (the promise_figures_json column) while they hold; otherwise
  * its safety stock and its positions (the columns of a PositionRow from `subinventory` on; null
  * when it has none) to sum instead.
  */
-type PromiseFiguresJson = [
-  locationId: string,
-  stored: [
-    available: number, inboundInTransit: number, inboundExpectedAt: number | null, wmsReportedAt: number | null,
-    inboundSupply: { quantity: number; expectedAt: string }[] | null,
-  ] | null,
-  unsummed: [safetyStock: number, positions: PositionColumns[] | null] | null,
-];
+type PromiseFiguresJson =
+  | [available: number, inboundInTransit: number, inboundExpectedAt: number | null, wmsReportedAt: number | null,
+     inboundSupply: { quantity: number; expectedAt: string }[] | null]
+  | { safetyStock: number; positions: PositionColumns[] | null };
 type PositionColumns = PositionRow extends [...LevelColumns, ...infer Rest] ? Rest : never;
 type LevelColumns = [string, string, number, number, string | null, number | null, number | null, number | null];
 
@@ -208,21 +204,23 @@ export class InventoryRepository {
     const where = locationIds ? 'level.sku = ANY($1::text[]) AND level.location_id = ANY($2::text[])' : 'level.sku = ANY($1::text[])';
     // A level's positions are read (a subquery per level) only when its figures do not hold.
     const rows = await this.db.queryTuples<PromiseRow>(
-      `SELECT level.sku, ${READ_AT}, '[' || string_agg('[' || to_json(level.location_id)::text || ',' ||
-                CASE WHEN level.figures_valid_until > statement_timestamp() THEN level.promise_figures_json || ',null'
-                ELSE 'null,' || json_build_array(level.safety_stock, (
+      `SELECT level.sku, ${READ_AT}, json_agg(level.location_id)::text,
+              '[' || string_agg(CASE WHEN level.figures_valid_until > statement_timestamp() THEN level.promise_figures_json
+                ELSE json_build_object('safetyStock', level.safety_stock, 'positions', (
                   SELECT json_agg(json_build_array(${POSITION_COLUMNS}))
                     FROM stock_position p
                     ${POSITION_DETAILS}
-                   WHERE p.sku = level.sku AND p.location_id = level.location_id))::text END || ']', ',') || ']'
+                   WHERE p.sku = level.sku AND p.location_id = level.location_id))::text END, ',') || ']'
          FROM stock_level level
         WHERE ${where}
         GROUP BY level.sku`,
       locationIds ? [skus, locationIds] : [skus],
     );
     const readAt = rows[0] ? instant(rows[0][1]) : new Date();
-    const levelsBySku = new Map(rows.map(([sku, , levelsJson]) => {
-      const levels = (JSON.parse(levelsJson) as PromiseFiguresJson[]).map((level) => toPromiseFigures(sku, level, readAt));
+    // Aggregates of one group see its rows in the same order, so the two arrays line up.
+    const levelsBySku = new Map(rows.map(([sku, , locationIdsJson, levelsJson]) => {
+      const locations = JSON.parse(locationIdsJson) as string[];
+      const levels = (JSON.parse(levelsJson) as PromiseFiguresJson[]).map((level, i) => toPromiseFigures(sku, locations[i]!, level, readAt));
       return [sku, inLocationOrder(levels)] as const;
     }));
     return { readAt, levelsBySku };
@@ -307,22 +305,22 @@ function inLocationOrder(levels: PromiseFigures[]): PromiseFigures[] {
   return sorted ? levels : levels.sort((a, b) => (a.locationId < b.locationId ? -1 : 1));
 }
 
-function toPromiseFigures(sku: string, [locationId, stored, unsummed]: PromiseFiguresJson, readAt: Date): PromiseFigures {
-  if (stored) {
-    const [available, inboundInTransit, inboundExpectedAt, wmsReportedAt, supply] = stored;
+function toPromiseFigures(sku: string, locationId: string, level: PromiseFiguresJson, readAt: Date): PromiseFigures {
+  if (Array.isArray(level)) {
+    const [available, inboundInTransit, inboundExpectedAt, wmsReportedAt, supply] = level;
     return {
       sku, locationId, available, inboundInTransit, inboundExpectedAt: optionalInstant(inboundExpectedAt),
       inboundSupply: supply?.map(({ quantity, expectedAt }) => ({ quantity, expectedAt: new Date(expectedAt) })) ?? [],
       wmsReportedAt: optionalInstant(wmsReportedAt),
     };
   }
-  const [safetyStock, positions] = unsummed!;
+  const { safetyStock, positions } = level;
   const levelColumns: LevelColumns = [sku, locationId, safetyStock, readAt.getTime() / 1_000, null, null, null, null];
   const rows = positions?.map((position): PositionRow => [...levelColumns, ...position]) ?? [[...levelColumns, ...NO_POSITION]];
-  const level = toStockFigures(rows, readAt);
+  const summed = toStockFigures(rows, readAt);
   return {
-    sku, locationId, available: level.available, inboundInTransit: level.inboundInTransit, inboundExpectedAt: level.inboundExpectedAt,
-    inboundSupply: inboundSupply(level.positions), wmsReportedAt: level.wmsReportedAt,
+    sku, locationId, available: summed.available, inboundInTransit: summed.inboundInTransit, inboundExpectedAt: summed.inboundExpectedAt,
+    inboundSupply: inboundSupply(summed.positions), wmsReportedAt: summed.wmsReportedAt,
   };
 }
 
