@@ -12,7 +12,6 @@ import {
   RETRY_PAUSE_MS,
 } from './eventBus.ts';
 
-
 /** A stream's retained events: `events[0]` is the stream's event number `trimmed + 1`. */
 interface StreamLog {
   events: BusEvent[];

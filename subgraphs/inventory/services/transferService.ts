@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../../../platform/database/database.ts';
-import type { Prisma } from '../../../platform/database/generated/client.ts';
 import { insertErpSerialBatches } from '../data/erpSerialBatchStore.ts';
 import { StockLedger, type StockChange } from '../data/stockLedger.ts';
 import {
