@@ -1,6 +1,6 @@
 import { seedDemoData } from '../../prisma/seed.ts';
 import { signEventBatch, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../subgraphs/inventory/http/warehouseEventsRoute.ts';
-import { loadExampleMappings } from '../../subgraphs/inventory/mappings/exampleMappings.ts';
+import { loadExampleMappings } from '../../subgraphs/inventory/mappings/sourceMappings.ts';
 import pg from 'pg';
 import type { Database } from '../../platform/database/database.ts';
 import { POSTGRES_ADMIN_URL, describeMachine, freshDatabase, measureLatencies, recordSection, startServices, type LatencyResult } from '../harness.ts';

@@ -1,8 +1,12 @@
 import { ConfigurationError, readEnvironment, variable, type Environment } from '../../platform/config/environment.ts';
 import { z } from 'zod';
 import type { AllocationStrategy } from './domain/reservations/allocateReservation.ts';
+import type { SourceMapping } from './domain/events/sourceMapping.ts';
+import { EXAMPLE_MAPPINGS_DIR, loadSourceMappings } from './mappings/sourceMappings.ts';
 
 export interface InventoryConfig {
+  /** How each WMS source's events map to the canonical event, from the files in WMS_MAPPINGS_DIR. */
+  readonly sourceMappings: readonly SourceMapping[];
   /** Signing secret per WMS source. */
   readonly wmsSourceSecrets: ReadonlyMap<string, string>;
   /** How far a signed batch's timestamp may be from the server's clock, in seconds. */
@@ -98,6 +102,7 @@ const organizationPairs = z
 export function readInventoryConfig(env: Environment): InventoryConfig {
   const values = readEnvironment(
     {
+      WMS_MAPPINGS_DIR: z.string().default(EXAMPLE_MAPPINGS_DIR),
       WMS_SOURCE_SECRETS: sourceSecrets.optional(),
       WMS_SIGNATURE_WINDOW_SECONDS: variable.positiveInt(300),
       WMS_MAX_BATCH_EVENTS: variable.positiveInt(1_000),
@@ -128,6 +133,7 @@ export function readInventoryConfig(env: Environment): InventoryConfig {
     .filter(Boolean)
     .map((pair) => pair.split('=') as [string, string]);
   return Object.freeze({
+    sourceMappings: readSourceMappings(values.WMS_MAPPINGS_DIR),
     wmsSourceSecrets: new Map(secrets),
     signatureWindowSeconds: values.WMS_SIGNATURE_WINDOW_SECONDS,
     maxBatchEvents: values.WMS_MAX_BATCH_EVENTS,
@@ -210,4 +216,12 @@ function readErp(env: Environment): { erpPull: ErpPullConfig | null; erpSerialPu
       ...(username === undefined || password === undefined ? {} : { auth: Object.freeze({ username, password }) }),
     }),
   };
+}
+
+function readSourceMappings(dir: string): SourceMapping[] {
+  try {
+    return loadSourceMappings(dir);
+  } catch (error) {
+    throw new ConfigurationError('WMS_MAPPINGS_DIR', `(${dir}): ${(error as Error).message}`);
+  }
 }

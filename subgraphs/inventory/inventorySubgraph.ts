@@ -6,7 +6,6 @@ import { InventoryRepository } from './data/inventoryRepository.ts';
 import { erpBalancesRoute } from './http/erpBalancesRoute.ts';
 import { warehouseEventsRoute } from './http/warehouseEventsRoute.ts';
 import { createInventoryLoaders } from './loaders.ts';
-import { loadExampleMappings } from './mappings/exampleMappings.ts';
 import { inventoryResolvers, type InventoryContext } from './resolvers.ts';
 import { ErpBalanceImport } from './services/erpBalanceImport.ts';
 import { ErpBalancePoller } from './services/erpBalancePoller.ts';
@@ -27,7 +26,7 @@ import { WarehouseEventStreamConsumer } from './services/warehouseEventStreamCon
 export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, logger }: SubgraphEnvironment): SubgraphDefinition<InventoryContext> {
   const config = readInventoryConfig(env);
   const repository = new InventoryRepository(db);
-  const ingestion = new WarehouseEventIngestion(db.prisma, loadExampleMappings());
+  const ingestion = new WarehouseEventIngestion(db.prisma, config.sourceMappings);
   const erpImport = new ErpBalanceImport(db.prisma, {});
   const relay = new StockChangeRelay(db.prisma, bus, { pollIntervalMs: config.outboxPollIntervalMs });
   const publishNow = () => relay.wake();

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigurationError } from '../../platform/config/environment.ts';
 import { readInventoryConfig } from '../../subgraphs/inventory/config.ts';
+import { EXAMPLE_MAPPINGS_DIR } from '../../subgraphs/inventory/mappings/sourceMappings.ts';
+import { useCleanup } from '../support/cleanup.ts';
 
 const erp = { ERP_BASE_URL: 'https://erp.example.com', ERP_ORGANIZATIONS: 'ATL=DC-01,DFW=DC-02' };
 
@@ -89,4 +94,42 @@ describe('inventory configuration: ERP balances and serials', () => {
       );
     });
   }
+});
+
+describe('inventory configuration: WMS source mappings', () => {
+  const cleanup = useCleanup();
+  const acme = JSON.parse(readFileSync(join(EXAMPLE_MAPPINGS_DIR, 'acme-wms.json'), 'utf8')) as Record<string, unknown>;
+  /** A directory holding `files` (name -> JSON value), removed after the test. */
+  const mappingsDir = (files: Record<string, unknown>) => {
+    const dir = mkdtempSync(join(tmpdir(), 'stockgraph-mappings-'));
+    cleanup(() => rmSync(dir, { recursive: true, force: true }));
+    for (const [name, value] of Object.entries(files)) writeFileSync(join(dir, name), typeof value === 'string' ? value : JSON.stringify(value));
+    return dir;
+  };
+  const refusal = (dir: string, message: RegExp) => (error: unknown) =>
+    error instanceof ConfigurationError && error.variable === 'WMS_MAPPINGS_DIR' && error.message.includes(dir) && message.test(error.message);
+
+  it('maps the two example sources by default', () => {
+    assert.deepEqual(readInventoryConfig({}).sourceMappings.map((mapping) => mapping.source), ['acme-wms', 'northwind-3pl']);
+  });
+
+  it('takes every mapping in WMS_MAPPINGS_DIR instead', () => {
+    const dir = mappingsDir({ 'globex.json': { ...acme, source: 'globex-wms' }, 'initech.json': { ...acme, source: 'initech-wms' }, 'notes.txt': 'not a mapping' });
+
+    assert.deepEqual(readInventoryConfig({ WMS_MAPPINGS_DIR: dir }).sourceMappings.map((mapping) => mapping.source), ['globex-wms', 'initech-wms']);
+  });
+
+  it('refuses a directory that is missing or empty, a file that is not a valid mapping, and a source mapped twice', () => {
+    const missing = join(tmpdir(), 'stockgraph-no-such-mappings');
+    const empty = mappingsDir({});
+    const unparsable = mappingsDir({ 'broken.json': '{ "source": ' });
+    const invalid = mappingsDir({ 'partial.json': { ...acme, fields: undefined } });
+    const twice = mappingsDir({ 'a.json': acme, 'b.json': acme });
+
+    assert.throws(() => readInventoryConfig({ WMS_MAPPINGS_DIR: missing }), refusal(missing, /cannot be read/));
+    assert.throws(() => readInventoryConfig({ WMS_MAPPINGS_DIR: empty }), refusal(empty, /holds no mapping/));
+    assert.throws(() => readInventoryConfig({ WMS_MAPPINGS_DIR: unparsable }), refusal(unparsable, /Mapping broken\.json could not be read/));
+    assert.throws(() => readInventoryConfig({ WMS_MAPPINGS_DIR: invalid }), refusal(invalid, /Mapping partial\.json is invalid/));
+    assert.throws(() => readInventoryConfig({ WMS_MAPPINGS_DIR: twice }), refusal(twice, /Two mappings .* are for source acme-wms/));
+  });
 });

@@ -4,7 +4,7 @@ import type { BusEvent, EventBus } from '../../platform/events/eventBus.ts';
 import { RedisEventBus } from '../../platform/events/redisEventBus.ts';
 import { connectRedis, type Redis } from '../../platform/redis.ts';
 import { seedDemoData } from '../../prisma/seed.ts';
-import { loadExampleMappings } from '../../subgraphs/inventory/mappings/exampleMappings.ts';
+import { loadExampleMappings } from '../../subgraphs/inventory/mappings/sourceMappings.ts';
 import { StockChangeRelay, STOCK_CHANGES_STREAM, type StockLevelChanged } from '../../subgraphs/inventory/services/stockChangeRelay.ts';
 import { WarehouseEventIngestion } from '../../subgraphs/inventory/services/warehouseEventIngestion.ts';
 import { useCleanup } from '../support/cleanup.ts';

@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { BusEvent, EventSubscription } from '../../platform/events/eventBus.ts';
 import type { RunningService } from '../../platform/http/serviceHttpServer.ts';
 import { openInfrastructure, type Infrastructure } from '../../platform/infrastructure.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { seedDemoData } from '../../prisma/seed.ts';
+import { EXAMPLE_MAPPINGS_DIR, loadExampleMappings } from '../../subgraphs/inventory/mappings/sourceMappings.ts';
 import { STOCK_CHANGES_STREAM, type StockLevelChanged } from '../../subgraphs/inventory/services/stockChangeRelay.ts';
+import { UnknownSourceError, WarehouseEventIngestion } from '../../subgraphs/inventory/services/warehouseEventIngestion.ts';
 import { graphql } from '../support/graphql.ts';
 import { startInventory } from '../support/inventoryService.ts';
 import { createTestDatabase, REDIS_URL, type TestDatabase } from '../support/services.ts';
@@ -106,6 +111,43 @@ describe('warehouse events in, stock changes out', () => {
     assert.equal((await position('SKU-00012', 'DC-01'))!.onHandWms, 73, 'the count (70) then the newer receipt (3), in sequence order');
   });
 
+  it('lets a cycle count supersede only what it counted: late changes to other buckets and positions apply', async () => {
+    const event = (fields: Record<string, unknown>) => acmeEvent({ item_code: 'ACME-00021', ...fields });
+    const stockBefore = (await position('SKU-00021', 'DC-01'))!;
+    const returnsBefore = (await position('SKU-00021', 'DC-01', 'RETURNS'))?.onHandWms ?? 0;
+    await postEvents(baseUrl, 'acme-wms', [event({ txn_type: 'PCK', qty: 4, seq: 3_000_001 }), event({ txn_type: 'CNT', qty: 70, seq: 3_000_010 })]);
+
+    const late = await postEvents(baseUrl, 'acme-wms', [
+      event({ txn_type: 'SHP', qty: 4, seq: 3_000_005 }),
+      event({ txn_type: 'QHD', qty: 2, seq: 3_000_006 }),
+      event({ txn_type: 'RTN', subinv: 'RET', qty: 3, seq: 3_000_007 }),
+      event({ qty: 5, seq: 3_000_008 }),
+    ]);
+
+    assert.deepEqual(late.body.results.map((r: { status: string }) => r.status), ['APPLIED', 'APPLIED', 'APPLIED', 'SUPERSEDED']);
+    const stock = (await position('SKU-00021', 'DC-01'))!;
+    assert.equal(stock.onHandWms, 70, 'the count includes the late ship and the late receipt into STOCK');
+    assert.equal(stock.allocated, stockBefore.allocated, 'the late ship still releases what the pick allocated');
+    assert.equal(stock.qualityHold, stockBefore.qualityHold + 2, 'a count does not count holds');
+    assert.equal((await position('SKU-00021', 'DC-01', 'RETURNS'))!.onHandWms, returnsBefore + 3, 'nor other subinventories');
+    assert.equal(stock.lastCountSequence, 3_000_010n);
+  });
+
+  it('lets a location snapshot supersede late on-hand changes of every position of the item there, listed or not', async () => {
+    const holdBefore = (await position('SKU-00022', 'DC-12'))!.qualityHold;
+    await postEvents(baseUrl, 'acme-wms', [acmeEvent({ txn_type: 'SNAP', site: 'MDT1', seq: 4_000_000, lines: [{ item_code: 'ACME-00022', qty: 9, uom: 'EA' }] })]);
+
+    const late = await postEvents(baseUrl, 'acme-wms', [
+      acmeEvent({ item_code: 'ACME-00022', site: 'MDT1', txn_type: 'RTN', subinv: 'RET', qty: 3, seq: 3_999_998 }),
+      acmeEvent({ item_code: 'ACME-00022', site: 'MDT1', txn_type: 'QHD', qty: 1, seq: 3_999_999 }),
+    ]);
+
+    assert.deepEqual(late.body.results.map((r: { status: string }) => r.status), ['SUPERSEDED', 'APPLIED']);
+    assert.equal((await position('SKU-00022', 'DC-12', 'RETURNS'))?.onHandWms ?? 0, 0, 'the snapshot counted RETURNS empty');
+    const stock = (await position('SKU-00022', 'DC-12'))!;
+    assert.deepEqual([stock.onHandWms, stock.qualityHold], [9, holdBefore + 1]);
+  });
+
   it('keeps every event it cannot apply in the dead-letter store, applying the rest of the batch', async () => {
     const stockBefore = (await position('SKU-00005', 'DC-01'))!.onHandWms;
     const { body } = await postEvents(baseUrl, 'acme-wms', [
@@ -136,16 +178,46 @@ describe('warehouse events in, stock changes out', () => {
     await database.db.prisma.item.create({ data: { sku: 'SKU-00777', description: 'Added after the event', unitOfMeasure: 'EA' } });
     await database.db.prisma.subinventory.findFirstOrThrow({ where: { locationId: 'DC-01', code: 'STOCK' } });
 
-    const replay = await graphql(baseUrl, 'mutation ($id: ID!) { replayDeadLetter(id: $id) { outcome replayed { id replayedAt } deadLetter { id } } }', { id: deadLetterId });
+    // A replica whose configuration lost the source fails the replay, which must not use it up.
+    const withoutAcme = new WarehouseEventIngestion(database.db.prisma, loadExampleMappings().filter((mapping) => mapping.source !== 'acme-wms'));
+    await assert.rejects(withoutAcme.replay(deadLetterId), UnknownSourceError);
+
+    const replayMutation = 'mutation ($id: ID!) { replayDeadLetter(id: $id) { outcome replayed { id replayedAt } deadLetter { id } } }';
+    const racing = await Promise.all([1, 2, 3].map(() => graphql(baseUrl, replayMutation, { id: deadLetterId })));
     const twice = await graphql(baseUrl, 'mutation ($id: ID!) { replayDeadLetter(id: $id) { outcome } }', { id: deadLetterId });
     const unknown = await graphql(baseUrl, 'mutation { replayDeadLetter(id: "DL-nope") { outcome } }');
 
+    const replays = racing.filter((answer) => answer.data?.replayDeadLetter);
+    assert.equal(replays.length, 1, 'racing replays apply the letter once');
+    assert.deepEqual(racing.flatMap((answer) => answer.errors?.map((error) => error.extensions?.code) ?? []), ['DEAD_LETTER_ALREADY_REPLAYED', 'DEAD_LETTER_ALREADY_REPLAYED']);
+    const replay = replays[0]!;
     assert.equal(replay.data.replayDeadLetter.outcome, 'APPLIED');
     assert.ok(replay.data.replayDeadLetter.replayed.replayedAt);
     assert.equal(replay.data.replayDeadLetter.deadLetter, null);
     assert.equal((await position('SKU-00777', 'DC-01'))!.onHandWms, 4);
     assert.equal(twice.errors?.[0]?.extensions?.code, 'DEAD_LETTER_ALREADY_REPLAYED');
     assert.equal(unknown.errors?.[0]?.extensions?.code, 'NOT_FOUND');
+  });
+
+  it('takes a new WMS source from a mapping file in WMS_MAPPINGS_DIR, in place of the examples', async () => {
+    const acme = JSON.parse(readFileSync(join(EXAMPLE_MAPPINGS_DIR, 'acme-wms.json'), 'utf8'));
+    const dir = mkdtempSync(join(tmpdir(), 'stockgraph-mappings-'));
+    writeFileSync(join(dir, 'globex.json'), JSON.stringify({ ...acme, source: 'globex-wms', fields: { ...acme.fields, quantity: 'units' } }));
+    const globex = await startInventory(infrastructure, { WMS_MAPPINGS_DIR: dir, WMS_SOURCE_SECRETS: 'globex-wms=globex-secret,acme-wms=test-secret' });
+    try {
+      const before = (await position('SKU-00025', 'DC-01'))!.onHandWms;
+      const { qty: _, ...receipt } = acmeEvent({ item_code: 'ACME-00025' });
+
+      const applied = await postEvents(globex.url, 'globex-wms', [{ ...receipt, units: 6 }], { secret: 'globex-secret' });
+      const unmapped = await postEvents(globex.url, 'acme-wms', [acmeEvent({ item_code: 'ACME-00025' })]);
+
+      assert.deepEqual(applied.body.results.map((r: { status: string }) => r.status), ['APPLIED']);
+      assert.equal((await position('SKU-00025', 'DC-01'))!.onHandWms, before + 6);
+      assert.deepEqual([unmapped.status, unmapped.body.error.code], [404, 'UNKNOWN_SOURCE']);
+    } finally {
+      await globex.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('maps two WMS formats to the same stock change', async () => {

@@ -4,7 +4,7 @@ import { seedDemoData } from '../../prisma/seed.ts';
 import { connectRedis, type Redis } from '../../platform/redis.ts';
 import type { PrismaClient } from '../../platform/database/database.ts';
 import type { SourceMapping } from '../../subgraphs/inventory/domain/events/sourceMapping.ts';
-import { loadExampleMappings } from '../../subgraphs/inventory/mappings/exampleMappings.ts';
+import { loadExampleMappings } from '../../subgraphs/inventory/mappings/sourceMappings.ts';
 import { WarehouseEventIngestion, type EventOutcome } from '../../subgraphs/inventory/services/warehouseEventIngestion.ts';
 import {
   CONSUMER_GROUP,

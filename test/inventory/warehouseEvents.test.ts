@@ -17,7 +17,7 @@ import {
   type MappingResult,
   type SourceMapping,
 } from '../../subgraphs/inventory/domain/events/sourceMapping.ts';
-import { loadExampleMappings } from '../../subgraphs/inventory/mappings/exampleMappings.ts';
+import { loadExampleMappings } from '../../subgraphs/inventory/mappings/sourceMappings.ts';
 
 const [acme, northwind] = loadExampleMappings() as [SourceMapping, SourceMapping];
 

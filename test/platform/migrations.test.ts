@@ -97,6 +97,41 @@ describe('migrations', () => {
     await assert.rejects(applyMigrations(db), (error: unknown) => error instanceof MigrationError && /was changed after it was applied/.test(error.message));
   });
 
+  it('hand a level\'s last cycle count over to its positions, and keep a snapshot on the level', async () => {
+    const { db, drop } = await createTestDatabase({ migrate: false });
+    cleanup(drop);
+    const dir = mkdtempSync(join(tmpdir(), 'stockgraph-migrations-'));
+    cleanup(() => rmSync(dir, { recursive: true, force: true }));
+    cpSync(MIGRATIONS_DIR, dir, { recursive: true, filter: (path) => !path.includes('20261126090000_position_counts') });
+    await applyMigrations(db, dir);
+    // SKU-1's level was last counted by a cycle count (of STOCK), SKU-2's by a location snapshot.
+    await db.runScript(`
+      INSERT INTO location (id, name, kind) VALUES ('DC-01', 'Atlanta', 'DISTRIBUTION_CENTER');
+      INSERT INTO subinventory (location_id, code, nettable) VALUES ('DC-01', 'STOCK', true), ('DC-01', 'QA', false);
+      INSERT INTO item (sku, description, unit_of_measure) VALUES ('SKU-1', 'one', 'EA'), ('SKU-2', 'two', 'EA');
+      INSERT INTO stock_level (sku, location_id, last_count_source, last_count_sequence) VALUES
+        ('SKU-1', 'DC-01', 'acme-wms', 7), ('SKU-2', 'DC-01', 'acme-wms', 9);
+      INSERT INTO stock_position (sku, location_id, subinventory, on_hand_wms)
+        SELECT sku, 'DC-01', code, 5 FROM (VALUES ('SKU-1'), ('SKU-2')) AS item(sku) CROSS JOIN (VALUES ('STOCK'), ('QA')) AS sub(code);
+      INSERT INTO inventory_event (source, event_id, sequence, type, location_id, sku, outcome, occurred_at) VALUES
+        ('acme-wms', 'count', 7, 'CYCLE_COUNT', 'DC-01', 'SKU-1', 'APPLIED', now()),
+        ('acme-wms', 'snapshot', 9, 'LOCATION_SNAPSHOT', 'DC-01', NULL, 'APPLIED', now());`);
+
+    await applyMigrations(db);
+
+    const levels = await db.query<{ sku: string; source: string | null; sequence: string | null }>(`
+      SELECT sku, last_snapshot_source AS source, last_snapshot_sequence::text AS sequence FROM stock_level ORDER BY sku`);
+    assert.deepEqual(levels, [{ sku: 'SKU-1', source: null, sequence: null }, { sku: 'SKU-2', source: 'acme-wms', sequence: '9' }]);
+    const counts = await db.query<{ sku: string; subinventory: string; counted: string | null }>(`
+      SELECT sku, subinventory, last_count_source || '#' || last_count_sequence AS counted FROM stock_position ORDER BY sku, subinventory`);
+    assert.deepEqual(counts, [
+      { sku: 'SKU-1', subinventory: 'QA', counted: 'acme-wms#7' },
+      { sku: 'SKU-1', subinventory: 'STOCK', counted: 'acme-wms#7' },
+      { sku: 'SKU-2', subinventory: 'QA', counted: null },
+      { sku: 'SKU-2', subinventory: 'STOCK', counted: null },
+    ]);
+  });
+
   it('leave nothing behind when one fails half-way', async () => {
     const { db, drop } = await createTestDatabase({ migrate: false });
     cleanup(drop);

@@ -16,11 +16,28 @@ export interface StockChange {
   readonly source: string;
   readonly effects: readonly LedgerEffect[];
   /**
-   * Where the change stands among its source's changes. An absolute count (`absolute`) covers
-   * every earlier change of its source, so a change of that source with a sequence at or below
-   * the last count applied is superseded rather than applied.
+   * Where the change stands among its source's changes. A count covers its source's older
+   * changes to the WMS on hand of what it counted: such an effect of a change that arrives after
+   * the count, with a sequence at or below the count's, is superseded (the count includes it)
+   * rather than applied, while the change's other effects apply.
    */
-  readonly order?: { readonly sequence: number; readonly absolute: boolean };
+  readonly order?: ChangeOrder;
+}
+
+export interface ChangeOrder {
+  /** The source's sequence number of the change. */
+  readonly sequence: number;
+  /**
+   * Set when the change is a count: of the positions its `set` effects name (a cycle count), or
+   * of every position of the item at the location, named or not (a location snapshot).
+   */
+  readonly counts?: 'positions' | 'level';
+}
+
+/** The newest count of a source applied to a position or level. */
+interface Count {
+  readonly source: string;
+  readonly sequence: bigint;
 }
 
 export type AppliedChange = { readonly status: 'APPLIED'; readonly sequence: number; readonly before: StockLevelBuckets; readonly after: StockLevelBuckets };
@@ -36,8 +53,8 @@ interface LevelRow {
   safetyStock: number;
   sequence: bigint;
   bucketChanges: Record<string, { source: string; at: string }>;
-  lastCountSource: string | null;
-  lastCountSequence: bigint | null;
+  lastSnapshotSource: string | null;
+  lastSnapshotSequence: bigint | null;
   /** When the WMS last changed any of its positions, as read under the lock. */
   wmsReportedAt: Date | null;
 }
@@ -47,6 +64,8 @@ interface PositionRow extends PositionState {
   locationId: string;
   nettable: boolean;
   wmsUpdatedAt: Date | null;
+  lastCountSource: string | null;
+  lastCountSequence: bigint | null;
 }
 
 interface SubinventoryRow {
@@ -115,6 +134,8 @@ export class StockLedger {
     private readonly now: Date,
     private readonly levelByKey: Map<string, LevelRow>,
     private readonly positionsByKey: Map<string, ReadonlyMap<string, PositionState>>,
+    /** Per level, the last cycle count of each counted position, by positionKey. */
+    private readonly countsByKey: Map<string, ReadonlyMap<string, Count>>,
     private readonly nettableBySubinventory: ReadonlyMap<string, boolean>,
     private readonly lotsBySku: ReadonlyMap<string, ReadonlyMap<string, Date | null>>,
   ) {}
@@ -145,14 +166,15 @@ export class StockLedger {
       SELECT p.sku, p.location_id AS "locationId", p.subinventory, p.lot, NULL::boolean AS nettable, NULL::timestamptz AS "lotExpiresAt",
              p.on_hand_wms AS "onHandWms", p.on_hand_erp AS "onHandErp", p.allocated, p.reserved,
              p.inbound_in_transit AS "inboundInTransit", p.inbound_expected_at AS "inboundExpectedAt",
-             p.quality_hold AS "qualityHold", p.damaged, p.wms_updated_at AS "wmsUpdatedAt"
+             p.quality_hold AS "qualityHold", p.damaged, p.wms_updated_at AS "wmsUpdatedAt",
+             p.last_count_source AS "lastCountSource", p.last_count_sequence AS "lastCountSequence"
         FROM unnest(${keys.map((key) => key.sku)}::text[], ${keys.map((key) => key.locationId)}::text[]) AS k(sku, location_id)
         JOIN stock_position p USING (sku, location_id)
       UNION ALL
-      SELECT NULL, location_id, code, NULL, nettable, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+      SELECT NULL, location_id, code, NULL, nettable, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
         FROM subinventory WHERE location_id = ANY(${[...new Set(keys.map((key) => key.locationId))]}::text[])
       UNION ALL
-      SELECT sku, NULL, NULL, lot, NULL, expires_at, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+      SELECT sku, NULL, NULL, lot, NULL, expires_at, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
         FROM lot WHERE sku = ANY(${[...new Set(keys.map((key) => key.sku))]}::text[])`;
 
     const nettableBySubinventory = new Map<string, boolean>();
@@ -166,19 +188,24 @@ export class StockLedger {
     }
     const levelByKey = new Map<string, LevelRow>(levels.map((level) => [keyOf(level.sku, level.locationId), { ...level, wmsReportedAt: null }]));
     const positionsByKey = new Map<string, Map<string, PositionState>>();
+    const countsByKey = new Map<string, Map<string, Count>>();
     for (const row of rows) {
       if (row.sku === null || row.locationId === null) continue;
-      const { sku, locationId, wmsUpdatedAt, ...position } = row as PositionRow;
+      const { sku, locationId, wmsUpdatedAt, lastCountSource, lastCountSequence, ...position } = row as PositionRow;
       const key = keyOf(sku, locationId);
       if (!positionsByKey.has(key)) positionsByKey.set(key, new Map());
       // Every position's subinventory exists (a foreign key), so the lookup finds it.
       position.nettable = nettableBySubinventory.get(`${locationId}\u0000${position.subinventory}`)!;
       position.lotExpiresAt = lotsBySku.get(sku)?.get(position.lot) ?? null;
       positionsByKey.get(key)!.set(positionKey(position.subinventory, position.lot), position);
+      if (lastCountSource !== null && lastCountSequence !== null) {
+        if (!countsByKey.has(key)) countsByKey.set(key, new Map());
+        countsByKey.get(key)!.set(positionKey(position.subinventory, position.lot), { source: lastCountSource, sequence: lastCountSequence });
+      }
       const level = levelByKey.get(key)!;
       if (wmsUpdatedAt && (!level.wmsReportedAt || wmsUpdatedAt > level.wmsReportedAt)) level.wmsReportedAt = wmsUpdatedAt;
     }
-    const ledger = new StockLedger(tx, now, levelByKey, positionsByKey, nettableBySubinventory, lotsBySku);
+    const ledger = new StockLedger(tx, now, levelByKey, positionsByKey, countsByKey, nettableBySubinventory, lotsBySku);
     // Levels created here get their figures (none in stock) even if no change touches them.
     for (const { sku, locationId } of created) ledger.resummedKeys.add(keyOf(sku, locationId));
     return ledger;
@@ -216,9 +243,12 @@ export class StockLedger {
   apply(change: StockChange): ChangeOutcome {
     const key = keyOf(change.sku, change.locationId);
     const level = this.lockedLevel(change.sku, change.locationId);
-    if (change.order && isSuperseded(change.source, change.order.sequence, level)) return { status: 'SUPERSEDED' };
+    const counts = this.countsByKey.get(key) ?? new Map<string, Count>();
+    const { order } = change;
+    const effects = order ? change.effects.filter((effect) => !isCounted(effect, change.source, order.sequence, level, counts)) : change.effects;
+    if (effects.length === 0 && change.effects.length > 0) return { status: 'SUPERSEDED' };
     const positions = this.positions(change.sku, change.locationId);
-    const result = applyBucketEffects(positions, change.effects, (subinventory, lot) => {
+    const result = applyBucketEffects(positions, effects, (subinventory, lot) => {
       const nettable = this.isNettable(change.locationId, subinventory);
       return nettable === undefined ? null : blankPosition(subinventory, lot, nettable, this.lots(change.sku).get(lot) ?? null);
     });
@@ -228,9 +258,15 @@ export class StockLedger {
     this.positionsByKey.set(key, result.positions);
     level.sequence += 1n;
     level.bucketChanges = stampBuckets(level.bucketChanges, result.changedBuckets, change.source, this.now);
-    if (change.order?.absolute) {
-      level.lastCountSource = change.source;
-      level.lastCountSequence = BigInt(change.order.sequence);
+    if (order?.counts === 'level') {
+      level.lastSnapshotSource = change.source;
+      level.lastSnapshotSequence = BigInt(order.sequence);
+    } else if (order?.counts === 'positions') {
+      const counted = new Map(counts);
+      for (const effect of effects) {
+        if (effect.op === 'set' && effect.bucket === 'onHandWms') counted.set(positionKey(effect.subinventory, effect.lot), { source: change.source, sequence: BigInt(order.sequence) });
+      }
+      this.countsByKey.set(key, counted);
     }
     this.touchedKeys.add(key);
     this.outbox.push({ sku: change.sku, locationId: change.locationId, sequence: Number(level.sequence), cause: change.cause, before, after });
@@ -248,7 +284,9 @@ export class StockLedger {
   /** Applies every change or none: the first that is not applied undoes the others and is returned. */
   applyAll(changes: readonly StockChange[]): { readonly ok: true; readonly applied: AppliedChange[] } | { readonly ok: false; readonly refused: Exclude<ChangeOutcome, AppliedChange> } {
     const keys = new Set(changes.map((change) => keyOf(change.sku, change.locationId)));
-    const saved = [...keys].map((key) => ({ key, positions: this.positionsByKey.get(key), level: { ...this.levelByKey.get(key)! }, touched: this.touchedKeys.has(key) }));
+    const saved = [...keys].map((key) => ({
+      key, positions: this.positionsByKey.get(key), counts: this.countsByKey.get(key), level: { ...this.levelByKey.get(key)! }, touched: this.touchedKeys.has(key),
+    }));
     const outboxLength = this.outbox.length;
     const applied: AppliedChange[] = [];
     for (const change of changes) {
@@ -257,9 +295,11 @@ export class StockLedger {
         applied.push(outcome);
         continue;
       }
-      for (const { key, positions, level, touched } of saved) {
+      for (const { key, positions, counts, level, touched } of saved) {
         if (positions) this.positionsByKey.set(key, positions);
         else this.positionsByKey.delete(key);
+        if (counts) this.countsByKey.set(key, counts);
+        else this.countsByKey.delete(key);
         Object.assign(this.levelByKey.get(key)!, level);
         if (!touched) this.touchedKeys.delete(key);
       }
@@ -281,7 +321,8 @@ export class StockLedger {
     const { now, outbox } = this;
     const positions = upsertPositions([...this.touchedKeys].flatMap((key) => {
       const [sku, locationId] = key.split('\u0000') as [string, string];
-      return [...this.positions(sku, locationId).values()].map((position) => ({ sku, locationId, ...position }));
+      const counts = this.countsByKey.get(key);
+      return [...this.positions(sku, locationId)].map(([positionKey, position]) => ({ sku, locationId, ...position, lastCount: counts?.get(positionKey) ?? null }));
     }), now);
     const levels = updateLevels([...new Set([...this.touchedKeys, ...this.resummedKeys])].map((key) => {
       const level = this.levelByKey.get(key)!;
@@ -328,16 +369,25 @@ export class StockLedger {
 function lockLevels(tx: Prisma.TransactionClient, keys: readonly StockLevelKey[]): Promise<Omit<LevelRow, 'wmsReportedAt'>[]> {
   return tx.$queryRaw<Omit<LevelRow, 'wmsReportedAt'>[]>`
     SELECT level.sku, level.location_id AS "locationId", level.safety_stock AS "safetyStock", level.sequence,
-           level.bucket_changes AS "bucketChanges", level.last_count_source AS "lastCountSource",
-           level.last_count_sequence AS "lastCountSequence"
+           level.bucket_changes AS "bucketChanges", level.last_snapshot_source AS "lastSnapshotSource",
+           level.last_snapshot_sequence AS "lastSnapshotSequence"
       FROM unnest(${keys.map((key) => key.sku)}::text[], ${keys.map((key) => key.locationId)}::text[]) AS k(sku, location_id)
       JOIN stock_level level USING (sku, location_id)
      ORDER BY level.sku, level.location_id
        FOR UPDATE OF level`;
 }
 
-function isSuperseded(source: string, sequence: number, level: LevelRow): boolean {
-  return level.lastCountSource === source && level.lastCountSequence !== null && BigInt(sequence) <= level.lastCountSequence;
+/**
+ * Whether a count of `source` at or after `sequence` already covers the effect: a snapshot of the
+ * level, or a cycle count of the position, counted the WMS on hand it changes.
+ */
+function isCounted(effect: LedgerEffect, source: string, sequence: number, level: LevelRow, counts: ReadonlyMap<string, Count>): boolean {
+  if (effect.bucket !== 'onHandWms') return false;
+  const covers = (count: Count | undefined) => count !== undefined && count.source === source && BigInt(sequence) <= count.sequence;
+  const snapshot = level.lastSnapshotSource !== null && level.lastSnapshotSequence !== null
+    ? { source: level.lastSnapshotSource, sequence: level.lastSnapshotSequence }
+    : undefined;
+  return covers(snapshot) || covers(counts.get(positionKey(effect.subinventory, effect.lot)));
 }
 
 function blankPosition(subinventory: string, lot: string, nettable: boolean, lotExpiresAt: Date | null): PositionState {
@@ -354,15 +404,17 @@ function stampBuckets(stamps: LevelRow['bucketChanges'], buckets: ReadonlySet<Le
 }
 
 // Each position records when the WMS and when the ERP last changed it, for staleness.
-function upsertPositions(rows: (PositionState & { sku: string; locationId: string })[], now: Date): Prisma.Sql {
+function upsertPositions(rows: (PositionState & { sku: string; locationId: string; lastCount: Count | null })[], now: Date): Prisma.Sql {
   const values = rows.map((row) => ({
     sku: row.sku, location_id: row.locationId, subinventory: row.subinventory, lot: row.lot,
     on_hand_wms: row.onHandWms, on_hand_erp: row.onHandErp, allocated: row.allocated, reserved: row.reserved,
     inbound_in_transit: row.inboundInTransit, inbound_expected_at: row.inboundExpectedAt, quality_hold: row.qualityHold, damaged: row.damaged,
+    last_count_source: row.lastCount?.source ?? null, last_count_sequence: row.lastCount?.sequence.toString() ?? null,
   }));
   return Prisma.sql`
     INSERT INTO stock_position AS p (sku, location_id, subinventory, lot, on_hand_wms, on_hand_erp, allocated, reserved,
-                                inbound_in_transit, inbound_expected_at, quality_hold, damaged, updated_at, wms_updated_at, erp_updated_at)
+                                inbound_in_transit, inbound_expected_at, quality_hold, damaged, last_count_source, last_count_sequence,
+                                updated_at, wms_updated_at, erp_updated_at)
     SELECT v.*, ${now.toISOString()}::timestamptz,
            CASE WHEN (v.on_hand_wms, v.allocated, v.inbound_in_transit, v.quality_hold, v.damaged) <> (0, 0, 0, 0, 0)
                 THEN ${now.toISOString()}::timestamptz END,
@@ -370,20 +422,24 @@ function upsertPositions(rows: (PositionState & { sku: string; locationId: strin
       FROM ${recordset(values, 'v', {
         sku: 'text', location_id: 'text', subinventory: 'text', lot: 'text', on_hand_wms: 'int', on_hand_erp: 'int',
         allocated: 'int', reserved: 'int', inbound_in_transit: 'int', inbound_expected_at: 'timestamptz', quality_hold: 'int', damaged: 'int',
+        last_count_source: 'text', last_count_sequence: 'bigint',
       })}
     ON CONFLICT (sku, location_id, subinventory, lot) DO UPDATE SET
       on_hand_wms = EXCLUDED.on_hand_wms, on_hand_erp = EXCLUDED.on_hand_erp, allocated = EXCLUDED.allocated,
       reserved = EXCLUDED.reserved, inbound_in_transit = EXCLUDED.inbound_in_transit,
       inbound_expected_at = EXCLUDED.inbound_expected_at, quality_hold = EXCLUDED.quality_hold,
-      damaged = EXCLUDED.damaged, updated_at = EXCLUDED.updated_at,
+      damaged = EXCLUDED.damaged, last_count_source = EXCLUDED.last_count_source,
+      last_count_sequence = EXCLUDED.last_count_sequence, updated_at = EXCLUDED.updated_at,
       wms_updated_at = CASE WHEN (p.on_hand_wms, p.allocated, p.inbound_in_transit, p.quality_hold, p.damaged)
                                  IS DISTINCT FROM (EXCLUDED.on_hand_wms, EXCLUDED.allocated, EXCLUDED.inbound_in_transit,
                                                    EXCLUDED.quality_hold, EXCLUDED.damaged)
                             THEN EXCLUDED.updated_at ELSE p.wms_updated_at END,
       erp_updated_at = CASE WHEN p.on_hand_erp IS DISTINCT FROM EXCLUDED.on_hand_erp THEN EXCLUDED.updated_at ELSE p.erp_updated_at END
-    WHERE (p.on_hand_wms, p.on_hand_erp, p.allocated, p.reserved, p.inbound_in_transit, p.inbound_expected_at, p.quality_hold, p.damaged)
+    WHERE (p.on_hand_wms, p.on_hand_erp, p.allocated, p.reserved, p.inbound_in_transit, p.inbound_expected_at, p.quality_hold, p.damaged,
+           p.last_count_source, p.last_count_sequence)
           IS DISTINCT FROM (EXCLUDED.on_hand_wms, EXCLUDED.on_hand_erp, EXCLUDED.allocated, EXCLUDED.reserved,
-                            EXCLUDED.inbound_in_transit, EXCLUDED.inbound_expected_at, EXCLUDED.quality_hold, EXCLUDED.damaged)
+                            EXCLUDED.inbound_in_transit, EXCLUDED.inbound_expected_at, EXCLUDED.quality_hold, EXCLUDED.damaged,
+                            EXCLUDED.last_count_source, EXCLUDED.last_count_sequence)
     RETURNING p.sku, p.location_id, p.wms_updated_at`;
 }
 
@@ -401,7 +457,7 @@ interface LevelWrite extends LevelRow {
 function updateLevels(levels: LevelWrite[], now: Date): Prisma.Sql {
   const values = levels.map((level) => ({
     sku: level.sku, location_id: level.locationId, sequence: level.sequence.toString(), bucket_changes: level.bucketChanges,
-    last_count_source: level.lastCountSource, last_count_sequence: level.lastCountSequence?.toString() ?? null, changed: level.changed,
+    last_snapshot_source: level.lastSnapshotSource, last_snapshot_sequence: level.lastSnapshotSequence?.toString() ?? null, changed: level.changed,
     available: level.figures.available, inbound_in_transit: level.figures.inboundInTransit, inbound_expected_at: level.figures.inboundExpectedAt,
     inbound_supply: level.inboundSupply.length ? level.inboundSupply : null, wms_reported_at: level.wmsReportedAt,
     figures_valid_until: level.figuresValidUntil ?? 'infinity',
@@ -409,14 +465,14 @@ function updateLevels(levels: LevelWrite[], now: Date): Prisma.Sql {
   return Prisma.sql`
     UPDATE stock_level AS level
        SET sequence = changed.sequence, bucket_changes = changed.bucket_changes,
-           last_count_source = changed.last_count_source, last_count_sequence = changed.last_count_sequence,
+           last_snapshot_source = changed.last_snapshot_source, last_snapshot_sequence = changed.last_snapshot_sequence,
            updated_at = CASE WHEN changed.changed THEN ${now.toISOString()}::timestamptz ELSE level.updated_at END,
            available = changed.available, inbound_in_transit = changed.inbound_in_transit,
            inbound_expected_at = changed.inbound_expected_at, inbound_supply = changed.inbound_supply,
            wms_reported_at = GREATEST(changed.wms_reported_at, reported.wms_updated_at),
            figures_valid_until = changed.figures_valid_until
       FROM ${recordset(values, 'changed', {
-        sku: 'text', location_id: 'text', sequence: 'bigint', bucket_changes: 'jsonb', last_count_source: 'text', last_count_sequence: 'bigint',
+        sku: 'text', location_id: 'text', sequence: 'bigint', bucket_changes: 'jsonb', last_snapshot_source: 'text', last_snapshot_sequence: 'bigint',
         changed: 'boolean', available: 'int', inbound_in_transit: 'int', inbound_expected_at: 'timestamptz', inbound_supply: 'jsonb',
         wms_reported_at: 'timestamptz', figures_valid_until: 'timestamptz',
       })}

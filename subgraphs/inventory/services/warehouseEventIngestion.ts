@@ -66,8 +66,13 @@ export class WarehouseEventIngestion {
     return [...this.mappings.keys()];
   }
 
-  /** Ingests one batch from `source`; throws UnknownSourceError when it has no mapping. */
-  async ingest(source: string, rawEvents: readonly unknown[]): Promise<EventOutcome[]> {
+  /**
+   * Ingests one batch from `source`; throws UnknownSourceError when it has no mapping.
+   * `replaying` names the dead letter the batch replays: it is marked replayed in the batch's
+   * transaction, so that it stays replayable unless the batch commits, and is replayed once
+   * however many replays race (DeadLetterNotReplayableError for the others).
+   */
+  async ingest(source: string, rawEvents: readonly unknown[], { replaying }: { replaying?: string } = {}): Promise<EventOutcome[]> {
     const mapping = this.mappings.get(source);
     if (!mapping) throw new UnknownSourceError(source);
     const mapped = rawEvents.map((raw) => mapWarehouseEvent(raw, mapping));
@@ -75,6 +80,10 @@ export class WarehouseEventIngestion {
     const catalogue = await this.catalogue(events);
 
     return this.prisma.$transaction(async (tx) => {
+      if (replaying !== undefined) {
+        const claimed = await tx.$executeRaw`UPDATE dead_letter SET replayed_at = now() WHERE id = ${replaying} AND replayed_at IS NULL`;
+        if (claimed === 0) throw new DeadLetterNotReplayableError('ALREADY_REPLAYED', `Dead letter ${replaying} was already replayed`);
+      }
       const outcomes: (EventOutcome | null)[] = new Array(rawEvents.length).fill(null);
       const deadLetters: { index: number; eventId: string | null; code: string; reason: string }[] = [];
       const candidates: { index: number; event: CanonicalInventoryEvent }[] = [];
@@ -156,14 +165,15 @@ export class WarehouseEventIngestion {
 
   /**
    * Ingests a dead letter's raw payload again and marks the dead letter replayed, whatever the
-   * outcome. Throws DeadLetterNotReplayableError when it does not exist or was replayed.
+   * outcome, in one transaction: a replay that fails (its source no longer mapped, the database
+   * gone) leaves the letter to replay again. Throws DeadLetterNotReplayableError when it does not
+   * exist or was replayed.
    */
   async replay(deadLetterId: string): Promise<EventOutcome> {
     const letter = await this.prisma.deadLetter.findUnique({ where: { id: deadLetterId } });
     if (!letter) throw new DeadLetterNotReplayableError('NOT_FOUND', `No dead letter ${deadLetterId}`);
-    const claimed = await this.prisma.deadLetter.updateMany({ where: { id: deadLetterId, replayedAt: null }, data: { replayedAt: new Date() } });
-    if (claimed.count === 0) throw new DeadLetterNotReplayableError('ALREADY_REPLAYED', `Dead letter ${deadLetterId} was already replayed`);
-    const [outcome] = await this.ingest(letter.source, [letter.payload]);
+    if (letter.replayedAt) throw new DeadLetterNotReplayableError('ALREADY_REPLAYED', `Dead letter ${deadLetterId} was already replayed`);
+    const [outcome] = await this.ingest(letter.source, [letter.payload], { replaying: deadLetterId });
     return outcome!;
   }
 
@@ -263,7 +273,7 @@ function itemChange(event: ItemEvent): StockChange {
     cause: { type: 'WAREHOUSE_EVENT', id: `${event.source}:${event.eventId}` },
     source: event.source,
     effects: bucketEffectsOf(event),
-    order: { sequence: event.sequence, absolute: event.type === 'CYCLE_COUNT' },
+    order: event.type === 'CYCLE_COUNT' ? { sequence: event.sequence, counts: 'positions' } : { sequence: event.sequence },
   };
 }
 
@@ -282,6 +292,6 @@ function snapshotChanges(snapshot: LocationSnapshot, current: readonly { sku: st
     cause: { type: 'WAREHOUSE_EVENT', id: `${snapshot.source}:${snapshot.eventId}` },
     source: snapshot.source,
     effects: [...effects.values()],
-    order: { sequence: snapshot.sequence, absolute: true },
+    order: { sequence: snapshot.sequence, counts: 'level' },
   }));
 }
