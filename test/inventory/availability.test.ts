@@ -19,14 +19,14 @@ describe('stock levels and bulk availability', () => {
 
   before(async () => {
     database = await createTestDatabase();
-    await seedDemoData(database.db, { skuCount: 400 });
+    await seedDemoData(database.db, { skuCount: 1_000 });
     infrastructure = await openInfrastructure(
       { database: { kind: 'postgres', url: database.url, poolSize: 5 }, eventBus: { kind: 'in-process' } },
       // Not counted: the service's background work (its sweepers' first sweeps and relay's first
       // look at the outbox), whose transaction can end while a request is counted on a loaded machine.
       { onQuery: (sql) => !/^(BEGIN|COMMIT|ROLLBACK)\b|reservation|stock_change_outbox|figures_valid_until IS NULL/.test(sql) && statements.push(sql) },
     );
-    inventory = await startInventory(infrastructure, { WMS_SOURCE_SECRETS: 'acme-wms=test-secret', CHANNEL_LOCATIONS: 'STORE=DC-02|DC-03', OUTBOX_POLL_INTERVAL_MS: '3600000', RESERVATION_SWEEP_INTERVAL_MS: '3600000', PROMISE_FIGURES_INTERVAL_MS: '3600000' });
+    inventory = await startInventory(infrastructure, { WMS_SOURCE_SECRETS: 'acme-wms=test-secret', STALE_AFTER_SECONDS: '10800', CHANNEL_LOCATIONS: 'STORE=DC-02|DC-03', OUTBOX_POLL_INTERVAL_MS: '3600000', RESERVATION_SWEEP_INTERVAL_MS: '3600000', PROMISE_FIGURES_INTERVAL_MS: '3600000' });
   });
 
   after(async () => {
@@ -46,11 +46,11 @@ describe('stock levels and bulk availability', () => {
 
     await ask(1); // after the start-up work of the service (its relay's first look at the outbox)
     const few = await ask(5);
-    const many = await ask(400);
+    const many = await ask(1_000);
 
     assert.equal(many.statements, few.statements);
     assert.ok(many.statements <= 3, `at most items, locations and stock levels: ${many.statements}`);
-    assert.equal(many.answer.items.length, 400);
+    assert.equal(many.answer.items.length, 1_000);
     assert.ok(many.answer.items.every((item: { locations: unknown[] }) => item.locations.length === 12));
     const levels = await query('{ item(sku: "SKU-00001") { stockLevels { available } } }');
     const total = levels.data.item.stockLevels.reduce((sum: number, level: { available: number }) => sum + level.available, 0);
@@ -135,18 +135,24 @@ describe('stock levels and bulk availability', () => {
     assert.equal(level.onHandWms, expiredLot.onHand + freshLot.onHand);
   });
 
-  it('flags a level stale when its WMS has been quiet too long, and tells who changed each bucket', async () => {
-    await database.db.runScript(`
-      UPDATE stock_position SET wms_updated_at = now() - interval '2 hours' WHERE sku = 'SKU-00012' AND location_id = 'DC-01';
-      UPDATE stock_level SET figures_valid_until = NULL WHERE sku = 'SKU-00012' AND location_id = 'DC-01';`);
+  it('flags a level stale when its WMS has been quiet longer than STALE_AFTER_SECONDS, and tells who changed each bucket', async () => {
     const level = async () =>
       (await query('{ stockLevel(sku: "SKU-00012", locationId: "DC-01") { stale wmsReportedAt bucketChanges { bucket source } } }')).data.stockLevel;
+    const quietFor = async (hours: number) => {
+      await database.db.runScript(`
+        UPDATE stock_position SET wms_updated_at = now() - interval '${hours} hours' WHERE sku = 'SKU-00012' AND location_id = 'DC-01';
+        UPDATE stock_level SET figures_valid_until = NULL WHERE sku = 'SKU-00012' AND location_id = 'DC-01';`);
+      return level();
+    };
 
-    const quiet = await level();
+    // The service runs with STALE_AFTER_SECONDS=10800 (3 hours), not the default hour.
+    const quietTwoHours = await quietFor(2);
+    const quietFourHours = await quietFor(4);
     await postEvents(inventory.url, 'acme-wms', [acmeEvent({ item_code: 'ACME-00012', qty: 1 })]);
     const reported = await level();
 
-    assert.equal(quiet.stale, true);
+    assert.equal(quietTwoHours.stale, false);
+    assert.equal(quietFourHours.stale, true);
     assert.equal(reported.stale, false);
     assert.ok(Date.now() - Date.parse(reported.wmsReportedAt) < 60_000);
     assert.deepEqual(reported.bucketChanges.find((change: { bucket: string }) => change.bucket === 'onHandWms'), { bucket: 'onHandWms', source: 'acme-wms' });

@@ -17,6 +17,11 @@ describe('summarizeStockLevel', () => {
     assert.deepEqual([level.onHandWms, level.onHandNonNettable, level.available], [50, 7, 50]);
   });
 
+  it("promises neither the ERP's view of on hand nor damaged stock", () => {
+    const level = summarizeStockLevel([position({ onHandWms: 40, onHandErp: 90, damaged: 6 })], 0, NOW);
+    assert.deepEqual([level.onHandErp, level.damaged, level.available], [90, 6, 40]);
+  });
+
   it('never promises an expired lot, and does not subtract its quality hold twice', () => {
     const level = summarizeStockLevel([
       position({ lot: 'A', lotExpiresAt: new Date('2027-01-01'), onHandWms: 30, qualityHold: 4 }),

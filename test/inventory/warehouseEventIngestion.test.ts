@@ -263,12 +263,14 @@ describe('warehouse events in, stock changes out', () => {
       await postEvents(baseUrl, 'no-such-wms', [event]),
     ];
     const malformed = await fetch(`${baseUrl}/events/acme-wms`, { method: 'POST', body: 'not json' });
+    const oversize = await fetch(`${baseUrl}/events/acme-wms`, { method: 'POST', body: 'x'.repeat(8 * 1024 * 1024 + 1) });
 
     assert.deepEqual(
       refusals.map(({ status, body }) => [status, body.error.code]),
       [[401, 'MISSING_SIGNATURE'], [401, 'BAD_SIGNATURE'], [401, 'STALE_SIGNATURE'], [413, 'BATCH_TOO_LARGE'], [404, 'UNKNOWN_SOURCE']],
     );
     assert.equal(malformed.status, 401, 'an unsigned body is refused before it is parsed');
+    assert.deepEqual([oversize.status, ((await oversize.json()) as { error: { code: string } }).error.code], [413, 'PAYLOAD_TOO_LARGE']);
     assert.equal((await position('SKU-00017', 'DC-01'))!.onHandWms, stock);
     assert.equal(await outboxCount(), outbox);
   });
