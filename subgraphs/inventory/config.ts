@@ -222,6 +222,6 @@ function readSourceMappings(dir: string): SourceMapping[] {
   try {
     return loadSourceMappings(dir);
   } catch (error) {
-    throw new ConfigurationError('WMS_MAPPINGS_DIR', `(${dir}): ${(error as Error).message}`);
+    throw new ConfigurationError('WMS_MAPPINGS_DIR', (error as Error).message);
   }
 }

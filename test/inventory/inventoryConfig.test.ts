@@ -128,8 +128,8 @@ describe('inventory configuration: WMS source mappings', () => {
 
     assert.throws(() => readInventoryConfig({ WMS_MAPPINGS_DIR: missing }), refusal(missing, /cannot be read/));
     assert.throws(() => readInventoryConfig({ WMS_MAPPINGS_DIR: empty }), refusal(empty, /holds no mapping/));
-    assert.throws(() => readInventoryConfig({ WMS_MAPPINGS_DIR: unparsable }), refusal(unparsable, /Mapping broken\.json could not be read/));
-    assert.throws(() => readInventoryConfig({ WMS_MAPPINGS_DIR: invalid }), refusal(invalid, /Mapping partial\.json is invalid/));
+    assert.throws(() => readInventoryConfig({ WMS_MAPPINGS_DIR: unparsable }), refusal(unparsable, /broken\.json could not be read/));
+    assert.throws(() => readInventoryConfig({ WMS_MAPPINGS_DIR: invalid }), refusal(invalid, /partial\.json is invalid/));
     assert.throws(() => readInventoryConfig({ WMS_MAPPINGS_DIR: twice }), refusal(twice, /Two mappings .* are for source acme-wms/));
   });
 });

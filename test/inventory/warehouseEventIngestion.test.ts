@@ -133,6 +133,22 @@ describe('warehouse events in, stock changes out', () => {
     assert.equal(stock.lastCountSequence, 3_000_010n);
   });
 
+  it('records a count that confirms the on hand, and one that opens a position', async () => {
+    const event = (fields: Record<string, unknown>) => acmeEvent({ item_code: 'ACME-00026', ...fields });
+    const onHand = (await position('SKU-00026', 'DC-01'))!.onHandWms;
+    assert.equal(await position('SKU-00026', 'DC-01', 'RETURNS'), null);
+    await postEvents(baseUrl, 'acme-wms', [
+      event({ txn_type: 'CNT', qty: onHand, seq: 5_000_010 }),
+      event({ txn_type: 'CNT', subinv: 'RET', qty: 2, seq: 5_000_011 }),
+    ]);
+
+    const late = await postEvents(baseUrl, 'acme-wms', [event({ qty: 5, seq: 5_000_005 }), event({ txn_type: 'RTN', subinv: 'RET', qty: 1, seq: 5_000_006 })]);
+
+    assert.deepEqual(late.body.results.map((r: { status: string }) => r.status), ['SUPERSEDED', 'SUPERSEDED']);
+    assert.equal((await position('SKU-00026', 'DC-01'))!.onHandWms, onHand);
+    assert.equal((await position('SKU-00026', 'DC-01', 'RETURNS'))!.onHandWms, 2);
+  });
+
   it('lets a location snapshot supersede late on-hand changes of every position of the item there, listed or not', async () => {
     const holdBefore = (await position('SKU-00022', 'DC-12'))!.qualityHold;
     await postEvents(baseUrl, 'acme-wms', [acmeEvent({ txn_type: 'SNAP', site: 'MDT1', seq: 4_000_000, lines: [{ item_code: 'ACME-00022', qty: 9, uom: 'EA' }] })]);

@@ -102,9 +102,11 @@ describe('migrations', () => {
     cleanup(drop);
     const dir = mkdtempSync(join(tmpdir(), 'stockgraph-migrations-'));
     cleanup(() => rmSync(dir, { recursive: true, force: true }));
-    cpSync(MIGRATIONS_DIR, dir, { recursive: true, filter: (path) => !path.includes('20261126090000_position_counts') });
+    // The migrations before this one, as a database that has not taken it yet has them.
+    cpSync(MIGRATIONS_DIR, dir, { recursive: true, filter: (path) => !/\/\d{14}_/.test(path) || /\/(\d{14})_/.exec(path)![1]! < '20261126090000' });
     await applyMigrations(db, dir);
-    // SKU-1's level was last counted by a cycle count (of STOCK), SKU-2's by a location snapshot.
+    // SKU-1's level was last counted by a cycle count (of STOCK), SKU-2's by a location snapshot
+    // (a cycle count of the same sequence that came later was superseded by it).
     await db.runScript(`
       INSERT INTO location (id, name, kind) VALUES ('DC-01', 'Atlanta', 'DISTRIBUTION_CENTER');
       INSERT INTO subinventory (location_id, code, nettable) VALUES ('DC-01', 'STOCK', true), ('DC-01', 'QA', false);
@@ -115,7 +117,8 @@ describe('migrations', () => {
         SELECT sku, 'DC-01', code, 5 FROM (VALUES ('SKU-1'), ('SKU-2')) AS item(sku) CROSS JOIN (VALUES ('STOCK'), ('QA')) AS sub(code);
       INSERT INTO inventory_event (source, event_id, sequence, type, location_id, sku, outcome, occurred_at) VALUES
         ('acme-wms', 'count', 7, 'CYCLE_COUNT', 'DC-01', 'SKU-1', 'APPLIED', now()),
-        ('acme-wms', 'snapshot', 9, 'LOCATION_SNAPSHOT', 'DC-01', NULL, 'APPLIED', now());`);
+        ('acme-wms', 'snapshot', 9, 'LOCATION_SNAPSHOT', 'DC-01', NULL, 'APPLIED', now()),
+        ('acme-wms', 'late-count', 9, 'CYCLE_COUNT', 'DC-01', 'SKU-2', 'SUPERSEDED', now());`);
 
     await applyMigrations(db);
 

@@ -16,6 +16,7 @@ WITH cycle_counted AS (
     JOIN "inventory_event" event
       ON event.source = level.last_snapshot_source AND event.sequence = level.last_snapshot_sequence
      AND event.sku = level.sku AND event.location_id = level.location_id AND event.type = 'CYCLE_COUNT'
+     AND event.outcome = 'APPLIED'
 ), counted_positions AS (
   UPDATE "stock_position" position SET last_count_source = counted.source, last_count_sequence = counted.sequence
     FROM cycle_counted counted

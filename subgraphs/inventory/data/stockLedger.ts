@@ -243,9 +243,9 @@ export class StockLedger {
   apply(change: StockChange): ChangeOutcome {
     const key = keyOf(change.sku, change.locationId);
     const level = this.lockedLevel(change.sku, change.locationId);
-    const counts = this.countsByKey.get(key) ?? new Map<string, Count>();
+    const positionCounts = this.countsByKey.get(key) ?? new Map<string, Count>();
     const { order } = change;
-    const effects = order ? change.effects.filter((effect) => !isCounted(effect, change.source, order.sequence, level, counts)) : change.effects;
+    const effects = order ? change.effects.filter((effect) => !isCounted(effect, change.source, order.sequence, level, positionCounts)) : change.effects;
     if (effects.length === 0 && change.effects.length > 0) return { status: 'SUPERSEDED' };
     const positions = this.positions(change.sku, change.locationId);
     const result = applyBucketEffects(positions, effects, (subinventory, lot) => {
@@ -262,7 +262,7 @@ export class StockLedger {
       level.lastSnapshotSource = change.source;
       level.lastSnapshotSequence = BigInt(order.sequence);
     } else if (order?.counts === 'positions') {
-      const counted = new Map(counts);
+      const counted = new Map(positionCounts);
       for (const effect of effects) {
         if (effect.op === 'set' && effect.bucket === 'onHandWms') counted.set(positionKey(effect.subinventory, effect.lot), { source: change.source, sequence: BigInt(order.sequence) });
       }
@@ -322,7 +322,7 @@ export class StockLedger {
     const positions = upsertPositions([...this.touchedKeys].flatMap((key) => {
       const [sku, locationId] = key.split('\u0000') as [string, string];
       const counts = this.countsByKey.get(key);
-      return [...this.positions(sku, locationId)].map(([positionKey, position]) => ({ sku, locationId, ...position, lastCount: counts?.get(positionKey) ?? null }));
+      return [...this.positions(sku, locationId)].map(([key, position]) => ({ sku, locationId, ...position, lastCount: counts?.get(key) ?? null }));
     }), now);
     const levels = updateLevels([...new Set([...this.touchedKeys, ...this.resummedKeys])].map((key) => {
       const level = this.levelByKey.get(key)!;

@@ -23,14 +23,15 @@ export function loadSourceMappings(dir: string): SourceMapping[] {
   }
   if (files.length === 0) throw new Error(`${dir} holds no mapping (*.json)`);
   const mappings = files.map((name) => {
+    const file = join(dir, name);
     let value: unknown;
     try {
-      value = JSON.parse(readFileSync(join(dir, name), 'utf8'));
+      value = JSON.parse(readFileSync(file, 'utf8'));
     } catch (error) {
-      throw new Error(`Mapping ${name} could not be read: ${(error as Error).message}`, { cause: error });
+      throw new Error(`Mapping ${file} could not be read: ${(error as Error).message}`, { cause: error });
     }
     const problems = validateSourceMapping(value);
-    if (problems.length > 0) throw new Error(`Mapping ${name} is invalid:\n  ${problems.join('\n  ')}`);
+    if (problems.length > 0) throw new Error(`Mapping ${file} is invalid:\n  ${problems.join('\n  ')}`);
     return value as SourceMapping;
   });
   const sources = mappings.map((mapping) => mapping.source);

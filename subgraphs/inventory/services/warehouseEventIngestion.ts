@@ -164,10 +164,10 @@ export class WarehouseEventIngestion {
   }
 
   /**
-   * Ingests a dead letter's raw payload again and marks the dead letter replayed, whatever the
-   * outcome, in one transaction: a replay that fails (its source no longer mapped, the database
-   * gone) leaves the letter to replay again. Throws DeadLetterNotReplayableError when it does not
-   * exist or was replayed.
+   * Ingests a dead letter's raw payload again and, in the same transaction, marks the dead letter
+   * replayed, whatever the event's outcome (dead-lettered again, say). If the replay throws (its
+   * source no longer mapped, the database gone), the letter stays to be replayed again. Throws
+   * DeadLetterNotReplayableError when it does not exist or was replayed.
    */
   async replay(deadLetterId: string): Promise<EventOutcome> {
     const letter = await this.prisma.deadLetter.findUnique({ where: { id: deadLetterId } });
