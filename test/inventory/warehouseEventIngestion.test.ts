@@ -111,6 +111,22 @@ describe('warehouse events in, stock changes out', () => {
     assert.equal((await position('SKU-00012', 'DC-01'))!.onHandWms, 73, 'the count (70) then the newer receipt (3), in sequence order');
   });
 
+  it('adds to a late count the newer movements of its position that were applied before it arrived', async () => {
+    const event = (fields: Record<string, unknown>) => acmeEvent({ item_code: 'ACME-00027', ...fields });
+    await postEvents(baseUrl, 'acme-wms', [event({ qty: 3, seq: 6_000_011 }), event({ txn_type: 'ADJ', qty: -1, seq: 6_000_012 })]);
+    await postEvents(baseUrl, 'acme-wms', [event({ qty: 100, seq: 6_000_005 })]);
+
+    const late = await postEvents(baseUrl, 'acme-wms', [event({ txn_type: 'CNT', qty: 70, seq: 6_000_010 }), event({ qty: 4, seq: 6_000_013 })]);
+
+    assert.deepEqual(late.body.results.map((r: { status: string }) => r.status), ['APPLIED', 'APPLIED']);
+    assert.equal((await position('SKU-00027', 'DC-01'))!.onHandWms, 76, 'counted 70, then +3 and -1 applied before the count arrived, then +4 after it');
+
+    // The same for a late snapshot of a location (DEN1 is DC-04, which no other test uses).
+    await postEvents(baseUrl, 'acme-wms', [event({ site: 'DEN1', qty: 2, seq: 6_100_011 })]);
+    await postEvents(baseUrl, 'acme-wms', [acmeEvent({ txn_type: 'SNAP', site: 'DEN1', seq: 6_100_010, lines: [{ item_code: 'ACME-00027', qty: 9, uom: 'EA' }] })]);
+    assert.equal((await position('SKU-00027', 'DC-04'))!.onHandWms, 11);
+  });
+
   it('lets a cycle count supersede only what it counted: late changes to other buckets and positions apply', async () => {
     const event = (fields: Record<string, unknown>) => acmeEvent({ item_code: 'ACME-00021', ...fields });
     const stockBefore = (await position('SKU-00021', 'DC-01'))!;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../../../platform/database/database.ts';
 import type { Prisma } from '../../../platform/database/generated/client.ts';
 import { recordset } from '../../../platform/database/recordset.ts';
-import { applyStockChanges, type StockChange } from '../data/stockLedger.ts';
+import { StockLedger, type StockChange } from '../data/stockLedger.ts';
 import type { LedgerEffect } from '../domain/applyBucketEffects.ts';
 import { bucketEffectsOf, serialMovementOf } from '../domain/events/bucketEffects.ts';
 import type { CanonicalInventoryEvent, ItemEvent, LocationSnapshot } from '../domain/events/canonicalEvent.ts';
@@ -102,15 +102,15 @@ export class WarehouseEventIngestion {
       const claimed = new Set(
         (
           await tx.$queryRaw<{ eventId: string }[]>`
-            INSERT INTO inventory_event (source, event_id, sequence, type, location_id, sku, occurred_at, outcome)
+            INSERT INTO inventory_event (source, event_id, sequence, type, location_id, sku, occurred_at, on_hand_changes, outcome)
             SELECT ${source}, v.*, 'APPLIED'
               FROM ${recordset(
                 candidates.map(({ event }) => ({
                   event_id: event.eventId, sequence: event.sequence, type: typeOf(event), location_id: event.locationId,
-                  sku: event.kind === 'item' ? event.sku : null, occurred_at: event.occurredAt,
+                  sku: event.kind === 'item' ? event.sku : null, occurred_at: event.occurredAt, on_hand_changes: onHandChangesOf(event),
                 })),
                 'v',
-                { event_id: 'text', sequence: 'bigint', type: 'text', location_id: 'text', sku: 'text', occurred_at: 'timestamptz' },
+                { event_id: 'text', sequence: 'bigint', type: 'text', location_id: 'text', sku: 'text', occurred_at: 'timestamptz', on_hand_changes: 'jsonb' },
               )}
             ON CONFLICT DO NOTHING
             RETURNING event_id AS "eventId"`
@@ -126,7 +126,12 @@ export class WarehouseEventIngestion {
       fresh.sort((a, b) => a.event.sequence - b.event.sequence);
       const snapshotPositions = await currentPositionsOf(tx, fresh.flatMap(({ event }) => (event.kind === 'snapshot' ? [event.locationId] : [])));
       const plans = fresh.map(({ index, event }) => ({ index, event, changes: changesOf(event, snapshotPositions) }));
-      const results = await applyStockChanges(tx, plans.flatMap((plan) => plan.changes));
+      const changes = plans.flatMap((plan) => plan.changes);
+      const ledger = await StockLedger.open(tx, changes);
+      // Read under the levels' locks, so that no newer movement of theirs commits unseen.
+      const later = await laterMovements(tx, source, changes, fresh.map(({ event }) => event.eventId));
+      const results = changes.map((change) => ledger.apply(withLaterMovements(change, later)));
+      await ledger.write();
 
       let next = 0;
       const superseded: string[] = [];
@@ -213,6 +218,50 @@ async function recordSerialMovements(tx: Prisma.TransactionClient, events: reado
     await tx.$executeRaw`
       DELETE FROM serial_number WHERE (sku, serial) IN (SELECT * FROM unnest(${leaving.map((l) => l.sku)}::text[], ${leaving.map((l) => l.serial)}::text[]))`;
   }
+}
+
+/** What a movement does to the WMS on hand of its positions, as recorded with it; null for a count, or when it leaves on hand alone. */
+function onHandChangesOf(event: CanonicalInventoryEvent): { subinventory: string; lot: string; change: number }[] | null {
+  if (event.kind !== 'item') return null;
+  const changes = bucketEffectsOf(event)
+    .filter((effect) => effect.bucket === 'onHandWms' && effect.op === 'add')
+    .map(({ subinventory, lot, quantity }) => ({ subinventory, lot, change: quantity }));
+  return changes.length > 0 ? changes : null;
+}
+
+const laterKey = (sku: string, locationId: string, sequence: number | bigint, subinventory: string, lot: string) =>
+  `${sku}\u0000${locationId}\u0000${sequence}\u0000${subinventory}\u0000${lot}`;
+
+/**
+ * For each count among `changes`, what the source's movements newer than it, applied before it
+ * arrived, did to the WMS on hand of each position (by laterKey). The batch's own events
+ * (`batchEventIds`) are left out: they apply after it, in sequence order.
+ */
+async function laterMovements(tx: Prisma.TransactionClient, source: string, changes: readonly StockChange[], batchEventIds: readonly string[]): Promise<ReadonlyMap<string, number>> {
+  const counts = changes.flatMap((change) => (change.order?.counts ? [{ sku: change.sku, location_id: change.locationId, sequence: change.order.sequence }] : []));
+  if (counts.length === 0) return new Map();
+  const rows = await tx.$queryRaw<{ sku: string; locationId: string; sequence: bigint; subinventory: string; lot: string; change: number }[]>`
+    SELECT counted.sku, counted.location_id AS "locationId", counted.sequence, moved.subinventory, moved.lot, sum(moved.change)::int AS change
+      FROM ${recordset(counts, 'counted', { sku: 'text', location_id: 'text', sequence: 'bigint' })}
+      JOIN inventory_event newer
+        ON newer.sku = counted.sku AND newer.location_id = counted.location_id AND newer.source = ${source}
+       AND newer.sequence > counted.sequence AND newer.outcome = 'APPLIED' AND newer.event_id <> ALL(${batchEventIds}::text[])
+     CROSS JOIN jsonb_to_recordset(newer.on_hand_changes) AS moved(subinventory text, lot text, change int)
+     GROUP BY 1, 2, 3, 4, 5`;
+  return new Map(rows.map((row) => [laterKey(row.sku, row.locationId, row.sequence, row.subinventory, row.lot), row.change]));
+}
+
+/** A count with the newer movements of each position it counts added to what it counted; any other change as it is. */
+function withLaterMovements(change: StockChange, later: ReadonlyMap<string, number>): StockChange {
+  const { order } = change;
+  if (!order?.counts || later.size === 0) return change;
+  return {
+    ...change,
+    effects: change.effects.map((effect) => {
+      const moved = effect.op === 'set' && effect.bucket === 'onHandWms' ? later.get(laterKey(change.sku, change.locationId, order.sequence, effect.subinventory, effect.lot)) : undefined;
+      return moved === undefined ? effect : { ...effect, quantity: effect.quantity + moved };
+    }),
+  };
 }
 
 function typeOf(event: CanonicalInventoryEvent): string {
