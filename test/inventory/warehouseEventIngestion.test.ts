@@ -231,6 +231,21 @@ describe('warehouse events in, stock changes out', () => {
     assert.equal(unknown.errors?.[0]?.extensions?.code, 'NOT_FOUND');
   });
 
+  it('applies all of a snapshot or none of it', async () => {
+    // CMH1 is DC-11, which no other test uses. The snapshot counted 1 of SKU-00031 before a
+    // newer adjustment took 3: it cannot be, so neither SKU-00031 nor SKU-00032 changes.
+    await postEvents(baseUrl, 'acme-wms', [acmeEvent({ item_code: 'ACME-00031', site: 'CMH1', txn_type: 'ADJ', qty: -3, seq: 7_000_020 })]);
+    const before = await Promise.all(['SKU-00031', 'SKU-00032'].map(async (sku) => (await position(sku, 'DC-11'))!.onHandWms));
+
+    const { body } = await postEvents(baseUrl, 'acme-wms', [acmeEvent({
+      txn_type: 'SNAP', site: 'CMH1', seq: 7_000_010,
+      lines: [{ item_code: 'ACME-00031', qty: 1, uom: 'EA' }, { item_code: 'ACME-00032', qty: 8, uom: 'EA' }],
+    })]);
+
+    assert.deepEqual([body.results[0].status, body.results[0].code], ['DEAD_LETTERED', 'NEGATIVE_STOCK']);
+    assert.deepEqual(await Promise.all(['SKU-00031', 'SKU-00032'].map(async (sku) => (await position(sku, 'DC-11'))!.onHandWms)), before);
+  });
+
   it('takes a new WMS source from a mapping file in WMS_MAPPINGS_DIR, in place of the examples', async () => {
     const acme = JSON.parse(readFileSync(join(EXAMPLE_MAPPINGS_DIR, 'acme-wms.json'), 'utf8'));
     const dir = mkdtempSync(join(tmpdir(), 'stockgraph-mappings-'));

@@ -42,10 +42,9 @@ interface Count {
 
 export type AppliedChange = { readonly status: 'APPLIED'; readonly sequence: number; readonly before: StockLevelBuckets; readonly after: StockLevelBuckets };
 
-export type ChangeOutcome =
-  | AppliedChange
-  | { readonly status: 'SUPERSEDED' }
-  | { readonly status: 'REJECTED'; readonly code: string; readonly reason: string };
+export type RejectedChange = { readonly status: 'REJECTED'; readonly code: string; readonly reason: string };
+
+export type ChangeOutcome = AppliedChange | { readonly status: 'SUPERSEDED' } | RejectedChange;
 
 interface LevelRow {
   sku: string;
@@ -281,18 +280,21 @@ export class StockLedger {
     for (const key of this.levelByKey.keys()) this.resummedKeys.add(key);
   }
 
-  /** Applies every change or none: the first that is not applied undoes the others and is returned. */
-  applyAll(changes: readonly StockChange[]): { readonly ok: true; readonly applied: AppliedChange[] } | { readonly ok: false; readonly refused: Exclude<ChangeOutcome, AppliedChange> } {
+  /**
+   * Applies every change or none: the first that is refused undoes the others and is returned. A
+   * superseded change (counts already include it) is no refusal.
+   */
+  applyAll(changes: readonly StockChange[]): { readonly ok: true; readonly outcomes: Exclude<ChangeOutcome, RejectedChange>[] } | { readonly ok: false; readonly refused: RejectedChange } {
     const keys = new Set(changes.map((change) => keyOf(change.sku, change.locationId)));
     const saved = [...keys].map((key) => ({
       key, positions: this.positionsByKey.get(key), counts: this.countsByKey.get(key), level: { ...this.levelByKey.get(key)! }, touched: this.touchedKeys.has(key),
     }));
     const outboxLength = this.outbox.length;
-    const applied: AppliedChange[] = [];
+    const outcomes: Exclude<ChangeOutcome, RejectedChange>[] = [];
     for (const change of changes) {
       const outcome = this.apply(change);
-      if (outcome.status === 'APPLIED') {
-        applied.push(outcome);
+      if (outcome.status !== 'REJECTED') {
+        outcomes.push(outcome);
         continue;
       }
       for (const { key, positions, counts, level, touched } of saved) {
@@ -306,7 +308,7 @@ export class StockLedger {
       this.outbox.length = outboxLength;
       return { ok: false, refused: outcome };
     }
-    return { ok: true, applied };
+    return { ok: true, outcomes };
   }
 
   /**

@@ -93,7 +93,7 @@ export class TransferService {
         ? { subinventory: to.subinventory, lot, bucket: 'onHandWms', op: 'add', quantity: q }
         : { subinventory: to.subinventory, lot, bucket: 'inboundInTransit', op: 'add', quantity: q, expectedAt: expectedArrivalAt! });
       const applied = ledger.applyAll(sameLocation ? [change(from.locationId, [...out, ...arriving])] : [change(from.locationId, out), change(to.locationId, arriving)]);
-      if (!applied.ok) throw new InventoryError(InventoryErrorCode.INSUFFICIENT_STOCK, `Cannot move ${quantity} of ${sku}: ${'reason' in applied.refused ? applied.refused.reason : 'refused'}`);
+      if (!applied.ok) throw new InventoryError(InventoryErrorCode.INSUFFICIENT_STOCK, `Cannot move ${quantity} of ${sku}: ${applied.refused.reason}`);
 
       const transfer: TransferRecord = {
         id, idempotencyKey: request.idempotencyKey, requestHash: fingerprint, sku, quantity, from, to,

@@ -130,25 +130,22 @@ export class WarehouseEventIngestion {
       const ledger = await StockLedger.open(tx, changes);
       // Read under the levels' locks, so that no newer movement of theirs commits unseen.
       const later = await laterMovements(tx, source, changes, fresh.map(({ event }) => event.eventId));
-      const results = changes.map((change) => ledger.apply(withLaterMovements(change, later)));
-      await ledger.write();
-
-      let next = 0;
       const superseded: string[] = [];
       const unclaimed: string[] = [];
       for (const { index, event, changes } of plans) {
-        const own = results.slice(next, (next += changes.length));
-        const rejected = own.find((result) => result.status === 'REJECTED');
-        if (rejected && rejected.status === 'REJECTED') {
+        // All of an event's changes (a snapshot's, one per SKU) or none.
+        const result = ledger.applyAll(changes.map((change) => withLaterMovements(change, later)));
+        if (!result.ok) {
           unclaimed.push(event.eventId);
-          deadLetters.push({ index, eventId: event.eventId, code: rejected.code, reason: rejected.reason });
-        } else if (own.length > 0 && own.every((result) => result.status === 'SUPERSEDED')) {
+          deadLetters.push({ index, eventId: event.eventId, code: result.refused.code, reason: result.refused.reason });
+        } else if (result.outcomes.length > 0 && result.outcomes.every((outcome) => outcome.status === 'SUPERSEDED')) {
           superseded.push(event.eventId);
           outcomes[index] = { status: 'SUPERSEDED', eventId: event.eventId };
         } else {
           outcomes[index] = { status: 'APPLIED', eventId: event.eventId };
         }
       }
+      await ledger.write();
       await recordSerialMovements(tx, plans.flatMap(({ index, event }) => (outcomes[index]?.status === 'APPLIED' && event.kind === 'item' ? [event] : [])));
       if (unclaimed.length) await tx.$executeRaw`DELETE FROM inventory_event WHERE source = ${source} AND event_id = ANY(${unclaimed}::text[])`;
       if (superseded.length) await tx.$executeRaw`UPDATE inventory_event SET outcome = 'SUPERSEDED' WHERE source = ${source} AND event_id = ANY(${superseded}::text[])`;
