@@ -285,6 +285,11 @@ export class StockLedger {
    * superseded change (counts already include it) is no refusal.
    */
   applyAll(changes: readonly StockChange[]): { readonly ok: true; readonly outcomes: Exclude<ChangeOutcome, RejectedChange>[] } | { readonly ok: false; readonly refused: RejectedChange } {
+    if (changes.length === 1) {
+      // One change is all or nothing by itself: apply() leaves no trace of a refusal.
+      const outcome = this.apply(changes[0]!);
+      return outcome.status === 'REJECTED' ? { ok: false, refused: outcome } : { ok: true, outcomes: [outcome] };
+    }
     const keys = new Set(changes.map((change) => keyOf(change.sku, change.locationId)));
     const saved = [...keys].map((key) => ({
       key, positions: this.positionsByKey.get(key), counts: this.countsByKey.get(key), level: { ...this.levelByKey.get(key)! }, touched: this.touchedKeys.has(key),
