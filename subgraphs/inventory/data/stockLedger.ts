@@ -34,11 +34,13 @@ export interface ChangeOrder {
   readonly counts?: 'positions' | 'level';
 }
 
-/** The newest count of a source applied to a position or level. */
+/** The newest count of a source applied to a position. */
 interface Count {
   readonly source: string;
   readonly sequence: bigint;
 }
+
+const NO_COUNTS: ReadonlyMap<string, Count> = new Map();
 
 export type AppliedChange = { readonly status: 'APPLIED'; readonly sequence: number; readonly before: StockLevelBuckets; readonly after: StockLevelBuckets };
 
@@ -242,7 +244,7 @@ export class StockLedger {
   apply(change: StockChange): ChangeOutcome {
     const key = keyOf(change.sku, change.locationId);
     const level = this.lockedLevel(change.sku, change.locationId);
-    const positionCounts = this.countsByKey.get(key) ?? new Map<string, Count>();
+    const positionCounts = this.countsByKey.get(key) ?? NO_COUNTS;
     const { order } = change;
     const effects = order ? change.effects.filter((effect) => !isCounted(effect, change.source, order.sequence, level, positionCounts)) : change.effects;
     if (effects.length === 0 && change.effects.length > 0) return { status: 'SUPERSEDED' };
@@ -390,11 +392,10 @@ function lockLevels(tx: Prisma.TransactionClient, keys: readonly StockLevelKey[]
  */
 function isCounted(effect: LedgerEffect, source: string, sequence: number, level: LevelRow, counts: ReadonlyMap<string, Count>): boolean {
   if (effect.bucket !== 'onHandWms') return false;
-  const covers = (count: Count | undefined) => count !== undefined && count.source === source && BigInt(sequence) <= count.sequence;
-  const snapshot = level.lastSnapshotSource !== null && level.lastSnapshotSequence !== null
-    ? { source: level.lastSnapshotSource, sequence: level.lastSnapshotSequence }
-    : undefined;
-  return covers(snapshot) || covers(counts.get(positionKey(effect.subinventory, effect.lot)));
+  const covers = (countSource: string | null | undefined, countSequence: bigint | null | undefined) =>
+    countSource === source && countSequence != null && BigInt(sequence) <= countSequence;
+  const count = counts.get(positionKey(effect.subinventory, effect.lot));
+  return covers(level.lastSnapshotSource, level.lastSnapshotSequence) || covers(count?.source, count?.sequence);
 }
 
 function blankPosition(subinventory: string, lot: string, nettable: boolean, lotExpiresAt: Date | null): PositionState {
