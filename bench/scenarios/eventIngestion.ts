@@ -82,7 +82,7 @@ const postBatch = (baseUrl: string, totals: Totals) => async () => {
 };
 
 async function unpublishedCount(db: Database): Promise<number> {
-  const [row] = await db.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM stock_change_outbox WHERE published_at IS NULL`;
+  const [row] = await db.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM event_outbox WHERE producer = 'inventory' AND published_at IS NULL`;
   return row!.n;
 }
 
@@ -110,7 +110,7 @@ async function ledgerTotals(db: Database): Promise<{ onHandWms: number; events: 
   const [row] = await db.prisma.$queryRaw<{ onHandWms: number; events: number; outbox: number }[]>`
     SELECT (SELECT sum(on_hand_wms)::int FROM stock_position) AS "onHandWms",
            (SELECT count(*)::int FROM inventory_event WHERE source = ${SOURCE}) AS events,
-           (SELECT count(*)::int FROM stock_change_outbox) AS outbox`;
+           (SELECT count(*)::int FROM event_outbox WHERE type = 'inventory.stockLevel.changed') AS outbox`;
   return row!;
 }
 
@@ -148,7 +148,7 @@ Target ${TARGET_EVENTS_PER_SECOND.toLocaleString('en-US')} events/s sustained, a
 
 The ledger after each row against what was posted (warm-up included), **${correct ? 'all match' : 'MISMATCH'}**:
 
-| posters | s | events posted | inventory_event rows | stock_change_outbox rows, all published | units received | sum of on_hand_wms increase |
+| posters | s | events posted | inventory_event rows | stock changes in event_outbox, all published | units received | sum of on_hand_wms increase |
 |---:|---:|---:|---:|---:|---:|---:|
 ${runs.map((run) => `| ${run.posters} | ${run.seconds} | ${run.checks.inventoryEvents.expected} | ${check(run.checks.inventoryEvents)} | ${check(run.checks.outboxRows)} | ${run.checks.onHandWms.expected} | ${check(run.checks.onHandWms)} |`).join('\n')}
 `);

@@ -1,33 +1,26 @@
-import { STREAMS } from '../../platform/events/streams.ts';
+import { stockLevelChanged, type EventContract, type PayloadOf } from '../../platform/contracts/events.ts';
+import type { DecodedEvent } from '../../platform/events/decodedEvent.ts';
 
 /**
- * What makes a Subscription field: the stream its events come from, which of them a subscriber
- * asked for, and the Query field that turns them into the objects the subscriber selects. The
- * gateway resolves that selection through the supergraph, so a subgraph adds a subscription with
- * its events, a lookup query and a schema field, and nothing else.
+ * What makes a Subscription field: the event contract its events meet (their stream and type),
+ * which of them a subscriber asked for, and the Query field that turns them into the objects the
+ * subscriber selects. The gateway resolves that selection through the supergraph, so a subgraph
+ * adds a subscription with its events, a lookup query and a schema field, and nothing else.
  */
 export interface SubscriptionFeed<Payload = never> {
-  readonly stream: string;
-  readonly eventType: string;
+  readonly contract: EventContract<Payload>;
   /**
    * The Query field that returns the delivered objects for a list of ids, in the order given
    * (null for an id that names none); it takes them as `ids: [ID!]!`.
    */
   readonly lookupField: string;
   /** The id the lookup field knows the event's object by. */
-  idOf(payload: Payload): string;
+  idOf(event: DecodedEvent<Payload>): string;
   /** Which events a subscriber receives, given the field's arguments. */
   filter(args: Readonly<Record<string, unknown>>): (payload: Payload) => boolean;
 }
 
-/** The fields of an `inventory.stockLevel.changed` payload that subscriptions read. */
-interface StockLevelChanged {
-  readonly outboxId: string;
-  readonly sku: string;
-  readonly locationId: string;
-  readonly availableBefore: number;
-  readonly availableAfter: number;
-}
+type StockLevelChanged = PayloadOf<typeof stockLevelChanged>;
 
 /** Whether a change is at one of `args.skus` and `args.locationIds` (any, when a list is omitted). */
 function stockChangeScope(args: Readonly<Record<string, unknown>>): (change: StockLevelChanged) => boolean {
@@ -37,21 +30,21 @@ function stockChangeScope(args: Readonly<Record<string, unknown>>): (change: Sto
 }
 
 const stockChange = {
-  stream: STREAMS.stockChanges,
-  eventType: 'inventory.stockLevel.changed',
+  contract: stockLevelChanged,
   lookupField: 'stockChanges',
-  idOf: (change: StockLevelChanged) => change.outboxId,
+  // The change's outbox record, which the relay publishes as the event's id.
+  idOf: (event: DecodedEvent<StockLevelChanged>) => event.id ?? '',
 } as const;
 
 /** Every Subscription field of the supergraph, by name. */
-export const SUBSCRIPTION_FEEDS: Readonly<Record<string, SubscriptionFeed<StockLevelChanged>>> = {
-  stockChanged: { ...stockChange, filter: stockChangeScope },
+export const SUBSCRIPTION_FEEDS: Readonly<Record<string, SubscriptionFeed<any>>> = {
+  stockChanged: { ...stockChange, filter: stockChangeScope } satisfies SubscriptionFeed<StockLevelChanged>,
   availabilityChanged: {
     ...stockChange,
     filter: (args) => {
       const inScope = stockChangeScope(args);
       const below = args.below as number;
-      return (change) => inScope(change) && change.availableBefore < below !== change.availableAfter < below;
+      return (change) => inScope(change) && change.before.available < below !== change.after.available < below;
     },
-  },
+  } satisfies SubscriptionFeed<StockLevelChanged>,
 };

@@ -1,6 +1,8 @@
 import { setTimeout } from 'node:timers/promises';
 import { GraphQLError, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
+import { decodeEvent, type DecodedEvent } from '../../platform/events/decodedEvent.ts';
 import { compareCursors, StreamCursorError, type BusEvent, type EventBus, type EventSubscription } from '../../platform/events/eventBus.ts';
+import { REPEAT_WINDOW, RepeatFilter } from '../../platform/events/repeatFilter.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { SubscriptionLife } from './subscriptionLife.ts';
 import { EVENT_IDS_VARIABLE, LOOKUP_RESPONSE_KEY, type EventLookup, type SubscriptionPlan } from './subscriptionPlan.ts';
@@ -35,7 +37,10 @@ const CATCH_UP_PAGE = 500;
  * lookup (subscribers selecting the same fields share it), through the supergraph, so that the
  * entity fetches of the batch's events are batched too. Per subscriber, events arrive in stream
  * order, once: a resumed subscriber first catches up from its cursor while live events wait for
- * it, and nothing at or before the last cursor it received is delivered again.
+ * it, and nothing at or before the last cursor it received is delivered again. Every event is
+ * checked against its contract (one that breaks it is logged and skipped), and a repeat of an
+ * event, by (key, sequence), is dropped: what a relay publishes again after a crash never
+ * reaches a subscriber, live or resumed.
  */
 export class SubscriptionHub {
   private readonly readers = new Map<string, StreamReader>();
@@ -49,7 +54,7 @@ export class SubscriptionHub {
    * subscription cannot go on, and ends with `onSlowConsumer` when the sink falls too far behind.
    */
   async subscribe(plan: SubscriptionPlan, sink: SubscriptionSink, onSlowConsumer: () => void): Promise<AsyncIterableIterator<never>> {
-    const reader = this.readerFor(plan.feed.stream);
+    const reader = this.readerFor(plan.feed.contract.stream);
     await reader.started;
     const subscriber: Subscriber = new Subscriber(
       plan,
@@ -80,9 +85,17 @@ export class SubscriptionHub {
     let reader = this.readers.get(stream);
     if (!reader) {
       const subscribers = new Set<Subscriber>();
-      const started = this.options.bus.subscribe(stream, (events) => this.dispatch(subscribers, events), {
-        onError: (error) => this.options.logger.error({ err: error, stream }, 'reading the stream failed; retrying'),
-      });
+      const repeats = new RepeatFilter();
+      const started = (async () => {
+        // The stream's latest events are remembered, so that a repeat of one arriving live is
+        // dropped; the reader carries on right after them.
+        const recent = await this.options.bus.readEndingAt(stream, null, REPEAT_WINDOW);
+        for (const event of this.decode(recent, { quiet: true })) repeats.admit(event);
+        return this.options.bus.subscribe(stream, (events) => this.dispatch(subscribers, this.decode(events).filter((event) => repeats.admit(event))), {
+          ...(recent.length > 0 && { after: recent.at(-1)!.cursor }),
+          onError: (error) => this.options.logger.error({ err: error, stream }, 'reading the stream failed; retrying'),
+        });
+      })();
       // A reader that failed to start is forgotten, so that the next subscription tries again.
       started.catch(() => this.readers.get(stream) === reader && this.readers.delete(stream));
       this.readers.set(stream, (reader = { subscribers, started }));
@@ -90,10 +103,22 @@ export class SubscriptionHub {
     return reader;
   }
 
+  /** The events that meet their contracts; the others are logged (unless `quiet`) and skipped. */
+  private decode(events: readonly BusEvent[], { quiet = false } = {}): DecodedEvent[] {
+    const decoded: DecodedEvent[] = [];
+    for (const event of events) {
+      const decoding = decodeEvent(event);
+      if (decoding.ok) decoded.push(decoding.event);
+      else if (!quiet) this.options.logger.error({ stream: event.stream, cursor: event.cursor, type: event.type, reason: decoding.reason }, 'skipped an event that breaks its contract');
+    }
+    return decoded;
+  }
+
   /** Delivers a batch of live events to the subscribers that asked for them. */
-  private async dispatch(subscribers: ReadonlySet<Subscriber>, events: readonly BusEvent[]): Promise<void> {
+  private async dispatch(subscribers: ReadonlySet<Subscriber>, events: readonly DecodedEvent[]): Promise<void> {
+    if (events.length === 0) return;
     // Subscribers whose lookups are the same share one lookup per batch (their plans differ only in filters).
-    const groups = new Map<string, { plan: SubscriptionPlan; events: Set<BusEvent>; members: [Subscriber, BusEvent[]][] }>();
+    const groups = new Map<string, { plan: SubscriptionPlan; events: Set<DecodedEvent>; members: [Subscriber, DecodedEvent[]][] }>();
     for (const subscriber of subscribers) {
       const wanted = events.filter((event) => subscriber.wants(event));
       if (wanted.length === 0) continue;
@@ -113,24 +138,30 @@ export class SubscriptionHub {
         });
         if (!resolved) return;
         for (const [subscriber, wanted] of group.members) {
-          for (const event of wanted) subscriber.offer(event.cursor, resolved.get(event));
+          for (const event of wanted) subscriber.offer(event, resolved.get(event));
         }
       }),
     );
   }
 
-  /** Delivers what a resumed subscriber missed after `after`, then lets its live events through. */
+  /**
+   * Delivers what a resumed subscriber missed after `after`, then lets its live events through.
+   * The events up to `after` are remembered first, so that a repeat of one after it is dropped.
+   */
   private async catchUp(subscriber: Subscriber, after: string): Promise<void> {
+    const { stream } = subscriber.plan.feed.contract;
+    const repeats = new RepeatFilter();
+    for (const event of this.decode(await this.options.bus.readEndingAt(stream, after, REPEAT_WINDOW), { quiet: true })) repeats.admit(event);
     let cursor = after;
     for (;;) {
-      const page = await this.options.bus.read(subscriber.plan.feed.stream, cursor, CATCH_UP_PAGE);
-      const wanted = page.filter((event) => subscriber.wants(event));
+      const page = await this.options.bus.read(stream, cursor, CATCH_UP_PAGE);
+      const wanted = this.decode(page, { quiet: true }).filter((event) => repeats.admit(event) && subscriber.wants(event));
       const resolved = wanted.length > 0 ? await this.resolve(subscriber.plan, wanted) : new Map();
       for (const event of wanted) subscriber.deliver(event.cursor, resolved.get(event));
       if (page.length < CATCH_UP_PAGE) break;
       cursor = page[page.length - 1]!.cursor;
     }
-    subscriber.goLive();
+    subscriber.goLive(repeats);
   }
 
   /**
@@ -138,8 +169,8 @@ export class SubscriptionHub {
    * Retries while the answer has no data at all (a subgraph restarting, the supergraph
    * reloading), up to `lookupRetryMs`.
    */
-  private async resolve(plan: SubscriptionPlan, events: readonly BusEvent[]): Promise<Map<BusEvent, ResolvedEvent>> {
-    const variables = { ...plan.lookup.variables, [EVENT_IDS_VARIABLE]: events.map((event) => plan.feed.idOf(event.payload)) };
+  private async resolve(plan: SubscriptionPlan, events: readonly DecodedEvent[]): Promise<Map<DecodedEvent, ResolvedEvent>> {
+    const variables = { ...plan.lookup.variables, [EVENT_IDS_VARIABLE]: events.map((event) => plan.feed.idOf(event)) };
     const deadline = Date.now() + this.options.lookupRetryMs;
     for (let pause = 50; ; pause = Math.min(pause * 2, 1_000)) {
       const result = await this.options.executeLookup(plan.lookup.query, variables).catch(
@@ -174,7 +205,7 @@ export interface SubscriptionSink {
 class Subscriber {
   lastCursor: string | undefined;
   /** Live events that arrived while the subscriber catches up; null once it is live. */
-  private pendingLive: [cursor: string, event: ResolvedEvent | undefined][] | null;
+  private pendingLive: [event: DecodedEvent, resolved: ResolvedEvent | undefined][] | null;
 
   constructor(
     readonly plan: SubscriptionPlan,
@@ -187,16 +218,16 @@ class Subscriber {
     this.pendingLive = plan.after === undefined ? null : [];
   }
 
-  wants(event: BusEvent): boolean {
-    return event.type === this.plan.feed.eventType && this.plan.filter(event.payload);
+  wants(event: DecodedEvent): boolean {
+    return event.type === this.plan.feed.contract.type && this.plan.filter(event.payload);
   }
 
   /** A live event: delivered now, or after the catch-up. */
-  offer(cursor: string, event: ResolvedEvent | undefined): void {
-    if (!this.pendingLive) return this.deliver(cursor, event);
+  offer(event: DecodedEvent, resolved: ResolvedEvent | undefined): void {
+    if (!this.pendingLive) return this.deliver(event.cursor, resolved);
     // Bounded like the socket's unsent results: a catch-up that never ends must not grow memory.
     if (this.pendingLive.length >= this.maxPendingLive) return this.life.overflow();
-    this.pendingLive.push([cursor, event]);
+    this.pendingLive.push([event, resolved]);
   }
 
   deliver(cursor: string, event: ResolvedEvent | undefined): void {
@@ -207,10 +238,11 @@ class Subscriber {
     if (!this.sink.send(event.resultJsonFor(this.plan.responseKey))) this.life.overflow();
   }
 
-  goLive(): void {
+  /** Delivers the live events that waited, but for repeats of what the catch-up delivered (`repeats` saw it). */
+  goLive(repeats: RepeatFilter): void {
     const pending = this.pendingLive ?? [];
     this.pendingLive = null;
-    for (const [cursor, event] of pending) this.deliver(cursor, event);
+    for (const [event, resolved] of pending) if (repeats.admit(event)) this.deliver(event.cursor, resolved);
   }
 }
 
@@ -249,11 +281,11 @@ class ResolvedEvent {
 /** Splits a lookup's answer per event. */
 function resolvedEvents(
   lookup: EventLookup,
-  events: readonly BusEvent[],
+  events: readonly DecodedEvent[],
   objects: readonly unknown[],
   errors: readonly GraphQLFormattedError[],
-): Map<BusEvent, ResolvedEvent> {
-  const resolved = new Map<BusEvent, ResolvedEvent>();
+): Map<DecodedEvent, ResolvedEvent> {
+  const resolved = new Map<DecodedEvent, ResolvedEvent>();
   events.forEach((event, index) => {
     const object = (objects[index] as Record<string, unknown> | null) ?? null;
     const ownErrors = errors

@@ -2,6 +2,12 @@
 export const RETRY_PAUSE_MS = 500;
 /** The most events a subscription's handler gets at once: as many as one Redis read hands over. */
 export const MAX_BATCH = 500;
+/**
+ * The most events a publisher (an outbox relay) sends in one batch. A batch published again
+ * after a crash, before it was marked published, lands right after its first copies (one
+ * publisher per stream), so a repeat is never further than this from what it repeats.
+ */
+export const MAX_PUBLISH_BATCH = 500;
 
 /**
  * A durable, ordered log of events per stream, read from a cursor: Redis Streams in
@@ -11,9 +17,9 @@ export const MAX_BATCH = 500;
  */
 export interface EventBus {
   /** Appends an event and returns its cursor, which orders it within the stream. */
-  publish(stream: string, type: string, payload: unknown): Promise<string>;
+  publish(stream: string, event: OutgoingEvent): Promise<string>;
   /** Appends events in the order given, in one round trip; returns their cursors. */
-  publishMany(stream: string, events: readonly { type: string; payload: unknown }[]): Promise<string[]>;
+  publishMany(stream: string, events: readonly OutgoingEvent[]): Promise<string[]>;
   /**
    * Delivers every event after the cursor `after`, or when it is omitted every event published
    * once the returned promise has resolved; in stream order, in batches of what is available
@@ -23,13 +29,29 @@ export interface EventBus {
   subscribe(stream: string, handler: EventHandler, options?: SubscribeOptions): Promise<EventSubscription>;
   /** Up to `limit` events after the cursor `after`, oldest first; none when it is the newest. */
   read(stream: string, after: string, limit: number): Promise<BusEvent[]>;
+  /**
+   * Up to `limit` events ending with the one at the cursor `through` (with the newest when null),
+   * oldest first: what a consumer that got as far as there may have seen. Fewer, without an
+   * error, where the stream retains fewer.
+   */
+  readEndingAt(stream: string, through: string | null, limit: number): Promise<BusEvent[]>;
   close(): Promise<void>;
+}
+
+/** An event to publish: its type, the producer's id for it (its outbox record), and its payload as JSON. */
+export interface OutgoingEvent {
+  readonly type: string;
+  readonly id?: string;
+  readonly payload: unknown;
 }
 
 export interface BusEvent {
   readonly stream: string;
   readonly cursor: string;
   readonly type: string;
+  /** The producer's id for the event, when it gave one. */
+  readonly id: string | null;
+  /** The payload as published; the raw text when it was not JSON (a contract check refuses it). */
   readonly payload: unknown;
 }
 

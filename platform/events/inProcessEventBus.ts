@@ -7,6 +7,7 @@ import {
   type EventBus,
   type EventHandler,
   type EventSubscription,
+  type OutgoingEvent,
   type SubscribeOptions,
   MAX_BATCH,
   RETRY_PAUSE_MS,
@@ -30,15 +31,16 @@ export class InProcessEventBus implements EventBus {
 
   constructor(private readonly maxStreamLength = 100_000) {}
 
-  async publish(stream: string, type: string, payload: unknown): Promise<string> {
-    return (await this.publishMany(stream, [{ type, payload }]))[0]!;
+  async publish(stream: string, event: OutgoingEvent): Promise<string> {
+    return (await this.publishMany(stream, [event]))[0]!;
   }
 
-  async publishMany(stream: string, events: readonly { type: string; payload: unknown }[]): Promise<string[]> {
+  async publishMany(stream: string, events: readonly OutgoingEvent[]): Promise<string[]> {
     const log = this.log(stream);
-    const cursors = events.map(({ type, payload }) => {
+    const cursors = events.map(({ type, id, payload }) => {
       const cursor = `${log.trimmed + log.events.length + 1}-0`;
-      log.events.push({ stream, cursor, type, payload });
+      // A copy through JSON, as Redis would carry it: no consumer shares the publisher's objects.
+      log.events.push({ stream, cursor, type, id: id ?? null, payload: JSON.parse(JSON.stringify(payload)) });
       return cursor;
     });
     // Trim in steps of a tenth, as Redis's approximate MAXLEN does, rather than on every append.
@@ -93,6 +95,12 @@ export class InProcessEventBus implements EventBus {
     if (number > log.trimmed + log.events.length) throw new StreamCursorError('unknown', after);
     const start = number - log.trimmed;
     return log.events.slice(start, start + limit);
+  }
+
+  async readEndingAt(stream: string, through: string | null, limit: number): Promise<BusEvent[]> {
+    const log = this.log(stream);
+    const end = through === null ? log.events.length : Math.min(Math.max(eventNumber(through) - log.trimmed, 0), log.events.length);
+    return log.events.slice(Math.max(end - limit, 0), end);
   }
 
   async close(): Promise<void> {

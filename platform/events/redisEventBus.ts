@@ -2,7 +2,7 @@ import { setTimeout } from 'node:timers/promises';
 import { prefixedKey, type Redis } from '../redis.ts';
 import {
   compareCursors, MAX_BATCH, parseCursor, RETRY_PAUSE_MS, StreamCursorError,
-  type BusEvent, type EventBus, type EventHandler, type EventSubscription, type SubscribeOptions,
+  type BusEvent, type EventBus, type EventHandler, type EventSubscription, type OutgoingEvent, type SubscribeOptions,
 } from './eventBus.ts';
 
 export interface RedisEventBusOptions {
@@ -29,17 +29,15 @@ export class RedisEventBus implements EventBus {
     this.blockMs = blockMs;
   }
 
-  async publish(stream: string, type: string, payload: unknown): Promise<string> {
-    const cursor = await this.redis.xadd(
-      stream, 'MAXLEN', '~', this.maxStreamLength, '*', 'type', type, 'payload', JSON.stringify(payload),
-    );
-    return cursor!;
+  async publish(stream: string, event: OutgoingEvent): Promise<string> {
+    return (await this.publishMany(stream, [event]))[0]!;
   }
 
-  async publishMany(stream: string, events: readonly { type: string; payload: unknown }[]): Promise<string[]> {
+  async publishMany(stream: string, events: readonly OutgoingEvent[]): Promise<string[]> {
     const pipeline = this.redis.pipeline();
-    for (const event of events) {
-      pipeline.xadd(stream, 'MAXLEN', '~', this.maxStreamLength, '*', 'type', event.type, 'payload', JSON.stringify(event.payload));
+    for (const { type, id, payload } of events) {
+      const fields = id === undefined ? ['type', type, 'payload', JSON.stringify(payload)] : ['type', type, 'id', id, 'payload', JSON.stringify(payload)];
+      pipeline.xadd(stream, 'MAXLEN', '~', this.maxStreamLength, '*', ...fields);
     }
     const results = (await pipeline.exec()) ?? [];
     return results.map(([error, cursor]) => {
@@ -106,12 +104,28 @@ export class RedisEventBus implements EventBus {
     return entries.map(([id, fields]) => toEvent(stream, id, fields));
   }
 
+  async readEndingAt(stream: string, through: string | null, limit: number): Promise<BusEvent[]> {
+    if (through !== null) parseCursor(through);
+    const entries = await this.redis.xrevrange(stream, through ?? '+', '-', 'COUNT', limit);
+    return entries.reverse().map(([id, fields]) => toEvent(stream, id, fields));
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.subscriptions].map((subscription) => subscription.close()));
   }
 }
 
 function toEvent(stream: string, cursor: string, fields: string[]): BusEvent {
-  const field = (name: string) => fields[fields.indexOf(name) + 1] ?? '';
-  return { stream, cursor, type: field('type'), payload: JSON.parse(field('payload')) };
+  const field = (name: string): string | null => {
+    for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1]!;
+    return null;
+  };
+  const text = field('payload') ?? '';
+  let payload: unknown = text;
+  try {
+    payload = JSON.parse(text);
+  } catch {
+    // Left as text: an entry written by hand must not stop the stream; its consumer refuses it.
+  }
+  return { stream, cursor, type: field('type') ?? '', id: field('id'), payload };
 }

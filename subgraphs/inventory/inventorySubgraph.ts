@@ -1,8 +1,11 @@
 import { hostname } from 'node:os';
 import { BatchSweeper } from '../../platform/concurrency/batchSweeper.ts';
+import { JobLease } from '../../platform/concurrency/jobLease.ts';
+import { OutboxRelay } from '../../platform/events/outboxRelay.ts';
 import type { SubgraphDefinition, SubgraphEnvironment } from '../../platform/graphql/subgraphServer.ts';
 import { readInventoryConfig } from './config.ts';
 import { InventoryRepository } from './data/inventoryRepository.ts';
+import { INVENTORY_PRODUCER } from './data/inventoryOutbox.ts';
 import { erpBalancesRoute } from './http/erpBalancesRoute.ts';
 import { warehouseEventsRoute } from './http/warehouseEventsRoute.ts';
 import { createInventoryLoaders } from './loaders.ts';
@@ -12,10 +15,13 @@ import { ErpBalancePoller } from './services/erpBalancePoller.ts';
 import { ErpSerialPusher } from './services/erpSerialPusher.ts';
 import { resumDuePromiseFigures } from './services/promiseFigures.ts';
 import { ReservationService } from './services/reservationService.ts';
-import { StockChangeRelay } from './services/stockChangeRelay.ts';
 import { TransferService } from './services/transferService.ts';
 import { WarehouseEventIngestion } from './services/warehouseEventIngestion.ts';
 import { WarehouseEventStreamConsumer } from './services/warehouseEventStreamConsumer.ts';
+
+// A pull holds its lease this long without renewing it; it renews every third of it, so only a
+// replica that died loses the pull to another.
+const ERP_PULL_LEASE_MS = 60_000; // 1 minute
 
 /**
  * The inventory subgraph: items, locations and stock levels; warehouse events in
@@ -25,10 +31,11 @@ import { WarehouseEventStreamConsumer } from './services/warehouseEventStreamCon
  */
 export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, logger }: SubgraphEnvironment): SubgraphDefinition<InventoryContext> {
   const config = readInventoryConfig(env);
+  const replicaName = `${hostname()}:${process.pid}`;
   const repository = new InventoryRepository(db);
   const ingestion = new WarehouseEventIngestion(db.prisma, config.sourceMappings);
   const erpImport = new ErpBalanceImport(db.prisma, {});
-  const relay = new StockChangeRelay(db.prisma, bus, { pollIntervalMs: config.outboxPollIntervalMs });
+  const relay = new OutboxRelay(db.prisma, bus, INVENTORY_PRODUCER, { pollIntervalMs: config.outboxPollIntervalMs });
   const publishNow = () => relay.wake();
   const { sweepIntervalMs, ...reservationSettings } = config.reservations;
   const reservations = new ReservationService(db.prisma, { ...reservationSettings, channelLocations: config.channelLocations }, publishNow);
@@ -37,7 +44,7 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
 
   const workers = [
     {
-      start: () => relay.start((error) => logger.error({ err: error }, 'stock-change relay failed; retrying')),
+      start: () => relay.start((error) => logger.error({ err: error }, 'outbox relay failed; retrying')),
       stop: () => relay.stop(),
     },
     new BatchSweeper((limit) => reservations.expireDue(limit), {
@@ -56,7 +63,7 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
     const consumer = new WarehouseEventStreamConsumer(
       redis,
       ingestion,
-      { sources: ingestion.sources(), consumerName: `${hostname()}:${process.pid}` },
+      { sources: ingestion.sources(), consumerName: replicaName },
       { onCommitted: publishNow, onError: (error) => logger.error({ err: error }, 'warehouse event stream consumer failed; retrying') },
     );
     workers.push(consumer);
@@ -64,7 +71,8 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
   if (config.erpPull) {
     const { baseUrl, organizationLocations, intervalMs, username, password } = config.erpPull;
     const clientOptions = { baseUrl, organizationLocations, ...(username && password ? { auth: { username, password } } : {}) };
-    workers.push(new ErpBalancePoller(erpImport, clientOptions, { intervalMs, logger, onCommitted: publishNow }));
+    const lease = new JobLease(db.prisma, { job: 'inventory.erp-balance-pull', holder: replicaName, intervalMs, leaseMs: ERP_PULL_LEASE_MS });
+    workers.push(new ErpBalancePoller(erpImport, clientOptions, { lease, logger, onCommitted: publishNow }));
   }
   if (config.erpSerialPush) {
     const { baseUrl, auth, timeoutMs, ...pushSettings } = config.erpSerialPush;

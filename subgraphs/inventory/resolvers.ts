@@ -138,11 +138,8 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
         .sort((a, b) => (a.bucket < b.bucket ? -1 : 1)),
   },
   StockChange: {
-    id: (change: StockChangeRecord) => change.id.toString(),
-    sequence: (change: StockChangeRecord) => Number(change.sequence),
     // Only the gateway knows where a change sits in the stream: it sets this on delivery.
     cursor: () => null,
-    cause: (change: StockChangeRecord) => ({ type: change.causeType, id: change.causeId }),
     item: (change: StockChangeRecord, _: unknown, { loaders }: InventoryContext) => loaders.itemBySku.load(change.sku),
     location: (change: StockChangeRecord, _: unknown, { loaders }: InventoryContext) => loaders.locationById.load(change.locationId),
     stockLevel: (change: StockChangeRecord, _: unknown, { loaders }: InventoryContext) =>

@@ -12,7 +12,7 @@ import { SUPERGRAPH_PATH } from '../../gateway/supergraph/composeSupergraph.ts';
 import { SubscriptionHub } from '../../gateway/subscriptions/subscriptionHub.ts';
 import { planSubscription } from '../../gateway/subscriptions/subscriptionPlan.ts';
 import { RedisEventBus } from '../../platform/events/redisEventBus.ts';
-import { STREAMS } from '../../platform/events/streams.ts';
+import { STREAMS } from '../../platform/contracts/events.ts';
 import { startSubgraphServer } from '../../platform/graphql/subgraphServer.ts';
 import type { RunningService } from '../../platform/http/serviceHttpServer.ts';
 import { openInfrastructure, type Infrastructure } from '../../platform/infrastructure.ts';
@@ -249,6 +249,48 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
     assert.deepEqual(resumed.errors, []);
     assert.equal(resumed.received.length, 14);
     assertGapFreeInOrder([...first.received, ...resumed.received]);
+  });
+
+  it("never delivers a relay's repeats: a batch published again after a crash reaches no subscriber twice, live, resumed or on a gateway that started between the copies", async () => {
+    const stream = `${keyPrefix}${STREAMS.stockChanges}`;
+    const head = await streamHead();
+    const live = collect<Change>(connect(gateways[0]!), STOCK_CHANGED, { skus: ['SKU-00011'], after: head }, 'stockChanged');
+    await receive(Array.from({ length: 6 }, () => acmeEvent({ item_code: 'ACME-00011', site: 'ATL1', qty: 1 })));
+    await live.until(6);
+    // A gateway that starts now remembers the stream's latest events, the first copies among them.
+    const lateGateway = await startTestGateway();
+    cleanup(() => lateGateway.stop());
+    const joinedLate = collect<Change>(connect(lateGateway), STOCK_CHANGED, { skus: ['SKU-00011', 'SKU-00012'] }, 'stockChanged');
+    // Live subscribers receive what is published once they are in place: poke with another SKU until then.
+    for (let poke = 0; joinedLate.received.length === 0; poke++) {
+      assert.ok(poke < 100, 'the late gateway delivered nothing');
+      await receive([acmeEvent({ item_code: 'ACME-00012', site: 'ATL1', qty: 1 })]);
+      await pause(100);
+    }
+    const pokes = joinedLate.received.length;
+
+    // Given the relay's crash between publishing and marking: the same records, published again right after.
+    const firstCopies = await redis.xrange(stream, `(${head}`, '+');
+    const pipeline = redis.pipeline();
+    for (const [, fields] of firstCopies) pipeline.xadd(stream, '*', ...fields);
+    await pipeline.exec();
+    // When one more change follows, as a marker that everything before it has been dispatched
+    await receive([acmeEvent({ item_code: 'ACME-00011', site: 'ATL1', qty: 1 })]);
+    await live.until(7);
+    const resumed = collect<Change>(connect(gateways[1]!), STOCK_CHANGED, { skus: ['SKU-00011'], after: live.received[2]!.cursor }, 'stockChanged');
+    await resumed.until(4);
+    await joinedLate.until(pokes + 1);
+    const marker = live.received[6]!;
+    await receive([acmeEvent({ item_code: 'ACME-00011', site: 'ATL1', qty: 1 })]);
+    await Promise.all([live.until(8), resumed.until(5), joinedLate.until(pokes + 2)]);
+
+    // Then each change arrived once, in order, wherever it was subscribed to
+    for (const subscriber of [live, resumed, joinedLate]) assert.deepEqual(subscriber.errors, []);
+    assert.equal(live.received.length, 8);
+    assertGapFreeInOrder(live.received);
+    assert.deepEqual(resumed.received.map((change) => change.sequence), live.received.slice(3).map((change) => change.sequence));
+    const lateChanges = joinedLate.received.filter((change) => change.sku === 'SKU-00011');
+    assert.deepEqual(lateChanges.map((change) => change.sequence), [marker.sequence, marker.sequence + 1], 'the late gateway delivered none of the repeats');
   });
 
   it('fires availabilityChanged only when available crosses the threshold', async () => {

@@ -24,7 +24,7 @@ describe('stock levels and bulk availability', () => {
       { database: { kind: 'postgres', url: database.url, poolSize: 5 }, eventBus: { kind: 'in-process' } },
       // Not counted: the service's background work (its sweepers' first sweeps and relay's first
       // look at the outbox), whose transaction can end while a request is counted on a loaded machine.
-      { onQuery: (sql) => !/^(BEGIN|COMMIT|ROLLBACK)\b|reservation|stock_change_outbox|figures_valid_until IS NULL/.test(sql) && statements.push(sql) },
+      { onQuery: (sql) => !/^(BEGIN|COMMIT|ROLLBACK)\b|reservation|event_outbox|figures_valid_until IS NULL/.test(sql) && statements.push(sql) },
     );
     inventory = await startInventory(infrastructure, { WMS_SOURCE_SECRETS: 'acme-wms=test-secret', STALE_AFTER_SECONDS: '10800', CHANNEL_LOCATIONS: 'STORE=DC-02|DC-03', OUTBOX_POLL_INTERVAL_MS: '3600000', RESERVATION_SWEEP_INTERVAL_MS: '3600000', PROMISE_FIGURES_INTERVAL_MS: '3600000' });
   });

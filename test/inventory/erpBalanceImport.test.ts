@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
+import { JobLease } from '../../platform/concurrency/jobLease.ts';
 import type { Database } from '../../platform/database/database.ts';
 import { closeServer, listen, type HttpRoute } from '../../platform/http/serviceHttpServer.ts';
 import { seedDemoData } from '../../prisma/seed.ts';
@@ -14,6 +15,7 @@ import { useCleanup } from '../support/cleanup.ts';
 import { collectingLogger } from '../support/collectingLogger.ts';
 import { startErpSimulator, type OnhandBalanceRecord } from '../support/erpSimulator.ts';
 import { createTestDatabase } from '../support/services.ts';
+import { recordedStockChanges } from '../support/stockChanges.ts';
 
 const TOKEN = 'erp-upload-token-0123456789';
 const asOf = new Date('2024-06-01T10:00:00Z');
@@ -60,10 +62,8 @@ async function erpOnHand(db: Database, sku: string, locationId: string, subinven
   return row?.onHandErp;
 }
 
-function outbox(db: Database): Promise<OutboxRow[]> {
-  return db.prisma.$queryRaw<OutboxRow[]>`
-    SELECT sku, location_id AS "locationId", cause_type AS "causeType", cause_id AS "causeId", before, after
-      FROM stock_change_outbox ORDER BY id`;
+async function outbox(db: Database): Promise<OutboxRow[]> {
+  return (await recordedStockChanges(db)).map(({ sku, locationId, cause, before, after }) => ({ sku, locationId, causeType: cause.type, causeId: cause.id, before, after }));
 }
 
 const balance = (sku: string, locationId: string, subinventory: string, onHand: number, lot = ''): ErpBalance =>
@@ -392,7 +392,7 @@ describe('pulling balances from the ERP', () => {
     const poller = new ErpBalancePoller(
       new ErpBalanceImport(db.prisma, {}),
       { baseUrl: erp.baseUrl, organizationLocations, maxAttempts: 2, backoffMs: 1 },
-      { intervalMs: 5, logger, onCommitted: committed.resolve },
+      { lease: pullLease(db, 5), logger, onCommitted: committed.resolve },
     );
     cleanup(() => poller.stop());
 
@@ -406,6 +406,43 @@ describe('pulling balances from the ERP', () => {
     assert.equal(await erpOnHand(db, 'SKU-00002', 'DC-01'), 7001);
   });
 
+  it('pulls on one replica at a time, once per interval across them', async () => {
+    const db = await seeded();
+    const erp = await simulator([record('SKU-00002', 'ATL', 7001)]);
+    const { logger } = collectingLogger();
+    const replicas = ['replica-a', 'replica-b'].map((holder) => new ErpBalancePoller(
+      new ErpBalanceImport(db.prisma, {}),
+      { baseUrl: erp.baseUrl, organizationLocations },
+      { lease: pullLease(db, 60_000, holder), logger, onCommitted: () => {} },
+    ));
+    cleanup(() => Promise.all(replicas.map((poller) => poller.stop())));
+
+    const first = await Promise.all(replicas.map((poller) => poller.pullIfDue()));
+    const again = await Promise.all(replicas.map((poller) => poller.pullIfDue()));
+
+    assert.equal(first.filter((pulled) => pulled !== null).length, 1, 'one replica pulled');
+    assert.deepEqual(again, [null, null], 'and neither again within the interval');
+    assert.equal(erp.requests.length, 1);
+  });
+
+  it('hands the pull to another replica once the one holding it has died', async () => {
+    const db = await seeded();
+    const erp = await simulator([record('SKU-00002', 'ATL', 7001)]);
+    // A replica took the lease for a minute and died before finishing.
+    await db.query(`INSERT INTO job_lease (job, holder, expires_at) VALUES ('inventory.erp-balance-pull', 'dead-replica', now() + interval '1 minute')`);
+    const poller = new ErpBalancePoller(
+      new ErpBalanceImport(db.prisma, {}),
+      { baseUrl: erp.baseUrl, organizationLocations },
+      { lease: pullLease(db, 60_000), logger: collectingLogger().logger, onCommitted: () => {} },
+    );
+    cleanup(() => poller.stop());
+
+    assert.equal(await poller.pullIfDue(), null, 'held by the other replica');
+    await db.query(`UPDATE job_lease SET expires_at = now() - interval '1 second'`); // the minute passes
+    assert.notEqual(await poller.pullIfDue(), null, 'taken over once its lease ran out');
+    assert.equal(erp.requests.length, 1);
+  });
+
   it('stop() aborts a pull under way, which pullNow joins rather than repeats', async () => {
     const db = await seeded();
     const requested = deferred();
@@ -416,7 +453,7 @@ describe('pulling balances from the ERP', () => {
     const poller = new ErpBalancePoller(
       new ErpBalanceImport(db.prisma, {}),
       { baseUrl, organizationLocations, timeoutMs: 60_000 },
-      { intervalMs: 60_000, logger, onCommitted: () => assert.fail('nothing was pulled') },
+      { lease: pullLease(db, 60_000), logger, onCommitted: () => assert.fail('nothing was pulled') },
     );
 
     poller.start();
@@ -432,6 +469,11 @@ describe('pulling balances from the ERP', () => {
     assert.deepEqual([calls.warn, calls.error], [[], []]);
   });
 });
+
+/** The ERP pull's lease, as inventorySubgraph makes it. */
+function pullLease(db: Database, intervalMs: number, holder = 'this-replica'): JobLease {
+  return new JobLease(db.prisma, { job: 'inventory.erp-balance-pull', holder, intervalMs, leaseMs: 60_000 });
+}
 
 describe('a 60,000-balance import', () => {
   const { seeded } = useSeededDatabase();
@@ -452,9 +494,7 @@ describe('a 60,000-balance import', () => {
     t.diagnostic(`60,000 balances imported in ${Math.round(elapsedMs)} ms`);
 
     assert.deepEqual(result, { received: 60_000, updated: changed, unchanged: 60_000 - changed, rejected: [] });
-    const [{ count }] = await db.prisma.$queryRaw<[{ count: number }]>`
-      SELECT count(*)::int AS count FROM stock_change_outbox WHERE cause_type = 'ERP_BALANCE'`;
-    assert.equal(count, changed);
+    assert.equal((await recordedStockChanges(db)).filter((change) => change.cause.type === 'ERP_BALANCE').length, changed);
     const last = stored.at(-1)!;
     assert.equal(await erpOnHand(db, last.sku, last.locationId, 'STOCK', last.lot), last.onHandErp + ((stored.length - 1) % 3 === 0 ? 0 : 1));
   });

@@ -9,6 +9,7 @@ import { graphql } from '../support/graphql.ts';
 import { startInventory } from '../support/inventoryService.ts';
 import { createTestDatabase, type TestDatabase } from '../support/services.ts';
 import { givenStock, reservationSettings, stockOf } from '../support/stock.ts';
+import { recordedStockChanges } from '../support/stockChanges.ts';
 
 const RESERVATION_FIELDS = 'id sku quantity status channel reference expiresAt lines { locationId quantity }';
 const CREATE = `mutation ($input: CreateReservationInput!) { createReservation(input: $input) { ${RESERVATION_FIELDS} } }`;
@@ -180,11 +181,8 @@ describe('reservations', () => {
     const { data } = await reserve({ sku, quantity: 2, locationId: 'DC-01' });
     await mutate('confirmReservation', data.createReservation.id);
 
-    const changes = await database.db.query<{ sequence: string; causeId: string; availableBefore: number; availableAfter: number; allocated: number }>(
-      `SELECT sequence, cause_id AS "causeId", available_before AS "availableBefore", available_after AS "availableAfter",
-              (after->>'allocated')::int AS allocated
-         FROM stock_change_outbox WHERE sku = $1 AND cause_type = 'RESERVATION' ORDER BY sequence`, [sku]);
-    assert.deepEqual(changes.map((c) => [c.causeId, c.availableBefore, c.availableAfter, c.allocated]), [
+    const changes = (await recordedStockChanges(database.db, sku)).filter((change) => change.cause.type === 'RESERVATION');
+    assert.deepEqual(changes.map((c) => [c.cause.id, c.before.available, c.after.available, c.after.allocated]), [
       [data.createReservation.id, 10, 8, 0],
       [data.createReservation.id, 8, 8, 2],
     ]);

@@ -7,6 +7,7 @@ import { StockLedger, type StockChange } from '../../subgraphs/inventory/data/st
 import { ReservationService } from '../../subgraphs/inventory/services/reservationService.ts';
 import { createTestDatabase, type TestDatabase } from '../support/services.ts';
 import { givenStock, reservationSettings, stockOf } from '../support/stock.ts';
+import { recordedStockChanges } from '../support/stockChanges.ts';
 
 const receipt = (sku: string, locationId: string, quantity: number, id: string): StockChange => ({
   sku, locationId, cause: { type: 'WAREHOUSE_EVENT', id }, source: 'test-wms',
@@ -18,8 +19,7 @@ describe('StockLedger', () => {
   // A second connection that records every statement Prisma sends.
   let counted: Database;
   const statements: string[] = [];
-  const outboxOf = (sku: string) => database.db.query<{ causeId: string; sequence: string }>(
-    `SELECT cause_id AS "causeId", sequence::text FROM stock_change_outbox WHERE sku = $1 ORDER BY id`, [sku]);
+  const outboxOf = async (sku: string) => (await recordedStockChanges(database.db, sku)).map((change) => ({ causeId: change.cause.id, sequence: String(change.sequence) }));
 
   before(async () => {
     database = await createTestDatabase();

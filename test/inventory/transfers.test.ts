@@ -6,6 +6,7 @@ import { seedDemoData } from '../../prisma/seed.ts';
 import { graphql } from '../support/graphql.ts';
 import { startInventory } from '../support/inventoryService.ts';
 import { createTestDatabase, type TestDatabase } from '../support/services.ts';
+import { recordedStockChanges } from '../support/stockChanges.ts';
 import { givenStock } from '../support/stock.ts';
 import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
 
@@ -54,7 +55,7 @@ describe('transfers', () => {
       [6, 4, 6],
       'the answer confirms both sides',
     );
-    const changes = await database.db.query(`SELECT 1 FROM stock_change_outbox WHERE sku = $1 AND cause_type = 'TRANSFER'`, [sku]);
+    const changes = (await recordedStockChanges(database.db, sku)).filter((change) => change.cause.type === 'TRANSFER');
     assert.equal(changes.length, 1, 'one atomic change of the one stock level');
   });
 

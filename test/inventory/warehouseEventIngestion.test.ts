@@ -3,17 +3,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { stockLevelChanged, warehouseEventApplied, type PayloadOf } from '../../platform/contracts/events.ts';
 import type { BusEvent, EventSubscription } from '../../platform/events/eventBus.ts';
 import type { RunningService } from '../../platform/http/serviceHttpServer.ts';
 import { openInfrastructure, type Infrastructure } from '../../platform/infrastructure.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { seedDemoData } from '../../prisma/seed.ts';
 import { EXAMPLE_MAPPINGS_DIR, loadExampleMappings } from '../../subgraphs/inventory/mappings/sourceMappings.ts';
-import { STOCK_CHANGES_STREAM, type StockLevelChanged } from '../../subgraphs/inventory/services/stockChangeRelay.ts';
 import { UnknownSourceError, WarehouseEventIngestion } from '../../subgraphs/inventory/services/warehouseEventIngestion.ts';
 import { graphql } from '../support/graphql.ts';
 import { startInventory } from '../support/inventoryService.ts';
 import { createTestDatabase, REDIS_URL, type TestDatabase } from '../support/services.ts';
+import type { RecordedStockChange } from '../support/stockChanges.ts';
 import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
 
 // The demo seed counts SKU-n in EA when n % 5 is 0, 1 or 2, and lot-controls every tenth SKU:
@@ -24,17 +25,17 @@ describe('warehouse events in, stock changes out', () => {
   let inventory: RunningService;
   let baseUrl: string;
   let subscription: EventSubscription;
-  const published: StockLevelChanged[] = [];
+  const published: RecordedStockChange[] = [];
   let onPublished: (() => void) | null = null;
   let firstOutboxIdOfTest = 0n;
 
   const position = (sku: string, locationId: string, subinventory = 'STOCK', lot = '') =>
     database.db.prisma.stockPosition.findUnique({ where: { sku_locationId_subinventory_lot: { sku, locationId, subinventory, lot } } });
-  const outboxCount = () => database.db.prisma.stockChangeOutbox.count();
+  const outboxCount = () => database.db.prisma.eventOutbox.count({ where: { type: stockLevelChanged.type } });
   /** Resolves once the stream has carried every change this test made, and returns them in stream order. */
   const publishedByThisTest = async () => {
-    const expected = await database.db.prisma.stockChangeOutbox.count({ where: { id: { gte: firstOutboxIdOfTest } } });
-    const ours = () => published.filter((change) => BigInt(change.outboxId) >= firstOutboxIdOfTest);
+    const expected = await database.db.prisma.eventOutbox.count({ where: { type: stockLevelChanged.type, id: { gte: firstOutboxIdOfTest } } });
+    const ours = () => published.filter((change) => BigInt(change.id) >= firstOutboxIdOfTest);
     while (ours().length < expected) await new Promise<void>((resolve) => (onPublished = resolve));
     return ours();
   };
@@ -43,9 +44,9 @@ describe('warehouse events in, stock changes out', () => {
     database = await createTestDatabase();
     await seedDemoData(database.db, { skuCount: 50 });
     infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 10 }, eventBus: { kind: 'redis', url: REDIS_URL } });
-    subscription = await infrastructure.bus.subscribe(STOCK_CHANGES_STREAM, (events: readonly BusEvent[]) => {
-      for (const { payload } of events) {
-        const change = payload as StockLevelChanged;
+    subscription = await infrastructure.bus.subscribe(stockLevelChanged.stream, (events: readonly BusEvent[]) => {
+      for (const { id, payload } of events) {
+        const change = { ...(payload as RecordedStockChange), id: id! };
         // The stream is shared by every test run on this Redis: keep this process's changes only.
         if (change.cause.id.startsWith(`acme-wms:acme-${process.pid}-`) || change.cause.id.startsWith(`northwind-3pl:nw-${process.pid}-`)) {
           published.push(change);
@@ -65,7 +66,7 @@ describe('warehouse events in, stock changes out', () => {
   });
 
   beforeEach(async () => {
-    const last = await database.db.prisma.stockChangeOutbox.findFirst({ orderBy: { id: 'desc' } });
+    const last = await database.db.prisma.eventOutbox.findFirst({ orderBy: { id: 'desc' } });
     firstOutboxIdOfTest = (last?.id ?? 0n) + 1n;
   });
 
@@ -79,7 +80,7 @@ describe('warehouse events in, stock changes out', () => {
     const [change] = await publishedByThisTest();
     assert.equal(change!.sku, 'SKU-00002');
     assert.equal(change!.after.onHandWms - change!.before.onHandWms, 24);
-    assert.equal(change!.availableAfter - change!.availableBefore, 24);
+    assert.equal(change!.after.available - change!.before.available, 24);
     assert.equal(change!.sequence, 1);
   });
 
@@ -96,6 +97,40 @@ describe('warehouse events in, stock changes out', () => {
     assert.deepEqual(again.body.results.map((r: { status: string }) => r.status), ['DUPLICATE', 'DUPLICATE']);
     assert.equal((await position('SKU-00011', 'DC-01'))!.onHandWms, before + 5);
     assert.equal(await outboxCount(), outboxBefore + 1);
+  });
+
+  it("publishes each applied event that moves an order, naming the order's reference, in the transaction that applies it", async () => {
+    const confirmations = async () => (await database.db.prisma.eventOutbox.findMany({
+      where: { type: warehouseEventApplied.type, id: { gte: firstOutboxIdOfTest } }, orderBy: { id: 'asc' },
+    })).map((row) => row.payload as PayloadOf<typeof warehouseEventApplied>);
+    const forOrder = (fields: Record<string, unknown>) => acmeEvent({ item_code: 'ACME-00016', order_no: 'WEB-777', ...fields });
+    const stockBefore = (await position('SKU-00016', 'DC-01'))!;
+    const stockChangesBefore = await outboxCount();
+
+    const { body } = await postEvents(baseUrl, 'acme-wms', [
+      forOrder({ txn_type: 'PCK', qty: 2 }),
+      forOrder({ txn_type: 'PAK', qty: 2 }),
+      forOrder({ txn_type: 'SHP', qty: 2 }),
+      forOrder({ txn_type: 'DLV', qty: 2 }),
+      forOrder({ txn_type: 'RCV', qty: 9 }),
+      acmeEvent({ item_code: 'ACME-00016', txn_type: 'PCK', qty: 1 }),
+      forOrder({ txn_type: 'RTN', qty: 1 }),
+      forOrder({ txn_type: 'RST', qty: 1, subinv: 'DMG' }),
+    ]);
+
+    assert.equal(body.applied, 8);
+    const published = await confirmations();
+    assert.deepEqual(published.map((event) => [event.type, event.orderReference, event.quantity, event.subinventory, event.subinventoryNettable]), [
+      ['PICK', 'WEB-777', 2, 'STOCK', true],
+      ['PACK', 'WEB-777', 2, 'STOCK', true],
+      ['SHIP', 'WEB-777', 2, 'STOCK', true],
+      ['DELIVERY', 'WEB-777', 2, 'STOCK', true],
+      ['RETURN_RECEIVED', 'WEB-777', 1, 'QA', false],
+      ['RETURN_RESTOCKED', 'WEB-777', 1, 'DAMAGED', false],
+    ], 'a receipt naming a purchase order moves no order, and a pick naming none is not published');
+    assert.deepEqual([published[5]!.fromSubinventory, published[0]!.sku, published[0]!.locationId, published[0]!.source], ['QA', 'SKU-00016', 'DC-01', 'acme-wms']);
+    assert.equal(await outboxCount(), stockChangesBefore + 6, 'the pack and the delivery change no stock: no stock change for them');
+    assert.equal((await position('SKU-00016', 'DC-01'))!.onHandWms, stockBefore.onHandWms - 2 + 9);
   });
 
   it('orders by source sequence: a count supersedes older movements, even when they arrive late', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { wmsEventStream } from '../../platform/contracts/events.ts';
 import { seedDemoData } from '../../prisma/seed.ts';
 import { connectRedis, type Redis } from '../../platform/redis.ts';
 import type { PrismaClient } from '../../platform/database/database.ts';
@@ -8,7 +9,6 @@ import { loadExampleMappings } from '../../subgraphs/inventory/mappings/sourceMa
 import { WarehouseEventIngestion, type EventOutcome } from '../../subgraphs/inventory/services/warehouseEventIngestion.ts';
 import {
   CONSUMER_GROUP,
-  warehouseEventStream,
   WarehouseEventStreamConsumer,
   type WarehouseEventStreamConsumerOptions,
 } from '../../subgraphs/inventory/services/warehouseEventStreamConsumer.ts';
@@ -73,7 +73,7 @@ describe('WarehouseEventStreamConsumer', () => {
   /** A source of its own, in acme-wms format, so that concurrent runs never share a stream. */
   function newSource() {
     const mapping: SourceMapping = { ...acme, source: uniqueKey('acme-wms') };
-    const stream = warehouseEventStream(mapping.source);
+    const stream = wmsEventStream(mapping.source);
     cleanup(() => redis.del(stream));
     return { mapping, source: mapping.source, stream, ingestion: new WarehouseEventIngestion(database.db.prisma, [mapping]) };
   }
@@ -235,19 +235,25 @@ describe('WarehouseEventStreamConsumer', () => {
     const { mapping, source, stream } = newSource();
     const errors: unknown[] = [];
     let committed!: () => void;
-    const firstCommit = new Promise<void>((resolve) => (committed = resolve));
+    let nextCommit = new Promise<void>((resolve) => (committed = resolve));
     const consumer = newConsumer(
       new IngestionDownAtFirst(database.db.prisma, [mapping], 2),
       { sources: [source], consumerName: 'inventory-1', blockMs: 60_000 },
-      { onCommitted: () => committed(), onError: (error) => errors.push(error) },
+      {
+        onCommitted: () => {
+          committed();
+          nextCommit = new Promise<void>((resolve) => (committed = resolve));
+        },
+        onError: (error) => errors.push(error),
+      },
     );
     consumer.start();
     const onHandBefore = await onHandWms();
 
-    // When receipts arrive
+    // When receipts arrive (a blocked read may wake for the first of them alone)
     const receipts = acmeReceipts(20);
     await xaddAll(stream, receipts);
-    await firstCommit;
+    while ((await appliedCount(source)) < 20) await nextCommit;
     await consumer.stop();
 
     // Then both failures were reported, the receipts applied once and acked, and stop did not wait out the block

@@ -51,7 +51,7 @@ function movementOf(event: CanonicalInventoryEvent): Movement {
   return movement as Movement;
 }
 
-const itemAtDallas = { kind: 'item', sequence: 1042, locationId: 'DC-03', occurredAt: OCCURRED_AT, fromSubinventory: null, lot: '', serials: [] } as const;
+const itemAtDallas = { kind: 'item', sequence: 1042, locationId: 'DC-03', occurredAt: OCCURRED_AT, fromSubinventory: null, lot: '', serials: [], orderReference: null } as const;
 
 describe('mapWarehouseEvent: two WMS formats, one canonical event', () => {
   const sameMovements: { name: string; acme: Raw; northwind: Raw; expected: Movement }[] = [
@@ -74,18 +74,30 @@ describe('mapWarehouseEvent: two WMS formats, one canonical event', () => {
       expected: { ...itemAtDallas, type: 'ADJUSTMENT', sku: 'SKU-00007', subinventory: 'DAMAGED', quantity: -3, unitOfMeasure: 'EA' },
     },
     {
-      name: 'a customer return, which lands in RETURNS when no subinventory is given',
-      acme: acmeEvent({ txn_type: 'RTN', item_code: 'ACME-00042', qty: 1, uom: 'EA' }),
-      northwind: northwindEvent({ kind: 'return-received', product: { sku: 'SKU-00042' }, quantity: { value: 1, unit: 'EACH' } }),
-      expected: { ...itemAtDallas, type: 'RETURN_RECEIVED', sku: 'SKU-00042', subinventory: 'RETURNS', quantity: 1, unitOfMeasure: 'EA' },
+      name: 'a customer return of an order, which lands in QA (awaiting inspection) when no subinventory is given',
+      acme: acmeEvent({ txn_type: 'RTN', item_code: 'ACME-00042', order_no: 'WEB-100042', qty: 1, uom: 'EA' }),
+      northwind: northwindEvent({ kind: 'return-received', product: { sku: 'SKU-00042' }, customerOrder: { number: 'WEB-100042' }, quantity: { value: 1, unit: 'EACH' } }),
+      expected: { ...itemAtDallas, type: 'RETURN_RECEIVED', sku: 'SKU-00042', subinventory: 'QA', orderReference: 'WEB-100042', quantity: 1, unitOfMeasure: 'EA' },
+    },
+    {
+      name: "a pick for an order, naming the order's reference",
+      acme: acmeEvent({ txn_type: 'PCK', item_code: 'ACME-00042', order_no: 'WEB-100042', qty: 3, uom: 'EA' }),
+      northwind: northwindEvent({ kind: 'pick-confirmed', product: { sku: 'SKU-00042' }, customerOrder: { number: 'WEB-100042' }, quantity: { value: 3, unit: 'EACH' } }),
+      expected: { ...itemAtDallas, type: 'PICK', sku: 'SKU-00042', subinventory: 'STOCK', orderReference: 'WEB-100042', quantity: 3, unitOfMeasure: 'EA' },
+    },
+    {
+      name: "the carrier's delivery of an order",
+      acme: acmeEvent({ txn_type: 'DLV', item_code: 'ACME-00042', order_no: 'WEB-100042', qty: 3, uom: 'EA' }),
+      northwind: northwindEvent({ kind: 'delivery-confirmed', product: { sku: 'SKU-00042' }, customerOrder: { number: 'WEB-100042' }, quantity: { value: 3, unit: 'EACH' } }),
+      expected: { ...itemAtDallas, type: 'DELIVERY', sku: 'SKU-00042', subinventory: 'STOCK', orderReference: 'WEB-100042', quantity: 3, unitOfMeasure: 'EA' },
     },
     {
       name: 'a restock of returned units into stock',
       acme: acmeEvent({ txn_type: 'RST', item_code: 'ACME-00042', subinv: 'MAIN', qty: 1, uom: 'EA' }),
       northwind: northwindEvent({
-        kind: 'return-restocked', product: { sku: 'SKU-00042' }, fromBin: { zone: 'RETURNS-DOCK' }, bin: { zone: 'PICKFACE' }, quantity: { value: 1, unit: 'EACH' },
+        kind: 'return-restocked', product: { sku: 'SKU-00042' }, fromBin: { zone: 'QUARANTINE' }, bin: { zone: 'PICKFACE' }, quantity: { value: 1, unit: 'EACH' },
       }),
-      expected: { ...itemAtDallas, type: 'RETURN_RESTOCKED', sku: 'SKU-00042', subinventory: 'STOCK', fromSubinventory: 'RETURNS', quantity: 1, unitOfMeasure: 'EA' },
+      expected: { ...itemAtDallas, type: 'RETURN_RESTOCKED', sku: 'SKU-00042', subinventory: 'STOCK', fromSubinventory: 'QA', quantity: 1, unitOfMeasure: 'EA' },
     },
     {
       name: 'a quality hold in QA',
@@ -226,7 +238,7 @@ describe('mapWarehouseEvent: dead letters', () => {
     { name: 'a blank SKU', mapping: northwind, raw: northwindEvent({ kind: 'goods-receipt', product: { sku: '   ' }, quantity: { value: 1, unit: 'EACH' } }), code: 'MALFORMED_EVENT', reason: 'sku is missing (expected at "movement.product.sku")' },
     { name: 'a SKU the pattern does not recognise', mapping: acme, raw: receipt({ item_code: 'WIDGET-42' }), code: 'MALFORMED_EVENT', reason: 'sku code "WIDGET-42" matches neither skuCodes nor skuPattern "^ACME-(\\\\d+)$" of source acme-wms' },
     { name: 'a serial number listed twice', mapping: acme, raw: receipt({ qty: 2, serial_nos: ['SN-1', 'SN-1'] }), code: 'MALFORMED_EVENT', reason: 'serials[1] "SN-1" repeats serials[0]' },
-    { name: 'a restock from and to the same subinventory', mapping: acme, raw: receipt({ txn_type: 'RST', subinv: 'RET' }), code: 'MALFORMED_EVENT', reason: 'RETURN_RESTOCKED moves from RETURNS to RETURNS; the subinventories must differ' },
+    { name: 'a restock from and to the same subinventory', mapping: acme, raw: receipt({ txn_type: 'RST', subinv: 'QC' }), code: 'MALFORMED_EVENT', reason: 'RETURN_RESTOCKED moves from QA to QA; the subinventories must differ' },
     { name: 'a snapshot without lines', mapping: acme, raw: acmeEvent({ txn_type: 'SNAP', lines: [] }), code: 'MALFORMED_EVENT', reason: 'lines is empty; a location snapshot needs at least one line' },
     { name: 'an unmapped type code', mapping: acme, raw: receipt({ txn_type: 'XYZ' }), code: 'UNKNOWN_EVENT_TYPE', reason: 'event type "XYZ" has no mapping for source acme-wms' },
     { name: 'a type code that names an Object.prototype member', mapping: northwind, raw: northwindEvent({ kind: 'constructor' }), code: 'UNKNOWN_EVENT_TYPE', reason: 'event type "constructor" has no mapping for source northwind-3pl' },
@@ -333,7 +345,7 @@ describe('mapWarehouseEvent: never throws', () => {
 describe('bucketEffectsOf', () => {
   const event = (type: InventoryEventType, quantity: number, overrides: Partial<ItemEvent> = {}): ItemEvent => ({
     kind: 'item', eventId: 'e-1', source: 'acme-wms', sequence: 1, type, sku: 'SKU-00042', locationId: 'DC-01',
-    subinventory: 'STOCK', fromSubinventory: null, lot: 'L1', serials: [], quantity, unitOfMeasure: 'EA', occurredAt: OCCURRED_AT,
+    subinventory: 'STOCK', fromSubinventory: null, lot: 'L1', serials: [], orderReference: null, quantity, unitOfMeasure: 'EA', occurredAt: OCCURRED_AT,
     ...overrides,
   });
   const add = (bucket: BucketEffect['bucket'], quantity: number, subinventory = 'STOCK'): BucketEffect => ({ subinventory, lot: 'L1', bucket, op: 'add', quantity });
@@ -343,6 +355,7 @@ describe('bucketEffectsOf', () => {
     { type: 'PICK', event: event('PICK', 5), effects: [add('allocated', 5)] },
     { type: 'PACK', event: event('PACK', 5), effects: [] },
     { type: 'SHIP', event: event('SHIP', 5), effects: [add('onHandWms', -5), add('allocated', -5)] },
+    { type: 'DELIVERY', event: event('DELIVERY', 5, { orderReference: 'WEB-100042' }), effects: [] },
     { type: 'ADJUSTMENT', event: event('ADJUSTMENT', -3), effects: [add('onHandWms', -3)] },
     { type: 'CYCLE_COUNT', event: event('CYCLE_COUNT', 17), effects: [{ subinventory: 'STOCK', lot: 'L1', bucket: 'onHandWms', op: 'set', quantity: 17 }] },
     { type: 'TRANSFER_OUT', event: event('TRANSFER_OUT', 5), effects: [add('onHandWms', -5)] },
@@ -362,8 +375,8 @@ describe('bucketEffectsOf', () => {
     });
   }
 
-  it('restocks from RETURNS when the event names no origin', () => {
-    assert.deepEqual(bucketEffectsOf(event('RETURN_RESTOCKED', 1)), [add('onHandWms', -1, 'RETURNS'), add('onHandWms', 1, 'STOCK')]);
+  it('restocks from QA, where returns await inspection, when the event names no origin', () => {
+    assert.deepEqual(bucketEffectsOf(event('RETURN_RESTOCKED', 1)), [add('onHandWms', -1, 'QA'), add('onHandWms', 1, 'STOCK')]);
   });
 
   it('has an expectation above for every event type', () => {
@@ -404,10 +417,10 @@ describe('validateSourceMapping', () => {
     assert.deepEqual(validateSourceMapping(broken), [
       'mapping has an unknown key "subinventory" (expected one of source, fields, lineFields, types, skuCodes, skuPattern, locationCodes, subinventoryCodes, defaultSubinventory, units)',
       'source must be a non-empty string, got " "',
-      'fields has an unknown key "qty" (expected one of eventId, type, sequence, sku, location, quantity, unitOfMeasure, occurredAt, subinventory, fromSubinventory, lot, serials, lines)',
+      'fields has an unknown key "qty" (expected one of eventId, type, sequence, sku, location, quantity, unitOfMeasure, occurredAt, subinventory, fromSubinventory, lot, serials, orderReference, lines)',
       'fields.eventId must be a dotted path such as "item.code", got "header..id"',
       'fields.occurredAt is missing',
-      'types.RCV maps to "RECIEPT", which is neither one of RECEIPT, PICK, PACK, SHIP, ADJUSTMENT, CYCLE_COUNT, TRANSFER_OUT, TRANSFER_IN, RETURN_RECEIVED, RETURN_RESTOCKED, QUALITY_HOLD, QUALITY_RELEASE nor LOCATION_SNAPSHOT',
+      'types.RCV maps to "RECIEPT", which is neither one of RECEIPT, PICK, PACK, SHIP, DELIVERY, ADJUSTMENT, CYCLE_COUNT, TRANSFER_OUT, TRANSFER_IN, RETURN_RECEIVED, RETURN_RESTOCKED, QUALITY_HOLD, QUALITY_RELEASE nor LOCATION_SNAPSHOT',
       'lineFields is required because types maps a code to LOCATION_SNAPSHOT',
       'skuPattern.match "^ACME-\\\\d+$" must have exactly one capture group, has 0',
       'locationCodes.ATL1 must map to a non-empty string, got ""',

@@ -60,13 +60,13 @@ for (const [kind, open] of buses) {
       const stream = uniqueKey('bus');
       const first = collect(3);
       const second = collect(3);
-      await bus.publish(stream, 'test.thing.happened', { n: -1 });
+      await bus.publish(stream, { type: 'test.thing.happened', payload: { n: -1 } });
       for (const { handler } of [first, second]) {
         const subscription = await bus.subscribe(stream, handler);
         cleanup(() => subscription.close());
       }
 
-      for (const n of [0, 1, 2]) await bus.publish(stream, 'test.thing.happened', { n });
+      for (const n of [0, 1, 2]) await bus.publish(stream, { type: 'test.thing.happened', payload: { n } });
       await Promise.all([first.arrived, second.arrived]);
 
       for (const { events } of [first, second]) {
@@ -80,12 +80,12 @@ for (const [kind, open] of buses) {
       cleanup(close);
       const stream = uniqueKey('bus');
       const cursors = [];
-      for (const n of [1, 2, 3]) cursors.push(await bus.publish(stream, 'test.thing.happened', { n }));
+      for (const n of [1, 2, 3]) cursors.push(await bus.publish(stream, { type: 'test.thing.happened', payload: { n } }));
 
       const resumed = collect(3);
       const subscription = await bus.subscribe(stream, resumed.handler, { after: cursors[0] });
       cleanup(() => subscription.close());
-      await bus.publish(stream, 'test.thing.happened', { n: 4 });
+      await bus.publish(stream, { type: 'test.thing.happened', payload: { n: 4 } });
       await resumed.arrived;
 
       assert.deepEqual(resumed.events.map((event) => event.payload), [{ n: 2 }, { n: 3 }, { n: 4 }]);
@@ -109,5 +109,39 @@ for (const [kind, open] of buses) {
       assert.deepEqual(await bus.read(stream, cursors[14]!, 10), [], 'nothing was lost after the newest event, even with none kept');
       if (kind === 'Redis Streams') await assert.rejects(bus.read(stream, cursors[13]!, 10), (error: StreamCursorError) => error.reason === 'expired');
     });
+
+    it("carries each event's producer id, and reads the events that end at a cursor", async () => {
+      const { bus, close } = open();
+      cleanup(close);
+      const stream = uniqueKey('bus');
+      const cursors = await bus.publishMany(stream, Array.from({ length: 5 }, (_, n) => ({ type: 'test.thing.happened', id: `id-${n}`, payload: { n } })));
+      await bus.publish(stream, { type: 'test.thing.happened', payload: { n: 5 } });
+
+      assert.deepEqual((await bus.readEndingAt(stream, cursors[3]!, 2)).map((event) => [event.id, event.payload]), [['id-2', { n: 2 }], ['id-3', { n: 3 }]]);
+      assert.deepEqual((await bus.readEndingAt(stream, null, 2)).map((event) => [event.id, event.payload]), [['id-4', { n: 4 }], [null, { n: 5 }]]);
+      assert.deepEqual((await bus.readEndingAt(stream, cursors[1]!, 10)).map((event) => event.payload), [{ n: 0 }, { n: 1 }], 'fewer where the stream holds fewer');
+      assert.deepEqual(await bus.readEndingAt(uniqueKey('bus'), null, 10), [], 'none from a stream never written');
+    });
   });
 }
+
+describe('the Redis Streams event bus, given an entry written by hand', () => {
+  const cleanup = useCleanup();
+
+  it('hands over a payload that is not JSON as its text, and goes on with the entries behind it', async () => {
+    const redis = connectRedis(REDIS_URL);
+    const bus = new RedisEventBus(redis, { blockMs: 200 });
+    cleanup(async () => (await bus.close(), redis.disconnect()));
+    const stream = uniqueKey('bus');
+    cleanup(() => redis.del(stream));
+    const received = collect(2);
+    const subscription = await bus.subscribe(stream, received.handler, { after: '0-0' });
+    cleanup(() => subscription.close());
+
+    await redis.xadd(stream, '*', 'type', 'test.thing.happened', 'payload', '{not json');
+    await bus.publish(stream, { type: 'test.thing.happened', payload: { n: 1 } });
+    await received.arrived;
+
+    assert.deepEqual(received.events.map((event) => [event.type, event.id, event.payload]), [['test.thing.happened', null, '{not json'], ['test.thing.happened', null, { n: 1 }]]);
+  });
+});

@@ -1,7 +1,9 @@
 import type { Database, PrismaClient } from '../../../platform/database/database.ts';
-import type { DeadLetter, Item, Location, StockChangeOutbox, Subinventory } from '../../../platform/database/generated/client.ts';
+import { stockLevelChanged, type PayloadOf } from '../../../platform/contracts/events.ts';
+import type { DeadLetter, Item, Location, Subinventory } from '../../../platform/database/generated/client.ts';
 import { newestFirstAfter, type NewestFirstPosition } from '../../../platform/graphql/pagination.ts';
 import type { InboundSupply } from '../domain/promiseDate.ts';
+import { INVENTORY_PRODUCER } from './inventoryOutbox.ts';
 import { inboundSupply, summarizeStockLevel, type PositionState, type StockLevelBuckets } from '../domain/stockLevelSummary.ts';
 
 export type { DeadLetter, Item, Location, Subinventory };
@@ -92,11 +94,8 @@ const POSITION_DETAILS = `LEFT JOIN subinventory s ON s.location_id = p.location
          LEFT JOIN lot ON lot.sku = p.sku AND lot.lot = p.lot`;
 const READ_AT = `date_part('epoch', date_trunc('milliseconds', statement_timestamp()))`;
 
-/** A recorded stock change: its outbox record, with the buckets it stored before and after. */
-export type StockChangeRecord = Omit<StockChangeOutbox, 'before' | 'after'> & {
-  readonly before: StockLevelBuckets;
-  readonly after: StockLevelBuckets;
-};
+/** A recorded stock change: its `inventory.stockLevel.changed` payload, and its outbox id. */
+export type StockChangeRecord = PayloadOf<typeof stockLevelChanged> & { readonly id: string };
 
 /** See ItemFilter in schema.graphql. */
 export interface ItemFilter {
@@ -157,10 +156,13 @@ export class InventoryRepository {
     });
   }
 
-  /** Recorded stock changes (outbox records) by id, in no particular order. */
+  /** Recorded stock changes (their outbox records) by id, in no particular order. */
   async stockChangesById(ids: readonly bigint[]): Promise<StockChangeRecord[]> {
-    // The ledger writes `before` and `after` from StockLevelBuckets (see StockLedger.write).
-    return (await this.prisma.stockChangeOutbox.findMany({ where: { id: { in: [...ids] } } })) as unknown as StockChangeRecord[];
+    const rows = await this.db.queryTuples<[string, PayloadOf<typeof stockLevelChanged>]>(
+      'SELECT id::text, payload FROM event_outbox WHERE id = ANY($1::bigint[]) AND producer = $2 AND type = $3',
+      [ids.map(String), INVENTORY_PRODUCER, stockLevelChanged.type],
+    );
+    return rows.map(([id, payload]) => ({ ...payload, id }));
   }
 
   deadLettersById(ids: readonly string[]): Promise<DeadLetter[]> {

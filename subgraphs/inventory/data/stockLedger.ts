@@ -1,11 +1,14 @@
+import type { STOCK_CHANGE_CAUSE_TYPES } from '../../../platform/contracts/events.ts';
 import { Prisma } from '../../../platform/database/generated/client.ts';
 import { recordset } from '../../../platform/database/recordset.ts';
+import { outboxInsert } from '../../../platform/events/outbox.ts';
 import { applyBucketEffects, positionKey, type LedgerBucket, type LedgerEffect } from '../domain/applyBucketEffects.ts';
 import type { InboundSupply } from '../domain/promiseDate.ts';
 import { inboundSupply, nextLotExpiry, summarizeStockLevel, type PositionState, type StockLevelBuckets } from '../domain/stockLevelSummary.ts';
+import { INVENTORY_PRODUCER, stockChangeRecord, type StockChangeEvent } from './inventoryOutbox.ts';
 
 /** What made a stock level change; travels with its stock-change event. */
-export type StockChangeCauseType = 'WAREHOUSE_EVENT' | 'ERP_BALANCE' | 'RESERVATION' | 'TRANSFER';
+export type StockChangeCauseType = (typeof STOCK_CHANGE_CAUSE_TYPES)[number];
 
 /** One change to the positions of one item x location, applied all or nothing. */
 export interface StockChange {
@@ -83,15 +86,6 @@ interface LotRow {
   lotExpiresAt: Date | null;
 }
 
-interface OutboxRow {
-  readonly sku: string;
-  readonly locationId: string;
-  readonly sequence: number;
-  readonly cause: StockChange['cause'];
-  readonly before: StockLevelBuckets;
-  readonly after: StockLevelBuckets;
-}
-
 const keyOf = (sku: string, locationId: string) => `${sku}\u0000${locationId}`;
 
 export interface StockLevelKey {
@@ -128,7 +122,7 @@ export class StockLedger {
   private readonly touchedKeys = new Set<string>();
   /** Levels whose promise figures are written again although nothing changed them. */
   private readonly resummedKeys = new Set<string>();
-  private readonly outbox: OutboxRow[] = [];
+  private readonly outbox: StockChangeEvent[] = [];
 
   private constructor(
     private readonly tx: Prisma.TransactionClient,
@@ -350,18 +344,8 @@ export class StockLedger {
       Prisma.sql`levels AS (${levels})`,
       ...alongside.map((statement, index) => Prisma.sql`${Prisma.raw(`alongside_${index}`)} AS (${statement})`),
     ];
-    const records = outbox.map((row) => ({
-      sku: row.sku, location_id: row.locationId, sequence: row.sequence, cause_type: row.cause.type, cause_id: row.cause.id,
-      before: row.before, after: row.after, available_before: row.before.available, available_after: row.after.available,
-    }));
-    await this.tx.$executeRaw`
-      WITH ${Prisma.join(parts, ', ')}
-      INSERT INTO stock_change_outbox (sku, location_id, sequence, cause_type, cause_id, before, after, available_before, available_after, occurred_at)
-      SELECT v.*, ${now.toISOString()}::timestamptz
-        FROM ${recordset(records, 'v', {
-          sku: 'text', location_id: 'text', sequence: 'bigint', cause_type: 'text', cause_id: 'text',
-          before: 'jsonb', after: 'jsonb', available_before: 'int', available_after: 'int',
-        })}`;
+    const records = outbox.map((row) => stockChangeRecord(row, now));
+    await this.tx.$executeRaw`WITH ${Prisma.join(parts, ', ')} ${outboxInsert(INVENTORY_PRODUCER, records, now)}`;
     this.touchedKeys.clear();
     this.resummedKeys.clear();
     this.outbox.length = 0;

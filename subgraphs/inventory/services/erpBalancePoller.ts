@@ -1,11 +1,12 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import type { JobLease } from '../../../platform/concurrency/jobLease.ts';
+import { runPeriodically } from '../../../platform/concurrency/runPeriodically.ts';
 import type { Logger } from '../../../platform/logger.ts';
 import { ErpUnavailableError, type InventoryBalancesClientOptions } from '../erp/inventoryBalancesClient.ts';
 import type { ErpBalanceImport, ErpImportResult } from './erpBalanceImport.ts';
 
 export interface ErpBalancePollerOptions {
-  /** Time from the end of one pull to the start of the next, in milliseconds. */
-  readonly intervalMs: number;
+  /** The pull's lease: one replica pulls at a time, its interval from the end of one pull to the start of the next. */
+  readonly lease: JobLease;
   readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** Called once a pull has changed stock levels (wakes the outbox relay). */
   readonly onCommitted: () => void;
@@ -13,13 +14,19 @@ export interface ErpBalancePollerOptions {
 
 type PullResult = ErpImportResult & { pages: number };
 
+// How often a replica looks whether the pull is due, at most: the interval between pulls can
+// stretch by this much.
+const MAX_CHECK_INTERVAL_MS = 10_000; // 10 seconds
+
 /**
- * Pulls the ERP's on-hand balances in 'full' mode: once on start(), then `intervalMs` after
- * each pull ends, so that pulls never overlap. A failed pull is logged and the next one
- * happens on schedule. Stopped for good by stop().
+ * Pulls the ERP's on-hand balances in 'full' mode, on one replica at a time (the lease): once on
+ * start(), then the lease's interval after each pull ends on whichever replica ran it, so that
+ * pulls never overlap. A failed pull is logged and the next one happens on schedule. Stopped for good
+ * by stop().
  */
 export class ErpBalancePoller {
   private readonly intervalMs: number;
+  private readonly lease: JobLease;
   private readonly logger: ErpBalancePollerOptions['logger'];
   private readonly onCommitted: () => void;
   private readonly stopping = new AbortController();
@@ -29,25 +36,32 @@ export class ErpBalancePoller {
   constructor(
     private readonly importer: ErpBalanceImport,
     private readonly clientOptions: InventoryBalancesClientOptions,
-    { intervalMs, logger, onCommitted }: ErpBalancePollerOptions,
+    { lease, logger, onCommitted }: ErpBalancePollerOptions,
   ) {
-    this.intervalMs = intervalMs;
+    this.intervalMs = lease.intervalMs;
+    this.lease = lease;
     this.logger = logger;
     this.onCommitted = onCommitted;
   }
 
   start(): void {
     if (this.loop || this.stopping.signal.aborted) return;
-    const { signal } = this.stopping;
-    this.loop = (async () => {
-      while (!signal.aborted) {
-        await this.pullNow().then(
-          ({ rejected, ...counts }) => this.logger.info({ ...counts, rejected: rejected.length, firstRejected: rejected.slice(0, 10) }, 'ERP balances pulled'),
-          (error: unknown) => this.logFailure(error),
-        );
-        await delay(this.intervalMs, undefined, { signal }).catch(() => {});
-      }
-    })();
+    this.loop = runPeriodically(
+      () => this.pullIfDue().then(
+        (pulled) => {
+          if (!pulled) return;
+          const { rejected, ...counts } = pulled;
+          this.logger.info({ ...counts, rejected: rejected.length, firstRejected: rejected.slice(0, 10) }, 'ERP balances pulled');
+        },
+        (error: unknown) => this.logFailure(error),
+      ),
+      { intervalMs: Math.min(this.intervalMs, MAX_CHECK_INTERVAL_MS), signal: this.stopping.signal, onError: (error) => this.logFailure(error) },
+    );
+  }
+
+  /** Pulls if no replica is pulling and the last pull ended an interval ago or more; null when it is not this replica's turn. */
+  async pullIfDue(): Promise<PullResult | null> {
+    return (await this.lease.runIfDue(() => this.pullNow()))?.result ?? null;
   }
 
   /** Pulls now, or joins the pull under way; rejects with its error. */

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { ORDER_CONFIRMATION_TYPES, warehouseEventApplied } from '../../../platform/contracts/events.ts';
 import type { PrismaClient } from '../../../platform/database/database.ts';
 import type { Prisma } from '../../../platform/database/generated/client.ts';
 import { recordset } from '../../../platform/database/recordset.ts';
+import { outboxInsert, outboxRecord, type OutboxRecord } from '../../../platform/events/outbox.ts';
+import { INVENTORY_PRODUCER } from '../data/inventoryOutbox.ts';
 import { StockLedger, type StockChange } from '../data/stockLedger.ts';
 import type { LedgerEffect } from '../domain/applyBucketEffects.ts';
 import { bucketEffectsOf, serialMovementOf } from '../domain/events/bucketEffects.ts';
@@ -37,8 +40,8 @@ interface Rejection {
 
 interface Catalogue {
   readonly items: ReadonlyMap<string, { unitOfMeasure: string; lotControlled: boolean }>;
-  /** `${locationId}\0${code}` of every subinventory of the locations concerned. */
-  readonly subinventories: ReadonlySet<string>;
+  /** Whether it is nettable, by `${locationId}\0${code}`, for every subinventory of the locations concerned. */
+  readonly subinventories: ReadonlyMap<string, boolean>;
 }
 
 /**
@@ -46,6 +49,8 @@ interface Catalogue {
  * canonical event, checks them against the catalogue, applies each exactly once (by source and
  * event id) and in source-sequence order per item x location, and keeps every event that cannot
  * be applied in the dead-letter store with its reason and raw payload. All-or-nothing per event.
+ * Each applied event that concerns an order (a pick, pack, ship, delivery or return naming the
+ * order's reference) is published, in the same transaction, as `inventory.warehouseEvent.applied`.
  */
 export class WarehouseEventIngestion {
   private readonly mappings: ReadonlyMap<string, SourceMapping>;
@@ -145,7 +150,12 @@ export class WarehouseEventIngestion {
           outcomes[index] = { status: 'APPLIED', eventId: event.eventId };
         }
       }
-      await ledger.write();
+      const confirmations = plans.flatMap(({ index, event }) => {
+        const status = outcomes[index]?.status;
+        // A superseded event's stock is in a newer count already; what it tells of the order still holds.
+        return (status === 'APPLIED' || status === 'SUPERSEDED') && event.kind === 'item' ? orderConfirmations(event, catalogue) : [];
+      });
+      await ledger.write(confirmations.length ? [outboxInsert(INVENTORY_PRODUCER, confirmations, new Date())] : []);
       await recordSerialMovements(tx, plans.flatMap(({ index, event }) => (outcomes[index]?.status === 'APPLIED' && event.kind === 'item' ? [event] : [])));
       if (unclaimed.length) await tx.$executeRaw`DELETE FROM inventory_event WHERE source = ${source} AND event_id = ANY(${unclaimed}::text[])`;
       if (superseded.length) await tx.$executeRaw`UPDATE inventory_event SET outcome = 'SUPERSEDED' WHERE source = ${source} AND event_id = ANY(${superseded}::text[])`;
@@ -184,11 +194,11 @@ export class WarehouseEventIngestion {
     const locationIds = [...new Set(events.map((event) => event.locationId))];
     const [items, subinventories] = await Promise.all([
       this.prisma.item.findMany({ where: { sku: { in: skus } }, select: { sku: true, unitOfMeasure: true, lotControlled: true } }),
-      this.prisma.subinventory.findMany({ where: { locationId: { in: locationIds } }, select: { locationId: true, code: true } }),
+      this.prisma.subinventory.findMany({ where: { locationId: { in: locationIds } }, select: { locationId: true, code: true, nettable: true } }),
     ]);
     return {
       items: new Map(items.map((item) => [item.sku, item])),
-      subinventories: new Set(subinventories.map((s) => `${s.locationId}\u0000${s.code}`)),
+      subinventories: new Map(subinventories.map((s) => [`${s.locationId}\u0000${s.code}`, s.nettable])),
     };
   }
 }
@@ -275,7 +285,7 @@ function checkAgainstCatalogue(event: CanonicalInventoryEvent, catalogue: Catalo
   const lines = event.kind === 'item'
     ? [{ sku: event.sku, subinventory: event.subinventory, lot: event.lot, unitOfMeasure: event.unitOfMeasure }, ...(event.fromSubinventory ? [{ sku: event.sku, subinventory: event.fromSubinventory, lot: event.lot, unitOfMeasure: event.unitOfMeasure }] : [])]
     : event.lines;
-  const locationKnown = [...catalogue.subinventories].some((key) => key.startsWith(`${event.locationId}\u0000`));
+  const locationKnown = [...catalogue.subinventories.keys()].some((key) => key.startsWith(`${event.locationId}\u0000`));
   if (!locationKnown) return { code: 'UNKNOWN_LOCATION', reason: `location ${event.locationId} does not exist` };
   for (const line of lines) {
     const item = catalogue.items.get(line.sku);
@@ -309,16 +319,49 @@ async function currentPositionsOf(tx: Prisma.TransactionClient, locationIds: str
 }
 
 function changesOf(event: CanonicalInventoryEvent, positions: PositionsByLocation): StockChange[] {
-  return event.kind === 'item' ? [itemChange(event)] : snapshotChanges(event, positions.get(event.locationId) ?? []);
+  return event.kind === 'item' ? itemChanges(event) : snapshotChanges(event, positions.get(event.locationId) ?? []);
 }
 
-function itemChange(event: ItemEvent): StockChange {
+const isOrderConfirmation = (type: ItemEvent['type']): type is (typeof ORDER_CONFIRMATION_TYPES)[number] =>
+  (ORDER_CONFIRMATION_TYPES as readonly string[]).includes(type);
+
+/** The event as its order hears of it: an `inventory.warehouseEvent.applied` record, when it names an order and moves one. */
+function orderConfirmations(event: ItemEvent, catalogue: Catalogue): OutboxRecord[] {
+  const { type, orderReference } = event;
+  if (orderReference === null || !isOrderConfirmation(type)) return [];
+  return [outboxRecord(warehouseEventApplied, {
+    source: event.source,
+    eventId: event.eventId,
+    sourceSequence: event.sequence,
+    type,
+    orderReference,
+    sku: event.sku,
+    locationId: event.locationId,
+    subinventory: event.subinventory,
+    // The catalogue check let the event through, so its subinventory exists at the location.
+    subinventoryNettable: catalogue.subinventories.get(`${event.locationId}\u0000${event.subinventory}`)!,
+    fromSubinventory: event.fromSubinventory,
+    lot: event.lot,
+    serials: [...event.serials],
+    quantity: event.quantity,
+    occurredAt: event.occurredAt.toISOString(),
+    appliedAt: new Date().toISOString(),
+  })];
+}
+
+/** An event's stock change; none for a movement that changes no stock (a pack, a delivery). */
+function itemChanges(event: ItemEvent): StockChange[] {
+  const effects = bucketEffectsOf(event);
+  return effects.length === 0 ? [] : [itemChange(event, effects)];
+}
+
+function itemChange(event: ItemEvent, effects: StockChange['effects']): StockChange {
   return {
     sku: event.sku,
     locationId: event.locationId,
     cause: { type: 'WAREHOUSE_EVENT', id: `${event.source}:${event.eventId}` },
     source: event.source,
-    effects: bucketEffectsOf(event),
+    effects,
     order: event.type === 'CYCLE_COUNT' ? { sequence: event.sequence, counts: 'positions' } : { sequence: event.sequence },
   };
 }

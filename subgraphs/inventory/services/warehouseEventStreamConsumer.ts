@@ -1,9 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { wmsEventStream } from '../../../platform/contracts/events.ts';
 import { prefixedKey, type Redis } from '../../../platform/redis.ts';
 import type { WarehouseEventIngestion } from './warehouseEventIngestion.ts';
 
-/** Stream a source's producers XADD raw events to: field `event` = the raw event as JSON (one event per entry). */
-export const warehouseEventStream = (source: string) => `stockgraph:wms-events:${source}`;
 export const CONSUMER_GROUP = 'inventory';
 
 export interface WarehouseEventStreamConsumerOptions {
@@ -80,7 +79,7 @@ export class WarehouseEventStreamConsumer {
       throw new TypeError(`sources must name at least one source with a mapping; no mapping for: ${unknown.join(', ') || '(no sources)'}`);
     }
     this.sources = sources;
-    this.streams = sources.map(warehouseEventStream);
+    this.streams = sources.map(wmsEventStream);
     this.consumerName = consumerName;
     this.batchSize = batchSize;
     this.blockMs = blockMs;
@@ -196,7 +195,7 @@ export class WarehouseEventStreamConsumer {
   }
 
   private async ingestAndAck(source: string, entries: readonly StreamEntry[]): Promise<number> {
-    const stream = warehouseEventStream(source);
+    const stream = wmsEventStream(source);
     const rawEvents = entries.flatMap(([, fields]) => (fields ? [rawEventOf(fields)] : []));
     const trimmed = entries.flatMap(([id, fields]) => (fields ? [] : [id]));
     if (trimmed.length > 0) {

@@ -20,12 +20,14 @@ export interface BucketEffect {
  * - PICK: allocated +q (picked for an order, not shipped yet).
  * - PACK: nothing; packing changes the order's status, not the stock.
  * - SHIP: on hand -q and allocated -q.
+ * - DELIVERY: nothing; the carrier's confirmation changes the order's status, not the stock.
  * - ADJUSTMENT: on hand +q, q signed.
  * - CYCLE_COUNT: on hand set to q.
  * - TRANSFER_OUT: on hand -q.
  * - TRANSFER_IN: on hand +q and inbound in transit -q.
- * - RETURN_RECEIVED: on hand +q in the event's subinventory (RETURNS unless the WMS says otherwise).
- * - RETURN_RESTOCKED: on hand -q in fromSubinventory, then +q in the event's subinventory.
+ * - RETURN_RECEIVED: on hand +q in the event's subinventory (QA, awaiting inspection, unless the WMS says otherwise).
+ * - RETURN_RESTOCKED: on hand -q in fromSubinventory (QA unless the WMS says otherwise), then +q in
+ *   the event's subinventory: a nettable one restocks the units, DAMAGED scraps them.
  * - QUALITY_HOLD: quality hold +q; QUALITY_RELEASE: quality hold -q.
  *
  * Pure: clamping and refusing a bucket that would go below zero is the caller's business.
@@ -40,6 +42,7 @@ export function bucketEffectsOf(event: ItemEvent): BucketEffect[] {
     case 'PICK':
       return [add('allocated', quantity)];
     case 'PACK':
+    case 'DELIVERY':
       return [];
     case 'SHIP':
       return [add('onHandWms', -quantity), add('allocated', -quantity)];
@@ -54,7 +57,7 @@ export function bucketEffectsOf(event: ItemEvent): BucketEffect[] {
     case 'RETURN_RECEIVED':
       return [add('onHandWms', quantity)];
     case 'RETURN_RESTOCKED':
-      return [add('onHandWms', -quantity, event.fromSubinventory ?? 'RETURNS'), add('onHandWms', quantity)];
+      return [add('onHandWms', -quantity, event.fromSubinventory ?? 'QA'), add('onHandWms', quantity)];
     case 'QUALITY_HOLD':
       return [add('qualityHold', quantity)];
     case 'QUALITY_RELEASE':
@@ -86,6 +89,7 @@ export function serialMovementOf(event: ItemEvent): 'arrive' | 'leave' | null {
       return event.quantity > 0 ? 'arrive' : 'leave';
     case 'PICK':
     case 'PACK':
+    case 'DELIVERY':
     case 'CYCLE_COUNT':
     case 'QUALITY_HOLD':
     case 'QUALITY_RELEASE':

@@ -1,6 +1,6 @@
 /** Every movement a WMS reports for one item at one location; see bucketEffects.ts for what each does. */
 export const INVENTORY_EVENT_TYPES = [
-  'RECEIPT', 'PICK', 'PACK', 'SHIP', 'ADJUSTMENT', 'CYCLE_COUNT', 'TRANSFER_OUT', 'TRANSFER_IN',
+  'RECEIPT', 'PICK', 'PACK', 'SHIP', 'DELIVERY', 'ADJUSTMENT', 'CYCLE_COUNT', 'TRANSFER_OUT', 'TRANSFER_IN',
   'RETURN_RECEIVED', 'RETURN_RESTOCKED', 'QUALITY_HOLD', 'QUALITY_RELEASE',
 ] as const;
 
@@ -31,6 +31,8 @@ export interface ItemEvent {
   /** '' when the item is not lot-controlled. */
   readonly lot: string;
   readonly serials: readonly string[];
+  /** The order the movement fulfils or returns (Order.reference), when the WMS names one. */
+  readonly orderReference: string | null;
   /** A whole number in `unitOfMeasure`, after conversion; see quantityRuleViolation for its sign. */
   readonly quantity: number;
   readonly unitOfMeasure: string;
@@ -76,6 +78,7 @@ export function quantityRuleViolation(type: InventoryEventType, quantity: number
     case 'PICK':
     case 'PACK':
     case 'SHIP':
+    case 'DELIVERY':
     case 'TRANSFER_OUT':
     case 'TRANSFER_IN':
     case 'RETURN_RECEIVED':

@@ -29,6 +29,8 @@ export interface SourceMapping {
     readonly fromSubinventory?: string;
     readonly lot?: string;
     readonly serials?: string;
+    /** The order a movement fulfils or returns, as the WMS names it (Order.reference). */
+    readonly orderReference?: string;
     readonly quantity: string;
     readonly unitOfMeasure: string;
     readonly occurredAt: string;
@@ -57,7 +59,7 @@ export interface SourceMapping {
   readonly locationCodes: Readonly<Record<string, string>>;
   /** Source subinventory code -> Stockgraph subinventory; codes not listed pass through unchanged. */
   readonly subinventoryCodes?: Readonly<Record<string, string>>;
-  /** The subinventory of an event without one (except RETURN_RECEIVED, which defaults to RETURNS). */
+  /** The subinventory of an event without one (except RETURN_RECEIVED, which defaults to QA). */
   readonly defaultSubinventory: string;
   /** Source unit -> canonical unit and factor, e.g. { CS: { unit: 'EA', factor: 12 } }. Units not listed pass through unchanged. */
   readonly units?: Readonly<Record<string, { readonly unit: string; readonly factor: number }>>;
@@ -78,8 +80,9 @@ type Read<T> = { ok: true; value: T } | Rejection;
 
 type UnitTable = SourceMapping['units'];
 
-const RESTOCKED_FROM_DEFAULT = 'RETURNS';
-const RETURN_RECEIVED_DEFAULT = 'RETURNS';
+// Returned units await inspection in QA, where nothing is promised.
+const RESTOCKED_FROM_DEFAULT = 'QA';
+const RETURN_RECEIVED_DEFAULT = 'QA';
 // A timestamp before 2000 is almost always epoch seconds sent as milliseconds.
 const EARLIEST_OCCURRED_AT_MS = Date.UTC(2000, 0, 1);
 const LATEST_OCCURRED_AT_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
@@ -155,6 +158,8 @@ function mapItemEvent(raw: Record<string, unknown>, mapping: SourceMapping, type
   if (!lot.ok) return lot;
   const serials = readSerials(raw, fields.serials);
   if (!serials.ok) return serials;
+  const orderReference = readOptionalText(raw, fields.orderReference, 'orderReference');
+  if (!orderReference.ok) return orderReference;
 
   const amount = readQuantity(raw, fields.quantity, fields.unitOfMeasure, mapping.units);
   if (!amount.ok) return amount;
@@ -174,6 +179,7 @@ function mapItemEvent(raw: Record<string, unknown>, mapping: SourceMapping, type
     fromSubinventory,
     lot: lot.value ?? '',
     serials: serials.value,
+    orderReference: orderReference.value ?? null,
     quantity,
     unitOfMeasure,
   };
@@ -471,7 +477,7 @@ function reject(code: DeadLetterCode, reason: string): Rejection {
 // ---- Validating a mapping
 
 const REQUIRED_FIELDS = ['eventId', 'type', 'sequence', 'sku', 'location', 'quantity', 'unitOfMeasure', 'occurredAt'] as const;
-const OPTIONAL_FIELDS = ['subinventory', 'fromSubinventory', 'lot', 'serials', 'lines'] as const;
+const OPTIONAL_FIELDS = ['subinventory', 'fromSubinventory', 'lot', 'serials', 'orderReference', 'lines'] as const;
 const REQUIRED_LINE_FIELDS = ['sku', 'quantity', 'unitOfMeasure'] as const;
 const OPTIONAL_LINE_FIELDS = ['subinventory', 'lot'] as const;
 const MAPPING_KEYS = [

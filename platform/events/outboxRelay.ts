@@ -1,0 +1,127 @@
+import type { PrismaClient } from '../database/database.ts';
+import { MAX_PUBLISH_BATCH, type EventBus } from './eventBus.ts';
+
+// The first key of the relays' advisory locks (the second is the producer's hash): any fixed
+// number no other lock of Stockgraph's uses.
+const RELAY_LOCK_NAMESPACE = 48_151_623;
+
+interface OutboxRow {
+  id: bigint;
+  stream: string;
+  type: string;
+  payload: unknown;
+}
+
+export interface OutboxRelayOptions {
+  /** Outbox records published per transaction; at most MAX_PUBLISH_BATCH. */
+  batchSize?: number;
+  /** How often an idle relay looks for work it was not woken for, in milliseconds. */
+  pollIntervalMs?: number;
+}
+
+/**
+ * Publishes one producer's outbox (event_outbox rows it wrote) to the event bus and marks what
+ * it published. Records are marked in the transaction that read them, after the bus accepted
+ * them: a crash in between publishes them again on restart (at least once, right after the
+ * first copies), never loses or reorders them; consumers drop repeats by (key, sequence).
+ * One relay per producer publishes at a time (an advisory lock), in record order, so that a
+ * key's events leave in the order they were written.
+ */
+export class OutboxRelay {
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+  private pendingWake = false;
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly bus: EventBus,
+    private readonly producer: string,
+    { batchSize = 500, pollIntervalMs = 250 }: OutboxRelayOptions = {},
+  ) {
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_PUBLISH_BATCH) {
+      throw new TypeError(`OutboxRelay: batchSize must be a whole number from 1 to ${MAX_PUBLISH_BATCH} (consumers bound repeats by it), got ${batchSize}`);
+    }
+    this.batchSize = batchSize;
+    this.pollIntervalMs = pollIntervalMs;
+  }
+
+  /** Publishes one batch; returns how many records it published (0 when another relay holds the lock). */
+  async relayOnce(): Promise<number> {
+    return this.prisma.$transaction(async (tx) => {
+      const [lock] = await tx.$queryRaw<{ locked: boolean }[]>`
+        SELECT pg_try_advisory_xact_lock(${RELAY_LOCK_NAMESPACE}::int, hashtext(${this.producer})) AS locked`;
+      if (!lock?.locked) return 0;
+      const rows = await tx.$queryRaw<OutboxRow[]>`
+        SELECT id, stream, type, payload
+          FROM event_outbox
+         WHERE producer = ${this.producer} AND published_at IS NULL
+         -- Ordered as the (producer, published_at, id) index is, so that the unpublished tail is
+         -- read from it; ordering by id alone lets the planner walk the primary key past every
+         -- published record.
+         ORDER BY producer, published_at, id
+         LIMIT ${this.batchSize}`;
+      if (rows.length === 0) return 0;
+      // A key's events travel on one stream, so keeping each stream's order keeps every key's.
+      for (const [stream, records] of byStream(rows)) {
+        await this.bus.publishMany(stream, records.map((row) => ({ type: row.type, id: row.id.toString(), payload: row.payload })));
+      }
+      await tx.$executeRaw`UPDATE event_outbox SET published_at = now() WHERE id = ANY(${rows.map((row) => row.id.toString())}::bigint[])`;
+      return rows.length;
+    }, { timeout: 30_000 });
+  }
+
+  /** Relays continuously until stop(); wake() after committing a change publishes it at once. */
+  start(onError: (error: unknown) => void): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        const published = await this.relayOnce().catch((error: unknown) => (onError(error), 0));
+        if (published === 0 && this.running) await this.idle();
+      }
+    })();
+  }
+
+  wake(): void {
+    this.pendingWake = true;
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wakeUp?.();
+    await this.loop;
+  }
+
+  private idle(): Promise<void> {
+    if (this.pendingWake) {
+      this.pendingWake = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.pollIntervalMs);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.wakeUp = null;
+        self.pendingWake = false;
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+}
+
+/** The rows of each stream, in their order. */
+function byStream(rows: readonly OutboxRow[]): Map<string, OutboxRow[]> {
+  const streams = new Map<string, OutboxRow[]>();
+  for (const row of rows) {
+    const records = streams.get(row.stream);
+    if (records) records.push(row);
+    else streams.set(row.stream, [row]);
+  }
+  return streams;
+}

@@ -1,0 +1,33 @@
+import { stockLevelChanged, type STOCK_CHANGE_CAUSE_TYPES, type StockBucketsPayload } from '../../../platform/contracts/events.ts';
+import { outboxRecord, type OutboxRecord } from '../../../platform/events/outbox.ts';
+import type { StockLevelBuckets } from '../domain/stockLevelSummary.ts';
+
+/** The producer name of the inventory's outbox records; its relay publishes them. */
+export const INVENTORY_PRODUCER = 'inventory';
+
+/** What a stock change's event says of it. */
+export interface StockChangeEvent {
+  readonly sku: string;
+  readonly locationId: string;
+  readonly sequence: number;
+  readonly cause: { readonly type: (typeof STOCK_CHANGE_CAUSE_TYPES)[number]; readonly id: string };
+  readonly before: StockLevelBuckets;
+  readonly after: StockLevelBuckets;
+}
+
+/** The `inventory.stockLevel.changed` outbox record of a change made at `occurredAt`. */
+export function stockChangeRecord(change: StockChangeEvent, occurredAt: Date): OutboxRecord {
+  return outboxRecord(stockLevelChanged, {
+    sku: change.sku,
+    locationId: change.locationId,
+    sequence: change.sequence,
+    cause: change.cause,
+    before: bucketsPayload(change.before),
+    after: bucketsPayload(change.after),
+    occurredAt: occurredAt.toISOString(),
+  });
+}
+
+function bucketsPayload(buckets: StockLevelBuckets): StockBucketsPayload {
+  return { ...buckets, inboundExpectedAt: buckets.inboundExpectedAt?.toISOString() ?? null };
+}
