@@ -4,6 +4,7 @@ import { GraphQLError, type FormattedExecutionResult } from 'graphql';
 import type { SubgraphName } from '../platform/config/services.ts';
 import type { EventBus } from '../platform/events/eventBus.ts';
 import { apolloServerDefaults, serveApollo } from '../platform/graphql/apolloService.ts';
+import { CALLER_HEADER } from '../platform/graphql/caller.ts';
 import { withSingleFetchFastPath } from '../platform/graphql/singleFetchGateway.ts';
 import { AnswerPrinter, SubgraphDataSource } from '../platform/graphql/unparsedAnswers.ts';
 import type { ReadinessCheck, RunningService } from '../platform/http/serviceHttpServer.ts';
@@ -47,7 +48,11 @@ const GRAPHQL_PATH = '/graphql';
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningService> {
   const { logger, authenticate } = options;
-  const dataSources = new Map(Object.entries(options.subgraphUrls).map(([name, url]) => [name, new SubgraphDataSource({ url })]));
+  // Subgraphs record who acted (an order's timeline): each fetch names the caller.
+  const dataSources = new Map(Object.entries(options.subgraphUrls).map(([name, url]) => [name, new SubgraphDataSource({
+    url,
+    willSendRequest: ({ request, context }) => void request.http?.headers.set(CALLER_HEADER, (context as Partial<GatewayContext>).principal?.id ?? 'anonymous'),
+  })]));
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile(options.supergraphPath, logger, options.supergraphPollIntervalMs),
     buildService: ({ name }) => dataSources.get(name)!,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { SubgraphName } from '../platform/config/services.ts';
 import type { BaseContext } from '@apollo/server';
 import { startSubgraphServer, type SubgraphDefinition, type SubgraphEnvironment } from '../platform/graphql/subgraphServer.ts';
@@ -34,19 +35,23 @@ export interface RunningSystem {
  * takes a single connection, so its users must share a process) and the in-process test rig.
  */
 export async function startSystem({ infrastructure, host, ports, logger, env }: SystemOptions): Promise<RunningSystem> {
-  const start = <Context extends BaseContext>(name: SubgraphName, define: (environment: SubgraphEnvironment) => SubgraphDefinition<Context>) => {
+  // Orders calls inventory's internal API: in one process they share a token made up for the run
+  // unless one is configured.
+  const internal = { INTERNAL_API_TOKEN: env.INTERNAL_API_TOKEN || randomBytes(24).toString('hex') };
+  const start = <Context extends BaseContext>(name: SubgraphName, define: (environment: SubgraphEnvironment) => SubgraphDefinition<Context>, subgraphEnv: Environment) => {
     const subgraphLogger = logger.child({ service: name });
-    return startSubgraphServer(define({ infrastructure, env, logger: subgraphLogger }), {
+    return startSubgraphServer(define({ infrastructure, env: subgraphEnv, logger: subgraphLogger }), {
       port: ports[name],
       host,
       logger: subgraphLogger,
       readinessChecks: infrastructure.readinessChecks,
     });
   };
+  const inventory = await start('inventory', inventorySubgraph, { ...env, ...internal });
   const subgraphs = {
-    inventory: await start('inventory', inventorySubgraph),
-    orders: await start('orders', ordersSubgraph),
-    reconciliation: await start('reconciliation', reconciliationSubgraph),
+    inventory,
+    orders: await start('orders', ordersSubgraph, { ...env, ...internal, INVENTORY_API_URL: inventory.url }),
+    reconciliation: await start('reconciliation', reconciliationSubgraph, env),
   };
   const gatewayConfig = readGatewayConfig(env, { allowEmbedded: true });
   const gateway = await startGateway({

@@ -1,4 +1,4 @@
-import { stockLevelChanged, type EventContract, type PayloadOf } from '../../platform/contracts/events.ts';
+import { orderStatusChanged, stockLevelChanged, type EventContract, type PayloadOf } from '../../platform/contracts/events.ts';
 import type { DecodedEvent } from '../../platform/events/decodedEvent.ts';
 
 /**
@@ -21,20 +21,22 @@ export interface SubscriptionFeed<Payload = never> {
 }
 
 type StockLevelChanged = PayloadOf<typeof stockLevelChanged>;
+type OrderStatusChanged = PayloadOf<typeof orderStatusChanged>;
+
+/** The set of a list argument's values; null (every value passes) when it is omitted. */
+const setOf = (values: unknown) => (values ? new Set(values as string[]) : null);
 
 /** Whether a change is at one of `args.skus` and `args.locationIds` (any, when a list is omitted). */
 function stockChangeScope(args: Readonly<Record<string, unknown>>): (change: StockLevelChanged) => boolean {
-  const skus = args.skus ? new Set(args.skus as string[]) : null;
-  const locationIds = args.locationIds ? new Set(args.locationIds as string[]) : null;
+  const skus = setOf(args.skus);
+  const locationIds = setOf(args.locationIds);
   return (change) => (!skus || skus.has(change.sku)) && (!locationIds || locationIds.has(change.locationId));
 }
 
-const stockChange = {
-  contract: stockLevelChanged,
-  lookupField: 'stockChanges',
-  // The change's outbox record, which the relay publishes as the event's id.
-  idOf: (event: DecodedEvent<StockLevelChanged>) => event.id ?? '',
-} as const;
+// A change's outbox record, which the relay publishes as the event's id, is what its lookup field takes.
+const outboxIdOf = (event: DecodedEvent<unknown>) => event.id ?? '';
+
+const stockChange = { contract: stockLevelChanged, lookupField: 'stockChanges', idOf: outboxIdOf } as const;
 
 /** Every Subscription field of the supergraph, by name. */
 export const SUBSCRIPTION_FEEDS: Readonly<Record<string, SubscriptionFeed<any>>> = {
@@ -47,4 +49,15 @@ export const SUBSCRIPTION_FEEDS: Readonly<Record<string, SubscriptionFeed<any>>>
       return (change) => inScope(change) && change.before.available < below !== change.after.available < below;
     },
   } satisfies SubscriptionFeed<StockLevelChanged>,
+  orderStatusChanged: {
+    contract: orderStatusChanged,
+    lookupField: 'orderStatusChanges',
+    idOf: outboxIdOf,
+    filter: (args) => {
+      const orderIds = setOf(args.orderIds);
+      const channels = setOf(args.channels);
+      const statuses = setOf(args.statuses);
+      return (change) => (!orderIds || orderIds.has(change.orderId)) && (!channels || channels.has(change.channel)) && (!statuses || statuses.has(change.status));
+    },
+  } satisfies SubscriptionFeed<OrderStatusChanged>,
 };

@@ -17,6 +17,8 @@ const portNumber = z.coerce
   .min(0, 'must be a port number between 0 and 65535 (0 picks a free port)')
   .max(65535, 'must be a port number between 0 and 65535 (0 picks a free port)');
 
+const MIN_SECRET_LENGTH = 16;
+
 export const variable = {
   port: (fallback: number) => portNumber.default(fallback),
   positiveInt: (fallback: number) =>
@@ -32,6 +34,8 @@ export const variable = {
     }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`),
   oneOf: <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
     z.enum(values, { message: `must be one of ${values.join(', ')}` }).default(fallback),
+  /** A shared secret (a bearer token): long enough that it cannot be guessed. */
+  secret: () => z.string().min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters, so that it cannot be guessed`),
 };
 
 export const postgresUrl = variable.url(['postgres:', 'postgresql:']);

@@ -9,6 +9,7 @@ import type { Infrastructure } from '../infrastructure.ts';
 import type { Logger } from '../logger.ts';
 import type { HttpRoute, ReadinessCheck, RunningService } from '../http/serviceHttpServer.ts';
 import { apolloServerDefaults, serveApollo } from './apolloService.ts';
+import { callerOf } from './caller.ts';
 import { compiledExecutionGateway } from './compiledExecutionGateway.ts';
 
 export interface SubgraphDefinition<Context extends BaseContext> {
@@ -16,8 +17,8 @@ export interface SubgraphDefinition<Context extends BaseContext> {
   /** Path of the subgraph's Federation 2 SDL file. */
   readonly schemaPath: string;
   readonly resolvers: GraphQLResolverMap<Context>;
-  /** Builds one request's context; per-request DataLoaders live here. */
-  readonly createContext: () => Context;
+  /** Builds one request's context, for the caller the gateway names (see CALLER_HEADER); per-request DataLoaders live here. */
+  readonly createContext: (caller: string) => Context;
   /** HTTP endpoints served beside GraphQL. */
   readonly routes?: readonly HttpRoute[];
   /** Work that runs in the background while the service is up (relays, consumers). */
@@ -59,7 +60,7 @@ export async function startSubgraphServer<Context extends BaseContext>(
     port,
     host,
     logger,
-    context: async () => definition.createContext(),
+    context: async (request) => definition.createContext(callerOf(request)),
     readinessChecks,
     routes: definition.routes ?? [],
   });

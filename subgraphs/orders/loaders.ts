@@ -1,20 +1,26 @@
 import DataLoader from 'dataloader';
 import { groupBy, indexBy } from '../../platform/graphql/batching.ts';
-import type { Order, OrderLine, OrderRepository } from './data/orderRepository.ts';
+import type { LocationDemand, Order, OrderLine, OrderRepository, OrderTransition } from './data/orderRepository.ts';
 
 /** The orders subgraph's loaders; a fresh set per request. */
 export interface OrderLoaders {
   readonly orderById: DataLoader<string, Order | null>;
+  readonly orderByReference: DataLoader<string, Order | null>;
   readonly linesByOrderId: DataLoader<string, OrderLine[]>;
+  readonly transitionsByOrderId: DataLoader<string, OrderTransition[]>;
   readonly openOrdersBySku: DataLoader<string, Order[]>;
+  readonly openDemandBySku: DataLoader<string, LocationDemand[]>;
 }
 
 export function createOrderLoaders(repository: OrderRepository): OrderLoaders {
   return {
     orderById: new DataLoader(async (ids) => indexBy(ids, await repository.ordersById(ids), (order) => order.id)),
+    orderByReference: new DataLoader(async (references) => indexBy(references, await repository.ordersByReference(references), (order) => order.reference)),
     linesByOrderId: new DataLoader(async (ids) => groupBy(ids, await repository.linesByOrderId(ids), (line) => line.orderId)),
+    transitionsByOrderId: new DataLoader(async (ids) => groupBy(ids, await repository.transitionsByOrderId(ids), (transition) => transition.orderId)),
     openOrdersBySku: new DataLoader(async (skus) =>
       groupBy(skus, await repository.openOrdersBySku(skus), (row) => row.sku).map((rows) => rows.map((row) => row.order)),
     ),
+    openDemandBySku: new DataLoader(async (skus) => groupBy(skus, await repository.openDemandBySku(skus), (demand) => demand.sku)),
   };
 }

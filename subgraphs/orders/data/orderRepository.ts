@@ -1,9 +1,11 @@
-import type { PrismaClient } from '../../../platform/database/database.ts';
-import type { Order, OrderLine } from '../../../platform/database/generated/client.ts';
+import { orderStatusChanged, type PayloadOf } from '../../../platform/contracts/events.ts';
+import type { Database, PrismaClient } from '../../../platform/database/database.ts';
+import type { Order, OrderLine, OrderTransition, Prisma, WarehouseConfirmation } from '../../../platform/database/generated/client.ts';
 import { newestFirstAfter, type NewestFirstPosition } from '../../../platform/graphql/pagination.ts';
 import { OPEN_ORDER_STATUSES, type OrderStatus } from '../domain/orderStatus.ts';
+import { ORDERS_PRODUCER } from './ordersOutbox.ts';
 
-export type { Order, OrderLine };
+export type { Order, OrderLine, OrderTransition, WarehouseConfirmation };
 
 /** An open order of a SKU, tagged with the SKU that led to it. */
 export interface OrderOfSku {
@@ -11,12 +13,40 @@ export interface OrderOfSku {
   readonly order: Order;
 }
 
+/** Units of a SKU still to ship from a location on open orders. */
+export interface LocationDemand {
+  readonly sku: string;
+  readonly locationId: string;
+  readonly units: number;
+  readonly orders: number;
+}
+
+/** See OrderFilter in schema.graphql. */
+export interface OrderFilter {
+  readonly status?: readonly OrderStatus[] | null;
+  readonly channel?: string | null;
+  readonly sku?: string | null;
+  readonly locationId?: string | null;
+  readonly createdAfter?: Date | null;
+}
+
+/** A recorded status change: its `orders.order.statusChanged` payload, and its outbox id. */
+export type StatusChangeRecord = PayloadOf<typeof orderStatusChanged> & { readonly id: string };
+
 /** Read access to the orders tables. Every method is one SQL statement, whatever its input size. */
 export class OrderRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  private readonly prisma: PrismaClient;
+
+  constructor(private readonly db: Database) {
+    this.prisma = db.prisma;
+  }
 
   ordersById(ids: readonly string[]): Promise<Order[]> {
     return this.prisma.order.findMany({ where: { id: { in: [...ids] } } });
+  }
+
+  ordersByReference(references: readonly string[]): Promise<Order[]> {
+    return this.prisma.order.findMany({ where: { reference: { in: [...references] } } });
   }
 
   linesByOrderId(orderIds: readonly string[]): Promise<OrderLine[]> {
@@ -26,24 +56,98 @@ export class OrderRepository {
     });
   }
 
+  transitionsByOrderId(orderIds: readonly string[]): Promise<OrderTransition[]> {
+    return this.prisma.orderTransition.findMany({
+      where: { orderId: { in: [...orderIds] } },
+      orderBy: [{ orderId: 'asc' }, { version: 'asc' }],
+    });
+  }
+
   async openOrdersBySku(skus: readonly string[]): Promise<OrderOfSku[]> {
-    const rows = await this.prisma.$queryRaw<(Order & { sku: string })[]>`
-      SELECT DISTINCT line.sku, o.id, o.reference, o.channel, o.status::text AS status,
-             o.created_at AS "createdAt", o.updated_at AS "updatedAt"
+    const rows = await this.prisma.$queryRaw<(Record<string, unknown> & { sku: string })[]>`
+      SELECT wanted.sku, o.*
+        FROM unnest(${[...skus]}::text[]) AS wanted(sku)
+        JOIN sales_order o ON EXISTS (SELECT 1 FROM order_line line WHERE line.order_id = o.id AND line.sku = wanted.sku)
+       WHERE o.status::text = ANY(${[...OPEN_ORDER_STATUSES]}::text[])
+       ORDER BY wanted.sku, o.created_at, o.id`;
+    return rows.map(({ sku, ...order }) => ({ sku, order: fromRow(order) }));
+  }
+
+  /** What open orders still have to ship of these SKUs, per location, in location id order. */
+  openDemandBySku(skus: readonly string[]): Promise<LocationDemand[]> {
+    return this.prisma.$queryRaw<LocationDemand[]>`
+      SELECT line.sku, line.location_id AS "locationId",
+             sum(greatest(line.quantity - greatest(line.shipped, line.delivered), 0))::int AS units, count(DISTINCT o.id)::int AS orders
         FROM order_line line
         JOIN sales_order o ON o.id = line.order_id
        WHERE line.sku = ANY(${[...skus]}::text[])
          AND o.status::text = ANY(${[...OPEN_ORDER_STATUSES]}::text[])
-       ORDER BY line.sku, "createdAt", o.id`;
-    return rows.map(({ sku, ...order }) => ({ sku, order }));
+       GROUP BY line.sku, line.location_id
+      HAVING sum(greatest(line.quantity - greatest(line.shipped, line.delivered), 0)) > 0
+       ORDER BY line.sku, line.location_id`;
   }
 
-  /** Up to `take` orders after `after`, newest first; only those in `statuses` when given. */
-  orderPage(statuses: readonly OrderStatus[] | null, take: number, after: NewestFirstPosition | undefined): Promise<Order[]> {
+  /** Up to `take` orders matching `filter` after `after`, newest first. */
+  orderPage(filter: OrderFilter, take: number, after: NewestFirstPosition | undefined): Promise<Order[]> {
+    const lineFilter: Prisma.OrderLineWhereInput = {
+      ...(filter.sku ? { sku: filter.sku } : {}),
+      ...(filter.locationId ? { locationId: filter.locationId } : {}),
+    };
     return this.prisma.order.findMany({
-      where: { ...(statuses ? { status: { in: [...statuses] } } : {}), ...newestFirstAfter('createdAt', after) },
+      where: {
+        AND: [
+          filter.status ? { status: { in: [...filter.status] } } : {},
+          filter.channel ? { channel: filter.channel } : {},
+          filter.createdAfter ? { createdAt: { gte: filter.createdAfter } } : {},
+          Object.keys(lineFilter).length ? { lines: { some: lineFilter } } : {},
+          newestFirstAfter('createdAt', after),
+        ],
+      },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take,
     });
   }
+
+  /** Up to `take` confirmations that were not applied (of one outcome when given) after `after`, newest first. */
+  async unappliedConfirmationPage(outcome: 'UNMATCHED' | 'INAPPLICABLE' | null, take: number, after: NewestFirstPosition | undefined): Promise<(WarehouseConfirmation & { id: string })[]> {
+    const position = after ? JSON.parse(after.id) as [string, string] : null;
+    const rows = await this.prisma.$queryRaw<WarehouseConfirmation[]>`
+      SELECT source, event_id AS "eventId", type, order_reference AS "orderReference", order_id AS "orderId", sku, location_id AS "locationId",
+             quantity, outcome, reason, occurred_at AS "occurredAt", received_at AS "receivedAt"
+        FROM warehouse_confirmation
+       WHERE outcome = ANY(${outcome ? [outcome] : ['UNMATCHED', 'INAPPLICABLE']}::text[])
+         AND (${after?.at.toISOString() ?? null}::timestamptz IS NULL
+              OR (received_at, source, event_id) < (${after?.at.toISOString() ?? null}::timestamptz, ${position?.[0] ?? null}::text, ${position?.[1] ?? null}::text))
+       ORDER BY received_at DESC, source DESC, event_id DESC
+       LIMIT ${take}`;
+    return rows.map((row) => ({ ...row, id: JSON.stringify([row.source, row.eventId]) }));
+  }
+
+  /** Recorded status changes (their outbox records) by id, in no particular order. */
+  async statusChangesById(ids: readonly bigint[]): Promise<StatusChangeRecord[]> {
+    const rows = await this.db.queryTuples<[string, PayloadOf<typeof orderStatusChanged>]>(
+      'SELECT id::text, payload FROM event_outbox WHERE id = ANY($1::bigint[]) AND producer = $2 AND type = $3',
+      [ids.map(String), ORDERS_PRODUCER, orderStatusChanged.type],
+    );
+    return rows.map(([id, payload]) => ({ ...payload, id }));
+  }
+}
+
+/** A sales_order row read by plain SQL, as the Prisma client would have read it. */
+function fromRow(row: Record<string, unknown>): Order {
+  return {
+    id: row.id as string,
+    reference: row.reference as string,
+    channel: row.channel as string,
+    status: row.status as OrderStatus,
+    idempotencyKey: row.idempotency_key as string,
+    requestHash: row.request_hash as string,
+    requestedLines: row.requested_lines as Order['requestedLines'],
+    version: row.version as number,
+    releaseRequested: row.release_requested as boolean,
+    cancelReason: row.cancel_reason as string | null,
+    returnReason: row.return_reason as string | null,
+    createdAt: row.created_at as Date,
+    updatedAt: row.updated_at as Date,
+  };
 }

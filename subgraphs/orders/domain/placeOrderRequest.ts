@@ -1,0 +1,67 @@
+/** What placeOrder asks for; see PlaceOrderInput in schema.graphql. */
+export interface PlaceOrderRequest {
+  readonly reference: string;
+  readonly channel: string;
+  readonly idempotencyKey: string;
+  readonly lines: readonly RequestedLine[];
+}
+
+export interface RequestedLine {
+  readonly sku: string;
+  readonly quantity: number;
+  /** Null: the channel's allocation strategy chooses. */
+  readonly locationId: string | null;
+  readonly reservationId: string | null;
+}
+
+export interface InputProblem {
+  readonly field: string;
+  readonly message: string;
+}
+
+export const MAX_ORDER_LINES = 100;
+export const MAX_LINE_QUANTITY = 1_000_000;
+const MAX_TEXT_LENGTH = 200;
+
+/** Every problem with the request's shape, all at once; empty when there is none. */
+export function validatePlaceOrderRequest(request: PlaceOrderRequest): InputProblem[] {
+  const problems: InputProblem[] = [];
+  for (const field of ['reference', 'channel', 'idempotencyKey'] as const) {
+    const problem = textProblem(request[field]);
+    if (problem) problems.push({ field, message: problem });
+  }
+  if (request.lines.length === 0 || request.lines.length > MAX_ORDER_LINES) {
+    problems.push({ field: 'lines', message: `must hold 1 to ${MAX_ORDER_LINES} lines, got ${request.lines.length}` });
+  }
+  const firstWithPlace = new Map<string, number>();
+  const firstWithReservation = new Map<string, number>();
+  request.lines.forEach((line, index) => {
+    const field = `lines[${index}]`;
+    const skuProblem = textProblem(line.sku);
+    if (skuProblem) problems.push({ field: `${field}.sku`, message: skuProblem });
+    if (!Number.isInteger(line.quantity) || line.quantity < 1 || line.quantity > MAX_LINE_QUANTITY) {
+      problems.push({ field: `${field}.quantity`, message: `must be a whole number from 1 to ${MAX_LINE_QUANTITY.toLocaleString('en-US')}, got ${line.quantity}` });
+    }
+    for (const optional of ['locationId', 'reservationId'] as const) {
+      const value = line[optional];
+      const problem = value === null ? null : textProblem(value);
+      if (problem) problems.push({ field: `${field}.${optional}`, message: problem });
+    }
+    const place = JSON.stringify([line.sku, line.locationId]);
+    const earlier = firstWithPlace.get(place);
+    if (earlier !== undefined) {
+      const where = line.locationId === null ? 'with no location' : `at ${line.locationId}`;
+      problems.push({ field, message: `repeats lines[${earlier}]: ${line.sku} ${where}; put the quantities on one line` });
+    } else firstWithPlace.set(place, index);
+    if (line.reservationId !== null) {
+      const sameReservation = firstWithReservation.get(line.reservationId);
+      if (sameReservation !== undefined) problems.push({ field: `${field}.reservationId`, message: `repeats lines[${sameReservation}]'s reservation ${line.reservationId}` });
+      else firstWithReservation.set(line.reservationId, index);
+    }
+  });
+  return problems;
+}
+
+function textProblem(value: string): string | null {
+  return value.trim() === '' || value.length > MAX_TEXT_LENGTH ? `must be 1 to ${MAX_TEXT_LENGTH} characters, not blank` : null;
+}

@@ -1,0 +1,24 @@
+import type { Refusal } from './domain/order.ts';
+import { OrderErrorCode } from './domain/orderErrorCode.ts';
+
+export { OrderErrorCode };
+
+/**
+ * A request the orders' rules refuse; nothing was changed (but for what the message says).
+ * Services throw it, the resolvers turn it into a GraphQL error with `code` and `details` in its
+ * extensions.
+ */
+export class OrderError extends Error {
+  constructor(
+    readonly code: OrderErrorCode | 'BAD_USER_INPUT',
+    message: string,
+    readonly details: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message);
+    this.name = 'OrderError';
+  }
+
+  static of(refusal: Refusal): OrderError {
+    return new OrderError(refusal.code, refusal.message, refusal.details);
+  }
+}
