@@ -6,7 +6,7 @@ export interface SeedOptions {
   readonly skuCount?: number;
 }
 
-/** The SKU the demo data guarantees open orders, lots of stock and a discrepancy for. */
+/** The SKU the demo data guarantees lots of stock and a discrepancy for (and, with seedDemoOrders, open orders). */
 export const DEMO_SKU = 'SKU-00001';
 export const DEMO_LOCATION_ID = 'DC-01';
 
@@ -16,9 +16,10 @@ const CITIES = ['Atlanta', 'Chicago', 'Dallas', 'Denver', 'Los Angeles', 'Memphi
  * Loads realistic demo data when the database holds no items: 12 distribution centres with
  * STOCK (nettable), QA, DAMAGED and RETURNS subinventories; `skuCount` SKUs (every 10th
  * lot-controlled with two lots, one expired; every 25th serial-controlled); stock positions as
- * both the WMS and the ERP see them (about 1 in 12 disagree); orders in every status; ERP sync
- * transactions; and a finished reconciliation run with its discrepancies. Deterministic: the
- * same options give the same data. Returns false when there was data already.
+ * both the WMS and the ERP see them (about 1 in 12 disagree); ERP sync transactions; and a
+ * finished reconciliation run with its discrepancies. Deterministic: the same options give the
+ * same data. Returns false when there was data already. Orders are not laid down here: they
+ * need the running services (system/demoOrders.ts places them through the API).
  *
  * Set-based SQL rather than Prisma calls: 60,000 positions load in about a second this way;
  * the stock levels' promise figures are then summed by the inventory's own code.
@@ -91,23 +92,6 @@ SELECT pair.sku, pair.location_id, pair.h % 5,
   JOIN (SELECT sku, location_id, max(wms_updated_at) AS wms_at, max(erp_updated_at) AS erp_at
           FROM stock_position GROUP BY sku, location_id) AS p USING (sku, location_id)
  ORDER BY pair.sku, pair.location_id;
-
-INSERT INTO sales_order (id, reference, channel, status, created_at, updated_at)
-SELECT 'ORD-' || lpad(n::text, 6, '0'), 'WEB-' || (100000 + n),
-       (ARRAY['WEB', 'STORE', 'MARKETPLACE', 'B2B'])[1 + n % 4],
-       (CASE WHEN n <= 3 THEN ARRAY['CREATED', 'RESERVED', 'PICKING']
-             ELSE ARRAY['CREATED', 'RESERVED', 'RELEASED', 'PICKING', 'PACKED', 'SHIPPED', 'DELIVERED', 'DELIVERED', 'DELIVERED', 'CANCELLED', 'RETURN_REQUESTED', 'RESTOCKED'] END)
-         [CASE WHEN n <= 3 THEN n ELSE 1 + n % 12 END]::"OrderStatus",
-       now() - (n * interval '7 minutes'), now() - (n * interval '5 minutes')
-  FROM generate_series(1, 2000) AS n;
-
-INSERT INTO order_line (order_id, line_number, sku, location_id, quantity)
-SELECT 'ORD-' || lpad(n::text, 6, '0'), line,
-       CASE WHEN n <= 3 AND line = 1 THEN '${DEMO_SKU}' ELSE 'SKU-' || lpad((1 + (n * 37 + line * 101) % ${skuCount})::text, 5, '0') END,
-       CASE WHEN n <= 3 THEN '${DEMO_LOCATION_ID}' ELSE 'DC-' || lpad((1 + (n + line) % 12)::text, 2, '0') END,
-       1 + (n + line) % 4
-  FROM generate_series(1, 2000) AS n
- CROSS JOIN LATERAL generate_series(1, 1 + n % 3) AS line;
 
 INSERT INTO sync_transaction (id, kind, sku, location_id, quantity, status, attempts, last_error, created_at, synced_at)
 SELECT 'SYNC-' || lpad(n::text, 6, '0'),

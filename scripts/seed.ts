@@ -1,17 +1,32 @@
 // npm run db:seed: loads the demo data into an empty, migrated database (DATABASE_URL, or the
-// embedded database in STOCKGRAPH_DATA_DIR when it is unset).
+// embedded database in STOCKGRAPH_DATA_DIR when it is unset). Orders are placed through the
+// services, as real ones are: they run in this process, on free ports, until the orders are made.
 import { readRuntimeConfig } from '../platform/config/runtimeConfig.ts';
-import { connectDatabase } from '../platform/database/database.ts';
+import { openInfrastructure } from '../platform/infrastructure.ts';
+import { createLogger } from '../platform/logger.ts';
 import { seedDemoData } from '../prisma/seed.ts';
+import { seedDemoOrders } from '../system/demoOrders.ts';
+import { startSystem } from '../system/startSystem.ts';
 import { runTask } from './runTask.ts';
 
 runTask(async (env) => {
-  const db = await connectDatabase(readRuntimeConfig(env, { allowEmbedded: true }).database);
+  const runtime = readRuntimeConfig(env, { allowEmbedded: true });
+  const infrastructure = await openInfrastructure(runtime);
   try {
     const started = performance.now();
-    const seeded = await seedDemoData(db);
-    console.log(seeded ? `Seeded demo data in ${Math.round(performance.now() - started)} ms` : 'Database already has items; nothing seeded');
+    if (!(await seedDemoData(infrastructure.db))) {
+      console.log('Database already has items; nothing seeded');
+      return;
+    }
+    const logger = createLogger('warn');
+    const system = await startSystem({ infrastructure, host: '127.0.0.1', ports: { gateway: 0, inventory: 0, orders: 0, reconciliation: 0 }, logger, env });
+    try {
+      await seedDemoOrders({ gatewayUrl: system.gateway.url, db: infrastructure.db, logger });
+    } finally {
+      await system.stop();
+    }
+    console.log(`Seeded demo data in ${Math.round(performance.now() - started)} ms`);
   } finally {
-    await db.close();
+    await infrastructure.close();
   }
 });

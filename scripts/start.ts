@@ -9,6 +9,7 @@ import { createLogger } from '../platform/logger.ts';
 import { runService } from '../platform/runService.ts';
 import { readGatewayConfig } from '../gateway/config.ts';
 import { DEMO_LOCATION_ID, DEMO_SKU, seedDemoData } from '../prisma/seed.ts';
+import { seedDemoOrders } from '../system/demoOrders.ts';
 import { startSystem } from '../system/startSystem.ts';
 
 runService(async (env) => {
@@ -23,8 +24,11 @@ runService(async (env) => {
   const infrastructure = await openInfrastructure(runtime);
   const applied = await applyMigrations(infrastructure.db);
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
-  if (await seedDemoData(infrastructure.db)) logger.info('demo data seeded');
+  const seeded = await seedDemoData(infrastructure.db);
+  if (seeded) logger.info('demo data seeded');
   const system = await startSystem({ infrastructure, host: runtime.host, ports, logger, env });
+  // Orders are made through the running services, as real ones are.
+  if (seeded) await seedDemoOrders({ gatewayUrl: system.gateway.url, db: infrastructure.db, logger });
   console.log(banner(runtime.database.kind === 'embedded' ? `embedded, data in ${runtime.database.dataDir}` : 'PostgreSQL', system.gateway.url));
   return {
     stop: async () => {

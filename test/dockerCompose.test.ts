@@ -7,6 +7,8 @@ import type { Environment } from '../platform/config/environment.ts';
 import { readRuntimeConfig } from '../platform/config/runtimeConfig.ts';
 import { DEFAULT_PORTS, SUBGRAPH_NAMES } from '../platform/config/services.ts';
 import { readSubgraphConfig } from '../platform/config/subgraphConfig.ts';
+import { readInventoryConfig } from '../subgraphs/inventory/config.ts';
+import { readOrdersConfig } from '../subgraphs/orders/config.ts';
 
 interface ComposeService {
   command?: string[];
@@ -34,10 +36,18 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(service('migrate').command, ['npm', 'run', 'db:migrate']);
   });
 
+  // What each subgraph reads besides the variables every subgraph reads.
+  const ownConfig: Record<(typeof SUBGRAPH_NAMES)[number], (env: Environment) => unknown> = {
+    inventory: readInventoryConfig,
+    orders: readOrdersConfig,
+    reconciliation: () => undefined,
+  };
+
   for (const name of SUBGRAPH_NAMES) {
     it(`gives the ${name} subgraph exactly the variables its configuration reads, on its usual port`, () => {
       const { env, read } = recording(service(name).environment ?? {});
       const config = readSubgraphConfig(name, env, { allowEmbedded: false });
+      ownConfig[name](env);
 
       assert.deepEqual(Object.keys(service(name).environment ?? {}).filter((variable) => !read.has(variable)), [], 'unread variables');
       assert.equal(config.port, DEFAULT_PORTS[name]);
@@ -65,6 +75,14 @@ describe('docker-compose.yml', () => {
     }
     assert.deepEqual(service('gateway').ports, [`${config.port}:${config.port}`]);
     assert.match(service('gateway').healthcheck!.test.join(' '), new RegExp(`http://127\\.0\\.0\\.1:${config.port}/readyz`));
+  });
+
+  it('lets orders reach inventory by service name, both holding the same internal token', () => {
+    const inventory = readInventoryConfig(service('inventory').environment ?? {});
+    const orders = readOrdersConfig(service('orders').environment ?? {});
+    assert.equal(new URL(orders.inventoryApiUrl).host, `inventory:${DEFAULT_PORTS.inventory}`);
+    assert.equal(orders.internalApiToken, inventory.internalApiToken);
+    assert.match(orders.internalApiToken ?? '', /^\$\{INTERNAL_API_TOKEN:\?/, 'taken from the environment docker compose runs in, never a default');
   });
 
   it('migrates the database the services use', () => {

@@ -29,8 +29,8 @@ export function ordersSubgraph({ infrastructure: { db, bus }, env, logger }: Sub
   const relay = new OutboxRelay(db.prisma, bus, ORDERS_PRODUCER, { pollIntervalMs: config.outboxPollIntervalMs });
   const publishNow = () => relay.wake();
   const inventory = new OrderStockClient({ baseUrl: config.inventoryApiUrl, token: config.internalApiToken, timeoutMs: config.stockCallTimeoutMs });
-  // Longer than a call to inventory may take, so that the sweeper only takes what its writer has given up on.
-  const settings = { commandLeaseMs: 2 * config.stockCallTimeoutMs + 5_000 };
+  // Well past what a call to inventory may take, so that the sweeper only takes what its writer has given up on.
+  const settings = { commandLeaseMs: 3 * config.stockCallTimeoutMs };
   const placement = new OrderPlacement(db.prisma, inventory, settings, publishNow, logger);
   const fulfilment = new OrderFulfilment(db.prisma, inventory, settings, publishNow, logger);
   const returns = new OrderReturns(db.prisma, inventory, settings, publishNow, logger);

@@ -22,6 +22,7 @@ import { DEMO_SKU, seedDemoData } from '../../prisma/seed.ts';
 import { inventorySubgraph } from '../../subgraphs/inventory/inventorySubgraph.ts';
 import { ordersSubgraph } from '../../subgraphs/orders/ordersSubgraph.ts';
 import { reconciliationSubgraph } from '../../subgraphs/reconciliation/reconciliationSubgraph.ts';
+import { seedDemoOrders } from '../../system/demoOrders.ts';
 import { useCleanup } from '../support/cleanup.ts';
 import { assertGapFreeInOrder } from '../support/stockChanges.ts';
 import { graphql } from '../support/graphql.ts';
@@ -30,7 +31,8 @@ import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
 
 const API_KEY = 'subscriptions-test-key';
 const MAX_SUBSCRIPTIONS_PER_CONNECTION = 5;
-const INVENTORY_ENV = { WMS_SOURCE_SECRETS: 'acme-wms=test-secret' };
+const INTERNAL_API_TOKEN = 'subscriptions-test-internal-token';
+const INVENTORY_ENV = { WMS_SOURCE_SECRETS: 'acme-wms=test-secret', INTERNAL_API_TOKEN };
 const silent = createLogger('silent');
 
 // SKU-00001 (DEMO_SKU, with open orders) and SKU-00002 take receipts in EA without a lot; ATL1 is DC-01.
@@ -159,10 +161,11 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
     inventoryPort = Number(new URL(inventories[0]!.url).port);
     const serve = { port: 0, host: '127.0.0.1', logger: silent, readinessChecks: [] };
     others = [
-      await startSubgraphServer(ordersSubgraph({ infrastructure, env: {}, logger: silent }), serve),
+      await startSubgraphServer(ordersSubgraph({ infrastructure, env: { INTERNAL_API_TOKEN, INVENTORY_API_URL: inventories[0]!.url }, logger: silent }), serve),
       await startSubgraphServer(reconciliationSubgraph({ infrastructure, env: {}, logger: silent }), serve),
     ];
     gateways = [await startTestGateway(), await startTestGateway()];
+    await seedDemoOrders({ gatewayUrl: gateways[0]!.url, headers: { authorization: `Bearer ${API_KEY}` }, db: database.db, logger: silent, count: 12, skuCount: 20 });
   });
 
   after(async () => {
