@@ -12,8 +12,11 @@ interface KeyState<Request, Result> {
   running: number;
 }
 
-export interface KeyedBatcherOptions {
+export interface KeyedBatcherOptions<Request> {
+  /** The most requests in one batch, or with `sizeOf` the most units; a larger request runs alone. */
   readonly maxBatchSize?: number;
+  /** How many units a request counts for toward maxBatchSize (1 by default): e.g. the items of a request that carries several. */
+  readonly sizeOf?: (request: Request) => number;
   /**
    * Batches of one key that may run at once. Two let the next batch do its work that needs no
    * lock while the one before it holds the lock, so that a hot key's lock is never idle.
@@ -31,13 +34,15 @@ export class KeyedBatcher<Request, Result> {
   private readonly stateByKey = new Map<string, KeyState<Request, Result>>();
   private readonly maxBatchSize: number;
   private readonly maxConcurrentBatches: number;
+  private readonly sizeOf: (request: Request) => number;
 
   constructor(
     private readonly runBatch: BatchRunner<Request, Result>,
-    { maxBatchSize = 200, maxConcurrentBatches = 1 }: KeyedBatcherOptions = {},
+    { maxBatchSize = 200, maxConcurrentBatches = 1, sizeOf = () => 1 }: KeyedBatcherOptions<Request> = {},
   ) {
     this.maxBatchSize = maxBatchSize;
     this.maxConcurrentBatches = maxConcurrentBatches;
+    this.sizeOf = sizeOf;
   }
 
   submit(key: string, request: Request): Promise<Result> {
@@ -52,7 +57,7 @@ export class KeyedBatcher<Request, Result> {
   private async drain(key: string, state: KeyState<Request, Result>): Promise<void> {
     state.running += 1;
     while (state.waiting.length > 0) {
-      const batch = state.waiting.splice(0, this.maxBatchSize);
+      const batch = state.waiting.splice(0, this.countThatFit(state.waiting));
       try {
         const results = await this.runBatch(key, batch.map((waiting) => waiting.request));
         if (results.length !== batch.length) throw new TypeError(`KeyedBatcher: the runner returned ${results.length} results for ${batch.length} requests`);
@@ -67,5 +72,16 @@ export class KeyedBatcher<Request, Result> {
     }
     state.running -= 1;
     if (state.running === 0) this.stateByKey.delete(key);
+  }
+
+  /** How many of the first waiting requests make the next batch: as many as fit, and at least one. */
+  private countThatFit(waiting: readonly Waiting<Request, Result>[]): number {
+    let size = 0;
+    let count = 0;
+    while (count < waiting.length && (count === 0 || size + this.sizeOf(waiting[count]!.request) <= this.maxBatchSize)) {
+      size += this.sizeOf(waiting[count]!.request);
+      count += 1;
+    }
+    return count;
   }
 }

@@ -23,6 +23,8 @@ export interface InventoryConfig {
   readonly promiseFiguresIntervalMs: number;
   /** Bearer token of POST /erp/balances; null turns CSV uploads off. */
   readonly erpImportToken: string | null;
+  /** Bearer token of the internal order-stock API (see ORDER_STOCK_API), shared with the orders service; null refuses every call. */
+  readonly internalApiToken: string | null;
   /** Where and how often to pull the ERP's on-hand balances; null when the ERP is not pulled. */
   readonly erpPull: ErpPullConfig | null;
   /** Where and how to send transferred serials to the ERP; null when no ERP is configured. */
@@ -110,6 +112,7 @@ export function readInventoryConfig(env: Environment): InventoryConfig {
       OUTBOX_POLL_INTERVAL_MS: variable.positiveInt(250),
       PROMISE_FIGURES_INTERVAL_MS: variable.positiveInt(60_000),
       ERP_IMPORT_TOKEN: z.string().optional(),
+      INTERNAL_API_TOKEN: z.string().optional(),
       CHANNEL_LOCATIONS: channelRules.optional(),
       RESERVATION_DEFAULT_TTL_SECONDS: variable.positiveInt(900),
       RESERVATION_MAX_TTL_SECONDS: variable.positiveInt(86_400),
@@ -120,10 +123,8 @@ export function readInventoryConfig(env: Environment): InventoryConfig {
     },
     env,
   );
-  // Checked here rather than in the schema, whose errors quote the value, and this one is a secret.
-  if (values.ERP_IMPORT_TOKEN !== undefined && values.ERP_IMPORT_TOKEN.length < MIN_TOKEN_LENGTH) {
-    throw new ConfigurationError('ERP_IMPORT_TOKEN', `must be at least ${MIN_TOKEN_LENGTH} characters, so that it cannot be guessed`);
-  }
+  checkTokenLength('ERP_IMPORT_TOKEN', values.ERP_IMPORT_TOKEN);
+  checkTokenLength('INTERNAL_API_TOKEN', values.INTERNAL_API_TOKEN);
   if (values.RESERVATION_DEFAULT_TTL_SECONDS > values.RESERVATION_MAX_TTL_SECONDS) {
     throw new ConfigurationError('RESERVATION_DEFAULT_TTL_SECONDS', `must not exceed RESERVATION_MAX_TTL_SECONDS (${values.RESERVATION_MAX_TTL_SECONDS})`);
   }
@@ -141,6 +142,7 @@ export function readInventoryConfig(env: Environment): InventoryConfig {
     outboxPollIntervalMs: values.OUTBOX_POLL_INTERVAL_MS,
     promiseFiguresIntervalMs: values.PROMISE_FIGURES_INTERVAL_MS,
     erpImportToken: values.ERP_IMPORT_TOKEN ?? null,
+    internalApiToken: values.INTERNAL_API_TOKEN ?? null,
     ...readErp(env),
     channelLocations: new Map(
       (values.CHANNEL_LOCATIONS ?? '')
@@ -163,6 +165,13 @@ export function readInventoryConfig(env: Environment): InventoryConfig {
       defaultTransitMs: values.TRANSFER_TRANSIT_HOURS * 3_600_000,
     }),
   });
+}
+
+// Checked here rather than in the schema, whose errors quote the value, and a token is a secret.
+function checkTokenLength(name: string, token: string | undefined): void {
+  if (token !== undefined && token.length < MIN_TOKEN_LENGTH) {
+    throw new ConfigurationError(name, `must be at least ${MIN_TOKEN_LENGTH} characters, so that it cannot be guessed`);
+  }
 }
 
 /** The ERP's two directions, which share its address, organizations and credentials. */

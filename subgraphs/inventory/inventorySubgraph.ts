@@ -7,12 +7,14 @@ import { readInventoryConfig } from './config.ts';
 import { InventoryRepository } from './data/inventoryRepository.ts';
 import { INVENTORY_PRODUCER } from './data/inventoryOutbox.ts';
 import { erpBalancesRoute } from './http/erpBalancesRoute.ts';
+import { orderStockRoutes } from './http/orderStockRoutes.ts';
 import { warehouseEventsRoute } from './http/warehouseEventsRoute.ts';
 import { createInventoryLoaders } from './loaders.ts';
 import { inventoryResolvers, type InventoryContext } from './resolvers.ts';
 import { ErpBalanceImport } from './services/erpBalanceImport.ts';
 import { ErpBalancePoller } from './services/erpBalancePoller.ts';
 import { ErpSerialPusher } from './services/erpSerialPusher.ts';
+import { OrderStockService } from './services/orderStockService.ts';
 import { resumDuePromiseFigures } from './services/promiseFigures.ts';
 import { ReservationService } from './services/reservationService.ts';
 import { TransferService } from './services/transferService.ts';
@@ -26,7 +28,8 @@ const ERP_PULL_LEASE_MS = 60_000; // 1 minute
 /**
  * The inventory subgraph: items, locations and stock levels; warehouse events in
  * (POST /events/:source) and ERP balances in (POST /erp/balances, and a periodic pull when
- * configured), and from a Redis Stream per source when on Redis; every stock change out
+ * configured), and from a Redis Stream per source when on Redis; orders' stock held, given back
+ * and inspected through the internal order-stock API (ORDER_STOCK_API); every stock change out
  * through the outbox relay, and the serials of transfers out to the ERP when one is configured.
  */
 export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, logger }: SubgraphEnvironment): SubgraphDefinition<InventoryContext> {
@@ -39,6 +42,8 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
   const publishNow = () => relay.wake();
   const { sweepIntervalMs, ...reservationSettings } = config.reservations;
   const reservations = new ReservationService(db.prisma, { ...reservationSettings, channelLocations: config.channelLocations }, publishNow);
+  const { defaultStrategy, strategyByChannel } = config.reservations;
+  const orderStock = new OrderStockService(db.prisma, { channelLocations: config.channelLocations, defaultStrategy, strategyByChannel }, publishNow);
   const transfers = new TransferService(db.prisma, config.transfers, publishNow);
   const settings = { staleAfterMs: config.staleAfterSeconds * 1_000, channelLocations: config.channelLocations };
 
@@ -94,6 +99,7 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
         onCommitted: publishNow,
       }),
       erpBalancesRoute({ importer: erpImport, token: config.erpImportToken, logger, onCommitted: publishNow }),
+      ...orderStockRoutes({ service: orderStock, token: config.internalApiToken, logger }),
     ],
     workers,
   };

@@ -33,6 +33,21 @@ describe('inventory configuration: ERP balances and serials', () => {
     });
   });
 
+  it('refuses every internal order-stock call unless INTERNAL_API_TOKEN is set, and takes it as given', () => {
+    assert.equal(readInventoryConfig({}).internalApiToken, null);
+    assert.equal(readInventoryConfig({ INTERNAL_API_TOKEN: 'orders-to-inventory-01' }).internalApiToken, 'orders-to-inventory-01');
+  });
+
+  it('refuses a short internal API token without printing it', () => {
+    assert.throws(() => readInventoryConfig({ INTERNAL_API_TOKEN: 'sh0rt-s3cret' }), (error: unknown) => {
+      assert.ok(error instanceof ConfigurationError);
+      assert.equal(error.variable, 'INTERNAL_API_TOKEN');
+      assert.match(error.message, /must be at least 16 characters/);
+      assert.doesNotMatch(error.message, /sh0rt-s3cret/);
+      return true;
+    });
+  });
+
   it('pulls hourly by default, mapping each organization to its location', () => {
     const { erpPull } = readInventoryConfig(erp);
 

@@ -6,7 +6,7 @@ import { openInfrastructure, type Infrastructure } from '../../platform/infrastr
 import { seedDemoData } from '../../prisma/seed.ts';
 import { ReservationService } from '../../subgraphs/inventory/services/reservationService.ts';
 import { graphql } from '../support/graphql.ts';
-import { startInventory } from '../support/inventoryService.ts';
+import { startReplicas } from '../support/inventoryService.ts';
 import { createTestDatabase, type TestDatabase } from '../support/services.ts';
 import { givenStock, reservationSettings, stockOf } from '../support/stock.ts';
 import { recordedStockChanges } from '../support/stockChanges.ts';
@@ -18,7 +18,7 @@ describe('reservations', () => {
   let database: TestDatabase;
   let infrastructure: Infrastructure;
   // Two replicas of the inventory service on one database, as in production.
-  const replicas: RunningService[] = [];
+  let replicas: RunningService[] = [];
   let nextSku = 0;
   const newSku = () => `RSV-TEST-${String(++nextSku).padStart(3, '0')}`;
   const reserve = (input: Record<string, unknown>, replica = 0) =>
@@ -29,14 +29,12 @@ describe('reservations', () => {
     database = await createTestDatabase();
     await seedDemoData(database.db, { skuCount: 20 });
     infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 20 }, eventBus: { kind: 'in-process' } });
-    for (let i = 0; i < 2; i += 1) {
-      replicas.push(await startInventory(infrastructure, {
-        CHANNEL_LOCATIONS: 'STORE=DC-03|DC-01',
-        RESERVATION_ALLOCATION: 'most-available,STORE=priority',
-        RESERVATION_SWEEP_INTERVAL_MS: '3600000',
-        OUTBOX_POLL_INTERVAL_MS: '3600000',
-      }));
-    }
+    replicas = await startReplicas(infrastructure, {
+      CHANNEL_LOCATIONS: 'STORE=DC-03|DC-01',
+      RESERVATION_ALLOCATION: 'most-available,STORE=priority',
+      RESERVATION_SWEEP_INTERVAL_MS: '3600000',
+      OUTBOX_POLL_INTERVAL_MS: '3600000',
+    });
   });
 
   after(async () => {

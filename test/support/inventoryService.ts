@@ -9,3 +9,10 @@ import { inventorySubgraph } from '../../subgraphs/inventory/inventorySubgraph.t
 export function startInventory(infrastructure: Infrastructure, env: Environment, logger: Logger = createLogger('silent')): Promise<RunningService> {
   return startSubgraphServer(inventorySubgraph({ infrastructure, env, logger }), { port: 0, host: '127.0.0.1', logger: createLogger('silent'), readinessChecks: [] });
 }
+
+/** `count` replicas of the inventory service over one infrastructure (so one database), as in production. */
+export async function startReplicas(infrastructure: Infrastructure, env: Environment, count = 2): Promise<RunningService[]> {
+  const replicas: RunningService[] = [];
+  for (let i = 0; i < count; i += 1) replicas.push(await startInventory(infrastructure, env));
+  return replicas;
+}

@@ -2,6 +2,22 @@
 import type { Database } from '../../platform/database/database.ts';
 import type { ReservationSettings } from '../../subgraphs/inventory/services/reservationService.ts';
 
+/**
+ * Distribution centres that hold nothing yet, each with the subinventories given (by default the
+ * demo seed's: STOCK nettable; QA, DAMAGED and RETURNS not).
+ */
+export async function givenLocations(
+  db: Database,
+  ids: readonly string[],
+  subinventories: Record<string, boolean> = { STOCK: true, QA: false, DAMAGED: false, RETURNS: false },
+): Promise<void> {
+  await db.query(`INSERT INTO location (id, name, kind) SELECT id, id, 'DISTRIBUTION_CENTER' FROM unnest($1::text[]) AS id`, [ids]);
+  await db.query(
+    `INSERT INTO subinventory (location_id, code, nettable) SELECT l.id, s.code, s.nettable FROM unnest($1::text[]) AS l(id), unnest($2::text[], $3::boolean[]) AS s(code, nettable)`,
+    [ids, Object.keys(subinventories), Object.values(subinventories)],
+  );
+}
+
 /** A new EA item with `onHand` units in STOCK at each location given, and nothing else. */
 export async function givenStock(
   db: Database,

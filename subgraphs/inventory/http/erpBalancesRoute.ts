@@ -1,5 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import { bearerTokenGate } from '../../../platform/http/bearerToken.ts';
 import { readBody, RequestBodyError, sendJson, type HttpRoute } from '../../../platform/http/serviceHttpServer.ts';
 import type { Logger } from '../../../platform/logger.ts';
 import { MalformedCsvError, type ErpBalanceImport } from '../services/erpBalanceImport.ts';
@@ -33,21 +33,16 @@ export interface ErpBalancesRouteOptions {
 export function erpBalancesRoute({ importer, token, logger, onCommitted }: ErpBalancesRouteOptions): HttpRoute {
   const refuse = (response: ServerResponse, status: number, code: ErpImportErrorCode, message: string) =>
     sendJson(response, status, { error: { code, message } });
-  const expectedDigest = token === null ? null : digest(token);
+  const mayPass = bearerTokenGate(token, {
+    notConfigured: { code: ErpImportErrorCode.ERP_IMPORT_NOT_CONFIGURED, message: 'ERP balance uploads are off: no ERP_IMPORT_TOKEN is configured' },
+    unauthenticated: { code: ErpImportErrorCode.UNAUTHENTICATED, message: 'Send the ERP import token as authorization: Bearer <token>' },
+  });
 
   return {
     method: 'POST',
     path: /^\/erp\/balances$/,
     handle: async (request, response) => {
-      if (expectedDigest === null) {
-        return refuse(response, 401, ErpImportErrorCode.ERP_IMPORT_NOT_CONFIGURED, 'ERP balance uploads are off: no ERP_IMPORT_TOKEN is configured');
-      }
-      const presented = /^Bearer +(\S+) *$/i.exec(request.headers.authorization ?? '')?.[1];
-      // Digests have one length whatever was sent, so the comparison time tells nothing about the token.
-      if (presented === undefined || !timingSafeEqual(digest(presented), expectedDigest)) {
-        response.setHeader('www-authenticate', 'Bearer realm="stockgraph"');
-        return refuse(response, 401, ErpImportErrorCode.UNAUTHENTICATED, 'Send the ERP import token as authorization: Bearer <token>');
-      }
+      if (!mayPass(request, response)) return;
       const mediaType = request.headers['content-type']?.split(';')[0]!.trim().toLowerCase();
       if (mediaType !== 'text/csv') {
         return refuse(response, 415, ErpImportErrorCode.UNSUPPORTED_MEDIA_TYPE, `Send the balances as text/csv (got ${mediaType ?? 'no content-type'})`);
@@ -68,8 +63,4 @@ export function erpBalancesRoute({ importer, token, logger, onCommitted }: ErpBa
       }
     },
   };
-}
-
-function digest(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
 }

@@ -1,12 +1,46 @@
-/** Who stamps the buckets that Stockgraph itself changes (reservations, transfers). */
+import type { PrismaClient } from '../../../platform/database/database.ts';
+import { isUniqueViolation } from '../../../platform/database/postgresErrors.ts';
+import type { Prisma } from '../../../platform/database/generated/client.ts';
+import type { StockChange, StockLedger } from '../data/stockLedger.ts';
+
+/** Who stamps the buckets that Stockgraph itself changes (reservations, transfers, orders' stock). */
 export const STOCKGRAPH_SOURCE = 'stockgraph';
 
+/** What a unit of work in a stock transaction answers, and whether it changed stock (so that the change is published at once). */
+export interface StockWork<Result> {
+  readonly result: Result;
+  readonly changedStock: boolean;
+}
+
 /**
- * Whether `error` is PostgreSQL's unique violation (23505), as Prisma reports it from a raw
- * statement through a driver adapter.
+ * Runs `work` in one transaction. A run that loses a race on a unique key (another replica
+ * inserted the same idempotency key or id first) is rolled back and run again, up to `attempts`
+ * runs in all, and then finds that row. Once a run that changed stock has committed, calls
+ * `afterCommit`, once.
  */
-export function isUniqueViolation(error: unknown): boolean {
-  if (!error || typeof error !== 'object') return false;
-  const { code, meta } = error as { code?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } };
-  return code === 'P2002' || meta?.driverAdapterError?.cause?.originalCode === '23505';
+export async function runStockTransaction<Result>(
+  prisma: PrismaClient,
+  work: (tx: Prisma.TransactionClient) => Promise<StockWork<Result>>,
+  { afterCommit, attempts = 1 }: { readonly afterCommit: () => void; readonly attempts?: number },
+): Promise<Result> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const { result, changedStock } = await prisma.$transaction(work);
+      if (changedStock) afterCommit();
+      return result;
+    } catch (error) {
+      if (attempt < attempts && isUniqueViolation(error)) continue;
+      throw error;
+    }
+  }
+}
+
+/**
+ * Applies changes that the caller computed from the levels they apply to, under their locks, all
+ * or nothing. A refusal means the books disagree with themselves, which no client can fix: it
+ * throws, and the transaction rolls back.
+ */
+export function applyOrFail(ledger: StockLedger, changes: readonly StockChange[]): void {
+  const outcome = ledger.applyAll(changes);
+  if (!outcome.ok) throw new Error(`Stock ledger refused a computed change: ${JSON.stringify(outcome.refused)}`);
 }

@@ -2,29 +2,27 @@ import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../../../platform/database/database.ts';
 import type { Prisma } from '../../../platform/database/generated/client.ts';
 import { KeyedBatcher } from '../../../platform/concurrency/keyedBatcher.ts';
+import { requestFingerprint } from '../../../platform/lang/requestFingerprint.ts';
 import {
   lockDueReservations, lockReservations, reservationInserts, reservationsByIdempotencyKey, reservationsById,
   reservationUpdates, updateReservations, type ReservationRecord,
 } from '../data/reservationStore.ts';
+import { readStockCatalogue, type StockCatalogue } from '../data/stockCatalogue.ts';
 import { StockLedger, type StockChange } from '../data/stockLedger.ts';
-import type { LedgerEffect } from '../domain/applyBucketEffects.ts';
-import { allocateReservation, type AllocationStrategy } from '../domain/reservations/allocateReservation.ts';
+import type { ChannelAllocationRules } from '../domain/reservations/allocateReservation.ts';
+import { reservationLineEffects, type ReservationStockAction } from '../domain/reservations/reservationEffects.ts';
 import { reservationTransition, type ReservationAction } from '../domain/reservations/reservationLifecycle.ts';
 import { validateReservationRequest, type ReservationRequest } from '../domain/reservations/reservationRequest.ts';
-import { requestFingerprint } from '../domain/requestFingerprint.ts';
 import { InventoryError, InventoryErrorCode } from '../errors.ts';
-import { isUniqueViolation, STOCKGRAPH_SOURCE } from './ledgerTransactions.ts';
+import { allocateFromLedger, candidateLevels } from './channelAllocation.ts';
+import { applyOrFail, runStockTransaction, STOCKGRAPH_SOURCE } from './ledgerTransactions.ts';
 
 export type { ReservationRecord };
 
-export interface ReservationSettings {
+export interface ReservationSettings extends ChannelAllocationRules {
   /** Time to live of a reservation that does not say, in seconds. */
   readonly defaultTtlSeconds: number;
   readonly maxTtlSeconds: number;
-  /** The locations each channel may reserve from, in priority order; a channel not listed may use every location. */
-  readonly channelLocations: ReadonlyMap<string, readonly string[]>;
-  readonly defaultStrategy: AllocationStrategy;
-  readonly strategyByChannel: ReadonlyMap<string, AllocationStrategy>;
 }
 
 interface PendingCreation {
@@ -119,17 +117,15 @@ export class ReservationService {
    * how many it expired.
    */
   async expireDue(limit = 500): Promise<number> {
-    const expired = await this.prisma.$transaction(async (tx) => {
+    return runStockTransaction(this.prisma, async (tx) => {
       const now = new Date();
       const due = await lockDueReservations(tx, now, limit);
-      if (due.length === 0) return 0;
+      if (due.length === 0) return { result: 0, changedStock: false };
       const ledger = await StockLedger.open(tx, due.flatMap((reservation) => levelKeys(reservation)), now);
       for (const reservation of due) applyOrFail(ledger, stockChangesOf(reservation, 'expire'));
       await ledger.write([reservationUpdates(due.map((reservation) => ({ ...reservation, status: 'EXPIRED' as const })), now)]);
-      return due.length;
-    });
-    if (expired > 0) this.afterCommit();
-    return expired;
+      return { result: due.length, changedStock: true };
+    }, { afterCommit: this.afterCommit });
   }
 
   /**
@@ -137,8 +133,8 @@ export class ReservationService {
    * id order), judges each request against the state the batch's earlier requests left, then
    * applies the stock changes, each reservation's all or nothing.
    */
-  private async transitionBatch(pending: readonly PendingTransition[]): Promise<(ReservationRecord | Error)[]> {
-    const { results, changedStock } = await this.prisma.$transaction(async (tx) => {
+  private transitionBatch(pending: readonly PendingTransition[]): Promise<(ReservationRecord | Error)[]> {
+    return runStockTransaction(this.prisma, async (tx) => {
       const now = new Date();
       const current = new Map((await lockReservations(tx, [...new Set(pending.map((p) => p.id))])).map((r) => [r.id, r]));
       const changed = new Map<string, ReservationRecord>();
@@ -165,48 +161,35 @@ export class ReservationService {
       } else {
         await updateReservations(tx, [...changed.values()], now);
       }
-      return { results, changedStock: stockChanges.length > 0 };
-    });
-    if (changedStock) this.afterCommit();
-    return results;
+      return { result: results, changedStock: stockChanges.length > 0 };
+    }, { afterCommit: this.afterCommit });
   }
 
-  private async createBatch(pending: readonly PendingCreation[]): Promise<(ReservationRecord | Error)[]> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        const results = await this.prisma.$transaction((tx) => this.createInTransaction(tx, pending));
-        this.afterCommit();
-        return results;
-      } catch (error) {
-        if (attempt < CREATE_ATTEMPTS && isUniqueViolation(error)) continue;
-        throw error;
-      }
-    }
+  private createBatch(pending: readonly PendingCreation[]): Promise<(ReservationRecord | Error)[]> {
+    return runStockTransaction(this.prisma, async (tx) => ({ result: await this.createInTransaction(tx, pending), changedStock: true }), {
+      afterCommit: this.afterCommit,
+      attempts: CREATE_ATTEMPTS,
+    });
   }
 
   private async createInTransaction(tx: Prisma.TransactionClient, pending: readonly PendingCreation[]): Promise<(ReservationRecord | Error)[]> {
     const now = new Date();
     const earlier = new Map((await reservationsByIdempotencyKey(tx, pending.map((p) => p.request.idempotencyKey))).map((r) => [r.idempotencyKey, r]));
-    const { stockedBySku, knownLocations } = await catalogueOf(tx, pending.map((p) => p.request));
-    const candidatesOf = ({ sku, locationId, channel }: ReservationRequest) => {
-      const stocked = stockedBySku.get(sku) ?? new Set<string>();
-      return (locationId ? [locationId] : this.channelLocations(channel, stocked)).filter((id) => stocked.has(id));
-    };
-    const toCreate = pending.filter(({ request }) => !earlier.has(request.idempotencyKey) && !catalogueRefusal(request, stockedBySku, knownLocations));
-    const ledger = await StockLedger.open(tx, toCreate.flatMap(({ request }) => candidatesOf(request).map((locationId) => ({ sku: request.sku, locationId }))), now);
+    const catalogue = await readStockCatalogue(tx, pending.map((p) => p.request.sku), pending.flatMap((p) => (p.request.locationId ? [p.request.locationId] : [])));
+    const toCreate = pending.filter(({ request }) => !earlier.has(request.idempotencyKey) && !catalogueRefusal(request, catalogue));
+    const ledger = await StockLedger.open(tx, toCreate.flatMap(({ request }) => candidateLevels(request, catalogue, this.settings)), now);
 
     const created: ReservationRecord[] = [];
     const results = pending.map(({ request, fingerprint }): ReservationRecord | Error => {
       const { sku } = request;
-      const refusal = catalogueRefusal(request, stockedBySku, knownLocations);
+      const refusal = catalogueRefusal(request, catalogue);
       if (refusal) return refusal;
       const first = earlier.get(request.idempotencyKey);
       if (first) {
         if (first.requestHash === fingerprint) return first;
         return new InventoryError(InventoryErrorCode.IDEMPOTENCY_CONFLICT, `Idempotency key ${request.idempotencyKey} was first used for a different request`, { reservationId: first.id });
       }
-      const candidates = candidatesOf(request).map((locationId) => ({ locationId, available: ledger.level(sku, locationId).available }));
-      const allocation = allocateReservation(request.quantity, candidates, this.settings.strategyByChannel.get(request.channel) ?? this.settings.defaultStrategy);
+      const allocation = allocateFromLedger(ledger, request, catalogue, this.settings);
       if (!allocation.ok) {
         const where = request.locationId ? ` at ${request.locationId}` : '';
         return new InventoryError(
@@ -227,10 +210,7 @@ export class ReservationService {
         expiresAt: new Date(now.getTime() + request.ttlSeconds * 1_000),
         createdAt: now,
         updatedAt: now,
-        // Stock with available > 0 is on hand in a nettable subinventory, so the location has one.
-        lines: allocation.lines
-          .map((line) => ({ ...line, subinventory: ledger.nettableSubinventories(line.locationId)[0]! }))
-          .sort((a, b) => (a.locationId < b.locationId ? -1 : 1)),
+        lines: allocation.lines,
       };
       applyOrFail(ledger, stockChangesOf(reservation, 'reserve'));
       earlier.set(request.idempotencyKey, reservation);
@@ -240,39 +220,11 @@ export class ReservationService {
     await ledger.write(created.length ? reservationInserts(created) : []);
     return results;
   }
-
-  /** Where `channel` may reserve, in priority order: its configured locations, or every location that stocks the SKU, in id order. */
-  private channelLocations(channel: string, stocked: ReadonlySet<string>): readonly string[] {
-    return this.settings.channelLocations.get(channel) ?? [...stocked];
-  }
 }
 
-/** The SKUs of the requests that exist, each with the locations that stock it, and the locations named that exist. */
-async function catalogueOf(tx: Prisma.TransactionClient, requests: readonly ReservationRequest[]) {
-  const skus = [...new Set(requests.map((request) => request.sku))];
-  const locationIds = [...new Set(requests.flatMap((request) => (request.locationId ? [request.locationId] : [])))];
-  const rows = await tx.$queryRaw<{ sku: string | null; locationId: string | null }[]>`
-    SELECT item.sku, level.location_id AS "locationId"
-      FROM item LEFT JOIN stock_level level ON level.sku = item.sku
-     WHERE item.sku = ANY(${skus}::text[])
-    UNION ALL
-    SELECT NULL, id FROM location WHERE id = ANY(${locationIds}::text[])
-     ORDER BY 1, 2`;
-  const stockedBySku = new Map<string, Set<string>>();
-  const knownLocations = new Set<string>();
-  for (const { sku, locationId } of rows) {
-    if (sku === null) knownLocations.add(locationId!);
-    else {
-      if (!stockedBySku.has(sku)) stockedBySku.set(sku, new Set());
-      if (locationId !== null) stockedBySku.get(sku)!.add(locationId);
-    }
-  }
-  return { stockedBySku, knownLocations };
-}
-
-function catalogueRefusal(request: ReservationRequest, stockedBySku: ReadonlyMap<string, ReadonlySet<string>>, knownLocations: ReadonlySet<string>): InventoryError | null {
-  if (!stockedBySku.has(request.sku)) return new InventoryError(InventoryErrorCode.UNKNOWN_SKU, `Unknown SKU: ${request.sku}`, { unknownSkus: [request.sku] });
-  if (request.locationId && !knownLocations.has(request.locationId)) {
+function catalogueRefusal(request: ReservationRequest, catalogue: StockCatalogue): InventoryError | null {
+  if (!catalogue.stockedBySku.has(request.sku)) return new InventoryError(InventoryErrorCode.UNKNOWN_SKU, `Unknown SKU: ${request.sku}`, { unknownSkus: [request.sku] });
+  if (request.locationId && !catalogue.subinventoriesByLocation.has(request.locationId)) {
     return new InventoryError(InventoryErrorCode.UNKNOWN_LOCATION, `Unknown location: ${request.locationId}`, { unknownLocations: [request.locationId] });
   }
   return null;
@@ -283,19 +235,8 @@ const PAST_TENSE: Record<Exclude<ReservationAction, 'expire'>, string> = { exten
 const levelKeys = (reservation: ReservationRecord) => reservation.lines.map(({ locationId }) => ({ sku: reservation.sku, locationId }));
 
 /** The stock changes of a reservation's lines when it is made (`reserve`) or changes state. */
-function stockChangesOf(reservation: ReservationRecord, action: 'reserve' | 'confirm' | 'release' | 'expire'): StockChange[] {
-  return reservation.lines.map(({ locationId, subinventory, quantity }) => {
-    const effect = (bucket: LedgerEffect['bucket'], change: number): LedgerEffect => ({ subinventory, lot: '', bucket, op: 'add', quantity: change });
-    const effects = action === 'reserve' ? [effect('reserved', quantity)]
-      : action === 'confirm' ? [effect('reserved', -quantity), effect('allocated', quantity)]
-      : [effect('reserved', -quantity)];
-    return { sku: reservation.sku, locationId, cause: { type: 'RESERVATION', id: reservation.id }, source: STOCKGRAPH_SOURCE, effects };
-  });
-}
-
-// Reservation changes are computed from the levels they are applied to, under their locks; a
-// refusal means the books disagree with themselves, which no client can fix.
-function applyOrFail(ledger: StockLedger, changes: readonly StockChange[]): void {
-  const outcome = ledger.applyAll(changes);
-  if (!outcome.ok) throw new Error(`Stock ledger refused a computed change: ${JSON.stringify(outcome.refused)}`);
+function stockChangesOf(reservation: ReservationRecord, action: ReservationStockAction): StockChange[] {
+  return reservation.lines.map((line) => ({
+    sku: reservation.sku, locationId: line.locationId, cause: { type: 'RESERVATION', id: reservation.id }, source: STOCKGRAPH_SOURCE, effects: reservationLineEffects(line, action),
+  }));
 }

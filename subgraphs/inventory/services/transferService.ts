@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../../../platform/database/database.ts';
+import { isUniqueViolation } from '../../../platform/database/postgresErrors.ts';
+import { requestFingerprint } from '../../../platform/lang/requestFingerprint.ts';
 import { insertErpSerialBatches } from '../data/erpSerialBatchStore.ts';
 import { StockLedger, type StockChange } from '../data/stockLedger.ts';
 import {
@@ -7,12 +9,11 @@ import {
   type TransferRecord,
 } from '../data/transferStore.ts';
 import { positionKey, type LedgerEffect } from '../domain/applyBucketEffects.ts';
-import { requestFingerprint } from '../domain/requestFingerprint.ts';
 import { planErpSerialBatches } from '../domain/transfers/erpSerialBatches.ts';
 import { planTransferReceipt, type ReceiptRequest } from '../domain/transfers/transferReceipt.ts';
 import { chooseLotsFirstExpiryFirstOut, validateTransferRequest, type ItemControl, type LotQuantity, type TransferRequest } from '../domain/transfers/transferRequest.ts';
 import { InventoryError, InventoryErrorCode } from '../errors.ts';
-import { isUniqueViolation, STOCKGRAPH_SOURCE } from './ledgerTransactions.ts';
+import { STOCKGRAPH_SOURCE } from './ledgerTransactions.ts';
 
 export type { TransferRecord };
 

@@ -10,6 +10,7 @@ import type { LedgerEffect } from '../domain/applyBucketEffects.ts';
 import { bucketEffectsOf, serialMovementOf } from '../domain/events/bucketEffects.ts';
 import type { CanonicalInventoryEvent, ItemEvent, LocationSnapshot } from '../domain/events/canonicalEvent.ts';
 import { mapWarehouseEvent, type SourceMapping } from '../domain/events/sourceMapping.ts';
+import { HeldOrderAllocations } from './heldOrderAllocations.ts';
 
 /** What became of one event of a batch. */
 export type EventOutcome =
@@ -51,6 +52,9 @@ interface Catalogue {
  * be applied in the dead-letter store with its reason and raw payload. All-or-nothing per event.
  * Each applied event that concerns an order (a pick, pack, ship, delivery or return naming the
  * order's reference) is published, in the same transaction, as `inventory.warehouseEvent.applied`.
+ * A pick or ship that names an order whose stock is HELD counts toward the order's allocation of
+ * its SKU at its location (see HeldOrderAllocations): a pick allocates only what the allocation
+ * no longer covers.
  */
 export class WarehouseEventIngestion {
   private readonly mappings: ReadonlyMap<string, SourceMapping>;
@@ -133,17 +137,22 @@ export class WarehouseEventIngestion {
       const plans = fresh.map(({ index, event }) => ({ index, event, changes: changesOf(event, snapshotPositions) }));
       const changes = plans.flatMap((plan) => plan.changes);
       const ledger = await StockLedger.open(tx, changes);
-      // Read under the levels' locks, so that no newer movement of theirs commits unseen.
+      // Read under the levels' locks, so that no newer movement of theirs, nor change of their orders' allocations, commits unseen.
       const later = await laterMovements(tx, source, changes, fresh.map(({ event }) => event.eventId));
+      const heldOrders = await HeldOrderAllocations.read(tx, fresh.flatMap(({ event }) => (event.kind === 'item' ? [event] : [])));
       const superseded: string[] = [];
       const unclaimed: string[] = [];
       for (const { index, event, changes } of plans) {
+        const movement = event.kind === 'item' ? heldOrders.movementOf(event, changes) : null;
         // All of an event's changes (a snapshot's, one per SKU) or none.
-        const result = ledger.applyAll(changes.map((change) => withLaterMovements(change, later)));
+        const result = ledger.applyAll((movement?.changes ?? changes).map((change) => withLaterMovements(change, later)));
         if (!result.ok) {
           unclaimed.push(event.eventId);
           deadLetters.push({ index, eventId: event.eventId, code: result.refused.code, reason: result.refused.reason });
-        } else if (result.outcomes.length > 0 && result.outcomes.every((outcome) => outcome.status === 'SUPERSEDED')) {
+          continue;
+        }
+        movement?.record();
+        if (result.outcomes.length > 0 && result.outcomes.every((outcome) => outcome.status === 'SUPERSEDED')) {
           superseded.push(event.eventId);
           outcomes[index] = { status: 'SUPERSEDED', eventId: event.eventId };
         } else {
@@ -155,7 +164,8 @@ export class WarehouseEventIngestion {
         // A superseded event's stock is in a newer count already; what it tells of the order still holds.
         return (status === 'APPLIED' || status === 'SUPERSEDED') && event.kind === 'item' ? orderConfirmations(event, catalogue) : [];
       });
-      await ledger.write(confirmations.length ? [outboxInsert(INVENTORY_PRODUCER, confirmations, new Date())] : []);
+      const progress = heldOrders.progressUpdate();
+      await ledger.write([...(confirmations.length ? [outboxInsert(INVENTORY_PRODUCER, confirmations, new Date())] : []), ...(progress ? [progress] : [])]);
       await recordSerialMovements(tx, plans.flatMap(({ index, event }) => (outcomes[index]?.status === 'APPLIED' && event.kind === 'item' ? [event] : [])));
       if (unclaimed.length) await tx.$executeRaw`DELETE FROM inventory_event WHERE source = ${source} AND event_id = ANY(${unclaimed}::text[])`;
       if (superseded.length) await tx.$executeRaw`UPDATE inventory_event SET outcome = 'SUPERSEDED' WHERE source = ${source} AND event_id = ANY(${superseded}::text[])`;

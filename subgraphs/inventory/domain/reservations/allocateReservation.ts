@@ -38,3 +38,24 @@ export function allocateReservation(quantity: number, candidates: readonly Alloc
   }
   return { ok: true, lines };
 }
+
+/** Where each sales channel may take stock from, and how a request without a location is spread. */
+export interface ChannelAllocationRules {
+  /** The locations each channel may take stock from, in priority order; a channel not listed may use every location. */
+  readonly channelLocations: ReadonlyMap<string, readonly string[]>;
+  readonly defaultStrategy: AllocationStrategy;
+  readonly strategyByChannel: ReadonlyMap<string, AllocationStrategy>;
+}
+
+/**
+ * The locations that may serve a request of `channel` for a SKU stocked at `stocked` (in
+ * location id order): the one it names, or else the channel's locations in priority order (every
+ * location that stocks the SKU, in id order, for a channel not configured); only those that stock it.
+ */
+export function candidateLocations(locationId: string | null, channel: string, stocked: ReadonlySet<string>, rules: ChannelAllocationRules): string[] {
+  return (locationId ? [locationId] : (rules.channelLocations.get(channel) ?? [...stocked])).filter((id) => stocked.has(id));
+}
+
+export function strategyOf(channel: string, rules: ChannelAllocationRules): AllocationStrategy {
+  return rules.strategyByChannel.get(channel) ?? rules.defaultStrategy;
+}

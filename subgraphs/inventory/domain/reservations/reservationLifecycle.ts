@@ -7,6 +7,11 @@ export type TransitionResult =
   | { readonly ok: true; readonly status: ReservationStatus; readonly changesStock: boolean }
   | { readonly ok: false; readonly status: ReservationStatus };
 
+/** The reservation's status as it stands at `now`: an ACTIVE one past its time to live is EXPIRED, even before the sweeper has released it. */
+export function effectiveReservationStatus(status: ReservationStatus, expiresAt: Date, now: Date): ReservationStatus {
+  return status === 'ACTIVE' && expiresAt <= now ? 'EXPIRED' : status;
+}
+
 /**
  * What `action` does to a reservation in `status` whose time to live ends at `expiresAt`.
  * An ACTIVE reservation past its time to live counts as EXPIRED even before the sweeper has
@@ -16,7 +21,7 @@ export type TransitionResult =
  * stock is free either way.
  */
 export function reservationTransition(status: ReservationStatus, expiresAt: Date, action: ReservationAction, now: Date): TransitionResult {
-  const effective: ReservationStatus = status === 'ACTIVE' && expiresAt <= now ? 'EXPIRED' : status;
+  const effective = effectiveReservationStatus(status, expiresAt, now);
   switch (action) {
     case 'extend':
       return effective === 'ACTIVE' ? { ok: true, status: 'ACTIVE', changesStock: false } : { ok: false, status: effective };
