@@ -13,7 +13,7 @@ import { openInfrastructure, type Infrastructure } from '../../platform/infrastr
 import { createLogger } from '../../platform/logger.ts';
 import { seedDemoData } from '../../prisma/seed.ts';
 import { startSystem, type RunningSystem } from '../../system/startSystem.ts';
-import { createTestDatabase, REDIS_URL, type TestDatabase } from '../support/services.ts';
+import { createTestDatabase, redisNamespace, type TestDatabase } from '../support/services.ts';
 
 const supergraphSdl = readFileSync(SUPERGRAPH_PATH, 'utf8');
 
@@ -86,10 +86,12 @@ describe('the gateway fast path for single-fetch queries', () => {
   let system: RunningSystem;
   let plainGateway: ApolloServer;
 
+  const redis = redisNamespace('single-fetch');
+
   before(async () => {
     database = await createTestDatabase();
     await seedDemoData(database.db, { skuCount: 30 });
-    infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 5 }, eventBus: { kind: 'redis', url: REDIS_URL } });
+    infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 5 }, eventBus: redis.eventBus });
     const logger = createLogger('silent');
     system = await startSystem({ infrastructure, host: '127.0.0.1', ports: { gateway: 0, inventory: 0, orders: 0, reconciliation: 0 }, logger, env: {} });
     // The same supergraph through @apollo/gateway alone: the answers the fast path must match.
@@ -108,6 +110,7 @@ describe('the gateway fast path for single-fetch queries', () => {
     await plainGateway?.stop();
     await system?.stop();
     await infrastructure?.close();
+    await redis.clear();
     await database?.drop();
   });
 

@@ -26,7 +26,7 @@ import { seedDemoOrders } from '../../system/demoOrders.ts';
 import { useCleanup } from '../support/cleanup.ts';
 import { assertGapFreeInOrder } from '../support/stockChanges.ts';
 import { graphql } from '../support/graphql.ts';
-import { createTestDatabase, REDIS_URL, uniqueKey, type TestDatabase } from '../support/services.ts';
+import { createTestDatabase, REDIS_URL, redisNamespace, type TestDatabase } from '../support/services.ts';
 import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
 
 const API_KEY = 'subscriptions-test-key';
@@ -98,7 +98,8 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
   let database: TestDatabase;
   let infrastructure: Infrastructure;
   let redis: Redis;
-  let keyPrefix: string;
+  const namespace = redisNamespace('subscriptions');
+  const { keyPrefix } = namespace;
   /** The name the gateways' Redis connections go by, so that they can be counted. */
   const gatewayConnectionName = `stockgraph-test-gateway-${process.pid}`;
   let supergraphPath: string;
@@ -152,9 +153,8 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
   before(async () => {
     database = await createTestDatabase();
     await seedDemoData(database.db, { skuCount: 20 });
-    keyPrefix = `${uniqueKey('subscriptions')}:`;
     redis = connectRedis(REDIS_URL);
-    infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 10 }, eventBus: { kind: 'redis', url: REDIS_URL, keyPrefix } });
+    infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 10 }, eventBus: namespace.eventBus });
     supergraphPath = join(mkdtempSync(join(tmpdir(), 'stockgraph-supergraph-')), 'supergraph.graphql');
     copyFileSync(SUPERGRAPH_PATH, supergraphPath);
     inventories = [await startInventory(), await startInventory()];
@@ -171,6 +171,7 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
   after(async () => {
     for (const service of [...(gateways ?? []), ...(inventories ?? []), ...(others ?? [])]) await service.stop();
     await infrastructure?.close();
+    await namespace.clear();
     redis?.disconnect();
     await database?.drop();
   });

@@ -13,7 +13,7 @@ import { EXAMPLE_MAPPINGS_DIR, loadExampleMappings } from '../../subgraphs/inven
 import { UnknownSourceError, WarehouseEventIngestion } from '../../subgraphs/inventory/services/warehouseEventIngestion.ts';
 import { graphql } from '../support/graphql.ts';
 import { startInventory } from '../support/inventoryService.ts';
-import { createTestDatabase, REDIS_URL, type TestDatabase } from '../support/services.ts';
+import { createTestDatabase, redisNamespace, type TestDatabase } from '../support/services.ts';
 import type { RecordedStockChange } from '../support/stockChanges.ts';
 import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
 
@@ -40,10 +40,12 @@ describe('warehouse events in, stock changes out', () => {
     return ours();
   };
 
+  const redis = redisNamespace('ingestion');
+
   before(async () => {
     database = await createTestDatabase();
     await seedDemoData(database.db, { skuCount: 50 });
-    infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 10 }, eventBus: { kind: 'redis', url: REDIS_URL } });
+    infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 10 }, eventBus: redis.eventBus });
     subscription = await infrastructure.bus.subscribe(stockLevelChanged.stream, (events: readonly BusEvent[]) => {
       for (const { id, payload } of events) {
         const change = { ...(payload as RecordedStockChange), id: id! };
@@ -62,6 +64,7 @@ describe('warehouse events in, stock changes out', () => {
     await inventory?.stop();
     await subscription?.close();
     await infrastructure?.close();
+    await redis.clear();
     await database?.drop();
   });
 

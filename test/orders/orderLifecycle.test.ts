@@ -5,13 +5,12 @@ import { WebSocket } from 'ws';
 import { holdCleared, holdPlaced, STREAMS } from '../../platform/contracts/events.ts';
 import { openInfrastructure, type Infrastructure } from '../../platform/infrastructure.ts';
 import { createLogger } from '../../platform/logger.ts';
-import { connectRedis, type Redis } from '../../platform/redis.ts';
 import { seedDemoData } from '../../prisma/seed.ts';
 import { startSystem, type RunningSystem } from '../../system/startSystem.ts';
 import { useCleanup } from '../support/cleanup.ts';
 import { eventually } from '../support/eventually.ts';
 import { codeOf, ordersApi, type OrderView } from '../support/orders.ts';
-import { createTestDatabase, REDIS_URL, uniqueKey, type TestDatabase } from '../support/services.ts';
+import { createTestDatabase, REDIS_URL, redisNamespace, type TestDatabase } from '../support/services.ts';
 import { givenStock } from '../support/stock.ts';
 import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
 
@@ -26,17 +25,14 @@ describe('the order lifecycle through the gateway, on PostgreSQL and Redis', () 
   const cleanup = useCleanup();
   let database: TestDatabase;
   let infrastructure: Infrastructure;
-  let redis: Redis;
-  let keyPrefix: string;
+  const redis = redisNamespace('orders');
   let system: RunningSystem;
   let api: ReturnType<typeof ordersApi>;
 
   before(async () => {
     database = await createTestDatabase();
     await seedDemoData(database.db, { skuCount: 5 });
-    keyPrefix = `${uniqueKey('orders')}:`;
-    redis = connectRedis(REDIS_URL, keyPrefix);
-    infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 10 }, eventBus: { kind: 'redis', url: REDIS_URL, keyPrefix } });
+    infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 10 }, eventBus: redis.eventBus });
     system = await startSystem({
       infrastructure,
       host: '127.0.0.1',
@@ -50,11 +46,7 @@ describe('the order lifecycle through the gateway, on PostgreSQL and Redis', () 
   after(async () => {
     await system?.stop();
     await infrastructure?.close();
-    if (redis) {
-      const keys = await redis.keys('*');
-      if (keys.length) await redis.del(...keys.map((key) => key.slice(keyPrefix.length)));
-      redis.disconnect();
-    }
+    await redis.clear();
     await database?.drop();
   });
 

@@ -7,14 +7,13 @@ import { startSubgraphServer } from '../../platform/graphql/subgraphServer.ts';
 import { closeServer, listen, readBody, type RunningService } from '../../platform/http/serviceHttpServer.ts';
 import { openInfrastructure, type Infrastructure } from '../../platform/infrastructure.ts';
 import { createLogger } from '../../platform/logger.ts';
-import { connectRedis, type Redis } from '../../platform/redis.ts';
 import { seedDemoData } from '../../prisma/seed.ts';
 import { ordersSubgraph } from '../../subgraphs/orders/ordersSubgraph.ts';
 import { useCleanup } from '../support/cleanup.ts';
 import { eventually } from '../support/eventually.ts';
 import { graphql } from '../support/graphql.ts';
 import { startInventory } from '../support/inventoryService.ts';
-import { createTestDatabase, REDIS_URL, uniqueKey, type TestDatabase } from '../support/services.ts';
+import { createTestDatabase, REDIS_URL, redisNamespace, type TestDatabase } from '../support/services.ts';
 import { givenStock, stockOf } from '../support/stock.ts';
 
 const TOKEN = 'orders-saga-internal-token';
@@ -33,8 +32,7 @@ describe('placeOrder across a crash of the orders service, on PostgreSQL and Red
   const cleanup = useCleanup();
   let database: TestDatabase;
   let infrastructure: Infrastructure;
-  let redis: Redis;
-  let keyPrefix: string;
+  const redis = redisNamespace('saga');
   let inventory: RunningService;
   let proxy: Server;
   let proxyUrl: string;
@@ -43,9 +41,7 @@ describe('placeOrder across a crash of the orders service, on PostgreSQL and Red
   before(async () => {
     database = await createTestDatabase();
     await seedDemoData(database.db, { skuCount: 5 });
-    keyPrefix = `${uniqueKey('saga')}:`;
-    redis = connectRedis(REDIS_URL, keyPrefix);
-    infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 10 }, eventBus: { kind: 'redis', url: REDIS_URL, keyPrefix } });
+    infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 10 }, eventBus: redis.eventBus });
     inventory = await startInventory(infrastructure, { INTERNAL_API_TOKEN: TOKEN });
     // Between the orders service and inventory's internal API: the test's hand on the wire.
     proxy = createServer((request, response) => void relay(request, response));
@@ -56,11 +52,7 @@ describe('placeOrder across a crash of the orders service, on PostgreSQL and Red
     if (proxy) await closeServer(proxy);
     await inventory?.stop();
     await infrastructure?.close();
-    if (redis) {
-      const keys = await redis.keys('*');
-      if (keys.length) await redis.del(...keys.map((key) => key.slice(keyPrefix.length)));
-      redis.disconnect();
-    }
+    await redis.clear();
     await database?.drop();
   });
 
@@ -86,7 +78,7 @@ describe('placeOrder across a crash of the orders service, on PostgreSQL and Red
   async function startOrdersProcess(): Promise<{ child: ChildProcess; url: string; kill: () => Promise<void> }> {
     const child = spawn(process.execPath, ['--import', 'tsx', 'subgraphs/orders/main.ts'], {
       env: {
-        PATH: process.env.PATH, DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: keyPrefix, ORDERS_PORT: '0', LOG_LEVEL: 'info',
+        PATH: process.env.PATH, DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: redis.keyPrefix, ORDERS_PORT: '0', LOG_LEVEL: 'info',
         INTERNAL_API_TOKEN: TOKEN, INVENTORY_API_URL: proxyUrl, ORDER_STOCK_TIMEOUT_MS: '500', ORDER_RECOVERY_INTERVAL_MS: '100',
       },
       stdio: ['ignore', 'pipe', 'inherit'],

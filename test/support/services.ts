@@ -1,5 +1,6 @@
 // Where the tests find the real PostgreSQL and Redis they run against.
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { connectDatabase, type Database, type DatabaseOptions } from '../../platform/database/database.ts';
 import { applyMigrations } from '../../platform/database/migrator.ts';
@@ -43,3 +44,29 @@ async function adminQuery(sql: string): Promise<void> {
 
 /** A unique prefix for Redis keys, so that concurrent test runs never share a stream. */
 export const uniqueKey = (label: string) => `stockgraph-test:${label}:${randomBytes(6).toString('hex')}`;
+
+/**
+ * A Redis namespace of the test's own: services given `eventBus` (or `keyPrefix`) keep every key
+ * under a unique prefix, so that no stream is shared with another test or an earlier run, and
+ * clear() removes them all.
+ */
+export function redisNamespace(label: string) {
+  const keyPrefix = `${uniqueKey(label)}:`;
+  return {
+    keyPrefix,
+    eventBus: { kind: 'redis', url: REDIS_URL, keyPrefix } as const,
+    clear: async () => {
+      const redis = new Redis(REDIS_URL);
+      try {
+        let cursor = '0';
+        do {
+          const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 1_000);
+          if (keys.length) await redis.del(...keys);
+          cursor = next;
+        } while (cursor !== '0');
+      } finally {
+        redis.disconnect();
+      }
+    },
+  };
+}

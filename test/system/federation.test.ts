@@ -6,7 +6,7 @@ import { DEMO_LOCATION_ID, DEMO_SKU, seedDemoData } from '../../prisma/seed.ts';
 import { seedDemoOrders } from '../../system/demoOrders.ts';
 import { startSystem, type RunningSystem } from '../../system/startSystem.ts';
 import { graphql } from '../support/graphql.ts';
-import { createTestDatabase, REDIS_URL, type TestDatabase } from '../support/services.ts';
+import { createTestDatabase, redisNamespace, type TestDatabase } from '../support/services.ts';
 
 describe('the federated system on PostgreSQL and Redis', () => {
   let database: TestDatabase;
@@ -15,11 +15,13 @@ describe('the federated system on PostgreSQL and Redis', () => {
   let gatewayUrl: string;
   const statements: string[] = [];
 
+  const redis = redisNamespace('federation');
+
   before(async () => {
     database = await createTestDatabase();
     await seedDemoData(database.db, { skuCount: 120 });
     infrastructure = await openInfrastructure(
-      { database: { kind: 'postgres', url: database.url, poolSize: 10 }, eventBus: { kind: 'redis', url: REDIS_URL } },
+      { database: { kind: 'postgres', url: database.url, poolSize: 10 }, eventBus: redis.eventBus },
       // Not counted: the outbox relays' look at their outboxes (a transaction, a lock, a read), which
       // runs every few hundred milliseconds and may fall while a request is counted.
       { onQuery: (sql) => !/^(BEGIN|COMMIT|ROLLBACK)\b|pg_try_advisory_xact_lock|FROM event_outbox/.test(sql) && statements.push(sql) },
@@ -39,6 +41,7 @@ describe('the federated system on PostgreSQL and Redis', () => {
   after(async () => {
     await system?.stop();
     await infrastructure?.close();
+    await redis.clear();
     await database?.drop();
   });
 
