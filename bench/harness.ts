@@ -2,13 +2,16 @@
 // separate processes in their production shape (PostgreSQL + Redis), load generators
 // (autocannon, and a closed-loop driver for requests that differ each time) and the
 // BENCHMARKS.md writer.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { cpus, totalmem } from 'node:os';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { connectDatabase, type Database } from '../platform/database/database.ts';
 import { applyMigrations } from '../platform/database/migrator.ts';
+import { deleteKeysUnder } from '../platform/redis.ts';
 import { DEFAULT_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '../platform/config/services.ts';
 
 export const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -44,7 +47,13 @@ export async function startServices(databaseUrl: string, extraEnv: Record<string
   const children: ChildProcess[] = [];
   const pids: Partial<Record<SubgraphName | 'gateway', number>> = {};
   // NODE_OPTIONS as the Dockerfile sets it.
-  const env = { PATH: process.env.PATH, DATABASE_URL: databaseUrl, REDIS_URL, LOG_LEVEL: 'warn', NODE_ENV: 'production', NODE_OPTIONS: '--max-semi-space-size=64', ...extraEnv };
+  // Orders reaches inventory's internal API at its default address, with this token. The run's
+  // Redis keys (its streams) are its own, so that no earlier run's events are read, and go at the end.
+  const keyPrefix = `stockgraph-bench:${randomBytes(6).toString('hex')}:`;
+  const env = {
+    PATH: process.env.PATH, DATABASE_URL: databaseUrl, REDIS_URL, REDIS_KEY_PREFIX: keyPrefix, LOG_LEVEL: 'warn', NODE_ENV: 'production',
+    NODE_OPTIONS: '--max-semi-space-size=64', INTERNAL_API_TOKEN: 'stockgraph-bench-internal-token', ...extraEnv,
+  };
   const start = (name: SubgraphName | 'gateway', entry: string) => {
     const child = spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'inherit', 'inherit'] });
     children.push(child);
@@ -56,6 +65,7 @@ export async function startServices(databaseUrl: string, extraEnv: Record<string
     for (const child of [...children].reverse()) {
       if (child.exitCode === null) await new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM')));
     }
+    await deleteKeysUnder(REDIS_URL, keyPrefix);
   };
   const gatewayUrl = `http://127.0.0.1:${DEFAULT_PORTS.gateway}`;
   try {
@@ -212,4 +222,87 @@ export function latencyTable(results: readonly LatencyResult[]): string {
   const rows = results.map((r) =>
     `| ${r.label} | ${r.requestsPerSecond.toFixed(1)} | ${r.p50Ms.toFixed(1)} | ${r.p95Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${r.requests} | ${r.failures} | ${r.stolenPercent?.toFixed(1) ?? 'n/a'} |`);
   return ['| target | requests/s | p50 ms | p95 ms | p99 ms | requests | failures | CPU stolen % |', '|---|---:|---:|---:|---:|---:|---:|---:|', ...rows].join('\n');
+}
+
+const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+
+/** User + system CPU time a process has used, in ms (Linux /proc); 0 once it has gone. */
+function processCpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1_000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU time used so far by the named processes, the benchmark database's backends and the machine. */
+export interface CpuSnapshot {
+  /** By process name, in ms. */
+  readonly processMs: Readonly<Record<string, number>>;
+  /** By PostgreSQL backend pid, in ms. */
+  readonly postgresMsByPid: ReadonlyMap<number, number>;
+  /** The machine's busy and total CPU time, in clock ticks (all cores). */
+  readonly machine: { readonly busy: number; readonly total: number };
+}
+
+export async function cpuSnapshot(db: Database, pids: Readonly<Record<string, number>>): Promise<CpuSnapshot> {
+  const backends = await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+  // The first line of /proc/stat: user nice system idle iowait irq softirq steal ...
+  const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1, 9).map(Number);
+  const total = ticks.reduce((sum, tick) => sum + tick, 0);
+  return {
+    processMs: Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, processCpuMs(pid)])),
+    postgresMsByPid: new Map(backends.map(({ pid }) => [pid, processCpuMs(pid)])),
+    machine: { busy: total - ticks[3]! - ticks[4]!, total },
+  };
+}
+
+/** CPU spent between two snapshots, per unit of work done meanwhile. */
+export interface CpuPerUnit {
+  /** By process name, in µs per unit. */
+  readonly processUs: Readonly<Record<string, number>>;
+  readonly postgresUs: number;
+  /** By process name: its share of one core over `elapsedMs`. */
+  readonly processBusy: Readonly<Record<string, number>>;
+  /** Share of all cores the machine used. */
+  readonly machineBusy: number;
+}
+
+// A backend that started in between counts from zero; one that ended (idle, closed by its pool)
+// is left out.
+export function cpuPerUnit(before: CpuSnapshot, after: CpuSnapshot, units: number, elapsedMs: number): CpuPerUnit {
+  let postgresMs = 0;
+  for (const [pid, ms] of after.postgresMsByPid) postgresMs += ms - (before.postgresMsByPid.get(pid) ?? 0);
+  const spentMs = Object.fromEntries(Object.keys(after.processMs).map((name) => [name, after.processMs[name]! - (before.processMs[name] ?? 0)]));
+  return {
+    processUs: Object.fromEntries(Object.entries(spentMs).map(([name, ms]) => [name, (ms * 1_000) / units])),
+    postgresUs: (postgresMs * 1_000) / units,
+    processBusy: Object.fromEntries(Object.entries(spentMs).map(([name, ms]) => [name, ms / elapsedMs])),
+    machineBusy: (after.machine.busy - before.machine.busy) / (after.machine.total - before.machine.total),
+  };
+}
+
+/**
+ * POSTs JSON and parses the answer. The clients share the machine's two cores with the services
+ * they measure: node:http over kept-alive sockets costs them ~0.1 ms of CPU a request, fetch
+ * ~0.4-0.6 ms.
+ */
+export function postJson(agent: http.Agent, url: string, body: string, headers: Readonly<Record<string, string>> = {}): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        } catch (error) {
+          reject(error);
+        }
+      });
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
 }

@@ -3,6 +3,7 @@
 import { bulkAvailability } from './scenarios/bulkAvailability.ts';
 import { eventIngestion } from './scenarios/eventIngestion.ts';
 import { federatedQuery } from './scenarios/federatedQuery.ts';
+import { orders } from './scenarios/orders.ts';
 import { reservations } from './scenarios/reservations.ts';
 import { subscriptions } from './scenarios/subscriptions.ts';
 
@@ -12,6 +13,7 @@ const SCENARIOS: Record<string, (command: string) => Promise<void>> = {
   'event-ingestion': eventIngestion,
   reservations,
   subscriptions,
+  orders,
 };
 
 const requested = process.argv.slice(2);

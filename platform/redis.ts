@@ -17,3 +17,18 @@ export function connectRedis(url: string, keyPrefix = ''): Redis {
 export function prefixedKey(redis: Redis, key: string): string {
   return `${redis.options.keyPrefix ?? ''}${key}`;
 }
+
+/** Deletes every key whose name starts with `prefix` (whatever the connection's own keyPrefix), a page at a time. */
+export async function deleteKeysUnder(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1_000);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -1,4 +1,5 @@
 import { DEMO_LOCATION_ID, DEMO_SKU, seedDemoData } from '../../prisma/seed.ts';
+import { seedDemoOrders } from '../../system/demoOrders.ts';
 import { describeMachine, freshDatabase, graphqlLoad, recordSection, resultTable, startServices } from '../harness.ts';
 
 const STOCK_QUERY = `query ($sku: ID!, $locationId: ID!) {
@@ -20,9 +21,9 @@ const FEDERATED_QUERY = `query ($sku: ID!, $locationId: ID!) {
 export async function federatedQuery(command: string): Promise<void> {
   const { url, db } = await freshDatabase();
   await seedDemoData(db);
-  await db.close();
   const services = await startServices(url);
   try {
+    await seedDemoOrders({ gatewayUrl: services.gatewayUrl, db, logger: { info: () => {} } });
     const variables = { sku: DEMO_SKU, locationId: DEMO_LOCATION_ID };
     const warmUp = { durationSeconds: 2 };
     await graphqlLoad('warm-up', `${services.gatewayUrl}/graphql`, { query: FEDERATED_QUERY, variables }, warmUp);
@@ -55,5 +56,6 @@ ${FEDERATED_QUERY}
     console.log(resultTable([direct, viaGateway, federated]));
   } finally {
     await services.stop();
+    await db.close();
   }
 }

@@ -1,12 +1,23 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import http from 'node:http';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DEMO_LOCATION_ID, DEMO_SKU, seedDemoData } from '../../prisma/seed.ts';
-import type { Database } from '../../platform/database/database.ts';
-import { describeMachine, freshDatabase, latencyTable, measureLatencies, recordSection, startServices, type LatencyResult } from '../harness.ts';
+import {
+  cpuPerUnit, cpuSnapshot, describeMachine, freshDatabase, latencyTable, measureLatencies, postJson, recordSection, startServices, type LatencyResult,
+} from '../harness.ts';
+
+/** What a row's CPU comes to per request, for the service it measures. */
+interface CpuPerRequest {
+  readonly serviceUs: number;
+  readonly postgresUs: number;
+  /** Share of one core the service process used. */
+  readonly serviceBusy: number;
+  /** Share of all cores the machine used. */
+  readonly machineBusy: number;
+}
 
 const CLIENTS = 50;
 const SECONDS = 10;
@@ -43,7 +54,8 @@ export async function reservations(command: string): Promise<void> {
   const withCpu = async (label: string, service: 'inventory' | 'gateway', request: () => Promise<void>) => {
     const before = await cpuSnapshot(db, services.pids);
     const result = await measureLatencies(label, CLIENTS, SECONDS, request);
-    return { result, cpu: cpuPerRequest(before, await cpuSnapshot(db, services.pids), result, service) };
+    const cpu = cpuPerUnit(before, await cpuSnapshot(db, services.pids), result.requests, (result.requests / result.requestsPerSecond) * 1_000);
+    return { result, cpu: { serviceUs: cpu.processUs[service]!, postgresUs: cpu.postgresUs, serviceBusy: cpu.processBusy[service]!, machineBusy: cpu.machineBusy } };
   };
   const anySku = () => `SKU-${String(1 + Math.floor(Math.random() * SKU_COUNT)).padStart(5, '0')}`;
   try {
@@ -101,63 +113,6 @@ ${figures}
   }
 }
 
-interface CpuSnapshot {
-  /** CPU time used so far by each service process, in ms. */
-  readonly serviceMs: Readonly<Record<'inventory' | 'gateway', number>>;
-  /** CPU time used so far by each PostgreSQL backend of the benchmark database, by pid, in ms. */
-  readonly postgresMsByPid: ReadonlyMap<number, number>;
-  /** The machine's busy and total CPU time so far, in clock ticks (all cores). */
-  readonly machine: { readonly busy: number; readonly total: number };
-}
-
-interface CpuPerRequest {
-  readonly serviceUs: number;
-  readonly postgresUs: number;
-  /** Share of one core the service process used. */
-  readonly serviceBusy: number;
-  /** Share of all cores the machine used. */
-  readonly machineBusy: number;
-}
-
-const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
-
-/** User + system CPU time a process has used, in ms (Linux /proc); 0 once it has gone. */
-function processCpuMs(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1_000) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return 0;
-  }
-}
-
-async function cpuSnapshot(db: Database, pids: Readonly<Record<'inventory' | 'gateway', number>>): Promise<CpuSnapshot> {
-  const backends = await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
-  // The first line of /proc/stat: user nice system idle iowait irq softirq steal ...
-  const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1, 9).map(Number);
-  const total = ticks.reduce((sum, tick) => sum + tick, 0);
-  return {
-    serviceMs: { inventory: processCpuMs(pids.inventory), gateway: processCpuMs(pids.gateway) },
-    postgresMsByPid: new Map(backends.map(({ pid }) => [pid, processCpuMs(pid)])),
-    machine: { busy: total - ticks[3]! - ticks[4]!, total },
-  };
-}
-
-// A backend that started during the row counts from zero; one that ended (idle, closed by its
-// pool) is left out.
-function cpuPerRequest(before: CpuSnapshot, after: CpuSnapshot, result: LatencyResult, service: 'inventory' | 'gateway'): CpuPerRequest {
-  let postgresMs = 0;
-  for (const [pid, ms] of after.postgresMsByPid) postgresMs += ms - (before.postgresMsByPid.get(pid) ?? 0);
-  const elapsedMs = (result.requests / result.requestsPerSecond) * 1_000;
-  const serviceMs = after.serviceMs[service] - before.serviceMs[service];
-  return {
-    serviceUs: (serviceMs * 1_000) / result.requests,
-    postgresUs: (postgresMs * 1_000) / result.requests,
-    serviceBusy: serviceMs / elapsedMs,
-    machineBusy: (after.machine.busy - before.machine.busy) / (after.machine.total - before.machine.total),
-  };
-}
-
 /** What the CPU figures allow at most: one Node process is one core; everything shares all of them. */
 function ceilings(trivial: CpuPerRequest, hot: CpuPerRequest, spread: CpuPerRequest): string {
   const cores = cpus().length;
@@ -177,30 +132,6 @@ function cpuTable(rows: readonly { result: LatencyResult; cpu: CpuPerRequest }[]
     '|---|---:|---:|---:|---:|---:|',
     ...rows.map(({ result, cpu }) => `| ${result.label} | ${result.requestsPerSecond.toFixed(0)} | ${cpu.serviceUs.toFixed(0)} | ${cpu.postgresUs.toFixed(0)} | ${percent(cpu.serviceBusy)} | ${percent(cpu.machineBusy)} |`),
   ].join('\n');
-}
-
-/**
- * POSTs JSON and parses the answer. The clients share the machine's two cores with the services
- * they measure: node:http over kept-alive sockets costs them ~0.1 ms of CPU a request, fetch
- * ~0.4-0.6 ms.
- */
-function postJson(agent: http.Agent, url: string, body: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const request = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        } catch (error) {
-          reject(error);
-        }
-      });
-      response.on('error', reject);
-    });
-    request.on('error', reject);
-    request.end(body);
-  });
 }
 
 /** pgbench's transactions/s for one hot row, `CLIENTS` clients, in the benchmark database. */

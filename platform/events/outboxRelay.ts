@@ -80,7 +80,8 @@ export class OutboxRelay {
     this.loop = (async () => {
       while (this.running) {
         const published = await this.relayOnce().catch((error: unknown) => (onError(error), 0));
-        if (published === 0 && this.running) await this.idle();
+        // A short batch took all there was: what commits after it wakes the relay (or the poll finds it).
+        if (published < this.batchSize && this.running) await this.idle();
       }
     })();
   }

@@ -4,6 +4,7 @@ import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/t
 import { operationFromDocument, Supergraph, type Schema } from '@apollo/federation-internals';
 import { QueryPlanner, type FetchNode } from '@apollo/query-planner';
 import {
+  GraphQLError,
   getNamedType,
   getVariableValues,
   isAbstractType,
@@ -14,6 +15,7 @@ import {
   print,
   type DocumentNode,
   type FragmentDefinitionNode,
+  type GraphQLFormattedError,
   type GraphQLObjectType,
   type GraphQLSchema,
   type OperationDefinitionNode,
@@ -21,14 +23,14 @@ import {
 } from 'graphql';
 import { UnparsedData, type SubgraphDataSource } from './unparsedAnswers.ts';
 
-/** A query whose plan is one fetch, and whose subgraph answer is already the client's answer. */
+/** An operation whose plan is one fetch, and whose subgraph answer is already the client's answer. */
 export interface DirectFetch {
   readonly fetch: FetchNode;
   readonly operation: OperationDefinitionNode;
 }
 
 /**
- * Tells which queries a subgraph can answer for the gateway, word for word: those planned as one
+ * Tells which queries and mutations a subgraph can answer for the gateway, word for word: those planned as one
  * fetch from one subgraph, with nothing to merge, rename or filter. The fetch must select, field
  * for field and in the same order, what the client selected (same aliases, arguments and
  * directives, fragments on the same type inlined), and nothing in it may differ between the
@@ -70,7 +72,7 @@ export class DirectFetchPlanner {
       (definition): definition is OperationDefinitionNode =>
         definition.kind === Kind.OPERATION_DEFINITION && (operationName === undefined || definition.name?.value === operationName),
     );
-    if (!operation || operation.operation !== 'query') return null;
+    if (!operation || operation.operation === 'subscription') return null;
     let plan;
     try {
       plan = this.planner.buildQueryPlan(operationFromDocument(this.apiSchema, document, { operationName }));
@@ -78,15 +80,15 @@ export class DirectFetchPlanner {
       return null; // an invalid operation: the gateway reports it
     }
     const fetch = plan.node;
-    if (fetch?.kind !== 'Fetch' || fetch.operationKind !== 'query' || fetch.requires?.length || fetch.inputRewrites?.length || fetch.outputRewrites?.length || fetch.contextRewrites?.length) {
+    if (fetch?.kind !== 'Fetch' || fetch.operationKind !== operation.operation || fetch.requires?.length || fetch.inputRewrites?.length || fetch.outputRewrites?.length || fetch.contextRewrites?.length) {
       return null;
     }
     const subgraphDocument = parse(fetch.operation);
     const subgraphOperation = subgraphDocument.definitions.find((definition) => definition.kind === Kind.OPERATION_DEFINITION);
-    const queryType = this.apiGraphQLSchema.getQueryType();
-    if (!subgraphOperation || !queryType) return null;
+    const rootType = operation.operation === 'query' ? this.apiGraphQLSchema.getQueryType() : this.apiGraphQLSchema.getMutationType();
+    if (!subgraphOperation || !rootType) return null;
     const shape = (node: OperationDefinitionNode, fragments: readonly FragmentDefinitionNode[]) =>
-      selectionShape(node.selectionSet.selections, queryType, new Map(fragments.map((fragment) => [fragment.name.value, fragment])), this.enumsWithInaccessibleValues);
+      selectionShape(node.selectionSet.selections, rootType, new Map(fragments.map((fragment) => [fragment.name.value, fragment])), this.enumsWithInaccessibleValues);
     const clientShape = shape(operation, fragmentsOf(document));
     return clientShape !== null && clientShape === shape(subgraphOperation, fragmentsOf(subgraphDocument)) ? { fetch, operation } : null;
   }
@@ -100,10 +102,11 @@ export class DirectFetchPlanner {
  * which for a 1,000-SKU availability answer costs more than executing it in the subgraph. Over
  * HTTP the data is not even parsed: it stays the subgraph's JSON bytes (UnparsedData, which the
  * server's AnswerPrinter sends as they are); operations run in process (executeOperation) get it
- * parsed. Variables are still checked against the API schema, and an answer carrying errors is
- * set aside for the normal path, so that errors are reported exactly as the gateway reports them
- * (a query has no side effects to repeat). `dataSources` are the ones `gateway` sends fetches
- * through, by subgraph name.
+ * parsed. Variables are still checked against the API schema. A query's answer carrying errors
+ * is set aside for the normal path, so that errors are reported exactly as the gateway reports
+ * them (a query has no side effects to repeat); a mutation's cannot be sent again, so its errors
+ * are reported as the gateway reports a subgraph's (downstreamErrors). `dataSources` are the ones
+ * `gateway` sends fetches through, by subgraph name.
  */
 export function withSingleFetchFastPath(
   gateway: GatewayInterface,
@@ -128,6 +131,9 @@ export function withSingleFetchFastPath(
       document: direct.fetch.operationDocumentNode,
       pathInIncomingRequest: [],
     });
+    if (direct.operation.operation === 'mutation' && (response.errors?.length || !response.data)) {
+      return { data: (response.data ?? null) as Record<string, unknown> | null, errors: downstreamErrors(response.errors ?? [], direct.fetch.serviceName) };
+    }
     if (response.errors?.length || !response.data) return normal(requestContext);
     const { data } = response as { data: unknown };
     // The answer of an HTTP request is printed by the server's AnswerPrinter, which knows UnparsedData.
@@ -143,6 +149,20 @@ export function withSingleFetchFastPath(
     },
     stop: () => gateway.stop(),
   };
+}
+
+/**
+ * A subgraph's errors as @apollo/gateway reports those of a root fetch (executeQueryPlan.js
+ * downstreamServiceError, checked against 2.14.4): the message (or a default), the path, the
+ * extensions with the subgraph's name added; no locations (they were the subgraph query's). The
+ * subgraph always sets a code (every Stockgraph service formats its errors so), which the gateway
+ * then keeps as it is.
+ */
+function downstreamErrors(errors: readonly GraphQLFormattedError[], serviceName: string): GraphQLError[] {
+  return errors.map((error) => new GraphQLError(error.message || `Error while fetching subquery from service "${serviceName}"`, {
+    path: error.path,
+    extensions: { ...error.extensions, serviceName },
+  }));
 }
 
 /** The variables `fetch` uses, as the gateway passes them: only those given and defined. */

@@ -1,14 +1,14 @@
 import DataLoader from 'dataloader';
 import { groupBy, indexBy } from '../../platform/graphql/batching.ts';
-import type { LocationDemand, Order, OrderLine, OrderRepository, OrderTransition } from './data/orderRepository.ts';
+import type { LocationDemand, OrderLine, OrderRecord, OrderRepository, OrderTransition } from './data/orderRepository.ts';
 
 /** The orders subgraph's loaders; a fresh set per request. */
 export interface OrderLoaders {
-  readonly orderById: DataLoader<string, Order | null>;
-  readonly orderByReference: DataLoader<string, Order | null>;
+  readonly orderById: DataLoader<string, OrderRecord | null>;
+  readonly orderByReference: DataLoader<string, OrderRecord | null>;
   readonly linesByOrderId: DataLoader<string, OrderLine[]>;
   readonly transitionsByOrderId: DataLoader<string, OrderTransition[]>;
-  readonly openOrdersBySku: DataLoader<string, Order[]>;
+  readonly openOrdersBySku: DataLoader<string, OrderRecord[]>;
   readonly openDemandBySku: DataLoader<string, LocationDemand[]>;
 }
 

@@ -2,7 +2,8 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/ind
 import { CommonErrorCode, UserInputError } from '../../platform/graphql/errors.ts';
 import { newestFirstConnection } from '../../platform/graphql/pagination.ts';
 import { DateTimeScalar } from '../../platform/graphql/scalars.ts';
-import type { LocationDemand, Order, OrderFilter, OrderLine, OrderRepository, OrderTransition, StatusChangeRecord, WarehouseConfirmation } from './data/orderRepository.ts';
+import type { OrderAnswer } from './data/orderLedger.ts';
+import type { LocationDemand, OrderFilter, OrderLine, OrderRecord, OrderRepository, OrderTransition, StatusChangeRecord, WarehouseConfirmation } from './data/orderRepository.ts';
 import type { InspectionLine, ReturnRequestLine } from './domain/orderLifecycle.ts';
 import { isOpen } from './domain/orderStatus.ts';
 import type { PlaceOrderRequest } from './domain/placeOrderRequest.ts';
@@ -61,10 +62,10 @@ export const orderResolvers: GraphQLResolverMap<OrdersContext> = {
   },
   Order: {
     __resolveReference: ({ id }: { id: string }, { loaders }: OrdersContext) => loaders.orderById.load(id),
-    open: (order: Order) => isOpen(order.status),
-    releasePending: (order: Order) => order.releaseRequested,
-    lines: (order: Order, _: unknown, { loaders }: OrdersContext) => loaders.linesByOrderId.load(order.id),
-    timeline: (order: Order, _: unknown, { loaders }: OrdersContext) => loaders.transitionsByOrderId.load(order.id),
+    open: (order: OrderRecord) => isOpen(order.status),
+    releasePending: (order: OrderRecord) => order.releaseRequested,
+    lines: (order: OrderRecord, _: unknown, { loaders }: OrdersContext) => loaders.linesByOrderId.load(order.id),
+    timeline: (order: OrderRecord, _: unknown, { loaders }: OrdersContext) => loaders.transitionsByOrderId.load(order.id),
   },
   OrderLine: {
     item: (line: OrderLine) => item(line.sku),
@@ -104,10 +105,18 @@ function placeOrderRequest(input: PlaceOrderInput): PlaceOrderRequest {
   };
 }
 
-/** Runs a mutation of one order and answers with the order as it now is; the rules' refusals become GraphQL errors with their code and details. */
-async function orderAfter({ loaders }: OrdersContext, mutate: () => Promise<string>): Promise<Order | null> {
+/**
+ * Runs a mutation of one order and answers with the order as it now is (the service's own
+ * snapshot of it when it has one: no second read); the rules' refusals become GraphQL errors
+ * with their code and details.
+ */
+async function orderAfter({ loaders }: OrdersContext, mutate: () => Promise<OrderAnswer>): Promise<OrderRecord | null> {
   try {
-    return await loaders.orderById.load(await mutate());
+    const answer = await mutate();
+    if (typeof answer === 'string') return await loaders.orderById.load(answer);
+    loaders.orderById.prime(answer.order.id, answer.order);
+    loaders.linesByOrderId.prime(answer.order.id, [...answer.lines]);
+    return answer.order;
   } catch (error) {
     if (error instanceof OrderError) throw new UserInputError(error.message, error.code, error.details);
     throw error;

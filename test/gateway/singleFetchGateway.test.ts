@@ -48,9 +48,14 @@ describe('DirectFetchPlanner', () => {
     }
   });
 
-  it('leaves to the gateway what spans subgraphs, what the gateway adds itself, and mutations', () => {
+  it('leaves to the gateway what spans subgraphs and what the gateway adds itself', () => {
     for (const [name, query] of Object.entries(GATEWAY_QUERIES)) assert.equal(planner.directFetch(parse(query)), null, name);
-    assert.equal(planner.directFetch(parse('mutation { releaseReservation(id: "r-1") { id } }')), null);
+    assert.equal(planner.directFetch(parse('mutation { cancelOrder(id: "o-1", reason: "x") { id lines { item { description } } } }')), null, 'a mutation whose answer spans subgraphs');
+  });
+
+  it('sends a mutation that one subgraph answers as asked straight to it', () => {
+    assert.equal(planner.directFetch(parse('mutation { releaseReservation(id: "r-1") { id status } }'))?.fetch.serviceName, 'inventory');
+    assert.equal(planner.directFetch(parse('mutation { cancelOrder(id: "o-1", reason: "x") { id status lines { item { sku } } } }'))?.fetch.serviceName, 'orders');
   });
 
   it('leaves to the gateway abstract types and enums with @inaccessible values, whose answers the gateway filters', () => {
@@ -150,6 +155,33 @@ describe('the gateway fast path for single-fetch queries', () => {
     assert.equal(badVariable[0], badVariable[1]);
     assert.match(unknownSku[0], /UNKNOWN_SKU/);
     assert.equal(unknownSku[0], unknownSku[1]);
+  });
+
+  it("reports a mutation's errors exactly as @apollo/gateway does, without running it twice", async () => {
+    const reserve = `mutation ($input: CreateReservationInput!) { createReservation(input: $input) { id sku quantity status } }`;
+    const reservation = (quantity: number, key: string) => ({ input: { sku: 'SKU-00002', quantity, locationId: 'DC-01', channel: 'WEB', reference: 'cart', idempotencyKey: key } });
+    const cases: [string, string, Record<string, unknown>][] = [
+      ['insufficient stock', reserve, reservation(1_000_000, 'fast-path-1')],
+      ['a bad variable', reserve, { input: { sku: 'SKU-00002' } }],
+      ['a business refusal', 'mutation ($id: ID!) { releaseReservation(id: $id) { id } }', { id: 'RSV-nope' }],
+      ['an order refusal', `mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { id status } }`, {
+        input: { reference: 'FAST-1', channel: 'WEB', idempotencyKey: 'fast-1', lines: [{ sku: 'NOPE-1', quantity: 1 }] },
+      }],
+    ];
+    for (const [name, mutation, variables] of cases) {
+      const [fast, plain] = await bothAnswers(mutation, variables);
+      assert.match(fast, /"errors"/, name);
+      assert.equal(fast, plain, name);
+    }
+
+    const [made, madePlain] = await Promise.all([1, 2].map(async (n) => {
+      const [fast, plain] = await bothAnswers(reserve, reservation(1, `fast-path-ok-${n}`));
+      return n === 1 ? fast : plain;
+    }));
+    const withoutId = (answer: string) => answer.replace(/"id":"RSV-[^"]+"/, '"id":"(id)"');
+    assert.equal(withoutId(made!), withoutId(madePlain!), 'the same answer to a mutation that succeeds');
+    const [{ count }] = await database.db.query<{ count: number }>("SELECT count(*)::int AS count FROM reservation WHERE idempotency_key LIKE 'fast-path-ok-%'") as [{ count: number }];
+    assert.equal(count, 2, 'each mutation ran once: no second run after the first');
   });
 
   it('passes a subgraph answer of data alone on as its text, and parses any other', async () => {

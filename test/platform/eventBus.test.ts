@@ -5,7 +5,7 @@ import { InProcessEventBus } from '../../platform/events/inProcessEventBus.ts';
 import { RedisEventBus } from '../../platform/events/redisEventBus.ts';
 import { connectRedis } from '../../platform/redis.ts';
 import { useCleanup } from '../support/cleanup.ts';
-import { REDIS_URL, uniqueKey } from '../support/services.ts';
+import { REDIS_URL, redisNamespace, uniqueKey } from '../support/services.ts';
 
 /** Collects delivered events and resolves once `count` have arrived. */
 function collect(count: number) {
@@ -40,11 +40,13 @@ const buses: [string, () => { bus: EventBus; close: () => Promise<void>; trim: (
     return { bus, close: () => bus.close(), trim: async () => {} };
   }],
   ['Redis Streams', () => {
-    const redis = connectRedis(REDIS_URL);
+    // Every stream under a namespace of this bus's own, removed on close.
+    const namespace = redisNamespace('bus');
+    const redis = connectRedis(REDIS_URL, namespace.keyPrefix);
     const bus = new RedisEventBus(redis, { blockMs: 200 });
     return {
       bus,
-      close: async () => (await bus.close(), redis.disconnect()),
+      close: async () => (await bus.close(), redis.disconnect(), await namespace.clear()),
       trim: async (stream, keep) => void (await redis.xtrim(stream, 'MAXLEN', keep)),
     };
   }],
@@ -129,11 +131,11 @@ describe('the Redis Streams event bus, given an entry written by hand', () => {
   const cleanup = useCleanup();
 
   it('hands over a payload that is not JSON as its text, and goes on with the entries behind it', async () => {
-    const redis = connectRedis(REDIS_URL);
+    const namespace = redisNamespace('bus');
+    const redis = connectRedis(REDIS_URL, namespace.keyPrefix);
     const bus = new RedisEventBus(redis, { blockMs: 200 });
-    cleanup(async () => (await bus.close(), redis.disconnect()));
+    cleanup(async () => (await bus.close(), redis.disconnect(), await namespace.clear()));
     const stream = uniqueKey('bus');
-    cleanup(() => redis.del(stream));
     const received = collect(2);
     const subscription = await bus.subscribe(stream, received.handler, { after: '0-0' });
     cleanup(() => subscription.close());

@@ -1,9 +1,9 @@
 // Where the tests find the real PostgreSQL and Redis they run against.
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { connectDatabase, type Database, type DatabaseOptions } from '../../platform/database/database.ts';
 import { applyMigrations } from '../../platform/database/migrator.ts';
+import { deleteKeysUnder } from '../../platform/redis.ts';
 
 export const POSTGRES_ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -55,18 +55,6 @@ export function redisNamespace(label: string) {
   return {
     keyPrefix,
     eventBus: { kind: 'redis', url: REDIS_URL, keyPrefix } as const,
-    clear: async () => {
-      const redis = new Redis(REDIS_URL);
-      try {
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 1_000);
-          if (keys.length) await redis.del(...keys);
-          cursor = next;
-        } while (cursor !== '0');
-      } finally {
-        redis.disconnect();
-      }
-    },
+    clear: () => deleteKeysUnder(REDIS_URL, keyPrefix),
   };
 }

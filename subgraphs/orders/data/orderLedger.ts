@@ -4,13 +4,25 @@ import { recordset } from '../../../platform/database/recordset.ts';
 import { outboxInsert, type OutboxRecord } from '../../../platform/events/outbox.ts';
 import type { Change, Order, OrderLine, Transition, TransitionCauseType } from '../domain/order.ts';
 import type { OrderStatus } from '../domain/orderStatus.ts';
+import type { OrderLineRecord, OrderRecord } from './orderRepository.ts';
 import { ORDERS_PRODUCER, statusChangeRecord } from './ordersOutbox.ts';
 
 interface OrderRow extends Omit<Order, 'lines'> {
   readonly lines: OrderLine[];
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
   /** A CREATED order's first transition, not yet published: it is, once the order leaves CREATED. */
   readonly unpublished: { version: number; status: OrderStatus; causeType: TransitionCauseType; causeId: string; actor: string; at: string } | null;
 }
+
+/** An order as the API shows it, and its lines. */
+export interface OrderSnapshot {
+  readonly order: OrderRecord;
+  readonly lines: readonly OrderLineRecord[];
+}
+
+/** What a mutation answers: the order as it now is, or its id when it is not at hand (to be read). */
+export type OrderAnswer = OrderSnapshot | string;
 
 /**
  * Orders locked for the caller's transaction, with their lines: open() locks them (in id order, so
@@ -28,13 +40,15 @@ export class OrderLedger {
     private readonly tx: Prisma.TransactionClient,
     private readonly byId: Map<string, Order>,
     private readonly unpublishedById: Map<string, Transition>,
+    /** When each order was created and last written. */
+    private readonly timesById: Map<string, { readonly createdAt: Date; updatedAt: Date }>,
   ) {}
 
   /** Locks the orders with these ids or references (those that exist). */
   static async open(tx: Prisma.TransactionClient, { ids = [], references = [] }: { ids?: readonly string[]; references?: readonly string[] }): Promise<OrderLedger> {
     const rows = ids.length + references.length === 0 ? [] : await tx.$queryRaw<OrderRow[]>`
       SELECT o.id, o.reference, o.channel, o.status::text AS status, o.version, o.release_requested AS "releaseRequested",
-             o.cancel_reason AS "cancelReason", o.return_reason AS "returnReason",
+             o.cancel_reason AS "cancelReason", o.return_reason AS "returnReason", o.created_at AS "createdAt", o.updated_at AS "updatedAt",
              COALESCE((SELECT json_agg(json_build_object(
                          'lineNumber', l.line_number, 'requestedLine', l.requested_line, 'sku', l.sku, 'locationId', l.location_id,
                          'quantity', l.quantity, 'reservationId', l.reservation_id, 'picked', l.picked, 'packed', l.packed,
@@ -50,8 +64,10 @@ export class OrderLedger {
          FOR UPDATE OF o`;
     const byId = new Map<string, Order>();
     const unpublished = new Map<string, Transition>();
-    for (const { unpublished: first, ...order } of rows) {
+    const times = new Map<string, { createdAt: Date; updatedAt: Date }>();
+    for (const { unpublished: first, createdAt, updatedAt, ...order } of rows) {
       byId.set(order.id, order);
+      times.set(order.id, { createdAt, updatedAt });
       if (first) {
         unpublished.set(order.id, {
           version: first.version, status: first.status, previousStatus: null,
@@ -59,7 +75,7 @@ export class OrderLedger {
         });
       }
     }
-    return new OrderLedger(tx, byId, unpublished);
+    return new OrderLedger(tx, byId, unpublished, times);
   }
 
   /** The order as it stands with the changes applied so far; undefined when it was not opened (or does not exist). */
@@ -75,6 +91,17 @@ export class OrderLedger {
 
   orders(): Order[] {
     return [...this.byId.values()];
+  }
+
+  /**
+   * The order as the API shows it, as it stands (after write(), as stored): what a mutation
+   * answers with, without reading it again.
+   */
+  snapshot(id: string): OrderSnapshot | undefined {
+    const order = this.byId.get(id);
+    if (!order) return undefined;
+    const { lines, version: _version, ...fields } = order;
+    return { order: { ...fields, ...this.timesById.get(id)! }, lines: lines.map((line) => ({ ...line, orderId: id })) };
   }
 
   /** Takes a change of an opened order; write() stores it. */
@@ -101,6 +128,7 @@ export class OrderLedger {
       ...alongside,
       outboxInsert(ORDERS_PRODUCER, this.published(), now),
     ]));
+    for (const id of this.changed.keys()) this.timesById.get(id)!.updatedAt = now;
     this.changed.clear();
     this.transitions.length = 0;
   }

@@ -7,6 +7,10 @@ import { ORDERS_PRODUCER } from './ordersOutbox.ts';
 
 export type { Order, OrderLine, OrderTransition, WarehouseConfirmation };
 
+/** What the API shows of an order: every field but how it was placed. */
+export type OrderRecord = Pick<Order, 'id' | 'reference' | 'channel' | 'status' | 'releaseRequested' | 'cancelReason' | 'returnReason' | 'createdAt' | 'updatedAt'>;
+export type OrderLineRecord = OrderLine;
+
 /** An open order of a SKU, tagged with the SKU that led to it. */
 export interface OrderOfSku {
   readonly sku: string;

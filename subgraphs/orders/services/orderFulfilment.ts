@@ -1,7 +1,7 @@
 import type { PrismaClient } from '../../../platform/database/database.ts';
 import type { Prisma } from '../../../platform/database/generated/client.ts';
 import type { Logger } from '../../../platform/logger.ts';
-import { OrderLedger } from '../data/orderLedger.ts';
+import { OrderLedger, type OrderSnapshot } from '../data/orderLedger.ts';
 import { ordersWaitingOn, standingHoldsOn, type SkuAtLocation } from '../data/releaseHoldStore.ts';
 import { commandInserts, deleteCommands, type StockCommand } from '../data/stockCommandStore.ts';
 import type { ChangeContext, Order, Refusal } from '../domain/order.ts';
@@ -35,39 +35,39 @@ export class OrderFulfilment {
   ) {}
 
   /** releaseOrder: see its description in schema.graphql. Throws OrderError. */
-  async release(orderId: string, caller: string): Promise<string> {
-    const refusal = await this.prisma.$transaction(async (tx): Promise<Refusal | null> => {
+  async release(orderId: string, caller: string): Promise<OrderSnapshot> {
+    const answer = await this.prisma.$transaction(async (tx): Promise<Refusal | OrderSnapshot> => {
       const ledger = await OrderLedger.open(tx, { ids: [orderId] });
       const order = orderOf(ledger, orderId);
       const outcome = release(order, await standingHoldsOn(tx, order.lines), mutation('releaseOrder', caller));
       if (outcome.ok) ledger.apply(outcome);
       else if ('waiting' in outcome) ledger.apply({ ok: true, order: outcome.waiting, transitions: [] });
       await ledger.write();
-      return outcome.ok ? null : outcome;
+      return outcome.ok ? ledger.snapshot(orderId)! : outcome;
     });
     this.afterCommit();
-    if (refusal) throw OrderError.of(refusal);
-    return orderId;
+    if ('ok' in answer) throw OrderError.of(answer);
+    return answer;
   }
 
   /** cancelOrder: see its description in schema.graphql. Throws OrderError. */
-  async cancel(orderId: string, reason: string, caller: string): Promise<string> {
-    const command = await this.prisma.$transaction(async (tx) => {
+  async cancel(orderId: string, reason: string, caller: string): Promise<OrderSnapshot> {
+    const { command, snapshot } = await this.prisma.$transaction(async (tx) => {
       const ledger = await OrderLedger.open(tx, { ids: [orderId] });
       const change = cancel(orderOf(ledger, orderId), reason, mutation('cancelOrder', caller));
       if (!change.ok) throw OrderError.of(change);
-      if (change.transitions.length === 0) return null;
+      if (change.transitions.length === 0) return { command: null, snapshot: ledger.snapshot(orderId)! };
       ledger.apply(change);
       const command: StockCommand<ReleaseCommand> = { id: `release:${orderId}`, orderId, kind: 'RELEASE', payload: { orderId }, attempts: 0 };
       await ledger.write([commandInserts([command], this.settings.commandLeaseMs)]);
-      return command;
+      return { command, snapshot: ledger.snapshot(orderId)! };
     });
     this.afterCommit();
     // The order is cancelled whatever inventory answers: the sweeper asks again if it cannot now.
     if (command) await this.sendReleases([command]).catch((error: unknown) => {
       if (!(error instanceof InventoryUnavailableError)) throw error;
     });
-    return orderId;
+    return snapshot;
   }
 
   /** Asks inventory to give the stock of cancelled orders back, and forgets the commands it answered. */

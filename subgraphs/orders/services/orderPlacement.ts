@@ -8,7 +8,7 @@ import { isUniqueViolation } from '../../../platform/database/postgresErrors.ts'
 import { requestFingerprint } from '../../../platform/lang/requestFingerprint.ts';
 import { UnreachableCaseError } from '../../../platform/lang/unreachableCaseError.ts';
 import type { Logger } from '../../../platform/logger.ts';
-import { OrderLedger } from '../data/orderLedger.ts';
+import { OrderLedger, type OrderAnswer, type OrderSnapshot } from '../data/orderLedger.ts';
 import { newOrderInserts, placementsByKeyOrReference, unplacedOrderDeletes, type NewOrder } from '../data/placementStore.ts';
 import { commandDeletes, commandInserts, pendingCommands, type StockCommand } from '../data/stockCommandStore.ts';
 import { refuse, type Order, type Refusal } from '../domain/order.ts';
@@ -53,7 +53,7 @@ const RECORD_ATTEMPTS = 3;
  * Concurrent placements are grouped, one transaction and one call to inventory per batch.
  */
 export class OrderPlacement {
-  private readonly batches: KeyedBatcher<PendingPlacement, string>;
+  private readonly batches: KeyedBatcher<PendingPlacement, OrderAnswer>;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -67,12 +67,12 @@ export class OrderPlacement {
   }
 
   /**
-   * Places the order and returns its id once its stock is held (RESERVED), or the id of the order
+   * Places the order and answers with it once its stock is held (RESERVED), or with the order
    * first placed under the request's idempotency key. Throws OrderError: BAD_USER_INPUT,
    * IDEMPOTENCY_CONFLICT, ORDER_REFERENCE_TAKEN, inventory's refusals (nothing held, no order),
    * INVENTORY_UNAVAILABLE (the order stays CREATED until the sweeper finishes it).
    */
-  async place(request: PlaceOrderRequest, caller: string): Promise<string> {
+  async place(request: PlaceOrderRequest, caller: string): Promise<OrderAnswer> {
     const problems = validatePlaceOrderRequest(request);
     if (problems.length) throw new OrderError('BAD_USER_INPUT', problems.map((p) => `${p.field} ${p.message}`).join('; '), { problems });
     const { idempotencyKey: _key, ...meaningful } = request;
@@ -83,11 +83,11 @@ export class OrderPlacement {
    * Applies inventory's answers to HOLD commands (sent by place() or the sweeper): a HELD order
    * is RESERVED with its lines; a REFUSED one that is still CREATED is deleted. The commands are
    * deleted either way. Answers for orders that moved on meanwhile (a repeat's, or an order
-   * cancelled while it was being placed) change nothing. Returns, by id, why each deleted order
-   * was refused.
+   * cancelled while it was being placed) change nothing. Answers, by id, each order as it now is,
+   * or why it was refused and deleted.
    */
-  async completeHolds(answered: readonly { readonly command: StockCommand<HoldCommand>; readonly result: HoldResult }[]): Promise<Map<string, Refusal | Error>> {
-    const refusals = new Map<string, Refusal | Error>();
+  async completeHolds(answered: readonly { readonly command: StockCommand<HoldCommand>; readonly result: HoldResult }[]): Promise<Map<string, OrderSnapshot | Refusal | Error>> {
+    const outcomes = new Map<string, OrderSnapshot | Refusal | Error>();
     await this.prisma.$transaction(async (tx) => {
       const ledger = await OrderLedger.open(tx, { ids: answered.map(({ command }) => command.orderId) });
       const unplaced: string[] = [];
@@ -104,19 +104,20 @@ export class OrderPlacement {
           continue;
         }
         if (order.status !== 'CREATED') continue;
-        refusals.set(order.id, holdRefusal(result));
+        outcomes.set(order.id, holdRefusal(result));
         unplaced.push(order.id);
       }
       await ledger.write([
         commandDeletes(answered.map(({ command }) => command.id)),
         ...(unplaced.length ? [unplacedOrderDeletes(unplaced)] : []),
       ]);
+      for (const order of ledger.orders()) if (!outcomes.has(order.id)) outcomes.set(order.id, ledger.snapshot(order.id)!);
     });
     this.afterCommit();
-    return refusals;
+    return outcomes;
   }
 
-  private async placeBatch(pending: readonly PendingPlacement[]): Promise<(string | Error)[]> {
+  private async placeBatch(pending: readonly PendingPlacement[]): Promise<(OrderAnswer | Error)[]> {
     const { recorded, holds } = await this.recordWithRetries(pending);
     if (holds.length === 0) return recorded.map((outcome) => ('awaitingHold' in outcome ? outcome.awaitingHold : settled(outcome)));
     let results: HoldResult[];
@@ -127,12 +128,13 @@ export class OrderPlacement {
       this.logger.warn({ err: error, orders: holds.length }, 'holding the stock of new orders failed; the recovery sweeper sends the holds again');
       return recorded.map((outcome) => ('awaitingHold' in outcome ? inventoryUnavailable(outcome.awaitingHold, error) : settled(outcome)));
     }
-    const refusals = await this.completeHolds(holds.map((command, index) => ({ command, result: results[index]! })));
+    const completed = await this.completeHolds(holds.map((command, index) => ({ command, result: results[index]! })));
     return recorded.map((outcome) => {
       if (!('awaitingHold' in outcome)) return settled(outcome);
-      const refusal = refusals.get(outcome.awaitingHold);
-      if (!refusal) return outcome.awaitingHold;
-      return refusal instanceof Error ? refusal : OrderError.of(refusal);
+      const answer = completed.get(outcome.awaitingHold);
+      if (!answer) return outcome.awaitingHold;
+      if (answer instanceof Error || 'order' in answer) return answer;
+      return OrderError.of(answer);
     });
   }
 

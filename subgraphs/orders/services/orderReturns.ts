@@ -3,7 +3,7 @@ import type { InspectionRequestItem, InspectionResult } from '../../../platform/
 import type { PrismaClient } from '../../../platform/database/database.ts';
 import { UnreachableCaseError } from '../../../platform/lang/unreachableCaseError.ts';
 import type { Logger } from '../../../platform/logger.ts';
-import { OrderLedger } from '../data/orderLedger.ts';
+import { OrderLedger, type OrderAnswer, type OrderSnapshot } from '../data/orderLedger.ts';
 import { commandDeletes, commandInserts, pendingCommands, type StockCommand } from '../data/stockCommandStore.ts';
 import { refuse, type ChangeContext, type Order, type Refusal } from '../domain/order.ts';
 import { OrderErrorCode } from '../domain/orderErrorCode.ts';
@@ -38,20 +38,21 @@ export class OrderReturns {
   ) {}
 
   /** requestReturn: see its description in schema.graphql. Throws OrderError. */
-  async requestReturn(orderId: string, lines: readonly ReturnRequestLine[], reason: string, caller: string): Promise<string> {
-    await this.prisma.$transaction(async (tx) => {
+  async requestReturn(orderId: string, lines: readonly ReturnRequestLine[], reason: string, caller: string): Promise<OrderSnapshot> {
+    const snapshot = await this.prisma.$transaction(async (tx) => {
       const ledger = await OrderLedger.open(tx, { ids: [orderId] });
       const change = requestReturn(orderOf(ledger, orderId), lines, reason, mutation('requestReturn', caller));
       if (!change.ok) throw OrderError.of(change);
       ledger.apply(change);
       await ledger.write();
+      return ledger.snapshot(orderId)!;
     });
     this.afterCommit();
-    return orderId;
+    return snapshot;
   }
 
   /** inspectReturn: see its description in schema.graphql. Throws OrderError. */
-  async inspectReturn(orderId: string, lines: readonly InspectionLine[], caller: string): Promise<string> {
+  async inspectReturn(orderId: string, lines: readonly InspectionLine[], caller: string): Promise<OrderAnswer> {
     const command = await this.prisma.$transaction(async (tx) => {
       const ledger = await OrderLedger.open(tx, { ids: [orderId] });
       const order = orderOf(ledger, orderId);
@@ -74,32 +75,36 @@ export class OrderReturns {
       this.logger.warn({ err: error, orderId }, 'moving inspected returns failed; the recovery sweeper sends the inspection again');
       throw new OrderError(OrderErrorCode.INVENTORY_UNAVAILABLE, `The inspection of order ${orderId} is recorded, but inventory could not move the units yet (${error.message}); it is applied once inventory answers: do not send it again`, { orderId, inspectionId: command.id });
     }
-    const refusal = (await this.completeInspections([{ command, result }])).get(command.id);
-    if (refusal) throw OrderError.of(refusal);
-    return orderId;
+    const answer = (await this.completeInspections([{ command, result }])).get(command.id);
+    if (answer && !('order' in answer)) throw OrderError.of(answer);
+    return answer ?? orderId;
   }
 
   /**
    * Applies inventory's answers to INSPECT commands (sent by inspectReturn or the sweeper): an
    * applied inspection is recorded on its order (which may settle its return); the commands are
-   * deleted either way. Returns, by command id, why each refused one was.
+   * deleted either way. Answers, by command id, why each refused one was, or its order as it now is.
    */
-  async completeInspections(answered: readonly { readonly command: StockCommand<InspectCommand>; readonly result: InspectionResult }[]): Promise<Map<string, Refusal>> {
-    const refusals = new Map<string, Refusal>();
+  async completeInspections(answered: readonly { readonly command: StockCommand<InspectCommand>; readonly result: InspectionResult }[]): Promise<Map<string, Refusal | OrderSnapshot>> {
+    const outcomes = new Map<string, Refusal | OrderSnapshot>();
     await this.prisma.$transaction(async (tx) => {
       const ledger = await OrderLedger.open(tx, { ids: answered.map(({ command }) => command.orderId) });
       for (const { command, result } of answered) {
         const order = ledger.order(command.orderId);
         if (result.status === 'REFUSED') {
-          refusals.set(command.id, inspectionRefused(result));
+          outcomes.set(command.id, inspectionRefused(result));
           continue;
         }
         if (order) ledger.apply(inspect(order, command.payload.lines, mutation('inspectReturn', command.payload.caller)));
       }
       await ledger.write([commandDeletes(answered.map(({ command }) => command.id))]);
+      for (const { command } of answered) {
+        const snapshot = ledger.snapshot(command.orderId);
+        if (!outcomes.has(command.id) && snapshot) outcomes.set(command.id, snapshot);
+      }
     });
     this.afterCommit();
-    return refusals;
+    return outcomes;
   }
 }
 

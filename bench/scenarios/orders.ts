@@ -1,0 +1,201 @@
+import http from 'node:http';
+import { seedDemoData } from '../../prisma/seed.ts';
+import { signEventBatch, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../subgraphs/inventory/http/warehouseEventsRoute.ts';
+import { loadExampleMappings } from '../../subgraphs/inventory/mappings/sourceMappings.ts';
+import {
+  cpuPerUnit, cpuSnapshot, describeMachine, freshDatabase, latencyTable, measureLatencies, postJson, recordSection, startServices,
+  type CpuPerUnit, type LatencyResult,
+} from '../harness.ts';
+
+const CLIENTS = 50;
+const SECONDS = 20;
+const WARM_UP_SECONDS = 3;
+const LINES = 3;
+const SKU_COUNT = 5_000;
+/** A share of the lines goes to a few hot SKUs, as on a sale day. */
+const HOT_SKUS = 20;
+const HOT_SHARE = 0.2;
+const POSTERS = 4;
+const BATCH_EVENTS = 500;
+const SECRET = 'bench-acme-wms-secret';
+const TARGET_ORDERS_PER_SECOND = 500;
+const TARGET_CONFIRMATIONS_PER_SECOND = 5_000;
+const PLACE = `mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { id reference status lines { item { sku } location { id } quantity } } }`;
+
+// The seed counts SKU-n in EA without lots when n % 10 is 1, 2, 5, 6 or 7: warehouse events in EA name them without a lot.
+const SKUS = Array.from({ length: SKU_COUNT }, (_, i) => i + 1).filter((n) => [1, 2, 5, 6, 7].includes(n % 10)).map((n) => `SKU-${String(n).padStart(5, '0')}`);
+const HOT = SKUS.slice(0, HOT_SKUS);
+const LOCATIONS = Array.from({ length: 12 }, (_, i) => `DC-${String(i + 1).padStart(2, '0')}`);
+const SITE_OF = new Map(Object.entries(loadExampleMappings().find((mapping) => mapping.source === 'acme-wms')!.locationCodes).map(([site, locationId]) => [locationId, site]));
+const pick = <T>(values: readonly T[]): T => values[Math.floor(Math.random() * values.length)]!;
+
+interface PlacedOrder {
+  readonly id: string;
+  readonly reference: string;
+  readonly lines: readonly { readonly sku: string; readonly locationId: string; readonly quantity: number }[];
+}
+
+/** Three lines of different SKUs, some hot; two held where the client says, one where the channel's strategy chooses. */
+function orderLines(): { sku: string; quantity: number; locationId: string | null }[] {
+  const skus = new Set<string>();
+  while (skus.size < LINES) skus.add(Math.random() < HOT_SHARE ? pick(HOT) : pick(SKUS));
+  return [...skus].map((sku, index) => ({ sku, quantity: 1 + Math.floor(Math.random() * 3), locationId: index === LINES - 1 ? null : pick(LOCATIONS) }));
+}
+
+/**
+ * Orders end to end on the production shape: placeOrder through the gateway (three lines, 50
+ * concurrent clients, keys drawn from the catalogue with a hot share), then the warehouse's
+ * confirmations of every order placed (picks, then ships) posted to inventory as signed acme-wms
+ * batches and followed until every order shows its new status. Afterwards the books: no stock
+ * level allocated beyond its stock, every order's stock held once, no transition lost.
+ */
+export async function orders(command: string): Promise<void> {
+  const { url, db } = await freshDatabase();
+  await seedDemoData(db, { skuCount: SKU_COUNT });
+  // Enough stock that no order fails for want of it: the point is the rate, and that nothing oversells.
+  await db.query(`UPDATE stock_position SET on_hand_wms = 1000000 WHERE subinventory = 'STOCK'`);
+  await db.query('UPDATE stock_level SET figures_valid_until = NULL');
+  const [{ allocatedBefore }] = (await db.query<{ allocatedBefore: number }>('SELECT sum(allocated)::int AS "allocatedBefore" FROM stock_position')) as [{ allocatedBefore: number }];
+  const services = await startServices(url, { WMS_SOURCE_SECRETS: `acme-wms=${SECRET}` });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS + POSTERS });
+  const placed: PlacedOrder[] = [];
+  let nextOrder = 0;
+  const placeOrder = async () => {
+    nextOrder += 1;
+    const reference = `BENCH-${nextOrder}`;
+    const body = (await postJson(agent, `${services.gatewayUrl}/graphql`, JSON.stringify({
+      query: PLACE, variables: { input: { reference, channel: 'WEB', idempotencyKey: reference, lines: orderLines() } },
+    }))) as { data?: { placeOrder?: { id: string; status: string; lines: { item: { sku: string }; location: { id: string }; quantity: number }[] } }; errors?: unknown };
+    const order = body.data?.placeOrder;
+    if (order?.status !== 'RESERVED') throw new Error(JSON.stringify(body.errors ?? body));
+    placed.push({ id: order.id, reference, lines: order.lines.map((line) => ({ sku: line.item.sku, locationId: line.location.id, quantity: line.quantity })) });
+  };
+  try {
+    await measureLatencies('warm-up', CLIENTS, WARM_UP_SECONDS, placeOrder);
+    const warmedUp = placed.length;
+    const before = await cpuSnapshot(db, services.pids);
+    const placement = await measureLatencies(`placeOrder through the gateway, ${LINES} lines, ${CLIENTS} clients`, CLIENTS, SECONDS, placeOrder);
+    const placementCpu = cpuPerUnit(before, await cpuSnapshot(db, services.pids), placement.requests, (placement.requests / placement.requestsPerSecond) * 1_000);
+    const measured = placed.slice(warmedUp);
+    console.log(latencyTable([placement]));
+
+    const [books] = await db.query<{ reserved: number; orderUnits: number; allocations: number; allocated: number; overAllocated: number; commands: number }>(`
+      SELECT (SELECT count(*)::int FROM sales_order WHERE status = 'RESERVED') AS reserved,
+             (SELECT coalesce(sum(quantity), 0)::int FROM order_line) AS "orderUnits",
+             (SELECT coalesce(sum(quantity), 0)::int FROM order_allocation) AS allocations,
+             (SELECT sum(allocated)::int FROM stock_position) - $1 AS allocated,
+             (SELECT count(*)::int FROM (
+                SELECT 1 FROM stock_position p JOIN subinventory s ON s.location_id = p.location_id AND s.code = p.subinventory
+                  JOIN stock_level l ON l.sku = p.sku AND l.location_id = p.location_id
+                 GROUP BY p.sku, p.location_id
+                HAVING sum(p.on_hand_wms) FILTER (WHERE s.nettable) - sum(p.allocated) - sum(p.reserved) - max(l.safety_stock) < 0) AS over) AS "overAllocated",
+             (SELECT count(*)::int FROM order_stock_command) AS commands`, [allocatedBefore]);
+
+    const confirmations = [
+      await confirm(services.subgraphUrls.inventory, agent, db, placed, 'PCK', 'PICKING'),
+      await confirm(services.subgraphUrls.inventory, agent, db, placed, 'SHP', 'SHIPPED'),
+    ];
+    const [after] = await db.query<{ applied: number; unapplied: number; picking: number; shipped: number; allocated: number }>(`
+      SELECT (SELECT count(*)::int FROM warehouse_confirmation WHERE outcome = 'APPLIED') AS applied,
+             (SELECT count(*)::int FROM warehouse_confirmation WHERE outcome <> 'APPLIED') AS unapplied,
+             (SELECT count(*)::int FROM order_transition WHERE status = 'PICKING') AS picking,
+             (SELECT count(*)::int FROM order_transition WHERE status = 'SHIPPED') AS shipped,
+             (SELECT sum(allocated)::int FROM stock_position) - $1 AS allocated`, [allocatedBefore]);
+
+    const figures = `${latencyTable([placement])}
+
+Where the CPU goes while orders are placed (user + system time over the row, per order placed;
+PostgreSQL is the benchmark database's backends; the machine figure counts every process on it,
+the benchmark's clients included):
+
+${cpuTable(placementCpu, placement)}
+
+Target ${TARGET_ORDERS_PER_SECOND} orders/s: **${placement.requestsPerSecond >= TARGET_ORDERS_PER_SECOND ? 'met' : 'missed'}** (${placement.requestsPerSecond.toFixed(0)}/s, p99 ${placement.p99Ms.toFixed(0)} ms).
+
+The books after placing ${placed.length.toLocaleString('en')} orders (warm-up included): ${books!.reserved.toLocaleString('en')} orders RESERVED,
+${books!.orderUnits.toLocaleString('en')} units on their lines, ${books!.allocations.toLocaleString('en')} in inventory's allocations and ${books!.allocated.toLocaleString('en')} more
+allocated in the stock buckets than before; stock levels allocated beyond their stock (oversold):
+**${books!.overAllocated}**; requests to inventory left unanswered: **${books!.commands}**.
+
+Warehouse confirmations of every order placed, end to end: ${POSTERS} posters send signed acme-wms batches of
+${BATCH_EVENTS} events (one per order line, the order's reference in \`order_no\`) to inventory, which applies them
+and publishes each as \`inventory.warehouseEvent.applied\`; the orders service applies them from the stream. Timed
+from the first POST until every order shows the status (polled every 50 ms).
+
+| confirmations | events | posted in s | accepted events/s | every order moved after s | end-to-end events/s |
+|---|---:|---:|---:|---:|---:|
+${confirmations.map((row) => `| ${row.type} -> ${row.status} | ${row.events.toLocaleString('en')} | ${row.postedSeconds.toFixed(1)} | ${(row.events / row.postedSeconds).toFixed(0)} | ${row.visibleSeconds.toFixed(1)} | ${(row.events / row.visibleSeconds).toFixed(0)} |`).join('\n')}
+
+Target ${TARGET_CONFIRMATIONS_PER_SECOND.toLocaleString('en')} confirmations/s end to end: **${confirmations.every((row) => row.events / row.visibleSeconds >= TARGET_CONFIRMATIONS_PER_SECOND) ? 'met' : 'missed'}**.
+Afterwards: ${after!.applied.toLocaleString('en')} confirmations applied of ${confirmations.reduce((sum, row) => sum + row.events, 0).toLocaleString('en')} posted
+(${after!.unapplied} not applied); ${after!.picking.toLocaleString('en')} PICKING and ${after!.shipped.toLocaleString('en')} SHIPPED transitions for ${placed.length.toLocaleString('en')} orders
+(lost transitions: **${placed.length * 2 - after!.picking - after!.shipped}**); allocated in the stock buckets beyond what was there before: **${after!.allocated}**
+(every shipped order's allocation consumed, no pick allocated twice).`;
+    recordSection('orders', `
+## Orders: placement and warehouse confirmations
+
+\`${command}\` on ${describeMachine()}. Services run as separate processes on PostgreSQL 15 and Redis 7
+(loopback), seeded with ${SKU_COUNT.toLocaleString('en')} SKUs x 12 DCs (1,000,000 units of each in STOCK). ${CLIENTS} closed-loop clients in the
+benchmark process (node:http, kept-alive) each send \`placeOrder\` through the gateway and the next as soon as it is
+answered, ${SECONDS} s after a ${WARM_UP_SECONDS} s warm-up: ${LINES} lines of different SKUs (of ${SKUS.length.toLocaleString('en')}, ${HOT_SHARE * 100}% of lines from ${HOT_SKUS} hot ones),
+1-3 units each, two at a location drawn at random and one where the channel's strategy chooses; an order counts only
+when it comes back RESERVED. ${measured.length.toLocaleString('en')} orders in the measured row.
+
+${figures}
+`);
+    console.log(figures);
+  } finally {
+    agent.destroy();
+    await services.stop();
+    await db.close();
+  }
+}
+
+interface ConfirmationRound {
+  readonly type: string;
+  readonly status: string;
+  readonly events: number;
+  readonly postedSeconds: number;
+  readonly visibleSeconds: number;
+}
+
+let nextEvent = 0;
+
+/** Posts one acme-wms confirmation of `type` per line of every order, and waits until every order is `status`. */
+async function confirm(inventoryUrl: string, agent: http.Agent, db: Awaited<ReturnType<typeof freshDatabase>>['db'], placed: readonly PlacedOrder[], type: string, status: string): Promise<ConfirmationRound> {
+  const ts = new Date().toISOString();
+  const events = placed.flatMap((order) => order.lines.map((line) => {
+    nextEvent += 1;
+    return { event_id: `bench-${type}-${nextEvent}`, txn_type: type, seq: nextEvent, order_no: order.reference, item_code: line.sku.replace('SKU-', 'ACME-'), site: SITE_OF.get(line.locationId)!, qty: line.quantity, uom: 'EA', ts };
+  }));
+  const batches = Array.from({ length: Math.ceil(events.length / BATCH_EVENTS) }, (_, i) => events.slice(i * BATCH_EVENTS, (i + 1) * BATCH_EVENTS));
+  const started = performance.now();
+  const poster = async () => {
+    for (let batch = batches.shift(); batch; batch = batches.shift()) {
+      const body = JSON.stringify({ events: batch });
+      const timestamp = Math.floor(Date.now() / 1000);
+      const answer = (await postJson(agent, `${inventoryUrl}/events/acme-wms`, body, { [TIMESTAMP_HEADER]: String(timestamp), [SIGNATURE_HEADER]: signEventBatch(SECRET, timestamp, body) })) as { applied?: number };
+      if (answer.applied !== batch.length) throw new Error(`a batch of ${type} was not applied whole: ${JSON.stringify(answer).slice(0, 300)}`);
+    }
+  };
+  await Promise.all(Array.from({ length: POSTERS }, poster));
+  const posted = performance.now();
+  const ids = placed.map((order) => order.id);
+  for (;;) {
+    const [row] = await db.query<{ behind: number }>('SELECT count(*)::int AS behind FROM sales_order WHERE id = ANY($1::text[]) AND status::text <> $2', [ids, status]);
+    if (row!.behind === 0) break;
+    if (performance.now() - started > 600_000) throw new Error(`${row!.behind} orders still not ${status} after 10 minutes`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { type, status, events: events.length, postedSeconds: (posted - started) / 1_000, visibleSeconds: (performance.now() - started) / 1_000 };
+}
+
+function cpuTable(cpu: CpuPerUnit, result: LatencyResult): string {
+  const percent = (share: number) => `${(share * 100).toFixed(0)}%`;
+  const names = ['gateway', 'orders', 'inventory'] as const;
+  return [
+    `| row | orders/s | ${names.map((name) => `${name} CPU µs/order`).join(' | ')} | PostgreSQL CPU µs/order | ${names.map((name) => `${name} busy (of one core)`).join(' | ')} | machine busy (of all cores) |`,
+    `|---|---:|${names.map(() => '---:').join('|')}|---:|${names.map(() => '---:').join('|')}|---:|`,
+    `| placeOrder | ${result.requestsPerSecond.toFixed(0)} | ${names.map((name) => cpu.processUs[name]!.toFixed(0)).join(' | ')} | ${cpu.postgresUs.toFixed(0)} | ${names.map((name) => percent(cpu.processBusy[name]!)).join(' | ')} | ${percent(cpu.machineBusy)} |`,
+  ].join('\n');
+}
