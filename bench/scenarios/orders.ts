@@ -4,8 +4,9 @@ import { signEventBatch, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../subgra
 import { loadExampleMappings } from '../../subgraphs/inventory/mappings/sourceMappings.ts';
 import {
   cpuPerUnit, cpuSnapshot, describeMachine, freshDatabase, latencyTable, measureLatencies, postJson, recordSection, startServices,
-  type CpuPerUnit, type LatencyResult,
+  type CpuPerUnit, type LatencyResult, type RunningServices,
 } from '../harness.ts';
+import type { Database } from '../../platform/database/database.ts';
 
 const CLIENTS = 50;
 const SECONDS = 20;
@@ -92,8 +93,8 @@ export async function orders(command: string): Promise<void> {
              (SELECT count(*)::int FROM order_stock_command) AS commands`, [allocatedBefore]);
 
     const confirmations = [
-      await confirm(services.subgraphUrls.inventory, agent, db, placed, 'PCK', 'PICKING'),
-      await confirm(services.subgraphUrls.inventory, agent, db, placed, 'SHP', 'SHIPPED'),
+      await confirm(services, agent, db, placed, 'PCK', 'PICKING'),
+      await confirm(services, agent, db, placed, 'SHP', 'SHIPPED'),
     ];
     const [after] = await db.query<{ applied: number; unapplied: number; picking: number; shipped: number; allocated: number }>(`
       SELECT (SELECT count(*)::int FROM warehouse_confirmation WHERE outcome = 'APPLIED') AS applied,
@@ -122,9 +123,9 @@ ${BATCH_EVENTS} events (one per order line, the order's reference in \`order_no\
 and publishes each as \`inventory.warehouseEvent.applied\`; the orders service applies them from the stream. Timed
 from the first POST until every order shows the status (polled every 50 ms).
 
-| confirmations | events | posted in s | accepted events/s | every order moved after s | end-to-end events/s |
-|---|---:|---:|---:|---:|---:|
-${confirmations.map((row) => `| ${row.type} -> ${row.status} | ${row.events.toLocaleString('en')} | ${row.postedSeconds.toFixed(1)} | ${(row.events / row.postedSeconds).toFixed(0)} | ${row.visibleSeconds.toFixed(1)} | ${(row.events / row.visibleSeconds).toFixed(0)} |`).join('\n')}
+| confirmations | events | posted in s | accepted events/s | every order moved after s | end-to-end events/s | inventory CPU µs/event | orders CPU µs/event | PostgreSQL CPU µs/event | machine busy |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+${confirmations.map((row) => `| ${row.type} -> ${row.status} | ${row.events.toLocaleString('en')} | ${row.postedSeconds.toFixed(1)} | ${(row.events / row.postedSeconds).toFixed(0)} | ${row.visibleSeconds.toFixed(1)} | ${(row.events / row.visibleSeconds).toFixed(0)} | ${row.cpu.processUs.inventory!.toFixed(0)} | ${row.cpu.processUs.orders!.toFixed(0)} | ${row.cpu.postgresUs.toFixed(0)} | ${(row.cpu.machineBusy * 100).toFixed(0)}% |`).join('\n')}
 
 Target ${TARGET_CONFIRMATIONS_PER_SECOND.toLocaleString('en')} confirmations/s end to end: **${confirmations.every((row) => row.events / row.visibleSeconds >= TARGET_CONFIRMATIONS_PER_SECOND) ? 'met' : 'missed'}**.
 Afterwards: ${after!.applied.toLocaleString('en')} confirmations applied of ${confirmations.reduce((sum, row) => sum + row.events, 0).toLocaleString('en')} posted
@@ -157,18 +158,21 @@ interface ConfirmationRound {
   readonly events: number;
   readonly postedSeconds: number;
   readonly visibleSeconds: number;
+  readonly cpu: CpuPerUnit;
 }
 
 let nextEvent = 0;
 
 /** Posts one acme-wms confirmation of `type` per line of every order, and waits until every order is `status`. */
-async function confirm(inventoryUrl: string, agent: http.Agent, db: Awaited<ReturnType<typeof freshDatabase>>['db'], placed: readonly PlacedOrder[], type: string, status: string): Promise<ConfirmationRound> {
+async function confirm(services: RunningServices, agent: http.Agent, db: Database, placed: readonly PlacedOrder[], type: string, status: string): Promise<ConfirmationRound> {
+  const inventoryUrl = services.subgraphUrls.inventory;
   const ts = new Date().toISOString();
   const events = placed.flatMap((order) => order.lines.map((line) => {
     nextEvent += 1;
     return { event_id: `bench-${type}-${nextEvent}`, txn_type: type, seq: nextEvent, order_no: order.reference, item_code: line.sku.replace('SKU-', 'ACME-'), site: SITE_OF.get(line.locationId)!, qty: line.quantity, uom: 'EA', ts };
   }));
   const batches = Array.from({ length: Math.ceil(events.length / BATCH_EVENTS) }, (_, i) => events.slice(i * BATCH_EVENTS, (i + 1) * BATCH_EVENTS));
+  const before = await cpuSnapshot(db, services.pids);
   const started = performance.now();
   const poster = async () => {
     for (let batch = batches.shift(); batch; batch = batches.shift()) {
@@ -187,7 +191,9 @@ async function confirm(inventoryUrl: string, agent: http.Agent, db: Awaited<Retu
     if (performance.now() - started > 600_000) throw new Error(`${row!.behind} orders still not ${status} after 10 minutes`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { type, status, events: events.length, postedSeconds: (posted - started) / 1_000, visibleSeconds: (performance.now() - started) / 1_000 };
+  const visibleMs = performance.now() - started;
+  const cpu = cpuPerUnit(before, await cpuSnapshot(db, services.pids), events.length, visibleMs);
+  return { type, status, events: events.length, postedSeconds: (posted - started) / 1_000, visibleSeconds: visibleMs / 1_000, cpu };
 }
 
 function cpuTable(cpu: CpuPerUnit, result: LatencyResult): string {
