@@ -28,6 +28,7 @@ const SKUS = Array.from({ length: SKU_COUNT }, (_, i) => i + 1).filter((n) => [1
 const HOT = SKUS.slice(0, HOT_SKUS);
 const LOCATIONS = Array.from({ length: 12 }, (_, i) => `DC-${String(i + 1).padStart(2, '0')}`);
 const SITE_OF = new Map(Object.entries(loadExampleMappings().find((mapping) => mapping.source === 'acme-wms')!.locationCodes).map(([site, locationId]) => [locationId, site]));
+const SITES = LOCATIONS.map((locationId) => SITE_OF.get(locationId)!);
 const pick = <T>(values: readonly T[]): T => values[Math.floor(Math.random() * values.length)]!;
 
 interface PlacedOrder {
@@ -118,7 +119,8 @@ ${books!.orderUnits.toLocaleString('en')} units on their lines, ${books!.allocat
 allocated in the stock buckets than before; stock levels allocated beyond their stock (oversold):
 **${books!.overAllocated}**; requests to inventory left unanswered: **${books!.commands}**.
 
-Warehouse confirmations of every order placed, end to end: ${POSTERS} posters send signed acme-wms batches of
+Warehouse confirmations of every order placed, end to end: ${POSTERS} posters, each the feed of ${LOCATIONS.length / POSTERS} of the
+${LOCATIONS.length} sites (as each warehouse's WMS posts its own), send signed acme-wms batches of
 ${BATCH_EVENTS} events (one per order line, the order's reference in \`order_no\`) to inventory, which applies them
 and publishes each as \`inventory.warehouseEvent.applied\`; the orders service applies them from the stream. Timed
 from the first POST until every order shows the status (polled every 50 ms).
@@ -171,10 +173,12 @@ async function confirm(services: RunningServices, agent: http.Agent, db: Databas
     nextEvent += 1;
     return { event_id: `bench-${type}-${nextEvent}`, txn_type: type, seq: nextEvent, order_no: order.reference, item_code: line.sku.replace('SKU-', 'ACME-'), site: SITE_OF.get(line.locationId)!, qty: line.quantity, uom: 'EA', ts };
   }));
-  const batches = Array.from({ length: Math.ceil(events.length / BATCH_EVENTS) }, (_, i) => events.slice(i * BATCH_EVENTS, (i + 1) * BATCH_EVENTS));
+  // Each warehouse posts its own feed, as a WMS does: poster n sends the events of every POSTERS-th site.
+  const feeds = Array.from({ length: POSTERS }, (_, poster) => events.filter((event) => SITES.indexOf(event.site) % POSTERS === poster));
+  const batchesOf = (feed: typeof events) => Array.from({ length: Math.ceil(feed.length / BATCH_EVENTS) }, (_, i) => feed.slice(i * BATCH_EVENTS, (i + 1) * BATCH_EVENTS));
   const before = await cpuSnapshot(db, services.pids);
   const started = performance.now();
-  const poster = async () => {
+  const poster = async (batches: (typeof events)[]) => {
     for (let batch = batches.shift(); batch; batch = batches.shift()) {
       const body = JSON.stringify({ events: batch });
       const timestamp = Math.floor(Date.now() / 1000);
@@ -182,7 +186,7 @@ async function confirm(services: RunningServices, agent: http.Agent, db: Databas
       if (answer.applied !== batch.length) throw new Error(`a batch of ${type} was not applied whole: ${JSON.stringify(answer).slice(0, 300)}`);
     }
   };
-  await Promise.all(Array.from({ length: POSTERS }, poster));
+  await Promise.all(feeds.map((feed) => poster(batchesOf(feed))));
   const posted = performance.now();
   const ids = placed.map((order) => order.id);
   for (;;) {
