@@ -18,6 +18,8 @@ const portNumber = z.coerce
   .max(65535, 'must be a port number between 0 and 65535 (0 picks a free port)');
 
 const MIN_SECRET_LENGTH = 16;
+// Marks a variable whose value an error must not repeat.
+const SECRET = 'secret';
 
 export const variable = {
   port: (fallback: number) => portNumber.default(fallback),
@@ -34,8 +36,8 @@ export const variable = {
     }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`),
   oneOf: <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
     z.enum(values, { message: `must be one of ${values.join(', ')}` }).default(fallback),
-  /** A shared secret (a bearer token): long enough that it cannot be guessed. */
-  secret: () => z.string().min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters, so that it cannot be guessed`),
+  /** A shared secret (a bearer token): long enough that it cannot be guessed, and never quoted in an error. */
+  secret: () => z.string().min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters, so that it cannot be guessed`).describe(SECRET),
 };
 
 export const postgresUrl = variable.url(['postgres:', 'postgresql:']);
@@ -60,7 +62,17 @@ export function readEnvironment<Shape extends z.ZodRawShape>(
     const issue = result.error.issues[0]!;
     const name = String(issue.path[0]);
     const detail = issue.code === 'invalid_type' && present[name] === undefined ? 'is required' : issue.message;
-    throw new ConfigurationError(name, present[name] === undefined ? detail : `${detail} (got "${present[name]}")`);
+    const quotable = present[name] !== undefined && !isSecret(shape[name]);
+    throw new ConfigurationError(name, quotable ? `${detail} (got "${present[name]}")` : detail);
   }
   return Object.freeze(result.data);
+}
+
+/** Whether the variable was declared with variable.secret(), under .optional() or .default() too. */
+function isSecret(schema: unknown): boolean {
+  for (let current = schema as { description?: string; unwrap?: () => unknown } | undefined; current; ) {
+    if (current.description === SECRET) return true;
+    current = typeof current.unwrap === 'function' ? (current.unwrap() as typeof current) : undefined;
+  }
+  return false;
 }

@@ -247,6 +247,34 @@ describe('the order lifecycle through the gateway, on PostgreSQL and Redis', () 
     assert.deepEqual(unmatched.find((node) => node.orderReference === reference), { orderReference: reference, outcome: 'UNMATCHED', reason: `no order has the reference ${reference}`, item: { sku } });
   });
 
+  it("shows each item's open demand per location, finds orders by filter, and resolves each line's item from inventory", async () => {
+    const sku = newSku();
+    await givenStock(database.db, sku, { 'DC-01': 20, 'DC-02': 20 });
+    const channel = `CHANNEL-${sku}`;
+    const first = (await api.place({ reference: newReference(), channel, lines: [{ sku, quantity: 5, locationId: 'DC-01' }] })).data!.placeOrder;
+    const second = (await api.place({ reference: newReference(), channel, lines: [{ sku, quantity: 3, locationId: 'DC-01' }, { sku, quantity: 2, locationId: 'DC-02' }] })).data!.placeOrder;
+    const cancelled = (await api.place({ reference: newReference(), channel, lines: [{ sku, quantity: 4, locationId: 'DC-02' }] })).data!.placeOrder;
+    await api.cancel(cancelled.id);
+    await warehouse([forOrder(first, 'SHP', sku, 2)]);
+    await eventually(() => api.order(first.id), (order) => order?.lines[0]?.shipped === 2, { what: 'the partial shipment' });
+
+    const { data, errors } = await api.call<any>(`query ($sku: ID!, $channel: String!) {
+      item(sku: $sku) { description openDemand { locationId location { id name } units orders } openOrders { id } }
+      open: orders(filter: { channel: $channel, status: [RESERVED], locationId: "DC-02" }) { nodes { id lines { item { sku description } } } }
+      all: orders(filter: { channel: $channel, sku: $sku }, first: 2) { nodes { id } hasNextPage }
+    }`, { sku, channel });
+
+    assert.equal(errors, undefined, JSON.stringify(errors));
+    assert.deepEqual(data.item.openDemand, [
+      { locationId: 'DC-01', location: { id: 'DC-01', name: 'Atlanta Distribution Centre' }, units: 3 + 3, orders: 2 },
+      { locationId: 'DC-02', location: { id: 'DC-02', name: 'Chicago Distribution Centre' }, units: 2, orders: 1 },
+    ], 'shipped units and cancelled orders are no longer demand');
+    assert.deepEqual(data.item.openOrders.map((order: { id: string }) => order.id), [first.id, second.id]);
+    assert.deepEqual(data.open.nodes.map((order: { id: string }) => order.id), [second.id]);
+    assert.deepEqual(data.open.nodes[0].lines.map((line: any) => line.item), [{ sku, description: sku }, { sku, description: sku }], 'the description comes from inventory');
+    assert.deepEqual([data.all.nodes.map((order: { id: string }) => order.id), data.all.hasNextPage], [[cancelled.id, second.id], true], 'newest first, a page at a time');
+  });
+
   it('refuses bad input with a stable code, changing nothing', async () => {
     const sku = newSku();
     await givenStock(database.db, sku, { 'DC-01': 10 });
