@@ -43,7 +43,7 @@ function banner(mode: string, gatewayUrl: string): string {
   return `
 Stockgraph is running (${mode}).
   GraphQL gateway   ${gatewayUrl}/graphql
-  Subscriptions     ${gatewayUrl.replace(/^http/, 'ws')}/graphql   (graphql-ws: stockChanged, availabilityChanged)
+  Subscriptions     ${gatewayUrl.replace(/^http/, 'ws')}/graphql   (graphql-ws: stockChanged, availabilityChanged, orderStatusChanged)
   Health            ${gatewayUrl}/healthz   ${gatewayUrl}/readyz
 
 Try a query that spans all three subgraphs:
