@@ -38,11 +38,16 @@ export interface EventBus {
   close(): Promise<void>;
 }
 
-/** An event to publish: its type, the producer's id for it (its outbox record), and its payload as JSON. */
-export interface OutgoingEvent {
-  readonly type: string;
-  readonly id?: string;
-  readonly payload: unknown;
+/**
+ * An event to publish: its type, the producer's id for it (its outbox record), and its payload:
+ * a value carried as JSON, or `payloadJson`, JSON text sent as it is (an outbox record's, which
+ * a relay need not parse only to serialize again).
+ */
+export type OutgoingEvent = { readonly type: string; readonly id?: string } & ({ readonly payload: unknown } | { readonly payloadJson: string });
+
+/** The event's payload as the JSON text the bus carries. */
+export function payloadText(event: OutgoingEvent): string {
+  return 'payloadJson' in event ? event.payloadJson : JSON.stringify(event.payload);
 }
 
 export interface BusEvent {

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { setTimeout } from 'node:timers/promises';
 import {
   parseCursor,
+  payloadText,
   StreamCursorError,
   type BusEvent,
   type EventBus,
@@ -37,10 +38,10 @@ export class InProcessEventBus implements EventBus {
 
   async publishMany(stream: string, events: readonly OutgoingEvent[]): Promise<string[]> {
     const log = this.log(stream);
-    const cursors = events.map(({ type, id, payload }) => {
+    const cursors = events.map((event) => {
       const cursor = `${log.trimmed + log.events.length + 1}-0`;
       // A copy through JSON, as Redis would carry it: no consumer shares the publisher's objects.
-      log.events.push({ stream, cursor, type, id: id ?? null, payload: JSON.parse(JSON.stringify(payload)) });
+      log.events.push({ stream, cursor, type: event.type, id: event.id ?? null, payload: JSON.parse(payloadText(event)) });
       return cursor;
     });
     // Trim in steps of a tenth, as Redis's approximate MAXLEN does, rather than on every append.

@@ -9,7 +9,8 @@ interface OutboxRow {
   id: bigint;
   stream: string;
   type: string;
-  payload: unknown;
+  /** As JSON text: published as stored, never parsed here. */
+  payload: string;
 }
 
 export interface OutboxRelayOptions {
@@ -60,7 +61,7 @@ export class OutboxRelay {
                set_config('enable_bitmapscan', 'off', true)`;
       if (!lock?.locked) return 0;
       const rows = await tx.$queryRaw<OutboxRow[]>`
-        SELECT id, stream, type, payload
+        SELECT id, stream, type, payload::text AS payload
           FROM event_outbox
          WHERE producer = ${this.producer} AND published_at IS NULL
          -- Ordered as the (producer, published_at, id) index is, so that the unpublished tail is
@@ -69,10 +70,13 @@ export class OutboxRelay {
          ORDER BY producer, published_at, id
          LIMIT ${this.batchSize}`;
       if (rows.length === 0) return 0;
-      // A key's events travel on one stream, so keeping each stream's order keeps every key's.
-      for (const [stream, records] of byStream(rows)) {
-        await this.bus.publishMany(stream, records.map((row) => ({ type: row.type, id: row.id.toString(), payload: row.payload })));
-      }
+      // A key's events travel on one stream, so keeping each stream's order keeps every key's;
+      // the streams are independent, so they are sent at once (and all settle before a failure
+      // rolls the batch back: nothing of it is still under way when the next batch goes).
+      const sent = await Promise.allSettled([...byStream(rows)].map(([stream, records]) =>
+        this.bus.publishMany(stream, records.map((row) => ({ type: row.type, id: row.id.toString(), payloadJson: row.payload })))));
+      const failed = sent.find((outcome) => outcome.status === 'rejected');
+      if (failed) throw failed.reason;
       await tx.$executeRaw`UPDATE event_outbox SET published_at = now() WHERE id = ANY(${rows.map((row) => row.id.toString())}::bigint[])`;
       return rows.length;
     }, { timeout: 30_000 });

@@ -1,7 +1,7 @@
 import { setTimeout } from 'node:timers/promises';
 import { prefixedKey, type Redis } from '../redis.ts';
 import {
-  compareCursors, MAX_BATCH, parseCursor, RETRY_PAUSE_MS, StreamCursorError,
+  compareCursors, MAX_BATCH, parseCursor, payloadText, RETRY_PAUSE_MS, StreamCursorError,
   type BusEvent, type EventBus, type EventHandler, type EventSubscription, type OutgoingEvent, type SubscribeOptions,
 } from './eventBus.ts';
 
@@ -35,8 +35,9 @@ export class RedisEventBus implements EventBus {
 
   async publishMany(stream: string, events: readonly OutgoingEvent[]): Promise<string[]> {
     const pipeline = this.redis.pipeline();
-    for (const { type, id, payload } of events) {
-      const fields = id === undefined ? ['type', type, 'payload', JSON.stringify(payload)] : ['type', type, 'id', id, 'payload', JSON.stringify(payload)];
+    for (const event of events) {
+      const { type, id } = event;
+      const fields = id === undefined ? ['type', type, 'payload', payloadText(event)] : ['type', type, 'id', id, 'payload', payloadText(event)];
       pipeline.xadd(stream, 'MAXLEN', '~', this.maxStreamLength, '*', ...fields);
     }
     const results = (await pipeline.exec()) ?? [];

@@ -39,6 +39,8 @@ export class OrderLedger {
   private constructor(
     private readonly tx: Prisma.TransactionClient,
     private readonly byId: Map<string, Order>,
+    /** Each order's lines as stored: write() inserts the lines that are new and updates the ones that changed, no others. */
+    private readonly storedLinesById: Map<string, readonly OrderLine[]>,
     private readonly unpublishedById: Map<string, Transition>,
     /** When each order was created and last written. */
     private readonly timesById: Map<string, { readonly createdAt: Date; updatedAt: Date }>,
@@ -75,7 +77,7 @@ export class OrderLedger {
         });
       }
     }
-    return new OrderLedger(tx, byId, unpublished, times);
+    return new OrderLedger(tx, byId, new Map([...byId].map(([id, order]) => [id, order.lines])), unpublished, times);
   }
 
   /** The order as it stands with the changes applied so far; undefined when it was not opened (or does not exist). */
@@ -121,14 +123,24 @@ export class OrderLedger {
   async write(alongside: readonly Prisma.Sql[] = [], now = new Date()): Promise<void> {
     if (this.changed.size === 0 && alongside.length === 0) return;
     const orders = [...this.changed.values()];
+    const lines = orders.flatMap((order) => {
+      const stored = new Map(this.storedLinesById.get(order.id)!.map((line) => [line.lineNumber, line]));
+      return order.lines.map((line) => ({ orderId: order.id, line, stored: stored.get(line.lineNumber) }));
+    });
+    const added = lines.filter(({ stored }) => stored === undefined);
+    const progressed = lines.filter(({ line, stored }) => stored !== undefined && !sameProgress(line, stored));
     await this.tx.$executeRaw(oneStatement([
       updateOrders(orders, now),
-      upsertLines(orders),
+      ...(added.length ? [insertLines(added)] : []),
+      ...(progressed.length ? [updateLineProgress(progressed)] : []),
       insertTransitions(this.transitions),
       ...alongside,
       outboxInsert(ORDERS_PRODUCER, this.published(), now),
     ]));
-    for (const id of this.changed.keys()) this.timesById.get(id)!.updatedAt = now;
+    for (const order of orders) {
+      this.timesById.get(order.id)!.updatedAt = now;
+      this.storedLinesById.set(order.id, order.lines);
+    }
     this.changed.clear();
     this.transitions.length = 0;
   }
@@ -162,27 +174,48 @@ function updateOrders(orders: readonly Order[], now: Date): Prisma.Sql {
      WHERE o.id = v.id`;
 }
 
-function upsertLines(orders: readonly Order[]): Prisma.Sql {
-  const values = orders.flatMap((order) => order.lines.map((line) => ({
-    order_id: order.id, line_number: line.lineNumber, requested_line: line.requestedLine, sku: line.sku, location_id: line.locationId,
-    quantity: line.quantity, reservation_id: line.reservationId, picked: line.picked, packed: line.packed, shipped: line.shipped,
-    delivered: line.delivered, return_requested: line.returnRequested, return_received: line.returnReceived,
-    restocked: line.restocked, scrapped: line.scrapped,
-  })));
+/** The counts the warehouse and returns move, by column; a line's other fields are set when it is placed. */
+function progressValues(line: OrderLine) {
+  return {
+    picked: line.picked, packed: line.packed, shipped: line.shipped, delivered: line.delivered, return_requested: line.returnRequested,
+    return_received: line.returnReceived, restocked: line.restocked, scrapped: line.scrapped,
+  };
+}
+
+const PROGRESS_TYPES = {
+  picked: 'int', packed: 'int', shipped: 'int', delivered: 'int', return_requested: 'int', return_received: 'int', restocked: 'int', scrapped: 'int',
+} as const satisfies Record<keyof ReturnType<typeof progressValues>, 'int'>;
+
+function sameProgress(line: OrderLine, stored: OrderLine): boolean {
+  const [now, before] = [progressValues(line), progressValues(stored)];
+  return (Object.keys(now) as (keyof typeof now)[]).every((column) => now[column] === before[column]);
+}
+
+function insertLines(lines: readonly { readonly orderId: string; readonly line: OrderLine }[]): Prisma.Sql {
+  const values = lines.map(({ orderId, line }) => ({
+    order_id: orderId, line_number: line.lineNumber, requested_line: line.requestedLine, sku: line.sku, location_id: line.locationId,
+    quantity: line.quantity, reservation_id: line.reservationId, ...progressValues(line),
+  }));
   return Prisma.sql`
-    INSERT INTO order_line AS l (order_id, line_number, requested_line, sku, location_id, quantity, reservation_id, picked, packed,
-                                 shipped, delivered, return_requested, return_received, restocked, scrapped)
-    SELECT * FROM ${recordset(values, 'v', {
-      order_id: 'text', line_number: 'int', requested_line: 'int', sku: 'text', location_id: 'text', quantity: 'int', reservation_id: 'text',
-      picked: 'int', packed: 'int', shipped: 'int', delivered: 'int', return_requested: 'int', return_received: 'int', restocked: 'int', scrapped: 'int',
-    })}
-    ON CONFLICT (order_id, line_number) DO UPDATE SET
-      picked = EXCLUDED.picked, packed = EXCLUDED.packed, shipped = EXCLUDED.shipped, delivered = EXCLUDED.delivered,
-      return_requested = EXCLUDED.return_requested, return_received = EXCLUDED.return_received,
-      restocked = EXCLUDED.restocked, scrapped = EXCLUDED.scrapped
-    WHERE (l.picked, l.packed, l.shipped, l.delivered, l.return_requested, l.return_received, l.restocked, l.scrapped)
-          IS DISTINCT FROM (EXCLUDED.picked, EXCLUDED.packed, EXCLUDED.shipped, EXCLUDED.delivered, EXCLUDED.return_requested,
-                            EXCLUDED.return_received, EXCLUDED.restocked, EXCLUDED.scrapped)`;
+    INSERT INTO order_line (order_id, line_number, requested_line, sku, location_id, quantity, reservation_id, picked, packed,
+                            shipped, delivered, return_requested, return_received, restocked, scrapped)
+    SELECT order_id, line_number, requested_line, sku, location_id, quantity, reservation_id, picked, packed,
+           shipped, delivered, return_requested, return_received, restocked, scrapped
+      FROM ${recordset(values, 'v', {
+        order_id: 'text', line_number: 'int', requested_line: 'int', sku: 'text', location_id: 'text', quantity: 'int', reservation_id: 'text', ...PROGRESS_TYPES,
+      })}`;
+}
+
+// A plain UPDATE of the lines that moved: an upsert of every line of each order would lock, and
+// so rewrite, the ones that did not.
+function updateLineProgress(lines: readonly { readonly orderId: string; readonly line: OrderLine }[]): Prisma.Sql {
+  const values = lines.map(({ orderId, line }) => ({ order_id: orderId, line_number: line.lineNumber, ...progressValues(line) }));
+  return Prisma.sql`
+    UPDATE order_line AS l
+       SET picked = v.picked, packed = v.packed, shipped = v.shipped, delivered = v.delivered, return_requested = v.return_requested,
+           return_received = v.return_received, restocked = v.restocked, scrapped = v.scrapped
+      FROM ${recordset(values, 'v', { order_id: 'text', line_number: 'int', ...PROGRESS_TYPES })}
+     WHERE l.order_id = v.order_id AND l.line_number = v.line_number`;
 }
 
 /** The statement that records transitions, for OrderLedger.write and for orders being placed. */
