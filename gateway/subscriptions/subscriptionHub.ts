@@ -301,7 +301,7 @@ function resolvedEvents(
 function subscriptionError(error: unknown, lastCursor?: string): GraphQLError {
   if (error instanceof StreamCursorError) {
     const code = error.reason === 'expired' ? SubscriptionErrorCode.CURSOR_EXPIRED : SubscriptionErrorCode.BAD_CURSOR;
-    const advice = error.reason === 'expired' ? ': query the current stock, then subscribe without `after`' : '';
+    const advice = error.reason === 'expired' ? ': query the current state (stock, orders), then subscribe without `after`' : '';
     return new GraphQLError(`${error.message}${advice}`, { extensions: { code } });
   }
   if (error instanceof GraphQLError) {

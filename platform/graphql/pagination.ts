@@ -33,8 +33,10 @@ export function encodeNewestFirstCursor(position: NewestFirstPosition): string {
 }
 
 export function decodeNewestFirstCursor(cursor: string): NewestFirstPosition {
-  const [at, id] = decodeCursor(cursor).split('|');
-  const position = { at: new Date(at ?? ''), id: id ?? '' };
+  // The instant never holds a '|'; the id may.
+  const text = decodeCursor(cursor);
+  const separator = text.indexOf('|');
+  const position = separator < 0 ? { at: new Date(NaN), id: '' } : { at: new Date(text.slice(0, separator)), id: text.slice(separator + 1) };
   if (Number.isNaN(position.at.getTime()) || !position.id) throw new UserInputError(`"${cursor}" is not a cursor returned by this API`);
   return position;
 }

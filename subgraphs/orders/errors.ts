@@ -1,5 +1,6 @@
 import type { Refusal } from './domain/order.ts';
 import { OrderErrorCode } from './domain/orderErrorCode.ts';
+import type { InputProblem } from './domain/placeOrderRequest.ts';
 
 export { OrderErrorCode };
 
@@ -20,5 +21,10 @@ export class OrderError extends Error {
 
   static of(refusal: Refusal): OrderError {
     return new OrderError(refusal.code, refusal.message, refusal.details);
+  }
+
+  /** BAD_USER_INPUT naming every problem, in `extensions.problems` too. */
+  static badInput(problems: readonly InputProblem[]): OrderError {
+    return new OrderError('BAD_USER_INPUT', problems.map((problem) => `${problem.field} ${problem.message}`).join('; '), { problems });
   }
 }

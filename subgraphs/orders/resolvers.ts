@@ -4,7 +4,7 @@ import { newestFirstConnection } from '../../platform/graphql/pagination.ts';
 import { DateTimeScalar } from '../../platform/graphql/scalars.ts';
 import type { OrderAnswer } from './data/orderLedger.ts';
 import type { LocationDemand, OrderFilter, OrderLine, OrderRecord, OrderRepository, OrderTransition, StatusChangeRecord, WarehouseConfirmation } from './data/orderRepository.ts';
-import type { InspectionLine, ReturnRequestLine } from './domain/orderLifecycle.ts';
+import type { InspectionLine, ReturnRequestLine } from './domain/returnInput.ts';
 import { isOpen } from './domain/orderStatus.ts';
 import type { PlaceOrderRequest } from './domain/placeOrderRequest.ts';
 import { OrderError } from './errors.ts';

@@ -331,7 +331,7 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
     const expired = collect<Change>(client, STOCK_CHANGED, { after: earlier.received[0]!.cursor }, 'stockChanged');
     await expired.until(1);
     assert.equal(expired.errors[0].extensions.code, 'CURSOR_EXPIRED');
-    assert.match(expired.errors[0].message, /query the current stock/);
+    assert.match(expired.errors[0].message, /query the current state/);
     assert.deepEqual(expired.received, []);
   });
 

@@ -117,20 +117,31 @@ describe('the order lifecycle through the gateway, on PostgreSQL and Redis', () 
     assert.deepEqual(changes.received.map((change) => [change.version, change.status]), delivered!.timeline.map((t) => [t.version, t.status]), 'each status change published once, in order');
   });
 
-  it('holds nothing and keeps no order when one line cannot be held, naming the line', async () => {
-    const [plenty, scarce] = [newSku(), newSku()];
+  it('holds nothing and keeps no order when one line cannot be held, naming the line; a retry under its key gets the same refusal', async () => {
+    const [plenty, other, scarce] = [newSku(), newSku(), newSku()];
     await givenStock(database.db, plenty, { 'DC-01': 10 });
+    await givenStock(database.db, other, { 'DC-01': 10 });
     await givenStock(database.db, scarce, { 'DC-01': 1 });
     const reference = newReference();
+    const lines = [{ sku: plenty, quantity: 4 }, { sku: other, quantity: 1, locationId: 'DC-01' }, { sku: scarce, quantity: 2 }];
 
-    const refused = await api.place({ reference, lines: [{ sku: plenty, quantity: 4 }, { sku: plenty, quantity: 1, locationId: 'DC-01' }, { sku: scarce, quantity: 2 }] });
+    const refused = await api.place({ reference, lines });
 
     assert.equal(codeOf(refused), 'INSUFFICIENT_STOCK');
     assert.deepEqual([refused.errors![0]!.extensions!.line, refused.errors![0]!.extensions!.available], [3, 1]);
     assert.equal(await api.byReference(reference), null, 'no order remains');
     assert.deepEqual(await api.stock(plenty, 'DC-01'), { onHandWms: 10, onHandNonNettable: 0, allocated: 0, reserved: 0, available: 10 });
-    const retried = await api.place({ reference, lines: [{ sku: plenty, quantity: 4 }] , idempotencyKey: `key-${reference}-2` });
-    assert.equal(retried.data?.placeOrder.status, 'RESERVED', 'the reference is free to place again');
+
+    // Stock arrives: a retry under the same key still gets the first answer, as a retry must (a new key places anew).
+    await warehouse([acmeEvent({ txn_type: 'RCV', item_code: acmeCode(scarce), site: 'ATL1', qty: 9 })]);
+    assert.equal((await api.stock(scarce, 'DC-01')).available, 10);
+    const retried = await api.place({ reference, lines });
+    assert.equal(codeOf(retried), 'INSUFFICIENT_STOCK');
+    assert.deepEqual(retried.errors![0]!.extensions, refused.errors![0]!.extensions);
+    assert.equal(codeOf(await api.place({ reference, lines: lines.slice(0, 2) })), 'IDEMPOTENCY_CONFLICT');
+    assert.equal(await api.byReference(reference), null, 'a retry places nothing');
+    const placed = await api.place({ reference, lines, idempotencyKey: `key-${reference}-2` });
+    assert.equal(placed.data?.placeOrder.status, 'RESERVED', 'the reference is free to place again under a new key');
   });
 
   it('answers a retried idempotency key with the first order, and refuses the key reused for another order or a reference taken', async () => {
@@ -255,21 +266,27 @@ describe('the order lifecycle through the gateway, on PostgreSQL and Redis', () 
     const second = (await api.place({ reference: newReference(), channel, lines: [{ sku, quantity: 3, locationId: 'DC-01' }, { sku, quantity: 2, locationId: 'DC-02' }] })).data!.placeOrder;
     const cancelled = (await api.place({ reference: newReference(), channel, lines: [{ sku, quantity: 4, locationId: 'DC-02' }] })).data!.placeOrder;
     await api.cancel(cancelled.id);
-    await warehouse([forOrder(first, 'SHP', sku, 2)]);
+    const other = newSku();
+    await givenStock(database.db, other, { 'DC-02': 20 });
+    const shippedHere = (await api.place({ reference: newReference(), channel: `${channel}-B`, lines: [{ sku, quantity: 1, locationId: 'DC-01' }, { sku: other, quantity: 1, locationId: 'DC-02' }] })).data!.placeOrder;
+    await warehouse([forOrder(first, 'SHP', sku, 2), forOrder(shippedHere, 'SHP', sku, 1)]);
     await eventually(() => api.order(first.id), (order) => order?.lines[0]?.shipped === 2, { what: 'the partial shipment' });
+    await eventually(() => api.order(shippedHere.id), (order) => order?.lines.find((line) => line.item.sku === sku)?.shipped === 1, { what: 'the shipment of one line' });
 
-    const { data, errors } = await api.call<any>(`query ($sku: ID!, $channel: String!) {
+    const { data, errors } = await api.call<any>(`query ($sku: ID!, $channel: String!, $other: ID!) {
       item(sku: $sku) { description openDemand { locationId location { id name } units orders } openOrders { id } }
       open: orders(filter: { channel: $channel, status: [RESERVED], locationId: "DC-02" }) { nodes { id lines { item { sku description } } } }
       all: orders(filter: { channel: $channel, sku: $sku }, first: 2) { nodes { id } hasNextPage }
-    }`, { sku, channel });
+      lineAt: orders(filter: { sku: $other, locationId: "DC-01" }) { nodes { id } }
+    }`, { sku, channel, other });
 
     assert.equal(errors, undefined, JSON.stringify(errors));
     assert.deepEqual(data.item.openDemand, [
       { locationId: 'DC-01', location: { id: 'DC-01', name: 'Atlanta Distribution Centre' }, units: 3 + 3, orders: 2 },
       { locationId: 'DC-02', location: { id: 'DC-02', name: 'Chicago Distribution Centre' }, units: 2, orders: 1 },
-    ], 'shipped units and cancelled orders are no longer demand');
-    assert.deepEqual(data.item.openOrders.map((order: { id: string }) => order.id), [first.id, second.id]);
+    ], 'shipped units and cancelled orders are no longer demand, nor an open order whose line here has shipped');
+    assert.deepEqual(data.item.openOrders.map((order: { id: string }) => order.id), [first.id, second.id, shippedHere.id]);
+    assert.deepEqual(data.lineAt.nodes, [], 'sku and locationId together name one line');
     assert.deepEqual(data.open.nodes.map((order: { id: string }) => order.id), [second.id]);
     assert.deepEqual(data.open.nodes[0].lines.map((line: any) => line.item), [{ sku, description: sku }, { sku, description: sku }], 'the description comes from inventory');
     assert.deepEqual([data.all.nodes.map((order: { id: string }) => order.id), data.all.hasNextPage], [[cancelled.id, second.id], true], 'newest first, a page at a time');
@@ -284,12 +301,21 @@ describe('the order lifecycle through the gateway, on PostgreSQL and Redis', () 
     const unknownSku = await api.place({ reference: newReference(), lines: [{ sku, quantity: 1 }, { sku: 'SKU-NOPE', quantity: 1 }] });
     const unknownLocation = await api.place({ reference: newReference(), lines: [{ sku, quantity: 1, locationId: 'DC-99' }] });
     const noOrder = await api.release('ORD-nope');
+    const badReturn = await api.requestReturn('ORD-nope', [{ lineNumber: 1, quantity: 0 }], ' ');
+    const badInspection = await api.inspect('ORD-nope', [{ lineNumber: 1 }]);
+    const foreignCursor = await api.call('query ($after: String) { unappliedConfirmations(after: $after) { nodes { eventId } } }', {
+      after: Buffer.from(`after:${new Date().toISOString()}|not-json`).toString('base64url'),
+    });
 
     assert.equal(codeOf(badInput), 'BAD_USER_INPUT');
     assert.equal(codeOf(unknownSku), 'UNKNOWN_SKU');
     assert.equal(unknownSku.errors![0]!.extensions!.line, 2);
     assert.equal(codeOf(unknownLocation), 'UNKNOWN_LOCATION');
     assert.equal(codeOf(noOrder), 'ORDER_NOT_FOUND');
+    assert.equal(codeOf(badReturn), 'BAD_USER_INPUT');
+    assert.deepEqual((badReturn.errors![0]!.extensions!.problems as { field: string }[]).map((problem) => problem.field), ['reason', 'lines[0]']);
+    assert.equal(codeOf(badInspection), 'BAD_USER_INPUT');
+    assert.equal(codeOf(foreignCursor), 'BAD_USER_INPUT');
     assert.deepEqual(await api.stock(sku, 'DC-01'), before);
   });
 });

@@ -6,6 +6,7 @@ import {
   cancel, inspect, inspectionRefusal, release, releaseWhenHoldsClear, requestReturn, reserve, type ReleaseHold,
 } from '../../subgraphs/orders/domain/orderLifecycle.ts';
 import { validatePlaceOrderRequest, type PlaceOrderRequest } from '../../subgraphs/orders/domain/placeOrderRequest.ts';
+import { validateInspection, validateReturnRequest } from '../../subgraphs/orders/domain/returnInput.ts';
 import { applyConfirmation, type WarehouseConfirmation } from '../../subgraphs/orders/domain/warehouseConfirmation.ts';
 
 const at = new Date('2026-12-06T10:00:00Z');
@@ -28,11 +29,25 @@ const confirm = (type: WarehouseConfirmation['type'], sku: string, quantity: num
 describe('placeOrder input', () => {
   const valid: PlaceOrderRequest = {
     reference: 'WEB-1', channel: 'WEB', idempotencyKey: 'k-1',
-    lines: [{ sku: 'SKU-1', quantity: 2, locationId: null, reservationId: null }, { sku: 'SKU-1', quantity: 1, locationId: 'DC-02', reservationId: 'RSV-1' }],
+    lines: [
+      { sku: 'SKU-1', quantity: 2, locationId: 'DC-01', reservationId: null }, { sku: 'SKU-1', quantity: 1, locationId: 'DC-02', reservationId: null },
+      { sku: 'SKU-2', quantity: 1, locationId: null, reservationId: 'RSV-1' },
+    ],
   };
 
-  it('takes a valid order, and the same SKU at two places', () => {
+  it('takes a valid order, and the same SKU at two locations it names', () => {
     assert.deepEqual(validatePlaceOrderRequest(valid), []);
+  });
+
+  it('refuses two lines of one SKU that could land at one location: the same one, or one the strategy or a reservation chooses', () => {
+    const line = (locationId: string | null, reservationId: string | null = null) => ({ sku: 'SKU-1', quantity: 1, locationId, reservationId });
+    for (const [first, second] of [[line('DC-01'), line('DC-01')], [line('DC-01'), line(null)], [line('DC-01'), line('DC-02', 'RSV-1')], [line(null, 'RSV-1'), line(null, 'RSV-2')]]) {
+      const problems = validatePlaceOrderRequest({ ...valid, lines: [first!, second!] });
+      assert.deepEqual(problems.map((problem) => problem.field), ['lines[1]'], JSON.stringify([first, second]));
+      assert.match(problems[0]!.message, /repeats lines\[0\]'s SKU SKU-1/);
+    }
+    const third = validatePlaceOrderRequest({ ...valid, lines: [line('DC-01'), line('DC-02'), line('DC-02')] });
+    assert.match(third[0]!.message, /^repeats lines\[1\]'s SKU/, 'checked against every earlier line of the SKU');
   });
 
   it('reports every problem at once: blanks, quantities out of range, repeated lines and reservations', () => {
@@ -47,7 +62,7 @@ describe('placeOrder input', () => {
     assert.deepEqual(problems.map((problem) => problem.field), [
       'reference', 'channel', 'lines[0].quantity', 'lines[1].quantity', 'lines[1]', 'lines[1].reservationId', 'lines[2].sku', 'lines[2].quantity', 'lines[2].locationId',
     ]);
-    assert.match(problems.find((p) => p.field === 'lines[1]')!.message, /repeats lines\[0\]: SKU-1 with no location/);
+    assert.match(problems.find((p) => p.field === 'lines[1]')!.message, /repeats lines\[0\]'s SKU SKU-1/);
   });
 
   it('refuses an order without lines, and one with more than 100', () => {
@@ -104,6 +119,16 @@ describe('releasing an order', () => {
   it('stops waiting, its status untouched, once the order has moved on', () => {
     const moved = releaseWhenHoldsClear(order({ status: 'CANCELLED', releaseRequested: true }), [], byCaller);
     assert.deepEqual([moved?.order.status, moved?.order.releaseRequested, moved?.transitions], ['CANCELLED', false, []]);
+  });
+
+  it('no longer waits once the warehouse moves it on or it is cancelled', () => {
+    const waiting = order({ releaseRequested: true });
+    const picked = applyConfirmation(waiting, confirm('PICK', 'SKU-1', 1), byCaller);
+    assert.ok(picked.outcome === 'APPLIED');
+    assert.deepEqual([picked.change.order.status, picked.change.order.releaseRequested], ['PICKING', false]);
+    const cancelled = cancel(waiting, 'customer asked', byCaller);
+    assert.ok(cancelled.ok);
+    assert.equal(cancelled.order.releaseRequested, false);
   });
 
   for (const status of ['CREATED', 'CANCELLED', 'RETURN_REQUESTED'] as const) {
@@ -173,6 +198,8 @@ describe('warehouse confirmations', () => {
       [order({ status: 'CANCELLED' }), confirm('SHIP', 'SKU-1', 1), /is CANCELLED/],
       [order(), { ...confirm('PICK', 'SKU-1', 1), locationId: 'DC-09' }, /no line for SKU-1 at DC-09/],
       [order({ status: 'PICKING' }), confirm('RETURN_RECEIVED', 'SKU-1', 1), /shipped no SKU-1/],
+      [order(), confirm('RETURN_RESTOCKED', 'SKU-1', 1), /no returned SKU-1 at DC-01 received and not yet inspected/],
+      [order({ status: 'RESTOCKED', lines: [line(1, { shipped: 4, returnRequested: 1, returnReceived: 1, restocked: 1 })] }), confirm('RETURN_RESTOCKED', 'SKU-1', 1), /not yet inspected/],
     ] as const) {
       const outcome = applyConfirmation(current, confirmation, context);
       assert.equal(outcome.outcome, 'INAPPLICABLE');
@@ -184,14 +211,24 @@ describe('warehouse confirmations', () => {
 describe('returns', () => {
   const shipped = order({ status: 'DELIVERED', lines: [line(1, { shipped: 4, delivered: 4 }), line(2, { shipped: 4, delivered: 4 })] });
 
-  it('open for units shipped, every problem reported at once', () => {
-    const refused = requestReturn(shipped, [{ lineNumber: 1, quantity: 5 }, { lineNumber: 3, quantity: 1 }, { lineNumber: 2, quantity: 0 }, { lineNumber: 1, quantity: 1 }], '', byCaller);
+  it('are refused as bad input, whatever the order, when blank, empty, repeated or not whole', () => {
+    assert.deepEqual(validateReturnRequest([{ lineNumber: 1, quantity: 0 }, { lineNumber: 1, quantity: 1.5 }, { lineNumber: 2, quantity: 1 }], ' ').map((problem) => problem.field), [
+      'reason', 'lines[0]', 'lines[1].lineNumber', 'lines[1]',
+    ]);
+    assert.deepEqual(validateReturnRequest([], 'broken').map((problem) => problem.field), ['lines']);
+    assert.deepEqual(validateInspection([{ lineNumber: 1, restocked: -1, scrapped: 0 }, { lineNumber: 2, restocked: 0, scrapped: 0 }, { lineNumber: 3, restocked: 1, scrapped: 0 }]).map((problem) => problem.message), [
+      'restocked and scrapped must be whole numbers of at least 0, got -1 and 0', 'inspects no unit',
+    ]);
+  });
+
+  it('open for units shipped (or delivered without a shipment confirmed), every problem reported at once', () => {
+    const refused = requestReturn(shipped, [{ lineNumber: 1, quantity: 5 }, { lineNumber: 3, quantity: 1 }, { lineNumber: 2, quantity: 4 }], 'broken', byCaller);
     assert.ok(!refused.ok);
     assert.equal(refused.code, OrderErrorCode.INVALID_RETURN);
-    assert.deepEqual((refused.details.problems as { field: string }[]).map((problem) => problem.field), [
-      'reason', 'lines[0]', 'lines[1].lineNumber', 'lines[2]', 'lines[3].lineNumber',
-    ]);
+    assert.deepEqual((refused.details.problems as { field: string }[]).map((problem) => problem.field), ['lines[0]', 'lines[1].lineNumber']);
     assert.equal((requestReturn(order({ status: 'PACKED' }), [{ lineNumber: 1, quantity: 1 }], 'broken', byCaller) as { code: string }).code, OrderErrorCode.INVALID_ORDER_STATUS);
+    const deliveredOnly = order({ status: 'DELIVERED', lines: [line(1, { delivered: 4 })] });
+    assert.ok(requestReturn(deliveredOnly, [{ lineNumber: 1, quantity: 4 }], 'broken', byCaller).ok);
   });
 
   it('go RETURN_REQUESTED -> RETURN_RECEIVED (into QA) -> RESTOCKED once every unit asked back is inspected', () => {

@@ -1,6 +1,7 @@
 import { orderStatusChanged, type PayloadOf } from '../../../platform/contracts/events.ts';
 import type { Database, PrismaClient } from '../../../platform/database/database.ts';
 import type { Order, OrderLine, OrderTransition, Prisma, WarehouseConfirmation } from '../../../platform/database/generated/client.ts';
+import { UserInputError } from '../../../platform/graphql/errors.ts';
 import { newestFirstAfter, type NewestFirstPosition } from '../../../platform/graphql/pagination.ts';
 import { OPEN_ORDER_STATUSES, type OrderStatus } from '../domain/orderStatus.ts';
 import { ORDERS_PRODUCER } from './ordersOutbox.ts';
@@ -81,7 +82,8 @@ export class OrderRepository {
   openDemandBySku(skus: readonly string[]): Promise<LocationDemand[]> {
     return this.prisma.$queryRaw<LocationDemand[]>`
       SELECT line.sku, line.location_id AS "locationId",
-             sum(greatest(line.quantity - greatest(line.shipped, line.delivered), 0))::int AS units, count(DISTINCT o.id)::int AS orders
+             sum(greatest(line.quantity - greatest(line.shipped, line.delivered), 0))::int AS units,
+             count(DISTINCT o.id) FILTER (WHERE line.quantity > greatest(line.shipped, line.delivered))::int AS orders
         FROM order_line line
         JOIN sales_order o ON o.id = line.order_id
        WHERE line.sku = ANY(${[...skus]}::text[])
@@ -114,7 +116,7 @@ export class OrderRepository {
 
   /** Up to `take` confirmations that were not applied (of one outcome when given) after `after`, newest first. */
   async unappliedConfirmationPage(outcome: 'UNMATCHED' | 'INAPPLICABLE' | null, take: number, after: NewestFirstPosition | undefined): Promise<(WarehouseConfirmation & { id: string })[]> {
-    const position = after ? JSON.parse(after.id) as [string, string] : null;
+    const position = after ? confirmationPosition(after.id) : null;
     const rows = await this.prisma.$queryRaw<WarehouseConfirmation[]>`
       SELECT source, event_id AS "eventId", type, order_reference AS "orderReference", order_id AS "orderId", sku, location_id AS "locationId",
              quantity, outcome, reason, occurred_at AS "occurredAt", received_at AS "receivedAt"
@@ -135,6 +137,20 @@ export class OrderRepository {
     );
     return rows.map(([id, payload]) => ({ ...payload, id }));
   }
+}
+
+/** The source and event id a confirmations cursor names (as unappliedConfirmationPage made its id); BAD_USER_INPUT for any other. */
+function confirmationPosition(id: string): [string, string] {
+  let position: unknown;
+  try {
+    position = JSON.parse(id);
+  } catch {
+    position = null;
+  }
+  if (!Array.isArray(position) || position.length !== 2 || !position.every((part) => typeof part === 'string')) {
+    throw new UserInputError('after is not a cursor of unappliedConfirmations');
+  }
+  return position as [string, string];
 }
 
 /** A sales_order row read by plain SQL, as the Prisma client would have read it. */

@@ -1,6 +1,6 @@
 import { Prisma } from '../../../platform/database/generated/client.ts';
 import { recordset } from '../../../platform/database/recordset.ts';
-import type { Order, Transition } from '../domain/order.ts';
+import type { Order, Refusal, Transition } from '../domain/order.ts';
 import type { RequestedLine } from '../domain/placeOrderRequest.ts';
 import { insertTransitions } from './orderLedger.ts';
 
@@ -48,7 +48,40 @@ export function newOrderInserts(orders: readonly NewOrder[]): Prisma.Sql[] {
   ];
 }
 
-/** Removes orders whose stock could not be held, with all they had; only those still CREATED (a cancelled one stays). */
-export function unplacedOrderDeletes(ids: readonly string[]): Prisma.Sql {
-  return Prisma.sql`DELETE FROM sales_order WHERE id = ANY(${[...ids]}::text[]) AND status = 'CREATED'`;
+/** A placement inventory refused: what its retries are answered with. */
+export interface RefusedPlacement {
+  readonly idempotencyKey: string;
+  readonly requestHash: string;
+  readonly orderId: string;
+  readonly refusal: Refusal;
+}
+
+/** The refused placements under these idempotency keys or of these order ids. */
+export async function refusedPlacements(
+  tx: Prisma.TransactionClient,
+  { keys = [], orderIds = [] }: { keys?: readonly string[]; orderIds?: readonly string[] },
+): Promise<RefusedPlacement[]> {
+  const rows = await tx.$queryRaw<{ idempotencyKey: string; requestHash: string; orderId: string; code: Refusal['code']; message: string; details: Record<string, unknown> }[]>`
+    SELECT idempotency_key AS "idempotencyKey", request_hash AS "requestHash", order_id AS "orderId", code, message, details
+      FROM order_placement_refusal WHERE idempotency_key = ANY(${[...keys]}::text[]) OR order_id = ANY(${[...orderIds]}::text[])`;
+  return rows.map(({ code, message, details, ...placement }) => ({ ...placement, refusal: { ok: false, code, message, details } }));
+}
+
+/**
+ * The statements that remove orders whose stock could not be held, with all they had, and keep
+ * each one's refusal (when it has one a caller can act on) under its idempotency key; only orders
+ * still CREATED (a cancelled one stays).
+ */
+export function unplacedOrderDeletes(unplaced: readonly { readonly orderId: string; readonly refusal: Refusal | null }[]): Prisma.Sql[] {
+  const values = unplaced.flatMap(({ orderId, refusal }) => (refusal ? [{ order_id: orderId, code: refusal.code, message: refusal.message, details: refusal.details }] : []));
+  const ids = unplaced.map(({ orderId }) => orderId);
+  return [
+    // Every part of the statement reads the orders as they were before it: this one still finds those the next deletes.
+    Prisma.sql`
+      INSERT INTO order_placement_refusal (idempotency_key, request_hash, order_id, reference, code, message, details)
+      SELECT o.idempotency_key, o.request_hash, o.id, o.reference, v.code, v.message, v.details
+        FROM ${recordset(values, 'v', { order_id: 'text', code: 'text', message: 'text', details: 'jsonb' })}
+        JOIN sales_order o ON o.id = v.order_id AND o.status = 'CREATED'`,
+    Prisma.sql`DELETE FROM sales_order WHERE id = ANY(${ids}::text[]) AND status = 'CREATED'`,
+  ];
 }

@@ -69,13 +69,16 @@ export interface Refusal {
 export const refuse = (code: Refusal['code'], message: string, details: Readonly<Record<string, unknown>> = {}): Refusal =>
   ({ ok: false, code, message, details });
 
-/** `order` with its status set to `status`, and the transition that records it; unchanged when it is there already. */
+/**
+ * `order` with its status set to `status`, and the transition that records it; unchanged when it
+ * is there already. An order that leaves RESERVED no longer waits to be released.
+ */
 export function moveTo(order: Order, status: OrderStatus, context: ChangeContext): Change {
   if (order.status === status) return { ok: true, order, transitions: [] };
   const version = order.version + 1;
   return {
     ok: true,
-    order: { ...order, status, version },
+    order: { ...order, status, version, releaseRequested: order.releaseRequested && status === 'RESERVED' },
     transitions: [{ version, status, previousStatus: order.status, ...context }],
   };
 }

@@ -1,6 +1,7 @@
 import { OrderErrorCode } from './orderErrorCode.ts';
 import { andThen, moveTo, refuse, type Change, type ChangeContext, type Order, type OrderLine, type Refusal } from './order.ts';
 import { rankOf } from './orderStatus.ts';
+import type { InspectionLine, ReturnRequestLine } from './returnInput.ts';
 
 /** Where inventory holds a requested line's stock: one entry per location. */
 export interface HeldAllocation {
@@ -52,7 +53,7 @@ export function release(order: Order, holds: readonly ReleaseHold[], context: Ch
           waiting: { ...order, releaseRequested: true },
         };
       }
-      return moveTo({ ...order, releaseRequested: false }, 'RELEASED', context);
+      return moveTo(order, 'RELEASED', context);
     }
     case 'RELEASED':
     case 'PICKING':
@@ -79,7 +80,7 @@ export function releaseWhenHoldsClear(order: Order, holds: readonly ReleaseHold[
   if (!order.releaseRequested) return null;
   if (order.status !== 'RESERVED') return { ok: true, order: { ...order, releaseRequested: false }, transitions: [] };
   if (holdsOn(order, holds).length > 0) return null;
-  return moveTo({ ...order, releaseRequested: false }, 'RELEASED', context);
+  return moveTo(order, 'RELEASED', context);
 }
 
 /** Cancels an order none of which has shipped; a CANCELLED one is returned unchanged. */
@@ -90,25 +91,17 @@ export function cancel(order: Order, reason: string, context: ChangeContext): Ch
   if (shipped > 0 || rankOf(order.status) >= rankOf('SHIPPED')) {
     return refuse(OrderErrorCode.ORDER_ALREADY_SHIPPED, `Order ${order.id} has shipped (${order.status}); it can no longer be cancelled`, { status: order.status });
   }
-  return moveTo({ ...order, cancelReason: reason, releaseRequested: false }, 'CANCELLED', context);
-}
-
-export interface ReturnRequestLine {
-  readonly lineNumber: number;
-  readonly quantity: number;
+  return moveTo({ ...order, cancelReason: reason }, 'CANCELLED', context);
 }
 
 /** Opens a return of shipped units of a SHIPPED or DELIVERED order, every problem reported at once. */
 export function requestReturn(order: Order, lines: readonly ReturnRequestLine[], reason: string, context: ChangeContext): Change | Refusal {
   if (order.status !== 'SHIPPED' && order.status !== 'DELIVERED') return invalidStatus(order, 'take a return request');
-  const problems = [
-    ...(reason.trim() === '' ? [{ field: 'reason', message: 'must not be blank' }] : []),
-    ...lineProblems(order, lines, (line, asked) => {
-      const returnable = line.shipped - line.returnRequested;
-      if (!isWholePositive(asked.quantity)) return `quantity must be a whole number of at least 1, got ${asked.quantity}`;
-      return asked.quantity > returnable ? `quantity ${asked.quantity} is more than the ${returnable} shipped and not yet asked to return` : null;
-    }),
-  ];
+  const problems = lineProblems(order, lines, (line, asked) => {
+    // A delivery the warehouse confirmed without a shipment counts as shipped.
+    const returnable = Math.max(line.shipped, line.delivered) - line.returnRequested;
+    return asked.quantity > returnable ? `quantity ${asked.quantity} is more than the ${returnable} shipped and not yet asked to return` : null;
+  });
   if (problems.length > 0) return refuse(OrderErrorCode.INVALID_RETURN, `The return cannot be requested: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`, { problems });
   const asked = new Map(lines.map((line) => [line.lineNumber, line.quantity]));
   const returning = {
@@ -119,12 +112,6 @@ export function requestReturn(order: Order, lines: readonly ReturnRequestLine[],
   return moveTo(returning, 'RETURN_REQUESTED', context);
 }
 
-export interface InspectionLine {
-  readonly lineNumber: number;
-  readonly restocked: number;
-  readonly scrapped: number;
-}
-
 /**
  * Why an inspection cannot be recorded (null when it can): the order must be RETURN_RECEIVED,
  * and each line may inspect at most the units received and not yet inspected, less those an
@@ -133,9 +120,7 @@ export interface InspectionLine {
 export function inspectionRefusal(order: Order, lines: readonly InspectionLine[], pending: ReadonlyMap<number, number>): Refusal | null {
   if (order.status !== 'RETURN_RECEIVED') return invalidStatus(order, 'record an inspection');
   const problems = lineProblems(order, lines, (line, inspected) => {
-    if (![inspected.restocked, inspected.scrapped].every((units) => Number.isInteger(units) && units >= 0)) return 'restocked and scrapped must be whole numbers of at least 0';
     const units = inspected.restocked + inspected.scrapped;
-    if (units === 0) return 'inspects no unit';
     const open = line.returnReceived - line.restocked - line.scrapped - (pending.get(line.lineNumber) ?? 0);
     return units > open ? `inspects ${units} units, more than the ${Math.max(open, 0)} received and not yet inspected` : null;
   });
@@ -176,20 +161,16 @@ function holdsOn(order: Order, holds: readonly ReleaseHold[]): ReleaseHold[] {
   return holds.filter((hold) => order.lines.some((line) => line.sku === hold.sku && line.locationId === hold.locationId));
 }
 
-/** Problems of lines that name order lines: unknown or repeated line numbers, and what `check` finds. */
+/** Problems of lines that name order lines (shaped as validateReturnRequest and validateInspection check): unknown line numbers, and what `check` finds. */
 function lineProblems<Asked extends { readonly lineNumber: number }>(
   order: Order,
   lines: readonly Asked[],
   check: (line: OrderLine, asked: Asked) => string | null,
 ): { field: string; message: string }[] {
-  if (lines.length === 0) return [{ field: 'lines', message: 'must name at least one line' }];
-  const seen = new Set<number>();
   return lines.flatMap((asked, index) => {
     const field = `lines[${index}]`;
     const line = order.lines.find((candidate) => candidate.lineNumber === asked.lineNumber);
     if (!line) return [{ field: `${field}.lineNumber`, message: `order ${order.id} has no line ${asked.lineNumber}` }];
-    if (seen.has(asked.lineNumber)) return [{ field: `${field}.lineNumber`, message: `names line ${asked.lineNumber} twice` }];
-    seen.add(asked.lineNumber);
     const problem = check(line, asked);
     return problem ? [{ field, message: problem }] : [];
   });
@@ -200,7 +181,6 @@ function invalidStatus(order: Order, what: string): Refusal {
   return refuse(OrderErrorCode.INVALID_ORDER_STATUS, `Order ${order.id} ${state}: it cannot ${what}`, { status: order.status });
 }
 
-const isWholePositive = (value: number) => Number.isInteger(value) && value >= 1;
 
 const emptyProgress = {
   picked: 0, packed: 0, shipped: 0, delivered: 0, returnRequested: 0, returnReceived: 0, restocked: 0, scrapped: 0,

@@ -33,7 +33,7 @@ export function validatePlaceOrderRequest(request: PlaceOrderRequest): InputProb
   if (request.lines.length === 0 || request.lines.length > MAX_ORDER_LINES) {
     problems.push({ field: 'lines', message: `must hold 1 to ${MAX_ORDER_LINES} lines, got ${request.lines.length}` });
   }
-  const firstWithPlace = new Map<string, number>();
+  const linesWithSku = new Map<string, number[]>();
   const firstWithReservation = new Map<string, number>();
   request.lines.forEach((line, index) => {
     const field = `lines[${index}]`;
@@ -47,12 +47,17 @@ export function validatePlaceOrderRequest(request: PlaceOrderRequest): InputProb
       const problem = value === null ? null : textProblem(value);
       if (problem) problems.push({ field: `${field}.${optional}`, message: problem });
     }
-    const place = JSON.stringify([line.sku, line.locationId]);
-    const earlier = firstWithPlace.get(place);
-    if (earlier !== undefined) {
-      const where = line.locationId === null ? 'with no location' : `at ${line.locationId}`;
-      problems.push({ field, message: `repeats lines[${earlier}]: ${line.sku} ${where}; put the quantities on one line` });
-    } else firstWithPlace.set(place, index);
+    // Lines of one SKU may only split it between locations they name: where the strategy or a
+    // reservation chooses, two lines could land at the same location.
+    const sameSku = linesWithSku.get(line.sku) ?? [];
+    const clash = sameSku.find((earlier) => {
+      const other = request.lines[earlier]!;
+      return [other, line].some((one) => one.locationId === null || one.reservationId !== null) || other.locationId === line.locationId;
+    });
+    if (clash !== undefined) {
+      problems.push({ field, message: `repeats lines[${clash}]'s SKU ${line.sku}: lines of one SKU must each name a location of their own and no reservation; put the quantities on one line` });
+    }
+    linesWithSku.set(line.sku, [...sameSku, index]);
     if (line.reservationId !== null) {
       const sameReservation = firstWithReservation.get(line.reservationId);
       if (sameReservation !== undefined) problems.push({ field: `${field}.reservationId`, message: `repeats lines[${sameReservation}]'s reservation ${line.reservationId}` });

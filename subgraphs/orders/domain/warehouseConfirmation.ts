@@ -30,7 +30,8 @@ type Progress = 'picked' | 'packed' | 'shipped' | 'delivered' | 'returnReceived'
  * RETURN_RECEIVED at the first returned units of a shipped order; RESTOCKED or SCRAPPED once the
  * return's every unit is inspected. Units that arrive out of order are counted all the same.
  * INAPPLICABLE, changing nothing, when the order is being placed or cancelled, has no line for the
- * SKU at the location, or has shipped nothing of it that could come back.
+ * SKU at the location, has shipped nothing of it that could come back (a return), or has no
+ * returned units of it received and not yet inspected (a restock).
  */
 export function applyConfirmation(order: Order, confirmation: WarehouseConfirmation, context: ChangeContext): ConfirmationOutcome {
   if (order.status === 'CREATED' || order.status === 'CANCELLED') {
@@ -41,8 +42,13 @@ export function applyConfirmation(order: Order, confirmation: WarehouseConfirmat
     return { outcome: 'INAPPLICABLE', reason: `order ${order.id} has no line for ${confirmation.sku} at ${confirmation.locationId}` };
   }
   const progress = progressOf(confirmation);
-  if (progress === 'returnReceived' && lines.every((line) => line.shipped + line.delivered === 0)) {
+  if (progress === 'returnReceived' && lines.every((line) => shippedUnits(line) === 0)) {
     return { outcome: 'INAPPLICABLE', reason: `order ${order.id} has shipped no ${confirmation.sku} from ${confirmation.locationId} that could come back` };
+  }
+  // A restock reports an inspection: of returned units received and not inspected yet (a second
+  // report of units inspectReturn already recorded changes nothing).
+  if ((progress === 'restocked' || progress === 'scrapped') && lines.every((line) => room(line, progress) <= 0)) {
+    return { outcome: 'INAPPLICABLE', reason: `order ${order.id} has no returned ${confirmation.sku} at ${confirmation.locationId} received and not yet inspected` };
   }
   const added = addUnits(order, lines, progress, confirmation.quantity);
   const moved = isReturn(confirmation.type) ? returnStatus(added, context) : moveForward(added, fulfilmentStatus(added), context);
@@ -72,7 +78,7 @@ function room(line: OrderLine, progress: Progress): number {
     case 'delivered':
       return line.quantity - line[progress];
     case 'returnReceived':
-      return line.shipped + line.delivered - line.returnReceived;
+      return shippedUnits(line) - line.returnReceived;
     case 'restocked':
     case 'scrapped':
       return line.returnReceived - line.restocked - line.scrapped;
@@ -80,6 +86,9 @@ function room(line: OrderLine, progress: Progress): number {
       throw new UnreachableCaseError(progress);
   }
 }
+
+/** Units that left the warehouse: a delivery confirmed without a shipment counts as shipped. */
+const shippedUnits = (line: OrderLine) => Math.max(line.shipped, line.delivered);
 
 function addUnits(order: Order, lines: readonly OrderLine[], progress: Progress, quantity: number): Order {
   let left = quantity;

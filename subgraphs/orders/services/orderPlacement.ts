@@ -9,7 +9,7 @@ import { requestFingerprint } from '../../../platform/lang/requestFingerprint.ts
 import { UnreachableCaseError } from '../../../platform/lang/unreachableCaseError.ts';
 import type { Logger } from '../../../platform/logger.ts';
 import { OrderLedger, type OrderAnswer, type OrderSnapshot } from '../data/orderLedger.ts';
-import { newOrderInserts, placementsByKeyOrReference, unplacedOrderDeletes, type NewOrder } from '../data/placementStore.ts';
+import { newOrderInserts, placementsByKeyOrReference, refusedPlacements, unplacedOrderDeletes, type NewOrder, type RefusedPlacement } from '../data/placementStore.ts';
 import { commandDeletes, commandInserts, pendingCommands, type StockCommand } from '../data/stockCommandStore.ts';
 import { refuse, type Order, type Refusal } from '../domain/order.ts';
 import { OrderErrorCode } from '../domain/orderErrorCode.ts';
@@ -77,7 +77,7 @@ export class OrderPlacement {
    */
   async place(request: PlaceOrderRequest, caller: string): Promise<OrderAnswer> {
     const problems = validatePlaceOrderRequest(request);
-    if (problems.length) throw new OrderError('BAD_USER_INPUT', problems.map((p) => `${p.field} ${p.message}`).join('; '), { problems });
+    if (problems.length) throw OrderError.badInput(problems);
     const { idempotencyKey: _key, ...meaningful } = request;
     return this.batches.submit('placements', { request, fingerprint: requestFingerprint(meaningful), caller });
   }
@@ -93,7 +93,7 @@ export class OrderPlacement {
     const outcomes = new Map<string, OrderSnapshot | Refusal | Error>();
     await this.prisma.$transaction(async (tx) => {
       const ledger = await OrderLedger.open(tx, { ids: answered.map(({ command }) => command.orderId) });
-      const unplaced: string[] = [];
+      const unplaced: { orderId: string; refusal: Refusal | null }[] = [];
       const at = new Date();
       for (const { command, result } of answered) {
         const order = ledger.order(command.orderId);
@@ -107,12 +107,13 @@ export class OrderPlacement {
           continue;
         }
         if (order.status !== 'CREATED') continue;
-        outcomes.set(order.id, holdRefusal(result));
-        unplaced.push(order.id);
+        const refusal = holdRefusal(result);
+        outcomes.set(order.id, refusal);
+        unplaced.push({ orderId: order.id, refusal: refusal instanceof Error ? null : refusal });
       }
       await ledger.write([
         commandDeletes(answered.map(({ command }) => command.id)),
-        ...(unplaced.length ? [unplacedOrderDeletes(unplaced)] : []),
+        ...(unplaced.length ? unplacedOrderDeletes(unplaced) : []),
       ]);
       for (const order of ledger.orders()) if (!outcomes.has(order.id)) outcomes.set(order.id, ledger.snapshot(order.id)!);
     });
@@ -121,6 +122,19 @@ export class OrderPlacement {
   }
 
   private async placeBatch(pending: readonly PendingPlacement[]): Promise<(OrderAnswer | Error)[]> {
+    const answers = await this.answerBatch(pending);
+    // An order answered by id may have been refused and removed meanwhile (by the sweeper, or a
+    // concurrent retry's hold): its refusal is the answer then.
+    const ids = answers.filter((answer): answer is string => typeof answer === 'string');
+    if (ids.length === 0) return answers;
+    const refused = new Map((await refusedPlacements(this.prisma, { orderIds: ids })).map((placement) => [placement.orderId, placement]));
+    return answers.map((answer, index) => {
+      const refusal = typeof answer === 'string' ? refused.get(answer) : undefined;
+      return refusal ? refusedAgain(refusal, pending[index]!.request.idempotencyKey, pending[index]!.fingerprint) : answer;
+    });
+  }
+
+  private async answerBatch(pending: readonly PendingPlacement[]): Promise<(OrderAnswer | Error)[]> {
     const { recorded, holds } = await this.recordWithRetries(pending);
     if (holds.length === 0) return recorded.map((outcome) => ('awaitingHold' in outcome ? outcome.awaitingHold : settled(outcome)));
     let results: HoldResult[];
@@ -158,13 +172,17 @@ export class OrderPlacement {
    * otherwise. Returns what to answer each placement and the holds to send.
    */
   private async record(tx: Prisma.TransactionClient, pending: readonly PendingPlacement[]): Promise<{ recorded: Recorded[]; holds: StockCommand<HoldCommand>[] }> {
-    const earlier = await placementsByKeyOrReference(tx, pending.map((p) => p.request.idempotencyKey), pending.map((p) => p.request.reference));
+    const keys = pending.map((p) => p.request.idempotencyKey);
+    const earlier = await placementsByKeyOrReference(tx, keys, pending.map((p) => p.request.reference));
+    const refused = new Map((await refusedPlacements(tx, { keys })).map((placement) => [placement.idempotencyKey, placement]));
     const byKey = new Map(earlier.map((placement) => [placement.idempotencyKey, placement]));
     const byReference = new Map(earlier.map((placement) => [placement.reference, placement]));
     const created: NewOrder[] = [];
     const commands: StockCommand<HoldCommand>[] = [];
     const at = new Date();
     const recorded = pending.map(({ request, fingerprint, caller }): Recorded => {
+      const refusal = refused.get(request.idempotencyKey);
+      if (refusal) return refusedAgain(refusal, request.idempotencyKey, fingerprint);
       const first = byKey.get(request.idempotencyKey);
       if (first) {
         if (first.requestHash !== fingerprint) {
@@ -225,6 +243,14 @@ function holdRefusal(result: Extract<HoldResult, { status: 'REFUSED' }>): Refusa
     default:
       throw new UnreachableCaseError(code);
   }
+}
+
+/** The answer to a retry of a refused placement: its refusal, or IDEMPOTENCY_CONFLICT when the input differs. */
+function refusedAgain(placement: RefusedPlacement, idempotencyKey: string, fingerprint: string): OrderError {
+  if (placement.requestHash !== fingerprint) {
+    return new OrderError(OrderErrorCode.IDEMPOTENCY_CONFLICT, `Idempotency key ${idempotencyKey} was first used for a different order`, { orderId: placement.orderId });
+  }
+  return OrderError.of(placement.refusal);
 }
 
 /** What to answer a placement whose outcome is known without a hold. */

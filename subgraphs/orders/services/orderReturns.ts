@@ -7,7 +7,8 @@ import { OrderLedger, type OrderAnswer, type OrderSnapshot } from '../data/order
 import { commandDeletes, commandInserts, pendingCommands, type StockCommand } from '../data/stockCommandStore.ts';
 import { refuse, type ChangeContext, type Order, type Refusal } from '../domain/order.ts';
 import { OrderErrorCode } from '../domain/orderErrorCode.ts';
-import { inspect, inspectionRefusal, requestReturn, type InspectionLine, type ReturnRequestLine } from '../domain/orderLifecycle.ts';
+import { inspect, inspectionRefusal, requestReturn } from '../domain/orderLifecycle.ts';
+import { validateInspection, validateReturnRequest, type InspectionLine, type ReturnRequestLine } from '../domain/returnInput.ts';
 import { OrderError } from '../errors.ts';
 import { InventoryUnavailableError, type OrderStockClient } from '../inventory/orderStockClient.ts';
 import { orderOf } from './orderFulfilment.ts';
@@ -39,6 +40,8 @@ export class OrderReturns {
 
   /** requestReturn: see its description in schema.graphql. Throws OrderError. */
   async requestReturn(orderId: string, lines: readonly ReturnRequestLine[], reason: string, caller: string): Promise<OrderSnapshot> {
+    const problems = validateReturnRequest(lines, reason);
+    if (problems.length) throw OrderError.badInput(problems);
     const snapshot = await this.prisma.$transaction(async (tx) => {
       const ledger = await OrderLedger.open(tx, { ids: [orderId] });
       const change = requestReturn(orderOf(ledger, orderId), lines, reason, mutation('requestReturn', caller));
@@ -53,6 +56,8 @@ export class OrderReturns {
 
   /** inspectReturn: see its description in schema.graphql. Throws OrderError. */
   async inspectReturn(orderId: string, lines: readonly InspectionLine[], caller: string): Promise<OrderAnswer> {
+    const problems = validateInspection(lines);
+    if (problems.length) throw OrderError.badInput(problems);
     const command = await this.prisma.$transaction(async (tx) => {
       const ledger = await OrderLedger.open(tx, { ids: [orderId] });
       const order = orderOf(ledger, orderId);

@@ -43,7 +43,12 @@ export class StockCommandRecovery {
       this.resend(ofKind<ReleaseCommand>('RELEASE'), (commands) => this.handlers.fulfilment.sendReleases(commands)),
       this.resend(ofKind<InspectCommand>('INSPECT'), async (commands) => {
         const results = await this.inventory.inspect(commands.map((command) => command.payload.inspection));
-        await this.handlers.returns.completeInspections(commands.map((command, index) => ({ command, result: results[index]! })));
+        const outcomes = await this.handlers.returns.completeInspections(commands.map((command, index) => ({ command, result: results[index]! })));
+        // Their callers were told the inspection would be applied: a refusal now is for an operator to see.
+        for (const command of commands) {
+          const outcome = outcomes.get(command.id);
+          if (outcome && !('order' in outcome)) this.options.logger.warn({ orderId: command.orderId, inspectionId: command.id, code: outcome.code, reason: outcome.message }, 'inventory refused an inspection sent again; nothing was applied');
+        }
       }),
     ]);
     return due.length;
