@@ -82,7 +82,7 @@ const postBatch = (baseUrl: string, totals: Totals) => async () => {
 };
 
 async function unpublishedCount(db: Database): Promise<number> {
-  const [row] = await db.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM event_outbox WHERE producer = 'inventory' AND published_at IS NULL`;
+  const [row] = await db.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM event_outbox_pending WHERE producer = 'inventory'`;
   return row!.n;
 }
 
@@ -139,7 +139,7 @@ services, warmed up by ${WARM_UP_POSTERS} posters for ${WARM_UP_SECONDS} s. Each
 ${BATCH_EVENTS} receipts (random SKU among the ${SKUS.length.toLocaleString('en-US')} EA non-lot ones, random site among the ${SITES.length}, 1-48 units,
 unique event ids, increasing seq) to the inventory subgraph, the next as soon as the previous is answered, for
 the seconds given; a batch counts only when answered 200 with all ${BATCH_EVENTS} events APPLIED. *Published* is measured
-from the first POST until no outbox row is left with \`published_at\` null (the relay has written every
+from the first POST until no outbox record is left in \`event_outbox_pending\` (the relay has written every
 stock change to the Redis stream).
 
 ${ingestionTable(runs)}

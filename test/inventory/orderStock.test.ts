@@ -109,6 +109,8 @@ describe('the order-stock API', () => {
       RESERVATION_ALLOCATION: 'most-available,STORE=priority',
       // The relays poll once an hour: only a commit's wake-up publishes at once.
       OUTBOX_POLL_INTERVAL_MS: '3600000',
+      // So does the reservation sweeper: a reservation a test expires by hand keeps its stock until the test has looked.
+      RESERVATION_SWEEP_INTERVAL_MS: '3600000',
     });
   });
 

@@ -72,7 +72,7 @@ describe('the outbox relay', () => {
     });
   }
 
-  const unpublished = (producer = 'orders') => database.db.prisma.eventOutbox.count({ where: { producer, publishedAt: null } });
+  const unpublished = (producer = 'orders') => database.db.prisma.eventOutboxPending.count({ where: { producer } });
 
   async function drain(relay: OutboxRelay): Promise<void> {
     while ((await relay.relayOnce()) > 0);
