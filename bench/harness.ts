@@ -36,6 +36,8 @@ export interface RunningServices {
   readonly subgraphUrls: Readonly<Record<SubgraphName, string>>;
   /** Process ids, for reading their CPU time and memory. */
   readonly pids: Readonly<Record<SubgraphName | 'gateway', number>>;
+  /** The prefix of the run's Redis keys (its streams). */
+  readonly redisKeyPrefix: string;
   stop(): Promise<void>;
 }
 
@@ -73,7 +75,7 @@ export async function startServices(databaseUrl: string, extraEnv: Record<string
     await Promise.all(Object.values(subgraphUrls).map((url) => waitUntilReady(url)));
     start('gateway', 'gateway/main.ts');
     await waitUntilReady(gatewayUrl);
-    return { gatewayUrl, subgraphUrls, pids: pids as Record<SubgraphName | 'gateway', number>, stop };
+    return { gatewayUrl, subgraphUrls, pids: pids as Record<SubgraphName | 'gateway', number>, redisKeyPrefix: keyPrefix, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -1,13 +1,13 @@
 /** How long a subscription waits after a failed read or handler before trying again. */
 export const RETRY_PAUSE_MS = 500;
 /** The most events a subscription's handler gets at once: as many as one Redis read hands over. */
-export const MAX_BATCH = 500;
+export const MAX_BATCH = 1_000;
 /**
  * The most events a publisher (an outbox relay) sends in one batch. A batch published again
  * after a crash, before it was marked published, lands right after its first copies (one
  * publisher per stream), so a repeat is never further than this from what it repeats.
  */
-export const MAX_PUBLISH_BATCH = 500;
+export const MAX_PUBLISH_BATCH = 1_000;
 
 /**
  * A durable, ordered log of events per stream, read from a cursor: Redis Streams in

@@ -40,7 +40,7 @@ export class OutboxRelay {
     private readonly prisma: PrismaClient,
     private readonly bus: EventBus,
     private readonly producer: string,
-    { batchSize = 500, pollIntervalMs = 250 }: OutboxRelayOptions = {},
+    { batchSize = MAX_PUBLISH_BATCH, pollIntervalMs = 250 }: OutboxRelayOptions = {},
   ) {
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_PUBLISH_BATCH) {
       throw new TypeError(`OutboxRelay: batchSize must be a whole number from 1 to ${MAX_PUBLISH_BATCH} (consumers bound repeats by it), got ${batchSize}`);

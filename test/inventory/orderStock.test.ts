@@ -15,6 +15,7 @@ import { resumAllDuePromiseFigures } from '../../subgraphs/inventory/services/pr
 import { WarehouseEventIngestion } from '../../subgraphs/inventory/services/warehouseEventIngestion.ts';
 import { loadExampleMappings } from '../../subgraphs/inventory/mappings/sourceMappings.ts';
 import { collectingLogger } from '../support/collectingLogger.ts';
+import { eventually } from '../support/eventually.ts';
 import { graphql } from '../support/graphql.ts';
 import { startInventory, startReplicas } from '../support/inventoryService.ts';
 import { createTestDatabase, type TestDatabase } from '../support/services.ts';
@@ -125,8 +126,15 @@ describe('the order-stock API', () => {
       const a = await givenSku({ 'DC-01': 10 });
       const b = await givenSku({ 'DC-01': 5, 'DC-02': 5 });
       const c = await givenSku({ 'DC-01': 2 });
-      // Levels laid out by plain SQL get their figures from a sweeper: settle them first, so that only the hold could change them.
+      // Levels laid out by plain SQL get their figures from a sweeper: settle them first, so that
+      // only the hold could change them. A replica's sweeper may hold some of them meanwhile (this
+      // one passes over those): they are settled once none is due.
       await resumAllDuePromiseFigures(database.db.prisma);
+      await eventually(
+        async () => (await database.db.query<{ due: number }>('SELECT count(*)::int AS due FROM stock_level WHERE figures_valid_until IS NULL OR figures_valid_until <= now()'))[0]!.due,
+        (due) => due === 0,
+        { what: 'every level with its figures' },
+      );
       const before = await everyBucketOf(a, b, c);
 
       const [refused] = await hold([order([{ sku: a, quantity: 4, locationId: 'DC-01' }, { sku: b, quantity: 7 }, { sku: c, quantity: 3, locationId: 'DC-01' }])]);

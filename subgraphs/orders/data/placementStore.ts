@@ -12,15 +12,25 @@ export interface PlacementRecord {
   readonly requestHash: string;
 }
 
-/** The orders placed under these idempotency keys or with these references. */
-export async function placementsByKeyOrReference(
+/**
+ * The orders placed under these idempotency keys or with these references, and the refused
+ * placements under these keys: in one read, since every placement batch asks for both.
+ */
+export async function earlierPlacements(
   tx: Prisma.TransactionClient,
   keys: readonly string[],
   references: readonly string[],
-): Promise<PlacementRecord[]> {
-  return tx.$queryRaw<PlacementRecord[]>`
-    SELECT id, reference, idempotency_key AS "idempotencyKey", request_hash AS "requestHash"
-      FROM sales_order WHERE idempotency_key = ANY(${[...keys]}::text[]) OR reference = ANY(${[...references]}::text[])`;
+): Promise<{ placed: PlacementRecord[]; refused: RefusedPlacement[] }> {
+  const rows = await tx.$queryRaw<(PlacementRecord & { refusal: Omit<Refusal, 'ok'> | null })[]>`
+    SELECT id, reference, idempotency_key AS "idempotencyKey", request_hash AS "requestHash", NULL::jsonb AS refusal
+      FROM sales_order WHERE idempotency_key = ANY(${[...keys]}::text[]) OR reference = ANY(${[...references]}::text[])
+    UNION ALL
+    SELECT order_id, reference, idempotency_key, request_hash, jsonb_build_object('code', code, 'message', message, 'details', details)
+      FROM order_placement_refusal WHERE idempotency_key = ANY(${[...keys]}::text[])`;
+  return {
+    placed: rows.filter((row) => row.refusal === null).map(({ refusal: _none, ...placement }) => placement),
+    refused: rows.flatMap(({ refusal, id, idempotencyKey, requestHash }) => (refusal ? [{ idempotencyKey, requestHash, orderId: id, refusal: { ok: false as const, ...refusal } }] : [])),
+  };
 }
 
 export interface NewOrder {
@@ -56,14 +66,11 @@ export interface RefusedPlacement {
   readonly refusal: Refusal;
 }
 
-/** The refused placements under these idempotency keys or of these order ids. */
-export async function refusedPlacements(
-  tx: Prisma.TransactionClient,
-  { keys = [], orderIds = [] }: { keys?: readonly string[]; orderIds?: readonly string[] },
-): Promise<RefusedPlacement[]> {
-  const rows = await tx.$queryRaw<{ idempotencyKey: string; requestHash: string; orderId: string; code: Refusal['code']; message: string; details: Record<string, unknown> }[]>`
+/** The refused placements of these order ids. */
+export async function refusedPlacementsOf(db: Prisma.TransactionClient, orderIds: readonly string[]): Promise<RefusedPlacement[]> {
+  const rows = await db.$queryRaw<{ idempotencyKey: string; requestHash: string; orderId: string; code: Refusal['code']; message: string; details: Record<string, unknown> }[]>`
     SELECT idempotency_key AS "idempotencyKey", request_hash AS "requestHash", order_id AS "orderId", code, message, details
-      FROM order_placement_refusal WHERE idempotency_key = ANY(${[...keys]}::text[]) OR order_id = ANY(${[...orderIds]}::text[])`;
+      FROM order_placement_refusal WHERE order_id = ANY(${[...orderIds]}::text[])`;
   return rows.map(({ code, message, details, ...placement }) => ({ ...placement, refusal: { ok: false, code, message, details } }));
 }
 

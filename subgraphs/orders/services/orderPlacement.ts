@@ -9,7 +9,7 @@ import { requestFingerprint } from '../../../platform/lang/requestFingerprint.ts
 import { UnreachableCaseError } from '../../../platform/lang/unreachableCaseError.ts';
 import type { Logger } from '../../../platform/logger.ts';
 import { OrderLedger, type OrderAnswer, type OrderSnapshot } from '../data/orderLedger.ts';
-import { newOrderInserts, placementsByKeyOrReference, refusedPlacements, unplacedOrderDeletes, type NewOrder, type RefusedPlacement } from '../data/placementStore.ts';
+import { earlierPlacements, newOrderInserts, refusedPlacementsOf, unplacedOrderDeletes, type NewOrder, type RefusedPlacement } from '../data/placementStore.ts';
 import { commandDeletes, commandInserts, pendingCommands, type StockCommand } from '../data/stockCommandStore.ts';
 import { refuse, type Order, type Refusal } from '../domain/order.ts';
 import { OrderErrorCode } from '../domain/orderErrorCode.ts';
@@ -127,7 +127,7 @@ export class OrderPlacement {
     // concurrent retry's hold): its refusal is the answer then.
     const ids = answers.filter((answer): answer is string => typeof answer === 'string');
     if (ids.length === 0) return answers;
-    const refused = new Map((await refusedPlacements(this.prisma, { orderIds: ids })).map((placement) => [placement.orderId, placement]));
+    const refused = new Map((await refusedPlacementsOf(this.prisma, ids)).map((placement) => [placement.orderId, placement]));
     return answers.map((answer, index) => {
       const refusal = typeof answer === 'string' ? refused.get(answer) : undefined;
       return refusal ? refusedAgain(refusal, pending[index]!.request.idempotencyKey, pending[index]!.fingerprint) : answer;
@@ -172,11 +172,10 @@ export class OrderPlacement {
    * otherwise. Returns what to answer each placement and the holds to send.
    */
   private async record(tx: Prisma.TransactionClient, pending: readonly PendingPlacement[]): Promise<{ recorded: Recorded[]; holds: StockCommand<HoldCommand>[] }> {
-    const keys = pending.map((p) => p.request.idempotencyKey);
-    const earlier = await placementsByKeyOrReference(tx, keys, pending.map((p) => p.request.reference));
-    const refused = new Map((await refusedPlacements(tx, { keys })).map((placement) => [placement.idempotencyKey, placement]));
-    const byKey = new Map(earlier.map((placement) => [placement.idempotencyKey, placement]));
-    const byReference = new Map(earlier.map((placement) => [placement.reference, placement]));
+    const earlier = await earlierPlacements(tx, pending.map((p) => p.request.idempotencyKey), pending.map((p) => p.request.reference));
+    const refused = new Map(earlier.refused.map((placement) => [placement.idempotencyKey, placement]));
+    const byKey = new Map(earlier.placed.map((placement) => [placement.idempotencyKey, placement]));
+    const byReference = new Map(earlier.placed.map((placement) => [placement.reference, placement]));
     const created: NewOrder[] = [];
     const commands: StockCommand<HoldCommand>[] = [];
     const at = new Date();
