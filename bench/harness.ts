@@ -196,12 +196,25 @@ function measureStolenCpu(): () => number | null {
   };
 }
 
+const REPOSITORY_ROOT = new URL('..', import.meta.url).pathname;
+const BENCHMARKS_PATH = `${REPOSITORY_ROOT}BENCHMARKS.md`;
+
 export function describeMachine(): string {
   const cpu = cpus();
-  return `${cpu.length} x ${cpu[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+  return `commit ${measuredCommit()}, ${cpu.length} x ${cpu[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
 }
 
-const BENCHMARKS_PATH = new URL('../BENCHMARKS.md', import.meta.url).pathname;
+/** The commit a figure measures; a working tree with changes to tracked files says so, for such a figure measures no commit. */
+function measuredCommit(): string {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: REPOSITORY_ROOT, encoding: 'utf8' }).trim();
+  try {
+    const head = git('rev-parse', '--short', 'HEAD');
+    return git('status', '--porcelain', '--untracked-files=no') === '' ? head : `${head} with uncommitted changes`;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+
 
 /** Replaces (or appends) the scenario's section of BENCHMARKS.md. */
 export function recordSection(scenario: string, markdown: string): void {
