@@ -1,9 +1,11 @@
 // npm run bench [scenario]: runs the named benchmark scenarios (all when none is named) against
 // PostgreSQL and Redis and records each in BENCHMARKS.md.
 import { bulkAvailability } from './scenarios/bulkAvailability.ts';
+import { erpSync } from './scenarios/erpSync.ts';
 import { eventIngestion } from './scenarios/eventIngestion.ts';
 import { federatedQuery } from './scenarios/federatedQuery.ts';
 import { orders } from './scenarios/orders.ts';
+import { reconciliation } from './scenarios/reconciliation.ts';
 import { reservations } from './scenarios/reservations.ts';
 import { subscriptions } from './scenarios/subscriptions.ts';
 
@@ -14,6 +16,8 @@ const SCENARIOS: Record<string, (command: string) => Promise<void>> = {
   reservations,
   subscriptions,
   orders,
+  'erp-sync': erpSync,
+  reconciliation,
 };
 
 const requested = process.argv.slice(2);

@@ -6,7 +6,7 @@ export interface SeedOptions {
   readonly skuCount?: number;
 }
 
-/** The SKU the demo data guarantees lots of stock and a discrepancy for (and, with seedDemoOrders, open orders). */
+/** The SKU the demo data guarantees lots of stock and a variance for at DEMO_LOCATION_ID (and, with seedDemoOrders, open orders). */
 export const DEMO_SKU = 'SKU-00001';
 export const DEMO_LOCATION_ID = 'DC-01';
 
@@ -16,10 +16,10 @@ const CITIES = ['Atlanta', 'Chicago', 'Dallas', 'Denver', 'Los Angeles', 'Memphi
  * Loads realistic demo data when the database holds no items: 12 distribution centres with
  * STOCK (nettable), QA, DAMAGED and RETURNS subinventories; `skuCount` SKUs (every 10th
  * lot-controlled with two lots, one expired; every 25th serial-controlled); stock positions as
- * both the WMS and the ERP see them (about 1 in 12 disagree); ERP sync transactions; and a
- * finished reconciliation run with its discrepancies. Deterministic: the same options give the
- * same data. Returns false when there was data already. Orders are not laid down here: they
- * need the running services (system/demoOrders.ts places them through the API).
+ * both the WMS and the ERP see them (about 1 in 12 disagree), and reconciliation's copy of them.
+ * Deterministic: the same options give the same data. Returns false when there was data already.
+ * Orders, sync transactions, reconciliation runs and discrepancies are not laid down here: the
+ * running services make them (system/demoOrders.ts and demoReconciliation.ts, through the API).
  *
  * Set-based SQL rather than Prisma calls: 60,000 positions load in about a second this way;
  * the stock levels' promise figures are then summed by the inventory's own code.
@@ -93,33 +93,15 @@ SELECT pair.sku, pair.location_id, pair.h % 5,
           FROM stock_position GROUP BY sku, location_id) AS p USING (sku, location_id)
  ORDER BY pair.sku, pair.location_id;
 
-INSERT INTO sync_transaction (id, kind, sku, location_id, quantity, status, attempts, last_error, created_at, synced_at)
-SELECT 'SYNC-' || lpad(n::text, 6, '0'),
-       (ARRAY['RECEIPT', 'PICK', 'ADJUSTMENT', 'TRANSFER_OUT', 'CYCLE_COUNT'])[1 + n % 5],
-       'SKU-' || lpad((1 + (n * 53) % ${skuCount})::text, 5, '0'),
-       'DC-' || lpad((1 + n % 12)::text, 2, '0'),
-       CASE WHEN n % 5 = 1 THEN -(1 + n % 7) ELSE 1 + n % 40 END,
-       status.value::"SyncStatus",
-       CASE status.value WHEN 'SYNCED' THEN 1 WHEN 'SYNC_FAILED' THEN 3 ELSE n % 3 END,
-       CASE status.value WHEN 'SYNC_FAILED' THEN 'ERP answered 503 Service Unavailable' END,
-       now() - (n * interval '3 minutes'),
-       CASE status.value WHEN 'SYNCED' THEN now() - (n * interval '3 minutes') + interval '2 seconds' END
-  FROM generate_series(1, 500) AS n
- CROSS JOIN LATERAL (SELECT CASE WHEN n % 10 = 0 THEN 'SYNC_FAILED' WHEN n % 4 = 0 THEN 'PENDING_SYNC' ELSE 'SYNCED' END AS value) AS status;
+-- Reconciliation's copy of nettable WMS and ERP on hand, as its consumer of inventory's stock
+-- changes keeps it: stock laid down here arrives through no event, so its copy is laid down too.
+INSERT INTO reconciliation_position (sku, location_id, wms_on_hand, erp_on_hand, erp_reported_at, sequence)
+SELECT p.sku, p.location_id, sum(p.on_hand_wms)::int, sum(p.on_hand_erp)::int, max(p.erp_updated_at), 0
+  FROM stock_position p JOIN subinventory s ON s.location_id = p.location_id AND s.code = p.subinventory
+ WHERE s.nettable
+ GROUP BY p.sku, p.location_id
+ ORDER BY p.sku, p.location_id;
 
-INSERT INTO reconciliation_run (id, started_at, finished_at, positions_compared)
-SELECT 'RUN-000001', now() - interval '15 minutes', now() - interval '14 minutes', count(*) FROM stock_level;
-
-INSERT INTO discrepancy (id, run_id, sku, location_id, wms_on_hand, erp_on_hand, in_flight, variance, tier, status, detected_at)
-SELECT 'DSC-' || lpad(row_number() OVER (ORDER BY sku, location_id)::text, 6, '0'), 'RUN-000001',
-       sku, location_id, wms, erp, 0, wms - erp,
-       (CASE WHEN abs(wms - erp) < 5 THEN 'AUTO_CORRECT' WHEN abs(wms - erp) <= 50 THEN 'REVIEW' ELSE 'ALERT' END)::"VarianceTier",
-       (CASE WHEN abs(wms - erp) < 5 THEN 'AUTO_CORRECTED' ELSE 'OPEN' END)::"DiscrepancyStatus",
-       now() - interval '14 minutes'
-  FROM (SELECT p.sku, p.location_id, sum(p.on_hand_wms)::int AS wms, sum(p.on_hand_erp)::int AS erp
-          FROM stock_position p JOIN subinventory s ON s.location_id = p.location_id AND s.code = p.subinventory
-         WHERE s.nettable GROUP BY p.sku, p.location_id) AS totals
- WHERE wms <> erp;
 COMMIT;
 -- Fresh tables have no statistics; without them the planner picks slow plans for the first queries.
 ANALYZE;

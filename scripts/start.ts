@@ -1,6 +1,9 @@
 // npm start: the whole system in one process. With no DATABASE_URL / REDIS_URL it runs
 // embedded (PGlite in STOCKGRAPH_DATA_DIR, an in-process event bus), migrating and seeding the
-// demo data on first start; with them set it runs the same services on PostgreSQL and Redis.
+// demo data on first start, with the shipped ERP simulator standing in for the ERP unless
+// ERP_BASE_URL names one; with them set it runs the same services on PostgreSQL and Redis.
+import { readEnvironment, variable, type Environment } from '../platform/config/environment.ts';
+import type { Database } from '../platform/database/database.ts';
 import { readRuntimeConfig } from '../platform/config/runtimeConfig.ts';
 import { readSubgraphConfig } from '../platform/config/subgraphConfig.ts';
 import { applyMigrations } from '../platform/database/migrator.ts';
@@ -9,7 +12,9 @@ import { createLogger } from '../platform/logger.ts';
 import { runService } from '../platform/runService.ts';
 import { readGatewayConfig } from '../gateway/config.ts';
 import { DEMO_LOCATION_ID, DEMO_SKU, seedDemoData } from '../prisma/seed.ts';
+import { startDemoErp, type DemoErp } from '../system/demoErp.ts';
 import { seedDemoOrders } from '../system/demoOrders.ts';
+import { seedDemoReconciliation } from '../system/demoReconciliation.ts';
 import { startSystem } from '../system/startSystem.ts';
 
 runService(async (env) => {
@@ -26,26 +31,41 @@ runService(async (env) => {
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
   const seeded = await seedDemoData(infrastructure.db);
   if (seeded) logger.info('demo data seeded');
-  const system = await startSystem({ infrastructure, host: runtime.host, ports, logger, env });
-  // Orders are made through the running services, as real ones are.
-  if (seeded) await seedDemoOrders({ gatewayUrl: system.gateway.url, db: infrastructure.db, logger });
-  console.log(banner(runtime.database.kind === 'embedded' ? `embedded, data in ${runtime.database.dataDir}` : 'PostgreSQL', system.gateway.url));
+  const erp = runtime.database.kind === 'embedded' && !env.ERP_BASE_URL ? await startEmbeddedErp(env, runtime.host, infrastructure.db) : null;
+  const system = await startSystem({ infrastructure, host: runtime.host, ports, logger, env: { ...env, ...erp?.env } });
+  // Orders and the first reconciliation run are made through the running services, as real ones are.
+  if (seeded) {
+    await seedDemoOrders({ gatewayUrl: system.gateway.url, db: infrastructure.db, logger });
+    await seedDemoReconciliation({ gatewayUrl: system.gateway.url, logger });
+  }
+  console.log(banner(runtime.database.kind === 'embedded' ? `embedded, data in ${runtime.database.dataDir}` : 'PostgreSQL', system.gateway.url, erp));
   return {
     stop: async () => {
       await system.stop();
+      await erp?.simulator.stop();
       await infrastructure.close();
     },
   };
 });
 
-function banner(mode: string, gatewayUrl: string): string {
+/** The simulated ERP of the embedded demo, on ERP_SIMULATOR_PORT (4010); inventory pulls its balances every ERP_PULL_INTERVAL_SECONDS (60 here). */
+function startEmbeddedErp(env: Environment, host: string, db: Database): Promise<DemoErp> {
+  const { ERP_SIMULATOR_PORT: port, ERP_PULL_INTERVAL_SECONDS: pullIntervalSeconds } = readEnvironment(
+    { ERP_SIMULATOR_PORT: variable.port(4010), ERP_PULL_INTERVAL_SECONDS: variable.positiveInt(60) },
+    env,
+  );
+  return startDemoErp(db, { host, port, pullIntervalSeconds });
+}
+
+function banner(mode: string, gatewayUrl: string, erp: DemoErp | null): string {
   const query = `{ item(sku: "${DEMO_SKU}") { sku description openOrders { id status } stockLevels(locationIds: ["${DEMO_LOCATION_ID}"]) { location { name } onHandWms onHandErp available reconciliation { variance tier } } } }`;
   return `
 Stockgraph is running (${mode}).
   GraphQL gateway   ${gatewayUrl}/graphql
-  Subscriptions     ${gatewayUrl.replace(/^http/, 'ws')}/graphql   (graphql-ws: stockChanged, availabilityChanged, orderStatusChanged)
+  Subscriptions     ${gatewayUrl.replace(/^http/, 'ws')}/graphql   (graphql-ws: stockChanged, availabilityChanged, orderStatusChanged,
+                                                         discrepancyRaised, holdChanged, syncFailed)
   Health            ${gatewayUrl}/healthz   ${gatewayUrl}/readyz
-
+${erp ? `  ERP (simulated)   ${erp.simulator.baseUrl}   admin: ${erp.simulator.baseUrl}/admin/stats\n` : ''}
 Try a query that spans all three subgraphs:
   curl -s ${gatewayUrl}/graphql -H 'content-type: application/json' \\
     -d '${JSON.stringify({ query })}'

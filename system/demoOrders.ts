@@ -4,6 +4,7 @@ import type { Logger } from '../platform/logger.ts';
 import { DEMO_LOCATION_ID, DEMO_SKU } from '../prisma/seed.ts';
 import { loadExampleMappings } from '../subgraphs/inventory/mappings/sourceMappings.ts';
 import { WarehouseEventIngestion } from '../subgraphs/inventory/services/warehouseEventIngestion.ts';
+import { gatewayRequest } from './gatewayRequest.ts';
 
 export interface DemoOrdersOptions {
   /** The gateway the orders are placed and moved through, and what to send it besides (credentials). */
@@ -45,7 +46,7 @@ interface DemoOrder {
  */
 export async function seedDemoOrders({ gatewayUrl, headers = {}, db, logger, count = 120, skuCount = 5_000, timeoutMs = 60_000 }: DemoOrdersOptions): Promise<void> {
   const orders = demoOrders(count, skuCount);
-  const graphql = <Data>(query: string, variables: Record<string, unknown>) => request<Data>(gatewayUrl, headers, query, variables);
+  const graphql = <Data>(query: string, variables: Record<string, unknown>) => gatewayRequest<Data>(gatewayUrl, headers, query, variables);
   const ingestion = new WarehouseEventIngestion(db.prisma, loadExampleMappings());
   let sequence = 0;
   const warehouse = async (events: { order: DemoOrder; type: string; quantity: (line: DemoOrder['lines'][number]) => number }[]) => {
@@ -135,11 +136,4 @@ async function waitForStatus(db: Database, ids: readonly string[], status: strin
     if (Date.now() > deadline) throw new Error(`${row!.waiting} demo orders did not reach ${status} within ${timeoutMs} ms`);
     await delay(50);
   }
-}
-
-async function request<Data>(gatewayUrl: string, headers: Readonly<Record<string, string>>, query: string, variables: Record<string, unknown>): Promise<Data> {
-  const response = await fetch(`${gatewayUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
-  const { data, errors } = (await response.json()) as { data?: Data; errors?: { message: string }[] };
-  if (errors?.length || !data) throw new Error(`demo order request failed: ${errors?.map((error) => error.message).join('; ') ?? response.status}`);
-  return data;
 }

@@ -9,6 +9,8 @@ import { DEFAULT_PORTS, SUBGRAPH_NAMES } from '../platform/config/services.ts';
 import { readSubgraphConfig } from '../platform/config/subgraphConfig.ts';
 import { readInventoryConfig } from '../subgraphs/inventory/config.ts';
 import { readOrdersConfig } from '../subgraphs/orders/config.ts';
+import { readErpSyncConfig } from '../subgraphs/reconciliation/erpSync/erpSyncConfig.ts';
+import { readReconciliationConfig } from '../subgraphs/reconciliation/reconciliationConfig.ts';
 
 interface ComposeService {
   command?: string[];
@@ -30,8 +32,8 @@ function recording(env: Record<string, string>): { env: Environment; read: Set<s
 }
 
 describe('docker-compose.yml', () => {
-  it('runs PostgreSQL, Redis, a one-off migration, the three subgraphs and the gateway', () => {
-    assert.deepEqual(Object.keys(compose.services).sort(), ['gateway', 'inventory', 'migrate', 'orders', 'postgres', 'reconciliation', 'redis']);
+  it('runs PostgreSQL, Redis, a one-off migration, the three subgraphs, the gateway and the ERP simulator', () => {
+    assert.deepEqual(Object.keys(compose.services).sort(), ['erp-simulator', 'gateway', 'inventory', 'migrate', 'orders', 'postgres', 'reconciliation', 'redis']);
     for (const name of ['postgres', 'redis']) assert.ok(service(name).healthcheck, `${name} has a health check`);
     assert.deepEqual(service('migrate').command, ['npm', 'run', 'db:migrate']);
   });
@@ -40,7 +42,7 @@ describe('docker-compose.yml', () => {
   const ownConfig: Record<(typeof SUBGRAPH_NAMES)[number], (env: Environment) => unknown> = {
     inventory: readInventoryConfig,
     orders: readOrdersConfig,
-    reconciliation: () => undefined,
+    reconciliation: (env) => [readReconciliationConfig(env), readErpSyncConfig(env)],
   };
 
   for (const name of SUBGRAPH_NAMES) {
@@ -83,6 +85,19 @@ describe('docker-compose.yml', () => {
     assert.equal(new URL(orders.inventoryApiUrl).host, `inventory:${DEFAULT_PORTS.inventory}`);
     assert.equal(orders.internalApiToken, inventory.internalApiToken);
     assert.match(orders.internalApiToken ?? '', /^\$\{INTERNAL_API_TOKEN:\?/, 'taken from the environment docker compose runs in, never a default');
+  });
+
+  it('points inventory and the reconciliation sync connector at one ERP, the shipped simulator', () => {
+    const inventory = readInventoryConfig(service('inventory').environment ?? {});
+    const sync = readErpSyncConfig(service('reconciliation').environment ?? {});
+    const simulator = service('erp-simulator');
+    assert.deepEqual(simulator.command, ['npm', 'run', 'erp-simulator']);
+    assert.deepEqual(simulator.ports, [`${simulator.environment!.ERP_SIMULATOR_PORT}:${simulator.environment!.ERP_SIMULATOR_PORT}`]);
+    assert.equal(service('inventory').environment!.ERP_BASE_URL, service('reconciliation').environment!.ERP_BASE_URL);
+    assert.equal(service('inventory').environment!.ERP_ORGANIZATIONS, service('reconciliation').environment!.ERP_ORGANIZATIONS);
+    assert.equal(inventory.erpPull?.baseUrl, `http://erp-simulator:${simulator.environment!.ERP_SIMULATOR_PORT}`);
+    assert.equal(sync.erp?.baseUrl, inventory.erpPull?.baseUrl);
+    assert.deepEqual([...sync.erp!.locationOrganizations].sort(), Object.entries(inventory.erpPull!.organizationLocations).map(([organization, location]) => [location, organization]).sort());
   });
 
   it('migrates the database the services use', () => {

@@ -1,14 +1,18 @@
-import { orderStatusChanged, stockLevelChanged, type EventContract, type PayloadOf } from '../../platform/contracts/events.ts';
+import {
+  discrepancyChanged, holdCleared, holdPlaced, orderStatusChanged, stockLevelChanged, syncTransactionFailed, type EventContract, type PayloadOf,
+} from '../../platform/contracts/events.ts';
 import type { DecodedEvent } from '../../platform/events/decodedEvent.ts';
 
 /**
- * What makes a Subscription field: the event contract its events meet (their stream and type),
- * which of them a subscriber asked for, and the Query field that turns them into the objects the
- * subscriber selects. The gateway resolves that selection through the supergraph, so a subgraph
- * adds a subscription with its events, a lookup query and a schema field, and nothing else.
+ * What makes a Subscription field: the event contracts its events meet (their types, on one
+ * stream), which of them a subscriber asked for, and the Query field that turns them into the
+ * objects the subscriber selects. The gateway resolves that selection through the supergraph, so
+ * a subgraph adds a subscription with its events, a lookup query and a schema field, and nothing else.
  */
 export interface SubscriptionFeed<Payload = never> {
-  readonly contract: EventContract<Payload>;
+  /** The stream all of `contracts` travel on (see eventsOf). */
+  readonly stream: string;
+  readonly contracts: readonly EventContract<Payload>[];
   /**
    * The Query field that returns the delivered objects for a list of ids, in the order given
    * (null for an id that names none); it takes them as `ids: [ID!]!`.
@@ -22,12 +26,22 @@ export interface SubscriptionFeed<Payload = never> {
 
 type StockLevelChanged = PayloadOf<typeof stockLevelChanged>;
 type OrderStatusChanged = PayloadOf<typeof orderStatusChanged>;
+type DiscrepancyChanged = PayloadOf<typeof discrepancyChanged>;
+type HoldChanged = PayloadOf<typeof holdPlaced> | PayloadOf<typeof holdCleared>;
+type SyncTransactionFailed = PayloadOf<typeof syncTransactionFailed>;
+
+/** The stream and contracts of a feed of these event types; they must travel on one stream, which one reader serves. */
+function eventsOf<Payload>(...contracts: EventContract<Payload>[]): Pick<SubscriptionFeed<Payload>, 'stream' | 'contracts'> {
+  const streams = new Set(contracts.map((contract) => contract.stream));
+  if (streams.size !== 1) throw new TypeError(`A subscription feed's events travel on one stream; ${contracts.map((c) => c.type).join(', ')} travel on ${[...streams].join(', ') || 'none'}`);
+  return { stream: contracts[0]!.stream, contracts };
+}
 
 /** The set of a list argument's values; null (every value passes) when it is omitted. */
 const setOf = (values: unknown) => (values ? new Set(values as string[]) : null);
 
 /** Whether a change is at one of `args.skus` and `args.locationIds` (any, when a list is omitted). */
-function stockChangeScope(args: Readonly<Record<string, unknown>>): (change: StockLevelChanged) => boolean {
+function stockChangeScope(args: Readonly<Record<string, unknown>>): (change: { readonly sku: string; readonly locationId: string }) => boolean {
   const skus = setOf(args.skus);
   const locationIds = setOf(args.locationIds);
   return (change) => (!skus || skus.has(change.sku)) && (!locationIds || locationIds.has(change.locationId));
@@ -36,7 +50,7 @@ function stockChangeScope(args: Readonly<Record<string, unknown>>): (change: Sto
 // A change's outbox record, which the relay publishes as the event's id, is what its lookup field takes.
 const outboxIdOf = (event: DecodedEvent<unknown>) => event.id ?? '';
 
-const stockChange = { contract: stockLevelChanged, lookupField: 'stockChanges', idOf: outboxIdOf } as const;
+const stockChange = { ...eventsOf(stockLevelChanged), lookupField: 'stockChanges', idOf: outboxIdOf } as const;
 
 /** Every Subscription field of the supergraph, by name. */
 export const SUBSCRIPTION_FEEDS: Readonly<Record<string, SubscriptionFeed<any>>> = {
@@ -50,7 +64,7 @@ export const SUBSCRIPTION_FEEDS: Readonly<Record<string, SubscriptionFeed<any>>>
     },
   } satisfies SubscriptionFeed<StockLevelChanged>,
   orderStatusChanged: {
-    contract: orderStatusChanged,
+    ...eventsOf(orderStatusChanged),
     lookupField: 'orderStatusChanges',
     idOf: outboxIdOf,
     filter: (args) => {
@@ -60,4 +74,30 @@ export const SUBSCRIPTION_FEEDS: Readonly<Record<string, SubscriptionFeed<any>>>
       return (change) => (!orderIds || orderIds.has(change.orderId)) && (!channels || channels.has(change.channel)) && (!statuses || statuses.has(change.status));
     },
   } satisfies SubscriptionFeed<OrderStatusChanged>,
+  discrepancyRaised: {
+    ...eventsOf(discrepancyChanged),
+    lookupField: 'discrepancyEvents',
+    idOf: outboxIdOf,
+    filter: (args) => {
+      const inScope = stockChangeScope(args);
+      const tiers = setOf(args.tiers);
+      // A discrepancy's first version is the one its run raised; later ones close it.
+      return (change) => change.version === 1 && inScope(change) && (!tiers || tiers.has(change.tier));
+    },
+  } satisfies SubscriptionFeed<DiscrepancyChanged>,
+  holdChanged: {
+    ...eventsOf<HoldChanged>(holdPlaced, holdCleared),
+    lookupField: 'holdEvents',
+    idOf: outboxIdOf,
+    filter: stockChangeScope,
+  } satisfies SubscriptionFeed<HoldChanged>,
+  syncFailed: {
+    ...eventsOf(syncTransactionFailed),
+    lookupField: 'syncFailureEvents',
+    idOf: outboxIdOf,
+    filter: (args) => {
+      const locationIds = setOf(args.locationIds);
+      return (failure) => !locationIds || locationIds.has(failure.locationId);
+    },
+  } satisfies SubscriptionFeed<SyncTransactionFailed>,
 };

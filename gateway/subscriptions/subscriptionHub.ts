@@ -54,7 +54,7 @@ export class SubscriptionHub {
    * subscription cannot go on, and ends with `onSlowConsumer` when the sink falls too far behind.
    */
   async subscribe(plan: SubscriptionPlan, sink: SubscriptionSink, onSlowConsumer: () => void): Promise<AsyncIterableIterator<never>> {
-    const reader = this.readerFor(plan.feed.contract.stream);
+    const reader = this.readerFor(plan.feed.stream);
     await reader.started;
     const subscriber: Subscriber = new Subscriber(
       plan,
@@ -149,7 +149,7 @@ export class SubscriptionHub {
    * The events up to `after` are remembered first, so that a repeat of one after it is dropped.
    */
   private async catchUp(subscriber: Subscriber, after: string): Promise<void> {
-    const { stream } = subscriber.plan.feed.contract;
+    const { stream } = subscriber.plan.feed;
     const repeats = new RepeatFilter();
     for (const event of this.decode(await this.options.bus.readEndingAt(stream, after, REPEAT_WINDOW), { quiet: true })) repeats.admit(event);
     let cursor = after;
@@ -219,7 +219,7 @@ class Subscriber {
   }
 
   wants(event: DecodedEvent): boolean {
-    return event.type === this.plan.feed.contract.type && this.plan.filter(event.payload);
+    return this.plan.feed.contracts.some((contract) => contract.type === event.type) && this.plan.filter(event.payload);
   }
 
   /** A live event: delivered now, or after the catch-up. */

@@ -121,7 +121,7 @@ export function serveSubscriptions(options: SubscriptionServerOptions): { close(
           },
         };
         const life = await hub.subscribe(plan, sink, () => {
-          logger.warn({ stream: plan.feed.contract.stream }, 'closing a slow subscription consumer');
+          logger.warn({ stream: plan.feed.stream }, 'closing a slow subscription consumer');
           socket.close(SLOW_CONSUMER_CLOSE_CODE, 'Slow consumer: too many events waiting; reconnect and resume with after: <last cursor>');
         });
         return life as AsyncIterable<ExecutionResult>;

@@ -47,6 +47,17 @@ export class JobLease {
     }
   }
 
+  /**
+   * Makes a job that has never run on any replica first due one interval from now, instead of at
+   * once: for a job whose first run should follow a full interval of the system running (a
+   * deployment's first reconciliation, not one racing its start-up). Changes nothing once it ran.
+   */
+  async deferFirstRun(): Promise<void> {
+    await this.prisma.$executeRaw`
+      INSERT INTO job_lease (job, holder, expires_at, last_run_at) VALUES (${this.options.job}, ${this.options.holder}, now(), now())
+      ON CONFLICT (job) DO NOTHING`;
+  }
+
   private async take(): Promise<boolean> {
     const { job, holder, intervalMs, leaseMs } = this.options;
     const taken = await this.prisma.$queryRaw<unknown[]>`

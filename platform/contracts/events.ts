@@ -11,7 +11,11 @@ import { z } from 'zod';
  * a key's events in sequence order, at least once: consumers drop a repeat by (key, sequence).
  */
 export const STREAMS = {
-  /** Every stock change, in order per item x location. Producer: inventory. */
+  /**
+   * Every stock change, in order per item x location, and every inventory transaction beside the
+   * change it made: a consumer of both sees each transaction and its change in the same stretch
+   * of the stream, never one without the other for long. Producer: inventory.
+   */
   stockChanges: 'stockgraph:stock-changes',
   /** Applied warehouse events that concern an order (they carry its reference). Producer: inventory. */
   warehouseConfirmations: 'stockgraph:warehouse-confirmations',
@@ -19,6 +23,8 @@ export const STREAMS = {
   orderStatusChanges: 'stockgraph:order-status-changes',
   /** Reconciliation holds on order releases, placed and cleared per item x location. Producer: reconciliation. */
   reconciliationHolds: 'stockgraph:reconciliation-holds',
+  /** Changes of discrepancies, review tasks and alerts, and sync transactions that failed. Producer: reconciliation. */
+  reconciliationChanges: 'stockgraph:reconciliation-changes',
 } as const;
 
 /**
@@ -152,6 +158,64 @@ export const warehouseEventApplied: EventContract<z.infer<typeof warehouseEventA
   sequenceOf: () => 1,
 };
 
+// ---- inventory.transaction.recorded
+
+/** Inventory-affecting transactions, as the ERP is told of them. */
+export const INVENTORY_TRANSACTION_KINDS = [
+  'RECEIPT', 'PICK', 'SHIP', 'ADJUSTMENT', 'CYCLE_COUNT', 'SUBINVENTORY_TRANSFER',
+  'TRANSFER_OUT', 'TRANSFER_IN', 'RETURN_RECEIVED', 'RETURN_RESTOCKED',
+] as const;
+
+/** What the ERP sync ledger posts: inventory's transactions, and reconciliation's adjustments. */
+export const SYNC_TRANSACTION_KINDS = [...INVENTORY_TRANSACTION_KINDS, 'RECONCILIATION_ADJUSTMENT'] as const;
+
+const inventoryTransactionRecordedSchema = z.object({
+  /**
+   * Names the transaction once and for all: `<cause type>:<cause id>` of the stock change it
+   * made (`WAREHOUSE_EVENT:<source>:<eventId>`, `TRANSFER:<id>:SHIP`...), with `/<sku>` for each
+   * item of a location snapshot.
+   */
+  transactionId: text,
+  kind: z.enum(INVENTORY_TRANSACTION_KINDS),
+  sku: text,
+  locationId: text,
+  /** The item's unit of measure; every quantity is in it. */
+  unitOfMeasure: text,
+  /** The movement's quantity as stated (a pick's units, a count's counted units). */
+  quantity: z.int().nonnegative(),
+  /** What changed on hand, per subinventory and lot ('' when not lot-controlled); none for a pick. */
+  lines: z.array(z.object({
+    subinventory: text,
+    lot: z.string(),
+    /** Whether the subinventory counts toward availability (and toward the on hand reconciliation compares). */
+    nettable: z.boolean(),
+    /** Signed change to on hand, never 0. */
+    change: z.int().refine((change) => change !== 0, 'must not be 0'),
+  })),
+  /** Where a pick or a transfer to another location takes the units from, when not one of `lines`. */
+  subinventory: text,
+  /** The subinventory the units go to at the other end of a transfer; null for other kinds. */
+  transferSubinventory: text.nullable(),
+  /** The other location of an inter-location transfer (the destination of TRANSFER_OUT, the source of TRANSFER_IN). */
+  counterpartLocationId: text.nullable(),
+  serials: z.array(text),
+  occurredAt: instant,
+});
+
+/**
+ * A transaction that changed inventory (or, a pick, committed it), written in the transaction of
+ * the change itself: the ERP sync ledger takes each one exactly once.
+ */
+export const inventoryTransactionRecorded: EventContract<z.infer<typeof inventoryTransactionRecordedSchema>> = {
+  type: 'inventory.transaction.recorded',
+  // Beside the stock change it made (see STREAMS.stockChanges).
+  stream: STREAMS.stockChanges,
+  schema: inventoryTransactionRecordedSchema,
+  keyOf: (transaction) => transaction.transactionId,
+  // A transaction is recorded once: it is its own entity, and this is its only event.
+  sequenceOf: () => 1,
+};
+
 // ---- orders.order.statusChanged
 
 export const ORDER_STATUSES = [
@@ -221,7 +285,107 @@ export const holdCleared: EventContract<z.infer<typeof holdClearedSchema>> = {
   sequenceOf: () => 2,
 };
 
+// ---- reconciliation.discrepancy.changed / task.changed / alert.changed / syncTransaction.failed
+
+export const VARIANCE_TIERS = ['AUTO_CORRECT', 'REVIEW', 'ALERT'] as const;
+export const DISCREPANCY_STATUSES = ['OPEN', 'AUTO_CORRECTED', 'RESOLVED'] as const;
+export const REVIEW_TASK_KINDS = ['VARIANCE', 'ORPHANED_TRANSACTION'] as const;
+export const REVIEW_TASK_STATUSES = ['OPEN', 'APPROVED', 'REJECTED', 'CANCELLED'] as const;
+export const ALERT_KINDS = ['VARIANCE', 'SYNC_FAILED'] as const;
+export const ALERT_STATUSES = ['OPEN', 'ACKNOWLEDGED', 'RESOLVED'] as const;
+
+/** What every reconciliation change says of itself: its entity's version, who made it, when. */
+const versioned = { version: z.int().positive(), actor: text, at: instant };
+
+const discrepancyChangedSchema = z.object({
+  discrepancyId: text,
+  runId: text,
+  sku: text,
+  locationId: text,
+  wmsOnHand: z.int(),
+  erpOnHand: z.int(),
+  inFlight: z.int(),
+  variance: z.int(),
+  tier: z.enum(VARIANCE_TIERS),
+  status: z.enum(DISCREPANCY_STATUSES),
+  ...versioned,
+});
+
+/** A discrepancy raised by a run (version 1) or closed later. */
+export const discrepancyChanged: EventContract<z.infer<typeof discrepancyChangedSchema>> = {
+  type: 'reconciliation.discrepancy.changed',
+  stream: STREAMS.reconciliationChanges,
+  schema: discrepancyChangedSchema,
+  keyOf: (change) => `discrepancy:${change.discrepancyId}`,
+  sequenceOf: (change) => change.version,
+};
+
+const reviewTaskChangedSchema = z.object({
+  taskId: text,
+  kind: z.enum(REVIEW_TASK_KINDS),
+  status: z.enum(REVIEW_TASK_STATUSES),
+  sku: text,
+  locationId: text,
+  discrepancyId: text.nullable(),
+  syncTransactionId: text.nullable(),
+  assignee: text.nullable(),
+  ...versioned,
+});
+
+/** A review task opened (version 1), assigned or decided. */
+export const reviewTaskChanged: EventContract<z.infer<typeof reviewTaskChangedSchema>> = {
+  type: 'reconciliation.task.changed',
+  stream: STREAMS.reconciliationChanges,
+  schema: reviewTaskChangedSchema,
+  keyOf: (change) => `task:${change.taskId}`,
+  sequenceOf: (change) => change.version,
+};
+
+const alertChangedSchema = z.object({
+  alertId: text,
+  kind: z.enum(ALERT_KINDS),
+  status: z.enum(ALERT_STATUSES),
+  sku: text,
+  locationId: text,
+  message: text,
+  ...versioned,
+});
+
+/** An alert raised (version 1), acknowledged or resolved. */
+export const alertChanged: EventContract<z.infer<typeof alertChangedSchema>> = {
+  type: 'reconciliation.alert.changed',
+  stream: STREAMS.reconciliationChanges,
+  schema: alertChangedSchema,
+  keyOf: (change) => `alert:${change.alertId}`,
+  sequenceOf: (change) => change.version,
+};
+
+const syncTransactionFailedSchema = z.object({
+  syncTransactionId: text,
+  transactionId: text,
+  kind: z.enum(SYNC_TRANSACTION_KINDS),
+  sku: text,
+  locationId: text,
+  attempts: z.int().positive(),
+  lastError: text,
+  /** How many times this transaction has failed (a redriven one can fail again). */
+  failures: z.int().positive(),
+  failedAt: instant,
+});
+
+/** A sync transaction became SYNC_FAILED: the ERP refused it, or every attempt failed. */
+export const syncTransactionFailed: EventContract<z.infer<typeof syncTransactionFailedSchema>> = {
+  type: 'reconciliation.syncTransaction.failed',
+  stream: STREAMS.reconciliationChanges,
+  schema: syncTransactionFailedSchema,
+  keyOf: (failure) => `sync:${failure.syncTransactionId}`,
+  sequenceOf: (failure) => failure.failures,
+};
+
 /** Every contract, by event type. */
 export const EVENT_CONTRACTS: ReadonlyMap<string, EventContract<any>> = new Map(
-  [stockLevelChanged, warehouseEventApplied, orderStatusChanged, holdPlaced, holdCleared].map((contract) => [contract.type, contract]),
+  [
+    stockLevelChanged, warehouseEventApplied, inventoryTransactionRecorded, orderStatusChanged,
+    holdPlaced, holdCleared, discrepancyChanged, reviewTaskChanged, alertChanged, syncTransactionFailed,
+  ].map((contract) => [contract.type, contract]),
 );

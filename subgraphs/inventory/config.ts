@@ -1,4 +1,5 @@
 import { ConfigurationError, readEnvironment, variable, type Environment } from '../../platform/config/environment.ts';
+import { erpOrganizationPairs, readErpOrganizations } from '../../platform/config/erpOrganizations.ts';
 import { z } from 'zod';
 import type { AllocationStrategy } from './domain/reservations/allocateReservation.ts';
 import type { SourceMapping } from './domain/events/sourceMapping.ts';
@@ -27,8 +28,6 @@ export interface InventoryConfig {
   readonly internalApiToken: string | null;
   /** Where and how often to pull the ERP's on-hand balances; null when the ERP is not pulled. */
   readonly erpPull: ErpPullConfig | null;
-  /** Where and how to send transferred serials to the ERP; null when no ERP is configured. */
-  readonly erpSerialPush: ErpSerialPushConfig | null;
   /** The locations each sales channel may promise from; a channel not listed may use every location. */
   readonly channelLocations: ReadonlyMap<string, readonly string[]>;
   readonly reservations: ReservationConfig;
@@ -65,20 +64,6 @@ export interface ErpPullConfig {
   readonly password?: string;
 }
 
-export interface ErpSerialPushConfig {
-  /** The ERP's base URL; the staged inventory transactions resource path is appended. */
-  readonly baseUrl: string;
-  /** Stockgraph location id -> ERP organization, the reverse of ERP_ORGANIZATIONS. */
-  readonly locationOrganizations: ReadonlyMap<string, string>;
-  /** How often to look for serials due to the ERP, in milliseconds. */
-  readonly intervalMs: number;
-  /** Wait before a failed call is made again, in milliseconds; doubled after each failure, up to 5 minutes. */
-  readonly retryBackoffMs: number;
-  /** How long one call may take, in milliseconds. */
-  readonly timeoutMs: number;
-  readonly auth?: { readonly username: string; readonly password: string };
-}
-
 const sourceSecrets = z
   .string()
   .regex(/^[A-Za-z0-9._-]+=[^,\s]+(,[A-Za-z0-9._-]+=[^,\s]+)*$/, 'must look like source=secret,other-source=secret');
@@ -93,10 +78,6 @@ const allocationRules = z
     /^(priority|most-available)(,[^=,\s]+=(priority|most-available))*$/,
     'must look like most-available or most-available,WEB=priority (a default, then per-channel strategies)',
   );
-
-const organizationPairs = z
-  .string()
-  .regex(/^[^=,\s]+=[^=,\s]+(,[^=,\s]+=[^=,\s]+)*$/, 'must look like ORG1=DC-01,ORG2=DC-02');
 
 /** Reads the inventory subgraph's own variables. */
 export function readInventoryConfig(env: Environment): InventoryConfig {
@@ -163,18 +144,15 @@ export function readInventoryConfig(env: Environment): InventoryConfig {
   });
 }
 
-/** The ERP's two directions, which share its address, organizations and credentials. */
-function readErp(env: Environment): { erpPull: ErpPullConfig | null; erpSerialPush: ErpSerialPushConfig | null } {
+/** The ERP's address, organizations and credentials, for pulling its balances. */
+function readErp(env: Environment): { erpPull: ErpPullConfig | null } {
   const values = readEnvironment(
     {
       ERP_BASE_URL: variable.url(['http:', 'https:']).optional(),
-      ERP_ORGANIZATIONS: organizationPairs.optional(),
+      ERP_ORGANIZATIONS: erpOrganizationPairs.optional(),
       ERP_PULL_INTERVAL_SECONDS: variable.positiveInt(3_600),
       ERP_USERNAME: z.string().optional(),
       ERP_PASSWORD: z.string().optional(),
-      ERP_SERIAL_PUSH_INTERVAL_MS: variable.positiveInt(1_000),
-      ERP_SERIAL_PUSH_BACKOFF_MS: variable.positiveInt(1_000),
-      ERP_SERIAL_PUSH_TIMEOUT_SECONDS: variable.positiveInt(30),
     },
     env,
   );
@@ -182,36 +160,18 @@ function readErp(env: Environment): { erpPull: ErpPullConfig | null; erpSerialPu
   // Each of these alone would silently pull nothing, or pull without credentials.
   if (baseUrl === undefined) {
     if (organizations !== undefined) throw new ConfigurationError('ERP_BASE_URL', 'is required when ERP_ORGANIZATIONS is set');
-    return { erpPull: null, erpSerialPush: null };
+    return { erpPull: null };
   }
   if (organizations === undefined) throw new ConfigurationError('ERP_ORGANIZATIONS', 'is required when ERP_BASE_URL is set (e.g. ORG1=DC-01,ORG2=DC-02)');
   if (username === undefined && password !== undefined) throw new ConfigurationError('ERP_USERNAME', 'is required when ERP_PASSWORD is set');
   if (username !== undefined && password === undefined) throw new ConfigurationError('ERP_PASSWORD', 'is required when ERP_USERNAME is set');
-  const organizationLocations: Record<string, string> = {};
-  const locationOrganizations = new Map<string, string>();
-  for (const pair of organizations.split(',')) {
-    const [organization, locationId] = pair.split('=') as [string, string];
-    if (Object.hasOwn(organizationLocations, organization)) throw new ConfigurationError('ERP_ORGANIZATIONS', `names organization ${organization} twice`);
-    // A serial transfer from such a location could not say which organization it left.
-    const other = locationOrganizations.get(locationId);
-    if (other !== undefined) throw new ConfigurationError('ERP_ORGANIZATIONS', `maps location ${locationId} to two organizations, ${other} and ${organization}`);
-    organizationLocations[organization] = locationId;
-    locationOrganizations.set(locationId, organization);
-  }
+  const { organizationLocations } = readErpOrganizations(organizations);
   return {
     erpPull: Object.freeze({
       baseUrl,
-      organizationLocations: Object.freeze(organizationLocations),
+      organizationLocations,
       intervalMs: values.ERP_PULL_INTERVAL_SECONDS * 1_000,
       ...(username === undefined ? {} : { username, password }),
-    }),
-    erpSerialPush: Object.freeze({
-      baseUrl,
-      locationOrganizations,
-      intervalMs: values.ERP_SERIAL_PUSH_INTERVAL_MS,
-      retryBackoffMs: values.ERP_SERIAL_PUSH_BACKOFF_MS,
-      timeoutMs: values.ERP_SERIAL_PUSH_TIMEOUT_SECONDS * 1_000,
-      ...(username === undefined || password === undefined ? {} : { auth: Object.freeze({ username, password }) }),
     }),
   };
 }

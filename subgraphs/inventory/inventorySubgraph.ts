@@ -13,7 +13,6 @@ import { createInventoryLoaders } from './loaders.ts';
 import { inventoryResolvers, type InventoryContext } from './resolvers.ts';
 import { ErpBalanceImport } from './services/erpBalanceImport.ts';
 import { ErpBalancePoller } from './services/erpBalancePoller.ts';
-import { ErpSerialPusher } from './services/erpSerialPusher.ts';
 import { OrderStockService } from './services/orderStockService.ts';
 import { resumDuePromiseFigures } from './services/promiseFigures.ts';
 import { ReservationService } from './services/reservationService.ts';
@@ -29,8 +28,9 @@ const ERP_PULL_LEASE_MS = 60_000; // 1 minute
  * The inventory subgraph: items, locations and stock levels; warehouse events in
  * (POST /events/:source) and ERP balances in (POST /erp/balances, and a periodic pull when
  * configured), and from a Redis Stream per source when on Redis; orders' stock held, given back
- * and inspected through the internal order-stock API (ORDER_STOCK_API); every stock change out
- * through the outbox relay, and the serials of transfers out to the ERP when one is configured.
+ * and inspected through the internal order-stock API (ORDER_STOCK_API); every stock change, and
+ * every inventory transaction (for the reconciliation subgraph's ERP sync ledger), out through the
+ * outbox relay.
  */
 export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, logger }: SubgraphEnvironment): SubgraphDefinition<InventoryContext> {
   const config = readInventoryConfig(env);
@@ -78,10 +78,6 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
     const clientOptions = { baseUrl, organizationLocations, ...(username && password ? { auth: { username, password } } : {}) };
     const lease = new JobLease(db.prisma, { job: 'inventory.erp-balance-pull', holder: replicaName, intervalMs, leaseMs: ERP_PULL_LEASE_MS });
     workers.push(new ErpBalancePoller(erpImport, clientOptions, { lease, logger, onCommitted: publishNow }));
-  }
-  if (config.erpSerialPush) {
-    const { baseUrl, auth, timeoutMs, ...pushSettings } = config.erpSerialPush;
-    workers.push(new ErpSerialPusher(db.prisma, { baseUrl, timeoutMs, ...(auth ? { auth } : {}) }, { ...pushSettings, logger }));
   }
   return {
     name: 'inventory',

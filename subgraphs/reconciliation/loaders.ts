@@ -1,28 +1,61 @@
 import DataLoader from 'dataloader';
-import { indexBy } from '../../platform/graphql/batching.ts';
-import type {
-  Discrepancy,
-  ReconciliationRepository,
-  ReconciliationRun,
-  StockLevelKey,
-  StockLevelReconciliationRecord,
-  SyncTransaction,
-} from './data/reconciliationRepository.ts';
+import { groupBy, indexBy } from '../../platform/graphql/batching.ts';
+import type { ReconciliationRepository, StockLevelKey, StockLevelReconciliationRecord } from './data/reconciliationRepository.ts';
+import type { Alert, Discrepancy, Hold, ReconciliationAudit, ReconciliationRun, ReviewTask, SyncTransaction } from './data/reconciliationRows.ts';
+import type { AuditSubject, DiscrepancyStatus, HoldStatus } from './domain/reconciliationStatus.ts';
 
-/** The reconciliation subgraph's loaders; a fresh set per request. */
+/** The reconciliation part's loaders; a fresh set per request. */
 export interface ReconciliationLoaders {
-  readonly discrepancyById: DataLoader<string, Discrepancy | null>;
   readonly runById: DataLoader<string, ReconciliationRun | null>;
+  readonly discrepancyById: DataLoader<string, Discrepancy | null>;
+  readonly taskById: DataLoader<string, ReviewTask | null>;
+  readonly alertById: DataLoader<string, Alert | null>;
+  readonly holdById: DataLoader<string, Hold | null>;
   readonly syncTransactionById: DataLoader<string, SyncTransaction | null>;
+  readonly taskByDiscrepancyId: DataLoader<string, ReviewTask | null>;
+  readonly alertByDiscrepancyId: DataLoader<string, Alert | null>;
+  readonly holdByDiscrepancyId: DataLoader<string, Hold | null>;
+  readonly holdByAlertId: DataLoader<string, Hold | null>;
+  readonly auditBySubject: DataLoader<AuditSubjectKey, ReconciliationAudit[], string>;
+  readonly discrepanciesBySku: DataLoader<ItemCasesKey<DiscrepancyStatus>, Discrepancy[], string>;
+  readonly holdsBySku: DataLoader<ItemCasesKey<HoldStatus>, Hold[], string>;
   readonly reconciliationByStockLevel: DataLoader<StockLevelKey, StockLevelReconciliationRecord, string>;
 }
 
+export interface AuditSubjectKey {
+  readonly type: AuditSubject;
+  readonly id: string;
+}
+
+/** An item's cases, only those in `statuses` (all when null). */
+export interface ItemCasesKey<Status extends string> {
+  readonly sku: string;
+  readonly statuses: readonly Status[] | null;
+}
+
 export function createReconciliationLoaders(repository: ReconciliationRepository): ReconciliationLoaders {
-  const stockLevelKey = (key: StockLevelKey) => `${key.sku}\u0000${key.locationId}`;
+  const byId = <Row extends { readonly id: string }>(read: (ids: readonly string[]) => Promise<Row[]>) =>
+    new DataLoader<string, Row | null>(async (ids) => indexBy(ids, await read(ids), (row) => row.id));
+  const byDiscrepancyId = <Row extends { readonly discrepancyId: string | null }>(read: (ids: readonly string[]) => Promise<Row[]>) =>
+    new DataLoader<string, Row | null>(async (ids) => indexBy(ids, await read(ids), (row) => row.discrepancyId!));
+  const stockLevelKey = (key: StockLevelKey) => JSON.stringify([key.sku, key.locationId]);
   return {
-    discrepancyById: new DataLoader(async (ids) => indexBy(ids, await repository.discrepanciesById(ids), (row) => row.id)),
-    runById: new DataLoader(async (ids) => indexBy(ids, await repository.runsById(ids), (row) => row.id)),
-    syncTransactionById: new DataLoader(async (ids) => indexBy(ids, await repository.syncTransactionsById(ids), (row) => row.id)),
+    runById: byId((ids) => repository.runsById(ids)),
+    discrepancyById: byId((ids) => repository.discrepanciesById(ids)),
+    taskById: byId((ids) => repository.tasksById(ids)),
+    alertById: byId((ids) => repository.alertsById(ids)),
+    holdById: byId((ids) => repository.holdsById(ids)),
+    syncTransactionById: byId((ids) => repository.syncTransactionsById(ids)),
+    taskByDiscrepancyId: byDiscrepancyId((ids) => repository.tasksByDiscrepancyId(ids)),
+    alertByDiscrepancyId: byDiscrepancyId((ids) => repository.alertsByDiscrepancyId(ids)),
+    holdByDiscrepancyId: byDiscrepancyId((ids) => repository.holdsByDiscrepancyId(ids)),
+    holdByAlertId: new DataLoader(async (ids) => indexBy(ids, await repository.holdsByAlertId(ids), (hold) => hold.alertId)),
+    auditBySubject: new DataLoader(
+      async (subjects) => groupBy(subjects.map(subjectKey), await repository.auditOf(subjects), (entry) => subjectKey({ type: entry.subjectType as AuditSubject, id: entry.subjectId })),
+      { cacheKeyFn: subjectKey },
+    ),
+    discrepanciesBySku: itemCasesLoader((skus, statuses) => repository.discrepanciesBySku(skus, statuses)),
+    holdsBySku: itemCasesLoader((skus, statuses) => repository.holdsBySku(skus, statuses)),
     reconciliationByStockLevel: new DataLoader(
       async (keys) => {
         const found = indexBy(keys.map(stockLevelKey), await repository.stockLevelReconciliations(keys), stockLevelKey);
@@ -32,4 +65,25 @@ export function createReconciliationLoaders(repository: ReconciliationRepository
       { cacheKeyFn: stockLevelKey },
     ),
   };
+}
+
+const subjectKey = (subject: AuditSubjectKey) => `${subject.type}:${subject.id}`;
+
+/** Loads items' cases with one statement per distinct status filter in the batch (usually one). */
+function itemCasesLoader<Status extends string, Row extends { readonly sku: string }>(read: (skus: readonly string[], statuses: readonly Status[] | null) => Promise<Row[]>) {
+  const filterOf = (statuses: readonly Status[] | null) => JSON.stringify(statuses ? [...new Set(statuses)].sort() : null);
+  const cacheKey = (key: ItemCasesKey<Status>) => JSON.stringify([key.sku, filterOf(key.statuses)]);
+  return new DataLoader<ItemCasesKey<Status>, Row[], string>(
+    async (keys) => {
+      const found = new Map<string, Row[]>();
+      const filters = new Map(keys.map((key) => [filterOf(key.statuses), key.statuses]));
+      await Promise.all([...filters].map(async ([filter, statuses]) => {
+        const skus = [...new Set(keys.filter((key) => filterOf(key.statuses) === filter).map((key) => key.sku))];
+        const groups = groupBy(skus, await read(skus, statuses), (row) => row.sku);
+        skus.forEach((sku, index) => found.set(cacheKey({ sku, statuses }), groups[index]!));
+      }));
+      return keys.map((key) => found.get(cacheKey(key))!);
+    },
+    { cacheKeyFn: cacheKey },
+  );
 }

@@ -13,7 +13,7 @@ import { ErpBalanceImport } from '../../subgraphs/inventory/services/erpBalanceI
 import { ErpBalancePoller } from '../../subgraphs/inventory/services/erpBalancePoller.ts';
 import { useCleanup } from '../support/cleanup.ts';
 import { collectingLogger } from '../support/collectingLogger.ts';
-import { startErpSimulator, type OnhandBalanceRecord } from '../support/erpSimulator.ts';
+import { startErpSimulator, type OnhandBalanceRecord } from '../../simulators/erp/erpSimulator.ts';
 import { createTestDatabase } from '../support/services.ts';
 import { recordedStockChanges } from '../support/stockChanges.ts';
 

@@ -7,7 +7,7 @@ import {
   type InventoryBalancesClientOptions,
 } from '../../subgraphs/inventory/erp/inventoryBalancesClient.ts';
 import { useCleanup } from '../support/cleanup.ts';
-import { startErpSimulator, type ErpSimulator, type OnhandBalanceRecord } from '../support/erpSimulator.ts';
+import { startErpSimulator, type ErpSimulator, type OnhandBalanceRecord } from '../../simulators/erp/erpSimulator.ts';
 
 const organizationLocations = { ATL: 'DC-01', DFW: 'DC-02' };
 

@@ -10,13 +10,12 @@ import { useCleanup } from '../support/cleanup.ts';
 
 const erp = { ERP_BASE_URL: 'https://erp.example.com', ERP_ORGANIZATIONS: 'ATL=DC-01,DFW=DC-02' };
 
-describe('inventory configuration: ERP balances and serials', () => {
+describe('inventory configuration: ERP balances', () => {
   it('neither takes uploads nor pulls the ERP when nothing is configured', () => {
     const config = readInventoryConfig({});
 
     assert.equal(config.erpImportToken, null);
     assert.equal(config.erpPull, null);
-    assert.equal(config.erpSerialPush, null);
   });
 
   it('takes the upload token as given', () => {
@@ -67,28 +66,6 @@ describe('inventory configuration: ERP balances and serials', () => {
     assert.equal(erpPull?.password, 's3cret');
   });
 
-  it('pushes transferred serials to the same ERP, every second by default, naming each location by its organization', () => {
-    const { erpSerialPush } = readInventoryConfig({ ...erp, ERP_USERNAME: 'stockgraph', ERP_PASSWORD: 's3cret' });
-
-    assert.deepEqual(erpSerialPush, {
-      baseUrl: 'https://erp.example.com',
-      locationOrganizations: new Map([['DC-01', 'ATL'], ['DC-02', 'DFW']]),
-      intervalMs: 1_000,
-      retryBackoffMs: 1_000,
-      timeoutMs: 30_000,
-      auth: { username: 'stockgraph', password: 's3cret' },
-    });
-    assert.ok(Object.isFrozen(erpSerialPush));
-  });
-
-  it('takes the serial push interval, backoff and timeout', () => {
-    const { erpSerialPush } = readInventoryConfig({
-      ...erp, ERP_SERIAL_PUSH_INTERVAL_MS: '250', ERP_SERIAL_PUSH_BACKOFF_MS: '5000', ERP_SERIAL_PUSH_TIMEOUT_SECONDS: '10',
-    });
-
-    assert.deepEqual([erpSerialPush?.intervalMs, erpSerialPush?.retryBackoffMs, erpSerialPush?.timeoutMs], [250, 5_000, 10_000]);
-  });
-
   const invalid: [variable: string, when: string, env: Record<string, string>, message: RegExp][] = [
     ['ERP_ORGANIZATIONS', 'ERP_BASE_URL is set without it', { ERP_BASE_URL: erp.ERP_BASE_URL }, /ERP_ORGANIZATIONS is required when ERP_BASE_URL is set/],
     ['ERP_BASE_URL', 'ERP_ORGANIZATIONS is set without it', { ERP_ORGANIZATIONS: erp.ERP_ORGANIZATIONS }, /ERP_BASE_URL is required when ERP_ORGANIZATIONS is set/],
@@ -96,7 +73,6 @@ describe('inventory configuration: ERP balances and serials', () => {
     ['ERP_ORGANIZATIONS', 'it is not code=location pairs', { ...erp, ERP_ORGANIZATIONS: 'ATL:DC-01' }, /ERP_ORGANIZATIONS must look like ORG1=DC-01,ORG2=DC-02 \(got "ATL:DC-01"\)/],
     ['ERP_ORGANIZATIONS', 'it maps an organization twice', { ...erp, ERP_ORGANIZATIONS: 'ATL=DC-01,ATL=DC-02' }, /ERP_ORGANIZATIONS names organization ATL twice/],
     ['ERP_ORGANIZATIONS', 'it maps a location to two organizations', { ...erp, ERP_ORGANIZATIONS: 'ATL=DC-01,PHX=DC-01' }, /ERP_ORGANIZATIONS maps location DC-01 to two organizations, ATL and PHX/],
-    ['ERP_SERIAL_PUSH_BACKOFF_MS', 'it is 0', { ...erp, ERP_SERIAL_PUSH_BACKOFF_MS: '0' }, /ERP_SERIAL_PUSH_BACKOFF_MS must be at least 1/],
     ['ERP_PULL_INTERVAL_SECONDS', 'it is 0', { ...erp, ERP_PULL_INTERVAL_SECONDS: '0' }, /ERP_PULL_INTERVAL_SECONDS must be at least 1/],
     ['ERP_PASSWORD', 'only ERP_USERNAME is set', { ...erp, ERP_USERNAME: 'stockgraph' }, /ERP_PASSWORD is required when ERP_USERNAME is set/],
     ['ERP_USERNAME', 'only ERP_PASSWORD is set', { ...erp, ERP_PASSWORD: 's3cret' }, /ERP_USERNAME is required when ERP_PASSWORD is set/],

@@ -173,7 +173,7 @@ describe('the order-stock API', () => {
       const arrived = new Promise<PayloadOf<typeof stockLevelChanged>>((resolve) => (published = resolve));
       // The change arrives only if the hold wakes the relay.
       const subscription = await infrastructure.bus.subscribe(stockLevelChanged.stream, (events) => {
-        for (const { payload } of events) if ((payload as PayloadOf<typeof stockLevelChanged>).cause.id === held.orderId) published(payload as PayloadOf<typeof stockLevelChanged>);
+        for (const { payload } of events.filter((event) => event.type === stockLevelChanged.type)) if ((payload as PayloadOf<typeof stockLevelChanged>).cause.id === held.orderId) published(payload as PayloadOf<typeof stockLevelChanged>);
       });
 
       await hold([held]);
@@ -452,6 +452,20 @@ describe('the order-stock API', () => {
       );
       assert.deepEqual(await stockOf(database.db, sku, 'DC-01'), { available: 3, reserved: 0, allocated: 0 }, 'restocked units are available again, scrapped ones not');
       assert.deepEqual((await orderChanges(sku)).map((change) => [change.cause.id, change.before.available, change.after.available]), [['ORD-RETURNED', 0, 3]]);
+      const transactions = await database.db.query<{ key: string; payload: { kind: string; quantity: number; lines: { subinventory: string; lot: string }[] } }>(
+        `SELECT key, payload FROM event_outbox WHERE type = 'inventory.transaction.recorded' AND payload->>'sku' = $1`, [sku]);
+      const bySubinventoryAndLot = (a: { subinventory: string; lot: string }, b: { subinventory: string; lot: string }) =>
+        ['QA', 'STOCK', 'DAMAGED'].indexOf(a.subinventory) - ['QA', 'STOCK', 'DAMAGED'].indexOf(b.subinventory) || a.lot.localeCompare(b.lot);
+      assert.deepEqual(transactions.map(({ key, payload }) => [key, payload.kind, payload.quantity, payload.lines.sort(bySubinventoryAndLot)]), [[
+        `ORDER:ORD-RETURNED:INSPECTION:${inspection.inspectionId}/${sku}/DC-01`, 'RETURN_RESTOCKED', 4,
+        [
+          { subinventory: 'QA', lot: 'L-A', nettable: false, change: -2 },
+          { subinventory: 'QA', lot: 'L-B', nettable: false, change: -2 },
+          { subinventory: 'STOCK', lot: 'L-A', nettable: true, change: 2 },
+          { subinventory: 'STOCK', lot: 'L-B', nettable: true, change: 1 },
+          { subinventory: 'DAMAGED', lot: 'L-B', nettable: false, change: 1 },
+        ],
+      ]], 'the inspection is recorded once for the ERP, with every position it moved');
     });
 
     it('moves nothing of an inspection one of whose lines QA cannot cover, and gives a repeat the same refusal', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { inventoryTransactionRecorded } from '../../platform/contracts/events.ts';
 import { connectDatabase, type Database } from '../../platform/database/database.ts';
 import { Prisma } from '../../platform/database/generated/client.ts';
 import { seedDemoData } from '../../prisma/seed.ts';
@@ -48,6 +49,34 @@ describe('StockLedger', () => {
 
     assert.deepEqual(await stockOf(database.db, 'LEDGER-1', 'DC-01'), { available: 15, reserved: 0, allocated: 0 });
     assert.deepEqual(await outboxOf('LEDGER-1'), [{ causeId: 'first', sequence: '1' }], 'one outbox record, and the sequence did not skip');
+  });
+
+  it("records an applied change's transaction by what it changed on hand, and none of a refused group or of a count that changes nothing", async () => {
+    await givenStock(database.db, 'LEDGER-5', { 'DC-01': 10, 'DC-02': 4 });
+    const now = new Date('2026-12-01T09:30:00.000Z');
+    const transaction = (id: string, kind: 'CYCLE_COUNT' | 'ADJUSTMENT' | 'PICK', quantity: number) => ({ kind, transactionId: `TEST:${id}`, quantity });
+    const count = (quantity: number, id: string): StockChange => ({
+      sku: 'LEDGER-5', locationId: 'DC-01', cause: { type: 'WAREHOUSE_EVENT', id }, source: 'test-wms',
+      effects: [{ subinventory: 'STOCK', lot: '', bucket: 'onHandWms', op: 'set', quantity }], transaction: transaction(id, 'CYCLE_COUNT', quantity),
+    });
+    await database.db.prisma.$transaction(async (tx) => {
+      const ledger = await StockLedger.open(tx, [{ sku: 'LEDGER-5', locationId: 'DC-01' }, { sku: 'LEDGER-5', locationId: 'DC-02' }], now);
+      assert.equal(ledger.apply(count(7, 'counted')).status, 'APPLIED');
+      assert.equal(ledger.apply(count(7, 'confirmed')).status, 'APPLIED');
+      const group = ledger.applyAll([count(9, 'undone'), { ...receipt('LEDGER-5', 'DC-02', -5, 'refused'), transaction: transaction('refused', 'ADJUSTMENT', 5) }]);
+      assert.equal(group.ok, false);
+      const picked = { ...receipt('LEDGER-5', 'DC-02', 0, 'picked'), effects: [], transaction: { ...transaction('picked', 'PICK', 2), subinventory: 'STOCK' } };
+      assert.equal(ledger.apply(picked).status, 'APPLIED');
+      await ledger.write();
+    });
+
+    const recorded = await database.db.query<{ payload: unknown }>(`SELECT payload FROM event_outbox WHERE type = $1 AND payload->>'sku' = 'LEDGER-5' ORDER BY id`, [inventoryTransactionRecorded.type]);
+    const alike = { kind: 'CYCLE_COUNT', sku: 'LEDGER-5', unitOfMeasure: 'EA', subinventory: 'STOCK', transferSubinventory: null, counterpartLocationId: null, serials: [], occurredAt: now.toISOString() };
+    assert.deepEqual(recorded.map((row) => row.payload), [
+      { ...alike, transactionId: 'TEST:counted', locationId: 'DC-01', quantity: 7, lines: [{ subinventory: 'STOCK', lot: '', nettable: true, change: -3 }] },
+      { ...alike, transactionId: 'TEST:picked', kind: 'PICK', locationId: 'DC-02', quantity: 2, lines: [] },
+    ], 'the count in the first line\'s subinventory, the item\'s unit, at the ledger\'s time');
+    assert.deepEqual(await outboxOf('LEDGER-5'), [{ causeId: 'counted', sequence: '1' }, { causeId: 'confirmed', sequence: '2' }], 'a change without effects changes no level');
   });
 
   it('creates a stock level that does not exist yet, and applies changes to it', async () => {

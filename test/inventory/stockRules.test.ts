@@ -66,6 +66,21 @@ describe('applyBucketEffects', () => {
     assert.equal(stock.get(positionKey('STOCK', ''))!.onHandWms, 10, 'the input is left as it was');
   });
 
+  it('reports what the effects did to each position\'s on hand end to end: a count its delta, effects that cancel out nothing', () => {
+    const result = applyBucketEffects(stock, [
+      { subinventory: 'STOCK', lot: '', bucket: 'onHandWms', op: 'set', quantity: 7 },
+      { subinventory: 'DAMAGED', lot: 'L1', bucket: 'onHandWms', op: 'add', quantity: 2 },
+      { subinventory: 'QA', lot: '', bucket: 'onHandWms', op: 'add', quantity: 4 },
+      { subinventory: 'QA', lot: '', bucket: 'onHandWms', op: 'add', quantity: -4 },
+      { subinventory: 'STOCK', lot: '', bucket: 'allocated', op: 'add', quantity: 1 },
+    ], (subinventory, lot) => position({ subinventory, lot, nettable: false }));
+    assert.ok(result.ok);
+    assert.deepEqual(result.onHandChanges, [
+      { subinventory: 'STOCK', lot: '', nettable: true, change: -3 },
+      { subinventory: 'DAMAGED', lot: 'L1', nettable: false, change: 2 },
+    ]);
+  });
+
   it('refuses, as a whole, a change that would drive on hand below zero', () => {
     const result = applyBucketEffects(stock, [
       { subinventory: 'STOCK', lot: '', bucket: 'allocated', op: 'add', quantity: 5 },

@@ -47,7 +47,8 @@ describe('warehouse events in, stock changes out', () => {
     await seedDemoData(database.db, { skuCount: 50 });
     infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 10 }, eventBus: redis.eventBus });
     subscription = await infrastructure.bus.subscribe(stockLevelChanged.stream, (events: readonly BusEvent[]) => {
-      for (const { id, payload } of events) {
+      // The stream carries inventory transactions beside the stock changes: only the changes count here.
+      for (const { id, payload } of events.filter((event) => event.type === stockLevelChanged.type)) {
         const change = { ...(payload as RecordedStockChange), id: id! };
         // The stream is shared by every test run on this Redis: keep this process's changes only.
         if (change.cause.id.startsWith(`acme-wms:acme-${process.pid}-`) || change.cause.id.startsWith(`northwind-3pl:nw-${process.pid}-`)) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bucketEffectsOf, type BucketEffect } from '../../subgraphs/inventory/domain/events/bucketEffects.ts';
+import { bucketEffectsOf, isErpTransaction, type BucketEffect } from '../../subgraphs/inventory/domain/events/bucketEffects.ts';
 import {
   INVENTORY_EVENT_TYPES,
   type CanonicalInventoryEvent,
@@ -381,6 +381,15 @@ describe('bucketEffectsOf', () => {
 
   it('has an expectation above for every event type', () => {
     assert.deepEqual(expectations.map(({ type }) => type), [...INVENTORY_EVENT_TYPES]);
+  });
+
+  it('makes an ERP transaction of every movement that changes on hand, and of a pick', () => {
+    assert.deepEqual(INVENTORY_EVENT_TYPES.filter(isErpTransaction), [
+      'RECEIPT', 'PICK', 'SHIP', 'ADJUSTMENT', 'CYCLE_COUNT', 'TRANSFER_OUT', 'TRANSFER_IN', 'RETURN_RECEIVED', 'RETURN_RESTOCKED',
+    ]);
+    for (const { type, effects } of expectations) {
+      assert.equal(isErpTransaction(type), type === 'PICK' || effects.some((effect) => effect.bucket === 'onHandWms'), type);
+    }
   });
 
   it('applies what the mapping produced: a restock in northwind-3pl format moves units out of QA into stock', () => {

@@ -18,7 +18,7 @@ interface Started {
 /** Runs `npm start`'s script with no DATABASE_URL / REDIS_URL, on free ports, until it prints its banner. */
 async function startEmbedded(dataDir: string): Promise<Started> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
-    env: { PATH: process.env.PATH, STOCKGRAPH_DATA_DIR: dataDir, GATEWAY_PORT: '0', INVENTORY_PORT: '0', ORDERS_PORT: '0', RECONCILIATION_PORT: '0' },
+    env: { PATH: process.env.PATH, STOCKGRAPH_DATA_DIR: dataDir, GATEWAY_PORT: '0', INVENTORY_PORT: '0', ORDERS_PORT: '0', RECONCILIATION_PORT: '0', ERP_SIMULATOR_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -71,6 +71,22 @@ describe('npm start on a bare machine', () => {
     assert.ok(level.onHandWms > 0 && level.available >= 0, 'inventory subgraph answered');
     assert.equal(level.reconciliation.variance, level.onHandWms - level.onHandErp, 'reconciliation subgraph answered');
     assert.equal((await fetch(`${first.gatewayUrl}/readyz`)).status, 200);
+
+    // And the demo's first reconciliation run has compared every position, and the demo orders'
+    // transactions reached the simulated ERP through the sync ledger
+    const demo = await fetch(`${first.gatewayUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ reconciliationRuns(first: 1) { nodes { status positionsCompared matched } } syncTransactions(filter: { kind: [SHIP] }, first: 1) { nodes { status } } }' }),
+    });
+    const { reconciliationRuns, syncTransactions } = ((await demo.json()) as { data: any }).data;
+    const [run] = reconciliationRuns.nodes;
+    assert.equal(run.status, 'COMPLETED');
+    assert.ok(run.positionsCompared === 60_000 && run.matched < run.positionsCompared, 'the demo data\'s disagreements were found');
+    assert.equal(syncTransactions.nodes.length, 1, 'the demo orders\' shipments entered the sync ledger');
+    const erp = first.output().match(/ERP \(simulated\)\s+(http:\/\/\S+)/)![1];
+    const stats = (await (await fetch(`${erp}/admin/stats`)).json()) as { transactionsAccepted: number };
+    assert.ok(stats.transactionsAccepted > 0, 'the sync connector posted to the simulated ERP');
 
     // And a reservation's stock change reaches a subscriber over the in-process bus
     const client = createClient({ url: `${first.gatewayUrl.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });

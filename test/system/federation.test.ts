@@ -4,6 +4,7 @@ import { openInfrastructure, type Infrastructure } from '../../platform/infrastr
 import { createLogger } from '../../platform/logger.ts';
 import { DEMO_LOCATION_ID, DEMO_SKU, seedDemoData } from '../../prisma/seed.ts';
 import { seedDemoOrders } from '../../system/demoOrders.ts';
+import { seedDemoReconciliation } from '../../system/demoReconciliation.ts';
 import { startSystem, type RunningSystem } from '../../system/startSystem.ts';
 import { graphql } from '../support/graphql.ts';
 import { createTestDatabase, redisNamespace, type TestDatabase } from '../support/services.ts';
@@ -36,6 +37,7 @@ describe('the federated system on PostgreSQL and Redis', () => {
     });
     gatewayUrl = system.gateway.url;
     await seedDemoOrders({ gatewayUrl, db: database.db, logger: createLogger('silent'), count: 24, skuCount: 120 });
+    await seedDemoReconciliation({ gatewayUrl, logger: createLogger('silent') });
   });
 
   after(async () => {

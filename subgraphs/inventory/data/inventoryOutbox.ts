@@ -1,4 +1,6 @@
-import { stockLevelChanged, type STOCK_CHANGE_CAUSE_TYPES, type StockBucketsPayload } from '../../../platform/contracts/events.ts';
+import {
+  inventoryTransactionRecorded, stockLevelChanged, type PayloadOf, type STOCK_CHANGE_CAUSE_TYPES, type StockBucketsPayload,
+} from '../../../platform/contracts/events.ts';
 import { outboxRecord, type OutboxRecord } from '../../../platform/events/outbox.ts';
 import type { StockLevelBuckets } from '../domain/stockLevelSummary.ts';
 
@@ -26,6 +28,21 @@ export function stockChangeRecord(change: StockChangeEvent, occurredAt: Date): O
     after: bucketsPayload(change.after),
     occurredAt: occurredAt.toISOString(),
   });
+}
+
+type TransactionPayload = PayloadOf<typeof inventoryTransactionRecorded>;
+
+/** What an inventory transaction's event says of it. */
+export interface InventoryTransactionEvent extends Omit<TransactionPayload, 'lines' | 'serials' | 'occurredAt'> {
+  readonly lines: readonly TransactionPayload['lines'][number][];
+  readonly serials: readonly string[];
+  readonly occurredAt: Date;
+}
+
+/** The `inventory.transaction.recorded` outbox record of a transaction. */
+export function transactionRecord(transaction: InventoryTransactionEvent): OutboxRecord {
+  const { lines, serials, occurredAt } = transaction;
+  return outboxRecord(inventoryTransactionRecorded, { ...transaction, lines: [...lines], serials: [...serials], occurredAt: occurredAt.toISOString() });
 }
 
 function bucketsPayload(buckets: StockLevelBuckets): StockBucketsPayload {

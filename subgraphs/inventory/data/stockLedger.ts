@@ -1,14 +1,40 @@
-import type { STOCK_CHANGE_CAUSE_TYPES } from '../../../platform/contracts/events.ts';
+import type { INVENTORY_TRANSACTION_KINDS, STOCK_CHANGE_CAUSE_TYPES } from '../../../platform/contracts/events.ts';
 import { Prisma } from '../../../platform/database/generated/client.ts';
 import { recordset } from '../../../platform/database/recordset.ts';
-import { outboxInsert } from '../../../platform/events/outbox.ts';
-import { applyBucketEffects, positionKey, type LedgerBucket, type LedgerEffect } from '../domain/applyBucketEffects.ts';
+import { outboxInsert, type OutboxRecord } from '../../../platform/events/outbox.ts';
+import { applyBucketEffects, positionKey, type LedgerBucket, type LedgerEffect, type OnHandChange } from '../domain/applyBucketEffects.ts';
 import type { InboundSupply } from '../domain/promiseDate.ts';
 import { inboundSupply, nextLotExpiry, summarizeStockLevel, type PositionState, type StockLevelBuckets } from '../domain/stockLevelSummary.ts';
-import { INVENTORY_PRODUCER, stockChangeRecord, type StockChangeEvent } from './inventoryOutbox.ts';
+import { INVENTORY_PRODUCER, stockChangeRecord, transactionRecord } from './inventoryOutbox.ts';
 
 /** What made a stock level change; travels with its stock-change event. */
 export type StockChangeCauseType = (typeof STOCK_CHANGE_CAUSE_TYPES)[number];
+
+export type InventoryTransactionKind = (typeof INVENTORY_TRANSACTION_KINDS)[number];
+
+/**
+ * The inventory transaction a change is, as the ERP is told of it (`inventory.transaction.recorded`).
+ * The ledger adds the rest: the item's unit of measure, and what the change did to on hand.
+ */
+export interface TransactionDescription {
+  readonly kind: InventoryTransactionKind;
+  /**
+   * `<cause type>:<cause id>` of the change, and what tells apart the transactions of one cause
+   * (`TRANSFER:<id>:SHIP`, `/<sku>` for each item of a snapshot): the same on every delivery.
+   */
+  readonly transactionId: string;
+  /** The movement's quantity as stated, unsigned (a count's counted units). */
+  readonly quantity: number;
+  /** Where the units come from when no line tells it (a pick); the first line's subinventory when not given. */
+  readonly subinventory?: string;
+  /** Where a transfer takes the units at its other end. */
+  readonly transferSubinventory?: string;
+  /** The other location of a transfer between locations. */
+  readonly counterpartLocationId?: string;
+  readonly serials?: readonly string[];
+  /** When it happened in the warehouse; when the ledger applies it if not given. */
+  readonly occurredAt?: Date;
+}
 
 /** One change to the positions of one item x location, applied all or nothing. */
 export interface StockChange {
@@ -25,6 +51,13 @@ export interface StockChange {
    * rather than applied, while the change's other effects apply.
    */
   readonly order?: ChangeOrder;
+  /**
+   * The inventory transaction the change is. Once applied, it is recorded in the same write as
+   * the change, if it changed some position's WMS on hand (by what it really changed: a count its
+   * delta, a superseded effect nothing) or is a pick. A change without effects changes no level
+   * and only records its transaction (a pick its order's allocation holds already).
+   */
+  readonly transaction?: TransactionDescription;
 }
 
 export interface ChangeOrder {
@@ -67,6 +100,7 @@ interface PositionRow extends PositionState {
   sku: string;
   locationId: string;
   nettable: boolean;
+  unitOfMeasure: null;
   wmsUpdatedAt: Date | null;
   lastCountSource: string | null;
   lastCountSequence: bigint | null;
@@ -84,6 +118,13 @@ interface LotRow {
   locationId: null;
   lot: string;
   lotExpiresAt: Date | null;
+}
+
+interface ItemRow {
+  sku: string;
+  locationId: null;
+  lot: null;
+  unitOfMeasure: string;
 }
 
 const keyOf = (sku: string, locationId: string) => `${sku}\u0000${locationId}`;
@@ -116,13 +157,14 @@ export async function applyStockChanges(
  * locks them (in key order, so that concurrent callers cannot deadlock) and reads their
  * positions; changes are then applied in memory, where callers may read the levels as they
  * stand to decide the next change; write() stores the positions, the levels and one outbox
- * record per applied change. A fixed number of SQL statements, whatever the number of changes.
+ * record per applied change, and one more per inventory transaction recorded (see
+ * StockChange.transaction). A fixed number of SQL statements, whatever the number of changes.
  */
 export class StockLedger {
   private readonly touchedKeys = new Set<string>();
   /** Levels whose promise figures are written again although nothing changed them. */
   private readonly resummedKeys = new Set<string>();
-  private readonly outbox: StockChangeEvent[] = [];
+  private readonly outbox: OutboxRecord[] = [];
 
   private constructor(
     private readonly tx: Prisma.TransactionClient,
@@ -133,6 +175,7 @@ export class StockLedger {
     private readonly countsByKey: Map<string, ReadonlyMap<string, Count>>,
     private readonly nettableBySubinventory: ReadonlyMap<string, boolean>,
     private readonly lotsBySku: ReadonlyMap<string, ReadonlyMap<string, Date | null>>,
+    private readonly unitOfMeasureBySku: ReadonlyMap<string, string>,
   ) {}
 
   static async open(tx: Prisma.TransactionClient, levelKeys: readonly StockLevelKey[], now = new Date()): Promise<StockLedger> {
@@ -155,27 +198,34 @@ export class StockLedger {
       created = missing;
     }
     // Read in a statement after the lock, so that its snapshot holds what the previous holder of
-    // the lock committed. Subinventories come as rows without a SKU, and the items' lots (with
-    // their expiry, for positions new and old) as rows without a location.
-    const rows = await tx.$queryRaw<(PositionRow | SubinventoryRow | LotRow)[]>`
+    // the lock committed. Subinventories come as rows without a SKU, the items' lots (with their
+    // expiry, for positions new and old) as rows without a location, and the items' units of
+    // measure (for their transactions) as rows with neither a location nor a lot.
+    const skus = [...new Set(keys.map((key) => key.sku))];
+    const rows = await tx.$queryRaw<(PositionRow | SubinventoryRow | LotRow | ItemRow)[]>`
       SELECT p.sku, p.location_id AS "locationId", p.subinventory, p.lot, NULL::boolean AS nettable, NULL::timestamptz AS "lotExpiresAt",
-             p.on_hand_wms AS "onHandWms", p.on_hand_erp AS "onHandErp", p.allocated, p.reserved,
+             NULL::text AS "unitOfMeasure", p.on_hand_wms AS "onHandWms", p.on_hand_erp AS "onHandErp", p.allocated, p.reserved,
              p.inbound_in_transit AS "inboundInTransit", p.inbound_expected_at AS "inboundExpectedAt",
              p.quality_hold AS "qualityHold", p.damaged, p.wms_updated_at AS "wmsUpdatedAt",
              p.last_count_source AS "lastCountSource", p.last_count_sequence AS "lastCountSequence"
         FROM unnest(${keys.map((key) => key.sku)}::text[], ${keys.map((key) => key.locationId)}::text[]) AS k(sku, location_id)
         JOIN stock_position p USING (sku, location_id)
       UNION ALL
-      SELECT NULL, location_id, code, NULL, nettable, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+      SELECT NULL, location_id, code, NULL, nettable, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
         FROM subinventory WHERE location_id = ANY(${[...new Set(keys.map((key) => key.locationId))]}::text[])
       UNION ALL
-      SELECT sku, NULL, NULL, lot, NULL, expires_at, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-        FROM lot WHERE sku = ANY(${[...new Set(keys.map((key) => key.sku))]}::text[])`;
+      SELECT sku, NULL, NULL, lot, NULL, expires_at, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        FROM lot WHERE sku = ANY(${skus}::text[])
+      UNION ALL
+      SELECT sku, NULL, NULL, NULL, NULL, NULL, unit_of_measure, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        FROM item WHERE sku = ANY(${skus}::text[])`;
 
     const nettableBySubinventory = new Map<string, boolean>();
     const lotsBySku = new Map<string, Map<string, Date | null>>();
+    const unitOfMeasureBySku = new Map<string, string>();
     for (const row of rows) {
       if (row.sku === null) nettableBySubinventory.set(`${row.locationId}\u0000${row.subinventory}`, row.nettable);
+      else if (row.locationId === null && row.lot === null) unitOfMeasureBySku.set(row.sku, row.unitOfMeasure);
       else if (row.locationId === null) {
         if (!lotsBySku.has(row.sku)) lotsBySku.set(row.sku, new Map());
         lotsBySku.get(row.sku)!.set(row.lot, row.lotExpiresAt);
@@ -186,7 +236,7 @@ export class StockLedger {
     const countsByKey = new Map<string, Map<string, Count>>();
     for (const row of rows) {
       if (row.sku === null || row.locationId === null) continue;
-      const { sku, locationId, wmsUpdatedAt, lastCountSource, lastCountSequence, ...position } = row as PositionRow;
+      const { sku, locationId, wmsUpdatedAt, lastCountSource, lastCountSequence, unitOfMeasure: _unitOfMeasure, ...position } = row as PositionRow;
       const key = keyOf(sku, locationId);
       if (!positionsByKey.has(key)) positionsByKey.set(key, new Map());
       // Every position's subinventory exists (a foreign key), so the lookup finds it.
@@ -200,7 +250,7 @@ export class StockLedger {
       const level = levelByKey.get(key)!;
       if (wmsUpdatedAt && (!level.wmsReportedAt || wmsUpdatedAt > level.wmsReportedAt)) level.wmsReportedAt = wmsUpdatedAt;
     }
-    const ledger = new StockLedger(tx, now, levelByKey, positionsByKey, countsByKey, nettableBySubinventory, lotsBySku);
+    const ledger = new StockLedger(tx, now, levelByKey, positionsByKey, countsByKey, nettableBySubinventory, lotsBySku, unitOfMeasureBySku);
     // Levels created here get their figures (none in stock) even if no change touches them.
     for (const { sku, locationId } of created) ledger.resummedKeys.add(keyOf(sku, locationId));
     return ledger;
@@ -242,6 +292,12 @@ export class StockLedger {
     const { order } = change;
     const effects = order ? change.effects.filter((effect) => !isCounted(effect, change.source, order.sequence, level, positionCounts)) : change.effects;
     if (effects.length === 0 && change.effects.length > 0) return { status: 'SUPERSEDED' };
+    if (change.effects.length === 0) {
+      // Nothing moves, so the level keeps its sequence and publishes no change; the transaction stands.
+      this.recordTransaction(change, []);
+      const current = this.level(change.sku, change.locationId);
+      return { status: 'APPLIED', sequence: Number(level.sequence), before: current, after: current };
+    }
     const positions = this.positions(change.sku, change.locationId);
     const result = applyBucketEffects(positions, effects, (subinventory, lot) => {
       const nettable = this.isNettable(change.locationId, subinventory);
@@ -264,7 +320,8 @@ export class StockLedger {
       this.countsByKey.set(key, counted);
     }
     this.touchedKeys.add(key);
-    this.outbox.push({ sku: change.sku, locationId: change.locationId, sequence: Number(level.sequence), cause: change.cause, before, after });
+    this.outbox.push(stockChangeRecord({ sku: change.sku, locationId: change.locationId, sequence: Number(level.sequence), cause: change.cause, before, after }, this.now));
+    this.recordTransaction(change, result.onHandChanges);
     return { status: 'APPLIED', sequence: Number(level.sequence), before, after };
   }
 
@@ -320,7 +377,7 @@ export class StockLedger {
    * ledger: the WMS report times read by open() do not follow what a write stamps.
    */
   async write(alongside: readonly Prisma.Sql[] = []): Promise<void> {
-    if (this.touchedKeys.size === 0 && this.resummedKeys.size === 0 && alongside.length === 0) return;
+    if (this.touchedKeys.size === 0 && this.resummedKeys.size === 0 && this.outbox.length === 0 && alongside.length === 0) return;
     const { now, outbox } = this;
     const positions = upsertPositions([...this.touchedKeys].flatMap((key) => {
       const [sku, locationId] = key.split('\u0000') as [string, string];
@@ -344,11 +401,26 @@ export class StockLedger {
       Prisma.sql`levels AS (${levels})`,
       ...alongside.map((statement, index) => Prisma.sql`${Prisma.raw(`alongside_${index}`)} AS (${statement})`),
     ];
-    const records = outbox.map((row) => stockChangeRecord(row, now));
-    await this.tx.$executeRaw`WITH ${Prisma.join(parts, ', ')} ${outboxInsert(INVENTORY_PRODUCER, records, now)}`;
+    await this.tx.$executeRaw`WITH ${Prisma.join(parts, ', ')} ${outboxInsert(INVENTORY_PRODUCER, outbox, now)}`;
     this.touchedKeys.clear();
     this.resummedKeys.clear();
     this.outbox.length = 0;
+  }
+
+  /** The `inventory.transaction.recorded` record of an applied change that is a transaction and changed on hand by `lines`, or is a pick. */
+  private recordTransaction(change: StockChange, lines: readonly OnHandChange[]): void {
+    const { transaction, sku, locationId } = change;
+    if (!transaction || (lines.length === 0 && transaction.kind !== 'PICK')) return;
+    const { kind, transactionId, quantity, subinventory = lines[0]?.subinventory, serials = [], occurredAt = this.now } = transaction;
+    const unitOfMeasure = this.unitOfMeasureBySku.get(sku);
+    if (unitOfMeasure === undefined) throw new TypeError(`StockLedger: item ${sku} does not exist (the caller checks the catalogue first)`);
+    if (subinventory === undefined) throw new TypeError(`StockLedger: transaction ${transactionId} changes no on hand and names no subinventory`);
+    this.outbox.push(transactionRecord({
+      transactionId, kind, sku, locationId, unitOfMeasure, quantity, lines, subinventory,
+      transferSubinventory: transaction.transferSubinventory ?? null,
+      counterpartLocationId: transaction.counterpartLocationId ?? null,
+      serials, occurredAt,
+    }));
   }
 
   private lockedLevel(sku: string, locationId: string): LevelRow {

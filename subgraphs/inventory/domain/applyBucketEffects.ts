@@ -13,8 +13,23 @@ export interface LedgerEffect extends Omit<BucketEffect, 'bucket'> {
 
 export type EffectRejection = { readonly code: 'NEGATIVE_STOCK' | 'UNKNOWN_SUBINVENTORY'; readonly reason: string };
 
+/** What effects did to the WMS on hand of one position, all of them taken together. */
+export interface OnHandChange {
+  readonly subinventory: string;
+  readonly lot: string;
+  readonly nettable: boolean;
+  /** Signed, never 0. */
+  readonly change: number;
+}
+
 export type EffectOutcome =
-  | { readonly ok: true; readonly positions: Map<string, PositionState>; readonly changedBuckets: ReadonlySet<LedgerBucket> }
+  | {
+    readonly ok: true;
+    readonly positions: Map<string, PositionState>;
+    readonly changedBuckets: ReadonlySet<LedgerBucket>;
+    /** Per position whose WMS on hand ended other than it began, in the order the effects first name them. */
+    readonly onHandChanges: readonly OnHandChange[];
+  }
   | ({ readonly ok: false } & EffectRejection);
 
 export const positionKey = (subinventory: string, lot: string) => `${subinventory}\u0000${lot}`;
@@ -37,8 +52,10 @@ export function applyBucketEffects(
 ): EffectOutcome {
   const next = new Map(positions);
   const changedBuckets = new Set<LedgerBucket>();
+  const onHandKeys = new Set<string>();
   for (const effect of effects) {
     const key = positionKey(effect.subinventory, effect.lot);
+    if (effect.bucket === 'onHandWms') onHandKeys.add(key);
     const current = next.get(key) ?? blankPosition(effect.subinventory, effect.lot);
     if (!current) {
       return { ok: false, code: 'UNKNOWN_SUBINVENTORY', reason: `subinventory ${effect.subinventory} does not exist at this location` };
@@ -56,5 +73,11 @@ export function applyBucketEffects(
       : {};
     next.set(key, { ...current, [effect.bucket]: after, ...arrival });
   }
-  return { ok: true, positions: next, changedBuckets };
+  // Compared end to end, so that a count's change is its real delta and effects that cancel out are none.
+  const onHandChanges = [...onHandKeys].flatMap((key): OnHandChange[] => {
+    const { subinventory, lot, nettable, onHandWms } = next.get(key)!;
+    const change = onHandWms - (positions.get(key)?.onHandWms ?? 0);
+    return change === 0 ? [] : [{ subinventory, lot, nettable, change }];
+  });
+  return { ok: true, positions: next, changedBuckets, onHandChanges };
 }

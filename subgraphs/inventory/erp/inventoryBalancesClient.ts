@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { BalanceCollector, toErpBalance, type ErpBalance, type RejectedBalance } from './erpBalance.ts';
-import { basicAuthorization, ErpRefusal, requestErp, TransientErpFailure } from './erpHttp.ts';
+import { basicAuthorization, ErpRefusal, requestErp, TransientErpFailure } from '../../../platform/erp/erpHttp.ts';
 
 /** Oracle Fusion SCM's on-hand balances collection (REST framework version 11.13.18.05). */
 const INVENTORY_BALANCES_PATH = '/fscmRestApi/resources/11.13.18.05/inventoryOnhandBalances';

@@ -268,7 +268,7 @@ export class OrderStockService {
     const results = inspections.map(({ inspectionId, orderId, lines }) => {
       const first = answered.get(inspectionId);
       if (first) return inspectionAnswer(first);
-      const plan = planReturnInspection(orderId, lines, ledger, catalogue);
+      const plan = planReturnInspection(orderId, inspectionId, lines, ledger, catalogue);
       if (plan.ok) {
         applyOrFail(ledger, plan.changes);
         changedStock ||= plan.changes.length > 0;
@@ -363,9 +363,10 @@ function releaseAnswer(hold: OrderHoldRecord): ReleaseResult {
 
 /**
  * An inspection's stock changes, one per SKU x location (its lines for the same SKU and location
- * taken together), or why it moves nothing: its first line that cannot be applied.
+ * taken together), each recorded as a RETURN_RESTOCKED transaction for the ERP, or why it moves
+ * nothing: its first line that cannot be applied.
  */
-function planReturnInspection(orderId: string, lines: InspectionRequestItem['lines'], ledger: StockLedger, catalogue: StockCatalogue): InspectionPlanOutcome {
+function planReturnInspection(orderId: string, inspectionId: string, lines: InspectionRequestItem['lines'], ledger: StockLedger, catalogue: StockCatalogue): InspectionPlanOutcome {
   const merged = new Map<string, { sku: string; locationId: string; restocked: number; scrapped: number }>();
   for (const { sku, locationId, restocked, scrapped } of lines) {
     const line = merged.get(levelKey(sku, locationId)) ?? { sku, locationId, restocked: 0, scrapped: 0 };
@@ -394,7 +395,9 @@ function planReturnInspection(orderId: string, lines: InspectionRequestItem['lin
       { subinventory: 'QA', lot, bucket: 'onHandWms', op: 'add', quantity: -quantity },
       { subinventory: to === 'restock' ? restockInto! : 'DAMAGED', lot, bucket: 'onHandWms', op: 'add', quantity },
     ]);
-    changes.push(...changesByLevel(orderId, [{ sku, locationId, effects }]));
+    // Units leave QA for sellable stock or DAMAGED: an inventory transaction the ERP must hear of, one per item x location.
+    const transaction = { kind: 'RETURN_RESTOCKED', transactionId: `ORDER:${orderId}:INSPECTION:${inspectionId}/${sku}/${locationId}`, quantity: restocked + scrapped } as const;
+    changes.push(...changesByLevel(orderId, [{ sku, locationId, effects }]).map((change) => ({ ...change, transaction })));
   }
   return { ok: true, changes };
 }

@@ -2,14 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../../../platform/database/database.ts';
 import { isUniqueViolation } from '../../../platform/database/postgresErrors.ts';
 import { requestFingerprint } from '../../../platform/lang/requestFingerprint.ts';
-import { insertErpSerialBatches } from '../data/erpSerialBatchStore.ts';
-import { StockLedger, type StockChange } from '../data/stockLedger.ts';
+import { StockLedger, type StockChange, type TransactionDescription } from '../data/stockLedger.ts';
 import {
   insertTransfer, lockTransfer, moveSerials, recordTransferReceipt, serialsInStockAt, transferByIdempotencyKey, transfersById,
   type TransferRecord,
 } from '../data/transferStore.ts';
 import { positionKey, type LedgerEffect } from '../domain/applyBucketEffects.ts';
-import { planErpSerialBatches } from '../domain/transfers/erpSerialBatches.ts';
 import { planTransferReceipt, type ReceiptRequest } from '../domain/transfers/transferReceipt.ts';
 import { chooseLotsFirstExpiryFirstOut, validateTransferRequest, type ItemControl, type LotQuantity, type TransferRequest } from '../domain/transfers/transferRequest.ts';
 import { InventoryError, InventoryErrorCode } from '../errors.ts';
@@ -35,8 +33,10 @@ const badInput = (problems: { field: string; message: string }[]) =>
 /**
  * Transfers: between subinventories of one location (debit and credit in one step, COMPLETED),
  * or between locations (the source is debited and the destination shows the quantity inbound
- * in transit until receiveTransfer credits it). Lots and serials travel with the transfer; the
- * serials of a transfer are queued for the ERP as it ships (see ErpSerialPusher).
+ * in transit until receiveTransfer credits it). Lots and serials travel with the transfer. The
+ * shipment (`TRANSFER:<id>:SHIP`) and each receipt are inventory transactions, recorded with the
+ * serials they move in the transaction that moves them (see StockChange.transaction): the ERP
+ * hears of them through the reconciliation subgraph's sync ledger.
  */
 export class TransferService {
   constructor(
@@ -88,12 +88,18 @@ export class TransferService {
       const sameLocation = from.locationId === to.locationId;
       const expectedArrivalAt = sameLocation ? null : (request.expectedArrivalAt ?? new Date(now.getTime() + this.settings.defaultTransitMs));
       const id = `TRF-${randomUUID()}`;
-      const change = (locationId: string, effects: LedgerEffect[]): StockChange => ({ sku, locationId, cause: { type: 'TRANSFER', id }, source: STOCKGRAPH_SOURCE, effects });
+      const change = (locationId: string, effects: LedgerEffect[], transaction?: TransactionDescription): StockChange =>
+        ({ sku, locationId, cause: { type: 'TRANSFER', id }, source: STOCKGRAPH_SOURCE, effects, transaction });
       const out = lots.map(({ lot, quantity: q }): LedgerEffect => ({ subinventory: from.subinventory, lot, bucket: 'onHandWms', op: 'add', quantity: -q }));
       const arriving = lots.map(({ lot, quantity: q }): LedgerEffect => sameLocation
         ? { subinventory: to.subinventory, lot, bucket: 'onHandWms', op: 'add', quantity: q }
         : { subinventory: to.subinventory, lot, bucket: 'inboundInTransit', op: 'add', quantity: q, expectedAt: expectedArrivalAt! });
-      const applied = ledger.applyAll(sameLocation ? [change(from.locationId, [...out, ...arriving])] : [change(from.locationId, out), change(to.locationId, arriving)]);
+      const shipment = {
+        transactionId: `TRANSFER:${id}:SHIP`, quantity, subinventory: from.subinventory, transferSubinventory: to.subinventory, serials: [...serials].sort(),
+      };
+      const applied = ledger.applyAll(sameLocation
+        ? [change(from.locationId, [...out, ...arriving], { ...shipment, kind: 'SUBINVENTORY_TRANSFER' })]
+        : [change(from.locationId, out, { ...shipment, kind: 'TRANSFER_OUT', counterpartLocationId: to.locationId }), change(to.locationId, arriving)]);
       if (!applied.ok) throw new InventoryError(InventoryErrorCode.INSUFFICIENT_STOCK, `Cannot move ${quantity} of ${sku}: ${applied.refused.reason}`);
 
       const transfer: TransferRecord = {
@@ -108,8 +114,6 @@ export class TransferService {
         serials: [...serials].sort().map((serial) => ({ serial, received: sameLocation })),
       };
       await insertTransfer(tx, transfer);
-      // In this transaction, so that the ERP hears of every serial that moved and of no other.
-      await insertErpSerialBatches(tx, id, planErpSerialBatches(id, serials));
       await moveSerials(tx, sku, serials, to, sameLocation ? 'IN_STOCK' : 'IN_TRANSIT', now);
       await ledger.write();
       return { transfer, changed: true };
@@ -137,17 +141,27 @@ export class TransferService {
       if (!plan.ok) throw new InventoryError(InventoryErrorCode.RECEIPT_EXCEEDS_SHIPMENT, `Transfer ${shipped.id}: ${plan.message}`);
 
       const { sku, to } = shipped;
+      const received = plan.lines.reduce((sum, line) => sum + line.received, 0);
+      const short = plan.lines.reduce((sum, line) => sum + line.short, 0);
       const ledger = await StockLedger.open(tx, [{ sku, locationId: to.locationId }], now);
       const effects = plan.lines.flatMap(({ lot, received, short }): LedgerEffect[] => [
         { subinventory: to.subinventory, lot, bucket: 'onHandWms', op: 'add', quantity: received },
         { subinventory: to.subinventory, lot, bucket: 'inboundInTransit', op: 'add', quantity: -(received + short) },
       ]);
-      const applied = ledger.applyAll([{ sku, locationId: to.locationId, cause: { type: 'TRANSFER', id: shipped.id }, source: STOCKGRAPH_SOURCE, effects }]);
+      const receipt: TransactionDescription = {
+        kind: 'TRANSFER_IN',
+        // Numbered by the first unit it brings in: the transfer keeps no count of its receipts, and
+        // every receipt that is a transaction brings in at least one unit.
+        transactionId: `TRANSFER:${shipped.id}:RECEIPT:${shipped.receivedQuantity + 1}`,
+        quantity: received,
+        subinventory: to.subinventory,
+        counterpartLocationId: shipped.from.locationId,
+        serials: [...arrivedSerials].sort(),
+      };
+      const applied = ledger.applyAll([{ sku, locationId: to.locationId, cause: { type: 'TRANSFER', id: shipped.id }, source: STOCKGRAPH_SOURCE, effects, transaction: receipt }]);
       if (!applied.ok) throw new Error(`Stock ledger refused a transfer receipt: ${JSON.stringify(applied.refused)}`);
 
       const byLot = new Map(plan.lines.map((line) => [line.lot, line]));
-      const received = plan.lines.reduce((sum, line) => sum + line.received, 0);
-      const short = plan.lines.reduce((sum, line) => sum + line.short, 0);
       const arrived = new Set(arrivedSerials);
       const updated: TransferRecord = {
         ...shipped,

@@ -7,7 +7,7 @@ import { outboxInsert, outboxRecord, type OutboxRecord } from '../../../platform
 import { INVENTORY_PRODUCER } from '../data/inventoryOutbox.ts';
 import { StockLedger, type StockChange } from '../data/stockLedger.ts';
 import type { LedgerEffect } from '../domain/applyBucketEffects.ts';
-import { bucketEffectsOf, serialMovementOf } from '../domain/events/bucketEffects.ts';
+import { bucketEffectsOf, isErpTransaction, serialMovementOf } from '../domain/events/bucketEffects.ts';
 import type { CanonicalInventoryEvent, ItemEvent, LocationSnapshot } from '../domain/events/canonicalEvent.ts';
 import { mapWarehouseEvent, type SourceMapping } from '../domain/events/sourceMapping.ts';
 import { HeldOrderAllocations } from './heldOrderAllocations.ts';
@@ -51,7 +51,9 @@ interface Catalogue {
  * event id) and in source-sequence order per item x location, and keeps every event that cannot
  * be applied in the dead-letter store with its reason and raw payload. All-or-nothing per event.
  * Each applied event that concerns an order (a pick, pack, ship, delivery or return naming the
- * order's reference) is published, in the same transaction, as `inventory.warehouseEvent.applied`.
+ * order's reference) is published, in the same transaction, as `inventory.warehouseEvent.applied`;
+ * each applied movement the ERP records as a transaction (see isErpTransaction), as
+ * `inventory.transaction.recorded` (a snapshot as one cycle count per item it changed).
  * A pick or ship that names an order whose stock is HELD counts toward the order's allocation of
  * its SKU at its location (see HeldOrderAllocations): a pick allocates only what the allocation
  * no longer covers.
@@ -144,8 +146,10 @@ export class WarehouseEventIngestion {
       const unclaimed: string[] = [];
       for (const { index, event, changes } of plans) {
         const movement = event.kind === 'item' ? heldOrders.movementOf(event, changes) : null;
+        // A pick its order's allocation holds already moves no stock: what is left of it is its transaction.
+        const eventChanges = !movement ? changes : movement.changes.length > 0 ? movement.changes : changes.map((change) => ({ ...change, effects: [] }));
         // All of an event's changes (a snapshot's, one per SKU) or none.
-        const result = ledger.applyAll((movement?.changes ?? changes).map((change) => withLaterMovements(change, later)));
+        const result = ledger.applyAll(eventChanges.map((change) => withLaterMovements(change, later)));
         if (!result.ok) {
           unclaimed.push(event.eventId);
           deadLetters.push({ index, eventId: event.eventId, code: result.refused.code, reason: result.refused.reason });
@@ -366,13 +370,25 @@ function itemChanges(event: ItemEvent): StockChange[] {
 }
 
 function itemChange(event: ItemEvent, effects: StockChange['effects']): StockChange {
+  const cause = { type: 'WAREHOUSE_EVENT', id: `${event.source}:${event.eventId}` } as const;
   return {
     sku: event.sku,
     locationId: event.locationId,
-    cause: { type: 'WAREHOUSE_EVENT', id: `${event.source}:${event.eventId}` },
+    cause,
     source: event.source,
     effects,
     order: event.type === 'CYCLE_COUNT' ? { sequence: event.sequence, counts: 'positions' } : { sequence: event.sequence },
+    transaction: isErpTransaction(event.type)
+      ? {
+        kind: event.type,
+        transactionId: `${cause.type}:${cause.id}`,
+        // Unsigned: an adjustment's direction is in what it changed.
+        quantity: Math.abs(event.quantity),
+        subinventory: event.subinventory,
+        serials: event.serials,
+        occurredAt: event.occurredAt,
+      }
+      : undefined,
   };
 }
 
@@ -384,13 +400,19 @@ function snapshotChanges(snapshot: LocationSnapshot, current: readonly { sku: st
     effectsBySku.get(sku)!.set(`${subinventory}\u0000${lot}`, { subinventory, lot, bucket: 'onHandWms', op: 'set', quantity });
   };
   for (const position of current) set(position.sku, position.subinventory, position.lot, 0);
-  for (const line of snapshot.lines) set(line.sku, line.subinventory, line.lot, line.quantity);
+  const counted = new Map<string, number>();
+  for (const line of snapshot.lines) {
+    set(line.sku, line.subinventory, line.lot, line.quantity);
+    counted.set(line.sku, (counted.get(line.sku) ?? 0) + line.quantity);
+  }
+  const cause = { type: 'WAREHOUSE_EVENT', id: `${snapshot.source}:${snapshot.eventId}` } as const;
   return [...effectsBySku].map(([sku, effects]) => ({
     sku,
     locationId: snapshot.locationId,
-    cause: { type: 'WAREHOUSE_EVENT', id: `${snapshot.source}:${snapshot.eventId}` },
+    cause,
     source: snapshot.source,
     effects: [...effects.values()],
     order: { sequence: snapshot.sequence, counts: 'level' },
+    transaction: { kind: 'CYCLE_COUNT', transactionId: `${cause.type}:${cause.id}/${sku}`, quantity: counted.get(sku) ?? 0, occurredAt: snapshot.occurredAt },
   }));
 }

@@ -1,5 +1,11 @@
-/** What became of a discrepancy; see DiscrepancyStatus in schema.graphql. */
-export type DiscrepancyStatus = 'OPEN' | 'AUTO_CORRECTED' | 'RESOLVED';
+// The states of reconciliation's records, as schema.graphql describes them.
 
-/** Where a transaction is on its way to the ERP; see SyncStatus in schema.graphql. */
-export type SyncStatus = 'PENDING_SYNC' | 'SYNCED' | 'SYNC_FAILED';
+export type DiscrepancyStatus = 'OPEN' | 'AUTO_CORRECTED' | 'RESOLVED';
+export type ReviewTaskKind = 'VARIANCE' | 'ORPHANED_TRANSACTION';
+export type ReviewTaskStatus = 'OPEN' | 'APPROVED' | 'REJECTED' | 'CANCELLED';
+export type AlertKind = 'VARIANCE' | 'SYNC_FAILED';
+export type AlertStatus = 'OPEN' | 'ACKNOWLEDGED' | 'RESOLVED';
+export type HoldStatus = 'ACTIVE' | 'RELEASED';
+
+/** What an audit entry is about (reconciliation_audit.subject_type). */
+export type AuditSubject = 'DISCREPANCY' | 'TASK' | 'ALERT' | 'HOLD';

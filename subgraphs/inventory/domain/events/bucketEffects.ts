@@ -1,4 +1,5 @@
-import type { ItemEvent } from './canonicalEvent.ts';
+import { UnreachableCaseError } from '../../../../platform/lang/unreachableCaseError.ts';
+import type { InventoryEventType, ItemEvent } from './canonicalEvent.ts';
 
 export type StockBucket = 'onHandWms' | 'allocated' | 'qualityHold' | 'inboundInTransit' | 'damaged';
 
@@ -98,5 +99,35 @@ export function serialMovementOf(event: ItemEvent): 'arrive' | 'leave' | null {
       const unhandled: never = event.type;
       throw new TypeError(`Unknown inventory event type ${String(unhandled)}`);
     }
+  }
+}
+
+/** The movements the ERP records as inventory transactions, each under its own name. */
+export type TransactionEventType = Exclude<InventoryEventType, 'PACK' | 'DELIVERY' | 'QUALITY_HOLD' | 'QUALITY_RELEASE'>;
+
+/**
+ * Whether the ERP records the movement as an inventory transaction: every movement that changes
+ * on hand, and a pick, which commits stock to an order. Packing and delivery change an order's
+ * status, a quality hold what may be promised: none changes what the ERP holds.
+ */
+export function isErpTransaction(type: InventoryEventType): type is TransactionEventType {
+  switch (type) {
+    case 'RECEIPT':
+    case 'PICK':
+    case 'SHIP':
+    case 'ADJUSTMENT':
+    case 'CYCLE_COUNT':
+    case 'TRANSFER_OUT':
+    case 'TRANSFER_IN':
+    case 'RETURN_RECEIVED':
+    case 'RETURN_RESTOCKED':
+      return true;
+    case 'PACK':
+    case 'DELIVERY':
+    case 'QUALITY_HOLD':
+    case 'QUALITY_RELEASE':
+      return false;
+    default:
+      throw new UnreachableCaseError(type);
   }
 }
