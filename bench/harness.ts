@@ -6,13 +6,19 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { cpus, totalmem } from 'node:os';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { connectDatabase, type Database } from '../platform/database/database.ts';
 import { applyMigrations } from '../platform/database/migrator.ts';
 import { deleteKeysUnder } from '../platform/redis.ts';
 import { DEFAULT_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '../platform/config/services.ts';
+import { IDENTITY_HEADER, identitySigner, newCorrelationId } from '../platform/graphql/callerIdentity.ts';
+import { newApiKey, writeClientsFile, type ClientEntry } from '../gateway/clients/clientsFile.ts';
+import type { PersistedOperation } from '../gateway/edge/persistedQueryManifest.ts';
+import { GRANTABLE_SCOPE_NAMES } from '../gateway/edge/scopes.ts';
 
 export const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -38,24 +44,65 @@ export interface RunningServices {
   readonly pids: Readonly<Record<SubgraphName | 'gateway', number>>;
   /** The prefix of the run's Redis keys (its streams). */
   readonly redisKeyPrefix: string;
+  /** What the benchmark's client (every scope, limits it never reaches) sends the gateway. */
+  readonly clientHeaders: Readonly<Record<string, string>>;
+  /** What a call straight to a subgraph presents in the gateway's place: a freshly signed identity. */
+  subgraphHeaders(): Record<string, string>;
   stop(): Promise<void>;
+}
+
+/** Limits a benchmark's client never reaches: the checks run, the limits never bite. */
+export const LIMITS_NEVER_REACHED = Object.freeze({ requestsPerSecond: 1_000_000_000, burst: 1_000_000_000, maxCost: 1_000_000_000 });
+
+/** A client besides the benchmark's own; with a `safelist`, it is bound to a manifest of those operations. */
+export interface ExtraClient {
+  readonly entry: Omit<ClientEntry, 'manifest'>;
+  readonly safelist?: readonly PersistedOperation[];
+}
+
+/** The benchmark's own client and `extraClients`, in a clients file of the run's own. */
+function benchClients(extraClients: readonly ExtraClient[]): { clientsFile: string; key: string; remove(): void } {
+  const folder = mkdtempSync(join(tmpdir(), 'stockgraph-bench-clients-'));
+  const clientsFile = join(folder, 'clients.json');
+  const { key, record } = newApiKey();
+  const extra = extraClients.map(({ entry, safelist }): ClientEntry => {
+    if (!safelist) return entry;
+    // A manifest's path is relative to the clients file.
+    const manifest = `${entry.name}.manifest.json`;
+    writeFileSync(join(folder, manifest), JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: safelist }));
+    return { ...entry, manifest };
+  });
+  writeClientsFile(clientsFile, {
+    version: 1,
+    clients: [{ name: 'bench', scopes: [...GRANTABLE_SCOPE_NAMES], limits: LIMITS_NEVER_REACHED, keys: [record] }, ...extra],
+  });
+  return { clientsFile, key, remove: () => rmSync(folder, { recursive: true, force: true }) };
 }
 
 /**
  * Starts the three subgraphs and the gateway as their own processes, as in production;
- * `extraEnv` adds to (or overrides) the variables every service gets.
+ * `extraEnv` adds to (or overrides) the variables every service gets, and `extraClients` go
+ * into the clients file beside the benchmark's own.
  */
-export async function startServices(databaseUrl: string, extraEnv: Record<string, string> = {}): Promise<RunningServices> {
+export async function startServices(
+  databaseUrl: string,
+  extraEnv: Record<string, string> = {},
+  { extraClients = [] }: { extraClients?: readonly ExtraClient[] } = {},
+): Promise<RunningServices> {
   const children: ChildProcess[] = [];
   const pids: Partial<Record<SubgraphName | 'gateway', number>> = {};
   // NODE_OPTIONS as the Dockerfile sets it.
   // Orders reaches inventory's internal API at its default address, with this token. The run's
   // Redis keys (its streams) are its own, so that no earlier run's events are read, and go at the end.
   const keyPrefix = `stockgraph-bench:${randomBytes(6).toString('hex')}:`;
+  const identitySecret = randomBytes(32).toString('hex');
+  const client = benchClients(extraClients);
   const env = {
     PATH: process.env.PATH, DATABASE_URL: databaseUrl, REDIS_URL, REDIS_KEY_PREFIX: keyPrefix, LOG_LEVEL: 'warn', NODE_ENV: 'production',
-    NODE_OPTIONS: '--max-semi-space-size=64', INTERNAL_API_TOKEN: 'stockgraph-bench-internal-token', ...extraEnv,
+    NODE_OPTIONS: '--max-semi-space-size=64', INTERNAL_API_TOKEN: 'stockgraph-bench-internal-token',
+    GATEWAY_IDENTITY_SECRET: identitySecret, CLIENTS_FILE: client.clientsFile, ...extraEnv,
   };
+  const signIdentity = identitySigner(identitySecret);
   const start = (name: SubgraphName | 'gateway', entry: string) => {
     const child = spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'inherit', 'inherit'] });
     children.push(child);
@@ -68,6 +115,7 @@ export async function startServices(databaseUrl: string, extraEnv: Record<string
       if (child.exitCode === null) await new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM')));
     }
     await deleteKeysUnder(REDIS_URL, keyPrefix);
+    client.remove();
   };
   const gatewayUrl = `http://127.0.0.1:${DEFAULT_PORTS.gateway}`;
   try {
@@ -75,11 +123,36 @@ export async function startServices(databaseUrl: string, extraEnv: Record<string
     await Promise.all(Object.values(subgraphUrls).map((url) => waitUntilReady(url)));
     start('gateway', 'gateway/main.ts');
     await waitUntilReady(gatewayUrl);
-    return { gatewayUrl, subgraphUrls, pids: pids as Record<SubgraphName | 'gateway', number>, redisKeyPrefix: keyPrefix, stop };
+    return {
+      gatewayUrl,
+      subgraphUrls,
+      pids: pids as Record<SubgraphName | 'gateway', number>,
+      redisKeyPrefix: keyPrefix,
+      clientHeaders: { authorization: `Bearer ${client.key}` },
+      subgraphHeaders: () => ({ [IDENTITY_HEADER]: signIdentity({ caller: 'bench', scopes: [...GRANTABLE_SCOPE_NAMES], locations: null, correlationId: newCorrelationId() }) }),
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/** A GraphQL endpoint and what a request presents there. */
+export interface GraphqlTarget {
+  readonly url: string;
+  /** Called per request: a subgraph honours a signed identity for 60 s only. */
+  headers(): Readonly<Record<string, string>>;
+}
+
+/** The gateway, called by the benchmark's client or by the client whose `headers` are given. */
+export function gatewayTarget(services: RunningServices, headers = services.clientHeaders): GraphqlTarget {
+  return { url: `${services.gatewayUrl}/graphql`, headers: () => headers };
+}
+
+/** A subgraph called straight, with the identity the gateway would have signed. */
+export function subgraphTarget(services: RunningServices, name: SubgraphName): GraphqlTarget {
+  return { url: `${services.subgraphUrls[name]}/graphql`, headers: () => services.subgraphHeaders() };
 }
 
 async function waitUntilReady(baseUrl: string, timeoutMs = 30_000): Promise<void> {
@@ -101,17 +174,22 @@ export interface LoadResult {
   readonly failures: number;
 }
 
-/** Drives POST GraphQL load at `url` and summarises it; any non-2xx or transport error counts as a failure. */
+/**
+ * Drives POST GraphQL load at `url` and summarises it; any non-2xx or transport error counts as a
+ * failure. autocannon sends the same `headers` with every request: a subgraph's signed identity,
+ * made just before the call, outlasts a run of up to 60 s and no longer.
+ */
 export async function graphqlLoad(
   label: string,
   url: string,
   body: { query: string; variables?: Record<string, unknown> },
-  { connections = 16, durationSeconds = 10 }: { connections?: number; durationSeconds?: number } = {},
+  { connections = 16, durationSeconds = 10, headers = {} }: { connections?: number; durationSeconds?: number; headers?: Readonly<Record<string, string>> } = {},
 ): Promise<LoadResult> {
   const payload = JSON.stringify(body);
-  const check = (await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload })).json()) as { errors?: unknown };
+  const allHeaders = { 'content-type': 'application/json', ...headers };
+  const check = (await (await fetch(url, { method: 'POST', headers: allHeaders, body: payload })).json()) as { errors?: unknown };
   if (check.errors) throw new Error(`${label}: the benchmark query fails: ${JSON.stringify(check.errors)}`);
-  const result = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body: payload, connections, duration: durationSeconds });
+  const result = await autocannon({ url, method: 'POST', headers: allHeaders, body: payload, connections, duration: durationSeconds });
   return {
     label,
     requestsPerSecond: result.requests.average,
@@ -299,25 +377,24 @@ export function cpuPerUnit(before: CpuSnapshot, after: CpuSnapshot, units: numbe
 }
 
 /**
- * POSTs JSON and parses the answer. The clients share the machine's two cores with the services
- * they measure: node:http over kept-alive sockets costs them ~0.1 ms of CPU a request, fetch
- * ~0.4-0.6 ms.
+ * POSTs JSON and resolves with the answer's status and text, unparsed. The clients share the
+ * machine's two cores with the services they measure: node:http over kept-alive sockets costs
+ * them ~0.1 ms of CPU a request, fetch ~0.4-0.6 ms.
  */
-export function postJson(agent: http.Agent, url: string, body: string, headers: Readonly<Record<string, string>> = {}): Promise<unknown> {
+export function postText(agent: http.Agent, url: string, body: string, headers: Readonly<Record<string, string>> = {}): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const request = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        } catch (error) {
-          reject(error);
-        }
-      });
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
       response.on('error', reject);
     });
     request.on('error', reject);
     request.end(body);
   });
+}
+
+/** POSTs JSON and parses the answer (see postText). */
+export async function postJson(agent: http.Agent, url: string, body: string, headers: Readonly<Record<string, string>> = {}): Promise<unknown> {
+  return JSON.parse((await postText(agent, url, body, headers)).text);
 }

@@ -4,6 +4,7 @@ import { bulkAvailability } from './scenarios/bulkAvailability.ts';
 import { erpSync } from './scenarios/erpSync.ts';
 import { eventIngestion } from './scenarios/eventIngestion.ts';
 import { federatedQuery } from './scenarios/federatedQuery.ts';
+import { gatewayEdge } from './scenarios/gatewayEdge.ts';
 import { orders } from './scenarios/orders.ts';
 import { reconciliation } from './scenarios/reconciliation.ts';
 import { reservations } from './scenarios/reservations.ts';
@@ -12,6 +13,7 @@ import { subscriptions } from './scenarios/subscriptions.ts';
 const SCENARIOS: Record<string, (command: string) => Promise<void>> = {
   'federated-query': federatedQuery,
   'bulk-availability': bulkAvailability,
+  'gateway-edge': gatewayEdge,
   'event-ingestion': eventIngestion,
   reservations,
   subscriptions,

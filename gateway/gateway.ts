@@ -1,16 +1,19 @@
 import { ApolloServer, type ApolloServerPlugin, type GraphQLRequest } from '@apollo/server';
 import { ApolloGateway } from '@apollo/gateway';
-import { GraphQLError, type FormattedExecutionResult } from 'graphql';
+import { GraphQLError, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
 import type { SubgraphName } from '../platform/config/services.ts';
 import type { EventBus } from '../platform/events/eventBus.ts';
 import { apolloServerDefaults, serveApollo } from '../platform/graphql/apolloService.ts';
-import { CALLER_HEADER } from '../platform/graphql/caller.ts';
+import { IDENTITY_HEADER, identitySigner, newCorrelationId } from '../platform/graphql/callerIdentity.ts';
 import { withSingleFetchFastPath } from '../platform/graphql/singleFetchGateway.ts';
 import { AnswerPrinter, SubgraphDataSource } from '../platform/graphql/unparsedAnswers.ts';
 import type { ReadinessCheck, RunningService } from '../platform/http/serviceHttpServer.ts';
 import type { Logger } from '../platform/logger.ts';
-import { GATEWAY_PRINCIPAL, type Authenticate, type Principal } from './authentication.ts';
 import type { SubscriptionSettings } from './config.ts';
+import type { GatewayEdge } from './edge/gatewayEdge.ts';
+import { OperationPolicy } from './edge/operationPolicy.ts';
+import { GATEWAY_PRINCIPAL, type Principal } from './edge/principal.ts';
+import { edgeAdmission, rateLimitRefusal, type GatewayContext } from './edge/requestAdmission.ts';
 import { supergraphFromFile } from './supergraph/supergraphFile.ts';
 import { SubscriptionHub } from './subscriptions/subscriptionHub.ts';
 import { serveSubscriptions } from './subscriptions/subscriptionServer.ts';
@@ -26,15 +29,14 @@ export interface GatewayOptions {
   readonly subgraphUrls: Readonly<Record<SubgraphName, string>>;
   /** Where the events that feed subscriptions arrive. */
   readonly bus: EventBus;
-  readonly authenticate: Authenticate;
+  /** Who may call, with what, and how much (see openGatewayEdge). */
+  readonly edge: GatewayEdge;
+  /** Signs each caller's identity for the subgraphs (GATEWAY_IDENTITY_SECRET). */
+  readonly identitySecret: string;
   readonly subscriptions: SubscriptionSettings;
   /** Checks of the gateway's own dependencies, beside the subgraphs' readiness. */
   readonly readinessChecks?: readonly ReadinessCheck[];
   readonly logger: Logger;
-}
-
-export interface GatewayContext {
-  readonly principal: Principal;
 }
 
 const GRAPHQL_PATH = '/graphql';
@@ -43,31 +45,49 @@ const GRAPHQL_PATH = '/graphql';
  * The public endpoint: Apollo Server over @apollo/gateway, executing the supergraph's query
  * plans against the subgraphs, and graphql-ws on the same path for subscriptions (which
  * @apollo/gateway cannot execute: the subscription hub resolves them, an event batch at a time,
- * through ordinary query plans). Every caller passes `authenticate`, over HTTP or WebSocket.
- * Ready when every subgraph reports ready.
+ * through ordinary query plans). Every caller passes the edge, over HTTP or WebSocket: its
+ * credentials, its rate limit and its safelist before the operation is parsed, its scopes and
+ * limits (OperationPolicy) before any subgraph is called. Ready when every subgraph reports ready.
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningService> {
-  const { logger, authenticate } = options;
-  // Subgraphs record who acted (an order's timeline): each fetch names the caller. Fetches go
-  // through Node's own fetch (undici, kept-alive connections): @apollo/gateway's default,
-  // make-fetch-happen over agent-base, built an Error and its source-mapped stack on every
-  // request to tell http from https, about a fifth of the gateway's CPU under placeOrder load.
+  const { logger, edge } = options;
+  const signIdentity = identitySigner(options.identitySecret);
+  // Every fetch carries the caller's verified identity, signed: subgraphs refuse any request
+  // without one, and record who acted. Fetches go through Node's own fetch (undici, kept-alive
+  // connections): @apollo/gateway's default, make-fetch-happen over agent-base, built an Error
+  // and its source-mapped stack on every request to tell http from https, about a fifth of the
+  // gateway's CPU under placeOrder load.
   const dataSources = new Map(Object.entries(options.subgraphUrls).map(([name, url]) => [name, new SubgraphDataSource({
     url,
     fetcher: fetch,
-    willSendRequest: ({ request, context }) => void request.http?.headers.set(CALLER_HEADER, (context as Partial<GatewayContext>).principal?.id ?? 'anonymous'),
+    willSendRequest: ({ request, context }) => {
+      const { principal, correlationId } = context as GatewayContext;
+      request.http?.headers.set(
+        IDENTITY_HEADER,
+        signIdentity({ caller: principal.name, scopes: [...principal.scopes], locations: principal.locations, correlationId }),
+      );
+    },
   })]));
+  const policy = new OperationPolicy();
   const gateway = new ApolloGateway({
-    supergraphSdl: supergraphFromFile(options.supergraphPath, logger, options.supergraphPollIntervalMs),
+    supergraphSdl: supergraphFromFile(options.supergraphPath, logger, {
+      pollIntervalMs: options.supergraphPollIntervalMs,
+      onLoad: (supergraphSdl) => policy.useSupergraph(supergraphSdl),
+    }),
     buildService: ({ name }) => dataSources.get(name)!,
     logger,
   });
   const printer = new AnswerPrinter();
+  const { introspection, persistedQueryTtlSeconds, maxBodyBytes, cors } = edge.settings;
+  const defaults = apolloServerDefaults(logger);
   const apollo = new ApolloServer<GatewayContext>({
     gateway: withSingleFetchFastPath(gateway, { dataSources }),
-    ...apolloServerDefaults(logger),
+    ...defaults,
+    formatError: introspection ? defaults.formatError : (formatted, error) => defaults.formatError(withoutSuggestions(formatted), error),
+    introspection,
+    persistedQueries: { cache: edge.persistedQueries, ttl: persistedQueryTtlSeconds },
     stringifyResult: printer.stringifyResult,
-    plugins: [subscriptionsOverWebSocketOnly],
+    plugins: [subscriptionsOverWebSocketOnly, policy.plugin()],
   });
   const service = await serveApollo(apollo, {
     name: 'gateway',
@@ -75,7 +95,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     host: options.host,
     logger,
     responseBody: printer.responseBody,
-    context: async (request) => ({ principal: authenticate({ authorization: request.headers.authorization }) }),
+    maxBodyBytes,
+    ...(cors && { cors }),
+    admit: edgeAdmission(edge),
     readinessChecks: [
       ...Object.entries(options.subgraphUrls).map(([name, url]) => subgraphReadiness(name, url)),
       ...(options.readinessChecks ?? []),
@@ -83,7 +105,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
   });
 
   const execute = async (request: GraphQLRequest, principal: Principal): Promise<FormattedExecutionResult> => {
-    const response = await apollo.executeOperation(request, { contextValue: { principal } });
+    const response = await apollo.executeOperation(request, { contextValue: { principal, correlationId: newCorrelationId() } });
     if (response.body.kind !== 'single') throw new Error('Incremental delivery is not supported over graphql-ws');
     return response.body.singleResult;
   };
@@ -99,7 +121,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     path: GRAPHQL_PATH,
     hub,
     schema: () => gateway.schema!,
-    authenticate,
+    authenticate: edge.authenticate,
+    rateLimitRefusal: (principal) => rateLimitRefusal(edge.rateLimiter, principal),
+    checkOperation: (schema, document, operation, variables, principal) => policy.check(schema, document, operation, variables, principal),
     executeOperation: ({ query, variables, operationName }, principal) =>
       execute({ query, variables: variables ?? undefined, operationName: operationName ?? undefined }, principal),
     maxSubscriptionsPerConnection: options.subscriptions.maxPerConnection,
@@ -112,6 +136,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
       await subscriptionServer.close();
       await hub.close();
       await service.stop();
+      edge.close();
     },
   };
 }
@@ -127,6 +152,15 @@ const subscriptionsOverWebSocketOnly: ApolloServerPlugin<GatewayContext> = {
     },
   }),
 };
+
+/**
+ * graphql-js's "Did you mean ...?" hints name fields and types a caller did not ask for: with
+ * introspection off they would let it map the schema one typo at a time. (graphql-armor's
+ * block-field-suggestions does this for Envelop servers only.)
+ */
+function withoutSuggestions(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  return formatted.message.includes(' Did you mean ') ? { ...formatted, message: formatted.message.replace(/ Did you mean .*\?$/, '') } : formatted;
+}
 
 function subgraphReadiness(name: string, graphqlUrl: string): ReadinessCheck {
   const readyUrl = new URL('/readyz', graphqlUrl);

@@ -2,8 +2,8 @@ import { setFlagsFromString } from 'node:v8';
 import { openEventBus } from '../platform/infrastructure.ts';
 import { createLogger } from '../platform/logger.ts';
 import { runService } from '../platform/runService.ts';
-import { apiKeyAuthentication } from './authentication.ts';
 import { readGatewayConfig } from './config.ts';
+import { openGatewayEdge } from './edge/gatewayEdge.ts';
 import { startGateway } from './gateway.ts';
 
 // V8 lets the old generation grow to about 1.3 times what survived the last full collection. The
@@ -16,18 +16,21 @@ setFlagsFromString('--heap-growing-percent=100');
 
 runService(async (env) => {
   const config = readGatewayConfig(env);
-  // Started alone, the gateway always has a REDIS_URL: readGatewayConfig requires it.
+  const logger = createLogger(config.logLevel).child({ service: 'gateway' });
+  // Started alone, the gateway always has a REDIS_URL and an identity secret: readGatewayConfig requires them.
   const events = openEventBus({ kind: 'redis', ...config.redis! });
+  const edge = await openGatewayEdge(config.edge, { redis: events.redis, logger });
   const gateway = await startGateway({
     host: config.host,
     port: config.port,
     supergraphPath: config.supergraphPath,
     subgraphUrls: config.subgraphUrls,
     bus: events.bus,
-    authenticate: apiKeyAuthentication(config.apiKeys),
+    edge,
+    identitySecret: config.identitySecret!,
     subscriptions: config.subscriptions,
     readinessChecks: events.readinessChecks,
-    logger: createLogger(config.logLevel).child({ service: 'gateway' }),
+    logger,
   });
   return {
     stop: async () => {

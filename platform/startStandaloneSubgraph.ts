@@ -8,7 +8,7 @@ import { runService } from './runService.ts';
 
 /**
  * The production shape of a subgraph: a process of its own on PostgreSQL and Redis
- * (DATABASE_URL and REDIS_URL are required).
+ * (DATABASE_URL, REDIS_URL and GATEWAY_IDENTITY_SECRET are required).
  */
 export function startStandaloneSubgraph<Context extends BaseContext>(
   name: SubgraphName,
@@ -23,6 +23,8 @@ export function startStandaloneSubgraph<Context extends BaseContext>(
       host: config.host,
       logger,
       readinessChecks: infrastructure.readinessChecks,
+      // Required when the subgraph runs alone (readSubgraphConfig refuses to start without it).
+      identitySecret: config.identitySecret!,
     });
     return {
       stop: async () => {

@@ -2,6 +2,8 @@
 // embedded (PGlite in STOCKGRAPH_DATA_DIR, an in-process event bus), migrating and seeding the
 // demo data on first start, with the shipped ERP simulator standing in for the ERP unless
 // ERP_BASE_URL names one; with them set it runs the same services on PostgreSQL and Redis.
+// Embedded, it is a demo: anonymous callers may read (ANONYMOUS_SCOPES defaults to the read
+// scopes) and a `demo` client with every scope gets a new key, printed, at every start.
 import { readEnvironment, variable, type Environment } from '../platform/config/environment.ts';
 import type { Database } from '../platform/database/database.ts';
 import { readRuntimeConfig } from '../platform/config/runtimeConfig.ts';
@@ -11,16 +13,23 @@ import { openInfrastructure } from '../platform/infrastructure.ts';
 import { createLogger } from '../platform/logger.ts';
 import { runService } from '../platform/runService.ts';
 import { readGatewayConfig } from '../gateway/config.ts';
+import { READ_SCOPES } from '../gateway/edge/scopes.ts';
 import { DEMO_LOCATION_ID, DEMO_SKU, seedDemoData } from '../prisma/seed.ts';
+import { issueDemoKey } from '../system/demoClient.ts';
 import { startDemoErp, type DemoErp } from '../system/demoErp.ts';
 import { seedDemoOrders } from '../system/demoOrders.ts';
 import { seedDemoReconciliation } from '../system/demoReconciliation.ts';
 import { startSystem } from '../system/startSystem.ts';
 
-runService(async (env) => {
-  const runtime = readRuntimeConfig(env, { allowEmbedded: true });
+runService(async (startEnv) => {
+  const runtime = readRuntimeConfig(startEnv, { allowEmbedded: true });
+  const embedded = runtime.database.kind === 'embedded';
+  const env = embedded ? { ANONYMOUS_SCOPES: READ_SCOPES.join(','), ...withoutEmpty(startEnv) } : startEnv;
+  const gatewayConfig = readGatewayConfig(env, { allowEmbedded: true });
+  const demoKey = embedded ? issueDemoKey(gatewayConfig.edge.clientsFile) : null;
+  const demoHeaders: Record<string, string> = demoKey ? { authorization: `Bearer ${demoKey}` } : {};
   const ports = {
-    gateway: readGatewayConfig(env, { allowEmbedded: true }).port,
+    gateway: gatewayConfig.port,
     inventory: readSubgraphConfig('inventory', env, { allowEmbedded: true }).port,
     orders: readSubgraphConfig('orders', env, { allowEmbedded: true }).port,
     reconciliation: readSubgraphConfig('reconciliation', env, { allowEmbedded: true }).port,
@@ -31,14 +40,14 @@ runService(async (env) => {
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
   const seeded = await seedDemoData(infrastructure.db);
   if (seeded) logger.info('demo data seeded');
-  const erp = runtime.database.kind === 'embedded' && !env.ERP_BASE_URL ? await startEmbeddedErp(env, runtime.host, infrastructure.db) : null;
+  const erp = embedded && !env.ERP_BASE_URL ? await startEmbeddedErp(env, runtime.host, infrastructure.db) : null;
   const system = await startSystem({ infrastructure, host: runtime.host, ports, logger, env: { ...env, ...erp?.env } });
   // Orders and the first reconciliation run are made through the running services, as real ones are.
   if (seeded) {
-    await seedDemoOrders({ gatewayUrl: system.gateway.url, db: infrastructure.db, logger });
-    await seedDemoReconciliation({ gatewayUrl: system.gateway.url, logger });
+    await seedDemoOrders({ gatewayUrl: system.gateway.url, headers: demoHeaders, db: infrastructure.db, logger });
+    await seedDemoReconciliation({ gatewayUrl: system.gateway.url, headers: demoHeaders, logger });
   }
-  console.log(banner(runtime.database.kind === 'embedded' ? `embedded, data in ${runtime.database.dataDir}` : 'PostgreSQL', system.gateway.url, erp));
+  console.log(banner(embedded ? `embedded, data in ${runtime.database.dataDir}` : 'PostgreSQL', system.gateway.url, erp, demoKey));
   return {
     stop: async () => {
       await system.stop();
@@ -57,7 +66,12 @@ function startEmbeddedErp(env: Environment, host: string, db: Database): Promise
   return startDemoErp(db, { host, port, pullIntervalSeconds });
 }
 
-function banner(mode: string, gatewayUrl: string, erp: DemoErp | null): string {
+/** The variables that are set to something: an empty one means unset, as readEnvironment reads it. */
+function withoutEmpty(env: Environment): Environment {
+  return Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''));
+}
+
+function banner(mode: string, gatewayUrl: string, erp: DemoErp | null, demoKey: string | null): string {
   const query = `{ item(sku: "${DEMO_SKU}") { sku description openOrders { id status } stockLevels(locationIds: ["${DEMO_LOCATION_ID}"]) { location { name } onHandWms onHandErp available reconciliation { variance tier } } } }`;
   return `
 Stockgraph is running (${mode}).
@@ -69,5 +83,10 @@ ${erp ? `  ERP (simulated)   ${erp.simulator.baseUrl}   admin: ${erp.simulator.b
 Try a query that spans all three subgraphs:
   curl -s ${gatewayUrl}/graphql -H 'content-type: application/json' \\
     -d '${JSON.stringify({ query })}'
-`;
+${demoKey ? `
+Anonymous callers may only read. Changes need a key; the demo client's, with every scope (a new one at each start):
+  export STOCKGRAPH_KEY=${demoKey}
+  curl -s ${gatewayUrl}/graphql -H 'content-type: application/json' -H "authorization: Bearer $STOCKGRAPH_KEY" \\
+    -d '${JSON.stringify({ query: `mutation { createReservation(input: { sku: "${DEMO_SKU}", quantity: 1, channel: "WEB", reference: "cart-1", ttlSeconds: 600, idempotencyKey: "try-1" }) { id status expiresAt } }` })}'
+` : ''}`;
 }

@@ -6,8 +6,8 @@ import type { Environment } from '../platform/config/environment.ts';
 import type { RunningService } from '../platform/http/serviceHttpServer.ts';
 import type { Infrastructure } from '../platform/infrastructure.ts';
 import type { Logger } from '../platform/logger.ts';
-import { apiKeyAuthentication } from '../gateway/authentication.ts';
 import { readGatewayConfig } from '../gateway/config.ts';
+import { openGatewayEdge } from '../gateway/edge/gatewayEdge.ts';
 import { startGateway } from '../gateway/gateway.ts';
 import { SUPERGRAPH_PATH } from '../gateway/supergraph/composeSupergraph.ts';
 import { inventorySubgraph } from '../subgraphs/inventory/inventorySubgraph.ts';
@@ -38,6 +38,9 @@ export async function startSystem({ infrastructure, host, ports, logger, env }: 
   // Orders calls inventory's internal API: in one process they share a token made up for the run
   // unless one is configured.
   const internal = { INTERNAL_API_TOKEN: env.INTERNAL_API_TOKEN || randomBytes(24).toString('hex') };
+  // The gateway signs callers' identities for the subgraphs: in one process, with a secret made up for the run unless one is configured.
+  const gatewayConfig = readGatewayConfig(env, { allowEmbedded: true });
+  const identitySecret = gatewayConfig.identitySecret ?? randomBytes(32).toString('hex');
   const start = <Context extends BaseContext>(name: SubgraphName, define: (environment: SubgraphEnvironment) => SubgraphDefinition<Context>, subgraphEnv: Environment) => {
     const subgraphLogger = logger.child({ service: name });
     return startSubgraphServer(define({ infrastructure, env: subgraphEnv, logger: subgraphLogger }), {
@@ -45,6 +48,7 @@ export async function startSystem({ infrastructure, host, ports, logger, env }: 
       host,
       logger: subgraphLogger,
       readinessChecks: infrastructure.readinessChecks,
+      identitySecret,
     });
   };
   const inventory = await start('inventory', inventorySubgraph, { ...env, ...internal });
@@ -53,20 +57,21 @@ export async function startSystem({ infrastructure, host, ports, logger, env }: 
     orders: await start('orders', ordersSubgraph, { ...env, ...internal, INVENTORY_API_URL: inventory.url }),
     reconciliation: await start('reconciliation', reconciliationSubgraph, env),
   };
-  const gatewayConfig = readGatewayConfig(env, { allowEmbedded: true });
+  const gatewayLogger = logger.child({ service: 'gateway' });
   const gateway = await startGateway({
     host,
     port: ports.gateway,
     supergraphPath: SUPERGRAPH_PATH,
     bus: infrastructure.bus,
-    authenticate: apiKeyAuthentication(gatewayConfig.apiKeys),
+    edge: await openGatewayEdge(gatewayConfig.edge, { redis: infrastructure.redis, logger: gatewayLogger }),
+    identitySecret,
     subscriptions: gatewayConfig.subscriptions,
     subgraphUrls: {
       inventory: `${subgraphs.inventory.url}/graphql`,
       orders: `${subgraphs.orders.url}/graphql`,
       reconciliation: `${subgraphs.reconciliation.url}/graphql`,
     },
-    logger: logger.child({ service: 'gateway' }),
+    logger: gatewayLogger,
   });
   return {
     gateway,

@@ -20,7 +20,14 @@ interface ComposeService {
   healthcheck?: { test: string[] };
 }
 
-const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as {
+const composeText = readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8');
+/** The values `docker compose up` would take from the environment (`${NAME:?...}`), as a deployment sets them. */
+const DEPLOYMENT_SECRETS: Record<string, string> = {
+  POSTGRES_PASSWORD: 'deployment-postgres-password',
+  GATEWAY_IDENTITY_SECRET: 'deployment-identity-secret',
+  INTERNAL_API_TOKEN: 'deployment-internal-token',
+};
+const compose = parse(composeText.replace(/\$\{(\w+):\?[^}]*\}/g, (_, name: string) => DEPLOYMENT_SECRETS[name] ?? `unset ${name}`), { merge: true }) as {
   services: Record<string, ComposeService>;
 };
 const service = (name: string) => compose.services[name]!;
@@ -56,7 +63,7 @@ describe('docker-compose.yml', () => {
       assert.equal(config.host, '0.0.0.0');
       assert.equal(config.database.kind === 'postgres' && new URL(config.database.url).hostname, 'postgres');
       assert.equal(config.eventBus.kind === 'redis' && new URL(config.eventBus.url).hostname, 'redis');
-      assert.deepEqual(service(name).ports, [`${config.port}:${config.port}`]);
+      assert.deepEqual(service(name).ports, name === 'inventory' ? [`${config.port}:${config.port}`] : undefined, 'only inventory (for the WMS event endpoints) is published');
       assert.deepEqual(service(name).command, ['npm', 'run', `start:${name}`]);
       assert.match(service(name).healthcheck!.test.join(' '), new RegExp(`http://127\\.0\\.0\\.1:${config.port}/readyz`));
       assert.deepEqual(Object.keys(service(name).depends_on ?? {}).sort(), ['migrate', 'postgres', 'redis']);
@@ -84,7 +91,7 @@ describe('docker-compose.yml', () => {
     const orders = readOrdersConfig(service('orders').environment ?? {});
     assert.equal(new URL(orders.inventoryApiUrl).host, `inventory:${DEFAULT_PORTS.inventory}`);
     assert.equal(orders.internalApiToken, inventory.internalApiToken);
-    assert.match(orders.internalApiToken ?? '', /^\$\{INTERNAL_API_TOKEN:\?/, 'taken from the environment docker compose runs in, never a default');
+    assert.equal(orders.internalApiToken, DEPLOYMENT_SECRETS.INTERNAL_API_TOKEN, 'taken from the environment docker compose runs in, never a default');
   });
 
   it('points inventory and the reconciliation sync connector at one ERP, the shipped simulator', () => {
@@ -92,12 +99,20 @@ describe('docker-compose.yml', () => {
     const sync = readErpSyncConfig(service('reconciliation').environment ?? {});
     const simulator = service('erp-simulator');
     assert.deepEqual(simulator.command, ['npm', 'run', 'erp-simulator']);
-    assert.deepEqual(simulator.ports, [`${simulator.environment!.ERP_SIMULATOR_PORT}:${simulator.environment!.ERP_SIMULATOR_PORT}`]);
+    assert.equal(simulator.ports, undefined, 'its admin endpoints take no credentials: reachable on the compose network only');
     assert.equal(service('inventory').environment!.ERP_BASE_URL, service('reconciliation').environment!.ERP_BASE_URL);
     assert.equal(service('inventory').environment!.ERP_ORGANIZATIONS, service('reconciliation').environment!.ERP_ORGANIZATIONS);
     assert.equal(inventory.erpPull?.baseUrl, `http://erp-simulator:${simulator.environment!.ERP_SIMULATOR_PORT}`);
     assert.equal(sync.erp?.baseUrl, inventory.erpPull?.baseUrl);
     assert.deepEqual([...sync.erp!.locationOrganizations].sort(), Object.entries(inventory.erpPull!.organizationLocations).map(([organization, location]) => [location, organization]).sort());
+  });
+
+  it('takes every password and secret from the environment, with no default in the file, and publishes only the gateway and the WMS endpoints', () => {
+    for (const name of Object.keys(DEPLOYMENT_SECRETS)) assert.match(composeText, new RegExp(`\\$\\{${name}:\\?`), `${name} must be set for docker compose up`);
+    assert.doesNotMatch(composeText, /postgres:postgres@|POSTGRES_PASSWORD: postgres/, 'no default database password');
+    const published = Object.entries(compose.services).filter(([, definition]) => definition.ports).map(([name]) => name).sort();
+    assert.deepEqual(published, ['gateway', 'inventory']);
+    for (const name of ['gateway', ...SUBGRAPH_NAMES]) assert.equal(service(name).environment?.GATEWAY_IDENTITY_SECRET, DEPLOYMENT_SECRETS.GATEWAY_IDENTITY_SECRET, `${name} shares the identity secret`);
   });
 
   it('migrates the database the services use', () => {

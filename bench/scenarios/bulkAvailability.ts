@@ -1,6 +1,8 @@
 import { cpus } from 'node:os';
 import { seedDemoData } from '../../prisma/seed.ts';
-import { describeMachine, freshDatabase, latencyTable, measureLatencies, recordSection, startServices, type LatencyResult } from '../harness.ts';
+import {
+  describeMachine, freshDatabase, gatewayTarget, latencyTable, measureLatencies, recordSection, startServices, subgraphTarget, type GraphqlTarget, type LatencyResult,
+} from '../harness.ts';
 
 const SKU_COUNT = 50_000;
 const LOCATION_COUNT = 12;
@@ -11,7 +13,7 @@ const DURATION_SECONDS = 20;
 const WARM_UP_SECONDS = 3;
 const TARGET_P95_MS = 100;
 
-const AVAILABILITY_QUERY = `query ($skus: [ID!]!) {
+export const AVAILABILITY_QUERY = `query Availability($skus: [ID!]!) {
   availability(skus: $skus) {
     asOf
     items { sku available inboundInTransit earliestPromiseDate locations { locationId available inboundInTransit stale } }
@@ -23,37 +25,45 @@ interface AvailabilityAnswer {
   errors?: unknown;
 }
 
-/** `count` distinct SKUs drawn at random from the seeded ones: a new set each call, so no cache helps. */
-function randomSkus(count = SKUS_PER_REQUEST): string[] {
+/**
+ * `count` distinct SKUs drawn at random from the first `catalogueSize` seeded ones: a new set
+ * each call, so no cache helps. With `hot`, that share of the draws goes to the first `hot.skus`
+ * SKUs, as on a sale day.
+ */
+export function randomSkus(count: number, { catalogueSize = SKU_COUNT, hot }: { catalogueSize?: number; hot?: { skus: number; share: number } } = {}): string[] {
   const picked = new Set<number>();
-  while (picked.size < count) picked.add(1 + Math.floor(Math.random() * SKU_COUNT));
+  while (picked.size < count) {
+    const drawnFrom = hot && Math.random() < hot.share ? hot.skus : catalogueSize;
+    picked.add(1 + Math.floor(Math.random() * drawnFrom));
+  }
   return [...picked].map((n) => `SKU-${String(n).padStart(5, '0')}`);
 }
 
-function post(url: string, skus: string[]): Promise<Response> {
-  return fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query: AVAILABILITY_QUERY, variables: { skus } }),
-  });
+/** The request for `skus` with the query as text. */
+export const availabilityAsText = (skus: readonly string[]): string => JSON.stringify({ query: AVAILABILITY_QUERY, variables: { skus } });
+
+function post(target: GraphqlTarget, body: string): Promise<Response> {
+  return fetch(target.url, { method: 'POST', headers: { 'content-type': 'application/json', ...target.headers() }, body });
 }
 
 /** One request as the load sends it; reads the whole answer but does not parse it, to keep the driver's CPU off the services' cores. */
-const availabilityRequest = (url: string, skuCount = SKUS_PER_REQUEST) => async () => {
-  const response = await post(url, randomSkus(skuCount));
+const availabilityRequest = (target: GraphqlTarget, skuCount = SKUS_PER_REQUEST) => async () => {
+  const response = await post(target, availabilityAsText(randomSkus(skuCount)));
   const text = await response.text();
   if (!response.ok || text.includes('"errors"')) throw new Error(`availability failed with HTTP ${response.status}: ${text.slice(0, 200)}`);
 };
 
-/** Fails unless the answer holds every requested SKU, in order, each at every location; returns its size in bytes. */
-async function checkCompleteAnswer(url: string): Promise<number> {
-  const skus = randomSkus();
-  const text = await (await post(url, skus)).text();
+/**
+ * Fails unless the answer to `body(skus)` at `target` holds every SKU of `skus`, in order, each
+ * at every location; returns its size in bytes.
+ */
+export async function checkCompleteAnswer(target: GraphqlTarget, skus: readonly string[], body = availabilityAsText): Promise<number> {
+  const text = await (await post(target, body(skus))).text();
   const answer = JSON.parse(text) as AvailabilityAnswer;
   const items = answer.data?.availability.items;
-  if (answer.errors || !items) throw new Error(`${url}: availability failed: ${JSON.stringify(answer.errors)}`);
+  if (answer.errors || !items) throw new Error(`${target.url}: availability failed: ${JSON.stringify(answer.errors)}`);
   const incomplete = items.length !== skus.length || items.some((item, i) => item.sku !== skus[i] || item.locations.length !== LOCATION_COUNT);
-  if (incomplete) throw new Error(`${url}: expected ${skus.length} items with ${LOCATION_COUNT} locations each, got ${items.length} items`);
+  if (incomplete) throw new Error(`${target.url}: expected ${skus.length} items with ${LOCATION_COUNT} locations each, got ${items.length} items`);
   return Buffer.byteLength(text);
 }
 
@@ -67,10 +77,10 @@ export async function bulkAvailability(command: string): Promise<void> {
   await db.close();
   const services = await startServices(url);
   try {
-    const gateway = `${services.gatewayUrl}/graphql`;
-    const inventory = `${services.subgraphUrls.inventory}/graphql`;
-    const answerBytes = await checkCompleteAnswer(gateway);
-    await checkCompleteAnswer(inventory);
+    const gateway = gatewayTarget(services);
+    const inventory = subgraphTarget(services, 'inventory');
+    const answerBytes = await checkCompleteAnswer(gateway, randomSkus(SKUS_PER_REQUEST));
+    await checkCompleteAnswer(inventory, randomSkus(SKUS_PER_REQUEST));
     await measureLatencies('warm-up', 4, WARM_UP_SECONDS, availabilityRequest(gateway));
     await measureLatencies('warm-up', 4, WARM_UP_SECONDS, availabilityRequest(inventory));
 

@@ -1,6 +1,5 @@
 import { startErpSimulator, type ErpFault, type ErpSimulator } from '../../simulators/erp/erpSimulator.ts';
 import type { Database } from '../../platform/database/database.ts';
-import { CALLER_HEADER } from '../../platform/graphql/caller.ts';
 import { cpuPerUnit, cpuSnapshot, describeMachine, freshDatabase, recordSection, startServices, type RunningServices } from '../harness.ts';
 
 const TRANSACTIONS = 10_000;
@@ -125,7 +124,7 @@ async function drain(db: Database, erp: ErpSimulator, services: RunningServices,
   if (failed.length) {
     const answer = await (await fetch(`${services.subgraphUrls.reconciliation}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', [CALLER_HEADER]: 'bench' },
+      headers: { 'content-type': 'application/json', ...services.subgraphHeaders() },
       body: JSON.stringify({ query: 'mutation ($ids: [ID!]!) { redriveSyncTransactions(ids: $ids) { id } }', variables: { ids: failed.map(({ id }) => id) } }),
     })).json() as { errors?: unknown };
     if (answer.errors) throw new Error(`redriving failed: ${JSON.stringify(answer.errors)}`);

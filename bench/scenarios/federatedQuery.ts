@@ -23,15 +23,19 @@ export async function federatedQuery(command: string): Promise<void> {
   await seedDemoData(db);
   const services = await startServices(url);
   try {
-    await seedDemoOrders({ gatewayUrl: services.gatewayUrl, db, logger: { info: () => {} } });
+    await seedDemoOrders({ gatewayUrl: services.gatewayUrl, headers: services.clientHeaders, db, logger: { info: () => {} } });
     const variables = { sku: DEMO_SKU, locationId: DEMO_LOCATION_ID };
-    const warmUp = { durationSeconds: 2 };
-    await graphqlLoad('warm-up', `${services.gatewayUrl}/graphql`, { query: FEDERATED_QUERY, variables }, warmUp);
-    await graphqlLoad('warm-up', `${services.subgraphUrls.inventory}/graphql`, { query: STOCK_QUERY, variables }, warmUp);
+    const gateway = `${services.gatewayUrl}/graphql`;
+    const inventory = `${services.subgraphUrls.inventory}/graphql`;
+    const asClient = { headers: services.clientHeaders };
+    // A signed identity is honoured for 60 s: each run against the subgraph gets its own.
+    const asGateway = () => ({ headers: services.subgraphHeaders() });
+    await graphqlLoad('warm-up', gateway, { query: FEDERATED_QUERY, variables }, { ...asClient, durationSeconds: 2 });
+    await graphqlLoad('warm-up', inventory, { query: STOCK_QUERY, variables }, { ...asGateway(), durationSeconds: 2 });
 
-    const direct = await graphqlLoad('inventory subgraph directly (stock query)', `${services.subgraphUrls.inventory}/graphql`, { query: STOCK_QUERY, variables });
-    const viaGateway = await graphqlLoad('gateway (same stock query, 1 subgraph)', `${services.gatewayUrl}/graphql`, { query: STOCK_QUERY, variables });
-    const federated = await graphqlLoad('gateway (query across 3 subgraphs)', `${services.gatewayUrl}/graphql`, { query: FEDERATED_QUERY, variables });
+    const direct = await graphqlLoad('inventory subgraph directly (stock query)', inventory, { query: STOCK_QUERY, variables }, asGateway());
+    const viaGateway = await graphqlLoad('gateway (same stock query, 1 subgraph)', gateway, { query: STOCK_QUERY, variables }, asClient);
+    const federated = await graphqlLoad('gateway (query across 3 subgraphs)', gateway, { query: FEDERATED_QUERY, variables }, asClient);
 
     const overhead = direct.requestsPerSecond / viaGateway.requestsPerSecond;
     recordSection('federated-query', `

@@ -71,7 +71,7 @@ export async function orders(command: string): Promise<void> {
     const reference = `BENCH-${nextOrder}`;
     const body = (await postJson(agent, `${services.gatewayUrl}/graphql`, JSON.stringify({
       query: PLACE, variables: { input: { reference, channel: 'WEB', idempotencyKey: reference, lines: orderLines() } },
-    }))) as { data?: { placeOrder?: { id: string; status: string; lines: { item: { sku: string }; location: { id: string }; quantity: number }[] } }; errors?: unknown };
+    }), services.clientHeaders)) as { data?: { placeOrder?: { id: string; status: string; lines: { item: { sku: string }; location: { id: string }; quantity: number }[] } }; errors?: unknown };
     const order = body.data?.placeOrder;
     if (order?.status !== 'RESERVED') throw new Error(JSON.stringify(body.errors ?? body));
     placed.push({ id: order.id, reference, lines: order.lines.map((line) => ({ sku: line.item.sku, locationId: line.location.id, quantity: line.quantity })) });

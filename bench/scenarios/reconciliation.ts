@@ -100,7 +100,7 @@ export async function reconciliation(command: string): Promise<void> {
   const services = await startServices(url, { RECONCILIATION_INTERVAL_SECONDS: '0' });
   const endpoint = `${services.subgraphUrls.reconciliation}/graphql`;
   const call = async <Data>(query: string, variables: Record<string, unknown> = {}) => {
-    const response = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json', 'x-stockgraph-caller': 'bench' }, body: JSON.stringify({ query, variables }) });
+    const response = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json', ...services.subgraphHeaders() }, body: JSON.stringify({ query, variables }) });
     const { data, errors } = (await response.json()) as { data?: Data; errors?: unknown };
     if (errors || !data) throw new Error(`reconciliation request failed: ${JSON.stringify(errors)}`);
     return data;

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DEMO_LOCATION_ID, DEMO_SKU, seedDemoData } from '../../prisma/seed.ts';
 import {
-  cpuPerUnit, cpuSnapshot, describeMachine, freshDatabase, latencyTable, measureLatencies, postJson, recordSection, startServices, type LatencyResult,
+  cpuPerUnit, cpuSnapshot, describeMachine, freshDatabase, gatewayTarget, latencyTable, measureLatencies, postJson, recordSection, startServices, subgraphTarget,
+  type GraphqlTarget, type LatencyResult,
 } from '../harness.ts';
 
 /** What a row's CPU comes to per request, for the service it measures. */
@@ -39,16 +40,16 @@ export async function reservations(command: string): Promise<void> {
   const services = await startServices(url);
   let answered = 0;
   const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
-  const reserve = (target: string, sku: () => string) => async () => {
-    const body = (await postJson(agent, `${target}/graphql`, JSON.stringify({
+  const reserve = (target: GraphqlTarget, sku: () => string) => async () => {
+    const body = (await postJson(agent, target.url, JSON.stringify({
       query: CREATE,
       variables: { input: { sku: sku(), quantity: 1, locationId: DEMO_LOCATION_ID, channel: 'WEB', reference: 'bench', idempotencyKey: crypto.randomUUID() } },
-    }))) as { data?: { createReservation?: { id: string } }; errors?: unknown };
+    }), target.headers())) as { data?: { createReservation?: { id: string } }; errors?: unknown };
     if (!body.data?.createReservation) throw new Error(JSON.stringify(body.errors));
     answered += 1;
   };
-  const trivialQuery = (target: string) => async () => {
-    const body = (await postJson(agent, `${target}/graphql`, JSON.stringify({ query: '{ __typename }' }))) as { data?: unknown };
+  const trivialQuery = (target: GraphqlTarget) => async () => {
+    const body = (await postJson(agent, target.url, JSON.stringify({ query: '{ __typename }' }), target.headers())) as { data?: unknown };
     if (!body.data) throw new Error(JSON.stringify(body));
   };
   const withCpu = async (label: string, service: 'inventory' | 'gateway', request: () => Promise<void>) => {
@@ -59,12 +60,12 @@ export async function reservations(command: string): Promise<void> {
   };
   const anySku = () => `SKU-${String(1 + Math.floor(Math.random() * SKU_COUNT)).padStart(5, '0')}`;
   try {
-    const inventory = services.subgraphUrls.inventory;
+    const inventory = subgraphTarget(services, 'inventory');
     await measureLatencies('warm-up', CLIENTS, 3, reserve(inventory, anySku));
     const trivial = await withCpu('inventory subgraph, `{ __typename }` (no reservation)', 'inventory', trivialQuery(inventory));
     const hot = await withCpu('inventory subgraph, one hot SKU', 'inventory', reserve(inventory, () => DEMO_SKU));
     const spread = await withCpu(`inventory subgraph, spread over ${SKU_COUNT.toLocaleString('en')} SKUs`, 'inventory', reserve(inventory, anySku));
-    const viaGateway = await withCpu('gateway, one hot SKU', 'gateway', reserve(services.gatewayUrl, () => DEMO_SKU));
+    const viaGateway = await withCpu('gateway, one hot SKU', 'gateway', reserve(gatewayTarget(services), () => DEMO_SKU));
     const ceiling = await pgbenchHotRow(url);
 
     const [books] = await db.query<{ reservations: number; reservedUnits: number; reservedBuckets: number; negative: number }>(`

@@ -128,13 +128,15 @@ async function subscribeAll(
   operation: { query: string; variables: Record<string, unknown> },
 ): Promise<Delivery[][]> {
   const url = `${services.gatewayUrl.replace('http', 'ws')}/graphql`;
+  // A connection authenticates once, on connection_init, with what an HTTP request sends in its header.
+  const connectionInit = JSON.stringify({ type: 'connection_init', payload: { authorization: services.clientHeaders.authorization } });
   const subscribe = JSON.stringify({ id: '1', type: 'subscribe', payload: operation });
   const all: Delivery[][] = [];
   for (let i = 0; i < SUBSCRIBERS; i++) {
     const deliveries: Delivery[] = [];
     const socket = new WebSocket(url, 'graphql-transport-ws');
     sockets.push(socket);
-    socket.on('open', () => socket.send('{"type":"connection_init"}'));
+    socket.on('open', () => socket.send(connectionInit));
     socket.on('message', (data: Buffer) => {
       const text = data.toString();
       const cause = CAUSE_ID.exec(text);

@@ -17,7 +17,10 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { parseCursor, StreamCursorError } from '../../platform/events/eventBus.ts';
 import { CommonErrorCode, UserInputError } from '../../platform/graphql/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
-import type { Authenticate, Principal } from '../authentication.ts';
+import type { Authenticate } from '../edge/authentication.ts';
+import type { OperationPolicy } from '../edge/operationPolicy.ts';
+import type { Principal } from '../edge/principal.ts';
+import { safelistedQuery } from '../edge/requestAdmission.ts';
 import { SubscriptionErrorCode, type SubscriptionHub } from './subscriptionHub.ts';
 import { planSubscription, type SubscriptionPlan } from './subscriptionPlan.ts';
 
@@ -28,6 +31,10 @@ export interface SubscriptionServerOptions {
   /** The supergraph's API schema as it is now (it changes when the supergraph reloads). */
   readonly schema: () => GraphQLSchema;
   readonly authenticate: Authenticate;
+  /** The caller's rate limit: every operation sent over the socket takes a token, as one sent over HTTP does. */
+  readonly rateLimitRefusal: (principal: Principal) => Promise<GraphQLError | null>;
+  /** The gateway's scopes and limits, checked when a subscription starts (queries and mutations are checked where they are executed). */
+  readonly checkOperation: OperationPolicy['check'];
   /** Runs a query or mutation sent over the socket, as the gateway runs one sent over HTTP. */
   readonly executeOperation: (payload: SubscribePayload, principal: Principal) => Promise<FormattedExecutionResult>;
   readonly maxSubscriptionsPerConnection: number;
@@ -60,10 +67,10 @@ export function serveSubscriptions(options: SubscriptionServerOptions): { close(
 
   const server = useServer<Record<string, unknown> | undefined, Extra>(
     {
-      onConnect: (ctx) => {
+      onConnect: async (ctx) => {
         const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization ?? ctx.extra.request.headers.authorization;
         try {
-          principals.set(ctx, authenticate({ authorization: typeof authorization === 'string' ? authorization : undefined }));
+          principals.set(ctx, await authenticate({ authorization: typeof authorization === 'string' ? authorization : undefined, remoteAddress: ctx.extra.request.socket.remoteAddress }));
           return true;
         } catch (error) {
           logger.info({ reason: (error as Error).message }, 'subscription connection refused');
@@ -72,9 +79,15 @@ export function serveSubscriptions(options: SubscriptionServerOptions): { close(
       },
       onSubscribe: async (ctx, id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
         const currentSchema = schema();
+        const principal = principals.get(ctx)!;
+        const rateRefusal = await options.rateLimitRefusal(principal);
+        if (rateRefusal) return [rateRefusal];
+        let query: string;
         let document: DocumentNode;
         try {
-          document = parse(payload.query);
+          const persistedQuery = (payload.extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined)?.persistedQuery;
+          query = principal.manifest ? safelistedQuery(principal, payload.query, persistedQuery?.sha256Hash) : payload.query;
+          document = parse(query);
         } catch (error) {
           return [error as GraphQLError];
         }
@@ -84,7 +97,7 @@ export function serveSubscriptions(options: SubscriptionServerOptions): { close(
         if (!operation) return [new UserInputError('The document names no operation to run (give operationName)', CommonErrorCode.BAD_REQUEST)];
         const args = { schema: currentSchema, document, operationName: payload.operationName };
         if (operation.operation !== 'subscription') {
-          return { ...args, contextValue: { kind: 'forward', payload, principal: principals.get(ctx)! } satisfies OperationContext };
+          return { ...args, contextValue: { kind: 'forward', payload: { ...payload, query }, principal } satisfies OperationContext };
         }
         // graphql-ws counts this subscription already.
         if (Object.keys(ctx.subscriptions).length > options.maxSubscriptionsPerConnection) {
@@ -96,6 +109,8 @@ export function serveSubscriptions(options: SubscriptionServerOptions): { close(
         }
         const variables = getVariableValues(currentSchema, operation.variableDefinitions ?? [], payload.variables ?? {});
         if (variables.errors) return variables.errors;
+        const refusal = options.checkOperation(currentSchema, document, operation, variables.coerced, principal);
+        if (refusal) return [refusal];
         try {
           const plan = planSubscription(currentSchema, document, operation, variables.coerced);
           if (plan.after !== undefined) parseCursor(plan.after);

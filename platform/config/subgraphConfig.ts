@@ -4,11 +4,29 @@ import { DEFAULT_PORTS, variablePrefix, type SubgraphName } from './services.ts'
 
 export interface SubgraphConfig extends RuntimeConfig {
   readonly port: number;
+  /** GATEWAY_IDENTITY_SECRET: what the gateway signs callers' identities with; absent only when embedded (startSystem makes one up). */
+  readonly identitySecret: string | undefined;
 }
 
-/** A subgraph's configuration: the shared infrastructure variables plus `<NAME>_PORT`. */
+/** The variable holding the secret the gateway and the subgraphs share; see platform/graphql/callerIdentity.ts. */
+export const IDENTITY_SECRET_VARIABLE = 'GATEWAY_IDENTITY_SECRET';
+
+export const identitySecret = variable.secret();
+
+/** A subgraph's configuration: the shared infrastructure variables, `<NAME>_PORT` and GATEWAY_IDENTITY_SECRET. */
 export function readSubgraphConfig(name: SubgraphName, env: Environment, options: { allowEmbedded: boolean }): SubgraphConfig {
   const portVariable = `${variablePrefix(name)}_PORT`;
-  const ports = readEnvironment({ [portVariable]: variable.port(DEFAULT_PORTS[name]) }, env);
-  return Object.freeze({ ...readRuntimeConfig(env, options), port: ports[portVariable] as number });
+  const runtime = readRuntimeConfig(env, options);
+  const values = readEnvironment(
+    {
+      [portVariable]: variable.port(DEFAULT_PORTS[name]),
+      [IDENTITY_SECRET_VARIABLE]: options.allowEmbedded ? identitySecret.optional() : identitySecret,
+    },
+    env,
+  );
+  return Object.freeze({
+    ...runtime,
+    port: values[portVariable] as number,
+    identitySecret: values[IDENTITY_SECRET_VARIABLE] as string | undefined,
+  });
 }

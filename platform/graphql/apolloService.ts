@@ -1,14 +1,15 @@
-import type { IncomingMessage } from 'node:http';
 import type { ApolloServer, ApolloServerOptions, BaseContext } from '@apollo/server';
 import {
   closeServer,
   createServiceHttpServer,
   listen,
+  type Admit,
   type HttpRoute,
   type ReadinessCheck,
   type RunningService,
   type ServiceHttpServerOptions,
 } from '../http/serviceHttpServer.ts';
+import type { CorsPolicy } from '../http/cors.ts';
 import type { Logger } from '../logger.ts';
 import { maskUnexpectedErrors } from './errors.ts';
 
@@ -28,19 +29,21 @@ export interface ServeOptions<Context extends BaseContext> {
   readonly port: number;
   readonly host: string;
   readonly logger: Logger;
-  readonly context: (request: IncomingMessage) => Promise<Context>;
+  readonly admit: Admit<Context>;
+  readonly cors?: CorsPolicy;
   readonly readinessChecks: readonly ReadinessCheck[];
   readonly routes?: readonly HttpRoute[];
   readonly responseBody?: ServiceHttpServerOptions<Context>['responseBody'];
+  readonly maxBodyBytes?: number;
 }
 
 /** Starts `apollo` and serves it over HTTP; stopping the returned service stops both. */
 export async function serveApollo<Context extends BaseContext>(
   apollo: ApolloServer<Context>,
-  { name, port, host, logger, context, readinessChecks, routes, responseBody }: ServeOptions<Context>,
+  { name, port, host, logger, admit, cors, readinessChecks, routes, responseBody, maxBodyBytes }: ServeOptions<Context>,
 ): Promise<RunningService> {
   await apollo.start();
-  const httpServer = createServiceHttpServer({ apollo, context, readinessChecks, routes, responseBody });
+  const httpServer = createServiceHttpServer({ apollo, admit, cors, readinessChecks, routes, responseBody, maxBodyBytes });
   const url = await listen(httpServer, port, host);
   logger.info({ url: `${url}/graphql` }, `${name} listening`);
   return {

@@ -9,7 +9,7 @@ import type { Infrastructure } from '../infrastructure.ts';
 import type { Logger } from '../logger.ts';
 import type { HttpRoute, ReadinessCheck, RunningService } from '../http/serviceHttpServer.ts';
 import { apolloServerDefaults, serveApollo } from './apolloService.ts';
-import { callerOf } from './caller.ts';
+import { identityVerifier, type CallerIdentity } from './callerIdentity.ts';
 import { compiledExecutionGateway } from './compiledExecutionGateway.ts';
 
 export interface SubgraphDefinition<Context extends BaseContext> {
@@ -17,8 +17,8 @@ export interface SubgraphDefinition<Context extends BaseContext> {
   /** Path of the subgraph's Federation 2 SDL file. */
   readonly schemaPath: string;
   readonly resolvers: GraphQLResolverMap<Context>;
-  /** Builds one request's context, for the caller the gateway names (see CALLER_HEADER); per-request DataLoaders live here. */
-  readonly createContext: (caller: string) => Context;
+  /** Builds one request's context, for the caller the gateway vouches for; per-request DataLoaders live here. */
+  readonly createContext: (identity: CallerIdentity) => Context;
   /** HTTP endpoints served beside GraphQL. */
   readonly routes?: readonly HttpRoute[];
   /** Work that runs in the background while the service is up (relays, consumers). */
@@ -39,10 +39,25 @@ export interface BackgroundWorker {
   stop(): Promise<void>;
 }
 
+export interface SubgraphServerOptions {
+  readonly port: number;
+  readonly host: string;
+  readonly logger: Logger;
+  readonly readinessChecks: readonly ReadinessCheck[];
+  /** The secret the gateway signs callers' identities with (GATEWAY_IDENTITY_SECRET): a GraphQL request without a valid signature is refused. */
+  readonly identitySecret: string;
+}
+
+/**
+ * Serves a subgraph's GraphQL, its routes and its workers. GraphQL answers only requests whose
+ * identity the gateway signed (UNAUTHENTICATED otherwise), so the subgraph cannot be queried or
+ * mutated around the gateway's checks; routes (WMS and ERP ingestion) keep their own signatures.
+ */
 export async function startSubgraphServer<Context extends BaseContext>(
   definition: SubgraphDefinition<Context>,
-  { port, host, logger, readinessChecks }: { port: number; host: string; logger: Logger; readinessChecks: readonly ReadinessCheck[] },
+  { port, host, logger, readinessChecks, identitySecret }: SubgraphServerOptions,
 ): Promise<RunningService> {
+  const verifyIdentity = identityVerifier(identitySecret);
   const schema = buildSubgraphSchema({
     typeDefs: parse(readFileSync(definition.schemaPath, 'utf8')),
     // buildSubgraphSchema types resolvers for an unknown context; ours are typed for Context.
@@ -60,7 +75,7 @@ export async function startSubgraphServer<Context extends BaseContext>(
     port,
     host,
     logger,
-    context: async (request) => definition.createContext(callerOf(request)),
+    admit: async (request, graphQLRequest) => ({ context: definition.createContext(verifyIdentity(request)), request: graphQLRequest }),
     readinessChecks,
     routes: definition.routes ?? [],
   });

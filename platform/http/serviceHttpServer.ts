@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
+import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRequest } from '@apollo/server';
+import { GraphQLError } from 'graphql';
+import { applyCors, type CorsPolicy } from './cors.ts';
 
 /** A named dependency check for /readyz: resolves when the dependency is reachable. */
 export type ReadinessCheck = readonly [name: string, check: () => Promise<void>];
@@ -12,9 +14,23 @@ export interface HttpRoute {
   handle(request: IncomingMessage, response: ServerResponse, match: RegExpMatchArray): Promise<void>;
 }
 
+/** A GraphQL request let through to Apollo Server: its context, and the request (which the gateway's edge may rewrite: a persisted query's id for its text). */
+export interface Admission<Context> {
+  readonly context: Context;
+  readonly request: HTTPGraphQLRequest;
+}
+
+/**
+ * Decides whether a GraphQL request reaches Apollo Server. Throwing a GraphQLError refuses it:
+ * the answer carries the error, with the status and headers of its `extensions.http`.
+ */
+export type Admit<Context> = (request: IncomingMessage, graphQLRequest: HTTPGraphQLRequest) => Promise<Admission<Context>>;
+
 export interface ServiceHttpServerOptions<Context extends BaseContext> {
   readonly apollo: ApolloServer<Context>;
-  readonly context: (request: IncomingMessage) => Promise<Context>;
+  readonly admit: Admit<Context>;
+  /** Which browser origins may call GraphQL; none when absent. */
+  readonly cors?: CorsPolicy;
   readonly readinessChecks: readonly ReadinessCheck[];
   readonly routes?: readonly HttpRoute[];
   /** Largest request body accepted, in bytes. */
@@ -42,7 +58,8 @@ const GRAPHQL_PATH = '/graphql';
  */
 export function createServiceHttpServer<Context extends BaseContext>({
   apollo,
-  context,
+  admit,
+  cors,
   readinessChecks,
   routes = [],
   maxBodyBytes = 4 * 1024 * 1024, // 4 MiB
@@ -56,10 +73,14 @@ export function createServiceHttpServer<Context extends BaseContext>({
     for (const [name, value] of Object.entries(request.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
-    const result = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
-      context: () => context(request),
-    });
+    let admission: Admission<Context>;
+    try {
+      admission = await admit(request, { method: request.method ?? 'GET', headers, search: url.search, body });
+    } catch (error) {
+      if (error instanceof GraphQLError) return sendRefusal(response, error);
+      throw error;
+    }
+    const result = await apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest: admission.request, context: async () => admission.context });
     response.statusCode = result.status ?? 200;
     for (const [name, value] of result.headers) response.setHeader(name, value);
     // Sent as bytes: handed the text, Node measures its length in bytes and then encodes it
@@ -80,7 +101,10 @@ export function createServiceHttpServer<Context extends BaseContext>({
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const handle = async () => {
-      if (url.pathname === GRAPHQL_PATH) return serveGraphQL(request, response, url);
+      if (url.pathname === GRAPHQL_PATH) {
+        if (cors && applyCors(cors, request, response) === 'answered') return;
+        return serveGraphQL(request, response, url);
+      }
       if (url.pathname === '/healthz' && request.method === 'GET') return sendJson(response, 200, { status: 'ok' });
       if (url.pathname === '/readyz' && request.method === 'GET') return serveReadiness(response);
       for (const route of routes) {
@@ -168,6 +192,13 @@ async function settle(check: () => Promise<void>, timeoutMs: number): Promise<st
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A GraphQL answer carrying only `error`, with the status and headers its `extensions.http` asks for. */
+function sendRefusal(response: ServerResponse, error: GraphQLError): void {
+  const { http, ...extensions } = error.extensions as { http?: { status?: number; headers?: Iterable<[string, string]> } };
+  for (const [name, value] of http?.headers ?? []) response.setHeader(name, value);
+  sendJson(response, http?.status ?? 400, { errors: [{ message: error.message, extensions }] });
 }
 
 export function sendJson(response: ServerResponse, status: number, body: unknown): void {

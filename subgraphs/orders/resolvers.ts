@@ -1,4 +1,5 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import type { CallerIdentity } from '../../platform/graphql/callerIdentity.ts';
 import { CommonErrorCode, UserInputError } from '../../platform/graphql/errors.ts';
 import { newestFirstConnection } from '../../platform/graphql/pagination.ts';
 import { DateTimeScalar } from '../../platform/graphql/scalars.ts';
@@ -19,8 +20,8 @@ export interface OrdersContext {
   readonly placement: OrderPlacement;
   readonly fulfilment: OrderFulfilment;
   readonly returns: OrderReturns;
-  /** Who the gateway says is calling: recorded as the actor of what the call changes. */
-  readonly caller: string;
+  /** Who the gateway says is calling: its name is recorded as the actor of what the call changes. */
+  readonly identity: CallerIdentity;
 }
 
 const MAX_STATUS_CHANGE_IDS = 1_000;
@@ -51,14 +52,14 @@ export const orderResolvers: GraphQLResolverMap<OrdersContext> = {
   },
   Mutation: {
     placeOrder: (_: unknown, { input }: { input: PlaceOrderInput }, context: OrdersContext) =>
-      orderAfter(context, () => context.placement.place(placeOrderRequest(input), context.caller)),
-    releaseOrder: (_: unknown, { id }: { id: string }, context: OrdersContext) => orderAfter(context, () => context.fulfilment.release(id, context.caller)),
+      orderAfter(context, () => context.placement.place(placeOrderRequest(input), context.identity.caller)),
+    releaseOrder: (_: unknown, { id }: { id: string }, context: OrdersContext) => orderAfter(context, () => context.fulfilment.release(id, context.identity.caller)),
     cancelOrder: (_: unknown, { id, reason }: { id: string; reason: string }, context: OrdersContext) =>
-      orderAfter(context, () => context.fulfilment.cancel(id, reason, context.caller)),
+      orderAfter(context, () => context.fulfilment.cancel(id, reason, context.identity.caller)),
     requestReturn: (_: unknown, { input }: { input: { orderId: string; lines: ReturnRequestLine[]; reason: string } }, context: OrdersContext) =>
-      orderAfter(context, () => context.returns.requestReturn(input.orderId, input.lines, input.reason, context.caller)),
+      orderAfter(context, () => context.returns.requestReturn(input.orderId, input.lines, input.reason, context.identity.caller)),
     inspectReturn: (_: unknown, { input }: { input: { orderId: string; lines: InspectionLine[] } }, context: OrdersContext) =>
-      orderAfter(context, () => context.returns.inspectReturn(input.orderId, input.lines, context.caller)),
+      orderAfter(context, () => context.returns.inspectReturn(input.orderId, input.lines, context.identity.caller)),
   },
   Order: {
     __resolveReference: ({ id }: { id: string }, { loaders }: OrdersContext) => loaders.orderById.load(id),

@@ -6,6 +6,7 @@ import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { parse } from 'graphql';
 import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/types.js';
 import { composeSubgraphs, SUPERGRAPH_PATH } from '../../gateway/supergraph/composeSupergraph.ts';
+import { executionSupergraph } from '../../gateway/supergraph/executionSupergraph.ts';
 import { apolloServerDefaults } from '../../platform/graphql/apolloService.ts';
 import { DirectFetchPlanner } from '../../platform/graphql/singleFetchGateway.ts';
 import { AnswerPrinter, holdsDataAlone, SubgraphDataSource, UnparsedData } from '../../platform/graphql/unparsedAnswers.ts';
@@ -14,8 +15,10 @@ import { createLogger } from '../../platform/logger.ts';
 import { seedDemoData } from '../../prisma/seed.ts';
 import { startSystem, type RunningSystem } from '../../system/startSystem.ts';
 import { createTestDatabase, redisNamespace, type TestDatabase } from '../support/services.ts';
+import { testClients } from '../support/gatewayClients.ts';
+import { signedIdentity, TEST_IDENTITY_SECRET } from '../support/trustedCaller.ts';
 
-const supergraphSdl = readFileSync(SUPERGRAPH_PATH, 'utf8');
+const supergraphSdl = executionSupergraph(readFileSync(SUPERGRAPH_PATH, 'utf8'));
 
 /** Queries a subgraph can answer word for word: aliases, fragments on the same type, __typename, directives. */
 const DIRECT_QUERIES = {
@@ -92,18 +95,24 @@ describe('the gateway fast path for single-fetch queries', () => {
   let plainGateway: ApolloServer;
 
   const redis = redisNamespace('single-fetch');
+  const clients = testClients();
 
   before(async () => {
     database = await createTestDatabase();
     await seedDemoData(database.db, { skuCount: 30 });
     infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 5 }, eventBus: redis.eventBus });
     const logger = createLogger('silent');
-    system = await startSystem({ infrastructure, host: '127.0.0.1', ports: { gateway: 0, inventory: 0, orders: 0, reconciliation: 0 }, logger, env: {} });
+    system = await startSystem({ infrastructure, host: '127.0.0.1', ports: { gateway: 0, inventory: 0, orders: 0, reconciliation: 0 }, logger, env: { ...clients.env, GATEWAY_IDENTITY_SECRET: TEST_IDENTITY_SECRET } });
     // The same supergraph through @apollo/gateway alone: the answers the fast path must match.
     plainGateway = new ApolloServer({
       gateway: new ApolloGateway({
         supergraphSdl,
-        buildService: ({ name }) => new RemoteGraphQLDataSource({ url: `${system.subgraphs[name as keyof RunningSystem['subgraphs']].url}/graphql` }),
+        buildService: ({ name }) => new RemoteGraphQLDataSource({
+          url: `${system.subgraphs[name as keyof RunningSystem['subgraphs']].url}/graphql`,
+          willSendRequest: ({ request }) => {
+            for (const [header, value] of Object.entries(signedIdentity())) request.http?.headers.set(header, value);
+          },
+        }),
         logger,
       }),
       ...apolloServerDefaults(logger),
@@ -116,6 +125,7 @@ describe('the gateway fast path for single-fetch queries', () => {
     await system?.stop();
     await infrastructure?.close();
     await redis.clear();
+    clients.remove();
     await database?.drop();
   });
 
@@ -127,7 +137,7 @@ describe('the gateway fast path for single-fetch queries', () => {
   async function bothAnswers(query: string, variables: Record<string, unknown>): Promise<[string, string]> {
     const response = await fetch(`${system.gateway.url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...clients.headers() },
       body: JSON.stringify({ query, variables }),
     });
     const plain = await plainGateway.executeOperation({ query, variables });
@@ -185,7 +195,12 @@ describe('the gateway fast path for single-fetch queries', () => {
   });
 
   it('passes a subgraph answer of data alone on as its text, and parses any other', async () => {
-    const dataSource = new SubgraphDataSource({ url: `${system.subgraphs.inventory.url}/graphql` });
+    const dataSource = new SubgraphDataSource({
+      url: `${system.subgraphs.inventory.url}/graphql`,
+      willSendRequest: ({ request }) => {
+        for (const [header, value] of Object.entries(signedIdentity())) request.http?.headers.set(header, value);
+      },
+    });
     const fetchUnparsed = (query: string) =>
       dataSource.processUnparsed({
         kind: GraphQLDataSourceRequestKind.INCOMING_OPERATION,

@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { buildSchema, getOperationAST, parse } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import { WebSocket } from 'ws';
-import { apiKeyAuthentication } from '../../gateway/authentication.ts';
+import { readGatewayConfig } from '../../gateway/config.ts';
+import { openGatewayEdge } from '../../gateway/edge/gatewayEdge.ts';
 import { startGateway } from '../../gateway/gateway.ts';
 import { SUPERGRAPH_PATH } from '../../gateway/supergraph/composeSupergraph.ts';
 import { SubscriptionHub } from '../../gateway/subscriptions/subscriptionHub.ts';
@@ -28,8 +29,9 @@ import { assertGapFreeInOrder } from '../support/stockChanges.ts';
 import { graphql } from '../support/graphql.ts';
 import { createTestDatabase, REDIS_URL, redisNamespace, type TestDatabase } from '../support/services.ts';
 import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
+import { OPERATOR, testClients } from '../support/gatewayClients.ts';
+import { testSubgraphServing, TEST_IDENTITY_SECRET } from '../support/trustedCaller.ts';
 
-const API_KEY = 'subscriptions-test-key';
 const MAX_SUBSCRIPTIONS_PER_CONNECTION = 5;
 const INTERNAL_API_TOKEN = 'subscriptions-test-internal-token';
 const INVENTORY_ENV = { WMS_SOURCE_SECRETS: 'acme-wms=test-secret', INTERNAL_API_TOKEN };
@@ -99,6 +101,7 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
   let infrastructure: Infrastructure;
   let redis: Redis;
   const namespace = redisNamespace('subscriptions');
+  const clients = testClients();
   const { keyPrefix } = namespace;
   /** The name the gateways' Redis connections go by, so that they can be counted. */
   const gatewayConnectionName = `stockgraph-test-gateway-${process.pid}`;
@@ -110,7 +113,7 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
   let gateways: RunningService[];
 
   const startInventory = (port = 0) =>
-    startSubgraphServer(inventorySubgraph({ infrastructure, env: INVENTORY_ENV, logger: silent }), { port, host: '127.0.0.1', logger: silent, readinessChecks: [] });
+    startSubgraphServer(inventorySubgraph({ infrastructure, env: INVENTORY_ENV, logger: silent }), { ...testSubgraphServing, port });
 
   const startTestGateway = async () => {
     const connection = new Redis(REDIS_URL, { keyPrefix, connectionName: gatewayConnectionName });
@@ -126,14 +129,15 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
         reconciliation: `${others[1]!.url}/graphql`,
       },
       bus,
-      authenticate: apiKeyAuthentication([API_KEY]),
+      edge: await openGatewayEdge(readGatewayConfig(clients.env, { allowEmbedded: true }).edge, { redis: null, logger: silent }),
+      identitySecret: TEST_IDENTITY_SECRET,
       subscriptions: { maxPerConnection: MAX_SUBSCRIPTIONS_PER_CONNECTION, maxBufferedEvents: 1_000, lookupRetryMs: 20_000 },
       logger: silent,
     });
     return { ...gateway, stop: async () => (await gateway.stop(), await bus.close(), connection.disconnect()) };
   };
 
-  const connect = (gateway: RunningService, authorization: string | null = `Bearer ${API_KEY}`) => {
+  const connect = (gateway: RunningService, authorization: string | null = `Bearer ${clients.key(OPERATOR.name)}`) => {
     const client = createClient({
       url: `${gateway.url.replace('http', 'ws')}/graphql`,
       webSocketImpl: WebSocket,
@@ -159,26 +163,27 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
     copyFileSync(SUPERGRAPH_PATH, supergraphPath);
     inventories = [await startInventory(), await startInventory()];
     inventoryPort = Number(new URL(inventories[0]!.url).port);
-    const serve = { port: 0, host: '127.0.0.1', logger: silent, readinessChecks: [] };
+    const serve = testSubgraphServing;
     others = [
       await startSubgraphServer(ordersSubgraph({ infrastructure, env: { INTERNAL_API_TOKEN, INVENTORY_API_URL: inventories[0]!.url }, logger: silent }), serve),
       await startSubgraphServer(reconciliationSubgraph({ infrastructure, env: {}, logger: silent }), serve),
     ];
     gateways = [await startTestGateway(), await startTestGateway()];
-    await seedDemoOrders({ gatewayUrl: gateways[0]!.url, headers: { authorization: `Bearer ${API_KEY}` }, db: database.db, logger: silent, count: 12, skuCount: 20 });
+    await seedDemoOrders({ gatewayUrl: gateways[0]!.url, headers: { authorization: `Bearer ${clients.key(OPERATOR.name)}` }, db: database.db, logger: silent, count: 12, skuCount: 20 });
   });
 
   after(async () => {
     for (const service of [...(gateways ?? []), ...(inventories ?? []), ...(others ?? [])]) await service.stop();
     await infrastructure?.close();
     await namespace.clear();
+    clients.remove();
     redis?.disconnect();
     await database?.drop();
   });
 
   /** The newest cursor of the stock-change stream: subscribing after it misses nothing that follows. */
   const streamHead = async () => (await redis.xrevrange(`${keyPrefix}${STREAMS.stockChanges}`, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
-  const asKeyHolder = { authorization: `Bearer ${API_KEY}` };
+  const asKeyHolder = { authorization: `Bearer ${clients.key(OPERATOR.name)}` };
   const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   it('delivers every change to the subscribers of every gateway, once, in order, with fields of other subgraphs', async () => {

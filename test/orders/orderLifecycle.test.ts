@@ -13,6 +13,7 @@ import { codeOf, ordersApi, type OrderView } from '../support/orders.ts';
 import { createTestDatabase, REDIS_URL, redisNamespace, type TestDatabase } from '../support/services.ts';
 import { givenStock } from '../support/stock.ts';
 import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
+import { testClients } from '../support/gatewayClients.ts';
 
 // SKU-9xxxx: stocked by each test for itself; acme-wms names them ACME-9xxxx, and DC-01 ATL1.
 let nextSku = 90_000;
@@ -26,6 +27,7 @@ describe('the order lifecycle through the gateway, on PostgreSQL and Redis', () 
   let database: TestDatabase;
   let infrastructure: Infrastructure;
   const redis = redisNamespace('orders');
+  const clients = testClients();
   let system: RunningSystem;
   let api: ReturnType<typeof ordersApi>;
 
@@ -38,15 +40,16 @@ describe('the order lifecycle through the gateway, on PostgreSQL and Redis', () 
       host: '127.0.0.1',
       ports: { gateway: 0, inventory: 0, orders: 0, reconciliation: 0 },
       logger: createLogger('silent'),
-      env: { WMS_SOURCE_SECRETS: 'acme-wms=test-secret', ORDER_RECOVERY_INTERVAL_MS: '100' },
+      env: { ...clients.env, WMS_SOURCE_SECRETS: 'acme-wms=test-secret', ORDER_RECOVERY_INTERVAL_MS: '100' },
     });
-    api = ordersApi(system.gateway.url);
+    api = ordersApi(system.gateway.url, clients.headers());
   });
 
   after(async () => {
     await system?.stop();
     await infrastructure?.close();
     await redis.clear();
+    clients.remove();
     await database?.drop();
   });
 
@@ -63,7 +66,7 @@ describe('the order lifecycle through the gateway, on PostgreSQL and Redis', () 
 
   /** Every status change of one order that the gateway's subscription delivers. */
   function statusChanges(orderId: string) {
-    const client = createClient({ url: `${system.gateway.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+    const client = createClient({ url: `${system.gateway.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: clients.headers() });
     cleanup(() => client.dispose());
     const received: { status: string; version: number; cause: string; order: { status: string } | null }[] = [];
     const waiters: (() => void)[] = [];

@@ -15,6 +15,7 @@ import { graphql } from '../support/graphql.ts';
 import { startInventory } from '../support/inventoryService.ts';
 import { createTestDatabase, REDIS_URL, redisNamespace, type TestDatabase } from '../support/services.ts';
 import { givenStock, stockOf } from '../support/stock.ts';
+import { testSubgraphServing } from '../support/trustedCaller.ts';
 
 const TOKEN = 'orders-saga-internal-token';
 const silent = createLogger('silent');
@@ -200,7 +201,7 @@ describe('placeOrder under concurrency, on two replicas of the orders service', 
     cleanup(() => infrastructure.close());
     const inventory = await startInventory(infrastructure, { INTERNAL_API_TOKEN: TOKEN });
     cleanup(() => inventory.stop());
-    const serve = { port: 0, host: '127.0.0.1', logger: silent, readinessChecks: [] };
+    const serve = testSubgraphServing;
     const env = { INTERNAL_API_TOKEN: TOKEN, INVENTORY_API_URL: inventory.url };
     const replicas = [
       await startSubgraphServer(ordersSubgraph({ infrastructure, env, logger: silent }), serve),

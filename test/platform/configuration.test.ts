@@ -7,7 +7,7 @@ import { readRuntimeConfig } from '../../platform/config/runtimeConfig.ts';
 import { readSubgraphConfig } from '../../platform/config/subgraphConfig.ts';
 import { readGatewayConfig } from '../../gateway/config.ts';
 
-const production = { DATABASE_URL: 'postgresql://db:5432/stockgraph', REDIS_URL: 'redis://cache:6379' };
+const production = { DATABASE_URL: 'postgresql://db:5432/stockgraph', REDIS_URL: 'redis://cache:6379', GATEWAY_IDENTITY_SECRET: 'a-secret-long-enough-to-use' };
 
 describe('configuration', () => {
   it('gives every variable a sensible default', () => {
@@ -50,24 +50,44 @@ describe('configuration', () => {
   }
 
   it('points the gateway at each subgraph, overridable per subgraph', () => {
-    const config = readGatewayConfig({ ORDERS_URL: 'http://orders:4002/graphql', REDIS_URL: production.REDIS_URL });
+    const config = readGatewayConfig({ ORDERS_URL: 'http://orders:4002/graphql', REDIS_URL: production.REDIS_URL, GATEWAY_IDENTITY_SECRET: production.GATEWAY_IDENTITY_SECRET });
     assert.equal(config.port, 4000);
     assert.deepEqual(config.subgraphUrls, {
       inventory: 'http://127.0.0.1:4001/graphql',
       orders: 'http://orders:4002/graphql',
       reconciliation: 'http://127.0.0.1:4003/graphql',
     });
-    assert.throws(() => readGatewayConfig({ RECONCILIATION_URL: 'ftp://x', REDIS_URL: production.REDIS_URL }), /RECONCILIATION_URL must be a URL/);
+    assert.throws(() => readGatewayConfig({ RECONCILIATION_URL: 'ftp://x', REDIS_URL: production.REDIS_URL, GATEWAY_IDENTITY_SECRET: production.GATEWAY_IDENTITY_SECRET }), /RECONCILIATION_URL must be a URL/);
   });
 
-  it('feeds gateway subscriptions from Redis, with limits and API keys', () => {
-    const config = readGatewayConfig({ REDIS_URL: production.REDIS_URL, REDIS_KEY_PREFIX: 'eu:', GATEWAY_API_KEYS: ' key-one, key-two ,' });
+  it('feeds gateway subscriptions from Redis, with limits, and needs the identity secret when alone', () => {
+    const gateway = { REDIS_URL: production.REDIS_URL, GATEWAY_IDENTITY_SECRET: 'a-secret-long-enough-to-use' };
+    const config = readGatewayConfig({ ...gateway, REDIS_KEY_PREFIX: 'eu:' });
     assert.deepEqual(config.redis, { url: production.REDIS_URL, keyPrefix: 'eu:' });
-    assert.deepEqual(config.apiKeys, ['key-one', 'key-two']);
     assert.deepEqual(config.subscriptions, { maxPerConnection: 100, maxBufferedEvents: 1_000, lookupRetryMs: 30_000 });
-    assert.throws(() => readGatewayConfig({}), /REDIS_URL is required/);
+    assert.throws(() => readGatewayConfig({ GATEWAY_IDENTITY_SECRET: gateway.GATEWAY_IDENTITY_SECRET }), /REDIS_URL is required/);
+    assert.throws(() => readGatewayConfig({ REDIS_URL: production.REDIS_URL }), /GATEWAY_IDENTITY_SECRET is required/);
+    assert.throws(() => readGatewayConfig({ ...gateway, GATEWAY_IDENTITY_SECRET: 'short' }), (error: Error) => /GATEWAY_IDENTITY_SECRET must be at least 16/.test(error.message) && !error.message.includes('short'));
     assert.equal(readGatewayConfig({}, { allowEmbedded: true }).redis, null, 'embedded: the in-process bus');
-    assert.deepEqual(readGatewayConfig({ REDIS_URL: production.REDIS_URL }).apiKeys, [], 'no keys: callers are let in');
+  });
+
+  it('secures the edge by default and refuses settings that would open it', () => {
+    const gateway = { REDIS_URL: production.REDIS_URL, GATEWAY_IDENTITY_SECRET: 'a-secret-long-enough-to-use' };
+    const { edge } = readGatewayConfig(gateway);
+    assert.deepEqual(edge.anonymousScopes, [], 'anonymous callers are granted nothing unless ANONYMOUS_SCOPES says so');
+    assert.equal(edge.clientsFile, './clients.json');
+    assert.equal(edge.jwt, null);
+    assert.equal(edge.cors, null, 'no browser origin unless CORS_ORIGINS names it');
+    assert.equal(readGatewayConfig({ ...gateway, NODE_ENV: 'production' }).edge.introspection, false, 'no introspection in production');
+    assert.deepEqual(readGatewayConfig({ ...gateway, ANONYMOUS_SCOPES: 'inventory:read, orders:read' }).edge.anonymousScopes, ['inventory:read', 'orders:read']);
+    assert.throws(() => readGatewayConfig({ ...gateway, ANONYMOUS_SCOPES: 'inventory:read,reservations:write' }), /ANONYMOUS_SCOPES may grant only inventory:read, orders:read, reconciliation:read \(got "reservations:write"\)/);
+    assert.throws(() => readGatewayConfig({ ...gateway, GATEWAY_API_KEYS: 'key-one' }), /GATEWAY_API_KEYS is no longer read/);
+    assert.throws(() => readGatewayConfig({ ...gateway, JWT_JWKS_URL: 'https://idp.example.com/jwks', JWT_AUDIENCE: 'stockgraph' }), /JWT_ISSUER is required with JWT_JWKS_URL/);
+    assert.throws(() => readGatewayConfig({ ...gateway, JWT_JWKS_URL: 'https://idp.example.com/jwks', JWT_SECRET: 'x'.repeat(32), JWT_ISSUER: 'i', JWT_AUDIENCE: 'a' }), /cannot be set together/);
+    assert.deepEqual(readGatewayConfig({ ...gateway, CORS_ORIGINS: 'https://portal.example.com, https://ops.example.com' }).edge.cors, {
+      allowedOrigins: ['https://portal.example.com', 'https://ops.example.com'],
+      maxAgeSeconds: 600,
+    });
   });
 
   it('stops a service with one clear line when a variable is wrong', async () => {

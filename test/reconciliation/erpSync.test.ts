@@ -6,7 +6,6 @@ import { pino } from 'pino';
 import { SUBSCRIPTION_FEEDS } from '../../gateway/subscriptions/subscriptionFeeds.ts';
 import type { Environment } from '../../platform/config/environment.ts';
 import { alertChanged, inventoryTransactionRecorded, STREAMS, syncTransactionFailed, type PayloadOf } from '../../platform/contracts/events.ts';
-import { CALLER_HEADER } from '../../platform/graphql/caller.ts';
 import { startSubgraphServer } from '../../platform/graphql/subgraphServer.ts';
 import type { RunningService } from '../../platform/http/serviceHttpServer.ts';
 import { openInfrastructure, type Infrastructure } from '../../platform/infrastructure.ts';
@@ -18,6 +17,7 @@ import { useCleanup } from '../support/cleanup.ts';
 import { eventually } from '../support/eventually.ts';
 import { graphql, type GraphQLResponse } from '../support/graphql.ts';
 import { createTestDatabase, REDIS_URL, redisNamespace, type TestDatabase } from '../support/services.ts';
+import { signedIdentity, testSubgraphServing } from '../support/trustedCaller.ts';
 
 const silent = createLogger('silent');
 const ORGANIZATIONS = 'ATL=DC-01,DFW=DC-02,PHX=DC-03';
@@ -124,7 +124,7 @@ ledgerTests('the ERP sync ledger posting to the ERP simulator, on PostgreSQL and
         OUTBOX_POLL_INTERVAL_MS: '20', ...env,
       },
       logger,
-    }), { port: 0, host: '127.0.0.1', logger: silent, readinessChecks: [] });
+    }), testSubgraphServing);
     // A test may stop it first; stopping once is enough.
     let stopped: Promise<void> | null = null;
     const stop = () => (stopped ??= service.stop());
@@ -438,7 +438,7 @@ ledgerTests('the ERP sync ledger posting to the ERP simulator, on PostgreSQL and
     await settled(refused.transactionId, 'SYNC_FAILED');
     await publish(taken);
     await settled(taken.transactionId);
-    const redrive = (ids: string[]) => graphql(service.url, `mutation ($ids: [ID!]!) { redriveSyncTransactions(ids: $ids) { ${SYNC_FIELDS} } }`, { ids }, { [CALLER_HEADER]: 'ops-lead' });
+    const redrive = (ids: string[]) => graphql(service.url, `mutation ($ids: [ID!]!) { redriveSyncTransactions(ids: $ids) { ${SYNC_FIELDS} } }`, { ids }, signedIdentity({ caller: 'ops-lead' }));
     const alertOf = async () => (await database().db.query<{ id: string; status: string }>('SELECT id, status::text FROM alert WHERE sync_transaction_id = $1', [refused.transactionId]))[0]!;
 
     // When a redrive names one that did not fail, or one that does not exist, or none, or too many
@@ -491,7 +491,7 @@ ledgerTests('the ERP sync ledger without an ERP configured, on PostgreSQL and Re
 
   before(async () => {
     const { logger, lines } = recordingLogger();
-    service = await startSubgraphServer(reconciliationSubgraph({ infrastructure: infrastructure(), env: {}, logger }), { port: 0, host: '127.0.0.1', logger: silent, readinessChecks: [] });
+    service = await startSubgraphServer(reconciliationSubgraph({ infrastructure: infrastructure(), env: {}, logger }), testSubgraphServing);
     warnings = lines.filter((line) => line.level === 40).map((line) => line.msg);
   });
   after(() => service?.stop());

@@ -9,16 +9,12 @@ import { createLogger } from '../../platform/logger.ts';
 import { reconciliationSubgraph } from '../../subgraphs/reconciliation/reconciliationSubgraph.ts';
 import { eventually } from '../support/eventually.ts';
 import { graphql, type GraphQLResponse } from '../support/graphql.ts';
+import { signedIdentity, testSubgraphServing } from '../support/trustedCaller.ts';
 
 /** The reconciliation service over `infrastructure`; runs start only on demand unless `env` schedules them. */
 export function startReconciliation(infrastructure: Infrastructure, env: Environment = {}): Promise<RunningService> {
   const logger = createLogger('silent');
-  return startSubgraphServer(reconciliationSubgraph({ infrastructure, env: { RECONCILIATION_INTERVAL_SECONDS: '0', ...env }, logger }), {
-    port: 0,
-    host: '127.0.0.1',
-    logger,
-    readinessChecks: [],
-  });
+  return startSubgraphServer(reconciliationSubgraph({ infrastructure, env: { RECONCILIATION_INTERVAL_SECONDS: '0', ...env }, logger }), testSubgraphServing);
 }
 
 export interface GivenPosition {
@@ -156,10 +152,13 @@ export interface HoldView {
   audit: AuditView[];
 }
 
-/** Reconciliation's GraphQL API at `baseUrl`, as `caller` (the gateway's caller header) calls it. */
-export function reconciliationApi(baseUrl: string, caller = 'supervisor@example.com') {
+/**
+ * Reconciliation's GraphQL API at `baseUrl`: the subgraph, called as the gateway calls it for
+ * `caller`; or the gateway, with `gatewayHeaders` (a client's credentials).
+ */
+export function reconciliationApi(baseUrl: string, caller = 'supervisor@example.com', gatewayHeaders?: Record<string, string>) {
   const call = <Data = any>(query: string, variables: Record<string, unknown> = {}) =>
-    graphql<Data>(baseUrl, query, variables, { 'x-stockgraph-caller': caller });
+    graphql<Data>(baseUrl, query, variables, gatewayHeaders ?? signedIdentity({ caller }));
   const list = <Row>(field: string, filterType: string, fields: string) => async (filter: Record<string, unknown>) => {
     const answer = await call(`query ($filter: ${filterType}) { ${field}(filter: $filter, first: 500) { nodes { ${fields} } } }`, { filter });
     if (answer.errors) throw new Error(JSON.stringify(answer.errors));

@@ -12,6 +12,7 @@ import { codeOf, ordersApi } from '../support/orders.ts';
 import { createTestDatabase, redisNamespace, type TestDatabase } from '../support/services.ts';
 import { givenStock } from '../support/stock.ts';
 import { givenPositions, reconciliationApi } from './reconciliationFixtures.ts';
+import { testClients } from '../support/gatewayClients.ts';
 
 // SKU-95xxx: stocked by each test for itself.
 let nextSku = 95_000;
@@ -32,6 +33,7 @@ describe('reconciliation through the gateway: subscriptions, federation and hold
   let database: TestDatabase;
   let infrastructure: Infrastructure;
   const redis = redisNamespace('reconciliation-gateway');
+  const clients = testClients();
   let system: RunningSystem;
   let orders: ReturnType<typeof ordersApi>;
   let reconciliation: ReturnType<typeof reconciliationApi>;
@@ -45,22 +47,23 @@ describe('reconciliation through the gateway: subscriptions, federation and hold
       host: '127.0.0.1',
       ports: { gateway: 0, inventory: 0, orders: 0, reconciliation: 0 },
       logger: createLogger('silent'),
-      env: { RECONCILIATION_INTERVAL_SECONDS: '0', ORDER_RECOVERY_INTERVAL_MS: '100' },
+      env: { ...clients.env, RECONCILIATION_INTERVAL_SECONDS: '0', ORDER_RECOVERY_INTERVAL_MS: '100' },
     });
-    orders = ordersApi(system.gateway.url);
-    reconciliation = reconciliationApi(system.gateway.url);
+    orders = ordersApi(system.gateway.url, clients.headers());
+    reconciliation = reconciliationApi(system.gateway.url, undefined, clients.headers());
   });
 
   after(async () => {
     await system?.stop();
     await infrastructure?.close();
     await redis.clear();
+    clients.remove();
     await database?.drop();
   });
 
   /** What one subscription delivers, from the start of its stream, and a way to wait for it. */
   function subscribe<T>(query: string, variables: Record<string, unknown>, field: string) {
-    const client = createClient({ url: `${system.gateway.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+    const client = createClient({ url: `${system.gateway.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: clients.headers() });
     cleanup(() => client.dispose());
     const received: T[] = [];
     const waiters: (() => void)[] = [];
@@ -131,7 +134,7 @@ describe('reconciliation through the gateway: subscriptions, federation and hold
     assert.deepEqual(holds.received.map((change) => [change.status, change.hold.id]), [['ACTIVE', hold.id], ['RELEASED', hold.id]]);
     const order = await eventually(() => orders.order(placed.id), (found) => found?.status === 'RELEASED', { what: 'the waiting order released' });
     assert.deepEqual([order!.timeline.at(-1)!.cause, order!.timeline.at(-1)!.causeId], ['HOLD_CLEARED', hold.id]);
-    assert.equal(released.data!.releaseHold.audit.at(-1)!.actor, 'anonymous', "the gateway's caller");
+    assert.equal(released.data!.releaseHold.audit.at(-1)!.actor, 'operator', "the gateway's caller");
   });
 
   it('delivers the discrepancies of the tiers asked for only', async () => {

@@ -3,11 +3,12 @@ import { startSubgraphServer } from '../../platform/graphql/subgraphServer.ts';
 import type { RunningService } from '../../platform/http/serviceHttpServer.ts';
 import type { Infrastructure } from '../../platform/infrastructure.ts';
 import { createLogger, type Logger } from '../../platform/logger.ts';
+import { testSubgraphServing } from './trustedCaller.ts';
 import { inventorySubgraph } from '../../subgraphs/inventory/inventorySubgraph.ts';
 
 /** The inventory subgraph on a free loopback port, over `infrastructure`, configured by `env`. */
 export function startInventory(infrastructure: Infrastructure, env: Environment, logger: Logger = createLogger('silent')): Promise<RunningService> {
-  return startSubgraphServer(inventorySubgraph({ infrastructure, env, logger }), { port: 0, host: '127.0.0.1', logger: createLogger('silent'), readinessChecks: [] });
+  return startSubgraphServer(inventorySubgraph({ infrastructure, env, logger }), testSubgraphServing);
 }
 
 /** `count` replicas of the inventory service over one infrastructure (so one database), as in production. */

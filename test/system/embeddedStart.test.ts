@@ -13,27 +13,29 @@ interface Started {
   readonly output: () => string;
   readonly gatewayUrl: string;
   readonly exampleRequestBody: string;
+  /** The demo client's key, which the banner prints for the mutation examples. */
+  readonly demoKey: string;
 }
 
 /** Runs `npm start`'s script with no DATABASE_URL / REDIS_URL, on free ports, until it prints its banner. */
 async function startEmbedded(dataDir: string): Promise<Started> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
-    env: { PATH: process.env.PATH, STOCKGRAPH_DATA_DIR: dataDir, GATEWAY_PORT: '0', INVENTORY_PORT: '0', ORDERS_PORT: '0', RECONCILIATION_PORT: '0', ERP_SIMULATOR_PORT: '0' },
+    env: { PATH: process.env.PATH, STOCKGRAPH_DATA_DIR: dataDir, CLIENTS_FILE: join(dataDir, 'clients.json'), GATEWAY_PORT: '0', INVENTORY_PORT: '0', ORDERS_PORT: '0', RECONCILIATION_PORT: '0', ERP_SIMULATOR_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   const banner = new Promise<RegExpMatchArray>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = output.match(/GraphQL gateway\s+(http:\/\/\S+)\/graphql[\s\S]*-d '(.+)'\n/);
+      const match = output.match(/GraphQL gateway\s+(http:\/\/\S+)\/graphql[\s\S]*?-d '(.+)'\n[\s\S]*export STOCKGRAPH_KEY=(\S+)\n/);
       if (match) resolve(match);
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
   });
-  const [, gatewayUrl, exampleRequestBody] = await banner;
-  return { child, output: () => output, gatewayUrl: gatewayUrl!, exampleRequestBody: exampleRequestBody! };
+  const [, gatewayUrl, exampleRequestBody, demoKey] = await banner;
+  return { child, output: () => output, gatewayUrl: gatewayUrl!, exampleRequestBody: exampleRequestBody!, demoKey: demoKey! };
 }
 
 async function stop(child: ChildProcess): Promise<number | null> {
@@ -94,13 +96,17 @@ describe('npm start on a bare machine', () => {
     const changes = client.iterate<{ stockChanged: { cause: { type: string; id: string }; item: { openOrders: unknown[] } } }>({
       query: 'subscription { stockChanged(skus: ["SKU-00001"], after: "0-0") { cause { type id } item { openOrders { id } } } }',
     });
-    const reserved = await fetch(`${first.gatewayUrl}/graphql`, {
+    const reserve = (headers: Record<string, string>) => fetch(`${first.gatewayUrl}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify({
         query: 'mutation { createReservation(input: { sku: "SKU-00001", quantity: 1, locationId: "DC-01", channel: "WEB", reference: "embedded-test", idempotencyKey: "embedded-test-1" }) { id } }',
       }),
     });
+    const anonymous = await reserve({});
+    assert.equal(anonymous.status, 401, 'anonymous callers may read the demo but never change it');
+    assert.equal(((await anonymous.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code, 'UNAUTHENTICATED');
+    const reserved = await reserve({ authorization: `Bearer ${first.demoKey}` });
     const reservation = ((await reserved.json()) as { data: { createReservation: { id: string } } }).data.createReservation;
     // The stream holds the demo orders' changes of the SKU first, then the reservation's.
     let change = (await changes.next()).value;
@@ -115,6 +121,10 @@ describe('npm start on a bare machine', () => {
     const second = await startEmbedded(dataDir);
     cleanup(() => second.child.exitCode === null && stop(second.child));
     assert.doesNotMatch(second.output(), /database migrated|demo data seeded/);
+    // With a new demo key: keys are kept as digests, so the one printed before is not printed again, and no longer works
+    assert.notEqual(second.demoKey, first.demoKey);
+    const withOldKey = await fetch(`${second.gatewayUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${first.demoKey}` }, body: JSON.stringify({ query: '{ __typename }' }) });
+    assert.equal(withOldKey.status, 401);
     assert.equal(await stop(second.child), 0);
   });
 });

@@ -8,6 +8,7 @@ import { seedDemoReconciliation } from '../../system/demoReconciliation.ts';
 import { startSystem, type RunningSystem } from '../../system/startSystem.ts';
 import { graphql } from '../support/graphql.ts';
 import { createTestDatabase, redisNamespace, type TestDatabase } from '../support/services.ts';
+import { testClients } from '../support/gatewayClients.ts';
 
 describe('the federated system on PostgreSQL and Redis', () => {
   let database: TestDatabase;
@@ -17,6 +18,9 @@ describe('the federated system on PostgreSQL and Redis', () => {
   const statements: string[] = [];
 
   const redis = redisNamespace('federation');
+  const clients = testClients();
+  /** An operation sent to the gateway by a client with every scope. */
+  const gateway = <Data = any>(query: string, variables: Record<string, unknown> = {}) => graphql<Data>(gatewayUrl, query, variables, clients.headers());
 
   before(async () => {
     database = await createTestDatabase();
@@ -33,22 +37,23 @@ describe('the federated system on PostgreSQL and Redis', () => {
       ports: { gateway: 0, inventory: 0, orders: 0, reconciliation: 0 },
       logger: createLogger('silent'),
       // Only requests may send SQL while statements are counted: no idle polling by the sweepers.
-      env: { RESERVATION_SWEEP_INTERVAL_MS: '3600000', ORDER_RECOVERY_INTERVAL_MS: '3600000', PROMISE_FIGURES_INTERVAL_MS: '3600000' },
+      env: { ...clients.env, RESERVATION_SWEEP_INTERVAL_MS: '3600000', ORDER_RECOVERY_INTERVAL_MS: '3600000', PROMISE_FIGURES_INTERVAL_MS: '3600000' },
     });
     gatewayUrl = system.gateway.url;
-    await seedDemoOrders({ gatewayUrl, db: database.db, logger: createLogger('silent'), count: 24, skuCount: 120 });
-    await seedDemoReconciliation({ gatewayUrl, logger: createLogger('silent') });
+    await seedDemoOrders({ gatewayUrl, headers: clients.headers(), db: database.db, logger: createLogger('silent'), count: 24, skuCount: 120 });
+    await seedDemoReconciliation({ gatewayUrl, headers: clients.headers(), logger: createLogger('silent') });
   });
 
   after(async () => {
     await system?.stop();
     await infrastructure?.close();
     await redis.clear();
+    clients.remove();
     await database?.drop();
   });
 
   it('answers one query with data from all three subgraphs', async () => {
-    const { data, errors } = await graphql(gatewayUrl, `
+    const { data, errors } = await gateway(`
       query ($sku: ID!, $locationId: ID!) {
         item(sku: $sku) {
           sku
@@ -105,7 +110,7 @@ describe('the federated system on PostgreSQL and Redis', () => {
       }`;
     const countStatements = async (first: number) => {
       statements.length = 0;
-      const { data, errors } = await graphql(gatewayUrl, nested, { first });
+      const { data, errors } = await gateway(nested, { first });
       assert.equal(errors, undefined);
       assert.equal(data.items.nodes.length, first);
       return statements.length;
@@ -120,7 +125,7 @@ describe('the federated system on PostgreSQL and Redis', () => {
 
   it('pages through items with opaque cursors', async () => {
     const page = async (after: string | null) =>
-      (await graphql(gatewayUrl, 'query ($after: String) { items(first: 50, after: $after) { nodes { sku } endCursor hasNextPage } }', { after })).data.items;
+      (await gateway('query ($after: String) { items(first: 50, after: $after) { nodes { sku } endCursor hasNextPage } }', { after })).data.items;
     const first = await page(null);
     const second = await page(first.endCursor);
     const third = await page(second.endCursor);
@@ -132,7 +137,7 @@ describe('the federated system on PostgreSQL and Redis', () => {
   });
 
   it('filters items', async () => {
-    const { data } = await graphql(gatewayUrl, `{
+    const { data } = await gateway(`{
       lots: items(filter: { lotControlled: true }, first: 500) { nodes { sku lotControlled } }
       prefix: items(filter: { skuPrefix: "SKU-0011" }, first: 500) { nodes { sku } }
       gloves: items(filter: { descriptionContains: "GLOVES", serialControlled: false }, first: 3) { nodes { description } }
@@ -143,9 +148,9 @@ describe('the federated system on PostgreSQL and Redis', () => {
   });
 
   it('rejects bad arguments with BAD_USER_INPUT and answers unknown ids with null', async () => {
-    const tooMany = await graphql(gatewayUrl, '{ items(first: 10000) { nodes { sku } } }');
-    const badCursor = await graphql(gatewayUrl, '{ orders(after: "not-a-cursor") { nodes { id } } }');
-    const unknown = await graphql(gatewayUrl, '{ item(sku: "NO-SUCH-SKU") { sku } location(id: "NOWHERE") { id } }');
+    const tooMany = await gateway('{ items(first: 10000) { nodes { sku } } }');
+    const badCursor = await gateway('{ orders(after: "not-a-cursor") { nodes { id } } }');
+    const unknown = await gateway('{ item(sku: "NO-SUCH-SKU") { sku } location(id: "NOWHERE") { id } }');
 
     assert.equal(tooMany.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
     assert.match(tooMany.errors?.[0]?.message ?? '', /first must be between 1 and 500/);
@@ -171,7 +176,7 @@ describe('the federated system on PostgreSQL and Redis', () => {
   it('masks unexpected failures as INTERNAL_SERVER_ERROR without leaking details', async () => {
     await database.db.runScript('ALTER TABLE sync_transaction RENAME TO sync_transaction_away');
     try {
-      const { errors } = await graphql(gatewayUrl, '{ syncTransactions(first: 1) { nodes { id } } }');
+      const { errors } = await gateway('{ syncTransactions(first: 1) { nodes { id } } }');
       assert.equal(errors?.length, 1);
       assert.equal(errors[0]!.extensions?.code, 'INTERNAL_SERVER_ERROR');
       assert.equal(errors[0]!.message, 'Internal server error');

@@ -1,0 +1,94 @@
+import {
+  getNamedType,
+  Kind,
+  parse,
+  TypeInfo,
+  valueFromASTUntyped,
+  visit,
+  visitWithTypeInfo,
+  type ConstDirectiveNode,
+  type DocumentNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
+import { GraphQLError } from 'graphql';
+import type { Principal } from './principal.ts';
+
+/** Scopes one field or type needs: any one of the groups, every scope of that group (Federation's `@requiresScopes`). */
+type ScopeRequirement = readonly (readonly string[])[];
+
+/** What the supergraph's `@requiresScopes` and `@authenticated` ask of callers, by `Type.field` and by type. */
+export interface AccessRequirements {
+  readonly scopes: ReadonlyMap<string, ScopeRequirement>;
+  readonly authenticated: ReadonlySet<string>;
+}
+
+/**
+ * Reads the access directives each subgraph declared, as composition carried them into the
+ * supergraph. @apollo/gateway validates and then ignores them (only Apollo Router enforces
+ * them), so the gateway enforces them itself, with checkOperationAccess.
+ */
+export function accessRequirementsOf(supergraphSdl: string): AccessRequirements {
+  const scopes = new Map<string, ScopeRequirement>();
+  const authenticated = new Set<string>();
+  const record = (coordinate: string, directives: readonly ConstDirectiveNode[] | undefined) => {
+    for (const directive of directives ?? []) {
+      if (directive.name.value === 'authenticated') authenticated.add(coordinate);
+      if (directive.name.value !== 'requiresScopes') continue;
+      const argument = directive.arguments?.find((candidate) => candidate.name.value === 'scopes');
+      if (argument) scopes.set(coordinate, valueFromASTUntyped(argument.value) as ScopeRequirement);
+    }
+  };
+  for (const definition of parse(supergraphSdl).definitions) {
+    if (definition.kind !== Kind.OBJECT_TYPE_DEFINITION && definition.kind !== Kind.INTERFACE_TYPE_DEFINITION) continue;
+    record(definition.name.value, definition.directives);
+    for (const field of definition.fields ?? []) record(`${definition.name.value}.${field.name.value}`, field.directives);
+  }
+  return { scopes, authenticated };
+}
+
+/**
+ * Whether `principal` may run `operation` (with the fragments it uses): every field and type
+ * it selects must have its scopes granted. Returns the refusal naming every missing scope
+ * (FORBIDDEN; UNAUTHENTICATED for an anonymous caller, which a key or token may cure), or null.
+ */
+export function checkOperationAccess(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  requirements: AccessRequirements,
+  principal: Principal,
+): GraphQLError | null {
+  const refused = new Map<string, ScopeRequirement>();
+  let needsAuthentication = false;
+  const check = (coordinate: string) => {
+    if (requirements.authenticated.has(coordinate) && principal.kind === 'anonymous') needsAuthentication = true;
+    const requirement = requirements.scopes.get(coordinate);
+    if (requirement && !requirement.some((group) => group.every((scope) => principal.scopes.has(scope)))) refused.set(coordinate, requirement);
+  };
+  const typeInfo = new TypeInfo(schema);
+  visit(
+    { kind: Kind.DOCUMENT, definitions: [operation, ...document.definitions.filter((definition) => definition.kind === Kind.FRAGMENT_DEFINITION)] },
+    visitWithTypeInfo(typeInfo, {
+      Field: (node) => {
+        const parent = typeInfo.getParentType();
+        const field = typeInfo.getFieldDef();
+        if (!parent || !field || node.name.value.startsWith('__')) return;
+        check(`${parent.name}.${field.name}`);
+        check(getNamedType(field.type).name);
+      },
+    }),
+  );
+  if (refused.size === 0 && !needsAuthentication) return null;
+  const missing = [...new Set([...refused.values()].map((requirement) => requirement.map((group) => group.join(' and ')).join(' or ')))];
+  const fields = [...refused.keys()];
+  if (principal.kind === 'anonymous') {
+    return new GraphQLError(
+      `${fields.length > 0 ? `${fields.join(', ')} need${fields.length === 1 ? 's' : ''} the ${missing.join(', ')} scope, which anonymous callers are not granted` : 'This operation needs an authenticated caller'}: send "Authorization: Bearer <API key or JWT>"`,
+      { extensions: { code: 'UNAUTHENTICATED', requiredScopes: missing, fields, http: { status: 401 } } },
+    );
+  }
+  return new GraphQLError(`${fields.join(', ')} need${fields.length === 1 ? 's' : ''} the ${missing.join(', ')} scope, which ${principal.name} is not granted`, {
+    extensions: { code: 'FORBIDDEN', requiredScopes: missing, fields, http: { status: 403 } },
+  });
+}
