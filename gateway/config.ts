@@ -93,7 +93,7 @@ export function readGatewayConfig(env: Environment, { allowEmbedded = false }: {
       JWT_LOCATIONS_CLAIM: variable.text('stockgraph_locations'),
       QUERY_MAX_DEPTH: variable.positiveInt(12),
       QUERY_MAX_ALIASES: variable.positiveInt(20),
-      QUERY_MAX_COST: variable.positiveInt(50_000),
+      QUERY_MAX_COST: variable.positiveInt(100_000),
       GATEWAY_MAX_BODY_BYTES: variable.positiveInt(256 * 1024),
       RATE_LIMIT_PER_SECOND: variable.positiveInt(100),
       RATE_LIMIT_BURST: variable.positiveInt(200),

@@ -113,7 +113,7 @@ describe('the order lifecycle through the gateway, on PostgreSQL and Redis', () 
     const delivered = await orderInStatus(order.id, 'DELIVERED');
 
     assert.deepEqual(delivered!.timeline.map((t) => [t.status, t.cause, t.actor]), [
-      ['CREATED', 'MUTATION', 'anonymous'], ['RESERVED', 'MUTATION', 'anonymous'], ['RELEASED', 'MUTATION', 'anonymous'],
+      ['CREATED', 'MUTATION', 'operator'], ['RESERVED', 'MUTATION', 'operator'], ['RELEASED', 'MUTATION', 'operator'],
       ['PICKING', 'WAREHOUSE_EVENT', 'acme-wms'], ['PACKED', 'WAREHOUSE_EVENT', 'acme-wms'], ['SHIPPED', 'WAREHOUSE_EVENT', 'acme-wms'], ['DELIVERED', 'WAREHOUSE_EVENT', 'acme-wms'],
     ]);
     await changes.until(7);

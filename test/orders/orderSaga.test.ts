@@ -15,7 +15,7 @@ import { graphql } from '../support/graphql.ts';
 import { startInventory } from '../support/inventoryService.ts';
 import { createTestDatabase, REDIS_URL, redisNamespace, type TestDatabase } from '../support/services.ts';
 import { givenStock, stockOf } from '../support/stock.ts';
-import { testSubgraphServing } from '../support/trustedCaller.ts';
+import { testSubgraphServing, TEST_IDENTITY_SECRET } from '../support/trustedCaller.ts';
 
 const TOKEN = 'orders-saga-internal-token';
 const silent = createLogger('silent');
@@ -80,7 +80,7 @@ describe('placeOrder across a crash of the orders service, on PostgreSQL and Red
     const child = spawn(process.execPath, ['--import', 'tsx', 'subgraphs/orders/main.ts'], {
       env: {
         PATH: process.env.PATH, DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: redis.keyPrefix, ORDERS_PORT: '0', LOG_LEVEL: 'info',
-        INTERNAL_API_TOKEN: TOKEN, INVENTORY_API_URL: proxyUrl, ORDER_STOCK_TIMEOUT_MS: '500', ORDER_RECOVERY_INTERVAL_MS: '100',
+        INTERNAL_API_TOKEN: TOKEN, GATEWAY_IDENTITY_SECRET: TEST_IDENTITY_SECRET, INVENTORY_API_URL: proxyUrl, ORDER_STOCK_TIMEOUT_MS: '500', ORDER_RECOVERY_INTERVAL_MS: '100',
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
