@@ -1,4 +1,5 @@
 import { ApolloServer, type ApolloServerPlugin, type GraphQLRequest } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloGateway } from '@apollo/gateway';
 import { GraphQLError, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
 import type { SubgraphName } from '../platform/config/services.ts';
@@ -11,6 +12,7 @@ import type { ReadinessCheck, RunningService } from '../platform/http/serviceHtt
 import type { Logger } from '../platform/logger.ts';
 import type { SubscriptionSettings } from './config.ts';
 import type { GatewayEdge } from './edge/gatewayEdge.ts';
+import { CachePolicy } from './edge/cachePolicy.ts';
 import { OperationPolicy } from './edge/operationPolicy.ts';
 import { GATEWAY_PRINCIPAL, type Principal } from './edge/principal.ts';
 import { edgeAdmission, rateLimitRefusal, type GatewayContext } from './edge/requestAdmission.ts';
@@ -69,10 +71,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     },
   })]));
   const policy = new OperationPolicy();
+  const cachePolicy = new CachePolicy();
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile(options.supergraphPath, logger, {
       pollIntervalMs: options.supergraphPollIntervalMs,
-      onLoad: (supergraphSdl) => policy.useSupergraph(supergraphSdl),
+      onLoad: (supergraphSdl) => {
+        policy.useSupergraph(supergraphSdl);
+        cachePolicy.useSupergraph(supergraphSdl);
+      },
     }),
     buildService: ({ name }) => dataSources.get(name)!,
     logger,
@@ -87,7 +93,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     introspection,
     persistedQueries: { cache: edge.persistedQueries, ttl: persistedQueryTtlSeconds },
     stringifyResult: printer.stringifyResult,
-    plugins: [subscriptionsOverWebSocketOnly, policy.plugin()],
+    plugins: [subscriptionsOverWebSocketOnly, policy.plugin(), cachePolicy.plugin(), ApolloServerPluginCacheControlDisabled()],
   });
   const service = await serveApollo(apollo, {
     name: 'gateway',
@@ -105,7 +111,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
   });
 
   const execute = async (request: GraphQLRequest, principal: Principal): Promise<FormattedExecutionResult> => {
-    const response = await apollo.executeOperation(request, { contextValue: { principal, correlationId: newCorrelationId() } });
+    const response = await apollo.executeOperation(request, { contextValue: { principal, correlationId: newCorrelationId(), persistedQuery: false } });
     if (response.body.kind !== 'single') throw new Error('Incremental delivery is not supported over graphql-ws');
     return response.body.singleResult;
   };

@@ -1,17 +1,5 @@
-import {
-  getNamedType,
-  Kind,
-  parse,
-  TypeInfo,
-  valueFromASTUntyped,
-  visit,
-  visitWithTypeInfo,
-  type ConstDirectiveNode,
-  type DocumentNode,
-  type GraphQLSchema,
-  type OperationDefinitionNode,
-} from 'graphql';
-import { GraphQLError } from 'graphql';
+import { getNamedType, GraphQLError, Kind, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { directiveApplications } from '../supergraph/supergraphDirectives.ts';
 import type { Principal } from './principal.ts';
 
 /** Scopes one field or type needs: any one of the groups, every scope of that group (Federation's `@requiresScopes`). */
@@ -29,22 +17,8 @@ export interface AccessRequirements {
  * them), so the gateway enforces them itself, with checkOperationAccess.
  */
 export function accessRequirementsOf(supergraphSdl: string): AccessRequirements {
-  const scopes = new Map<string, ScopeRequirement>();
-  const authenticated = new Set<string>();
-  const record = (coordinate: string, directives: readonly ConstDirectiveNode[] | undefined) => {
-    for (const directive of directives ?? []) {
-      if (directive.name.value === 'authenticated') authenticated.add(coordinate);
-      if (directive.name.value !== 'requiresScopes') continue;
-      const argument = directive.arguments?.find((candidate) => candidate.name.value === 'scopes');
-      if (argument) scopes.set(coordinate, valueFromASTUntyped(argument.value) as ScopeRequirement);
-    }
-  };
-  for (const definition of parse(supergraphSdl).definitions) {
-    if (definition.kind !== Kind.OBJECT_TYPE_DEFINITION && definition.kind !== Kind.INTERFACE_TYPE_DEFINITION) continue;
-    record(definition.name.value, definition.directives);
-    for (const field of definition.fields ?? []) record(`${definition.name.value}.${field.name.value}`, field.directives);
-  }
-  return { scopes, authenticated };
+  const scopes = new Map([...directiveApplications(supergraphSdl, 'requiresScopes')].map(([coordinate, { scopes }]) => [coordinate, scopes as ScopeRequirement]));
+  return { scopes, authenticated: new Set(directiveApplications(supergraphSdl, 'authenticated').keys()) };
 }
 
 /**

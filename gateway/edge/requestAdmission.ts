@@ -11,6 +11,8 @@ import type { RateLimiter } from './rateLimiter.ts';
 export interface GatewayContext {
   readonly principal: Principal;
   readonly correlationId: string;
+  /** Whether the request named its operation by id or hash (APQ or a safelist), as CDN-cacheable GETs do. */
+  readonly persistedQuery: boolean;
 }
 
 export const EdgeErrorCode = {
@@ -36,7 +38,8 @@ export function edgeAdmission({ authenticate, rateLimiter }: { authenticate: Aut
     if (refusal) throw refusal;
     const presented = request.headers['x-correlation-id'];
     const correlationId = typeof presented === 'string' && CORRELATION_ID.test(presented) ? presented : newCorrelationId();
-    return { context: { principal, correlationId }, request: resolvePersistedQuery(graphQLRequest, principal) };
+    const persistedQuery = typeof operationFields(graphQLRequest)?.extensions?.persistedQuery?.sha256Hash === 'string';
+    return { context: { principal, correlationId, persistedQuery }, request: resolvePersistedQuery(graphQLRequest, principal) };
   };
 }
 

@@ -313,7 +313,7 @@ describe('the gateway edge: credentials, scopes, limits, persisted queries, safe
   });
 
   describe('persisted queries', () => {
-    it('registers an automatic persisted query through one replica and serves it by hash through the other, over GET with Cache-Control', async () => {
+    it('registers an automatic persisted query through one replica and serves it by hash through the other, over GET with a Cache-Control per operation', async () => {
       const query = `query StockOf($sku: ID!) { item(sku: $sku) { sku description } }`;
       const hash = sha256(query);
       const extensions = { persistedQuery: { version: 1, sha256Hash: hash } };
@@ -326,6 +326,14 @@ describe('the gateway edge: credentials, scopes, limits, persisted queries, safe
       const answer = (await byHash.json()) as GraphQLResponse;
       assert.equal(answer.errors, undefined, JSON.stringify(answer.errors));
       assert.equal(answer.data.item.sku, DEMO_SKU);
+      assert.equal(byHash.headers.get('cache-control'), 'private, max-age=300', 'the catalogue may be kept (privately: answers depend on the caller)');
+
+      const stock = { persistedQuery: { version: 1, sha256Hash: sha256(STOCK_QUERY) } };
+      await post({ query: STOCK_QUERY, extensions: stock, variables: { sku: DEMO_SKU } }, as('reader'));
+      const stockParams = new URLSearchParams({ extensions: JSON.stringify(stock), variables: JSON.stringify({ sku: DEMO_SKU }) });
+      const stockByHash = await fetch(`${system.gateway.url}/graphql?${stockParams}`, { headers: { ...as('reader'), 'apollo-require-preflight': 'true' } });
+      assert.equal(stockByHash.status, 200);
+      assert.equal(stockByHash.headers.get('cache-control'), 'no-store', 'stock changes in real time');
       const mismatch = await post({ query: '{ __typename }', extensions }, as('reader'));
       assert.equal(codeOf(mismatch), 'PERSISTED_QUERY_HASH_MISMATCH');
     });
