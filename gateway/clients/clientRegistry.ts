@@ -1,4 +1,4 @@
-import { unwatchFile, watchFile } from 'node:fs';
+import { unwatchFile, watchFile, type StatsListener } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from '../../platform/logger.ts';
 import { readPersistedQueryManifest } from '../edge/persistedQueryManifest.ts';
@@ -20,6 +20,7 @@ export interface CallerDefaults {
 export class ClientRegistry {
   private principals: ReadonlyMap<string, Principal> = new Map();
   private readonly reloadListeners = new Set<() => void>();
+  private readonly onFileChange: StatsListener;
 
   /** Throws naming the problem when the file is malformed, so that the gateway does not start on it. */
   constructor(
@@ -31,10 +32,11 @@ export class ClientRegistry {
     this.principals = this.read();
     // Polled rather than fs.watch'ed: the CLI replaces the file by renaming over it, which
     // fs.watch loses track of on some platforms, and container volumes often send no events.
-    watchFile(path, { interval: pollIntervalMs }, (current, previous) => {
+    this.onFileChange = (current, previous) => {
       if (current.mtimeMs === previous.mtimeMs && current.size === previous.size) return;
       this.reload();
-    });
+    };
+    watchFile(path, { interval: pollIntervalMs }, this.onFileChange);
   }
 
   /** The principal of the client holding `key`, or undefined for a key no client holds. */
@@ -49,7 +51,7 @@ export class ClientRegistry {
   }
 
   close(): void {
-    unwatchFile(this.path);
+    unwatchFile(this.path, this.onFileChange);
   }
 
   private reload(): void {

@@ -52,13 +52,22 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
 return {allowed, wait}
 `;
 
+/** Buckets kept in memory before the full ones (which a new bucket would equal) are dropped. */
+const MAX_BUCKETS_IN_MEMORY = 10_000;
+
 /** The same buckets in this process, for the embedded mode (one gateway, no Redis). */
 export function inMemoryRateLimiter(now: () => number = Date.now): RateLimiter {
-  const buckets = new Map<string, { tokens: number; at: number }>();
+  const buckets = new Map<string, { tokens: number; at: number; burst: number; perSecond: number }>();
+  const dropFullBuckets = (time: number) => {
+    for (const [key, bucket] of buckets) {
+      if (bucket.tokens + ((time - bucket.at) * bucket.perSecond) / 1000 >= bucket.burst) buckets.delete(key);
+    }
+  };
   return {
     take: async (key, { perSecond, burst }) => {
       const time = now();
-      const bucket = buckets.get(key) ?? { tokens: burst, at: time };
+      if (buckets.size >= MAX_BUCKETS_IN_MEMORY && !buckets.has(key)) dropFullBuckets(time);
+      const bucket = buckets.get(key) ?? { tokens: burst, at: time, burst, perSecond };
       bucket.tokens = Math.min(burst, bucket.tokens + (Math.max(0, time - bucket.at) * perSecond) / 1000);
       bucket.at = time;
       buckets.set(key, bucket);
