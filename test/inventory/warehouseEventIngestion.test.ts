@@ -303,7 +303,7 @@ describe('warehouse events in, stock changes out', () => {
 
       assert.deepEqual(applied.body.results.map((r: { status: string }) => r.status), ['APPLIED']);
       assert.equal((await position('SKU-00025', 'DC-01'))!.onHandWms, before + 6);
-      assert.deepEqual([unmapped.status, unmapped.body.error.code], [404, 'UNKNOWN_SOURCE']);
+      assert.deepEqual([unmapped.status, unmapped.body.error.code], [401, 'BAD_SIGNATURE'], 'a source without a mapping is refused as a wrong signature is');
     } finally {
       await globex.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -351,14 +351,16 @@ describe('warehouse events in, stock changes out', () => {
       await postEvents(baseUrl, 'acme-wms', [event], { timestamp: Math.floor(Date.now() / 1000) - 3_600 }),
       await postEvents(baseUrl, 'acme-wms', tooMany),
       await postEvents(baseUrl, 'no-such-wms', [event]),
+      await postEvents(baseUrl, 'no-such-wms', [event], { signature: null }),
     ];
     const malformed = await fetch(`${baseUrl}/events/acme-wms`, { method: 'POST', body: 'not json' });
     const oversize = await fetch(`${baseUrl}/events/acme-wms`, { method: 'POST', body: 'x'.repeat(8 * 1024 * 1024 + 1) });
 
     assert.deepEqual(
       refusals.map(({ status, body }) => [status, body.error.code]),
-      [[401, 'MISSING_SIGNATURE'], [401, 'BAD_SIGNATURE'], [401, 'STALE_SIGNATURE'], [413, 'BATCH_TOO_LARGE'], [404, 'UNKNOWN_SOURCE']],
+      [[401, 'MISSING_SIGNATURE'], [401, 'BAD_SIGNATURE'], [401, 'STALE_SIGNATURE'], [413, 'BATCH_TOO_LARGE'], [401, 'BAD_SIGNATURE'], [401, 'MISSING_SIGNATURE']],
     );
+    assert.deepEqual(refusals[4]!.body, refusals[1]!.body, 'an unknown source is answered exactly as a wrong signature: no source listing');
     assert.equal(malformed.status, 401, 'an unsigned body is refused before it is parsed');
     assert.deepEqual([oversize.status, ((await oversize.json()) as { error: { code: string } }).error.code], [413, 'PAYLOAD_TOO_LARGE']);
     assert.equal((await position('SKU-00017', 'DC-01'))!.onHandWms, stock);

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { readBody, RequestBodyError, sendJson, type HttpRoute } from '../../../platform/http/serviceHttpServer.ts';
 import type { Logger } from '../../../platform/logger.ts';
@@ -6,8 +6,6 @@ import { UnknownSourceError, type EventOutcome, type WarehouseEventIngestion } f
 
 /** Why a batch was refused as a whole; `error.code` of the response body. */
 export enum EventBatchErrorCode {
-  UNKNOWN_SOURCE = 'UNKNOWN_SOURCE',
-  SIGNATURE_NOT_CONFIGURED = 'SIGNATURE_NOT_CONFIGURED',
   MISSING_SIGNATURE = 'MISSING_SIGNATURE',
   BAD_SIGNATURE = 'BAD_SIGNATURE',
   STALE_SIGNATURE = 'STALE_SIGNATURE',
@@ -46,13 +44,17 @@ export interface WarehouseEventsRouteOptions {
  * `POST /events/:source`: a signed batch `{"events": [...]}` in the source's own format.
  * Answers 200 with one result per event, in order (APPLIED, DUPLICATE, SUPERSEDED or
  * DEAD_LETTERED with code and reason), or an error that refuses the whole batch and changes
- * nothing.
+ * nothing. A source that has no mapping, or no secret, is answered exactly as a known one whose
+ * signature is wrong, so that the endpoint tells a prober nothing about which sources exist
+ * (the log says which it was).
  */
 export function warehouseEventsRoute({
   ingestion, secrets, replayWindowSeconds, maxBatchEvents, maxBodyBytes, logger, onCommitted, now = Date.now,
 }: WarehouseEventsRouteOptions): HttpRoute {
   const refuse = (response: ServerResponse, status: number, code: EventBatchErrorCode, message: string) =>
     sendJson(response, status, { error: { code, message } });
+  // Signs what an unknown source sends, so that it is checked, and refused, as a known one is.
+  const noSourceSecret = randomBytes(32).toString('hex');
 
   return {
     method: 'POST',
@@ -60,11 +62,10 @@ export function warehouseEventsRoute({
     handle: async (request, response, match) => {
       const source = match[1]!;
       const body = await readBody(request, maxBodyBytes);
-      if (!ingestion.hasSource(source)) return refuse(response, 404, EventBatchErrorCode.UNKNOWN_SOURCE, `No mapping is configured for source "${source}"`);
       if (body instanceof RequestBodyError) return refuse(response, 413, EventBatchErrorCode.PAYLOAD_TOO_LARGE, body.message);
 
-      const secret = secrets.get(source);
-      if (!secret) return refuse(response, 401, EventBatchErrorCode.SIGNATURE_NOT_CONFIGURED, `No signing secret is configured for source "${source}" (WMS_SOURCE_SECRETS)`);
+      const secret = ingestion.hasSource(source) ? secrets.get(source) : undefined;
+      if (!secret) logger.warn({ source }, ingestion.hasSource(source) ? 'events from a source with no secret in WMS_SOURCE_SECRETS refused' : 'events from a source with no mapping refused');
       const signature = request.headers[SIGNATURE_HEADER];
       const timestamp = Number(request.headers[TIMESTAMP_HEADER]);
       if (typeof signature !== 'string' || !Number.isInteger(timestamp)) {
@@ -73,7 +74,7 @@ export function warehouseEventsRoute({
       if (Math.abs(now() / 1000 - timestamp) > replayWindowSeconds) {
         return refuse(response, 401, EventBatchErrorCode.STALE_SIGNATURE, `${TIMESTAMP_HEADER} is more than ${replayWindowSeconds} s away from the server's clock`);
       }
-      if (!sameSignature(signature, signEventBatch(secret, timestamp, body))) {
+      if (!sameSignature(signature, signEventBatch(secret ?? noSourceSecret, timestamp, body)) || !secret) {
         return refuse(response, 401, EventBatchErrorCode.BAD_SIGNATURE, 'The signature does not match the body');
       }
 
@@ -87,7 +88,7 @@ export function warehouseEventsRoute({
         onCommitted();
         sendJson(response, 200, { ...countOutcomes(results), results });
       } catch (error) {
-        if (error instanceof UnknownSourceError) return refuse(response, 404, EventBatchErrorCode.UNKNOWN_SOURCE, error.message);
+        if (error instanceof UnknownSourceError) return refuse(response, 401, EventBatchErrorCode.BAD_SIGNATURE, 'The signature does not match the body');
         logger.error({ err: error, source }, 'event batch failed');
         sendJson(response, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error; nothing in the batch was applied' } });
       }
