@@ -11,17 +11,22 @@ import type { RunningService } from '../../platform/http/serviceHttpServer.ts';
 import { openInfrastructure, type Infrastructure } from '../../platform/infrastructure.ts';
 import { createLogger, type Logger } from '../../platform/logger.ts';
 import { startErpSimulator, type ErpSimulator, type SimulatedRequest } from '../../simulators/erp/erpSimulator.ts';
+import { compareRunPositions } from '../../subgraphs/reconciliation/data/runComparison.ts';
+import { compileTierRules } from '../../subgraphs/reconciliation/domain/varianceTiers.ts';
 import type { InventoryTransaction } from '../../subgraphs/reconciliation/erpSync/syncPlan.ts';
+import { SyncTransactionStore } from '../../subgraphs/reconciliation/erpSync/syncTransactionStore.ts';
 import { reconciliationSubgraph } from '../../subgraphs/reconciliation/reconciliationSubgraph.ts';
 import { useCleanup } from '../support/cleanup.ts';
 import { eventually } from '../support/eventually.ts';
 import { graphql, type GraphQLResponse } from '../support/graphql.ts';
 import { createTestDatabase, REDIS_URL, redisNamespace, type TestDatabase } from '../support/services.ts';
-import { signedIdentity, testSubgraphServing } from '../support/trustedCaller.ts';
+import { signedIdentity, testSubgraphServing, TEST_IDENTITY_SECRET } from '../support/trustedCaller.ts';
+import { countOf, givenPositions, givenSyncTransactions, newLocation, type GivenSyncTransaction } from './reconciliationFixtures.ts';
 
 const silent = createLogger('silent');
 const ORGANIZATIONS = 'ATL=DC-01,DFW=DC-02,PHX=DC-03';
 const LOCATIONS = ['DC-01', 'DC-02', 'DC-03'];
+const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000);
 
 let nextTransaction = 0;
 /** A receipt of 5 units into STOCK at DC-01 of a SKU of its own, changed by `overrides`. */
@@ -400,7 +405,7 @@ ledgerTests('the ERP sync ledger posting to the ERP simulator, on PostgreSQL and
       const ids = await givenBacklog(prefix);
       const child = spawn(process.execPath, ['--import', 'tsx', 'subgraphs/reconciliation/main.ts'], {
         env: {
-          PATH: process.env.PATH, DATABASE_URL: database().url, REDIS_URL, REDIS_KEY_PREFIX: keyPrefix, RECONCILIATION_PORT: '0',
+          PATH: process.env.PATH, DATABASE_URL: database().url, REDIS_URL, REDIS_KEY_PREFIX: keyPrefix, RECONCILIATION_PORT: '0', GATEWAY_IDENTITY_SECRET: TEST_IDENTITY_SECRET,
           LOG_LEVEL: 'silent', ERP_BASE_URL: erp.baseUrl, ERP_ORGANIZATIONS: ORGANIZATIONS, ERP_SYNC_INTERVAL_MS: '20', ERP_SYNC_TIMEOUT_MS: '500',
         },
         stdio: ['ignore', 'ignore', 'inherit'],
@@ -476,6 +481,25 @@ ledgerTests('the ERP sync ledger posting to the ERP simulator, on PostgreSQL and
     }), [['OPEN', 1, 'stockgraph'], ['RESOLVED', 2, 'ops-lead']]);
     assert.equal(erp.stagedTransactions.filter((posted) => posted.TransactionReference === refused.transactionId).length, 1);
   });
+
+  it('prunes SYNCED rows past the retention on its own, a batch at a time, until all of them are gone', async () => {
+    // Given 2,500 SYNCED rows synced 30 days ago, in the ERP's balance since, and one synced 2 days ago
+    const at = newLocation();
+    await givenPositions(database().db, [{ sku: `${at}-SKU`, locationId: at, wms: 0, erp: 0, erpReportedAt: daysAgo(1) }]);
+    await database().db.query(`
+      INSERT INTO sync_transaction (id, transaction_id, kind, sku, location_id, subinventory, quantity, erp_quantity, unit_of_measure, serials, status,
+                                    occurred_at, created_at, synced_at)
+      SELECT id, id, 'RECEIPT', $1 || '-SKU', $1, 'STOCK', 1, 1, 'EA', '{}', 'SYNCED', at, at, at
+        FROM (SELECT $1 || '-' || n AS id, now() - interval '30 days' + n * interval '1 second' AS at FROM generate_series(1, 2500) AS n
+              UNION ALL SELECT $1 || '-RECENT', now() - interval '2 days') AS rows`, [at]);
+
+    // When a replica keeping 7 days of synced history runs its connector
+    await startLedger({ ERP_SYNC_RETENTION_DAYS: '7' });
+
+    // Then only the row within the retention is left
+    await eventually(() => countOf(database().db, 'SELECT count(*)::int AS count FROM sync_transaction WHERE location_id = $1', [at]), (count) => count === 1, { what: 'the ledger pruned' });
+    assert.deepEqual(await database().db.query('SELECT id FROM sync_transaction WHERE location_id = $1', [at]), [{ id: `${at}-RECENT` }]);
+  });
 });
 
 ledgerTests('the ERP sync ledger without an ERP configured, on PostgreSQL and Redis', ({ database, infrastructure, cleanup }) => {
@@ -548,5 +572,52 @@ ledgerTests('the ERP sync ledger without an ERP configured, on PostgreSQL and Re
     ]);
     assert.deepEqual(answers.map(codeOf), ['BAD_USER_INPUT', 'BAD_USER_INPUT', 'BAD_USER_INPUT', 'BAD_USER_INPUT', 'BAD_USER_INPUT']);
     assert.equal((await graphql(service.url, '{ syncTransaction(id: "nope") { id } }')).data!.syncTransaction, null);
+  });
+});
+
+ledgerTests('pruning the ERP sync ledger, on PostgreSQL and Redis', ({ database }) => {
+  const idsAt = async (at: string) =>
+    (await database().db.query<{ id: string }>('SELECT id FROM sync_transaction WHERE location_id = $1 ORDER BY id', [at])).map((row) => row.id);
+  const comparisonAt = (at: string) => database().db.prisma.$transaction((tx) => compareRunPositions(tx, [at], compileTierRules({})));
+
+  it('deletes SYNCED rows past the retention that nothing reads, oldest first, a bounded batch at a time, and changes nothing a run finds', async () => {
+    // Given, at a location whose ERP balances were last reported a day ago (one SKU's never, one's before its sync):
+    const at = newLocation();
+    await givenPositions(database().db, [
+      { sku: 'REPORTED', locationId: at, wms: 100, erp: 70, erpReportedAt: daysAgo(1) },
+      { sku: 'NEVER-REPORTED', locationId: at, wms: 100, erp: 90 },
+      { sku: 'REPORTED-BEFORE', locationId: at, wms: 100, erp: 95, erpReportedAt: daysAgo(50) },
+      { sku: 'ONLY-ONE', locationId: at, wms: 10, erp: 10, erpReportedAt: daysAgo(1) },
+    ]);
+    const synced = (id: string, sku: string, days: number, extra: Partial<GivenSyncTransaction> = {}) =>
+      ({ id: `${at}-${id}`, sku, locationId: at, quantity: 1, kind: 'RECEIPT', status: 'SYNCED' as const, createdAt: daysAgo(days), syncedAt: daysAgo(days), ...extra });
+    await givenSyncTransactions(database().db, [
+      // synced more than 30 days ago, in the ERP's balance since: pruned, oldest first
+      synced('OLD-40', 'REPORTED', 40), synced('OLD-35', 'REPORTED', 35), synced('OLD-31', 'REPORTED', 31),
+      // within the retention
+      synced('RECENT', 'REPORTED', 10),
+      // linked to: one that failed before it synced (its alert and syncFailed event), an orphan (its review task), an adjustment (its discrepancy)
+      synced('FAILED-ONCE', 'REPORTED', 40), synced('ORPHAN', 'REPORTED', 40, { orphanRetriedAt: daysAgo(39) }),
+      synced('ADJUSTMENT', 'REPORTED', 40, { kind: 'RECONCILIATION_ADJUSTMENT' }),
+      // not in the ERP's balance as last reported: a run still counts them in flight
+      synced('UNREPORTED', 'NEVER-REPORTED', 40), synced('AFTER-REPORT', 'REPORTED-BEFORE', 40),
+      { id: `${at}-NEWER-PENDING`, sku: 'NEVER-REPORTED', locationId: at, quantity: 10 },
+      { id: `${at}-NEWER-PENDING-2`, sku: 'REPORTED-BEFORE', locationId: at, quantity: 5 },
+      // the SKU's only row: an adjustment takes its unit from it
+      synced('ONLY-ONE', 'ONLY-ONE', 40, { unitOfMeasure: 'CS' }),
+    ]);
+    await database().db.query('UPDATE sync_transaction SET failures = 1 WHERE id = $1', [`${at}-FAILED-ONCE`]);
+    const before = await comparisonAt(at);
+    const store = new SyncTransactionStore(database().db.prisma);
+
+    // When the ledger is pruned of rows synced more than 30 days ago, two at a time
+    const batches = [await store.pruneSynced(30, 2), await store.pruneSynced(30, 2), await store.pruneSynced(30, 2)];
+
+    // Then the three rows nothing reads are gone, two and then one, and the rest stay
+    assert.deepEqual(batches, [2, 1, 0]);
+    assert.deepEqual(await idsAt(at), ['ADJUSTMENT', 'AFTER-REPORT', 'FAILED-ONCE', 'NEWER-PENDING', 'NEWER-PENDING-2', 'ONLY-ONE', 'ORPHAN', 'RECENT', 'UNREPORTED'].map((id) => `${at}-${id}`));
+    // And a run finds what it found before
+    assert.deepEqual(await comparisonAt(at), before);
+    assert.deepEqual(before.variances.map((v) => [v.sku, v.inFlight, v.variance]).sort(), [['NEVER-REPORTED', 11, -1], ['REPORTED', 0, 30], ['REPORTED-BEFORE', 6, -1]]);
   });
 });

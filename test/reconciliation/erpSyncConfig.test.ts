@@ -10,10 +10,11 @@ import { useCleanup } from '../support/cleanup.ts';
 const erp = { ERP_BASE_URL: 'https://erp.example.com', ERP_ORGANIZATIONS: 'ATL=DC-01,DFW=DC-02' };
 
 describe('the ERP sync ledger configuration', () => {
-  it('defaults to 3 attempts from a 1 s backoff, 10 s posts, 16 at once, a 500 ms poll and a breaker of 5 failures for 5 s', () => {
+  it('defaults to 3 attempts from a 1 s backoff, 10 s posts, 16 at once, a 500 ms poll, a breaker of 5 failures for 5 s and 30 days of synced history', () => {
     assert.deepEqual(readErpSyncConfig({}), {
-      erp: null, maxAttempts: 3, backoffMs: 1_000, timeoutMs: 10_000, concurrency: 16, intervalMs: 500, circuitFailures: 5, circuitHalfOpenMs: 5_000,
+      erp: null, maxAttempts: 3, backoffMs: 1_000, timeoutMs: 10_000, concurrency: 16, intervalMs: 500, circuitFailures: 5, circuitHalfOpenMs: 5_000, retentionDays: 30,
     });
+    assert.equal(readErpSyncConfig({ ERP_SYNC_RETENTION_DAYS: '90' }).retentionDays, 90);
   });
 
   it('posts to the ERP with its organizations and credentials when ERP_BASE_URL is set', () => {
@@ -32,6 +33,8 @@ describe('the ERP sync ledger configuration', () => {
     ['ERP_SYNC_INTERVAL_MS', { ERP_SYNC_INTERVAL_MS: '0' }, /ERP_SYNC_INTERVAL_MS must be at least 1/],
     ['ERP_SYNC_CIRCUIT_FAILURES', { ERP_SYNC_CIRCUIT_FAILURES: 'five' }, /ERP_SYNC_CIRCUIT_FAILURES must be a number/],
     ['ERP_SYNC_CIRCUIT_HALF_OPEN_MS', { ERP_SYNC_CIRCUIT_HALF_OPEN_MS: '0' }, /ERP_SYNC_CIRCUIT_HALF_OPEN_MS must be at least 1/],
+    ['ERP_SYNC_RETENTION_DAYS', { ERP_SYNC_RETENTION_DAYS: '0' }, /ERP_SYNC_RETENTION_DAYS must be at least 1/],
+    ['ERP_SYNC_RETENTION_DAYS', { ERP_SYNC_RETENTION_DAYS: '2.5' }, /ERP_SYNC_RETENTION_DAYS must be a whole number/],
     ['ERP_BASE_URL', { ...erp, ERP_BASE_URL: 'ftp://erp.example.com' }, /ERP_BASE_URL must be a URL starting with http:\/\/ or https:\/\//],
     ['ERP_BASE_URL', { ERP_ORGANIZATIONS: erp.ERP_ORGANIZATIONS }, /ERP_BASE_URL is required when ERP_ORGANIZATIONS is set/],
     ['ERP_ORGANIZATIONS', { ERP_BASE_URL: erp.ERP_BASE_URL }, /ERP_ORGANIZATIONS is required when ERP_BASE_URL is set/],

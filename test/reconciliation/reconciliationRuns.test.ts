@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { SqlConnection } from '../../platform/database/database.ts';
+import type { PrismaClient, SqlConnection } from '../../platform/database/database.ts';
 import type { RunningService } from '../../platform/http/serviceHttpServer.ts';
 import { openInfrastructure, type Infrastructure } from '../../platform/infrastructure.ts';
+import { SyncTransactionStore, type ClaimedSyncTransaction } from '../../subgraphs/reconciliation/erpSync/syncTransactionStore.ts';
 import { useCleanup } from '../support/cleanup.ts';
 import { eventually } from '../support/eventually.ts';
 import { createTestDatabase, redisNamespace, type TestDatabase } from '../support/services.ts';
@@ -299,6 +300,78 @@ describe('reconciliation runs on PostgreSQL and Redis', () => {
     const [cancelled] = await api.tasks({ locationId: at, kind: ['ORPHANED_TRANSACTION'] });
     assert.equal(cancelled!.status, 'CANCELLED');
     assert.match(cancelled!.audit.at(-1)!.note!, /synced/);
+  });
+
+  describe('an orphan a connector has claimed', () => {
+    const CLAIM_LEASE_MS = 60_000;
+    /** PENDING_SYNC transactions at a location of their own, taken two hours ago and due now: orphans a connector may claim. */
+    async function givenDueOrphans(...names: string[]) {
+      const at = newLocation();
+      await givenPositions(database.db, [{ sku: 'A', locationId: at, wms: 10, erp: 10 }]);
+      const ids = names.map((name) => `${at}-${name}`);
+      await givenSyncTransactions(database.db, ids.map((id) => ({ id, sku: 'A', locationId: at, quantity: 0, kind: 'PICK', createdAt: new Date(Date.now() - 2 * HOUR_MS) })));
+      await database.db.query('UPDATE sync_transaction SET next_attempt_at = now() WHERE id = ANY($1)', [ids]);
+      return { at, ids };
+    }
+    // A connector claims every due row of the database; each test looks at its own location's.
+    const claimAt = async (store: SyncTransactionStore, at: string) => (await store.claimDue(1_000, CLAIM_LEASE_MS, [])).filter((row) => row.locationId === at);
+    const attemptsOf = (rows: readonly ClaimedSyncTransaction[]) => rows.map((row) => [row.id, row.attempts]).sort();
+    const ledgerRows = (ids: string[]) => database.db.query<{ id: string; status: string; attempts: number; retried: boolean; due: boolean }>(
+      `SELECT id, status::text, attempts, orphan_retried_at IS NOT NULL AS retried, next_attempt_at <= now() AS due FROM sync_transaction WHERE id = ANY($1) ORDER BY id`, [ids]);
+
+    it('is not retried while the claim is live, so no second connector takes it, and the claim settles once; one whose claim ran out is retried', async () => {
+      // Given two orphans claimed by a connector, one of whose claims has since run out (its connector died)
+      const { at, ids: [held, abandoned] } = await givenDueOrphans('HELD', 'ABANDONED');
+      const store = new SyncTransactionStore(database.db.prisma);
+      const first = await claimAt(store, at);
+      assert.deepEqual(attemptsOf(first), [[abandoned, 1], [held, 1]]);
+      await database.db.query(`UPDATE sync_transaction SET claimed_until = now() - interval '1 second', next_attempt_at = now() - interval '1 second' WHERE id = $1`, [abandoned]);
+
+      // When a run's orphan pass goes over them
+      const run = await api.reconcile([at]);
+
+      // Then only the one whose claim ran out was retried
+      assert.equal(run.orphansRetried, 1);
+      assert.deepEqual((await ledgerRows([held!, abandoned!])).map(({ id, retried, due }) => [id, retried, due]), [[abandoned, true, true], [held, false, false]]);
+
+      // And a second connector claiming now gets that one, not the one still held
+      assert.deepEqual(attemptsOf(await claimAt(store, at)), [[abandoned, 2]]);
+
+      // And the held one settles once: SYNCED after its one attempt, and the next run leaves it be
+      await store.settle([{ outcome: 'synced', row: first.find((row) => row.id === held)!, erpTransactionId: 'ERP-HELD' }]);
+      await api.reconcile([at]);
+      assert.deepEqual((await ledgerRows([held!])).map(({ status, attempts, retried }) => [status, attempts, retried]), [['SYNCED', 1, false]]);
+    });
+
+    it('is not retried when the claim commits while the orphan pass waits for the row', async () => {
+      // Given an orphan a connector is claiming, its claim not yet committed
+      const { at, ids: [orphan] } = await givenDueOrphans('CLAIMING');
+      let commitClaim!: () => void;
+      const committing = new Promise<void>((resolve) => (commitClaim = resolve));
+      let claimTaken!: (rows: ClaimedSyncTransaction[]) => void;
+      const taken = new Promise<ClaimedSyncTransaction[]>((resolve) => (claimTaken = resolve));
+      // The store's own claim, in a transaction the test holds open (the store needs no more of a client than a transaction has).
+      const claiming = database.db.prisma.$transaction(async (tx) => {
+        claimTaken(await claimAt(new SyncTransactionStore(tx as unknown as PrismaClient), at));
+        await committing;
+      }, { timeout: 30_000 });
+      cleanup(async () => (commitClaim(), await claiming));
+      assert.deepEqual(attemptsOf(await taken), [[orphan, 1]]);
+
+      // When a run starts and its orphan pass waits for the row the claim holds, and then the claim commits
+      const started = (await api.start([at])).data!.startReconciliation;
+      await eventually(
+        () => database.db.query<{ count: number }>(`SELECT count(*)::int AS count FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%orphan_retried_at = %'`),
+        ([waiting]) => waiting!.count === 1, { what: 'the orphan pass waiting for the claimed row' });
+      commitClaim();
+      await claiming;
+
+      // Then the orphan pass saw the claim: nothing retried, the row still under its lease, and no second connector takes it
+      const run = await api.finished(started.id);
+      assert.deepEqual([run.status, run.orphansRetried], ['COMPLETED', 0]);
+      assert.deepEqual((await ledgerRows([orphan!])).map(({ attempts, retried, due }) => [attempts, retried, due]), [[1, false, false]]);
+      assert.deepEqual(await claimAt(new SyncTransactionStore(database.db.prisma), at), []);
+    });
   });
 
   it('lists runs and cases a page at a time, newest first, filtered; resolves them as entities, and their events by id', async () => {

@@ -2,17 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from 'graphql-ws';
 import { WebSocket } from 'ws';
-import { openInfrastructure, type Infrastructure } from '../../platform/infrastructure.ts';
-import { createLogger } from '../../platform/logger.ts';
-import { seedDemoData } from '../../prisma/seed.ts';
-import { startSystem, type RunningSystem } from '../../system/startSystem.ts';
+import type { RunningSystem } from '../../system/startSystem.ts';
 import { useCleanup } from '../support/cleanup.ts';
 import { eventually } from '../support/eventually.ts';
 import { codeOf, ordersApi } from '../support/orders.ts';
-import { createTestDatabase, redisNamespace, type TestDatabase } from '../support/services.ts';
+import type { TestDatabase } from '../support/services.ts';
 import { givenStock } from '../support/stock.ts';
 import { givenPositions, reconciliationApi } from './reconciliationFixtures.ts';
-import { testClients } from '../support/gatewayClients.ts';
+import { startTestSystem, type TestSystem } from './testSystem.ts';
 
 // SKU-95xxx: stocked by each test for itself.
 let nextSku = 95_000;
@@ -31,35 +28,20 @@ interface HoldChanged {
 describe('reconciliation through the gateway: subscriptions, federation and holds on order releases', () => {
   const cleanup = useCleanup();
   let database: TestDatabase;
-  let infrastructure: Infrastructure;
-  const redis = redisNamespace('reconciliation-gateway');
-  const clients = testClients();
+  let clients: TestSystem['clients'];
+  let running: TestSystem;
   let system: RunningSystem;
   let orders: ReturnType<typeof ordersApi>;
   let reconciliation: ReturnType<typeof reconciliationApi>;
 
   before(async () => {
-    database = await createTestDatabase();
-    await seedDemoData(database.db, { skuCount: 5 });
-    infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 10 }, eventBus: redis.eventBus });
-    system = await startSystem({
-      infrastructure,
-      host: '127.0.0.1',
-      ports: { gateway: 0, inventory: 0, orders: 0, reconciliation: 0 },
-      logger: createLogger('silent'),
-      env: { ...clients.env, RECONCILIATION_INTERVAL_SECONDS: '0', ORDER_RECOVERY_INTERVAL_MS: '100' },
-    });
+    running = await startTestSystem('reconciliation-gateway', { ORDER_RECOVERY_INTERVAL_MS: '100' });
+    ({ database, clients, system } = running);
     orders = ordersApi(system.gateway.url, clients.headers());
     reconciliation = reconciliationApi(system.gateway.url, undefined, clients.headers());
   });
 
-  after(async () => {
-    await system?.stop();
-    await infrastructure?.close();
-    await redis.clear();
-    clients.remove();
-    await database?.drop();
-  });
+  after(() => running?.stop());
 
   /** What one subscription delivers, from the start of its stream, and a way to wait for it. */
   function subscribe<T>(query: string, variables: Record<string, unknown>, field: string) {

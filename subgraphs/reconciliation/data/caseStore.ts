@@ -160,13 +160,20 @@ export async function releaseHolds(tx: Tx, selection: Selection, at: Date): Prom
 
 /**
  * Orphans at `locationIds` (all when empty): PENDING_SYNC sync transactions the ledger took more
- * than `orphanAfterSeconds` ago and never retried as orphans are made due at once (retried).
- * Returns how many.
+ * than `orphanAfterSeconds` ago and never retried as orphans are made due at once (retried),
+ * except those a connector holds under a live claim: made due, they would go to a second
+ * connector while the first posts them. Those are retried by a later run, once their claim is
+ * settled or has run out. Returns how many were retried.
  */
 export async function retryOrphans(tx: Tx, locationIds: readonly string[], orphanAfterSeconds: number, at: Date): Promise<number> {
+  // The claim is checked in this statement: one being taken meanwhile holds the row's lock, and
+  // this UPDATE, waiting for it, checks the claimed row again (READ COMMITTED) before it writes.
+  // The lease is read on the database's clock, which claims are taken by, as of the run's start:
+  // a lease that ran out since only waits for the next run.
   return tx.$executeRaw`
     UPDATE sync_transaction t SET next_attempt_at = ${at}, orphan_retried_at = ${at}, updated_at = ${at}
      WHERE t.status = 'PENDING_SYNC' AND t.orphan_retried_at IS NULL AND t.created_at < ${at}::timestamptz - ${orphanAfterSeconds} * interval '1 second'
+       AND (t.claimed_until IS NULL OR t.claimed_until <= now())
        AND ${atLocations('t', locationIds)}`;
 }
 

@@ -28,6 +28,8 @@ export interface ErpConnectorOptions {
   readonly circuitFailures: number;
   /** How long an open circuit stays open before one post probes the ERP, in milliseconds. */
   readonly circuitHalfOpenMs: number;
+  /** How long a SYNCED row is kept after it synced, in days: older ones are pruned as the connector goes. */
+  readonly retentionDays: number;
   readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** Called after rows became SYNC_FAILED: their events wait in the outbox. Should not throw. */
   readonly onFailed: () => void;
@@ -45,6 +47,11 @@ const WAKE_SLACK_MS = 10;
 // many wait. One statement per post cost the database more than the post itself.
 const SETTLE_AFTER_MS = 50;
 const SETTLE_BATCH = 500;
+// SYNCED rows pruned per round at most: one short statement (a larger batch makes the planner
+// trade the synced_at index for scans of the whole ledger). Once a batch comes back short the
+// connector looks again after this long.
+const PRUNE_BATCH = 1_000;
+const PRUNE_INTERVAL_MS = 60_000; // 1 minute
 
 /**
  * Posts the sync ledger's PENDING_SYNC rows to the ERP, and records what became of each. Runs on
@@ -62,6 +69,10 @@ const SETTLE_BATCH = 500;
  * A circuit breaker (cockatiel) stops calling an ERP that fails `circuitFailures` times in a row:
  * while it is open rows wait unposted, their attempts given back; after `circuitHalfOpenMs` one
  * post probes the ERP, and the backlog drains once one succeeds.
+ *
+ * Between rounds it prunes the ledger's SYNCED rows older than `retentionDays` that nothing reads
+ * any more (SyncTransactionStore.pruneSynced), a bounded batch per round, so that the ledger, and
+ * what a reconciliation run reads of it, does not grow with the history.
  */
 export class ErpConnector {
   private readonly breaker: CircuitBreakerPolicy;
@@ -80,6 +91,8 @@ export class ErpConnector {
   private pendingWake = false;
   private wakeTimer: NodeJS.Timeout | null = null;
   private wakeTimerAt = Infinity;
+  /** When (epoch ms) the next round prunes SYNCED rows: at once after a full batch. */
+  private pruneDueAt = 0;
 
   constructor(
     private readonly store: SyncTransactionStore,
@@ -144,6 +157,7 @@ export class ErpConnector {
       let claimed = 0;
       try {
         claimed = await this.postDue();
+        await this.pruneIfDue();
       } catch (error) {
         if (!signal.aborted) this.options.logger.error({ err: error }, 'ERP sync round failed; retrying');
       }
@@ -172,6 +186,12 @@ export class ErpConnector {
     await this.recordSettled();
     this.scheduleRetries(settlements);
     return rows.length;
+  }
+
+  private async pruneIfDue(): Promise<void> {
+    if (Date.now() < this.pruneDueAt) return;
+    const pruned = await this.store.pruneSynced(this.options.retentionDays, PRUNE_BATCH);
+    this.pruneDueAt = pruned < PRUNE_BATCH ? Date.now() + PRUNE_INTERVAL_MS : 0;
   }
 
   /**

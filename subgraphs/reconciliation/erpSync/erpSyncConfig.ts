@@ -28,6 +28,8 @@ export interface ErpSyncConfig {
   readonly circuitFailures: number;
   /** How long the circuit stays open before a post probes the ERP, in milliseconds. */
   readonly circuitHalfOpenMs: number;
+  /** How long a SYNCED transaction is kept after it synced, in days, before the connector prunes it (see SyncTransactionStore.pruneSynced). */
+  readonly retentionDays: number;
 }
 
 /** Reads the ERP sync ledger's variables; a ConfigurationError names the first bad one. */
@@ -45,6 +47,7 @@ export function readErpSyncConfig(env: Environment): ErpSyncConfig {
       ERP_SYNC_INTERVAL_MS: variable.positiveInt(500),
       ERP_SYNC_CIRCUIT_FAILURES: variable.positiveInt(5),
       ERP_SYNC_CIRCUIT_HALF_OPEN_MS: variable.positiveInt(5_000),
+      ERP_SYNC_RETENTION_DAYS: variable.positiveInt(30),
     },
     env,
   );
@@ -67,5 +70,6 @@ export function readErpSyncConfig(env: Environment): ErpSyncConfig {
     intervalMs: values.ERP_SYNC_INTERVAL_MS,
     circuitFailures: values.ERP_SYNC_CIRCUIT_FAILURES,
     circuitHalfOpenMs: values.ERP_SYNC_CIRCUIT_HALF_OPEN_MS,
+    retentionDays: values.ERP_SYNC_RETENTION_DAYS,
   });
 }

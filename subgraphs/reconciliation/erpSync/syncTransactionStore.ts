@@ -80,14 +80,16 @@ export class SyncTransactionStore {
 
   /**
    * Claims up to `limit` PENDING_SYNC rows that are due (oldest schedule first), outside
-   * `pausedLocationIds`, for one attempt each: their next attempt is put off by `leaseMs`, so
-   * that no other connector takes them meanwhile, and rows another connector is claiming are
-   * skipped. A connector that dies leaves its rows to be claimed again once the lease runs out.
+   * `pausedLocationIds`, for one attempt each: their next attempt is put off by `leaseMs`, the
+   * claim's lease (claimed_until), so that no other connector takes them meanwhile, and rows
+   * another connector is claiming are skipped. A connector that dies leaves its rows to be
+   * claimed again once the lease runs out.
    */
   async claimDue(limit: number, leaseMs: number, pausedLocationIds: readonly string[]): Promise<ClaimedSyncTransaction[]> {
     return this.prisma.$queryRaw<ClaimedSyncTransaction[]>`
       UPDATE sync_transaction t
-         SET attempts = t.attempts + 1, next_attempt_at = now() + ${leaseMs} * interval '1 millisecond', updated_at = now()
+         SET attempts = t.attempts + 1, next_attempt_at = lease.until, claimed_until = lease.until, updated_at = now()
+        FROM (SELECT now() + ${leaseMs} * interval '1 millisecond' AS until) AS lease
        WHERE t.id IN (SELECT id FROM sync_transaction
                        WHERE status = 'PENDING_SYNC' AND next_attempt_at <= now() AND location_id <> ALL(${pausedLocationIds}::text[])
                        ORDER BY next_attempt_at
@@ -114,19 +116,20 @@ export class SyncTransactionStore {
     const synced = of('synced').map(({ row, erpTransactionId }) => ({ ...claim(row), erp_transaction_id: erpTransactionId }));
     if (synced.length) {
       updates.push(Prisma.sql`
-        UPDATE sync_transaction t SET status = 'SYNCED', erp_transaction_id = v.erp_transaction_id, synced_at = now(), last_error = NULL, updated_at = now()
+        UPDATE sync_transaction t SET status = 'SYNCED', erp_transaction_id = v.erp_transaction_id, synced_at = now(), last_error = NULL, claimed_until = NULL,
+                                      updated_at = now()
           FROM ${recordset(synced, 'v', { id: 'text', attempts: 'int', erp_transaction_id: 'text' })} WHERE ${claimed}`);
     }
     const retried = of('retry').map(({ row, error, delayMs }) => ({ ...claim(row), error, delay_ms: Math.round(delayMs) }));
     if (retried.length) {
       updates.push(Prisma.sql`
-        UPDATE sync_transaction t SET next_attempt_at = now() + v.delay_ms * interval '1 millisecond', last_error = v.error, updated_at = now()
+        UPDATE sync_transaction t SET next_attempt_at = now() + v.delay_ms * interval '1 millisecond', last_error = v.error, claimed_until = NULL, updated_at = now()
           FROM ${recordset(retried, 'v', { id: 'text', attempts: 'int', error: 'text', delay_ms: 'int' })} WHERE ${claimed}`);
     }
     const released = of('released').map(({ row, delayMs }) => ({ ...claim(row), delay_ms: Math.round(delayMs) }));
     if (released.length) {
       updates.push(Prisma.sql`
-        UPDATE sync_transaction t SET attempts = t.attempts - 1, next_attempt_at = now() + v.delay_ms * interval '1 millisecond', updated_at = now()
+        UPDATE sync_transaction t SET attempts = t.attempts - 1, next_attempt_at = now() + v.delay_ms * interval '1 millisecond', claimed_until = NULL, updated_at = now()
           FROM ${recordset(released, 'v', { id: 'text', attempts: 'int', delay_ms: 'int' })} WHERE ${claimed}`);
     }
     if (updates.length) await this.prisma.$executeRaw(oneStatement(updates));
@@ -137,7 +140,7 @@ export class SyncTransactionStore {
   private fail(failures: readonly { id: string; attempts: number; error: string }[]): Promise<string[]> {
     return this.prisma.$transaction(async (tx) => {
       const failed = await tx.$queryRaw<{ id: string; transactionId: string; kind: SyncTransactionKind; sku: string; locationId: string; attempts: number; failures: number; lastError: string; failedAt: Date }[]>`
-        UPDATE sync_transaction t SET status = 'SYNC_FAILED', failed_at = now(), failures = t.failures + 1, last_error = v.error, updated_at = now()
+        UPDATE sync_transaction t SET status = 'SYNC_FAILED', failed_at = now(), failures = t.failures + 1, last_error = v.error, claimed_until = NULL, updated_at = now()
           FROM ${recordset(failures, 'v', { id: 'text', attempts: 'int', error: 'text' })}
          WHERE t.id = v.id AND t.status = 'PENDING_SYNC' AND t.attempts = v.attempts
         RETURNING t.id, t.transaction_id AS "transactionId", t.kind, t.sku, t.location_id AS "locationId", t.attempts, t.failures,
@@ -210,6 +213,28 @@ export class SyncTransactionStore {
       ]));
       return resolved.length;
     });
+  }
+
+  /**
+   * Deletes up to `limit` SYNCED rows, oldest synced first, that synced more than `retentionDays`
+   * ago and that nothing reads any more: the ERP has reported their position's balance since they
+   * synced (a run no longer counts them in flight), nothing links to them (an alert and syncFailed
+   * events to one that failed, a review task to an orphan, a discrepancy to its adjustment), and a
+   * newer row of their SKU stays (an adjustment takes the SKU's unit from its newest row). Rows
+   * another transaction holds are passed over.
+   * @returns how many were deleted: fewer than `limit` when no more are due.
+   */
+  pruneSynced(retentionDays: number, limit: number): Promise<number> {
+    return this.prisma.$executeRaw`
+      DELETE FROM sync_transaction WHERE id IN (
+        SELECT t.id FROM sync_transaction t
+          JOIN reconciliation_position p ON p.sku = t.sku AND p.location_id = t.location_id
+         WHERE t.status = 'SYNCED' AND t.synced_at < now() - ${retentionDays} * interval '1 day' AND t.synced_at <= p.erp_reported_at
+           AND t.failures = 0 AND t.orphan_retried_at IS NULL AND t.kind <> 'RECONCILIATION_ADJUSTMENT'
+           AND EXISTS (SELECT 1 FROM sync_transaction newer WHERE newer.sku = t.sku AND newer.created_at > t.created_at)
+         ORDER BY t.synced_at
+         LIMIT ${limit}
+           FOR UPDATE OF t SKIP LOCKED)`;
   }
 
   byIds(ids: readonly string[]): Promise<SyncTransaction[]> {
