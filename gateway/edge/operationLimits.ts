@@ -4,6 +4,13 @@ import { GraphQLError, Kind, validate, type DocumentNode, type GraphQLSchema, ty
 import { operationCost } from './operationCost.ts';
 import type { OperationLimits } from './principal.ts';
 
+/**
+ * Tokens a document may hold before it is parsed any further (GRAPHQL_PARSE_FAILED): the body
+ * limit bounds a document's size, this the parser's work on it. Ten times the largest README
+ * operation with 1,000 SKUs written inline.
+ */
+export const MAX_TOKENS = 20_000;
+
 export const LimitErrorCode = {
   QUERY_TOO_DEEP: 'QUERY_TOO_DEEP',
   TOO_MANY_ALIASES: 'TOO_MANY_ALIASES',

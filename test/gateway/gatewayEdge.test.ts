@@ -288,10 +288,13 @@ describe('the gateway edge: credentials, scopes, limits, persisted queries, safe
       assert.equal(feed.body.errors, undefined, 'a client may be given a larger budget');
     });
 
-    it('refuses a query nested too deep, and a body too large', async () => {
+    it('refuses a query nested too deep, a document of too many tokens, and a body too large', async () => {
       const deep = await post({ query: '{ items(first: 1) { nodes { stockLevels { item { stockLevels { item { stockLevels { item { stockLevels { item { stockLevels { item { sku } } } } } } } } } } } } }' }, as('reader'));
       assert.equal(codeOf(deep), 'QUERY_TOO_DEEP');
       assert.equal(deep.body.errors![0]!.extensions!.maxDepth, 12);
+      const tokens = await post({ query: `{ ${'a '.repeat(20_001)}}` }, as('reader'));
+      assert.equal(codeOf(tokens), 'GRAPHQL_PARSE_FAILED');
+      assert.match(tokens.body.errors![0]!.message, /20000 tokens/);
       const large = await fetch(`${system.gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...as('reader') }, body: JSON.stringify({ query: '{ __typename }', variables: { padding: 'x'.repeat(70 * 1024) } }) });
       assert.equal(large.status, 413);
     });
