@@ -13,6 +13,7 @@ import type { Logger } from '../platform/logger.ts';
 import type { SubscriptionSettings } from './config.ts';
 import type { GatewayEdge } from './edge/gatewayEdge.ts';
 import { CachePolicy } from './edge/cachePolicy.ts';
+import { MAX_TOKENS } from './edge/operationLimits.ts';
 import { OperationPolicy } from './edge/operationPolicy.ts';
 import { GATEWAY_PRINCIPAL, type Principal } from './edge/principal.ts';
 import { edgeAdmission, rateLimitRefusal, type GatewayContext } from './edge/requestAdmission.ts';
@@ -91,6 +92,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     ...defaults,
     formatError: introspection ? defaults.formatError : (formatted, error) => defaults.formatError(withoutSuggestions(formatted), error),
     introspection,
+    parseOptions: { maxTokens: MAX_TOKENS },
     persistedQueries: { cache: edge.persistedQueries, ttl: persistedQueryTtlSeconds },
     stringifyResult: printer.stringifyResult,
     plugins: [subscriptionsOverWebSocketOnly, policy.plugin(), cachePolicy.plugin(), ApolloServerPluginCacheControlDisabled()],
@@ -117,7 +119,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
   };
   const hub = new SubscriptionHub({
     bus: options.bus,
-    executeLookup: (query, variables) => execute({ query, variables }, GATEWAY_PRINCIPAL),
+    // The gateway's scopes (its lookup fields), the subscribers' locations: see EventLookup.locations.
+    executeLookup: (query, variables, locations) => execute({ query, variables }, locations === null ? GATEWAY_PRINCIPAL : { ...GATEWAY_PRINCIPAL, locations }),
     logger,
     maxBufferedEvents: options.subscriptions.maxBufferedEvents,
     lookupRetryMs: options.subscriptions.lookupRetryMs,

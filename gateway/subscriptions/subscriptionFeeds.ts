@@ -22,6 +22,11 @@ export interface SubscriptionFeed<Payload = never> {
   idOf(event: DecodedEvent<Payload>): string;
   /** Which events a subscriber receives, given the field's arguments. */
   filter(args: Readonly<Record<string, unknown>>): (payload: Payload) => boolean;
+  /**
+   * The locations an event is of: a subscriber granted only some locations receives it only when
+   * it has every one (see subscriptionPlan.ts); one of no location reaches no such subscriber.
+   */
+  locationsOf(payload: Payload): readonly string[];
 }
 
 type StockLevelChanged = PayloadOf<typeof stockLevelChanged>;
@@ -50,7 +55,10 @@ function stockChangeScope(args: Readonly<Record<string, unknown>>): (change: { r
 // A change's outbox record, which the relay publishes as the event's id, is what its lookup field takes.
 const outboxIdOf = (event: DecodedEvent<unknown>) => event.id ?? '';
 
-const stockChange = { ...eventsOf(stockLevelChanged), lookupField: 'stockChanges', idOf: outboxIdOf } as const;
+/** The location of an event of one item x location (stock changes, discrepancies, holds, sync failures). */
+const atItsLocation = (payload: { readonly locationId: string }): readonly string[] => [payload.locationId];
+
+const stockChange = { ...eventsOf(stockLevelChanged), lookupField: 'stockChanges', idOf: outboxIdOf, locationsOf: atItsLocation } as const;
 
 /** Every Subscription field of the supergraph, by name. */
 export const SUBSCRIPTION_FEEDS: Readonly<Record<string, SubscriptionFeed<any>>> = {
@@ -67,6 +75,8 @@ export const SUBSCRIPTION_FEEDS: Readonly<Record<string, SubscriptionFeed<any>>>
     ...eventsOf(orderStatusChanged),
     lookupField: 'orderStatusChanges',
     idOf: outboxIdOf,
+    // Its lines' locations; none on changes recorded before the payload carried them.
+    locationsOf: (change) => change.locationIds ?? [],
     filter: (args) => {
       const orderIds = setOf(args.orderIds);
       const channels = setOf(args.channels);
@@ -78,6 +88,7 @@ export const SUBSCRIPTION_FEEDS: Readonly<Record<string, SubscriptionFeed<any>>>
     ...eventsOf(discrepancyChanged),
     lookupField: 'discrepancyEvents',
     idOf: outboxIdOf,
+    locationsOf: atItsLocation,
     filter: (args) => {
       const inScope = stockChangeScope(args);
       const tiers = setOf(args.tiers);
@@ -89,12 +100,14 @@ export const SUBSCRIPTION_FEEDS: Readonly<Record<string, SubscriptionFeed<any>>>
     ...eventsOf<HoldChanged>(holdPlaced, holdCleared),
     lookupField: 'holdEvents',
     idOf: outboxIdOf,
+    locationsOf: atItsLocation,
     filter: stockChangeScope,
   } satisfies SubscriptionFeed<HoldChanged>,
   syncFailed: {
     ...eventsOf(syncTransactionFailed),
     lookupField: 'syncFailureEvents',
     idOf: outboxIdOf,
+    locationsOf: atItsLocation,
     filter: (args) => {
       const locationIds = setOf(args.locationIds);
       return (failure) => !locationIds || locationIds.has(failure.locationId);

@@ -3,12 +3,16 @@ import { GraphQLError, type FormattedExecutionResult, type GraphQLFormattedError
 import { decodeEvent, type DecodedEvent } from '../../platform/events/decodedEvent.ts';
 import { compareCursors, StreamCursorError, type BusEvent, type EventBus, type EventSubscription } from '../../platform/events/eventBus.ts';
 import { REPEAT_WINDOW, RepeatFilter } from '../../platform/events/repeatFilter.ts';
+import type { LocationGrant } from '../../platform/lang/locationGrant.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { SubscriptionLife } from './subscriptionLife.ts';
 import { EVENT_IDS_VARIABLE, LOOKUP_RESPONSE_KEY, type EventLookup, type SubscriptionPlan } from './subscriptionPlan.ts';
 
-/** Runs a lookup query through the supergraph, as the gateway runs any query. */
-export type ExecuteLookup = (query: string, variables: Readonly<Record<string, unknown>>) => Promise<FormattedExecutionResult>;
+/**
+ * Runs a lookup query through the supergraph, as the gateway runs any query, as the gateway itself
+ * granted `locations` (the subscribers'; null for every location).
+ */
+export type ExecuteLookup = (query: string, variables: Readonly<Record<string, unknown>>, locations: LocationGrant) => Promise<FormattedExecutionResult>;
 
 export interface SubscriptionHubOptions {
   readonly bus: EventBus;
@@ -173,7 +177,7 @@ export class SubscriptionHub {
     const variables = { ...plan.lookup.variables, [EVENT_IDS_VARIABLE]: events.map((event) => plan.feed.idOf(event)) };
     const deadline = Date.now() + this.options.lookupRetryMs;
     for (let pause = 50; ; pause = Math.min(pause * 2, 1_000)) {
-      const result = await this.options.executeLookup(plan.lookup.query, variables).catch(
+      const result = await this.options.executeLookup(plan.lookup.query, variables, plan.lookup.locations).catch(
         (error: unknown): FormattedExecutionResult => ({ errors: [{ message: error instanceof Error ? error.message : String(error) }] }),
       );
       const objects = result.data?.[LOOKUP_RESPONSE_KEY];

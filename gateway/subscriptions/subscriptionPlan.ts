@@ -12,6 +12,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { CommonErrorCode, UserInputError } from '../../platform/graphql/errors.ts';
+import { grantsEveryLocation, type LocationGrant } from '../../platform/lang/locationGrant.ts';
 import { SUBSCRIPTION_FEEDS, type SubscriptionFeed } from './subscriptionFeeds.ts';
 
 /**
@@ -22,6 +23,7 @@ export interface SubscriptionPlan {
   readonly feed: SubscriptionFeed<unknown>;
   /** The root field's name in the answer (its alias, if it has one). */
   readonly responseKey: string;
+  /** The field's arguments and the subscriber's granted locations, both: checked before any lookup, so that nothing else is resolved for it. */
   readonly filter: (payload: unknown) => boolean;
   /** Resume after this cursor; live from now when undefined. */
   readonly after: string | undefined;
@@ -38,6 +40,12 @@ export interface EventLookup {
   readonly variables: Readonly<Record<string, unknown>>;
   /** Response keys of the root field's `cursor`, which the gateway fills in itself. */
   readonly cursorKeys: readonly string[];
+  /**
+   * The subscriber's granted locations, which the lookup runs with (as the gateway, with the
+   * gateway's scopes): what the selection reaches beyond the event's own object (an item's other
+   * stock levels, its open orders) is what the subscriber itself may see. Part of `key`.
+   */
+  readonly locations: LocationGrant;
 }
 
 /** The variable the event ids travel in; one the lookup's own cannot be named, for its prefix. */
@@ -45,14 +53,17 @@ export const EVENT_IDS_VARIABLE = 'stockgraphEventIds';
 export const LOOKUP_RESPONSE_KEY = 'lookup';
 
 /**
- * Plans a validated subscription operation. Throws a GraphQLError (BAD_REQUEST) for a root
- * field that no feed serves, or one that is not selected directly.
+ * Plans a validated subscription operation for a subscriber granted `locations` (its
+ * principal's; null for every location): it receives only the events of those (see
+ * SubscriptionFeed.locationsOf), resolved with them. Throws a GraphQLError (BAD_REQUEST) for a
+ * root field that no feed serves, or one that is not selected directly.
  */
 export function planSubscription(
   schema: GraphQLSchema,
   document: DocumentNode,
   operation: OperationDefinitionNode,
   variableValues: Readonly<Record<string, unknown>>,
+  locations: LocationGrant,
 ): SubscriptionPlan {
   const [root] = operation.selectionSet.selections;
   if (operation.selectionSet.selections.length !== 1 || root?.kind !== Kind.FIELD || !root.selectionSet) {
@@ -105,16 +116,19 @@ export function planSubscription(
   };
   const query = print(lookupDocument);
   const variables = Object.fromEntries([...usedVariables].filter((name) => name in variableValues).map((name) => [name, variableValues[name]]));
+  const asked = feed.filter(args) as (payload: unknown) => boolean;
+  const locationsOf = feed.locationsOf as (payload: unknown) => readonly string[];
   return {
     feed: feed as SubscriptionFeed<unknown>,
     responseKey: root.alias?.value ?? root.name.value,
-    filter: feed.filter(args) as (payload: unknown) => boolean,
+    filter: locations === null ? asked : (payload) => asked(payload) && grantsEveryLocation(locations, locationsOf(payload)),
     after: (args.after as string | null | undefined) ?? undefined,
     lookup: {
-      key: `${query}\n${JSON.stringify(variables)}`,
+      key: `${query}\n${JSON.stringify(variables)}\n${JSON.stringify(locations)}`,
       query,
       variables,
       cursorKeys: [...responseKeysOf('cursor', root.selectionSet, fragments)],
+      locations,
     },
   };
 }

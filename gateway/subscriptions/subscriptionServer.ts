@@ -18,6 +18,7 @@ import { parseCursor, StreamCursorError } from '../../platform/events/eventBus.t
 import { CommonErrorCode, UserInputError } from '../../platform/graphql/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { Authenticate } from '../edge/authentication.ts';
+import { MAX_TOKENS } from '../edge/operationLimits.ts';
 import type { OperationPolicy } from '../edge/operationPolicy.ts';
 import type { Principal } from '../edge/principal.ts';
 import { safelistedQuery } from '../edge/requestAdmission.ts';
@@ -87,7 +88,7 @@ export function serveSubscriptions(options: SubscriptionServerOptions): { close(
         try {
           const persistedQuery = (payload.extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined)?.persistedQuery;
           query = principal.manifest ? safelistedQuery(principal, payload.query, persistedQuery?.sha256Hash) : payload.query;
-          document = parse(query);
+          document = parse(query, { maxTokens: MAX_TOKENS });
         } catch (error) {
           return [error as GraphQLError];
         }
@@ -112,7 +113,7 @@ export function serveSubscriptions(options: SubscriptionServerOptions): { close(
         const refusal = options.checkOperation(currentSchema, document, operation, variables.coerced, principal);
         if (refusal) return [refusal];
         try {
-          const plan = planSubscription(currentSchema, document, operation, variables.coerced);
+          const plan = planSubscription(currentSchema, document, operation, variables.coerced, principal.locations);
           if (plan.after !== undefined) parseCursor(plan.after);
           return { ...args, variableValues: variables.coerced, contextValue: { kind: 'subscription', id, plan, socket: ctx.extra.socket } satisfies OperationContext };
         } catch (error) {

@@ -239,6 +239,13 @@ const orderStatusChangedSchema = z.object({
   /** Who made the change: the caller of a mutation, a WMS source, or stockgraph. */
   actor: text,
   at: instant,
+  /**
+   * The locations of the order's lines when the change was recorded, each once, in id order;
+   * empty for an order without lines (one cancelled while its stock was being held). The gateway
+   * delivers a change to a subscriber granted some locations only when it has every one of them;
+   * absent from changes recorded before it was added, which such subscribers are not sent.
+   */
+  locationIds: z.array(text).optional(),
 });
 
 /** One transition of an order's status. */

@@ -1,6 +1,7 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { GraphQLError } from 'graphql';
+import { grantsLocation as grantCovers } from '../lang/locationGrant.ts';
 
 /**
  * Who the gateway says is calling a subgraph: verified at the edge (an API key, a JWT, or
@@ -83,7 +84,7 @@ function hmac(secret: string, text: string): Buffer {
 
 export const newCorrelationId = (): string => randomUUID();
 
-/** Whether `identity` may see or act on `locationId`. */
+/** Whether `identity` may see or act on `locationId` (the rules built on it: platform/lang/locationGrant.ts). */
 export function grantsLocation(identity: Pick<CallerIdentity, 'locations'>, locationId: string): boolean {
-  return identity.locations === null || identity.locations.includes(locationId);
+  return grantCovers(identity.locations, locationId);
 }

@@ -11,6 +11,11 @@ export enum CommonErrorCode {
   /** The request itself cannot be served as sent (for example a subscription over HTTP). */
   BAD_REQUEST = 'BAD_REQUEST',
   NOT_FOUND = 'NOT_FOUND',
+  /**
+   * The caller may not do this: a scope it lacks (refused by the gateway), or a location it is not
+   * granted (refused by a subgraph, naming the locations in `extensions.locationIds`).
+   */
+  FORBIDDEN = 'FORBIDDEN',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }
 

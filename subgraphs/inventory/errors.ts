@@ -1,3 +1,5 @@
+import { locationsNotGrantedMessage } from '../../platform/lang/locationGrant.ts';
+
 /** Error codes the inventory subgraph puts in `extensions.code`, beside the common ones. */
 export enum InventoryErrorCode {
   DEAD_LETTER_ALREADY_REPLAYED = 'DEAD_LETTER_ALREADY_REPLAYED',
@@ -28,11 +30,19 @@ export enum InventoryErrorCode {
  */
 export class InventoryError extends Error {
   constructor(
-    readonly code: InventoryErrorCode | 'BAD_USER_INPUT',
+    readonly code: InventoryErrorCode | 'BAD_USER_INPUT' | 'FORBIDDEN',
     message: string,
     readonly details: Readonly<Record<string, unknown>> = {},
   ) {
     super(message);
     this.name = 'InventoryError';
+  }
+
+  /**
+   * FORBIDDEN: the request names locations the caller is not granted (`locationIds`). Checked
+   * before whether they exist, so that a partner cannot probe for other locations.
+   */
+  static notGranted(locationIds: readonly string[]): InventoryError {
+    return new InventoryError('FORBIDDEN', locationsNotGrantedMessage(locationIds), { locationIds });
   }
 }

@@ -83,7 +83,9 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
     name: 'inventory',
     schemaPath: new URL('./schema.graphql', import.meta.url).pathname,
     resolvers: inventoryResolvers,
-    createContext: () => ({ repository, ingestion, reservations, transfers, settings, loaders: createInventoryLoaders(repository), afterCommit: publishNow }),
+    createContext: ({ locations: grant }) => ({
+      repository, ingestion, reservations, transfers, settings, grant, loaders: createInventoryLoaders(repository, grant), afterCommit: publishNow,
+    }),
     routes: [
       warehouseEventsRoute({
         ingestion,

@@ -2,6 +2,7 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/ind
 import { CommonErrorCode, UserInputError } from '../../platform/graphql/errors.ts';
 import { connectionOf, decodeCursor, encodeCursor, newestFirstConnection, pageSize } from '../../platform/graphql/pagination.ts';
 import { DateTimeScalar } from '../../platform/graphql/scalars.ts';
+import { grantsLocation, locationsWithinGrant, ungrantedLocations, type LocationGrant } from '../../platform/lang/locationGrant.ts';
 import type { BucketStamp, DeadLetter, InventoryRepository, Item, ItemFilter, Location, StockChangeRecord, StockLevelKey, StockLevelRecord } from './data/inventoryRepository.ts';
 import { InventoryError, InventoryErrorCode } from './errors.ts';
 import { earliestPromiseDate } from './domain/promiseDate.ts';
@@ -20,6 +21,12 @@ export interface InventoryContext {
   /** Call once a mutation has committed stock changes, so that they are published at once. */
   readonly afterCommit: () => void;
   readonly settings: InventorySettings;
+  /**
+   * The locations the caller may see and act on (CallerIdentity.locations; null for every one).
+   * The loaders apply it to stock levels, the services to reservations and transfers, and the
+   * resolvers below to locations, availability and what is not kept per location.
+   */
+  readonly grant: LocationGrant;
 }
 
 /** The configuration the resolvers apply. */
@@ -42,9 +49,9 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
       for (const item of rows) loaders.itemBySku.prime(item.sku, item);
       return connectionOf(rows, first, (item) => encodeCursor(item.sku));
     },
-    location: (_: unknown, { id }: { id: string }, { loaders }: InventoryContext) => loaders.locationById.load(id),
-    locations: async (_: unknown, __: unknown, { loaders, repository }: InventoryContext) => {
-      const locations = await repository.allLocations();
+    location: (_: unknown, { id }: { id: string }, { loaders, grant }: InventoryContext) => (grantsLocation(grant, id) ? loaders.locationById.load(id) : null),
+    locations: async (_: unknown, __: unknown, { loaders, repository, grant }: InventoryContext) => {
+      const locations = await repository.allLocations(grant);
       for (const location of locations) loaders.locationById.prime(location.id, location);
       return locations;
     },
@@ -53,14 +60,18 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
     deadLetters: (
       _: unknown,
       args: { source?: string | null; includeReplayed: boolean; first: number; after?: string | null },
-      { repository }: InventoryContext,
-    ) => newestFirstConnection(args, (take, after) => repository.deadLetterPage(args, take, after), (letter) => letter.receivedAt),
-    reservation: async (_: unknown, { id }: { id: string }, { reservations }: InventoryContext) => (await reservations.byIds([id]))[0] ?? null,
-    transfer: async (_: unknown, { id }: { id: string }, { transfers }: InventoryContext) => (await transfers.byIds([id]))[0] ?? null,
+      { repository, grant }: InventoryContext,
+    ) => {
+      refuseLocationRestricted(grant, 'deadLetters');
+      return newestFirstConnection(args, (take, after) => repository.deadLetterPage(args, take, after), (letter) => letter.receivedAt);
+    },
+    reservation: async (_: unknown, { id }: { id: string }, { reservations, grant }: InventoryContext) => (await reservations.byIds([id], grant))[0] ?? null,
+    transfer: async (_: unknown, { id }: { id: string }, { transfers, grant }: InventoryContext) => (await transfers.byIds([id], grant))[0] ?? null,
     stockChanges: (_: unknown, { ids }: { ids: string[] }, { repository }: InventoryContext) => stockChanges(ids, repository),
   },
   Mutation: {
-    replayDeadLetter: async (_: unknown, { id }: { id: string }, { ingestion, repository, afterCommit }: InventoryContext) => {
+    replayDeadLetter: async (_: unknown, { id }: { id: string }, { ingestion, repository, afterCommit, grant }: InventoryContext) => {
+      refuseLocationRestricted(grant, 'replayDeadLetter');
       const outcome = await ingestion.replay(id).catch((error: unknown) => {
         if (!(error instanceof DeadLetterNotReplayableError)) throw error;
         const code = error.reason === 'NOT_FOUND' ? CommonErrorCode.NOT_FOUND : InventoryErrorCode.DEAD_LETTER_ALREADY_REPLAYED;
@@ -75,23 +86,23 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
         deadLetter: letters.find((letter) => letter.id === newLetterId) ?? null,
       };
     },
-    createReservation: (_: unknown, { input }: { input: CreateReservationInput }, { reservations }: InventoryContext) =>
-      refusalsAsUserErrors(() => reservations.create({ ...input, locationId: input.locationId ?? null })),
-    extendReservation: (_: unknown, { id, ttlSeconds }: { id: string; ttlSeconds: number }, { reservations }: InventoryContext) =>
-      refusalsAsUserErrors(() => reservations.extend(id, ttlSeconds)),
-    confirmReservation: (_: unknown, { id }: { id: string }, { reservations }: InventoryContext) =>
-      refusalsAsUserErrors(() => reservations.confirm(id)),
-    releaseReservation: (_: unknown, { id }: { id: string }, { reservations }: InventoryContext) =>
-      refusalsAsUserErrors(() => reservations.release(id)),
-    createTransfer: (_: unknown, { input }: { input: CreateTransferInput }, { transfers }: InventoryContext) =>
+    createReservation: (_: unknown, { input }: { input: CreateReservationInput }, { reservations, grant }: InventoryContext) =>
+      refusalsAsUserErrors(() => reservations.create({ ...input, locationId: input.locationId ?? null }, grant)),
+    extendReservation: (_: unknown, { id, ttlSeconds }: { id: string; ttlSeconds: number }, { reservations, grant }: InventoryContext) =>
+      refusalsAsUserErrors(() => reservations.extend(id, ttlSeconds, grant)),
+    confirmReservation: (_: unknown, { id }: { id: string }, { reservations, grant }: InventoryContext) =>
+      refusalsAsUserErrors(() => reservations.confirm(id, grant)),
+    releaseReservation: (_: unknown, { id }: { id: string }, { reservations, grant }: InventoryContext) =>
+      refusalsAsUserErrors(() => reservations.release(id, grant)),
+    createTransfer: (_: unknown, { input }: { input: CreateTransferInput }, { transfers, grant }: InventoryContext) =>
       refusalsAsUserErrors(() => transfers.create({
         ...input,
         lots: input.lots ?? null,
         serials: input.serials ?? null,
         expectedArrivalAt: input.expectedArrivalAt ?? null,
-      })),
-    receiveTransfer: (_: unknown, { input }: { input: ReceiveTransferInput }, { transfers }: InventoryContext) =>
-      refusalsAsUserErrors(() => transfers.receive({ ...input, quantity: input.quantity ?? null, lots: input.lots ?? null, serials: input.serials ?? null })),
+      }, grant)),
+    receiveTransfer: (_: unknown, { input }: { input: ReceiveTransferInput }, { transfers, grant }: InventoryContext) =>
+      refusalsAsUserErrors(() => transfers.receive({ ...input, quantity: input.quantity ?? null, lots: input.lots ?? null, serials: input.serials ?? null }, grant)),
   },
   Transfer: {
     item: ({ sku }: TransferRecord, _: unknown, { loaders }: InventoryContext) => loaders.itemBySku.load(sku),
@@ -182,15 +193,24 @@ interface ReceiveTransferInput {
   readonly close: boolean;
 }
 
+/** Dead letters are kept per WMS source, not per location: a caller granted only some locations may neither read nor replay them. */
+function refuseLocationRestricted(grant: LocationGrant, field: string): void {
+  if (grant !== null) {
+    throw new UserInputError(`${field} is not kept per location, and this caller is granted only some locations`, CommonErrorCode.FORBIDDEN);
+  }
+}
+
 /** Turns the inventory's refusals into GraphQL errors with their code and details; anything else stays unexpected. */
 async function refusalsAsUserErrors<T>(operation: () => Promise<T>): Promise<T> {
   try {
     return await operation();
   } catch (error) {
-    if (error instanceof InventoryError) throw new UserInputError(error.message, error.code, error.details);
+    if (error instanceof InventoryError) throw toUserError(error);
     throw error;
   }
 }
+
+const toUserError = (error: InventoryError) => new UserInputError(error.message, error.code, error.details);
 
 interface AvailabilityArgs {
   readonly skus: readonly string[];
@@ -206,16 +226,22 @@ function isStale(wmsReportedAt: Date | null, readAt: Date, settings: InventorySe
 
 /**
  * Bulk availability: three SQL statements at most (known SKUs, locations, stock levels), whatever
- * the number of SKUs, and one more for the items' own fields when they are asked for.
+ * the number of SKUs, and one more for the items' own fields when they are asked for. Only the
+ * locations the caller is granted are considered, in the lines and in the sums; naming another
+ * is FORBIDDEN (before whether it exists is checked, so that nothing is learnt of it).
  */
-async function availability({ skus, locationIds, channel, quantity }: AvailabilityArgs, { repository, settings }: InventoryContext) {
+async function availability({ skus, locationIds, channel, quantity }: AvailabilityArgs, { repository, settings, grant }: InventoryContext) {
   if (skus.length > MAX_AVAILABILITY_SKUS) {
     throw new UserInputError(`availability takes at most ${MAX_AVAILABILITY_SKUS} SKUs per request, got ${skus.length}`, InventoryErrorCode.TOO_MANY_SKUS);
   }
   if (!Number.isInteger(quantity) || quantity < 1) throw new UserInputError(`quantity must be a whole number of at least 1, got ${quantity}`);
+  const outside = ungrantedLocations(grant, locationIds ?? []);
+  if (outside.length) throw toUserError(InventoryError.notGranted(outside));
   const wanted = [...new Set(skus)];
   const channelRule = channel ? settings.channelLocations.get(channel) : undefined;
-  const eligible = channelRule && locationIds ? locationIds.filter((id) => channelRule.includes(id)) : (channelRule ?? locationIds ?? undefined);
+  // Those asked for (or every one) that the caller is granted, then those of them the channel may use.
+  const considered = locationsWithinGrant(grant, locationIds);
+  const eligible = channelRule ? (considered ?? channelRule).filter((id) => channelRule.includes(id)) : (considered ?? undefined);
   // The stock is read alongside the checks rather than after them: a request naming an unknown
   // SKU or location wastes one read, and every other request saves a round of waiting.
   const [knownSkus, locations, { readAt: asOf, levelsBySku }] = await Promise.all([

@@ -1,3 +1,4 @@
+import { locationsNotGrantedMessage } from '../../platform/lang/locationGrant.ts';
 import type { Refusal } from './domain/order.ts';
 import { OrderErrorCode } from './domain/orderErrorCode.ts';
 import type { InputProblem } from './domain/placeOrderRequest.ts';
@@ -11,7 +12,7 @@ export { OrderErrorCode };
  */
 export class OrderError extends Error {
   constructor(
-    readonly code: OrderErrorCode | 'BAD_USER_INPUT',
+    readonly code: OrderErrorCode | 'BAD_USER_INPUT' | 'FORBIDDEN',
     message: string,
     readonly details: Readonly<Record<string, unknown>> = {},
   ) {
@@ -21,6 +22,11 @@ export class OrderError extends Error {
 
   static of(refusal: Refusal): OrderError {
     return new OrderError(refusal.code, refusal.message, refusal.details);
+  }
+
+  /** FORBIDDEN: the request names locations the caller is not granted (`locationIds`); checked before whether they exist. */
+  static notGranted(locationIds: readonly string[]): OrderError {
+    return new OrderError('FORBIDDEN', locationsNotGrantedMessage(locationIds), { locationIds });
   }
 
   /** BAD_USER_INPUT naming every problem, in `extensions.problems` too. */

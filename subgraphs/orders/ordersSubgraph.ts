@@ -40,7 +40,7 @@ export function ordersSubgraph({ infrastructure: { db, bus }, env, logger }: Sub
     name: 'orders',
     schemaPath: new URL('./schema.graphql', import.meta.url).pathname,
     resolvers: orderResolvers,
-    createContext: (identity) => ({ repository, placement, fulfilment, returns, identity, loaders: createOrderLoaders(repository) }),
+    createContext: (identity) => ({ repository, placement, fulfilment, returns, identity, loaders: createOrderLoaders(repository, identity.locations) }),
     workers: [
       {
         start: () => relay.start((error) => logger.error({ err: error }, 'outbox relay failed; retrying')),

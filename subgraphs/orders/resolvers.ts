@@ -8,7 +8,7 @@ import type { LocationDemand, OrderFilter, OrderLine, OrderRecord, OrderReposito
 import type { InspectionLine, ReturnRequestLine } from './domain/returnInput.ts';
 import { isOpen } from './domain/orderStatus.ts';
 import type { PlaceOrderRequest } from './domain/placeOrderRequest.ts';
-import { OrderError } from './errors.ts';
+import { OrderError, OrderErrorCode } from './errors.ts';
 import type { OrderLoaders } from './loaders.ts';
 import type { OrderFulfilment } from './services/orderFulfilment.ts';
 import type { OrderPlacement } from './services/orderPlacement.ts';
@@ -20,7 +20,10 @@ export interface OrdersContext {
   readonly placement: OrderPlacement;
   readonly fulfilment: OrderFulfilment;
   readonly returns: OrderReturns;
-  /** Who the gateway says is calling: its name is recorded as the actor of what the call changes. */
+  /**
+   * Who the gateway says is calling: its name is recorded as the actor of what the call changes,
+   * and its granted locations (`locations`) decide which orders and confirmations it sees and acts on.
+   */
   readonly identity: CallerIdentity;
 }
 
@@ -41,25 +44,26 @@ export const orderResolvers: GraphQLResolverMap<OrdersContext> = {
   Query: {
     order: (_: unknown, { id }: { id: string }, { loaders }: OrdersContext) => loaders.orderById.load(id),
     orderByReference: (_: unknown, { reference }: { reference: string }, { loaders }: OrdersContext) => loaders.orderByReference.load(reference),
-    orders: async (_: unknown, args: { filter?: OrderFilter | null; first: number; after?: string | null }, { loaders, repository }: OrdersContext) => {
-      const page = await newestFirstConnection(args, (take, after) => repository.orderPage(args.filter ?? {}, take, after), (order) => order.createdAt);
+    orders: async (_: unknown, args: { filter?: OrderFilter | null; first: number; after?: string | null }, { loaders, repository, identity }: OrdersContext) => {
+      const page = await newestFirstConnection(args, (take, after) => repository.orderPage(args.filter ?? {}, take, after, identity.locations), (order) => order.createdAt);
       for (const order of page.nodes) loaders.orderById.prime(order.id, order);
       return page;
     },
-    unappliedConfirmations: (_: unknown, args: { outcome?: 'UNMATCHED' | 'INAPPLICABLE' | null; first: number; after?: string | null }, { repository }: OrdersContext) =>
-      newestFirstConnection(args, (take, after) => repository.unappliedConfirmationPage(args.outcome ?? null, take, after), (confirmation) => confirmation.receivedAt),
+    unappliedConfirmations: (_: unknown, args: { outcome?: 'UNMATCHED' | 'INAPPLICABLE' | null; first: number; after?: string | null }, { repository, identity }: OrdersContext) =>
+      newestFirstConnection(args, (take, after) => repository.unappliedConfirmationPage(args.outcome ?? null, take, after, identity.locations), (confirmation) => confirmation.receivedAt),
     orderStatusChanges: (_: unknown, { ids }: { ids: string[] }, { repository }: OrdersContext) => statusChanges(ids, repository),
   },
   Mutation: {
     placeOrder: (_: unknown, { input }: { input: PlaceOrderInput }, context: OrdersContext) =>
-      orderAfter(context, () => context.placement.place(placeOrderRequest(input), context.identity.caller)),
-    releaseOrder: (_: unknown, { id }: { id: string }, context: OrdersContext) => orderAfter(context, () => context.fulfilment.release(id, context.identity.caller)),
+      orderAfter(context, ({ caller, locations }) => context.placement.place(placeOrderRequest(input), caller, locations)),
+    releaseOrder: (_: unknown, { id }: { id: string }, context: OrdersContext) =>
+      orderAfter(context, ({ caller, locations }) => context.fulfilment.release(id, caller, locations)),
     cancelOrder: (_: unknown, { id, reason }: { id: string; reason: string }, context: OrdersContext) =>
-      orderAfter(context, () => context.fulfilment.cancel(id, reason, context.identity.caller)),
+      orderAfter(context, ({ caller, locations }) => context.fulfilment.cancel(id, reason, caller, locations)),
     requestReturn: (_: unknown, { input }: { input: { orderId: string; lines: ReturnRequestLine[]; reason: string } }, context: OrdersContext) =>
-      orderAfter(context, () => context.returns.requestReturn(input.orderId, input.lines, input.reason, context.identity.caller)),
+      orderAfter(context, ({ caller, locations }) => context.returns.requestReturn(input.orderId, input.lines, input.reason, caller, locations)),
     inspectReturn: (_: unknown, { input }: { input: { orderId: string; lines: InspectionLine[] } }, context: OrdersContext) =>
-      orderAfter(context, () => context.returns.inspectReturn(input.orderId, input.lines, context.identity.caller)),
+      orderAfter(context, ({ caller, locations }) => context.returns.inspectReturn(input.orderId, input.lines, caller, locations)),
   },
   Order: {
     __resolveReference: ({ id }: { id: string }, { loaders }: OrdersContext) => loaders.orderById.load(id),
@@ -107,21 +111,33 @@ function placeOrderRequest(input: PlaceOrderInput): PlaceOrderRequest {
 }
 
 /**
- * Runs a mutation of one order and answers with the order as it now is (the service's own
- * snapshot of it when it has one: no second read); the rules' refusals become GraphQL errors
- * with their code and details.
+ * Runs a mutation of one order for the caller (its name is recorded as the actor; its granted
+ * locations decide which orders it may act on) and answers with the order as it now is (the
+ * service's own snapshot of it when it has one: no second read); the rules' refusals become
+ * GraphQL errors with their code and details.
  */
-async function orderAfter({ loaders }: OrdersContext, mutate: () => Promise<OrderAnswer>): Promise<OrderRecord | null> {
+async function orderAfter({ loaders, identity }: OrdersContext, mutate: (identity: CallerIdentity) => Promise<OrderAnswer>): Promise<OrderRecord | null> {
   try {
-    const answer = await mutate();
+    const answer = await mutate(identity);
     if (typeof answer === 'string') return await loaders.orderById.load(answer);
     loaders.orderById.prime(answer.order.id, answer.order);
     loaders.linesByOrderId.prime(answer.order.id, [...answer.lines]);
     return answer.order;
   } catch (error) {
-    if (error instanceof OrderError) throw new UserInputError(error.message, error.code, error.details);
+    if (error instanceof OrderError) throw new UserInputError(error.message, error.code, await detailsFor(identity, loaders, error));
     throw error;
   }
+}
+
+/**
+ * A refusal's details as the caller may see them: placeOrder's refusals for a key or reference
+ * another order has name that order, which a partner is not told of unless it may see it.
+ */
+async function detailsFor({ locations }: CallerIdentity, loaders: OrderLoaders, error: OrderError): Promise<Record<string, unknown>> {
+  const { orderId, ...others } = error.details;
+  const namesOther = error.code === OrderErrorCode.IDEMPOTENCY_CONFLICT || error.code === OrderErrorCode.ORDER_REFERENCE_TAKEN;
+  if (locations === null || !namesOther || typeof orderId !== 'string' || (await loaders.orderById.load(orderId))) return { ...error.details };
+  return others;
 }
 
 /** The changes with these ids, in the order asked; null for an id that names none. */

@@ -444,7 +444,7 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
     cleanup(() => hub.close());
     const schema = buildSchema(readFileSync(SUPERGRAPH_PATH, 'utf8'), { assumeValidSDL: true });
     const document = parse(STOCK_CHANGED);
-    const plan = planSubscription(schema, document, getOperationAST(document)!, { skus: ['SKU-00002'], after: await streamHead() });
+    const plan = planSubscription(schema, document, getOperationAST(document)!, { skus: ['SKU-00002'], after: await streamHead() }, null);
     // A socket that has taken three results and written none of them out.
     const written: string[] = [];
     const socket = { send: (resultJson: string) => written.length < 3 && written.push(resultJson) > 0 };

@@ -129,9 +129,20 @@ describe('reservation effects and candidate locations', () => {
     const rules: ChannelAllocationRules = { channelLocations: new Map([['STORE', ['DC-03', 'DC-09', 'DC-01']]]), defaultStrategy: 'most-available', strategyByChannel: new Map() };
     const stocked = new Set(['DC-01', 'DC-02', 'DC-03']);
 
-    assert.deepEqual(candidateLocations('DC-02', 'STORE', stocked, rules), ['DC-02']);
-    assert.deepEqual(candidateLocations('DC-09', 'WEB', stocked, rules), []);
-    assert.deepEqual(candidateLocations(null, 'STORE', stocked, rules), ['DC-03', 'DC-01']);
-    assert.deepEqual(candidateLocations(null, 'WEB', stocked, rules), ['DC-01', 'DC-02', 'DC-03']);
+    assert.deepEqual(candidateLocations('DC-02', 'STORE', stocked, rules, null), ['DC-02']);
+    assert.deepEqual(candidateLocations('DC-09', 'WEB', stocked, rules, null), []);
+    assert.deepEqual(candidateLocations(null, 'STORE', stocked, rules, null), ['DC-03', 'DC-01']);
+    assert.deepEqual(candidateLocations(null, 'WEB', stocked, rules, null), ['DC-01', 'DC-02', 'DC-03']);
+  });
+
+  it('offers a requester granted some locations only those, whatever the channel would allow', () => {
+    const rules: ChannelAllocationRules = { channelLocations: new Map([['STORE', ['DC-03', 'DC-09', 'DC-01']]]), defaultStrategy: 'most-available', strategyByChannel: new Map() };
+    const stocked = new Set(['DC-01', 'DC-02', 'DC-03']);
+    const granted = ['DC-01', 'DC-02'];
+
+    assert.deepEqual(candidateLocations(null, 'STORE', stocked, rules, granted), ['DC-01']);
+    assert.deepEqual(candidateLocations(null, 'WEB', stocked, rules, granted), ['DC-01', 'DC-02']);
+    assert.deepEqual(candidateLocations('DC-03', 'WEB', stocked, rules, granted), [], 'a location named outside the grant serves nothing');
+    assert.deepEqual(candidateLocations(null, 'WEB', stocked, rules, []), []);
   });
 });

@@ -43,7 +43,7 @@ describe('promise figures', () => {
   };
   /** The same figures summed from the positions, as stock levels are read. */
   const summedFromPositions = async (skus: readonly string[]): Promise<PromiseFigures[]> =>
-    (await repository.stockLevelsBySku(skus)).map((level) => ({
+    (await repository.stockLevelsBySku(skus, null)).map((level) => ({
       sku: level.sku, locationId: level.locationId, available: level.available, inboundInTransit: level.inboundInTransit,
       inboundExpectedAt: level.inboundExpectedAt, inboundSupply: inboundSupply(level.positions), wmsReportedAt: level.wmsReportedAt,
     }));

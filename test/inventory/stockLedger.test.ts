@@ -115,7 +115,7 @@ describe('StockLedger', () => {
   it('reserves a batch of 39 with as many SQL statements as a batch of 1', async () => {
     await givenStock(database.db, 'LEDGER-4', { 'DC-01': 100, 'DC-02': 100 });
     const reservations = new ReservationService(counted.prisma, reservationSettings(), () => {});
-    const reserve = (i: number) => reservations.create({ sku: 'LEDGER-4', locationId: null, quantity: 1 + (i % 2), channel: 'WEB', reference: 'count', idempotencyKey: `count-${i}` });
+    const reserve = (i: number) => reservations.create({ sku: 'LEDGER-4', locationId: null, quantity: 1 + (i % 2), channel: 'WEB', reference: 'count', idempotencyKey: `count-${i}` }, null);
 
     statements.length = 0;
     await reserve(0);

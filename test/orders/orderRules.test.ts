@@ -36,17 +36,17 @@ describe('placeOrder input', () => {
   };
 
   it('takes a valid order, and the same SKU at two locations it names', () => {
-    assert.deepEqual(validatePlaceOrderRequest(valid), []);
+    assert.deepEqual(validatePlaceOrderRequest(valid, null), []);
   });
 
   it('refuses two lines of one SKU that could land at one location: the same one, or one the strategy or a reservation chooses', () => {
     const line = (locationId: string | null, reservationId: string | null = null) => ({ sku: 'SKU-1', quantity: 1, locationId, reservationId });
     for (const [first, second] of [[line('DC-01'), line('DC-01')], [line('DC-01'), line(null)], [line('DC-01'), line('DC-02', 'RSV-1')], [line(null, 'RSV-1'), line(null, 'RSV-2')]]) {
-      const problems = validatePlaceOrderRequest({ ...valid, lines: [first!, second!] });
+      const problems = validatePlaceOrderRequest({ ...valid, lines: [first!, second!] }, null);
       assert.deepEqual(problems.map((problem) => problem.field), ['lines[1]'], JSON.stringify([first, second]));
       assert.match(problems[0]!.message, /repeats lines\[0\]'s SKU SKU-1/);
     }
-    const third = validatePlaceOrderRequest({ ...valid, lines: [line('DC-01'), line('DC-02'), line('DC-02')] });
+    const third = validatePlaceOrderRequest({ ...valid, lines: [line('DC-01'), line('DC-02'), line('DC-02')] }, null);
     assert.match(third[0]!.message, /^repeats lines\[1\]'s SKU/, 'checked against every earlier line of the SKU');
   });
 
@@ -58,7 +58,7 @@ describe('placeOrder input', () => {
         { sku: 'SKU-1', quantity: 1.5, locationId: null, reservationId: 'RSV-1' },
         { sku: '', quantity: 1_000_001, locationId: ' ', reservationId: null },
       ],
-    });
+    }, null);
     assert.deepEqual(problems.map((problem) => problem.field), [
       'reference', 'channel', 'lines[0].quantity', 'lines[1].quantity', 'lines[1]', 'lines[1].reservationId', 'lines[2].sku', 'lines[2].quantity', 'lines[2].locationId',
     ]);
@@ -66,9 +66,16 @@ describe('placeOrder input', () => {
   });
 
   it('refuses an order without lines, and one with more than 100', () => {
-    assert.equal(validatePlaceOrderRequest({ ...valid, lines: [] })[0]!.field, 'lines');
+    assert.equal(validatePlaceOrderRequest({ ...valid, lines: [] }, null)[0]!.field, 'lines');
     const many = Array.from({ length: 101 }, (_, i) => ({ sku: `SKU-${i}`, quantity: 1, locationId: null, reservationId: null }));
-    assert.match(validatePlaceOrderRequest({ ...valid, lines: many })[0]!.message, /1 to 100 lines, got 101/);
+    assert.match(validatePlaceOrderRequest({ ...valid, lines: many }, null)[0]!.message, /1 to 100 lines, got 101/);
+  });
+
+  it('asks a caller granted only some locations to name one on every line, since a strategy could choose any', () => {
+    const problems = validatePlaceOrderRequest(valid, ['DC-01', 'DC-02']);
+
+    assert.deepEqual(problems.map((problem) => problem.field), ['lines[2].locationId']);
+    assert.match(problems[0]!.message, /must name one of the locations this caller is granted/);
   });
 });
 

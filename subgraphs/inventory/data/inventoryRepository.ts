@@ -2,6 +2,7 @@ import type { Database, PrismaClient } from '../../../platform/database/database
 import { stockLevelChanged, type PayloadOf } from '../../../platform/contracts/events.ts';
 import type { DeadLetter, Item, Location, Subinventory } from '../../../platform/database/generated/client.ts';
 import { newestFirstAfter, type NewestFirstPosition } from '../../../platform/graphql/pagination.ts';
+import type { LocationGrant } from '../../../platform/lang/locationGrant.ts';
 import type { InboundSupply } from '../domain/promiseDate.ts';
 import { INVENTORY_PRODUCER } from './inventoryOutbox.ts';
 import { inboundSupply, summarizeStockLevel, type PositionState, type StockLevelBuckets } from '../domain/stockLevelSummary.ts';
@@ -145,8 +146,9 @@ export class InventoryRepository {
     return this.prisma.location.findMany({ where: { id: { in: [...ids] } } });
   }
 
-  allLocations(): Promise<Location[]> {
-    return this.prisma.location.findMany({ orderBy: { id: 'asc' } });
+  /** Every location the grant covers, in id order. */
+  allLocations(grant: LocationGrant): Promise<Location[]> {
+    return this.prisma.location.findMany({ where: grant === null ? {} : { id: { in: [...grant] } }, orderBy: { id: 'asc' } });
   }
 
   subinventoriesByLocation(locationIds: readonly string[]): Promise<Subinventory[]> {
@@ -182,8 +184,10 @@ export class InventoryRepository {
     });
   }
 
-  stockLevelsBySku(skus: readonly string[]): Promise<StockLevelRecord[]> {
-    return this.stockLevels('level.sku = ANY($1::text[])', [skus]);
+  /** The stock levels of `skus` at the locations the grant covers. */
+  stockLevelsBySku(skus: readonly string[], grant: LocationGrant): Promise<StockLevelRecord[]> {
+    if (grant === null) return this.stockLevels('level.sku = ANY($1::text[])', [skus]);
+    return this.stockLevels('level.sku = ANY($1::text[]) AND level.location_id = ANY($2::text[])', [skus, grant]);
   }
 
   stockLevelsByKey(keys: readonly StockLevelKey[]): Promise<StockLevelRecord[]> {

@@ -1,10 +1,17 @@
+import type { LocationGrant } from '../../../platform/lang/locationGrant.ts';
 import type { StockCatalogue } from '../data/stockCatalogue.ts';
 import type { StockLedger, StockLevelKey } from '../data/stockLedger.ts';
 import { allocateReservation, candidateLocations, strategyOf, type ChannelAllocationRules } from '../domain/reservations/allocateReservation.ts';
 import type { ReservationRequest } from '../domain/reservations/reservationRequest.ts';
 
-/** Stock to take for a channel, as a reservation asks for it: at one location, or (null) spread over the channel's locations. */
-export type ChannelStockRequest = Pick<ReservationRequest, 'sku' | 'quantity' | 'locationId' | 'channel'>;
+/**
+ * Stock to take for a channel, as a reservation asks for it: at one location, or (null) spread
+ * over the channel's locations; only those of `locationGrant` (a partner's), when given.
+ */
+export type ChannelStockRequest = Pick<ReservationRequest, 'sku' | 'quantity' | 'locationId' | 'channel'> & {
+  /** Absent: every location (an order's hold, whose locations the orders subgraph checked). */
+  readonly locationGrant?: LocationGrant;
+};
 
 /** The part of a request taken at one location, and the nettable subinventory whose position carries it. */
 export interface ChannelAllocationLine {
@@ -52,5 +59,5 @@ export function allocateFromLedger(
 }
 
 function candidatesOf(request: ChannelStockRequest, catalogue: StockCatalogue, rules: ChannelAllocationRules): string[] {
-  return candidateLocations(request.locationId, request.channel, catalogue.stockedBySku.get(request.sku) ?? new Set(), rules);
+  return candidateLocations(request.locationId, request.channel, catalogue.stockedBySku.get(request.sku) ?? new Set(), rules, request.locationGrant ?? null);
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../../../platform/database/database.ts';
 import type { Prisma } from '../../../platform/database/generated/client.ts';
 import { KeyedBatcher } from '../../../platform/concurrency/keyedBatcher.ts';
+import { grantsEveryLocation, ungrantedLocations, type LocationGrant } from '../../../platform/lang/locationGrant.ts';
 import { requestFingerprint } from '../../../platform/lang/requestFingerprint.ts';
 import {
   lockDueReservations, lockReservations, reservationInserts, reservationsByIdempotencyKey, reservationsById,
@@ -28,6 +29,8 @@ export interface ReservationSettings extends ChannelAllocationRules {
 interface PendingCreation {
   readonly request: ReservationRequest;
   readonly fingerprint: string;
+  /** The requester's locations: where the allocation may take stock, and which earlier reservation it may be answered with. */
+  readonly grant: LocationGrant;
 }
 
 interface PendingTransition {
@@ -35,6 +38,8 @@ interface PendingTransition {
   readonly action: Exclude<ReservationAction, 'expire'>;
   /** extend only: the new time to live from now. */
   readonly ttlSeconds?: number;
+  /** The requester's locations: a reservation it may not see is not found. */
+  readonly grant: LocationGrant;
 }
 
 // Creations form one stream of batches, one batch at a time: most of a batch's cost is per
@@ -63,6 +68,10 @@ const CREATE_ATTEMPTS = 3;
  * (see KeyedBatcher, CREATIONS and SHARDS); each is judged against the stock levels as the batch's earlier
  * reservations left them, under the levels' row locks, so that no interleaving of requests,
  * batches or replicas can reserve more than is available.
+ *
+ * Every request carries the requester's location grant (CallerIdentity.locations): a caller
+ * granted some locations reserves only there and sees, extends, confirms and releases only the
+ * reservations held there alone (see isVisibleTo); the others are not found.
  */
 export class ReservationService {
   private readonly creations: KeyedBatcher<PendingCreation, ReservationRecord>;
@@ -79,36 +88,41 @@ export class ReservationService {
   }
 
   /**
-   * Reserves stock, all or nothing. The same idempotency key with the same request returns the
-   * reservation the first request made; with another request it fails with IDEMPOTENCY_CONFLICT.
+   * Reserves stock, all or nothing, at locations `grant` covers only: FORBIDDEN for a location
+   * outside it, and an allocation over the channel's locations considers none outside it. The same
+   * idempotency key with the same request returns the reservation the first request made (when
+   * the grant lets the requester see it); with another request it fails with IDEMPOTENCY_CONFLICT.
    */
-  async create(input: Omit<ReservationRequest, 'ttlSeconds'> & { readonly ttlSeconds?: number | null }): Promise<ReservationRecord> {
+  async create(input: Omit<ReservationRequest, 'ttlSeconds'> & { readonly ttlSeconds?: number | null }, grant: LocationGrant): Promise<ReservationRecord> {
     const request = { ...input, ttlSeconds: input.ttlSeconds ?? this.settings.defaultTtlSeconds };
     const problems = validateReservationRequest(request, this.settings.maxTtlSeconds);
     if (problems.length) throw new InventoryError('BAD_USER_INPUT', problems.map((p) => `${p.field} ${p.message}`).join('; '), { problems });
-    return this.creations.submit(CREATIONS, { request, fingerprint: requestFingerprint(request) });
+    const outside = ungrantedLocations(grant, [request.locationId]);
+    if (outside.length) throw InventoryError.notGranted(outside);
+    return this.creations.submit(CREATIONS, { request, fingerprint: requestFingerprint(request), grant });
   }
 
   /** Moves the end of an ACTIVE reservation's time to live to `ttlSeconds` from now. */
-  extend(id: string, ttlSeconds: number): Promise<ReservationRecord> {
+  extend(id: string, ttlSeconds: number, grant: LocationGrant): Promise<ReservationRecord> {
     if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > this.settings.maxTtlSeconds) {
       throw new InventoryError('BAD_USER_INPUT', `ttlSeconds must be a whole number from 1 to ${this.settings.maxTtlSeconds}, got ${ttlSeconds}`);
     }
-    return this.transitions.submit(shardOf(id), { id, action: 'extend', ttlSeconds });
+    return this.transitions.submit(shardOf(id), { id, action: 'extend', ttlSeconds, grant });
   }
 
   /** An order consumed the reservation: its quantity moves from reserved to allocated. */
-  confirm(id: string): Promise<ReservationRecord> {
-    return this.transitions.submit(shardOf(id), { id, action: 'confirm' });
+  confirm(id: string, grant: LocationGrant): Promise<ReservationRecord> {
+    return this.transitions.submit(shardOf(id), { id, action: 'confirm', grant });
   }
 
   /** Gives the reserved stock back. */
-  release(id: string): Promise<ReservationRecord> {
-    return this.transitions.submit(shardOf(id), { id, action: 'release' });
+  release(id: string, grant: LocationGrant): Promise<ReservationRecord> {
+    return this.transitions.submit(shardOf(id), { id, action: 'release', grant });
   }
 
-  async byIds(ids: readonly string[]): Promise<ReservationRecord[]> {
-    return reservationsById(this.prisma, ids);
+  /** The reservations with these ids that exist and that `grant` lets the requester see. */
+  async byIds(ids: readonly string[], grant: LocationGrant): Promise<ReservationRecord[]> {
+    return (await reservationsById(this.prisma, ids)).filter((reservation) => isVisibleTo(grant, reservation));
   }
 
   /**
@@ -139,9 +153,9 @@ export class ReservationService {
       const current = new Map((await lockReservations(tx, [...new Set(pending.map((p) => p.id))])).map((r) => [r.id, r]));
       const changed = new Map<string, ReservationRecord>();
       const stockChanges: StockChange[][] = [];
-      const results = pending.map(({ id, action, ttlSeconds }): ReservationRecord | Error => {
+      const results = pending.map(({ id, action, ttlSeconds, grant }): ReservationRecord | Error => {
         const reservation = current.get(id);
-        if (!reservation) return new InventoryError(InventoryErrorCode.RESERVATION_NOT_FOUND, `No reservation ${id}`);
+        if (!reservation || !isVisibleTo(grant, reservation)) return new InventoryError(InventoryErrorCode.RESERVATION_NOT_FOUND, `No reservation ${id}`);
         const outcome = reservationTransition(reservation.status, reservation.expiresAt, action, now);
         if (!outcome.ok) {
           return new InventoryError(InventoryErrorCode.RESERVATION_NOT_ACTIVE, `Reservation ${id} is ${outcome.status}; it cannot be ${PAST_TENSE[action]}`, { status: outcome.status });
@@ -177,19 +191,21 @@ export class ReservationService {
     const earlier = new Map((await reservationsByIdempotencyKey(tx, pending.map((p) => p.request.idempotencyKey))).map((r) => [r.idempotencyKey, r]));
     const catalogue = await readStockCatalogue(tx, pending.map((p) => p.request.sku), pending.flatMap((p) => (p.request.locationId ? [p.request.locationId] : [])));
     const toCreate = pending.filter(({ request }) => !earlier.has(request.idempotencyKey) && !catalogueRefusal(request, catalogue));
-    const ledger = await StockLedger.open(tx, toCreate.flatMap(({ request }) => candidateLevels(request, catalogue, this.settings)), now);
+    const ledger = await StockLedger.open(tx, toCreate.flatMap(({ request, grant }) => candidateLevels({ ...request, locationGrant: grant }, catalogue, this.settings)), now);
 
     const created: ReservationRecord[] = [];
-    const results = pending.map(({ request, fingerprint }): ReservationRecord | Error => {
+    const results = pending.map(({ request, fingerprint, grant }): ReservationRecord | Error => {
       const { sku } = request;
       const refusal = catalogueRefusal(request, catalogue);
       if (refusal) return refusal;
       const first = earlier.get(request.idempotencyKey);
       if (first) {
-        if (first.requestHash === fingerprint) return first;
-        return new InventoryError(InventoryErrorCode.IDEMPOTENCY_CONFLICT, `Idempotency key ${request.idempotencyKey} was first used for a different request`, { reservationId: first.id });
+        // Keys are not per caller: another's reservation under the same key is not the requester's to see, nor to name.
+        const visible = isVisibleTo(grant, first);
+        if (visible && first.requestHash === fingerprint) return first;
+        return new InventoryError(InventoryErrorCode.IDEMPOTENCY_CONFLICT, `Idempotency key ${request.idempotencyKey} was first used for a different request`, visible ? { reservationId: first.id } : {});
       }
-      const allocation = allocateFromLedger(ledger, request, catalogue, this.settings);
+      const allocation = allocateFromLedger(ledger, { ...request, locationGrant: grant }, catalogue, this.settings);
       if (!allocation.ok) {
         const where = request.locationId ? ` at ${request.locationId}` : '';
         return new InventoryError(
@@ -228,6 +244,11 @@ function catalogueRefusal(request: ReservationRequest, catalogue: StockCatalogue
     return new InventoryError(InventoryErrorCode.UNKNOWN_LOCATION, `Unknown location: ${request.locationId}`, { unknownLocations: [request.locationId] });
   }
   return null;
+}
+
+/** Whether a caller granted `grant` may see the reservation and act on it: every location it holds stock at is granted. */
+function isVisibleTo(grant: LocationGrant, reservation: ReservationRecord): boolean {
+  return grantsEveryLocation(grant, reservation.lines.map((line) => line.locationId));
 }
 
 const PAST_TENSE: Record<Exclude<ReservationAction, 'expire'>, string> = { extend: 'extended', confirm: 'confirmed', release: 'released' };

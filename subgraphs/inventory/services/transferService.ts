@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../../../platform/database/database.ts';
 import { isUniqueViolation } from '../../../platform/database/postgresErrors.ts';
+import { grantsEveryLocation, ungrantedLocations, type LocationGrant } from '../../../platform/lang/locationGrant.ts';
 import { requestFingerprint } from '../../../platform/lang/requestFingerprint.ts';
 import { StockLedger, type StockChange, type TransactionDescription } from '../data/stockLedger.ts';
 import {
@@ -37,6 +38,10 @@ const badInput = (problems: { field: string; message: string }[]) =>
  * shipment (`TRANSFER:<id>:SHIP`) and each receipt are inventory transactions, recorded with the
  * serials they move in the transaction that moves them (see StockChange.transaction): the ERP
  * hears of them through the reconciliation subgraph's sync ledger.
+ *
+ * A transfer touches both its ends: a caller granted some locations (CallerIdentity.locations)
+ * moves stock only between those, and sees and receives only the transfers between those (see
+ * isVisibleTo); the others are not found.
  */
 export class TransferService {
   constructor(
@@ -45,31 +50,39 @@ export class TransferService {
     private readonly afterCommit: () => void,
   ) {}
 
-  async byIds(ids: readonly string[]): Promise<TransferRecord[]> {
-    return transfersById(this.prisma, ids);
+  /** The transfers with these ids that exist and that `grant` lets the requester see. */
+  async byIds(ids: readonly string[], grant: LocationGrant): Promise<TransferRecord[]> {
+    return (await transfersById(this.prisma, ids)).filter((transfer) => isVisibleTo(grant, transfer));
   }
 
-  /** Moves stock, all or nothing; an idempotency key makes a retry return the first result. */
-  async create(request: TransferRequest): Promise<TransferRecord> {
+  /**
+   * Moves stock, all or nothing; an idempotency key makes a retry return the first result.
+   * FORBIDDEN when `grant` does not cover both ends (checked before whether they exist).
+   */
+  async create(request: TransferRequest, grant: LocationGrant): Promise<TransferRecord> {
+    const outside = ungrantedLocations(grant, [request.from.locationId, request.to.locationId]);
+    if (outside.length) throw InventoryError.notGranted(outside);
     const item = await this.checkCatalogue(request);
     const problems = validateTransferRequest(request, item, this.settings.lotsRequired);
     if (problems.length) throw badInput(problems);
     const fingerprint = requestFingerprint(request);
     try {
-      return await this.createOnce(request, item, fingerprint);
+      return await this.createOnce(request, item, fingerprint, grant);
     } catch (error) {
       // A concurrent retry on another replica inserted the key first: its transfer is the answer.
-      if (isUniqueViolation(error)) return this.createOnce(request, item, fingerprint);
+      if (isUniqueViolation(error)) return this.createOnce(request, item, fingerprint, grant);
       throw error;
     }
   }
 
-  private async createOnce(request: TransferRequest, item: ItemControl, fingerprint: string): Promise<TransferRecord> {
+  private async createOnce(request: TransferRequest, item: ItemControl, fingerprint: string, grant: LocationGrant): Promise<TransferRecord> {
     const { transfer, changed } = await this.prisma.$transaction(async (tx) => {
       const earlier = await transferByIdempotencyKey(tx, request.idempotencyKey);
       if (earlier) {
+        // The same request has the same (granted) ends; another's transfer between others is not the requester's to name.
         if (earlier.requestHash === fingerprint) return { transfer: earlier, changed: false };
-        throw new InventoryError(InventoryErrorCode.IDEMPOTENCY_CONFLICT, `Idempotency key ${request.idempotencyKey} was first used for a different request`, { transferId: earlier.id });
+        const details = isVisibleTo(grant, earlier) ? { transferId: earlier.id } : {};
+        throw new InventoryError(InventoryErrorCode.IDEMPOTENCY_CONFLICT, `Idempotency key ${request.idempotencyKey} was first used for a different request`, details);
       }
       const now = new Date();
       const { sku, quantity, from, to } = request;
@@ -126,11 +139,11 @@ export class TransferService {
    * Credits the destination with what arrived (in full when nothing is named); with `close`,
    * whatever has not arrived is recorded short and no longer shown inbound.
    */
-  async receive(input: TransferReceiptInput): Promise<TransferRecord> {
+  async receive(input: TransferReceiptInput, grant: LocationGrant): Promise<TransferRecord> {
     const transfer = await this.prisma.$transaction(async (tx) => {
       const now = new Date();
       const shipped = await lockTransfer(tx, input.transferId);
-      if (!shipped) throw new InventoryError(InventoryErrorCode.TRANSFER_NOT_FOUND, `No transfer ${input.transferId}`);
+      if (!shipped || !isVisibleTo(grant, shipped)) throw new InventoryError(InventoryErrorCode.TRANSFER_NOT_FOUND, `No transfer ${input.transferId}`);
       if (shipped.status !== 'SHIPPED' && shipped.status !== 'PARTIALLY_RECEIVED') {
         throw new InventoryError(InventoryErrorCode.TRANSFER_NOT_IN_TRANSIT, `Transfer ${shipped.id} is ${shipped.status}; nothing of it is in transit`, { status: shipped.status });
       }
@@ -264,4 +277,9 @@ export class TransferService {
     }
     return item;
   }
+}
+
+/** Whether a caller granted `grant` may see the transfer and receive it: both its ends are granted. */
+function isVisibleTo(grant: LocationGrant, transfer: TransferRecord): boolean {
+  return grantsEveryLocation(grant, [transfer.from.locationId, transfer.to.locationId]);
 }

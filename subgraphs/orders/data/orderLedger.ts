@@ -2,10 +2,12 @@ import { Prisma } from '../../../platform/database/generated/client.ts';
 import { oneStatement } from '../../../platform/database/oneStatement.ts';
 import { recordset } from '../../../platform/database/recordset.ts';
 import { outboxInsert, type OutboxRecord } from '../../../platform/events/outbox.ts';
+import type { LocationGrant } from '../../../platform/lang/locationGrant.ts';
 import type { Change, Order, OrderLine, Transition, TransitionCauseType } from '../domain/order.ts';
 import type { OrderStatus } from '../domain/orderStatus.ts';
 import type { OrderLineRecord, OrderRecord } from './orderRepository.ts';
 import { ORDERS_PRODUCER, statusChangeRecord } from './ordersOutbox.ts';
+import { visibleOrderSql } from './orderVisibility.ts';
 
 interface OrderRow extends Omit<Order, 'lines'> {
   readonly lines: OrderLine[];
@@ -46,8 +48,15 @@ export class OrderLedger {
     private readonly timesById: Map<string, { readonly createdAt: Date; updatedAt: Date }>,
   ) {}
 
-  /** Locks the orders with these ids or references (those that exist). */
-  static async open(tx: Prisma.TransactionClient, { ids = [], references = [] }: { ids?: readonly string[]; references?: readonly string[] }): Promise<OrderLedger> {
+  /**
+   * Locks the orders with these ids or references (those that exist, and that a caller granted
+   * `grant` may see: a mutation on its behalf opens none of the others, which are then not found;
+   * every order when omitted, for the service's own work).
+   */
+  static async open(
+    tx: Prisma.TransactionClient,
+    { ids = [], references = [], grant = null }: { ids?: readonly string[]; references?: readonly string[]; grant?: LocationGrant },
+  ): Promise<OrderLedger> {
     const rows = ids.length + references.length === 0 ? [] : await tx.$queryRaw<OrderRow[]>`
       SELECT o.id, o.reference, o.channel, o.status::text AS status, o.version, o.release_requested AS "releaseRequested",
              o.cancel_reason AS "cancelReason", o.return_reason AS "returnReason", o.created_at AS "createdAt", o.updated_at AS "updatedAt",
@@ -61,7 +70,8 @@ export class OrderLedger {
                                        'actor', t.actor, 'at', t.at)
                 FROM order_transition t WHERE o.status = 'CREATED' AND t.order_id = o.id AND t.version = 1) AS unpublished
         FROM sales_order o
-       WHERE o.id = ANY(${[...ids]}::text[]) OR o.reference = ANY(${[...references]}::text[])
+       WHERE (o.id = ANY(${[...ids]}::text[]) OR o.reference = ANY(${[...references]}::text[]))
+         AND ${visibleOrderSql(grant, 'o')}
        ORDER BY o.id
          FOR UPDATE OF o`;
     const byId = new Map<string, Order>();

@@ -3,8 +3,10 @@ import type { Database, PrismaClient } from '../../../platform/database/database
 import type { Order, OrderLine, OrderTransition, Prisma, WarehouseConfirmation } from '../../../platform/database/generated/client.ts';
 import { UserInputError } from '../../../platform/graphql/errors.ts';
 import { newestFirstAfter, type NewestFirstPosition } from '../../../platform/graphql/pagination.ts';
+import type { LocationGrant } from '../../../platform/lang/locationGrant.ts';
 import { OPEN_ORDER_STATUSES, type OrderStatus } from '../domain/orderStatus.ts';
 import { ORDERS_PRODUCER } from './ordersOutbox.ts';
+import { atGrantedLocationSql, visibleOrderSql, visibleOrders } from './orderVisibility.ts';
 
 export type { Order, OrderLine, OrderTransition, WarehouseConfirmation };
 
@@ -38,7 +40,12 @@ export interface OrderFilter {
 /** A recorded status change: its `orders.order.statusChanged` payload, and its outbox id. */
 export type StatusChangeRecord = PayloadOf<typeof orderStatusChanged> & { readonly id: string };
 
-/** Read access to the orders tables. Every method is one SQL statement, whatever its input size. */
+/**
+ * Read access to the orders tables. Every method is one SQL statement, whatever its input size.
+ * Those that read orders or what is recorded per location take the caller's grant: a caller
+ * granted some locations reads only what orderVisibility.ts lets it see. Lines and transitions
+ * are read by order id, for orders read that way first.
+ */
 export class OrderRepository {
   private readonly prisma: PrismaClient;
 
@@ -46,12 +53,12 @@ export class OrderRepository {
     this.prisma = db.prisma;
   }
 
-  ordersById(ids: readonly string[]): Promise<Order[]> {
-    return this.prisma.order.findMany({ where: { id: { in: [...ids] } } });
+  ordersById(ids: readonly string[], grant: LocationGrant): Promise<Order[]> {
+    return this.prisma.order.findMany({ where: { id: { in: [...ids] }, ...visibleOrders(grant) } });
   }
 
-  ordersByReference(references: readonly string[]): Promise<Order[]> {
-    return this.prisma.order.findMany({ where: { reference: { in: [...references] } } });
+  ordersByReference(references: readonly string[], grant: LocationGrant): Promise<Order[]> {
+    return this.prisma.order.findMany({ where: { reference: { in: [...references] }, ...visibleOrders(grant) } });
   }
 
   linesByOrderId(orderIds: readonly string[]): Promise<OrderLine[]> {
@@ -68,18 +75,19 @@ export class OrderRepository {
     });
   }
 
-  async openOrdersBySku(skus: readonly string[]): Promise<OrderOfSku[]> {
+  async openOrdersBySku(skus: readonly string[], grant: LocationGrant): Promise<OrderOfSku[]> {
     const rows = await this.prisma.$queryRaw<(Record<string, unknown> & { sku: string })[]>`
       SELECT wanted.sku, o.*
         FROM unnest(${[...skus]}::text[]) AS wanted(sku)
         JOIN sales_order o ON EXISTS (SELECT 1 FROM order_line line WHERE line.order_id = o.id AND line.sku = wanted.sku)
        WHERE o.status::text = ANY(${[...OPEN_ORDER_STATUSES]}::text[])
+         AND ${visibleOrderSql(grant, 'o')}
        ORDER BY wanted.sku, o.created_at, o.id`;
     return rows.map(({ sku, ...order }) => ({ sku, order: fromRow(order) }));
   }
 
-  /** What open orders still have to ship of these SKUs, per location, in location id order. */
-  openDemandBySku(skus: readonly string[]): Promise<LocationDemand[]> {
+  /** What open orders still have to ship of these SKUs, per location the grant covers, in location id order. */
+  openDemandBySku(skus: readonly string[], grant: LocationGrant): Promise<LocationDemand[]> {
     return this.prisma.$queryRaw<LocationDemand[]>`
       SELECT line.sku, line.location_id AS "locationId",
              sum(greatest(line.quantity - greatest(line.shipped, line.delivered), 0))::int AS units,
@@ -88,13 +96,14 @@ export class OrderRepository {
         JOIN sales_order o ON o.id = line.order_id
        WHERE line.sku = ANY(${[...skus]}::text[])
          AND o.status::text = ANY(${[...OPEN_ORDER_STATUSES]}::text[])
+         AND ${atGrantedLocationSql(grant, 'line.location_id')}
        GROUP BY line.sku, line.location_id
       HAVING sum(greatest(line.quantity - greatest(line.shipped, line.delivered), 0)) > 0
        ORDER BY line.sku, line.location_id`;
   }
 
   /** Up to `take` orders matching `filter` after `after`, newest first. */
-  orderPage(filter: OrderFilter, take: number, after: NewestFirstPosition | undefined): Promise<Order[]> {
+  orderPage(filter: OrderFilter, take: number, after: NewestFirstPosition | undefined, grant: LocationGrant): Promise<Order[]> {
     const lineFilter: Prisma.OrderLineWhereInput = {
       ...(filter.sku ? { sku: filter.sku } : {}),
       ...(filter.locationId ? { locationId: filter.locationId } : {}),
@@ -106,6 +115,7 @@ export class OrderRepository {
           filter.channel ? { channel: filter.channel } : {},
           filter.createdAfter ? { createdAt: { gte: filter.createdAfter } } : {},
           Object.keys(lineFilter).length ? { lines: { some: lineFilter } } : {},
+          visibleOrders(grant),
           newestFirstAfter('createdAt', after),
         ],
       },
@@ -114,14 +124,20 @@ export class OrderRepository {
     });
   }
 
-  /** Up to `take` confirmations that were not applied (of one outcome when given) after `after`, newest first. */
-  async unappliedConfirmationPage(outcome: 'UNMATCHED' | 'INAPPLICABLE' | null, take: number, after: NewestFirstPosition | undefined): Promise<(WarehouseConfirmation & { id: string })[]> {
+  /** Up to `take` confirmations that were not applied (of one outcome when given) at locations the grant covers, after `after`, newest first. */
+  async unappliedConfirmationPage(
+    outcome: 'UNMATCHED' | 'INAPPLICABLE' | null,
+    take: number,
+    after: NewestFirstPosition | undefined,
+    grant: LocationGrant,
+  ): Promise<(WarehouseConfirmation & { id: string })[]> {
     const position = after ? confirmationPosition(after.id) : null;
     const rows = await this.prisma.$queryRaw<WarehouseConfirmation[]>`
       SELECT source, event_id AS "eventId", type, order_reference AS "orderReference", order_id AS "orderId", sku, location_id AS "locationId",
              quantity, outcome, reason, occurred_at AS "occurredAt", received_at AS "receivedAt"
         FROM warehouse_confirmation
        WHERE outcome = ANY(${outcome ? [outcome] : ['UNMATCHED', 'INAPPLICABLE']}::text[])
+         AND ${atGrantedLocationSql(grant, 'location_id')}
          AND (${after?.at.toISOString() ?? null}::timestamptz IS NULL
               OR (received_at, source, event_id) < (${after?.at.toISOString() ?? null}::timestamptz, ${position?.[0] ?? null}::text, ${position?.[1] ?? null}::text))
        ORDER BY received_at DESC, source DESC, event_id DESC

@@ -1,3 +1,5 @@
+import type { LocationGrant } from '../../../platform/lang/locationGrant.ts';
+
 /** What placeOrder asks for; see PlaceOrderInput in schema.graphql. */
 export interface PlaceOrderRequest {
   readonly reference: string;
@@ -23,8 +25,12 @@ export const MAX_ORDER_LINES = 100;
 export const MAX_LINE_QUANTITY = 1_000_000;
 const MAX_TEXT_LENGTH = 200;
 
-/** Every problem with the request's shape, all at once; empty when there is none. */
-export function validatePlaceOrderRequest(request: PlaceOrderRequest): InputProblem[] {
+/**
+ * Every problem with the request's shape, all at once; empty when there is none. A requester
+ * granted only some locations (`grant`) must name one on every line: the channel's allocation
+ * strategy could choose any location.
+ */
+export function validatePlaceOrderRequest(request: PlaceOrderRequest, grant: LocationGrant): InputProblem[] {
   const problems: InputProblem[] = [];
   for (const field of ['reference', 'channel', 'idempotencyKey'] as const) {
     const problem = textProblem(request[field]);
@@ -46,6 +52,9 @@ export function validatePlaceOrderRequest(request: PlaceOrderRequest): InputProb
       const value = line[optional];
       const problem = value === null ? null : textProblem(value);
       if (problem) problems.push({ field: `${field}.${optional}`, message: problem });
+    }
+    if (line.locationId === null && grant !== null) {
+      problems.push({ field: `${field}.locationId`, message: 'must name one of the locations this caller is granted' });
     }
     // Lines of one SKU may only split it between locations they name: where the strategy or a
     // reservation chooses, two lines could land at the same location.

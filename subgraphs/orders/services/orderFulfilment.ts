@@ -1,4 +1,5 @@
 import type { PrismaClient } from '../../../platform/database/database.ts';
+import type { LocationGrant } from '../../../platform/lang/locationGrant.ts';
 import type { Prisma } from '../../../platform/database/generated/client.ts';
 import type { Logger } from '../../../platform/logger.ts';
 import { OrderLedger, type OrderSnapshot } from '../data/orderLedger.ts';
@@ -34,10 +35,10 @@ export class OrderFulfilment {
     private readonly logger: Pick<Logger, 'warn'>,
   ) {}
 
-  /** releaseOrder: see its description in schema.graphql. Throws OrderError. */
-  async release(orderId: string, caller: string): Promise<OrderSnapshot> {
+  /** releaseOrder: see its description in schema.graphql. Throws OrderError (ORDER_NOT_FOUND for an order `grant` does not let the caller see). */
+  async release(orderId: string, caller: string, grant: LocationGrant): Promise<OrderSnapshot> {
     const answer = await this.prisma.$transaction(async (tx): Promise<Refusal | OrderSnapshot> => {
-      const ledger = await OrderLedger.open(tx, { ids: [orderId] });
+      const ledger = await OrderLedger.open(tx, { ids: [orderId], grant });
       const order = orderOf(ledger, orderId);
       const outcome = release(order, await standingHoldsOn(tx, order.lines), mutation('releaseOrder', caller));
       if (outcome.ok) ledger.apply(outcome);
@@ -50,10 +51,10 @@ export class OrderFulfilment {
     return answer;
   }
 
-  /** cancelOrder: see its description in schema.graphql. Throws OrderError. */
-  async cancel(orderId: string, reason: string, caller: string): Promise<OrderSnapshot> {
+  /** cancelOrder: see its description in schema.graphql. Throws OrderError (ORDER_NOT_FOUND for an order `grant` does not let the caller see). */
+  async cancel(orderId: string, reason: string, caller: string, grant: LocationGrant): Promise<OrderSnapshot> {
     const { command, snapshot } = await this.prisma.$transaction(async (tx) => {
-      const ledger = await OrderLedger.open(tx, { ids: [orderId] });
+      const ledger = await OrderLedger.open(tx, { ids: [orderId], grant });
       const change = cancel(orderOf(ledger, orderId), reason, mutation('cancelOrder', caller));
       if (!change.ok) throw OrderError.of(change);
       if (change.transitions.length === 0) return { command: null, snapshot: ledger.snapshot(orderId)! };
@@ -107,7 +108,7 @@ export class OrderFulfilment {
   }
 }
 
-/** The opened order, or ORDER_NOT_FOUND. */
+/** The opened order, or ORDER_NOT_FOUND (also for one the ledger did not open: see OrderLedger.open's grant). */
 export function orderOf(ledger: OrderLedger, orderId: string): Order {
   const order = ledger.order(orderId);
   if (!order) throw new OrderError(OrderErrorCode.ORDER_NOT_FOUND, `No order ${orderId}`);

@@ -5,6 +5,7 @@ import type { PrismaClient } from '../../../platform/database/database.ts';
 import type { Prisma } from '../../../platform/database/generated/client.ts';
 import { oneStatement } from '../../../platform/database/oneStatement.ts';
 import { isUniqueViolation } from '../../../platform/database/postgresErrors.ts';
+import { ungrantedLocations, type LocationGrant } from '../../../platform/lang/locationGrant.ts';
 import { requestFingerprint } from '../../../platform/lang/requestFingerprint.ts';
 import { UnreachableCaseError } from '../../../platform/lang/unreachableCaseError.ts';
 import type { Logger } from '../../../platform/logger.ts';
@@ -71,13 +72,16 @@ export class OrderPlacement {
 
   /**
    * Places the order and answers with it once its stock is held (RESERVED), or with the order
-   * first placed under the request's idempotency key. Throws OrderError: BAD_USER_INPUT,
-   * IDEMPOTENCY_CONFLICT, ORDER_REFERENCE_TAKEN, inventory's refusals (nothing held, no order),
-   * INVENTORY_UNAVAILABLE (the order stays CREATED until the sweeper finishes it).
+   * first placed under the request's idempotency key. Throws OrderError: BAD_USER_INPUT (for a
+   * caller granted some locations, also a line that names none), FORBIDDEN (a line's location
+   * outside `grant`), IDEMPOTENCY_CONFLICT, ORDER_REFERENCE_TAKEN, inventory's refusals (nothing
+   * held, no order), INVENTORY_UNAVAILABLE (the order stays CREATED until the sweeper finishes it).
    */
-  async place(request: PlaceOrderRequest, caller: string): Promise<OrderAnswer> {
-    const problems = validatePlaceOrderRequest(request);
+  async place(request: PlaceOrderRequest, caller: string, grant: LocationGrant): Promise<OrderAnswer> {
+    const problems = validatePlaceOrderRequest(request, grant);
     if (problems.length) throw OrderError.badInput(problems);
+    const outside = ungrantedLocations(grant, request.lines.map((line) => line.locationId));
+    if (outside.length) throw OrderError.notGranted(outside);
     const { idempotencyKey: _key, ...meaningful } = request;
     return this.batches.submit('placements', { request, fingerprint: requestFingerprint(meaningful), caller });
   }
@@ -190,7 +194,7 @@ export class OrderPlacement {
         return { awaitingHold: first.id };
       }
       const holder = byReference.get(request.reference);
-      if (holder) return new OrderError(OrderErrorCode.ORDER_REFERENCE_TAKEN, `Order ${holder.id} has the reference ${request.reference}`, { orderId: holder.id });
+      if (holder) return new OrderError(OrderErrorCode.ORDER_REFERENCE_TAKEN, `Another order has the reference ${request.reference}`, { orderId: holder.id });
       const order: Order = {
         id: `ORD-${randomUUID()}`, reference: request.reference, channel: request.channel, status: 'CREATED', version: 1,
         releaseRequested: false, cancelReason: null, returnReason: null, lines: [],

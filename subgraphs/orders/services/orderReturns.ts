@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { InspectionRequestItem, InspectionResult } from '../../../platform/contracts/orderStockApi.ts';
 import type { PrismaClient } from '../../../platform/database/database.ts';
+import type { LocationGrant } from '../../../platform/lang/locationGrant.ts';
 import { UnreachableCaseError } from '../../../platform/lang/unreachableCaseError.ts';
 import type { Logger } from '../../../platform/logger.ts';
 import { OrderLedger, type OrderAnswer, type OrderSnapshot } from '../data/orderLedger.ts';
@@ -38,12 +39,12 @@ export class OrderReturns {
     private readonly logger: Pick<Logger, 'warn'>,
   ) {}
 
-  /** requestReturn: see its description in schema.graphql. Throws OrderError. */
-  async requestReturn(orderId: string, lines: readonly ReturnRequestLine[], reason: string, caller: string): Promise<OrderSnapshot> {
+  /** requestReturn: see its description in schema.graphql. Throws OrderError (ORDER_NOT_FOUND for an order `grant` does not let the caller see). */
+  async requestReturn(orderId: string, lines: readonly ReturnRequestLine[], reason: string, caller: string, grant: LocationGrant): Promise<OrderSnapshot> {
     const problems = validateReturnRequest(lines, reason);
     if (problems.length) throw OrderError.badInput(problems);
     const snapshot = await this.prisma.$transaction(async (tx) => {
-      const ledger = await OrderLedger.open(tx, { ids: [orderId] });
+      const ledger = await OrderLedger.open(tx, { ids: [orderId], grant });
       const change = requestReturn(orderOf(ledger, orderId), lines, reason, mutation('requestReturn', caller));
       if (!change.ok) throw OrderError.of(change);
       ledger.apply(change);
@@ -54,12 +55,12 @@ export class OrderReturns {
     return snapshot;
   }
 
-  /** inspectReturn: see its description in schema.graphql. Throws OrderError. */
-  async inspectReturn(orderId: string, lines: readonly InspectionLine[], caller: string): Promise<OrderAnswer> {
+  /** inspectReturn: see its description in schema.graphql. Throws OrderError (ORDER_NOT_FOUND for an order `grant` does not let the caller see). */
+  async inspectReturn(orderId: string, lines: readonly InspectionLine[], caller: string, grant: LocationGrant): Promise<OrderAnswer> {
     const problems = validateInspection(lines);
     if (problems.length) throw OrderError.badInput(problems);
     const command = await this.prisma.$transaction(async (tx) => {
-      const ledger = await OrderLedger.open(tx, { ids: [orderId] });
+      const ledger = await OrderLedger.open(tx, { ids: [orderId], grant });
       const order = orderOf(ledger, orderId);
       const underWay = await pendingCommands<InspectCommand>(tx, 'INSPECT', [orderId]);
       const refusal = inspectionRefusal(order, lines, unitsUnderInspection(underWay));

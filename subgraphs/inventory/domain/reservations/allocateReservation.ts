@@ -1,3 +1,5 @@
+import { grantsLocation, type LocationGrant } from '../../../../platform/lang/locationGrant.ts';
+
 /** How a reservation without a location is spread over the locations that may serve it. */
 export type AllocationStrategy = 'priority' | 'most-available';
 
@@ -50,10 +52,17 @@ export interface ChannelAllocationRules {
 /**
  * The locations that may serve a request of `channel` for a SKU stocked at `stocked` (in
  * location id order): the one it names, or else the channel's locations in priority order (every
- * location that stocks the SKU, in id order, for a channel not configured); only those that stock it.
+ * location that stocks the SKU, in id order, for a channel not configured); only those that stock
+ * it and that the requester is granted (`granted`: a partner's locations; null for every one).
  */
-export function candidateLocations(locationId: string | null, channel: string, stocked: ReadonlySet<string>, rules: ChannelAllocationRules): string[] {
-  return (locationId ? [locationId] : (rules.channelLocations.get(channel) ?? [...stocked])).filter((id) => stocked.has(id));
+export function candidateLocations(
+  locationId: string | null,
+  channel: string,
+  stocked: ReadonlySet<string>,
+  rules: ChannelAllocationRules,
+  granted: LocationGrant,
+): string[] {
+  return (locationId ? [locationId] : (rules.channelLocations.get(channel) ?? [...stocked])).filter((id) => stocked.has(id) && grantsLocation(granted, id));
 }
 
 export function strategyOf(channel: string, rules: ChannelAllocationRules): AllocationStrategy {
