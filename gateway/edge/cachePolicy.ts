@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { getNamedType, isCompositeType, Kind, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import type { DocumentNode, GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import { directiveApplications } from '../supergraph/supergraphDirectives.ts';
+import { selectedFields } from './selectedFields.ts';
 import type { GatewayContext } from './requestAdmission.ts';
 
 /**
@@ -22,20 +23,10 @@ export class CachePolicy {
   /** Seconds an answer to `operation` may be kept; 0 when it reads anything that changes in real time. */
   maxAgeOf(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): number {
     let maxAge = Number.POSITIVE_INFINITY;
-    const typeInfo = new TypeInfo(schema);
-    visit(
-      { kind: Kind.DOCUMENT, definitions: [operation, ...document.definitions.filter((definition) => definition.kind === Kind.FRAGMENT_DEFINITION)] },
-      visitWithTypeInfo(typeInfo, {
-        Field: (node) => {
-          const parent = typeInfo.getParentType();
-          const field = typeInfo.getFieldDef();
-          if (!parent || !field || node.name.value.startsWith('__')) return;
-          const returned = getNamedType(field.type);
-          const hint = this.hints.get(`${parent.name}.${field.name}`) ?? this.hints.get(isCompositeType(returned) ? returned.name : parent.name) ?? 0;
-          maxAge = Math.min(maxAge, hint);
-        },
-      }),
-    );
+    for (const field of selectedFields(schema, document, operation)) {
+      const hint = this.hints.get(field.coordinate) ?? this.hints.get(field.returnsComposite ? field.returnType : field.parentType) ?? 0;
+      maxAge = Math.min(maxAge, hint);
+    }
     return Number.isFinite(maxAge) ? maxAge : 0;
   }
 

@@ -1,5 +1,6 @@
-import { getNamedType, GraphQLError, Kind, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { GraphQLError, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { directiveApplications } from '../supergraph/supergraphDirectives.ts';
+import { selectedFields } from './selectedFields.ts';
 import type { Principal } from './principal.ts';
 
 /** Scopes one field or type needs: any one of the groups, every scope of that group (Federation's `@requiresScopes`). */
@@ -40,19 +41,10 @@ export function checkOperationAccess(
     const requirement = requirements.scopes.get(coordinate);
     if (requirement && !requirement.some((group) => group.every((scope) => principal.scopes.has(scope)))) refused.set(coordinate, requirement);
   };
-  const typeInfo = new TypeInfo(schema);
-  visit(
-    { kind: Kind.DOCUMENT, definitions: [operation, ...document.definitions.filter((definition) => definition.kind === Kind.FRAGMENT_DEFINITION)] },
-    visitWithTypeInfo(typeInfo, {
-      Field: (node) => {
-        const parent = typeInfo.getParentType();
-        const field = typeInfo.getFieldDef();
-        if (!parent || !field || node.name.value.startsWith('__')) return;
-        check(`${parent.name}.${field.name}`);
-        check(getNamedType(field.type).name);
-      },
-    }),
-  );
+  for (const field of selectedFields(schema, document, operation)) {
+    check(field.coordinate);
+    check(field.returnType);
+  }
   if (refused.size === 0 && !needsAuthentication) return null;
   const missing = [...new Set([...refused.values()].map((requirement) => requirement.map((group) => group.join(' and ')).join(' or ')))];
   const fields = [...refused.keys()];

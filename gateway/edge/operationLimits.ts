@@ -19,8 +19,8 @@ export const LimitErrorCode = {
 
 /**
  * The first limit `operation` exceeds, as the error to answer, or null. Depth and aliases are
- * graphql-armor's rules, run per request because limits differ per client; cost is
- * operationCost's. Introspection counts like any other query.
+ * counted by graphql-armor's rules, once per operation; cost is operationCost's, per request
+ * (list arguments may come in variables). Introspection counts like any other query.
  */
 export function checkOperationLimits(
   schema: GraphQLSchema,
@@ -29,19 +29,45 @@ export function checkOperationLimits(
   variables: Readonly<Record<string, unknown>>,
   limits: OperationLimits,
 ): GraphQLError | null {
-  let refusal: GraphQLError | null = null;
-  const refuse = (code: string, extensions: Record<string, unknown>) => (_context: unknown, error: GraphQLError) => {
-    refusal ??= new GraphQLError(error.message.replace(/^Syntax Error: /, ''), { extensions: { code, ...extensions, http: { status: 400 } } });
-  };
-  const single: DocumentNode = { kind: Kind.DOCUMENT, definitions: [operation, ...document.definitions.filter((definition) => definition.kind === Kind.FRAGMENT_DEFINITION)] };
-  validate(schema, single, [
-    maxDepthRule({ n: limits.maxDepth, ignoreIntrospection: false, exposeLimits: true, propagateOnRejection: false, onReject: [refuse(LimitErrorCode.QUERY_TOO_DEEP, { maxDepth: limits.maxDepth })] }),
-    maxAliasesRule({ n: limits.maxAliases, exposeLimits: true, propagateOnRejection: false, onReject: [refuse(LimitErrorCode.TOO_MANY_ALIASES, { maxAliases: limits.maxAliases })] }),
-  ]);
-  if (refusal) return refusal;
+  const { depth, aliases } = shapeOf(schema, document, operation);
+  if (depth > limits.maxDepth) {
+    return limitError(`Query depth limit of ${limits.maxDepth} exceeded, found ${depth}.`, { code: LimitErrorCode.QUERY_TOO_DEEP, depth, maxDepth: limits.maxDepth });
+  }
+  if (aliases > limits.maxAliases) {
+    return limitError(`Aliases limit of ${limits.maxAliases} exceeded, found ${aliases}.`, { code: LimitErrorCode.TOO_MANY_ALIASES, aliases, maxAliases: limits.maxAliases });
+  }
   const cost = operationCost(schema, document, operation, variables);
   if (cost <= limits.maxCost) return null;
-  return new GraphQLError(`The operation would cost ${cost}, over the limit of ${limits.maxCost}: ask for fewer items, locations or fields per request`, {
-    extensions: { code: LimitErrorCode.QUERY_TOO_COSTLY, cost, maxCost: limits.maxCost, http: { status: 400 } },
+  return limitError(`The operation would cost ${cost}, over the limit of ${limits.maxCost}: ask for fewer items, locations or fields per request`, {
+    code: LimitErrorCode.QUERY_TOO_COSTLY, cost, maxCost: limits.maxCost,
   });
+}
+
+interface OperationShape {
+  readonly depth: number;
+  readonly aliases: number;
+}
+
+// Measured once per parsed operation (Apollo Server hands the same one back for the same query),
+// then compared with each caller's limits.
+const shapes = new WeakMap<OperationDefinitionNode, OperationShape>();
+
+/** How deep `operation` nests and how many aliases it uses, as graphql-armor's rules count them. */
+function shapeOf(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): OperationShape {
+  const known = shapes.get(operation);
+  if (known) return known;
+  let depth = 0;
+  let aliases = 0;
+  const single: DocumentNode = { kind: Kind.DOCUMENT, definitions: [operation, ...document.definitions.filter((definition) => definition.kind === Kind.FRAGMENT_DEFINITION)] };
+  validate(schema, single, [
+    maxDepthRule({ n: Number.MAX_SAFE_INTEGER, ignoreIntrospection: false, onAccept: [(_context, { n }) => (depth = n)] }),
+    maxAliasesRule({ n: Number.MAX_SAFE_INTEGER, onAccept: [(_context, { n }) => (aliases = n)] }),
+  ]);
+  const shape = { depth, aliases };
+  shapes.set(operation, shape);
+  return shape;
+}
+
+function limitError(message: string, { code, ...figures }: { code: string } & Record<string, unknown>): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, ...figures, http: { status: 400 } } });
 }

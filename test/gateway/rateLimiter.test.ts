@@ -40,5 +40,15 @@ describe('token-bucket rate limits', () => {
       assert.equal((await one!.take('client:other', limit)).allowed, true);
       assert.ok((await connections[0]!.pttl('stockgraph:rate:client:shared')) > 0, 'an idle bucket expires');
     });
+
+    it('lease a tenth of a large burst to each replica, and never let more through than the bucket gave', async () => {
+      const [one, two] = connections.map((connection) => redisRateLimiter(connection));
+      const limit = { perSecond: 0.001, burst: 100 };
+      assert.equal((await one!.take('client:leased', limit)).allowed, true);
+      assert.equal(Number(await connections[0]!.hget('stockgraph:rate:client:leased', 'tokens')), 90, 'one call took a lease of 10');
+      let allowed = 1;
+      for (let i = 0; i < 150; i += 1) if ((await (i % 3 === 0 ? two! : one!).take('client:leased', limit)).allowed) allowed += 1;
+      assert.equal(allowed, 100, 'the burst, across both replicas, and not one more');
+    });
   });
 });
