@@ -282,12 +282,15 @@ export function describeMachine(): string {
   return `commit ${measuredCommit()}, ${cpu.length} x ${cpu[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
 }
 
-/** The commit a figure measures; a working tree with changes to tracked files says so, for such a figure measures no commit. */
+/**
+ * The commit a figure measures; a working tree with changes to tracked files says so, for such a
+ * figure measures no commit. BENCHMARKS.md itself does not count: the runs before write it.
+ */
 function measuredCommit(): string {
   const git = (...args: string[]) => execFileSync('git', args, { cwd: REPOSITORY_ROOT, encoding: 'utf8' }).trim();
   try {
     const head = git('rev-parse', '--short', 'HEAD');
-    return git('status', '--porcelain', '--untracked-files=no') === '' ? head : `${head} with uncommitted changes`;
+    return git('status', '--porcelain', '--untracked-files=no', '--', '.', ':!BENCHMARKS.md') === '' ? head : `${head} with uncommitted changes`;
   } catch {
     return 'unknown (not a git checkout)';
   }
