@@ -7,6 +7,7 @@ import type { Database } from '../../platform/database/database.ts';
 import type { EventBus } from '../../platform/events/eventBus.ts';
 import type { BackgroundWorker } from '../../platform/graphql/subgraphServer.ts';
 import type { Logger } from '../../platform/logger.ts';
+import type { CallerIdentity } from '../../platform/graphql/callerIdentity.ts';
 
 /** The producer name of the reconciliation service's outbox records; its relay publishes them. */
 export const RECONCILIATION_PRODUCER = 'reconciliation';
@@ -28,7 +29,8 @@ export interface ReconciliationModuleEnvironment {
  */
 export interface ReconciliationModule<Context extends object> {
   readonly resolvers: GraphQLResolverMap<any>;
-  context(caller: string): Context;
+  /** A request's share, for the caller the gateway vouches for (its name is recorded as the actor; its locations bound what it sees). */
+  context(identity: CallerIdentity): Context;
   readonly workers: readonly BackgroundWorker[];
   /** What the part takes from inventory's stock-change stream, applied by the subgraph's one consumer of it. */
   readonly inventoryEvents: InventoryEventHandler;

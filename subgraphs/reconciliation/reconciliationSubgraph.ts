@@ -29,7 +29,7 @@ export function reconciliationSubgraph({ infrastructure: { db, bus }, env, logge
     name: 'reconciliation',
     schemaPath: new URL('./schema.graphql', import.meta.url).pathname,
     resolvers: mergeResolvers({ DateTime: DateTimeScalar }, sync.resolvers, reconciliation.resolvers),
-    createContext: ({ caller }) => ({ ...sync.context(caller), ...reconciliation.context(caller) }),
+    createContext: (identity) => ({ ...sync.context(identity), ...reconciliation.context(identity) }),
     workers: [
       {
         start: () => relay.start((error) => logger.error({ err: error }, 'outbox relay failed; retrying')),

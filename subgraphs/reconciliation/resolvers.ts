@@ -7,6 +7,8 @@ import type {
   StockLevelReconciliationRecord,
 } from './data/reconciliationRepository.ts';
 import type { Alert, Discrepancy, Hold, ReconciliationRun, ReviewTask } from './data/reconciliationRows.ts';
+import { locationsNotGrantedMessage, type LocationGrant } from '../../platform/lang/locationGrant.ts';
+import { seesRecord, seesRun } from './domain/locationVisibility.ts';
 import { ReconciliationError } from './domain/reconciliationErrors.ts';
 import type { AuditSubject, DiscrepancyStatus, HoldStatus } from './domain/reconciliationStatus.ts';
 import type { ReconciliationLoaders } from './loaders.ts';
@@ -22,6 +24,8 @@ export interface ReconciliationContext {
     readonly cases: ReconciliationCases;
     /** Who the gateway says is calling: the actor of what the call changes. */
     readonly caller: string;
+    /** The locations the caller sees and acts on (null: every one); see domain/locationVisibility.ts. */
+    readonly grant: LocationGrant;
   };
 }
 
@@ -37,57 +41,63 @@ const MAX_EVENT_IDS = 1_000;
 const stockLevelOf = (row: StockLevelKey) => ({ __typename: 'StockLevel', sku: row.sku, locationId: row.locationId });
 const auditOf = (type: AuditSubject) => (row: { readonly id: string }, _: unknown, { reconciliation }: Context) =>
   reconciliation.loaders.auditBySubject.load({ type, id: row.id });
-const byId = <Row>(loader: (loaders: ReconciliationLoaders) => { load(id: string): Promise<Row | null> }) =>
-  (_: unknown, { id }: { id: string }, { reconciliation }: Context) => loader(reconciliation.loaders).load(id);
-const reference = <Row>(loader: (loaders: ReconciliationLoaders) => { load(id: string): Promise<Row | null> }) =>
-  ({ id }: { id: string }, { reconciliation }: Context) => loader(reconciliation.loaders).load(id);
-const linked = <Parent, Row>(idOf: (parent: Parent) => string | null, loader: (loaders: ReconciliationLoaders) => { load(id: string): Promise<Row | null> }) =>
-  (parent: Parent, _: unknown, { reconciliation }: Context) => {
+type Lookup<Row> = (loaders: ReconciliationLoaders) => { load(id: string): Promise<Row | null> };
+type Located = { readonly locationId: string } | { readonly locationIds: readonly string[] };
+/** The row `id` names, if the caller sees it (a record of a granted location, a run over granted ones); null as for an unknown id otherwise. */
+const visible = async <Row extends Located>(lookup: Lookup<Row>, id: string, { reconciliation }: Context): Promise<Row | null> => {
+  const row = await lookup(reconciliation.loaders).load(id);
+  if (!row) return null;
+  return ('locationIds' in row ? seesRun(reconciliation.grant, row) : seesRecord(reconciliation.grant, row)) ? row : null;
+};
+const byId = <Row extends Located>(lookup: Lookup<Row>) => (_: unknown, { id }: { id: string }, context: Context) => visible(lookup, id, context);
+const reference = <Row extends Located>(lookup: Lookup<Row>) => ({ id }: { id: string }, context: Context) => visible(lookup, id, context);
+const linked = <Parent, Row extends Located>(idOf: (parent: Parent) => string | null, lookup: Lookup<Row>) =>
+  (parent: Parent, _: unknown, context: Context) => {
     const id = idOf(parent);
-    return id === null ? null : loader(reconciliation.loaders).load(id);
+    return id === null ? null : visible(lookup, id, context);
   };
 
 export const reconciliationResolvers: GraphQLResolverMap<Context> = {
   Query: {
     reconciliationRun: byId((loaders) => loaders.runById),
-    reconciliationRuns: (_: unknown, args: PageArgs, { reconciliation: { repository, loaders } }: Context) =>
-      primed(newestFirstConnection(args, (take, after) => repository.runPage(take, after), (run) => run.startedAt), loaders.runById),
+    reconciliationRuns: (_: unknown, args: PageArgs, { reconciliation: { repository, loaders, grant } }: Context) =>
+      primed(newestFirstConnection(args, (take, after) => repository.runPage(take, after, grant), (run) => run.startedAt), loaders.runById),
     discrepancy: byId((loaders) => loaders.discrepancyById),
-    discrepancies: (_: unknown, args: PageArgs<DiscrepancyFilter>, { reconciliation: { repository, loaders } }: Context) =>
-      primed(newestFirstConnection(args, (take, after) => repository.discrepancyPage(args.filter ?? {}, take, after), (d) => d.detectedAt), loaders.discrepancyById),
+    discrepancies: (_: unknown, args: PageArgs<DiscrepancyFilter>, { reconciliation: { repository, loaders, grant } }: Context) =>
+      primed(newestFirstConnection(args, (take, after) => repository.discrepancyPage(args.filter ?? {}, take, after, grant), (d) => d.detectedAt), loaders.discrepancyById),
     reviewTask: byId((loaders) => loaders.taskById),
-    reviewTasks: (_: unknown, args: PageArgs<ReviewTaskFilter>, { reconciliation: { repository, loaders } }: Context) =>
-      primed(newestFirstConnection(args, (take, after) => repository.taskPage(args.filter ?? {}, take, after), (task) => task.createdAt), loaders.taskById),
+    reviewTasks: (_: unknown, args: PageArgs<ReviewTaskFilter>, { reconciliation: { repository, loaders, grant } }: Context) =>
+      primed(newestFirstConnection(args, (take, after) => repository.taskPage(args.filter ?? {}, take, after, grant), (task) => task.createdAt), loaders.taskById),
     alert: byId((loaders) => loaders.alertById),
-    alerts: (_: unknown, args: PageArgs<AlertFilter>, { reconciliation: { repository, loaders } }: Context) =>
-      primed(newestFirstConnection(args, (take, after) => repository.alertPage(args.filter ?? {}, take, after), (alert) => alert.createdAt), loaders.alertById),
+    alerts: (_: unknown, args: PageArgs<AlertFilter>, { reconciliation: { repository, loaders, grant } }: Context) =>
+      primed(newestFirstConnection(args, (take, after) => repository.alertPage(args.filter ?? {}, take, after, grant), (alert) => alert.createdAt), loaders.alertById),
     hold: byId((loaders) => loaders.holdById),
-    holds: (_: unknown, args: PageArgs<HoldFilter>, { reconciliation: { repository, loaders } }: Context) =>
-      primed(newestFirstConnection(args, (take, after) => repository.holdPage(args.filter ?? {}, take, after), (hold) => hold.placedAt), loaders.holdById),
+    holds: (_: unknown, args: PageArgs<HoldFilter>, { reconciliation: { repository, loaders, grant } }: Context) =>
+      primed(newestFirstConnection(args, (take, after) => repository.holdPage(args.filter ?? {}, take, after, grant), (hold) => hold.placedAt), loaders.holdById),
     discrepancyEvents: (_: unknown, { ids }: { ids: string[] }, { reconciliation }: Context) =>
       eventsById(ids, (numbers) => reconciliation.repository.discrepancyEventsById(numbers)),
     holdEvents: (_: unknown, { ids }: { ids: string[] }, { reconciliation }: Context) => eventsById(ids, (numbers) => reconciliation.repository.holdEventsById(numbers)),
   },
   Mutation: {
     startReconciliation: (_: unknown, { input }: { input?: { locationIds?: string[] | null } | null }, { reconciliation }: Context) =>
-      refusalsAsErrors(() => reconciliation.runner.start(input?.locationIds, reconciliation.caller)),
+      refusalsAsErrors(() => reconciliation.runner.start(input?.locationIds, reconciliation.caller, reconciliation.grant)),
     approveAdjustment: (_: unknown, { taskId, note }: { taskId: string; note?: string | null }, { reconciliation }: Context) =>
-      refusalsAsErrors(() => reconciliation.cases.approveAdjustment(taskId, note, reconciliation.caller)),
+      refusalsAsErrors(() => reconciliation.cases.approveAdjustment(taskId, note, reconciliation.caller, reconciliation.grant)),
     rejectAdjustment: (_: unknown, { taskId, note }: { taskId: string; note?: string | null }, { reconciliation }: Context) =>
-      refusalsAsErrors(() => reconciliation.cases.rejectAdjustment(taskId, note, reconciliation.caller)),
+      refusalsAsErrors(() => reconciliation.cases.rejectAdjustment(taskId, note, reconciliation.caller, reconciliation.grant)),
     assignTask: (_: unknown, { taskId, assignee }: { taskId: string; assignee: string }, { reconciliation }: Context) =>
-      refusalsAsErrors(() => reconciliation.cases.assignTask(taskId, assignee, reconciliation.caller)),
+      refusalsAsErrors(() => reconciliation.cases.assignTask(taskId, assignee, reconciliation.caller, reconciliation.grant)),
     acknowledgeAlert: (_: unknown, { alertId, note }: { alertId: string; note?: string | null }, { reconciliation }: Context) =>
-      refusalsAsErrors(() => reconciliation.cases.acknowledgeAlert(alertId, note, reconciliation.caller)),
+      refusalsAsErrors(() => reconciliation.cases.acknowledgeAlert(alertId, note, reconciliation.caller, reconciliation.grant)),
     resolveAlert: (_: unknown, { alertId, note }: { alertId: string; note?: string | null }, { reconciliation }: Context) =>
-      refusalsAsErrors(() => reconciliation.cases.resolveAlert(alertId, note, reconciliation.caller)),
+      refusalsAsErrors(() => reconciliation.cases.resolveAlert(alertId, note, reconciliation.caller, reconciliation.grant)),
     releaseHold: (_: unknown, { holdId, note }: { holdId: string; note?: string | null }, { reconciliation }: Context) =>
-      refusalsAsErrors(() => reconciliation.cases.releaseHold(holdId, note, reconciliation.caller)),
+      refusalsAsErrors(() => reconciliation.cases.releaseHold(holdId, note, reconciliation.caller, reconciliation.grant)),
   },
   ReconciliationRun: {
     accuracy: (run: ReconciliationRun) => (run.positionsCompared === 0 ? 1 : run.matched / run.positionsCompared),
-    discrepancies: (run: ReconciliationRun, args: PageArgs, { reconciliation: { repository, loaders } }: Context) =>
-      primed(newestFirstConnection(args, (take, after) => repository.discrepancyPage({ runId: run.id }, take, after), (d) => d.detectedAt), loaders.discrepancyById),
+    discrepancies: (run: ReconciliationRun, args: PageArgs, { reconciliation: { repository, loaders, grant } }: Context) =>
+      primed(newestFirstConnection(args, (take, after) => repository.discrepancyPage({ runId: run.id }, take, after, grant), (d) => d.detectedAt), loaders.discrepancyById),
   },
   Discrepancy: {
     __resolveReference: reference((loaders) => loaders.discrepancyById),
@@ -131,17 +141,21 @@ export const reconciliationResolvers: GraphQLResolverMap<Context> = {
     hold: linked((event: HoldEventRecord) => event.holdId, (loaders) => loaders.holdById),
   },
   StockLevel: {
-    reconciliation: (key: StockLevelKey, _: unknown, { reconciliation }: Context) => reconciliation.loaders.reconciliationByStockLevel.load({ sku: key.sku, locationId: key.locationId }),
+    reconciliation: (key: StockLevelKey, _: unknown, { reconciliation }: Context) => {
+      // Inventory answers a stock level outside the caller's grant with null, so a plan never asks this of one; refused should it.
+      if (!seesRecord(reconciliation.grant, key)) throw new UserInputError(locationsNotGrantedMessage([key.locationId]), CommonErrorCode.FORBIDDEN, { locationIds: [key.locationId] });
+      return reconciliation.loaders.reconciliationByStockLevel.load({ sku: key.sku, locationId: key.locationId });
+    },
   },
   StockLevelReconciliation: {
     openDiscrepancy: linked((record: StockLevelReconciliationRecord) => record.openDiscrepancyId, (loaders) => loaders.discrepancyById),
     activeHold: linked((record: StockLevelReconciliationRecord) => record.activeHoldId, (loaders) => loaders.holdById),
   },
   Item: {
-    discrepancies: ({ sku }: { sku: string }, { status }: { status?: DiscrepancyStatus[] | null }, { reconciliation }: Context) =>
-      reconciliation.loaders.discrepanciesBySku.load({ sku, statuses: status ?? null }),
-    holds: ({ sku }: { sku: string }, { status }: { status?: HoldStatus[] | null }, { reconciliation }: Context) =>
-      reconciliation.loaders.holdsBySku.load({ sku, statuses: status ?? null }),
+    discrepancies: async ({ sku }: { sku: string }, { status }: { status?: DiscrepancyStatus[] | null }, { reconciliation }: Context) =>
+      (await reconciliation.loaders.discrepanciesBySku.load({ sku, statuses: status ?? null })).filter((row) => seesRecord(reconciliation.grant, row)),
+    holds: async ({ sku }: { sku: string }, { status }: { status?: HoldStatus[] | null }, { reconciliation }: Context) =>
+      (await reconciliation.loaders.holdsBySku.load({ sku, statuses: status ?? null })).filter((row) => seesRecord(reconciliation.grant, row)),
   },
 };
 

@@ -408,7 +408,7 @@ describe('partner isolation: a client granted DC-01 only, through the gateway ov
     assert.deepEqual([...new Set(partner.status.received.flatMap((change) => change.order?.lines.map((line) => line.location.id) ?? []))], ['DC-01']);
   });
 
-  it('is delivered discrepancies, holds and sync failures of DC-01 only (filtered by the gateway; see below for what reconciliation itself answers)', { timeout: 120_000 }, async () => {
+  it('is delivered discrepancies, holds and sync failures of DC-01 only', { timeout: 120_000 }, async () => {
     interface Raised { discrepancy: { stockLevel: { sku: string; locationId: string } } }
     interface HoldChange { status: string; hold: { stockLevel: { sku: string; locationId: string } } }
     interface SyncFailure { syncTransaction: { transactionId: string; stockLevel: { locationId: string } } }
@@ -465,20 +465,88 @@ describe('partner isolation: a client granted DC-01 only, through the gateway ov
     assert.deepEqual(locationsOf(partner.failures.received.map((failure) => failure.syncTransaction)), ['DC-01']);
   });
 
-  // The reconciliation subgraph does not apply the caller's locations yet (subgraphs/reconciliation/
-  // is being reworked in another change): its queries and mutations answer a partner as they answer
-  // anyone, DC-02's discrepancies, tasks, alerts, holds and sync transactions included (selecting
-  // their stockLevel, which inventory now answers null outside the grant, nulls the answer). Until it
-  // filters by CallerIdentity.locations these are todo, so that this file names the root fields it
-  // does not cover rather than asserting the leak.
-  describe('reconciliation queries and mutations (TODO: reconciliation does not isolate partners yet)', () => {
-    for (const field of [
-      'Query.syncTransaction', 'Query.syncTransactions', 'Query.syncBacklog', 'Query.reconciliationRun', 'Query.reconciliationRuns',
-      'Query.discrepancy', 'Query.discrepancies', 'Query.reviewTask', 'Query.reviewTasks', 'Query.alert', 'Query.alerts', 'Query.hold', 'Query.holds',
-      'Mutation.startReconciliation', 'Mutation.approveAdjustment', 'Mutation.rejectAdjustment', 'Mutation.assignTask', 'Mutation.acknowledgeAlert',
-      'Mutation.resolveAlert', 'Mutation.releaseHold', 'Mutation.redriveSyncTransactions',
-    ]) {
-      it.todo(`${field}: answers a partner only about its granted locations`);
-    }
+  it('answers its reconciliation queries and mutations about DC-01 only, and changes nothing at DC-02', { timeout: 120_000 }, async () => {
+    // Given a run over both locations that found an ALERT variance (a hold) and a REVIEW one (a task) at each, and a failed sync at each
+    const [alerting, reviewed] = [newSku(), newSku()];
+    await givenStock(database.db, alerting, { 'DC-01': 100, 'DC-02': 100 });
+    await givenStock(database.db, reviewed, { 'DC-01': 100, 'DC-02': 100 });
+    await givenPositions(database.db, ['DC-01', 'DC-02'].flatMap((locationId) => [
+      { sku: alerting, locationId, wms: 100, erp: 20 },
+      { sku: reviewed, locationId, wms: 100, erp: 80 },
+    ]));
+    const started = await asOperator('mutation { startReconciliation(input: { locationIds: ["DC-01", "DC-02"] }) { id } }');
+    assert.equal(started.errors, undefined, JSON.stringify(started.errors));
+    const bothRun = started.data.startReconciliation.id as string;
+    await eventually(async () => (await asOperator('query ($id: ID!) { reconciliationRun(id: $id) { finishedAt } }', { id: bothRun })).data.reconciliationRun,
+      (run) => run?.finishedAt != null, { what: 'the run finished' });
+    await warehouse([receipt(reviewed, 'DC-01'), receipt(reviewed, 'DC-02')]);
+    const LISTS = `{
+      discrepancies(first: 500) { nodes { id stockLevel { sku locationId } } }
+      reviewTasks(first: 500) { nodes { id stockLevel { sku locationId } } }
+      alerts(first: 500) { nodes { id stockLevel { sku locationId } } }
+      holds(first: 500) { nodes { id stockLevel { sku locationId } } }
+      syncTransactions(filter: { status: [SYNC_FAILED] }, first: 500) { nodes { id stockLevel { sku locationId } } }
+      reconciliationRuns(first: 500) { nodes { id } }
+    }`;
+    type Row = { id: string; stockLevel: { sku: string; locationId: string } };
+    const lists = async (ask: typeof asOperator) => {
+      const { data, errors } = await ask(LISTS);
+      assert.equal(errors, undefined, JSON.stringify(errors));
+      const ours = (nodes: Row[]) => nodes.filter((node) => [alerting, reviewed].includes(node.stockLevel.sku));
+      return {
+        discrepancies: ours(data.discrepancies.nodes), tasks: ours(data.reviewTasks.nodes), alerts: ours(data.alerts.nodes), holds: ours(data.holds.nodes),
+        failed: ours(data.syncTransactions.nodes), runs: data.reconciliationRuns.nodes.map((run: { id: string }) => run.id) as string[],
+      };
+    };
+    const operator = await eventually(() => lists(asOperator), (seen) => seen.failed.length === 2, { what: 'both receipts SYNC_FAILED' });
+    const at = (locationId: string, rows: Row[]) => rows.filter((row) => row.stockLevel.locationId === locationId).map((row) => row.id).sort();
+    const records = { discrepancies: operator.discrepancies, tasks: operator.tasks, alerts: operator.alerts, holds: operator.holds, failed: operator.failed };
+    for (const [name, rows] of Object.entries(records)) assert.ok(at('DC-01', rows).length > 0 && at('DC-02', rows).length > 0, `the operator sees ${name} at both locations`);
+    const foreign = Object.fromEntries(Object.entries(records).map(([name, rows]) => [name, at('DC-02', rows)[0]!])) as Record<keyof typeof records, string>;
+
+    // Then the partner's lists hold DC-01's rows, every one, and no run that compared DC-02
+    const partner = await lists(asPartner);
+    for (const [name, rows] of Object.entries(records)) assert.deepEqual(partner[name as keyof typeof records].map((row) => row.id).sort(), at('DC-01', rows), `${name}: DC-01's, every one`);
+    assert.ok(operator.runs.includes(bothRun));
+    assert.ok(!partner.runs.includes(bothRun), 'a run that compared DC-02 too is not shown');
+
+    // And asked by id, DC-02's are unknown, the run too; the backlog counts DC-01 only; an item's discrepancies and holds are DC-01's
+    const byId = await asPartner(`query ($d: ID!, $t: ID!, $a: ID!, $h: ID!, $s: ID!, $r: ID!) {
+      discrepancy(id: $d) { id } reviewTask(id: $t) { id } alert(id: $a) { id } hold(id: $h) { id } syncTransaction(id: $s) { id } reconciliationRun(id: $r) { id }
+      syncBacklog { failed } }`, { d: foreign.discrepancies, t: foreign.tasks, a: foreign.alerts, h: foreign.holds, s: foreign.failed, r: bothRun });
+    assert.equal(byId.errors, undefined, JSON.stringify(byId.errors));
+    const { syncBacklog, ...lookedUp } = byId.data;
+    assert.deepEqual(lookedUp, { discrepancy: null, reviewTask: null, alert: null, hold: null, syncTransaction: null, reconciliationRun: null });
+    const [counted] = await database.db.query<{ failed: number }>(`SELECT count(*)::int AS failed FROM sync_transaction WHERE status = 'SYNC_FAILED' AND location_id = 'DC-01'`);
+    assert.equal(syncBacklog.failed, counted!.failed);
+    const item = await asPartner('query ($sku: ID!) { item(sku: $sku) { discrepancies { stockLevel { locationId } } holds { stockLevel { locationId } } } }', { sku: alerting });
+    assert.deepEqual([...new Set([...item.data.item.discrepancies, ...item.data.item.holds].map((row: Row) => row.stockLevel.locationId))], ['DC-01']);
+
+    // And it cannot act on DC-02's: each answers as for an unknown id (or FORBIDDEN, naming DC-02), and nothing changes
+    const refusals = [];
+    for (const [query, variables] of [
+      ['mutation ($id: ID!) { approveAdjustment(taskId: $id) { id } }', { id: foreign.tasks }],
+      ['mutation ($id: ID!) { rejectAdjustment(taskId: $id) { id } }', { id: foreign.tasks }],
+      ['mutation ($id: ID!) { assignTask(taskId: $id, assignee: "someone") { id } }', { id: foreign.tasks }],
+      ['mutation ($id: ID!) { acknowledgeAlert(alertId: $id) { id } }', { id: foreign.alerts }],
+      ['mutation ($id: ID!) { resolveAlert(alertId: $id) { id } }', { id: foreign.alerts }],
+      ['mutation ($id: ID!) { releaseHold(holdId: $id) { id } }', { id: foreign.holds }],
+      ['mutation ($ids: [ID!]!) { redriveSyncTransactions(ids: $ids) { id } }', { ids: [foreign.failed] }],
+      ['mutation { startReconciliation { id } }', {}],
+      ['mutation { startReconciliation(input: { locationIds: ["DC-01", "DC-02"] }) { id } }', {}],
+    ] as const) refusals.push(await asPartner(query, variables));
+    assert.deepEqual(refusals.map(codeOf), ['TASK_NOT_FOUND', 'TASK_NOT_FOUND', 'TASK_NOT_FOUND', 'ALERT_NOT_FOUND', 'ALERT_NOT_FOUND', 'HOLD_NOT_FOUND', 'SYNC_TRANSACTION_NOT_FOUND', 'FORBIDDEN', 'FORBIDDEN']);
+    assert.deepEqual(refusals.at(-1)!.errors![0]!.extensions!.locationIds, ['DC-02']);
+    const unchanged = await asOperator(`query ($t: ID!, $a: ID!, $h: ID!, $s: ID!) {
+      reviewTask(id: $t) { status assignee } alert(id: $a) { status } hold(id: $h) { status } syncTransaction(id: $s) { status } }`,
+    { t: foreign.tasks, a: foreign.alerts, h: foreign.holds, s: foreign.failed });
+    assert.deepEqual(unchanged.data, { reviewTask: { status: 'OPEN', assignee: null }, alert: { status: 'OPEN' }, hold: { status: 'ACTIVE' }, syncTransaction: { status: 'SYNC_FAILED' } });
+    assert.deepEqual((await lists(asOperator)).runs, operator.runs, 'no run started');
+
+    // And a run over its own location is its to start, and to see
+    const own = await asPartner('mutation { startReconciliation(input: { locationIds: ["DC-01"] }) { id } }');
+    assert.equal(own.errors, undefined, JSON.stringify(own.errors));
+    await eventually(async () => (await asPartner('query ($id: ID!) { reconciliationRun(id: $id) { finishedAt } }', { id: own.data.startReconciliation.id })).data.reconciliationRun,
+      (run) => run?.finishedAt != null, { what: "the partner's run finished" });
   });
 });

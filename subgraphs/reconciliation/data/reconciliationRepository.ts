@@ -3,11 +3,13 @@ import type { Database } from '../../../platform/database/database.ts';
 import { Prisma } from '../../../platform/database/generated/client.ts';
 import { recordset } from '../../../platform/database/recordset.ts';
 import { newestFirstAfter, type NewestFirstPosition } from '../../../platform/graphql/pagination.ts';
+import type { LocationGrant } from '../../../platform/lang/locationGrant.ts';
 import type { AlertKind, AlertStatus, AuditSubject, DiscrepancyStatus, HoldStatus, ReviewTaskKind, ReviewTaskStatus } from '../domain/reconciliationStatus.ts';
 import type { VarianceTier } from '../domain/varianceTiers.ts';
 import { RECONCILIATION_PRODUCER } from '../reconciliationModule.ts';
+import { locationWithin } from './grantFilter.ts';
 import {
-  DISCREPANCY_COLUMNS, HOLD_COLUMNS, type Alert, type Discrepancy, type Hold, type ReconciliationAudit, type ReconciliationRun, type ReviewTask,
+  DISCREPANCY_COLUMNS, HOLD_COLUMNS, RUN_COLUMNS, type Alert, type Discrepancy, type Hold, type ReconciliationAudit, type ReconciliationRun, type ReviewTask,
   type SyncTransaction,
 } from './reconciliationRows.ts';
 
@@ -135,15 +137,24 @@ export class ReconciliationRepository {
     });
   }
 
-  /** Up to `take` runs after `after`, newest first. */
-  runPage(take: number, after: NewestFirstPosition | undefined): Promise<ReconciliationRun[]> {
-    return this.prisma.reconciliationRun.findMany({ where: newestFirstAfter('startedAt', after), orderBy: [{ startedAt: 'desc' }, ...newestFirst], take });
+  /**
+   * Up to `take` runs after `after`, newest first; for a caller granted some locations, only the
+   * runs over those (a run over every location, stored with none, is not one of them).
+   */
+  runPage(take: number, after: NewestFirstPosition | undefined, grant: LocationGrant): Promise<ReconciliationRun[]> {
+    if (grant === null) return this.prisma.reconciliationRun.findMany({ where: newestFirstAfter('startedAt', after), orderBy: [{ startedAt: 'desc' }, ...newestFirst], take });
+    return this.prisma.$queryRaw<ReconciliationRun[]>`
+      SELECT ${RUN_COLUMNS} FROM reconciliation_run
+       WHERE cardinality(location_ids) > 0 AND location_ids <@ ${[...grant]}::text[]
+             ${after ? Prisma.sql`AND (started_at, id) < (${after.at}, ${after.id})` : Prisma.empty}
+       ORDER BY started_at DESC, id DESC
+       LIMIT ${take}`;
   }
 
-  discrepancyPage(filter: DiscrepancyFilter, take: number, after: NewestFirstPosition | undefined): Promise<Discrepancy[]> {
+  discrepancyPage(filter: DiscrepancyFilter, take: number, after: NewestFirstPosition | undefined, grant: LocationGrant): Promise<Discrepancy[]> {
     return this.prisma.discrepancy.findMany({
       where: {
-        status: oneOf(filter.status), tier: oneOf(filter.tier), locationId: equal(filter.locationId), sku: equal(filter.sku), runId: equal(filter.runId),
+        status: oneOf(filter.status), tier: oneOf(filter.tier), locationId: locationWithin(filter.locationId, grant), sku: equal(filter.sku), runId: equal(filter.runId),
         ...newestFirstAfter('detectedAt', after),
       },
       orderBy: [{ detectedAt: 'desc' }, ...newestFirst],
@@ -151,10 +162,10 @@ export class ReconciliationRepository {
     });
   }
 
-  taskPage(filter: ReviewTaskFilter, take: number, after: NewestFirstPosition | undefined): Promise<ReviewTask[]> {
+  taskPage(filter: ReviewTaskFilter, take: number, after: NewestFirstPosition | undefined, grant: LocationGrant): Promise<ReviewTask[]> {
     return this.prisma.reviewTask.findMany({
       where: {
-        status: oneOf(filter.status), kind: oneOf(filter.kind), assignee: equal(filter.assignee), locationId: equal(filter.locationId), sku: equal(filter.sku),
+        status: oneOf(filter.status), kind: oneOf(filter.kind), assignee: equal(filter.assignee), locationId: locationWithin(filter.locationId, grant), sku: equal(filter.sku),
         ...newestFirstAfter('createdAt', after),
       },
       orderBy: [{ createdAt: 'desc' }, ...newestFirst],
@@ -162,17 +173,17 @@ export class ReconciliationRepository {
     });
   }
 
-  alertPage(filter: AlertFilter, take: number, after: NewestFirstPosition | undefined): Promise<Alert[]> {
+  alertPage(filter: AlertFilter, take: number, after: NewestFirstPosition | undefined, grant: LocationGrant): Promise<Alert[]> {
     return this.prisma.alert.findMany({
-      where: { status: oneOf(filter.status), kind: oneOf(filter.kind), locationId: equal(filter.locationId), sku: equal(filter.sku), ...newestFirstAfter('createdAt', after) },
+      where: { status: oneOf(filter.status), kind: oneOf(filter.kind), locationId: locationWithin(filter.locationId, grant), sku: equal(filter.sku), ...newestFirstAfter('createdAt', after) },
       orderBy: [{ createdAt: 'desc' }, ...newestFirst],
       take,
     });
   }
 
-  holdPage(filter: HoldFilter, take: number, after: NewestFirstPosition | undefined): Promise<Hold[]> {
+  holdPage(filter: HoldFilter, take: number, after: NewestFirstPosition | undefined, grant: LocationGrant): Promise<Hold[]> {
     return this.prisma.reconciliationHold.findMany({
-      where: { status: oneOf(filter.status), locationId: equal(filter.locationId), sku: equal(filter.sku), ...newestFirstAfter('placedAt', after) },
+      where: { status: oneOf(filter.status), locationId: locationWithin(filter.locationId, grant), sku: equal(filter.sku), ...newestFirstAfter('placedAt', after) },
       orderBy: [{ placedAt: 'desc' }, ...newestFirst],
       take,
     });

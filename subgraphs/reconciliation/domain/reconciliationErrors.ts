@@ -16,6 +16,10 @@ export enum ReconciliationErrorCode {
   SYNC_TRANSACTION_NOT_FOUND = 'SYNC_TRANSACTION_NOT_FOUND',
   /** Some of the sync transactions are not SYNC_FAILED (`ids`). */
   SYNC_TRANSACTION_NOT_FAILED = 'SYNC_TRANSACTION_NOT_FAILED',
+  /** A caller granted some locations only asked about others (`locationIds`). */
+  FORBIDDEN = 'FORBIDDEN',
+  /** A run over locations the caller is not granted is under way: one runs at a time. */
+  RUN_IN_PROGRESS = 'RUN_IN_PROGRESS',
 }
 
 /**

@@ -26,11 +26,12 @@ export function createErpSyncLedger({ db, env, logger, publishNow }: Reconciliat
   if (!connector) logger.warn('ERP_BASE_URL is not set: inventory transactions are recorded in the ERP sync ledger, and none is posted to the ERP');
   return {
     resolvers: syncResolvers,
-    context: (caller) => ({
+    context: ({ caller, locations }) => ({
       erpSync: {
         syncTransactionById: syncTransactionLoader(store),
         store,
         caller,
+        grant: locations,
         erpCircuitOpen: () => connector?.circuitOpen ?? false,
         afterRedrive: () => {
           publishNow();

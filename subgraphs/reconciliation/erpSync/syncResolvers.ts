@@ -3,6 +3,8 @@ import DataLoader from 'dataloader';
 import { indexBy } from '../../../platform/graphql/batching.ts';
 import { CommonErrorCode, UserInputError } from '../../../platform/graphql/errors.ts';
 import { connectionOf, decodeCursor, encodeCursor, pageSize, type NewestFirstPosition } from '../../../platform/graphql/pagination.ts';
+import type { LocationGrant } from '../../../platform/lang/locationGrant.ts';
+import { seesRecord } from '../domain/locationVisibility.ts';
 import { ReconciliationError } from '../domain/reconciliationErrors.ts';
 import type { SyncFailureEventRecord, SyncTransaction, SyncTransactionFilter, SyncTransactionStore } from './syncTransactionStore.ts';
 
@@ -14,6 +16,8 @@ export interface ErpSyncContext {
     readonly store: SyncTransactionStore;
     /** Who the gateway says is calling: the actor of a redrive. */
     readonly caller: string;
+    /** The locations the caller sees and acts on (null: every one). */
+    readonly grant: LocationGrant;
     /** Whether this replica's connector has its circuit open (false when none runs). */
     readonly erpCircuitOpen: () => boolean;
     /** After a redrive: publish its alert events, post its transactions. */
@@ -31,14 +35,14 @@ export function syncTransactionLoader(store: SyncTransactionStore): DataLoader<s
 
 export const syncResolvers: GraphQLResolverMap<ErpSyncContext> = {
   Query: {
-    syncTransaction: (_: unknown, { id }: { id: string }, { erpSync }: ErpSyncContext) => erpSync.syncTransactionById.load(id),
+    syncTransaction: (_: unknown, { id }: { id: string }, { erpSync }: ErpSyncContext) => visibleSyncTransaction(erpSync, id),
     syncTransactions: async (_: unknown, args: { filter?: SyncTransactionFilter | null; first: number; after?: string | null }, { erpSync }: ErpSyncContext) => {
       const first = pageSize(args.first);
-      const rows = await erpSync.store.page(args.filter ?? {}, first + 1, args.after ? positionOf(args.after) : undefined);
+      const rows = await erpSync.store.page(args.filter ?? {}, first + 1, args.after ? positionOf(args.after) : undefined, erpSync.grant);
       for (const row of rows) erpSync.syncTransactionById.prime(row.id, row);
       return connectionOf(rows, first, (row) => encodeCursor(`${CURSOR_TAG}${row.createdAt.toISOString()}|${row.id}`));
     },
-    syncBacklog: async (_: unknown, __: unknown, { erpSync }: ErpSyncContext) => ({ ...(await erpSync.store.backlog()), erpCircuitOpen: erpSync.erpCircuitOpen() }),
+    syncBacklog: async (_: unknown, __: unknown, { erpSync }: ErpSyncContext) => ({ ...(await erpSync.store.backlog(erpSync.grant)), erpCircuitOpen: erpSync.erpCircuitOpen() }),
     syncFailureEvents: async (_: unknown, { ids }: { ids: string[] }, { erpSync }: ErpSyncContext) => {
       if (ids.length > MAX_IDS) throw new UserInputError(`At most ${MAX_IDS} sync failure event ids per request, got ${ids.length}`, CommonErrorCode.BAD_USER_INPUT);
       // Ids are outbox record numbers; anything else names no event.
@@ -53,7 +57,7 @@ export const syncResolvers: GraphQLResolverMap<ErpSyncContext> = {
       if (ids.some((id) => id.trim() === '')) throw new UserInputError('A sync transaction id must not be blank', CommonErrorCode.BAD_USER_INPUT);
       const unique = [...new Set(ids)];
       try {
-        await erpSync.store.redrive(unique, erpSync.caller);
+        await erpSync.store.redrive(unique, erpSync.caller, erpSync.grant);
       } catch (error) {
         if (error instanceof ReconciliationError) throw new UserInputError(error.message, error.code, error.details);
         throw error;
@@ -65,7 +69,7 @@ export const syncResolvers: GraphQLResolverMap<ErpSyncContext> = {
     },
   },
   SyncTransaction: {
-    __resolveReference: ({ id }: { id: string }, { erpSync }: ErpSyncContext) => erpSync.syncTransactionById.load(id),
+    __resolveReference: ({ id }: { id: string }, { erpSync }: ErpSyncContext) => visibleSyncTransaction(erpSync, id),
     stockLevel: (row: SyncTransaction) => ({ __typename: 'StockLevel', sku: row.sku, locationId: row.locationId }),
     serials: (row: SyncTransaction) => row.serials ?? [],
     nextAttemptAt: (row: SyncTransaction) => (row.status === 'PENDING_SYNC' ? row.nextAttemptAt : null),
@@ -73,10 +77,16 @@ export const syncResolvers: GraphQLResolverMap<ErpSyncContext> = {
   SyncFailureEvent: {
     // Only the gateway knows where an event sits in the stream: it sets this on delivery.
     cursor: () => null,
-    syncTransaction: (event: SyncFailureEventRecord, _: unknown, { erpSync }: ErpSyncContext) => erpSync.syncTransactionById.load(event.syncTransactionId),
+    syncTransaction: (event: SyncFailureEventRecord, _: unknown, { erpSync }: ErpSyncContext) => visibleSyncTransaction(erpSync, event.syncTransactionId),
     at: (event: SyncFailureEventRecord) => event.failedAt,
   },
 };
+
+/** The sync transaction, when it is of a location the caller is granted; null otherwise, as for an unknown id. */
+async function visibleSyncTransaction(erpSync: ErpSyncContext['erpSync'], id: string): Promise<SyncTransaction | null> {
+  const row = await erpSync.syncTransactionById.load(id);
+  return row && seesRecord(erpSync.grant, row) ? row : null;
+}
 
 /** The place in the list a cursor of syncTransactions names; BAD_USER_INPUT for any other cursor. */
 function positionOf(cursor: string): NewestFirstPosition {

@@ -10,6 +10,8 @@ import { RECONCILIATION_PRODUCER } from '../reconciliationModule.ts';
 import { ReconciliationError, ReconciliationErrorCode } from '../domain/reconciliationErrors.ts';
 import type { SyncTransactionToPost } from './stagedTransaction.ts';
 import type { PlannedSyncTransaction, SyncTransactionKind } from './syncPlan.ts';
+import type { LocationGrant } from '../../../platform/lang/locationGrant.ts';
+import { locationWithin } from '../data/grantFilter.ts';
 
 export type { SyncTransaction };
 
@@ -180,14 +182,17 @@ export class SyncTransactionStore {
   /**
    * Makes SYNC_FAILED rows PENDING_SYNC again with their attempts reset, and resolves their open
    * SYNC_FAILED alerts (audited as `actor`, with their events). All or nothing: throws an
-   * ReconciliationError, changing nothing, when an id names no row or a row is not SYNC_FAILED.
+   * ReconciliationError, changing nothing, when an id names no row (of the locations `grant`
+   * covers) or a row is not SYNC_FAILED.
    * @returns how many alerts were resolved.
    */
-  async redrive(ids: readonly string[], actor: string): Promise<number> {
+  async redrive(ids: readonly string[], actor: string, grant: LocationGrant): Promise<number> {
     return this.prisma.$transaction(async (tx) => {
       // Locked in id order, as every statement that locks several of them does.
       const found = await tx.$queryRaw<{ id: string; status: SyncStatus }[]>`
-        SELECT id, status::text AS status FROM sync_transaction WHERE id = ANY(${ids}::text[]) ORDER BY id FOR UPDATE`;
+        SELECT id, status::text AS status FROM sync_transaction
+         WHERE id = ANY(${ids}::text[]) ${grant === null ? Prisma.empty : Prisma.sql`AND location_id = ANY(${[...grant]}::text[])`}
+         ORDER BY id FOR UPDATE`;
       const statusOf = new Map(found.map((row) => [row.id, row.status]));
       const missing = ids.filter((id) => !statusOf.has(id));
       if (missing.length) throw new ReconciliationError(ReconciliationErrorCode.SYNC_TRANSACTION_NOT_FOUND, `No sync transaction ${missing.join(', ')}`, { ids: missing });
@@ -242,23 +247,26 @@ export class SyncTransactionStore {
   }
 
   /** Up to `take` rows matching `filter` after `after`, newest first (createdAt, then id). */
-  page(filter: SyncTransactionFilter, take: number, after: NewestFirstPosition | undefined): Promise<SyncTransaction[]> {
+  page(filter: SyncTransactionFilter, take: number, after: NewestFirstPosition | undefined, grant: LocationGrant): Promise<SyncTransaction[]> {
     const where: Prisma.SyncTransactionWhereInput[] = [];
     if (filter.status) where.push({ status: { in: [...filter.status] } });
     if (filter.kind) where.push({ kind: { in: [...filter.kind] } });
-    if (filter.locationId) where.push({ locationId: filter.locationId });
+    const location = locationWithin(filter.locationId, grant);
+    if (location) where.push({ locationId: location });
     if (filter.sku) where.push({ sku: filter.sku });
     if (after) where.push({ OR: [{ createdAt: { lt: after.at } }, { createdAt: after.at, id: { lt: after.id } }] });
     return this.prisma.syncTransaction.findMany({ where: { AND: where }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take });
   }
 
-  async backlog(): Promise<SyncBacklog> {
+  /** Counts over the locations `grant` covers. */
+  async backlog(grant: LocationGrant): Promise<SyncBacklog> {
     const [backlog] = await this.prisma.$queryRaw<SyncBacklog[]>`
       SELECT count(*) FILTER (WHERE status = 'PENDING_SYNC')::int AS pending,
              count(*) FILTER (WHERE status = 'SYNCED')::int AS synced,
              count(*) FILTER (WHERE status = 'SYNC_FAILED')::int AS failed,
              coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE status = 'PENDING_SYNC')), 0)::float8 AS "oldestPendingAgeSeconds"
-        FROM sync_transaction`;
+        FROM sync_transaction
+       ${grant === null ? Prisma.empty : Prisma.sql`WHERE location_id = ANY(${[...grant]}::text[])`}`;
     return backlog!;
   }
 

@@ -9,6 +9,8 @@ import { adjustmentIdOf } from '../domain/caseRecords.ts';
 import type { Alert, Hold, ReviewTask } from '../data/reconciliationRows.ts';
 import { alertActionRefusal, checkAssignee, checkNote, holdReleaseRefusal, taskActionRefusal } from '../domain/caseRules.ts';
 import { ReconciliationError, ReconciliationErrorCode } from '../domain/reconciliationErrors.ts';
+import type { LocationGrant } from '../../../platform/lang/locationGrant.ts';
+import { seesRecord } from '../domain/locationVisibility.ts';
 
 export interface ReconciliationCasesOptions {
   /** Where and in what unit an approved adjustment is posted when its SKU has no sync transaction yet. */
@@ -30,10 +32,10 @@ export class ReconciliationCases {
   ) {}
 
   /** Posts an OPEN VARIANCE task's adjustment through the sync ledger, resolves its discrepancy; the task APPROVED. */
-  approveAdjustment(taskId: string, rawNote: string | null | undefined, actor: string): Promise<ReviewTask> {
+  approveAdjustment(taskId: string, rawNote: string | null | undefined, actor: string, grant: LocationGrant): Promise<ReviewTask> {
     const note = checkNote(rawNote);
     return this.change(actor, async (tx, log) => {
-      const task = await this.lockOpenTask(tx, taskId, 'approve');
+      const task = await this.lockOpenTask(tx, taskId, 'approve', grant);
       const discrepancyId = task.discrepancyId!;
       const adjustmentId = adjustmentIdOf(discrepancyId);
       const [approved] = await closeTasks(tx, { ids: [task.id] }, 'APPROVED', log.at);
@@ -45,10 +47,10 @@ export class ReconciliationCases {
   }
 
   /** Closes an OPEN task REJECTED, posting nothing; its discrepancy, if any, is RESOLVED as reviewed. */
-  rejectAdjustment(taskId: string, rawNote: string | null | undefined, actor: string): Promise<ReviewTask> {
+  rejectAdjustment(taskId: string, rawNote: string | null | undefined, actor: string, grant: LocationGrant): Promise<ReviewTask> {
     const note = checkNote(rawNote);
     return this.change(actor, async (tx, log) => {
-      const task = await this.lockOpenTask(tx, taskId, 'reject');
+      const task = await this.lockOpenTask(tx, taskId, 'reject', grant);
       const [rejected] = await closeTasks(tx, { ids: [task.id] }, 'REJECTED', log.at);
       log.task(rejected!, 'REJECTED', note);
       const reviewed = task.discrepancyId ? await resolveDiscrepancies(tx, [task.discrepancyId], log.at) : [];
@@ -58,10 +60,10 @@ export class ReconciliationCases {
   }
 
   /** Gives an OPEN task to `assignee`, instead of whoever had it. */
-  assignTask(taskId: string, rawAssignee: string, actor: string): Promise<ReviewTask> {
+  assignTask(taskId: string, rawAssignee: string, actor: string, grant: LocationGrant): Promise<ReviewTask> {
     const assignee = checkAssignee(rawAssignee);
     return this.change(actor, async (tx, log) => {
-      const task = await this.lockOpenTask(tx, taskId, 'assign');
+      const task = await this.lockOpenTask(tx, taskId, 'assign', grant);
       const assigned = (await assignTask(tx, task.id, assignee))!;
       log.task(assigned, 'ASSIGNED', `to ${assignee}`);
       return assigned;
@@ -69,10 +71,10 @@ export class ReconciliationCases {
   }
 
   /** Marks an OPEN alert ACKNOWLEDGED; it stays in force, with its hold. */
-  acknowledgeAlert(alertId: string, rawNote: string | null | undefined, actor: string): Promise<Alert> {
+  acknowledgeAlert(alertId: string, rawNote: string | null | undefined, actor: string, grant: LocationGrant): Promise<Alert> {
     const note = checkNote(rawNote);
     return this.change(actor, async (tx, log) => {
-      await this.lockAlertFor(tx, alertId, 'acknowledge');
+      await this.lockAlertFor(tx, alertId, 'acknowledge', grant);
       const [acknowledged] = await changeAlerts(tx, { ids: [alertId] }, 'ACKNOWLEDGED', log.at);
       log.alert(acknowledged!, 'ACKNOWLEDGED', note);
       return acknowledged!;
@@ -80,12 +82,12 @@ export class ReconciliationCases {
   }
 
   /** Resolves an alert that is not yet; a VARIANCE alert's hold is released and its discrepancy RESOLVED. */
-  resolveAlert(alertId: string, rawNote: string | null | undefined, actor: string): Promise<Alert> {
+  resolveAlert(alertId: string, rawNote: string | null | undefined, actor: string, grant: LocationGrant): Promise<Alert> {
     const note = checkNote(rawNote);
     return this.change(actor, async (tx, log) => {
       const discrepancyId = await discrepancyIdOf(tx, 'alert', alertId);
       if (discrepancyId) await lockDiscrepancy(tx, discrepancyId);
-      await this.lockAlertFor(tx, alertId, 'resolve');
+      await this.lockAlertFor(tx, alertId, 'resolve', grant);
       const [resolved] = await changeAlerts(tx, { ids: [alertId] }, 'RESOLVED', log.at);
       log.alert(resolved!, 'RESOLVED', note);
       if (discrepancyId) {
@@ -98,11 +100,11 @@ export class ReconciliationCases {
   }
 
   /** Releases an ACTIVE hold: order releases of its SKU at its location may go ahead. Its alert stays as it is. */
-  releaseHold(holdId: string, rawNote: string | null | undefined, actor: string): Promise<Hold> {
+  releaseHold(holdId: string, rawNote: string | null | undefined, actor: string, grant: LocationGrant): Promise<Hold> {
     const note = checkNote(rawNote);
     return this.change(actor, async (tx, log) => {
       const hold = await lockHold(tx, holdId);
-      if (!hold) throw new ReconciliationError(ReconciliationErrorCode.HOLD_NOT_FOUND, `No hold ${holdId}`);
+      if (!hold || !seesRecord(grant, hold)) throw new ReconciliationError(ReconciliationErrorCode.HOLD_NOT_FOUND, `No hold ${holdId}`);
       refuseIf(holdReleaseRefusal(hold));
       const [released] = await releaseHolds(tx, { ids: [holdId] }, log.at);
       log.hold(released!, 'RELEASED', note);
@@ -111,18 +113,18 @@ export class ReconciliationCases {
   }
 
   /** The task, locked (after its discrepancy, in lock order), if `action` may be done to it. */
-  private async lockOpenTask(tx: Prisma.TransactionClient, taskId: string, action: 'approve' | 'reject' | 'assign'): Promise<ReviewTask> {
+  private async lockOpenTask(tx: Prisma.TransactionClient, taskId: string, action: 'approve' | 'reject' | 'assign', grant: LocationGrant): Promise<ReviewTask> {
     const discrepancyId = await discrepancyIdOf(tx, 'review_task', taskId);
     if (discrepancyId) await lockDiscrepancy(tx, discrepancyId);
     const task = await lockTask(tx, taskId);
-    if (!task) throw new ReconciliationError(ReconciliationErrorCode.TASK_NOT_FOUND, `No review task ${taskId}`);
+    if (!task || !seesRecord(grant, task)) throw new ReconciliationError(ReconciliationErrorCode.TASK_NOT_FOUND, `No review task ${taskId}`);
     refuseIf(taskActionRefusal(task, action));
     return task;
   }
 
-  private async lockAlertFor(tx: Prisma.TransactionClient, alertId: string, action: 'acknowledge' | 'resolve'): Promise<Alert> {
+  private async lockAlertFor(tx: Prisma.TransactionClient, alertId: string, action: 'acknowledge' | 'resolve', grant: LocationGrant): Promise<Alert> {
     const alert = await lockAlert(tx, alertId);
-    if (!alert) throw new ReconciliationError(ReconciliationErrorCode.ALERT_NOT_FOUND, `No alert ${alertId}`);
+    if (!alert || !seesRecord(grant, alert)) throw new ReconciliationError(ReconciliationErrorCode.ALERT_NOT_FOUND, `No alert ${alertId}`);
     refuseIf(alertActionRefusal(alert, action));
     return alert;
   }

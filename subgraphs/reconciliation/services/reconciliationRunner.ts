@@ -16,6 +16,8 @@ import { ReconciliationError, ReconciliationErrorCode } from '../domain/reconcil
 import { adjustmentIdOf } from '../domain/caseRecords.ts';
 import { planRun, raiseCases } from '../domain/runPlan.ts';
 import type { ReconciliationConfig } from '../reconciliationConfig.ts';
+import { locationsNotGrantedMessage, ungrantedLocations, type LocationGrant } from '../../../platform/lang/locationGrant.ts';
+import { seesRun } from '../domain/locationVisibility.ts';
 
 /** The actor of what a run does, and the caller of a scheduled one. */
 export const STOCKGRAPH_ACTOR = 'stockgraph';
@@ -47,10 +49,20 @@ export class ReconciliationRunner {
   /**
    * Returns the run RUNNING now, or starts one over `locationIds` (all when empty) and returns
    * it RUNNING, comparing in the background. Throws ReconciliationError (BAD_USER_INPUT,
-   * UNKNOWN_LOCATION) and starts nothing for locations it cannot run over.
+   * UNKNOWN_LOCATION) and starts nothing for locations it cannot run over. A caller granted some
+   * locations must name them (FORBIDDEN for any other, or for none), and is told RUN_IN_PROGRESS
+   * rather than shown a running run over others.
    */
-  async start(locationIds: readonly string[] | null | undefined, requestedBy: string): Promise<ReconciliationRun> {
-    return (await this.begin(locationIds, requestedBy)).run;
+  async start(locationIds: readonly string[] | null | undefined, requestedBy: string, grant: LocationGrant): Promise<ReconciliationRun> {
+    if (grant !== null) {
+      const outside = locationIds?.length ? ungrantedLocations(grant, locationIds) : grant;
+      if (!locationIds?.length || outside.length > 0) {
+        throw new ReconciliationError(ReconciliationErrorCode.FORBIDDEN, locationsNotGrantedMessage(locationIds?.length ? outside : ['(every location)']), { locationIds: outside });
+      }
+    }
+    const { run } = await this.begin(locationIds, requestedBy);
+    if (!seesRun(grant, run)) throw new ReconciliationError(ReconciliationErrorCode.RUN_IN_PROGRESS, 'Another reconciliation run is under way; start yours once it has finished');
+    return run;
   }
 
   /** As start(), and resolves once the run it started, if it started one, has ended. */
