@@ -1,10 +1,15 @@
 import DataLoader from 'dataloader';
 import { groupBy, indexBy } from '../../platform/graphql/batching.ts';
+import type { LocationGrant } from '../../platform/lang/locationGrant.ts';
 import type { ReconciliationRepository, StockLevelKey, StockLevelReconciliationRecord } from './data/reconciliationRepository.ts';
 import type { Alert, Discrepancy, Hold, ReconciliationAudit, ReconciliationRun, ReviewTask, SyncTransaction } from './data/reconciliationRows.ts';
 import type { AuditSubject, DiscrepancyStatus, HoldStatus } from './domain/reconciliationStatus.ts';
 
-/** The reconciliation part's loaders; a fresh set per request. */
+/**
+ * The reconciliation part's loaders; a fresh set per request, for its caller's grant: a run,
+ * discrepancy, task, alert, hold or sync transaction it is not granted loads as null (an item's
+ * lists leave it out), as one that does not exist (data/grantFilter.ts).
+ */
 export interface ReconciliationLoaders {
   readonly runById: DataLoader<string, ReconciliationRun | null>;
   readonly discrepancyById: DataLoader<string, Discrepancy | null>;
@@ -33,29 +38,29 @@ export interface ItemCasesKey<Status extends string> {
   readonly statuses: readonly Status[] | null;
 }
 
-export function createReconciliationLoaders(repository: ReconciliationRepository): ReconciliationLoaders {
+export function createReconciliationLoaders(repository: ReconciliationRepository, grant: LocationGrant): ReconciliationLoaders {
   const byId = <Row extends { readonly id: string }>(read: (ids: readonly string[]) => Promise<Row[]>) =>
     new DataLoader<string, Row | null>(async (ids) => indexBy(ids, await read(ids), (row) => row.id));
   const byDiscrepancyId = <Row extends { readonly discrepancyId: string | null }>(read: (ids: readonly string[]) => Promise<Row[]>) =>
     new DataLoader<string, Row | null>(async (ids) => indexBy(ids, await read(ids), (row) => row.discrepancyId!));
   const stockLevelKey = (key: StockLevelKey) => JSON.stringify([key.sku, key.locationId]);
   return {
-    runById: byId((ids) => repository.runsById(ids)),
-    discrepancyById: byId((ids) => repository.discrepanciesById(ids)),
-    taskById: byId((ids) => repository.tasksById(ids)),
-    alertById: byId((ids) => repository.alertsById(ids)),
-    holdById: byId((ids) => repository.holdsById(ids)),
-    syncTransactionById: byId((ids) => repository.syncTransactionsById(ids)),
-    taskByDiscrepancyId: byDiscrepancyId((ids) => repository.tasksByDiscrepancyId(ids)),
-    alertByDiscrepancyId: byDiscrepancyId((ids) => repository.alertsByDiscrepancyId(ids)),
-    holdByDiscrepancyId: byDiscrepancyId((ids) => repository.holdsByDiscrepancyId(ids)),
-    holdByAlertId: new DataLoader(async (ids) => indexBy(ids, await repository.holdsByAlertId(ids), (hold) => hold.alertId)),
+    runById: byId((ids) => repository.runsById(ids, grant)),
+    discrepancyById: byId((ids) => repository.discrepanciesById(ids, grant)),
+    taskById: byId((ids) => repository.tasksById(ids, grant)),
+    alertById: byId((ids) => repository.alertsById(ids, grant)),
+    holdById: byId((ids) => repository.holdsById(ids, grant)),
+    syncTransactionById: byId((ids) => repository.syncTransactionsById(ids, grant)),
+    taskByDiscrepancyId: byDiscrepancyId((ids) => repository.tasksByDiscrepancyId(ids, grant)),
+    alertByDiscrepancyId: byDiscrepancyId((ids) => repository.alertsByDiscrepancyId(ids, grant)),
+    holdByDiscrepancyId: byDiscrepancyId((ids) => repository.holdsByDiscrepancyId(ids, grant)),
+    holdByAlertId: new DataLoader(async (ids) => indexBy(ids, await repository.holdsByAlertId(ids, grant), (hold) => hold.alertId)),
     auditBySubject: new DataLoader(
       async (subjects) => groupBy(subjects.map(subjectKey), await repository.auditOf(subjects), (entry) => subjectKey({ type: entry.subjectType as AuditSubject, id: entry.subjectId })),
       { cacheKeyFn: subjectKey },
     ),
-    discrepanciesBySku: itemCasesLoader((skus, statuses) => repository.discrepanciesBySku(skus, statuses)),
-    holdsBySku: itemCasesLoader((skus, statuses) => repository.holdsBySku(skus, statuses)),
+    discrepanciesBySku: itemCasesLoader((skus, statuses) => repository.discrepanciesBySku(skus, statuses, grant)),
+    holdsBySku: itemCasesLoader((skus, statuses) => repository.holdsBySku(skus, statuses, grant)),
     reconciliationByStockLevel: new DataLoader(
       async (keys) => {
         const found = indexBy(keys.map(stockLevelKey), await repository.stockLevelReconciliations(keys), stockLevelKey);

@@ -43,7 +43,7 @@ export function createReconciliation({ db, env, logger, publishNow }: Reconcilia
   workers.push({ start: () => {}, stop: () => runner.stop() });
   return {
     resolvers: reconciliationResolvers,
-    context: ({ caller, locations }) => ({ reconciliation: { loaders: createReconciliationLoaders(repository), repository, runner, cases, caller, grant: locations } }),
+    context: ({ caller, locations: grant }) => ({ reconciliation: { loaders: createReconciliationLoaders(repository, grant), repository, runner, cases, caller, grant } }),
     workers,
     inventoryEvents: { contracts: [stockLevelChanged], apply: applyStockChanges },
   };

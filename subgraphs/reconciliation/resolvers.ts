@@ -7,8 +7,7 @@ import type {
   StockLevelReconciliationRecord,
 } from './data/reconciliationRepository.ts';
 import type { Alert, Discrepancy, Hold, ReconciliationRun, ReviewTask } from './data/reconciliationRows.ts';
-import { locationsNotGrantedMessage, type LocationGrant } from '../../platform/lang/locationGrant.ts';
-import { seesRecord, seesRun } from './domain/locationVisibility.ts';
+import { grantsLocation, type LocationGrant } from '../../platform/lang/locationGrant.ts';
 import { ReconciliationError } from './domain/reconciliationErrors.ts';
 import type { AuditSubject, DiscrepancyStatus, HoldStatus } from './domain/reconciliationStatus.ts';
 import type { ReconciliationLoaders } from './loaders.ts';
@@ -24,7 +23,7 @@ export interface ReconciliationContext {
     readonly cases: ReconciliationCases;
     /** Who the gateway says is calling: the actor of what the call changes. */
     readonly caller: string;
-    /** The locations the caller sees and acts on (null: every one); see domain/locationVisibility.ts. */
+    /** The locations the caller sees and acts on (null: every one); see data/grantFilter.ts. */
     readonly grant: LocationGrant;
   };
 }
@@ -41,20 +40,16 @@ const MAX_EVENT_IDS = 1_000;
 const stockLevelOf = (row: StockLevelKey) => ({ __typename: 'StockLevel', sku: row.sku, locationId: row.locationId });
 const auditOf = (type: AuditSubject) => (row: { readonly id: string }, _: unknown, { reconciliation }: Context) =>
   reconciliation.loaders.auditBySubject.load({ type, id: row.id });
-type Lookup<Row> = (loaders: ReconciliationLoaders) => { load(id: string): Promise<Row | null> };
-type Located = { readonly locationId: string } | { readonly locationIds: readonly string[] };
-/** The row `id` names, if the caller sees it (a record of a granted location, a run over granted ones); null as for an unknown id otherwise. */
-const visible = async <Row extends Located>(lookup: Lookup<Row>, id: string, { reconciliation }: Context): Promise<Row | null> => {
-  const row = await lookup(reconciliation.loaders).load(id);
-  if (!row) return null;
-  return ('locationIds' in row ? seesRun(reconciliation.grant, row) : seesRecord(reconciliation.grant, row)) ? row : null;
-};
-const byId = <Row extends Located>(lookup: Lookup<Row>) => (_: unknown, { id }: { id: string }, context: Context) => visible(lookup, id, context);
-const reference = <Row extends Located>(lookup: Lookup<Row>) => ({ id }: { id: string }, context: Context) => visible(lookup, id, context);
-const linked = <Parent, Row extends Located>(idOf: (parent: Parent) => string | null, lookup: Lookup<Row>) =>
-  (parent: Parent, _: unknown, context: Context) => {
+// Every row comes through the request's loaders or pages, which read the caller's rows only: one
+// of another location is null, as an unknown id is (loaders.ts).
+const byId = <Row>(loader: (loaders: ReconciliationLoaders) => { load(id: string): Promise<Row | null> }) =>
+  (_: unknown, { id }: { id: string }, { reconciliation }: Context) => loader(reconciliation.loaders).load(id);
+const reference = <Row>(loader: (loaders: ReconciliationLoaders) => { load(id: string): Promise<Row | null> }) =>
+  ({ id }: { id: string }, { reconciliation }: Context) => loader(reconciliation.loaders).load(id);
+const linked = <Parent, Row>(idOf: (parent: Parent) => string | null, loader: (loaders: ReconciliationLoaders) => { load(id: string): Promise<Row | null> }) =>
+  (parent: Parent, _: unknown, { reconciliation }: Context) => {
     const id = idOf(parent);
-    return id === null ? null : visible(lookup, id, context);
+    return id === null ? null : loader(reconciliation.loaders).load(id);
   };
 
 export const reconciliationResolvers: GraphQLResolverMap<Context> = {
@@ -75,8 +70,9 @@ export const reconciliationResolvers: GraphQLResolverMap<Context> = {
     holds: (_: unknown, args: PageArgs<HoldFilter>, { reconciliation: { repository, loaders, grant } }: Context) =>
       primed(newestFirstConnection(args, (take, after) => repository.holdPage(args.filter ?? {}, take, after, grant), (hold) => hold.placedAt), loaders.holdById),
     discrepancyEvents: (_: unknown, { ids }: { ids: string[] }, { reconciliation }: Context) =>
-      eventsById(ids, (numbers) => reconciliation.repository.discrepancyEventsById(numbers)),
-    holdEvents: (_: unknown, { ids }: { ids: string[] }, { reconciliation }: Context) => eventsById(ids, (numbers) => reconciliation.repository.holdEventsById(numbers)),
+      eventsById(ids, (numbers) => reconciliation.repository.discrepancyEventsById(numbers, reconciliation.grant)),
+    holdEvents: (_: unknown, { ids }: { ids: string[] }, { reconciliation }: Context) =>
+      eventsById(ids, (numbers) => reconciliation.repository.holdEventsById(numbers, reconciliation.grant)),
   },
   Mutation: {
     startReconciliation: (_: unknown, { input }: { input?: { locationIds?: string[] | null } | null }, { reconciliation }: Context) =>
@@ -141,21 +137,19 @@ export const reconciliationResolvers: GraphQLResolverMap<Context> = {
     hold: linked((event: HoldEventRecord) => event.holdId, (loaders) => loaders.holdById),
   },
   StockLevel: {
-    reconciliation: (key: StockLevelKey, _: unknown, { reconciliation }: Context) => {
-      // Inventory answers a stock level outside the caller's grant with null, so a plan never asks this of one; refused should it.
-      if (!seesRecord(reconciliation.grant, key)) throw new UserInputError(locationsNotGrantedMessage([key.locationId]), CommonErrorCode.FORBIDDEN, { locationIds: [key.locationId] });
-      return reconciliation.loaders.reconciliationByStockLevel.load({ sku: key.sku, locationId: key.locationId });
-    },
+    // As inventory answers it: a stock level of a location the caller is not granted is none.
+    __resolveReference: (key: StockLevelKey, { reconciliation }: Context) => (grantsLocation(reconciliation.grant, key.locationId) ? key : null),
+    reconciliation: (key: StockLevelKey, _: unknown, { reconciliation }: Context) => reconciliation.loaders.reconciliationByStockLevel.load({ sku: key.sku, locationId: key.locationId }),
   },
   StockLevelReconciliation: {
     openDiscrepancy: linked((record: StockLevelReconciliationRecord) => record.openDiscrepancyId, (loaders) => loaders.discrepancyById),
     activeHold: linked((record: StockLevelReconciliationRecord) => record.activeHoldId, (loaders) => loaders.holdById),
   },
   Item: {
-    discrepancies: async ({ sku }: { sku: string }, { status }: { status?: DiscrepancyStatus[] | null }, { reconciliation }: Context) =>
-      (await reconciliation.loaders.discrepanciesBySku.load({ sku, statuses: status ?? null })).filter((row) => seesRecord(reconciliation.grant, row)),
-    holds: async ({ sku }: { sku: string }, { status }: { status?: HoldStatus[] | null }, { reconciliation }: Context) =>
-      (await reconciliation.loaders.holdsBySku.load({ sku, statuses: status ?? null })).filter((row) => seesRecord(reconciliation.grant, row)),
+    discrepancies: ({ sku }: { sku: string }, { status }: { status?: DiscrepancyStatus[] | null }, { reconciliation }: Context) =>
+      reconciliation.loaders.discrepanciesBySku.load({ sku, statuses: status ?? null }),
+    holds: ({ sku }: { sku: string }, { status }: { status?: HoldStatus[] | null }, { reconciliation }: Context) =>
+      reconciliation.loaders.holdsBySku.load({ sku, statuses: status ?? null }),
   },
 };
 

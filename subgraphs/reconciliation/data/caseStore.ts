@@ -1,11 +1,13 @@
 import { Prisma } from '../../../platform/database/generated/client.ts';
 import { recordset } from '../../../platform/database/recordset.ts';
 import { adjustmentIdOf, type AdjustmentRecord, type AlertRecord, type DiscrepancyRecord, type HoldRecord, type ReviewTaskRecord } from '../domain/caseRecords.ts';
+import type { LocationGrant } from '../../../platform/lang/locationGrant.ts';
 import type { AuditSubject } from '../domain/reconciliationStatus.ts';
 import { orphanTask } from '../domain/runPlan.ts';
 import {
   ALERT_COLUMNS, DISCREPANCY_COLUMNS, HOLD_COLUMNS, TASK_COLUMNS, type Alert, type Discrepancy, type Hold, type ReviewTask,
 } from './reconciliationRows.ts';
+import { atGrantedLocation } from './grantFilter.ts';
 import { atLocations } from './runComparison.ts';
 
 // Every write to discrepancies, review tasks, alerts, holds and their audit, set-based: a run
@@ -23,16 +25,19 @@ const isEmpty = (selection: Selection) => ('ids' in selection ? selection.ids : 
 
 export const lockDiscrepancy = async (tx: Tx, id: string) =>
   (await tx.$queryRaw<Discrepancy[]>`SELECT ${DISCREPANCY_COLUMNS} FROM discrepancy WHERE id = ${id} FOR UPDATE`)[0] ?? null;
-export const lockTask = async (tx: Tx, id: string) =>
-  (await tx.$queryRaw<ReviewTask[]>`SELECT ${TASK_COLUMNS} FROM review_task WHERE id = ${id} FOR UPDATE`)[0] ?? null;
-export const lockAlert = async (tx: Tx, id: string) =>
-  (await tx.$queryRaw<Alert[]>`SELECT ${ALERT_COLUMNS} FROM alert WHERE id = ${id} FOR UPDATE`)[0] ?? null;
-export const lockHold = async (tx: Tx, id: string) =>
-  (await tx.$queryRaw<Hold[]>`SELECT ${HOLD_COLUMNS} FROM reconciliation_hold WHERE id = ${id} FOR UPDATE`)[0] ?? null;
+// A person's action finds its task, alert or hold only at a location the caller is granted
+// (data/grantFilter.ts): another's is locked by no one, and answered as an unknown id.
+export const lockTask = async (tx: Tx, id: string, grant: LocationGrant) =>
+  (await tx.$queryRaw<ReviewTask[]>`SELECT ${TASK_COLUMNS} FROM review_task WHERE id = ${id} AND ${atGrantedLocation(grant, 'location_id')} FOR UPDATE`)[0] ?? null;
+export const lockAlert = async (tx: Tx, id: string, grant: LocationGrant) =>
+  (await tx.$queryRaw<Alert[]>`SELECT ${ALERT_COLUMNS} FROM alert WHERE id = ${id} AND ${atGrantedLocation(grant, 'location_id')} FOR UPDATE`)[0] ?? null;
+export const lockHold = async (tx: Tx, id: string, grant: LocationGrant) =>
+  (await tx.$queryRaw<Hold[]>`SELECT ${HOLD_COLUMNS} FROM reconciliation_hold WHERE id = ${id} AND ${atGrantedLocation(grant, 'location_id')} FOR UPDATE`)[0] ?? null;
 
-/** The discrepancy a review task or alert is about, read without a lock: it never changes. */
-export const discrepancyIdOf = async (tx: Tx, table: 'review_task' | 'alert', id: string) =>
-  (await tx.$queryRaw<{ discrepancyId: string | null }[]>`SELECT discrepancy_id AS "discrepancyId" FROM ${Prisma.raw(table)} WHERE id = ${id}`)[0]?.discrepancyId ?? null;
+/** The discrepancy a review task or alert of a granted location is about, read without a lock: it never changes. */
+export const discrepancyIdOf = async (tx: Tx, table: 'review_task' | 'alert', id: string, grant: LocationGrant) =>
+  (await tx.$queryRaw<{ discrepancyId: string | null }[]>`
+    SELECT discrepancy_id AS "discrepancyId" FROM ${Prisma.raw(table)} WHERE id = ${id} AND ${atGrantedLocation(grant, 'location_id')}`)[0]?.discrepancyId ?? null;
 
 export async function insertDiscrepancies(tx: Tx, discrepancies: readonly DiscrepancyRecord[]): Promise<void> {
   if (discrepancies.length === 0) return;

@@ -7,7 +7,7 @@ import type { LocationGrant } from '../../../platform/lang/locationGrant.ts';
 import type { AlertKind, AlertStatus, AuditSubject, DiscrepancyStatus, HoldStatus, ReviewTaskKind, ReviewTaskStatus } from '../domain/reconciliationStatus.ts';
 import type { VarianceTier } from '../domain/varianceTiers.ts';
 import { RECONCILIATION_PRODUCER } from '../reconciliationModule.ts';
-import { locationWithin } from './grantFilter.ts';
+import { atGrantedLocation, locationWithin, runWithinGrant } from './grantFilter.ts';
 import {
   DISCREPANCY_COLUMNS, HOLD_COLUMNS, RUN_COLUMNS, type Alert, type Discrepancy, type Hold, type ReconciliationAudit, type ReconciliationRun, type ReviewTask,
   type SyncTransaction,
@@ -83,50 +83,55 @@ const newestFirst = [{ id: 'desc' as const }];
 export class ReconciliationRepository {
   private readonly prisma: Database['prisma'];
 
-  constructor(private readonly db: Database) {
+  constructor(db: Database) {
     this.prisma = db.prisma;
   }
 
-  runsById(ids: readonly string[]): Promise<ReconciliationRun[]> {
-    return this.prisma.reconciliationRun.findMany({ where: { id: { in: [...ids] } } });
+  // Every read that takes a grant reads the caller's rows only (data/grantFilter.ts): a row of a
+  // location it is not granted reads as one that does not exist. Those that take none (audit
+  // entries, stock levels' reconciliation) are asked only of rows and stock levels already shown.
+
+  runsById(ids: readonly string[], grant: LocationGrant): Promise<ReconciliationRun[]> {
+    return this.prisma.$queryRaw<ReconciliationRun[]>`
+      SELECT ${RUN_COLUMNS} FROM reconciliation_run WHERE id = ANY(${[...ids]}::text[]) AND ${runWithinGrant(grant)}`;
   }
 
-  discrepanciesById(ids: readonly string[]): Promise<Discrepancy[]> {
-    return this.prisma.discrepancy.findMany({ where: { id: { in: [...ids] } } });
+  discrepanciesById(ids: readonly string[], grant: LocationGrant): Promise<Discrepancy[]> {
+    return this.prisma.discrepancy.findMany({ where: { id: { in: [...ids] }, locationId: locationWithin(grant) } });
   }
 
-  tasksById(ids: readonly string[]): Promise<ReviewTask[]> {
-    return this.prisma.reviewTask.findMany({ where: { id: { in: [...ids] } } });
+  tasksById(ids: readonly string[], grant: LocationGrant): Promise<ReviewTask[]> {
+    return this.prisma.reviewTask.findMany({ where: { id: { in: [...ids] }, locationId: locationWithin(grant) } });
   }
 
-  alertsById(ids: readonly string[]): Promise<Alert[]> {
-    return this.prisma.alert.findMany({ where: { id: { in: [...ids] } } });
+  alertsById(ids: readonly string[], grant: LocationGrant): Promise<Alert[]> {
+    return this.prisma.alert.findMany({ where: { id: { in: [...ids] }, locationId: locationWithin(grant) } });
   }
 
-  holdsById(ids: readonly string[]): Promise<Hold[]> {
-    return this.prisma.reconciliationHold.findMany({ where: { id: { in: [...ids] } } });
+  holdsById(ids: readonly string[], grant: LocationGrant): Promise<Hold[]> {
+    return this.prisma.reconciliationHold.findMany({ where: { id: { in: [...ids] }, locationId: locationWithin(grant) } });
   }
 
   /** Read here for the links to them (an adjustment, an orphan); the ERP sync part resolves their fields. */
-  syncTransactionsById(ids: readonly string[]): Promise<SyncTransaction[]> {
-    return this.prisma.syncTransaction.findMany({ where: { id: { in: [...ids] } } });
+  syncTransactionsById(ids: readonly string[], grant: LocationGrant): Promise<SyncTransaction[]> {
+    return this.prisma.syncTransaction.findMany({ where: { id: { in: [...ids] }, locationId: locationWithin(grant) } });
   }
 
-  // A discrepancy has at most one review task, one alert and one hold.
-  tasksByDiscrepancyId(ids: readonly string[]): Promise<ReviewTask[]> {
-    return this.prisma.reviewTask.findMany({ where: { discrepancyId: { in: [...ids] } } });
+  // A discrepancy has at most one review task, one alert and one hold, all of its item x location.
+  tasksByDiscrepancyId(ids: readonly string[], grant: LocationGrant): Promise<ReviewTask[]> {
+    return this.prisma.reviewTask.findMany({ where: { discrepancyId: { in: [...ids] }, locationId: locationWithin(grant) } });
   }
 
-  alertsByDiscrepancyId(ids: readonly string[]): Promise<Alert[]> {
-    return this.prisma.alert.findMany({ where: { discrepancyId: { in: [...ids] } } });
+  alertsByDiscrepancyId(ids: readonly string[], grant: LocationGrant): Promise<Alert[]> {
+    return this.prisma.alert.findMany({ where: { discrepancyId: { in: [...ids] }, locationId: locationWithin(grant) } });
   }
 
-  holdsByDiscrepancyId(ids: readonly string[]): Promise<Hold[]> {
-    return this.prisma.reconciliationHold.findMany({ where: { discrepancyId: { in: [...ids] } } });
+  holdsByDiscrepancyId(ids: readonly string[], grant: LocationGrant): Promise<Hold[]> {
+    return this.prisma.reconciliationHold.findMany({ where: { discrepancyId: { in: [...ids] }, locationId: locationWithin(grant) } });
   }
 
-  holdsByAlertId(ids: readonly string[]): Promise<Hold[]> {
-    return this.prisma.reconciliationHold.findMany({ where: { alertId: { in: [...ids] } } });
+  holdsByAlertId(ids: readonly string[], grant: LocationGrant): Promise<Hold[]> {
+    return this.prisma.reconciliationHold.findMany({ where: { alertId: { in: [...ids] }, locationId: locationWithin(grant) } });
   }
 
   /** The audit entries of these subjects, oldest first. */
@@ -137,16 +142,11 @@ export class ReconciliationRepository {
     });
   }
 
-  /**
-   * Up to `take` runs after `after`, newest first; for a caller granted some locations, only the
-   * runs over those (a run over every location, stored with none, is not one of them).
-   */
+  /** Up to `take` runs after `after`, newest first. */
   runPage(take: number, after: NewestFirstPosition | undefined, grant: LocationGrant): Promise<ReconciliationRun[]> {
-    if (grant === null) return this.prisma.reconciliationRun.findMany({ where: newestFirstAfter('startedAt', after), orderBy: [{ startedAt: 'desc' }, ...newestFirst], take });
     return this.prisma.$queryRaw<ReconciliationRun[]>`
       SELECT ${RUN_COLUMNS} FROM reconciliation_run
-       WHERE cardinality(location_ids) > 0 AND location_ids <@ ${[...grant]}::text[]
-             ${after ? Prisma.sql`AND (started_at, id) < (${after.at}, ${after.id})` : Prisma.empty}
+       WHERE ${runWithinGrant(grant)} ${after ? Prisma.sql`AND (started_at, id) < (${after.at}, ${after.id})` : Prisma.empty}
        ORDER BY started_at DESC, id DESC
        LIMIT ${take}`;
   }
@@ -154,7 +154,7 @@ export class ReconciliationRepository {
   discrepancyPage(filter: DiscrepancyFilter, take: number, after: NewestFirstPosition | undefined, grant: LocationGrant): Promise<Discrepancy[]> {
     return this.prisma.discrepancy.findMany({
       where: {
-        status: oneOf(filter.status), tier: oneOf(filter.tier), locationId: locationWithin(filter.locationId, grant), sku: equal(filter.sku), runId: equal(filter.runId),
+        status: oneOf(filter.status), tier: oneOf(filter.tier), locationId: locationWithin(grant, filter.locationId), sku: equal(filter.sku), runId: equal(filter.runId),
         ...newestFirstAfter('detectedAt', after),
       },
       orderBy: [{ detectedAt: 'desc' }, ...newestFirst],
@@ -165,7 +165,7 @@ export class ReconciliationRepository {
   taskPage(filter: ReviewTaskFilter, take: number, after: NewestFirstPosition | undefined, grant: LocationGrant): Promise<ReviewTask[]> {
     return this.prisma.reviewTask.findMany({
       where: {
-        status: oneOf(filter.status), kind: oneOf(filter.kind), assignee: equal(filter.assignee), locationId: locationWithin(filter.locationId, grant), sku: equal(filter.sku),
+        status: oneOf(filter.status), kind: oneOf(filter.kind), assignee: equal(filter.assignee), locationId: locationWithin(grant, filter.locationId), sku: equal(filter.sku),
         ...newestFirstAfter('createdAt', after),
       },
       orderBy: [{ createdAt: 'desc' }, ...newestFirst],
@@ -175,7 +175,7 @@ export class ReconciliationRepository {
 
   alertPage(filter: AlertFilter, take: number, after: NewestFirstPosition | undefined, grant: LocationGrant): Promise<Alert[]> {
     return this.prisma.alert.findMany({
-      where: { status: oneOf(filter.status), kind: oneOf(filter.kind), locationId: locationWithin(filter.locationId, grant), sku: equal(filter.sku), ...newestFirstAfter('createdAt', after) },
+      where: { status: oneOf(filter.status), kind: oneOf(filter.kind), locationId: locationWithin(grant, filter.locationId), sku: equal(filter.sku), ...newestFirstAfter('createdAt', after) },
       orderBy: [{ createdAt: 'desc' }, ...newestFirst],
       take,
     });
@@ -183,28 +183,30 @@ export class ReconciliationRepository {
 
   holdPage(filter: HoldFilter, take: number, after: NewestFirstPosition | undefined, grant: LocationGrant): Promise<Hold[]> {
     return this.prisma.reconciliationHold.findMany({
-      where: { status: oneOf(filter.status), locationId: locationWithin(filter.locationId, grant), sku: equal(filter.sku), ...newestFirstAfter('placedAt', after) },
+      where: { status: oneOf(filter.status), locationId: locationWithin(grant, filter.locationId), sku: equal(filter.sku), ...newestFirstAfter('placedAt', after) },
       orderBy: [{ placedAt: 'desc' }, ...newestFirst],
       take,
     });
   }
 
-  /** Each SKU's newest discrepancies at every location, at most MAX_ITEM_CASES of each, only in `statuses` when given. */
-  discrepanciesBySku(skus: readonly string[], statuses: readonly DiscrepancyStatus[] | null): Promise<Discrepancy[]> {
+  /** Each SKU's newest discrepancies at every granted location, at most MAX_ITEM_CASES of each, only in `statuses` when given. */
+  discrepanciesBySku(skus: readonly string[], statuses: readonly DiscrepancyStatus[] | null, grant: LocationGrant): Promise<Discrepancy[]> {
     return this.prisma.$queryRaw<Discrepancy[]>`
       SELECT found.* FROM unnest(${[...skus]}::text[]) AS item(sku)
        CROSS JOIN LATERAL (
              SELECT ${DISCREPANCY_COLUMNS} FROM discrepancy d
-              WHERE d.sku = item.sku AND ${statuses ? Prisma.sql`d.status::text = ANY(${[...statuses]}::text[])` : Prisma.sql`true`}
+              WHERE d.sku = item.sku AND ${atGrantedLocation(grant, 'd.location_id')}
+                AND ${statuses ? Prisma.sql`d.status::text = ANY(${[...statuses]}::text[])` : Prisma.sql`true`}
               ORDER BY d.detected_at DESC, d.id DESC LIMIT ${MAX_ITEM_CASES}) AS found`;
   }
 
-  holdsBySku(skus: readonly string[], statuses: readonly HoldStatus[] | null): Promise<Hold[]> {
+  holdsBySku(skus: readonly string[], statuses: readonly HoldStatus[] | null, grant: LocationGrant): Promise<Hold[]> {
     return this.prisma.$queryRaw<Hold[]>`
       SELECT found.* FROM unnest(${[...skus]}::text[]) AS item(sku)
        CROSS JOIN LATERAL (
              SELECT ${HOLD_COLUMNS} FROM reconciliation_hold h
-              WHERE h.sku = item.sku AND ${statuses ? Prisma.sql`h.status::text = ANY(${[...statuses]}::text[])` : Prisma.sql`true`}
+              WHERE h.sku = item.sku AND ${atGrantedLocation(grant, 'h.location_id')}
+                AND ${statuses ? Prisma.sql`h.status::text = ANY(${[...statuses]}::text[])` : Prisma.sql`true`}
               ORDER BY h.placed_at DESC, h.id DESC LIMIT ${MAX_ITEM_CASES}) AS found`;
   }
 
@@ -237,25 +239,25 @@ export class ReconciliationRepository {
               ORDER BY d.run_id = last_run.id DESC LIMIT 1) AS found ON last_run.id IS NOT NULL`;
   }
 
-  /** discrepancyChanged events by outbox record id (ids that are not record numbers name none). */
-  async discrepancyEventsById(ids: readonly bigint[]): Promise<DiscrepancyEventRecord[]> {
-    const rows = await this.eventsById(ids, [discrepancyChanged.type]);
-    return rows.map(([id, , payload]) => ({ id, discrepancyId: payload.discrepancyId as string, at: new Date(payload.at as string) }));
+  /** discrepancyChanged events at granted locations, by outbox record id (ids that are not record numbers name none). */
+  async discrepancyEventsById(ids: readonly bigint[], grant: LocationGrant): Promise<DiscrepancyEventRecord[]> {
+    const rows = await this.eventsById(ids, [discrepancyChanged.type], grant);
+    return rows.map(({ id, payload }) => ({ id, discrepancyId: payload.discrepancyId as string, at: new Date(payload.at as string) }));
   }
 
-  /** holdPlaced and holdCleared events by outbox record id. */
-  async holdEventsById(ids: readonly bigint[]): Promise<HoldEventRecord[]> {
-    const rows = await this.eventsById(ids, [holdPlaced.type, holdCleared.type]);
-    return rows.map(([id, type, payload]) => {
+  /** holdPlaced and holdCleared events at granted locations, by outbox record id. */
+  async holdEventsById(ids: readonly bigint[], grant: LocationGrant): Promise<HoldEventRecord[]> {
+    const rows = await this.eventsById(ids, [holdPlaced.type, holdCleared.type], grant);
+    return rows.map(({ id, type, payload }) => {
       const placed = type === holdPlaced.type;
       return { id, holdId: payload.holdId as string, status: placed ? 'ACTIVE' : 'RELEASED', at: new Date((placed ? payload.placedAt : payload.clearedAt) as string) };
     });
   }
 
-  private eventsById(ids: readonly bigint[], types: readonly string[]) {
-    return this.db.queryTuples<[string, string, Record<string, unknown>]>(
-      'SELECT id::text, type, payload FROM event_outbox WHERE id = ANY($1::bigint[]) AND producer = $2 AND type = ANY($3::text[])',
-      [ids.map(String), RECONCILIATION_PRODUCER, types],
-    );
+  private eventsById(ids: readonly bigint[], types: readonly string[], grant: LocationGrant) {
+    return this.prisma.$queryRaw<{ id: string; type: string; payload: Record<string, unknown> }[]>`
+      SELECT id::text, type, payload FROM event_outbox
+       WHERE id = ANY(${ids.map(String)}::bigint[]) AND producer = ${RECONCILIATION_PRODUCER} AND type = ANY(${[...types]}::text[])
+         AND ${atGrantedLocation(grant, "payload->>'locationId'")}`;
   }
 }

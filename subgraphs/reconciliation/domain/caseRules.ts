@@ -1,3 +1,4 @@
+import { locationsNotGrantedMessage, ungrantedLocations, type LocationGrant } from '../../../platform/lang/locationGrant.ts';
 import { ReconciliationError, ReconciliationErrorCode } from './reconciliationErrors.ts';
 import type { AlertStatus, HoldStatus, ReviewTaskKind, ReviewTaskStatus } from './reconciliationStatus.ts';
 
@@ -25,6 +26,22 @@ export function checkRunLocations(locationIds: readonly string[] | null | undefi
   if (ids.length > MAX_RUN_LOCATIONS) throw badInput(`At most ${MAX_RUN_LOCATIONS} locationIds per run, got ${ids.length}`);
   if (ids.some((id) => id.trim() === '')) throw badInput('locationIds must not be blank');
   return ids;
+}
+
+/**
+ * Why a caller granted `grant` may not start a run over `locationIds` (as checkRunLocations
+ * returns them: empty for every location); null when it may. A caller granted some locations names
+ * locations, all of them granted: FORBIDDEN naming the others (`locationIds`), or for naming none,
+ * since a run over every location compares others' stock too. Asked before whether the locations
+ * exist, so that a partner cannot probe for other locations.
+ */
+export function runGrantRefusal(grant: LocationGrant, locationIds: readonly string[]): ReconciliationError | null {
+  if (grant === null) return null;
+  if (locationIds.length === 0) {
+    return new ReconciliationError('FORBIDDEN', 'This caller is granted only some locations: name those to reconcile in locationIds (a run over every location compares others too)');
+  }
+  const outside = ungrantedLocations(grant, locationIds);
+  return outside.length > 0 ? new ReconciliationError('FORBIDDEN', locationsNotGrantedMessage(outside), { locationIds: outside }) : null;
 }
 
 export type TaskAction = 'approve' | 'reject' | 'assign';

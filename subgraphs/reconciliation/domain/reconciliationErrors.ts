@@ -1,4 +1,4 @@
-/** Error codes reconciliation puts in `extensions.code`, beside the common ones (BAD_USER_INPUT). */
+/** Error codes reconciliation puts in `extensions.code`, beside the common ones (BAD_USER_INPUT, FORBIDDEN). */
 export enum ReconciliationErrorCode {
   /** A location no stock was ever reported at (`locationIds`). */
   UNKNOWN_LOCATION = 'UNKNOWN_LOCATION',
@@ -16,9 +16,7 @@ export enum ReconciliationErrorCode {
   SYNC_TRANSACTION_NOT_FOUND = 'SYNC_TRANSACTION_NOT_FOUND',
   /** Some of the sync transactions are not SYNC_FAILED (`ids`). */
   SYNC_TRANSACTION_NOT_FAILED = 'SYNC_TRANSACTION_NOT_FAILED',
-  /** A caller granted some locations only asked about others (`locationIds`). */
-  FORBIDDEN = 'FORBIDDEN',
-  /** A run over locations the caller is not granted is under way: one runs at a time. */
+  /** A run over locations the caller is not granted is under way, and one runs at a time: it starts none, and is not shown that one. */
   RUN_IN_PROGRESS = 'RUN_IN_PROGRESS',
 }
 
@@ -28,7 +26,7 @@ export enum ReconciliationErrorCode {
  */
 export class ReconciliationError extends Error {
   constructor(
-    readonly code: ReconciliationErrorCode | 'BAD_USER_INPUT',
+    readonly code: ReconciliationErrorCode | 'BAD_USER_INPUT' | 'FORBIDDEN',
     message: string,
     readonly details: Readonly<Record<string, unknown>> = {},
   ) {

@@ -26,12 +26,12 @@ export function createErpSyncLedger({ db, env, logger, publishNow }: Reconciliat
   if (!connector) logger.warn('ERP_BASE_URL is not set: inventory transactions are recorded in the ERP sync ledger, and none is posted to the ERP');
   return {
     resolvers: syncResolvers,
-    context: ({ caller, locations }) => ({
+    context: ({ caller, locations: grant }) => ({
       erpSync: {
-        syncTransactionById: syncTransactionLoader(store),
+        syncTransactionById: syncTransactionLoader(store, grant),
         store,
         caller,
-        grant: locations,
+        grant,
         erpCircuitOpen: () => connector?.circuitOpen ?? false,
         afterRedrive: () => {
           publishNow();

@@ -11,7 +11,7 @@ import { ReconciliationError, ReconciliationErrorCode } from '../domain/reconcil
 import type { SyncTransactionToPost } from './stagedTransaction.ts';
 import type { PlannedSyncTransaction, SyncTransactionKind } from './syncPlan.ts';
 import type { LocationGrant } from '../../../platform/lang/locationGrant.ts';
-import { locationWithin } from '../data/grantFilter.ts';
+import { atGrantedLocation, locationWithin } from '../data/grantFilter.ts';
 
 export type { SyncTransaction };
 
@@ -191,7 +191,7 @@ export class SyncTransactionStore {
       // Locked in id order, as every statement that locks several of them does.
       const found = await tx.$queryRaw<{ id: string; status: SyncStatus }[]>`
         SELECT id, status::text AS status FROM sync_transaction
-         WHERE id = ANY(${ids}::text[]) ${grant === null ? Prisma.empty : Prisma.sql`AND location_id = ANY(${[...grant]}::text[])`}
+         WHERE id = ANY(${ids}::text[]) AND ${atGrantedLocation(grant, 'location_id')}
          ORDER BY id FOR UPDATE`;
       const statusOf = new Map(found.map((row) => [row.id, row.status]));
       const missing = ids.filter((id) => !statusOf.has(id));
@@ -242,16 +242,17 @@ export class SyncTransactionStore {
            FOR UPDATE OF t SKIP LOCKED)`;
   }
 
-  byIds(ids: readonly string[]): Promise<SyncTransaction[]> {
-    return this.prisma.syncTransaction.findMany({ where: { id: { in: [...ids] } } });
+  /** Those of these rows at locations `grant` covers. */
+  byIds(ids: readonly string[], grant: LocationGrant): Promise<SyncTransaction[]> {
+    return this.prisma.syncTransaction.findMany({ where: { id: { in: [...ids] }, locationId: locationWithin(grant) } });
   }
 
-  /** Up to `take` rows matching `filter` after `after`, newest first (createdAt, then id). */
+  /** Up to `take` rows matching `filter` after `after`, newest first (createdAt, then id), at locations `grant` covers. */
   page(filter: SyncTransactionFilter, take: number, after: NewestFirstPosition | undefined, grant: LocationGrant): Promise<SyncTransaction[]> {
     const where: Prisma.SyncTransactionWhereInput[] = [];
     if (filter.status) where.push({ status: { in: [...filter.status] } });
     if (filter.kind) where.push({ kind: { in: [...filter.kind] } });
-    const location = locationWithin(filter.locationId, grant);
+    const location = locationWithin(grant, filter.locationId);
     if (location) where.push({ locationId: location });
     if (filter.sku) where.push({ sku: filter.sku });
     if (after) where.push({ OR: [{ createdAt: { lt: after.at } }, { createdAt: after.at, id: { lt: after.id } }] });
@@ -266,15 +267,16 @@ export class SyncTransactionStore {
              count(*) FILTER (WHERE status = 'SYNC_FAILED')::int AS failed,
              coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE status = 'PENDING_SYNC')), 0)::float8 AS "oldestPendingAgeSeconds"
         FROM sync_transaction
-       ${grant === null ? Prisma.empty : Prisma.sql`WHERE location_id = ANY(${[...grant]}::text[])`}`;
+       WHERE ${atGrantedLocation(grant, 'location_id')}`;
     return backlog!;
   }
 
-  /** The syncTransactionFailed events recorded under these outbox ids (others are left out). */
-  async failureEvents(ids: readonly bigint[]): Promise<SyncFailureEventRecord[]> {
+  /** The syncTransactionFailed events recorded under these outbox ids, at locations `grant` covers (others are left out). */
+  async failureEvents(ids: readonly bigint[], grant: LocationGrant): Promise<SyncFailureEventRecord[]> {
     const rows = await this.prisma.$queryRaw<{ id: string; payload: PayloadOf<typeof syncTransactionFailed> }[]>`
       SELECT id::text, payload FROM event_outbox
-       WHERE id = ANY(${ids.map(String)}::bigint[]) AND producer = ${RECONCILIATION_PRODUCER} AND type = ${syncTransactionFailed.type}`;
+       WHERE id = ANY(${ids.map(String)}::bigint[]) AND producer = ${RECONCILIATION_PRODUCER} AND type = ${syncTransactionFailed.type}
+         AND ${atGrantedLocation(grant, "payload->>'locationId'")}`;
     return rows.map(({ id, payload }) => ({ ...payload, id }));
   }
 }

@@ -1,5 +1,6 @@
 import type { PrismaClient } from '../../../platform/database/database.ts';
 import type { Prisma } from '../../../platform/database/generated/client.ts';
+import type { LocationGrant } from '../../../platform/lang/locationGrant.ts';
 import {
   assignTask, changeAlerts, closeTasks, discrepancyIdOf, insertAdjustments, lockAlert, lockDiscrepancy, lockHold, lockTask,
   releaseHolds, resolveDiscrepancies,
@@ -9,8 +10,6 @@ import { adjustmentIdOf } from '../domain/caseRecords.ts';
 import type { Alert, Hold, ReviewTask } from '../data/reconciliationRows.ts';
 import { alertActionRefusal, checkAssignee, checkNote, holdReleaseRefusal, taskActionRefusal } from '../domain/caseRules.ts';
 import { ReconciliationError, ReconciliationErrorCode } from '../domain/reconciliationErrors.ts';
-import type { LocationGrant } from '../../../platform/lang/locationGrant.ts';
-import { seesRecord } from '../domain/locationVisibility.ts';
 
 export interface ReconciliationCasesOptions {
   /** Where and in what unit an approved adjustment is posted when its SKU has no sync transaction yet. */
@@ -23,7 +22,9 @@ export interface ReconciliationCasesOptions {
  * What people do with the cases a run opens: decide and assign review tasks, acknowledge and
  * resolve alerts, release holds. Each action is one transaction under the row locks of what it
  * changes (taken in caseStore's order), records who did it, when and why, and publishes each
- * change; a refused action (ReconciliationError) changes nothing.
+ * change; a refused action (ReconciliationError) changes nothing. Each acts for a caller granted
+ * `grant`: a task, alert or hold of another location is not found (TASK_NOT_FOUND, ...), as an
+ * unknown id is.
  */
 export class ReconciliationCases {
   constructor(
@@ -85,7 +86,7 @@ export class ReconciliationCases {
   resolveAlert(alertId: string, rawNote: string | null | undefined, actor: string, grant: LocationGrant): Promise<Alert> {
     const note = checkNote(rawNote);
     return this.change(actor, async (tx, log) => {
-      const discrepancyId = await discrepancyIdOf(tx, 'alert', alertId);
+      const discrepancyId = await discrepancyIdOf(tx, 'alert', alertId, grant);
       if (discrepancyId) await lockDiscrepancy(tx, discrepancyId);
       await this.lockAlertFor(tx, alertId, 'resolve', grant);
       const [resolved] = await changeAlerts(tx, { ids: [alertId] }, 'RESOLVED', log.at);
@@ -103,8 +104,8 @@ export class ReconciliationCases {
   releaseHold(holdId: string, rawNote: string | null | undefined, actor: string, grant: LocationGrant): Promise<Hold> {
     const note = checkNote(rawNote);
     return this.change(actor, async (tx, log) => {
-      const hold = await lockHold(tx, holdId);
-      if (!hold || !seesRecord(grant, hold)) throw new ReconciliationError(ReconciliationErrorCode.HOLD_NOT_FOUND, `No hold ${holdId}`);
+      const hold = await lockHold(tx, holdId, grant);
+      if (!hold) throw new ReconciliationError(ReconciliationErrorCode.HOLD_NOT_FOUND, `No hold ${holdId}`);
       refuseIf(holdReleaseRefusal(hold));
       const [released] = await releaseHolds(tx, { ids: [holdId] }, log.at);
       log.hold(released!, 'RELEASED', note);
@@ -114,17 +115,17 @@ export class ReconciliationCases {
 
   /** The task, locked (after its discrepancy, in lock order), if `action` may be done to it. */
   private async lockOpenTask(tx: Prisma.TransactionClient, taskId: string, action: 'approve' | 'reject' | 'assign', grant: LocationGrant): Promise<ReviewTask> {
-    const discrepancyId = await discrepancyIdOf(tx, 'review_task', taskId);
+    const discrepancyId = await discrepancyIdOf(tx, 'review_task', taskId, grant);
     if (discrepancyId) await lockDiscrepancy(tx, discrepancyId);
-    const task = await lockTask(tx, taskId);
-    if (!task || !seesRecord(grant, task)) throw new ReconciliationError(ReconciliationErrorCode.TASK_NOT_FOUND, `No review task ${taskId}`);
+    const task = await lockTask(tx, taskId, grant);
+    if (!task) throw new ReconciliationError(ReconciliationErrorCode.TASK_NOT_FOUND, `No review task ${taskId}`);
     refuseIf(taskActionRefusal(task, action));
     return task;
   }
 
   private async lockAlertFor(tx: Prisma.TransactionClient, alertId: string, action: 'acknowledge' | 'resolve', grant: LocationGrant): Promise<Alert> {
-    const alert = await lockAlert(tx, alertId);
-    if (!alert || !seesRecord(grant, alert)) throw new ReconciliationError(ReconciliationErrorCode.ALERT_NOT_FOUND, `No alert ${alertId}`);
+    const alert = await lockAlert(tx, alertId, grant);
+    if (!alert) throw new ReconciliationError(ReconciliationErrorCode.ALERT_NOT_FOUND, `No alert ${alertId}`);
     refuseIf(alertActionRefusal(alert, action));
     return alert;
   }

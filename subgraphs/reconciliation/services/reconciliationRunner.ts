@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../../../platform/database/database.ts';
 import type { Prisma } from '../../../platform/database/generated/client.ts';
+import { grantsEveryLocation, type LocationGrant } from '../../../platform/lang/locationGrant.ts';
 import type { Logger } from '../../../platform/logger.ts';
 import {
   cancelSyncedOrphanTasks, changeAlerts, closeTasks, insertAdjustments, insertAlerts, insertDiscrepancies, insertHolds, insertTasks, openOrphanTasks,
@@ -11,13 +12,11 @@ import { unknownLocations } from '../data/positionStore.ts';
 import type { ReconciliationRun } from '../data/reconciliationRows.ts';
 import { compareRunPositions } from '../data/runComparison.ts';
 import { claimRun, completeRun, failRun, renewRunLease, type RunCounts } from '../data/runStore.ts';
-import { checkRunLocations } from '../domain/caseRules.ts';
+import { checkRunLocations, runGrantRefusal } from '../domain/caseRules.ts';
 import { ReconciliationError, ReconciliationErrorCode } from '../domain/reconciliationErrors.ts';
 import { adjustmentIdOf } from '../domain/caseRecords.ts';
 import { planRun, raiseCases } from '../domain/runPlan.ts';
 import type { ReconciliationConfig } from '../reconciliationConfig.ts';
-import { locationsNotGrantedMessage, ungrantedLocations, type LocationGrant } from '../../../platform/lang/locationGrant.ts';
-import { seesRun } from '../domain/locationVisibility.ts';
 
 /** The actor of what a run does, and the caller of a scheduled one. */
 export const STOCKGRAPH_ACTOR = 'stockgraph';
@@ -49,25 +48,24 @@ export class ReconciliationRunner {
   /**
    * Returns the run RUNNING now, or starts one over `locationIds` (all when empty) and returns
    * it RUNNING, comparing in the background. Throws ReconciliationError (BAD_USER_INPUT,
-   * UNKNOWN_LOCATION) and starts nothing for locations it cannot run over. A caller granted some
-   * locations must name them (FORBIDDEN for any other, or for none), and is told RUN_IN_PROGRESS
-   * rather than shown a running run over others.
+   * FORBIDDEN, UNKNOWN_LOCATION) and starts nothing for locations `requestedBy`, granted `grant`,
+   * cannot run over (see runGrantRefusal). A caller granted some locations is not shown a run under
+   * way that compares others: RUN_IN_PROGRESS instead.
    */
-  async start(locationIds: readonly string[] | null | undefined, requestedBy: string, grant: LocationGrant): Promise<ReconciliationRun> {
-    if (grant !== null) {
-      const outside = locationIds?.length ? ungrantedLocations(grant, locationIds) : grant;
-      if (!locationIds?.length || outside.length > 0) {
-        throw new ReconciliationError(ReconciliationErrorCode.FORBIDDEN, locationsNotGrantedMessage(locationIds?.length ? outside : ['(every location)']), { locationIds: outside });
-      }
-    }
+  async start(requestedLocations: readonly string[] | null | undefined, requestedBy: string, grant: LocationGrant): Promise<ReconciliationRun> {
+    const locationIds = checkRunLocations(requestedLocations);
+    const refusal = runGrantRefusal(grant, locationIds);
+    if (refusal) throw refusal;
     const { run } = await this.begin(locationIds, requestedBy);
-    if (!seesRun(grant, run)) throw new ReconciliationError(ReconciliationErrorCode.RUN_IN_PROGRESS, 'Another reconciliation run is under way; start yours once it has finished');
+    if (!grantsEveryLocation(grant, run.locationIds)) {
+      throw new ReconciliationError(ReconciliationErrorCode.RUN_IN_PROGRESS, 'Another reconciliation run is under way; start yours once it has finished');
+    }
     return run;
   }
 
   /** As start(), and resolves once the run it started, if it started one, has ended. */
   async runToEnd(locationIds: readonly string[], requestedBy: string): Promise<ReconciliationRun> {
-    const { run, execution } = await this.begin(locationIds, requestedBy);
+    const { run, execution } = await this.begin(checkRunLocations(locationIds), requestedBy);
     await execution;
     return run;
   }
@@ -77,8 +75,8 @@ export class ReconciliationRunner {
     await Promise.all(this.executions);
   }
 
-  private async begin(requestedLocations: readonly string[] | null | undefined, requestedBy: string) {
-    const locationIds = checkRunLocations(requestedLocations);
+  /** Starts a run over `locationIds` (checked: see checkRunLocations) unless one is RUNNING. */
+  private async begin(locationIds: string[], requestedBy: string) {
     const unknown = await unknownLocations(this.prisma, locationIds);
     if (unknown.length > 0) {
       throw new ReconciliationError(ReconciliationErrorCode.UNKNOWN_LOCATION, `No stock was ever reported at ${unknown.join(', ')}`, { locationIds: unknown });
