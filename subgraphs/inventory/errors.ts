@@ -22,6 +22,8 @@ export enum InventoryErrorCode {
   UNKNOWN_SERIAL = 'UNKNOWN_SERIAL',
   /** A receipt names more, or other lots or serials, than the transfer shipped. */
   RECEIPT_EXCEEDS_SHIPMENT = 'RECEIPT_EXCEEDS_SHIPMENT',
+  /** The change would take a quantity beyond 2,147,483,647, the largest kept (see quantityRange.ts). */
+  QUANTITY_OUT_OF_RANGE = 'QUANTITY_OUT_OF_RANGE',
 }
 
 /**

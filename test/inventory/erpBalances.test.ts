@@ -291,12 +291,14 @@ describe('parseBalancesCsv', () => {
       'SKU-11 12" pipe,DC-01,STORES,,5', //                       line 12
       '"SKU-12"x,DC-01,STORES,,5', //                             line 13
       'SKU-13,DC-01,STORES,,13', //                               line 14: good
-      'SKU-14,DC-01,"STORES,,5', //                               line 15, never closed
+      'SKU-15,DC-01,STORES,,2147483647', //                       line 15: good, the largest quantity kept
+      'SKU-16,DC-01,STORES,,2147483648', //                       line 16
+      'SKU-14,DC-01,"STORES,,5', //                               line 17, never closed
     ].join('\n');
 
     const result = parseBalancesCsv(text, asOf);
 
-    assert.deepEqual(result.balances.map((balance) => balance.sku), ['SKU-1', 'SKU-13']);
+    assert.deepEqual(result.balances.map((balance) => balance.sku), ['SKU-1', 'SKU-13', 'SKU-15']);
     assert.deepEqual(result.rejected, [
       { line: 3, reason: 'sku is missing' },
       { line: 4, reason: 'location is missing' },
@@ -309,7 +311,8 @@ describe('parseBalancesCsv', () => {
       { line: 11, reason: 'has 6 fields, the header has 5' },
       { line: 12, reason: 'field 1 has a quote but is not quoted (write "" inside a quoted field)' },
       { line: 13, reason: 'field 1 has text after its closing quote' },
-      { line: 15, reason: 'field 3 opens a quote on line 15 that is never closed' },
+      { line: 16, reason: 'on_hand "2147483648" is beyond 2,147,483,647, the largest quantity Stockgraph keeps' },
+      { line: 17, reason: 'field 3 opens a quote on line 17 that is never closed' },
     ]);
   });
 

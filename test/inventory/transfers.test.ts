@@ -75,6 +75,8 @@ describe('transfers', () => {
     assert.deepEqual([part.status, part.receivedQuantity, part.to.stockLevel.onHandWms, part.to.stockLevel.inboundInTransit], ['PARTIALLY_RECEIVED', 3, 4, 2]);
     const tooMuch = await receive({ transferId: shipped.id, quantity: 3 });
     assert.equal(tooMuch.errors?.[0]?.extensions?.code, 'RECEIPT_EXCEEDS_SHIPMENT');
+    const negative = await receive({ transferId: shipped.id, quantity: -1 });
+    assert.deepEqual([negative.errors?.[0]?.extensions?.code, negative.errors?.[0]?.message], ['BAD_USER_INPUT', `Transfer ${shipped.id}: quantity must be a whole number of at least 1`]);
 
     const closed = (await receive({ transferId: shipped.id, quantity: 1, close: true })).data.receiveTransfer;
     assert.deepEqual([closed.status, closed.receivedQuantity, closed.shortQuantity], ['RECEIVED', 4, 1]);

@@ -10,6 +10,7 @@ import { openInfrastructure, type Infrastructure } from '../../platform/infrastr
 import { createLogger } from '../../platform/logger.ts';
 import { seedDemoData } from '../../prisma/seed.ts';
 import { EXAMPLE_MAPPINGS_DIR, loadExampleMappings } from '../../subgraphs/inventory/mappings/sourceMappings.ts';
+import { MAX_STOCK_QUANTITY } from '../../subgraphs/inventory/domain/quantityRange.ts';
 import { UnknownSourceError, WarehouseEventIngestion } from '../../subgraphs/inventory/services/warehouseEventIngestion.ts';
 import { graphql } from '../support/graphql.ts';
 import { startInventory } from '../support/inventoryService.ts';
@@ -241,6 +242,33 @@ describe('warehouse events in, stock changes out', () => {
     assert.match(negative.reason, /onHandWms in STOCK would go from \d+ to -\d+/);
     assert.equal(JSON.parse(negative.payload).qty, -1_000_000);
     assert.equal(letters.data.deadLetters.nodes.length, 6);
+  });
+
+  it('refuses quantities beyond the stock range and dead-letters an event the database refuses, applying the rest of its batch', async () => {
+    const stock = async () => (await position('SKU-00011', 'DC-01'))!.onHandWms;
+    const before = await stock();
+    const { status, body } = await postEvents(baseUrl, 'acme-wms', [
+      acmeEvent({ item_code: 'ACME-00011', qty: 1_000_000_000_000 }),
+      acmeEvent({ item_code: 'ACME-00011', qty: 1e11, uom: 'CS' }),
+      // In range alone, one past it once added to what the position holds.
+      acmeEvent({ item_code: 'ACME-00011', qty: MAX_STOCK_QUANTITY - before + 1 }),
+      acmeEvent({ item_code: 'ACME-00011', qty: 2 }),
+      // PostgreSQL cannot store a NUL: this one passes every check and fails in the database.
+      acmeEvent({ event_id: `acme-${process.pid}-nul\u0000id`, item_code: 'ACME-00011', qty: 1 }),
+      acmeEvent({ item_code: 'ACME-00011', qty: 3 }),
+    ]);
+
+    assert.equal(status, 200);
+    assert.deepEqual(
+      body.results.map((r: { status: string; code?: string }) => r.code ?? r.status),
+      ['QUANTITY_OUT_OF_RANGE', 'QUANTITY_OUT_OF_RANGE', 'QUANTITY_OUT_OF_RANGE', 'APPLIED', 'APPLY_FAILED', 'APPLIED'],
+    );
+    assert.match(body.results[0].reason, /quantity 1000000000000 EA is beyond 2,147,483,647, the largest quantity Stockgraph keeps/);
+    assert.match(body.results[2].reason, /onHandWms in STOCK would go from \d+ to 2147483648, beyond 2,147,483,647/);
+    assert.match(body.results[4].reason, /^it could not be applied: unsupported Unicode escape sequence/);
+    assert.equal(await stock(), before + 5, 'the good receipts applied, nothing else');
+    const letter = await database.db.prisma.deadLetter.findUniqueOrThrow({ where: { id: body.results[4].deadLetterId } });
+    assert.equal((letter.payload as { event_id: string }).event_id, `acme-${process.pid}-nul\\u0000id`, 'the NUL is kept as text');
   });
 
   it('replays a dead letter once its cause is fixed', async () => {

@@ -9,10 +9,12 @@ import { loadExampleMappings } from '../../subgraphs/inventory/mappings/sourceMa
 import { WarehouseEventIngestion, type EventOutcome } from '../../subgraphs/inventory/services/warehouseEventIngestion.ts';
 import {
   CONSUMER_GROUP,
+  StreamBatchError,
   WarehouseEventStreamConsumer,
   type WarehouseEventStreamConsumerOptions,
 } from '../../subgraphs/inventory/services/warehouseEventStreamConsumer.ts';
 import { useCleanup } from '../support/cleanup.ts';
+import { eventually } from '../support/eventually.ts';
 import { createTestDatabase, REDIS_URL, uniqueKey, type TestDatabase } from '../support/services.ts';
 
 const acme = loadExampleMappings().find((mapping) => mapping.source === 'acme-wms')!;
@@ -38,6 +40,24 @@ function acmeReceipts(count: number): AcmeEvent[] {
 }
 
 const totalQuantity = (events: readonly AcmeEvent[]) => events.reduce((sum, event) => sum + event.qty, 0);
+
+/** Ingestion whose database is down for one source's batches until `recover()`. */
+class IngestionDownForOneSource extends WarehouseEventIngestion {
+  private down = true;
+
+  constructor(prisma: PrismaClient, mappings: readonly SourceMapping[], private readonly failingSource: string) {
+    super(prisma, mappings);
+  }
+
+  recover(): void {
+    this.down = false;
+  }
+
+  override async ingest(source: string, rawEvents: readonly unknown[]): Promise<EventOutcome[]> {
+    if (this.down && source === this.failingSource) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+    return super.ingest(source, rawEvents);
+  }
+}
 
 /** Ingestion whose database is down for the first `failures` batches. */
 class IngestionDownAtFirst extends WarehouseEventIngestion {
@@ -280,6 +300,62 @@ describe('WarehouseEventStreamConsumer', () => {
     assert.equal(await appliedCount(source), 2_000);
     assert.equal(await onHandWms(), onHandBefore + totalQuantity(receipts));
     assert.equal(await pendingCount(stream), 0);
+  });
+
+  it('dead-letters a poison entry and applies the entries behind it', async () => {
+    // Given receipts among which one asks for a trillion units and one carries a NUL, which PostgreSQL refuses
+    const { source, stream, ingestion } = newSource();
+    const receipts = acmeReceipts(10);
+    const poisoned = receipts.map((receipt, i) =>
+      i === 3 ? { ...receipt, qty: 1_000_000_000_000 } : i === 6 ? { ...receipt, event_id: 'RCV-\u0000' } : receipt);
+    await xaddAll(stream, poisoned);
+    const onHandBefore = await onHandWms();
+
+    // When a consumer drains the stream
+    const acked = await drain(newConsumer(ingestion, { sources: [source], consumerName: 'inventory-1' }));
+
+    // Then the two are dead-lettered, with their reasons, and every other receipt is applied
+    assert.equal(acked, 10);
+    assert.equal(await pendingCount(stream), 0);
+    assert.equal(await appliedCount(source), 8);
+    assert.equal(await onHandWms(), onHandBefore + totalQuantity(receipts.filter((_, i) => i !== 3 && i !== 6)));
+    const letters = await database.db.prisma.deadLetter.findMany({ where: { source }, orderBy: { receivedAt: 'asc' } });
+    assert.deepEqual(letters.map((letter) => letter.code).sort(), ['APPLY_FAILED', 'QUANTITY_OUT_OF_RANGE']);
+  });
+
+  it("goes on with the other sources while one source's batches fail, naming the stream and entries, and retries it", async () => {
+    // Given one consumer of two sources, the database refusing the first source's batches
+    const failing = newSource();
+    const healthy = newSource();
+    const ingestion = new IngestionDownForOneSource(database.db.prisma, [failing.mapping, healthy.mapping], failing.source);
+    const errors: Error[] = [];
+    let firstError!: () => void;
+    const failed = new Promise<void>((resolve) => (firstError = resolve));
+    const consumer = newConsumer(ingestion, { sources: [failing.source, healthy.source], consumerName: 'inventory-1', blockMs: 100 }, {
+      onError: (error) => {
+        errors.push(error as Error);
+        firstError();
+      },
+    });
+    await xaddAll(failing.stream, acmeReceipts(5));
+    consumer.start();
+    await failed;
+
+    // When the healthy source's receipts arrive while the other still fails
+    await xaddAll(healthy.stream, acmeReceipts(20));
+    await eventually(() => appliedCount(healthy.source), (count) => count === 20, { what: "the healthy source's receipts applied" });
+
+    // Then they were applied, the failing source's entries stay pending, and each failure names its stream and entries
+    assert.equal(await appliedCount(failing.source), 0);
+    assert.equal(await pendingCount(failing.stream), 5);
+    assert.ok(errors.every((error) => error instanceof StreamBatchError && error.stream === failing.stream && error.entryIds.length === 5), errors.map(String).join('; '));
+    assert.match(errors[0]!.message, new RegExp(`^Stream ${failing.stream} failed at entries \\d+-\\d+ to \\d+-\\d+ \\(5\\); retrying: connect ECONNREFUSED`));
+
+    // When the database comes back for it, its receipts are applied
+    ingestion.recover();
+    await eventually(() => appliedCount(failing.source), (count) => count === 5, { what: "the failing source's receipts applied" });
+    await consumer.stop();
+    assert.equal(await pendingCount(failing.stream), 0);
   });
 
   it('refuses a source without a mapping', () => {

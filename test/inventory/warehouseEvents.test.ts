@@ -225,8 +225,10 @@ describe('mapWarehouseEvent: unit conversion', () => {
     assert.deepEqual(receipt(2.5, 'EA'), { ok: false, code: 'INVALID_QUANTITY', reason: 'quantity 2.5 EA is not a whole number of EA' });
   });
 
-  it('rejects a count of cases too large to convert safely', () => {
-    assert.deepEqual(receipt(1e15, 'CS'), { ok: false, code: 'INVALID_QUANTITY', reason: 'quantity 1000000000000000 CS (12000000000000000 EA) is too large' });
+  it('rejects a count of cases beyond the largest quantity kept once converted', () => {
+    assert.deepEqual(receipt(1e15, 'CS'), { ok: false, code: 'QUANTITY_OUT_OF_RANGE', reason: 'quantity 1000000000000000 CS (12000000000000000 EA) is beyond 2,147,483,647, the largest quantity Stockgraph keeps' });
+    assert.deepEqual(receipt(178_956_971, 'CS'), { ok: false, code: 'QUANTITY_OUT_OF_RANGE', reason: 'quantity 178956971 CS (2147483652 EA) is beyond 2,147,483,647, the largest quantity Stockgraph keeps' });
+    assert.equal(receipt(178_956_970, 'CS').ok, true, '2,147,483,640 EA is kept');
   });
 });
 
@@ -255,6 +257,12 @@ describe('mapWarehouseEvent: dead letters', () => {
         kind: 'stock-snapshot',
         lines: [1, 2, 3].map((n) => ({ product: { sku: `SKU-0000${n}` }, quantity: { value: n === 3 ? 'lots' : n, unit: 'EACH' } })),
       }),
+    },
+    { name: 'a receipt of a trillion units', mapping: acme, raw: receipt({ qty: 1e12 }), code: 'QUANTITY_OUT_OF_RANGE', reason: 'quantity 1000000000000 EA is beyond 2,147,483,647, the largest quantity Stockgraph keeps' },
+    {
+      name: 'a snapshot whose lines of one position add up beyond the range', mapping: acme,
+      raw: acmeEvent({ txn_type: 'SNAP', lines: [{ item_code: 'ACME-00001', qty: 2_000_000_000, uom: 'EA' }, { item_code: 'ACME-00001', qty: 200_000_000, uom: 'EA' }] }),
+      code: 'QUANTITY_OUT_OF_RANGE', reason: 'lines[1]: the total of SKU-00001 in STOCK, 2200000000, is beyond 2,147,483,647, the largest quantity Stockgraph keeps',
     },
     { name: 'a snapshot line below zero', mapping: acme, raw: acmeEvent({ txn_type: 'SNAP', lines: [{ item_code: 'ACME-00001', qty: -2, uom: 'EA' }] }), code: 'INVALID_QUANTITY', reason: 'lines[0]: quantity -2 EA must be at least 0 in a snapshot' },
     { name: 'a timestamp that is not a date', mapping: acme, raw: receipt({ ts: 'yesterday' }), code: 'INVALID_TIMESTAMP', reason: 'occurredAt "yesterday" is not an ISO-8601 timestamp or epoch milliseconds' },

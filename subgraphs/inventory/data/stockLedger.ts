@@ -4,7 +4,8 @@ import { recordset } from '../../../platform/database/recordset.ts';
 import { outboxInsert, type OutboxRecord } from '../../../platform/events/outbox.ts';
 import { applyBucketEffects, positionKey, type LedgerBucket, type LedgerEffect, type OnHandChange } from '../domain/applyBucketEffects.ts';
 import type { InboundSupply } from '../domain/promiseDate.ts';
-import { inboundSupply, nextLotExpiry, summarizeStockLevel, type PositionState, type StockLevelBuckets } from '../domain/stockLevelSummary.ts';
+import { QUANTITY_OUT_OF_RANGE, STOCK_RANGE_DESCRIPTION } from '../domain/quantityRange.ts';
+import { figureBeyondStockRange, inboundSupply, nextLotExpiry, summarizeStockLevel, type PositionState, type StockLevelBuckets } from '../domain/stockLevelSummary.ts';
 import { INVENTORY_PRODUCER, stockChangeRecord, transactionRecord } from './inventoryOutbox.ts';
 
 /** What made a stock level change; travels with its stock-change event. */
@@ -306,6 +307,10 @@ export class StockLedger {
     if (!result.ok) return { status: 'REJECTED', code: result.code, reason: result.reason };
     const before = summarizeStockLevel(positions.values(), level.safetyStock, this.now);
     const after = summarizeStockLevel(result.positions.values(), level.safetyStock, this.now);
+    const beyondRange = figureBeyondStockRange(after);
+    if (beyondRange) {
+      return { status: 'REJECTED', code: QUANTITY_OUT_OF_RANGE, reason: `${beyondRange} of ${change.sku} at ${change.locationId} would be ${after[beyondRange]}, ${STOCK_RANGE_DESCRIPTION}` };
+    }
     this.positionsByKey.set(key, result.positions);
     level.sequence += 1n;
     level.bucketChanges = stampBuckets(level.bucketChanges, result.changedBuckets, change.source, this.now);

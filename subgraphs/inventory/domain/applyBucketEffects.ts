@@ -1,4 +1,5 @@
 import type { BucketEffect, StockBucket } from './events/bucketEffects.ts';
+import { MAX_STOCK_QUANTITY, QUANTITY_OUT_OF_RANGE, STOCK_RANGE_DESCRIPTION } from './quantityRange.ts';
 import type { PositionState } from './stockLevelSummary.ts';
 
 /** A bucket a ledger change can touch: the warehouse's buckets, the ERP's view of on hand, and our reservations. */
@@ -11,7 +12,7 @@ export interface LedgerEffect extends Omit<BucketEffect, 'bucket'> {
   readonly expectedAt?: Date;
 }
 
-export type EffectRejection = { readonly code: 'NEGATIVE_STOCK' | 'UNKNOWN_SUBINVENTORY'; readonly reason: string };
+export type EffectRejection = { readonly code: 'NEGATIVE_STOCK' | 'UNKNOWN_SUBINVENTORY' | typeof QUANTITY_OUT_OF_RANGE; readonly reason: string };
 
 /** What effects did to the WMS on hand of one position, all of them taken together. */
 export interface OnHandChange {
@@ -62,9 +63,12 @@ export function applyBucketEffects(
     }
     const before = current[effect.bucket];
     const wanted = effect.op === 'set' ? effect.quantity : before + effect.quantity;
+    const where = () => (effect.lot ? `${effect.subinventory}, lot ${effect.lot}` : effect.subinventory);
     if (wanted < 0 && REFUSED_BELOW_ZERO.has(effect.bucket)) {
-      const where = effect.lot ? `${effect.subinventory}, lot ${effect.lot}` : effect.subinventory;
-      return { ok: false, code: 'NEGATIVE_STOCK', reason: `${effect.bucket} in ${where} would go from ${before} to ${wanted}` };
+      return { ok: false, code: 'NEGATIVE_STOCK', reason: `${effect.bucket} in ${where()} would go from ${before} to ${wanted}` };
+    }
+    if (wanted > MAX_STOCK_QUANTITY) {
+      return { ok: false, code: QUANTITY_OUT_OF_RANGE, reason: `${effect.bucket} in ${where()} would go from ${before} to ${wanted}, ${STOCK_RANGE_DESCRIPTION}` };
     }
     const after = Math.max(0, wanted);
     if (after !== before) changedBuckets.add(effect.bucket);

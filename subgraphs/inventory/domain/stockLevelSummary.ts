@@ -1,5 +1,6 @@
 import { availableToPromise } from './availableToPromise.ts';
 import type { InboundSupply } from './promiseDate.ts';
+import { isWithinStockRange } from './quantityRange.ts';
 
 /** The buckets of one position (item x location x subinventory x lot) and what decides how they count. */
 export interface PositionState {
@@ -70,6 +71,16 @@ export function summarizeStockLevel(positions: Iterable<PositionState>, safetySt
     onHandWms, onHandErp, onHandNonNettable, expired, allocated, reserved,
     inboundInTransit, inboundExpectedAt, qualityHold, damaged, safetyStock, available,
   };
+}
+
+const SUMMED_FIGURES = ['onHandWms', 'onHandErp', 'onHandNonNettable', 'allocated', 'reserved', 'inboundInTransit', 'qualityHold', 'damaged'] as const;
+
+/**
+ * The first figure of `level`, summed over its positions, beyond the stock range (see
+ * quantityRange.ts), or null: each position may be in range while their sum is not.
+ */
+export function figureBeyondStockRange(level: StockLevelBuckets): (typeof SUMMED_FIGURES)[number] | null {
+  return SUMMED_FIGURES.find((figure) => !isWithinStockRange(level[figure])) ?? null;
 }
 
 /**

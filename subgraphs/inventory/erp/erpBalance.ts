@@ -1,3 +1,5 @@
+import { isWithinStockRange, STOCK_RANGE_DESCRIPTION } from '../domain/quantityRange.ts';
+
 /** One on-hand balance as the ERP sees it, for item x ERP organization x subinventory x lot. */
 export interface ErpBalance {
   readonly sku: string;
@@ -97,6 +99,7 @@ function optionalText([name, value]: SourceField): TextResult {
 function wholeQuantity([name, value]: SourceField): number | string {
   if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) return `${name} is missing`;
   const quantity = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value.trim()) : value;
-  if (typeof quantity === 'number' && Number.isSafeInteger(quantity) && quantity >= 0) return quantity;
-  return `${name} ${JSON.stringify(value)} must be a whole number of at least 0`;
+  if (typeof quantity !== 'number' || !Number.isInteger(quantity) || quantity < 0) return `${name} ${JSON.stringify(value)} must be a whole number of at least 0`;
+  if (!isWithinStockRange(quantity)) return `${name} ${JSON.stringify(value)} is ${STOCK_RANGE_DESCRIPTION}`;
+  return quantity;
 }

@@ -3,12 +3,13 @@ import type { PrismaClient } from '../../../platform/database/database.ts';
 import { isUniqueViolation } from '../../../platform/database/postgresErrors.ts';
 import { grantsEveryLocation, ungrantedLocations, type LocationGrant } from '../../../platform/lang/locationGrant.ts';
 import { requestFingerprint } from '../../../platform/lang/requestFingerprint.ts';
-import { StockLedger, type StockChange, type TransactionDescription } from '../data/stockLedger.ts';
+import { StockLedger, type RejectedChange, type StockChange, type TransactionDescription } from '../data/stockLedger.ts';
 import {
   insertTransfer, lockTransfer, moveSerials, recordTransferReceipt, serialsInStockAt, transferByIdempotencyKey, transfersById,
   type TransferRecord,
 } from '../data/transferStore.ts';
 import { positionKey, type LedgerEffect } from '../domain/applyBucketEffects.ts';
+import { QUANTITY_OUT_OF_RANGE } from '../domain/quantityRange.ts';
 import { planTransferReceipt, type ReceiptRequest } from '../domain/transfers/transferReceipt.ts';
 import { chooseLotsFirstExpiryFirstOut, validateTransferRequest, type ItemControl, type LotQuantity, type TransferRequest } from '../domain/transfers/transferRequest.ts';
 import { InventoryError, InventoryErrorCode } from '../errors.ts';
@@ -113,7 +114,7 @@ export class TransferService {
       const applied = ledger.applyAll(sameLocation
         ? [change(from.locationId, [...out, ...arriving], { ...shipment, kind: 'SUBINVENTORY_TRANSFER' })]
         : [change(from.locationId, out, { ...shipment, kind: 'TRANSFER_OUT', counterpartLocationId: to.locationId }), change(to.locationId, arriving)]);
-      if (!applied.ok) throw new InventoryError(InventoryErrorCode.INSUFFICIENT_STOCK, `Cannot move ${quantity} of ${sku}: ${applied.refused.reason}`);
+      if (!applied.ok) throw new InventoryError(refusalCode(applied.refused), `Cannot move ${quantity} of ${sku}: ${applied.refused.reason}`);
 
       const transfer: TransferRecord = {
         id, idempotencyKey: request.idempotencyKey, requestHash: fingerprint, sku, quantity, from, to,
@@ -151,7 +152,9 @@ export class TransferService {
       const arrivedSerials = this.arrivingSerials(shipped, input);
       const quantity = input.serials !== null ? input.serials.length : input.quantity;
       const plan = planTransferReceipt(shipped.lots, { quantity, lots: input.lots, close: input.close }, lotControlled);
-      if (!plan.ok) throw new InventoryError(InventoryErrorCode.RECEIPT_EXCEEDS_SHIPMENT, `Transfer ${shipped.id}: ${plan.message}`);
+      if (!plan.ok) {
+        throw new InventoryError(plan.code === 'BAD_USER_INPUT' ? 'BAD_USER_INPUT' : InventoryErrorCode.RECEIPT_EXCEEDS_SHIPMENT, `Transfer ${shipped.id}: ${plan.message}`);
+      }
 
       const { sku, to } = shipped;
       const received = plan.lines.reduce((sum, line) => sum + line.received, 0);
@@ -172,6 +175,9 @@ export class TransferService {
         serials: [...arrivedSerials].sort(),
       };
       const applied = ledger.applyAll([{ sku, locationId: to.locationId, cause: { type: 'TRANSFER', id: shipped.id }, source: STOCKGRAPH_SOURCE, effects, transaction: receipt }]);
+      if (!applied.ok && applied.refused.code === QUANTITY_OUT_OF_RANGE) {
+        throw new InventoryError(InventoryErrorCode.QUANTITY_OUT_OF_RANGE, `Cannot receive ${received} of ${sku}: ${applied.refused.reason}`);
+      }
       if (!applied.ok) throw new Error(`Stock ledger refused a transfer receipt: ${JSON.stringify(applied.refused)}`);
 
       const byLot = new Map(plan.lines.map((line) => [line.lot, line]));
@@ -282,4 +288,9 @@ export class TransferService {
 /** Whether a caller granted `grant` may see the transfer and receive it: both its ends are granted. */
 function isVisibleTo(grant: LocationGrant, transfer: TransferRecord): boolean {
   return grantsEveryLocation(grant, [transfer.from.locationId, transfer.to.locationId]);
+}
+
+/** A shipment the ledger refuses: too little stock to move, or too much where it arrives. */
+function refusalCode(refused: RejectedChange): InventoryErrorCode {
+  return refused.code === QUANTITY_OUT_OF_RANGE ? InventoryErrorCode.QUANTITY_OUT_OF_RANGE : InventoryErrorCode.INSUFFICIENT_STOCK;
 }

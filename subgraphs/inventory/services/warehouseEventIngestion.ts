@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ORDER_CONFIRMATION_TYPES, warehouseEventApplied } from '../../../platform/contracts/events.ts';
 import type { PrismaClient } from '../../../platform/database/database.ts';
 import type { Prisma } from '../../../platform/database/generated/client.ts';
+import { databaseMessageOf, isDataRefusal } from '../../../platform/database/postgresErrors.ts';
 import { recordset } from '../../../platform/database/recordset.ts';
 import { outboxInsert, outboxRecord, type OutboxRecord } from '../../../platform/events/outbox.ts';
 import { INVENTORY_PRODUCER } from '../data/inventoryOutbox.ts';
@@ -16,9 +17,6 @@ import { HeldOrderAllocations } from './heldOrderAllocations.ts';
 export type EventOutcome =
   | { readonly status: 'APPLIED' | 'DUPLICATE' | 'SUPERSEDED'; readonly eventId: string }
   | { readonly status: 'DEAD_LETTERED'; readonly eventId: string | null; readonly code: string; readonly reason: string; readonly deadLetterId: string };
-
-/** Reasons an event is refused after it mapped: the catalogue or the stock says no. */
-export const CATALOGUE_REJECTIONS = ['UNKNOWN_SKU', 'UNKNOWN_LOCATION', 'UNKNOWN_SUBINVENTORY', 'UNIT_MISMATCH', 'LOT_REQUIRED', 'LOT_NOT_ALLOWED', 'NEGATIVE_STOCK'] as const;
 
 export class UnknownSourceError extends Error {
   constructor(readonly source: string) {
@@ -83,18 +81,33 @@ export class WarehouseEventIngestion {
    * transaction, so that it stays replayable unless the batch commits, and is replayed once
    * however many replays race (DeadLetterNotReplayableError for the others).
    */
-  async ingest(source: string, rawEvents: readonly unknown[], { replaying }: { replaying?: string } = {}): Promise<EventOutcome[]> {
+  async ingest(source: string, rawEvents: readonly unknown[], options: { replaying?: string } = {}): Promise<EventOutcome[]> {
     const mapping = this.mappings.get(source);
     if (!mapping) throw new UnknownSourceError(source);
+    try {
+      return await this.ingestBatch(mapping, rawEvents, options);
+    } catch (error) {
+      if (!isRefusalOfTheEvents(error)) throw error;
+      // One event that the checks let by and the database refuses (or our code cannot take)
+      // fails its whole batch's transaction: each is applied alone then, so that only it is
+      // dead-lettered and the events behind it go on.
+      if (rawEvents.length > 1) {
+        const outcomes: EventOutcome[] = [];
+        for (const raw of rawEvents) outcomes.push(...(await this.ingest(source, [raw])));
+        return outcomes;
+      }
+      return [await this.deadLetterAlone(mapping, rawEvents[0], error, options)];
+    }
+  }
+
+  private async ingestBatch(mapping: SourceMapping, rawEvents: readonly unknown[], { replaying }: { replaying?: string }): Promise<EventOutcome[]> {
+    const { source } = mapping;
     const mapped = rawEvents.map((raw) => mapWarehouseEvent(raw, mapping));
     const events = mapped.flatMap((result) => (result.ok ? [result.event] : []));
     const catalogue = await this.catalogue(events);
 
     return this.prisma.$transaction(async (tx) => {
-      if (replaying !== undefined) {
-        const claimed = await tx.$executeRaw`UPDATE dead_letter SET replayed_at = now() WHERE id = ${replaying} AND replayed_at IS NULL`;
-        if (claimed === 0) throw new DeadLetterNotReplayableError('ALREADY_REPLAYED', `Dead letter ${replaying} was already replayed`);
-      }
+      if (replaying !== undefined) await claimReplay(tx, replaying);
       const outcomes: (EventOutcome | null)[] = new Array(rawEvents.length).fill(null);
       const deadLetters: { index: number; eventId: string | null; code: string; reason: string }[] = [];
       const candidates: { index: number; event: CanonicalInventoryEvent }[] = [];
@@ -173,19 +186,21 @@ export class WarehouseEventIngestion {
       await recordSerialMovements(tx, plans.flatMap(({ index, event }) => (outcomes[index]?.status === 'APPLIED' && event.kind === 'item' ? [event] : [])));
       if (unclaimed.length) await tx.$executeRaw`DELETE FROM inventory_event WHERE source = ${source} AND event_id = ANY(${unclaimed}::text[])`;
       if (superseded.length) await tx.$executeRaw`UPDATE inventory_event SET outcome = 'SUPERSEDED' WHERE source = ${source} AND event_id = ANY(${superseded}::text[])`;
-      if (deadLetters.length) {
-        const ids = deadLetters.map(() => `DL-${randomUUID()}`);
-        await tx.$executeRaw`
-          INSERT INTO dead_letter (id, source, event_id, code, reason, payload)
-          SELECT id, ${source}, event_id, code, reason, payload FROM unnest(
-            ${ids}::text[], ${deadLetters.map((d) => d.eventId)}::text[], ${deadLetters.map((d) => d.code)}::text[],
-            ${deadLetters.map((d) => d.reason)}::text[], ${deadLetters.map((d) => JSON.stringify(rawEvents[d.index] ?? null))}::jsonb[])
-            AS dl(id, event_id, code, reason, payload)`;
-        deadLetters.forEach((letter, i) => {
-          outcomes[letter.index] = { status: 'DEAD_LETTERED', eventId: letter.eventId, code: letter.code, reason: letter.reason, deadLetterId: ids[i]! };
-        });
-      }
+      const letters = await insertDeadLetters(tx, source, deadLetters.map((letter) => ({ ...letter, payload: rawEvents[letter.index] })));
+      deadLetters.forEach((letter, i) => (outcomes[letter.index] = letters[i]!));
       return outcomes as EventOutcome[];
+    });
+  }
+
+  /** Keeps an event whose application failed (see ingest) as a dead letter, APPLY_FAILED with the failure. */
+  private async deadLetterAlone(mapping: SourceMapping, raw: unknown, error: unknown, { replaying }: { replaying?: string }): Promise<EventOutcome> {
+    const mapped = mapWarehouseEvent(raw, mapping);
+    const eventId = mapped.ok ? mapped.event.eventId : eventIdOf(raw, mapping);
+    const reason = `it could not be applied: ${databaseMessageOf(error) ?? (error as Error).message}`;
+    return this.prisma.$transaction(async (tx) => {
+      if (replaying !== undefined) await claimReplay(tx, replaying);
+      const [letter] = await insertDeadLetters(tx, mapping.source, [{ eventId, code: APPLY_FAILED, reason, payload: raw }]);
+      return letter!;
     });
   }
 
@@ -216,6 +231,46 @@ export class WarehouseEventIngestion {
     };
   }
 }
+
+/** The dead-letter code of an event that passed every check and still failed to apply. */
+export const APPLY_FAILED = 'APPLY_FAILED';
+
+/**
+ * Whether ingesting a batch failed because of what its events hold, which trying again cannot
+ * mend: the database refused their data, or our own code threw on them. Anything else (the
+ * database unreachable, a deadlock) fails the batch for the caller to retry.
+ */
+function isRefusalOfTheEvents(error: unknown): boolean {
+  return isDataRefusal(error) || error instanceof TypeError || error instanceof RangeError;
+}
+
+/** Marks a dead letter replayed, in the replay's transaction; another replay of it that committed first makes this one fail. */
+async function claimReplay(tx: Prisma.TransactionClient, deadLetterId: string): Promise<void> {
+  const claimed = await tx.$executeRaw`UPDATE dead_letter SET replayed_at = now() WHERE id = ${deadLetterId} AND replayed_at IS NULL`;
+  if (claimed === 0) throw new DeadLetterNotReplayableError('ALREADY_REPLAYED', `Dead letter ${deadLetterId} was already replayed`);
+}
+
+async function insertDeadLetters(
+  tx: Prisma.TransactionClient,
+  source: string,
+  letters: readonly { eventId: string | null; code: string; reason: string; payload: unknown }[],
+): Promise<Extract<EventOutcome, { status: 'DEAD_LETTERED' }>[]> {
+  if (letters.length === 0) return [];
+  const ids = letters.map(() => `DL-${randomUUID()}`);
+  await tx.$executeRaw`
+    INSERT INTO dead_letter (id, source, event_id, code, reason, payload)
+    SELECT id, ${source}, event_id, code, reason, payload FROM unnest(
+      ${ids}::text[], ${letters.map((d) => d.eventId && withoutNul(d.eventId))}::text[], ${letters.map((d) => d.code)}::text[],
+      ${letters.map((d) => withoutNul(d.reason))}::text[], ${letters.map((d) => jsonWithoutNul(JSON.stringify(d.payload ?? null)))}::jsonb[])
+      AS dl(id, event_id, code, reason, payload)`;
+  return letters.map(({ eventId, code, reason }, i) => ({ status: 'DEAD_LETTERED', eventId, code, reason, deadLetterId: ids[i]! }));
+}
+
+// PostgreSQL's text and jsonb cannot hold the NUL character: a dead letter keeps each one as the
+// six characters \u0000, so that the letter, and the events behind it, can still be stored.
+const withoutNul = (text: string) => text.replaceAll('\u0000', '\\u0000');
+/** In JSON text, the escape of NUL (not preceded by an escaped backslash) written as the text `\u0000`. */
+const jsonWithoutNul = (json: string) => json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\\\u0000');
 
 /** Keeps the serial registry in step with applied movements that name serial numbers; the last movement of a serial wins. */
 async function recordSerialMovements(tx: Prisma.TransactionClient, events: readonly ItemEvent[]): Promise<void> {

@@ -8,6 +8,7 @@ import {
   type LocationSnapshot,
   type SnapshotLine,
 } from './canonicalEvent.ts';
+import { isWithinStockRange, QUANTITY_OUT_OF_RANGE, STOCK_RANGE_DESCRIPTION } from '../quantityRange.ts';
 
 /** The type a source code maps to when the event is a full count of a location. */
 export const LOCATION_SNAPSHOT = 'LOCATION_SNAPSHOT';
@@ -66,7 +67,7 @@ export interface SourceMapping {
 }
 
 export const DEAD_LETTER_CODES = [
-  'MALFORMED_EVENT', 'UNKNOWN_EVENT_TYPE', 'UNKNOWN_LOCATION', 'INVALID_QUANTITY', 'INVALID_TIMESTAMP', 'INVALID_SEQUENCE',
+  'MALFORMED_EVENT', 'UNKNOWN_EVENT_TYPE', 'UNKNOWN_LOCATION', 'INVALID_QUANTITY', 'QUANTITY_OUT_OF_RANGE', 'INVALID_TIMESTAMP', 'INVALID_SEQUENCE',
 ] as const;
 
 export type DeadLetterCode = (typeof DEAD_LETTER_CODES)[number];
@@ -212,8 +213,8 @@ function mapSnapshot(raw: Record<string, unknown>, mapping: SourceMapping, heade
         `lines[${index}]: ${describePosition(line.value)} is counted in ${line.value.unitOfMeasure} here and in ${earlier.line.unitOfMeasure} at lines[${earlier.index}]`);
     }
     const quantity = earlier.line.quantity + line.value.quantity;
-    if (!Number.isSafeInteger(quantity)) {
-      return reject('INVALID_QUANTITY', `lines[${index}]: the total of ${describePosition(line.value)} is too large`);
+    if (!isWithinStockRange(quantity)) {
+      return reject(QUANTITY_OUT_OF_RANGE, `lines[${index}]: the total of ${describePosition(line.value)}, ${quantity}, is ${STOCK_RANGE_DESCRIPTION}`);
     }
     byPosition.set(key, { line: { ...earlier.line, quantity }, index: earlier.index });
   }
@@ -381,7 +382,7 @@ interface Amount {
 
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
 
-/** The quantity in the canonical unit: a safe integer of any sign; the caller checks the sign. */
+/** The quantity in the canonical unit: an integer of any sign within the stock range; the caller checks the sign. */
 function readQuantity(
   record: Record<string, unknown>, quantityPath: string, unitPath: string, units: UnitTable,
 ): Read<Amount> {
@@ -401,7 +402,7 @@ function readQuantity(
   const converted = conversion.factor !== 1 || conversion.unit !== sourceUnit.value;
   const described = `quantity ${describe(value)} ${sourceUnit.value}`
     + (converted ? ` (${Number.isFinite(product) ? Number(product.toPrecision(12)) : 'overflow'} ${conversion.unit})` : '');
-  if (!Number.isSafeInteger(rounded)) return reject('INVALID_QUANTITY', `${described} is too large`);
+  if (!isWithinStockRange(rounded)) return reject(QUANTITY_OUT_OF_RANGE, `${described} is ${STOCK_RANGE_DESCRIPTION}`);
   if (Math.abs(product - rounded) > WHOLE_NUMBER_TOLERANCE * Math.max(1, Math.abs(product))) {
     return reject('INVALID_QUANTITY', `${described} is not a whole number of ${conversion.unit}`);
   }

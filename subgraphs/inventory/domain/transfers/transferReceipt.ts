@@ -22,7 +22,13 @@ export type ReceiptPlan =
       readonly lines: readonly { readonly lot: string; readonly received: number; readonly short: number }[];
       readonly status: 'PARTIALLY_RECEIVED' | 'RECEIVED';
     }
-  | { readonly ok: false; readonly message: string };
+  | { readonly ok: false; readonly code: ReceiptRefusal; readonly message: string };
+
+/** BAD_USER_INPUT: the receipt is malformed whatever was shipped; RECEIPT_EXCEEDS_SHIPMENT: it names more, or other lots, than the transfer carries. */
+export type ReceiptRefusal = 'BAD_USER_INPUT' | 'RECEIPT_EXCEEDS_SHIPMENT';
+
+const malformed = (message: string) => ({ ok: false, code: 'BAD_USER_INPUT', message }) as const;
+const exceeding = (message: string) => ({ ok: false, code: 'RECEIPT_EXCEEDS_SHIPMENT', message }) as const;
 
 /**
  * Matches a receipt to what a transfer shipped. A lot-controlled transfer is received by lot
@@ -34,22 +40,22 @@ export function planTransferReceipt(shipped: readonly ShippedLot[], receipt: Rec
   const totalInTransit = shipped.reduce((sum, line) => sum + inTransit(line), 0);
   let arriving: Map<string, number>;
   if (receipt.lots !== null) {
-    if (!lotControlled) return { ok: false, message: 'the item is not lot-controlled; receive it by quantity' };
+    if (!lotControlled) return malformed('the item is not lot-controlled; receive it by quantity');
     arriving = new Map();
     for (const { lot, quantity } of receipt.lots) {
       const line = shipped.find((candidate) => candidate.lot === lot);
-      if (!line) return { ok: false, message: `lot ${lot} was not shipped on this transfer` };
-      if (!Number.isInteger(quantity) || quantity < 1) return { ok: false, message: `lot ${lot}: quantity must be a whole number of at least 1` };
+      if (!line) return exceeding(`lot ${lot} was not shipped on this transfer`);
+      if (!Number.isInteger(quantity) || quantity < 1) return malformed(`lot ${lot}: quantity must be a whole number of at least 1`);
       arriving.set(lot, (arriving.get(lot) ?? 0) + quantity);
-      if (arriving.get(lot)! > inTransit(line)) return { ok: false, message: `lot ${lot}: ${arriving.get(lot)} received but only ${inTransit(line)} in transit` };
+      if (arriving.get(lot)! > inTransit(line)) return exceeding(`lot ${lot}: ${arriving.get(lot)} received but only ${inTransit(line)} in transit`);
     }
     if (receipt.quantity !== null && receipt.quantity !== [...arriving.values()].reduce((a, b) => a + b, 0)) {
-      return { ok: false, message: 'quantity does not match the lots' };
+      return malformed('quantity does not match the lots');
     }
   } else if (receipt.quantity !== null) {
-    if (lotControlled && shipped.length > 1) return { ok: false, message: 'this transfer carries several lots; name the lots received' };
-    if (!Number.isInteger(receipt.quantity) || receipt.quantity < 1) return { ok: false, message: 'quantity must be a whole number of at least 1' };
-    if (receipt.quantity > totalInTransit) return { ok: false, message: `${receipt.quantity} received but only ${totalInTransit} in transit` };
+    if (lotControlled && shipped.length > 1) return malformed('this transfer carries several lots; name the lots received');
+    if (!Number.isInteger(receipt.quantity) || receipt.quantity < 1) return malformed('quantity must be a whole number of at least 1');
+    if (receipt.quantity > totalInTransit) return exceeding(`${receipt.quantity} received but only ${totalInTransit} in transit`);
     arriving = new Map([[shipped[0]!.lot, receipt.quantity]]);
   } else {
     arriving = new Map(shipped.map((line) => [line.lot, inTransit(line)]));
