@@ -1,7 +1,7 @@
 import { ApolloServer, type ApolloServerPlugin, type GraphQLRequest } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloGateway } from '@apollo/gateway';
-import { GraphQLError, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, Kind, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
 import type { SubgraphName } from '../platform/config/services.ts';
 import type { EventBus } from '../platform/events/eventBus.ts';
 import { apolloServerDefaults, serveApollo } from '../platform/graphql/apolloService.ts';
@@ -60,7 +60,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
   // connections): @apollo/gateway's default, make-fetch-happen over agent-base, built an Error
   // and its source-mapped stack on every request to tell http from https, about a fifth of the
   // gateway's CPU under placeOrder load.
-  const dataSources = new Map(Object.entries(options.subgraphUrls).map(([name, url]) => [name, new SubgraphDataSource({
+  const dataSources = new Map(Object.entries(options.subgraphUrls).map(([name, url]) => [name, new SubgraphDataSource(name, {
     url,
     fetcher: fetch,
     willSendRequest: ({ request, context }) => {
@@ -95,7 +95,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     parseOptions: { maxTokens: MAX_TOKENS },
     persistedQueries: { cache: edge.persistedQueries, ttl: persistedQueryTtlSeconds },
     stringifyResult: printer.stringifyResult,
-    plugins: [subscriptionsOverWebSocketOnly, policy.plugin(), cachePolicy.plugin(), ApolloServerPluginCacheControlDisabled()],
+    plugins: [operationMustResolve, subscriptionsOverWebSocketOnly, policy.plugin(), cachePolicy.plugin(), ApolloServerPluginCacheControlDisabled()],
   });
   const service = await serveApollo(apollo, {
     name: 'gateway',
@@ -149,6 +149,24 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     },
   };
 }
+
+/**
+ * A document whose operation cannot be picked (several and no `operationName`, or a name it does
+ * not hold) is the client's error, 400 OPERATION_RESOLUTION_FAILURE: @apollo/gateway would throw
+ * on it while planning, a 500.
+ */
+const operationMustResolve: ApolloServerPlugin<GatewayContext> = {
+  requestDidStart: async () => ({
+    didResolveOperation: async ({ operation, document, request }) => {
+      if (operation) return;
+      const operationCount = document.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION).length;
+      const message = request.operationName
+        ? `Unknown operation named "${request.operationName}".`
+        : operationCount === 0 ? 'Must provide an operation.' : 'Must provide operation name if query contains multiple operations.';
+      throw new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } } });
+    },
+  }),
+};
 
 /** A subscription sent over HTTP gets a clear answer instead of @apollo/gateway's internal error. */
 const subscriptionsOverWebSocketOnly: ApolloServerPlugin<GatewayContext> = {

@@ -1,5 +1,6 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { FormattedExecutionResult } from 'graphql';
+import { failedFetchAnswer } from './subgraphFailures.ts';
 
 // Passing a subgraph's answer on as the bytes it came in, for the queries the gateway's fast path
 // answers word for word (see withSingleFetchFastPath). A 1,000-SKU availability answer is about
@@ -22,11 +23,31 @@ export class UnparsedData {
 
 type GatewayContext = Record<string, unknown>;
 
-/** A subgraph data source that can also hand back an answer's data unparsed. */
+/**
+ * A subgraph data source that can also hand back an answer's data unparsed, and that turns a
+ * failed fetch into the subgraph errors it stands for (see failedFetchAnswer).
+ */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   // The fetches whose answer is wanted unparsed, by the context each was sent with: the context
   // is what process() hands on to parseBody.
   private readonly unparsedFetches = new WeakSet<object>();
+
+  constructor(
+    readonly serviceName: string,
+    config: ConstructorParameters<typeof RemoteGraphQLDataSource<GatewayContext>>[0],
+  ) {
+    super(config);
+  }
+
+  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+    try {
+      return await super.process(options);
+    } catch (error) {
+      const answer = failedFetchAnswer(error, this.serviceName, options.request);
+      if (!answer) throw error;
+      return answer;
+    }
+  }
 
   /**
    * As process(), except that an answer holding data alone (no errors, no extensions) comes back

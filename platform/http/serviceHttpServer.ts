@@ -107,16 +107,22 @@ export function createServiceHttpServer<Context extends BaseContext>({
       }
       if (url.pathname === '/healthz' && request.method === 'GET') return sendJson(response, 200, { status: 'ok' });
       if (url.pathname === '/readyz' && request.method === 'GET') return serveReadiness(response);
+      const allowed: string[] = [];
       for (const route of routes) {
         const match = url.pathname.match(route.path);
         if (match && request.method === route.method) return route.handle(request, response, match);
+        if (match) allowed.push(route.method);
       }
-      sendJson(response, 404, { error: 'Not found' });
+      if (allowed.length > 0) {
+        response.setHeader('allow', allowed.join(', '));
+        return sendJson(response, 405, { error: { code: 'METHOD_NOT_ALLOWED', message: `${url.pathname} takes ${allowed.join(' or ')}, not ${request.method}` } });
+      }
+      sendJson(response, 404, { error: { code: 'NOT_FOUND', message: `Nothing is served at ${url.pathname}` } });
     };
     handle().catch(() => {
       // Apollo already turns resolver failures into GraphQL errors; reaching here means the
       // connection itself broke, so there may be nobody left to answer.
-      if (!response.headersSent) sendJson(response, 500, { error: 'Internal server error' });
+      if (!response.headersSent) sendJson(response, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' } });
       else response.destroy();
     });
   });

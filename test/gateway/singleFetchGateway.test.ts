@@ -195,7 +195,7 @@ describe('the gateway fast path for single-fetch queries', () => {
   });
 
   it('passes a subgraph answer of data alone on as its text, and parses any other', async () => {
-    const dataSource = new SubgraphDataSource({
+    const dataSource = new SubgraphDataSource('inventory', {
       url: `${system.subgraphs.inventory.url}/graphql`,
       willSendRequest: ({ request }) => {
         for (const [header, value] of Object.entries(signedIdentity())) request.http?.headers.set(header, value);

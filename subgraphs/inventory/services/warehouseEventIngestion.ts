@@ -4,6 +4,7 @@ import type { PrismaClient } from '../../../platform/database/database.ts';
 import type { Prisma } from '../../../platform/database/generated/client.ts';
 import { databaseMessageOf, isDataRefusal } from '../../../platform/database/postgresErrors.ts';
 import { recordset } from '../../../platform/database/recordset.ts';
+import { requestFingerprint } from '../../../platform/lang/requestFingerprint.ts';
 import { outboxInsert, outboxRecord, type OutboxRecord } from '../../../platform/events/outbox.ts';
 import { INVENTORY_PRODUCER } from '../data/inventoryOutbox.ts';
 import { StockLedger, type StockChange } from '../data/stockLedger.ts';
@@ -110,15 +111,20 @@ export class WarehouseEventIngestion {
       if (replaying !== undefined) await claimReplay(tx, replaying);
       const outcomes: (EventOutcome | null)[] = new Array(rawEvents.length).fill(null);
       const deadLetters: { index: number; eventId: string | null; code: string; reason: string }[] = [];
-      const candidates: { index: number; event: CanonicalInventoryEvent }[] = [];
-      const seenInBatch = new Set<string>();
+      const candidates: { index: number; event: CanonicalInventoryEvent; fingerprint: string }[] = [];
+      /** The fingerprint of each event id's first event in the batch. */
+      const seenInBatch = new Map<string, string>();
       mapped.forEach((result, index) => {
         if (!result.ok) return deadLetters.push({ index, eventId: eventIdOf(rawEvents[index], mapping), code: result.code, reason: result.reason });
         const rejection = checkAgainstCatalogue(result.event, catalogue);
         if (rejection) return deadLetters.push({ index, eventId: result.event.eventId, ...rejection });
-        if (seenInBatch.has(result.event.eventId)) return (outcomes[index] = { status: 'DUPLICATE', eventId: result.event.eventId });
-        seenInBatch.add(result.event.eventId);
-        candidates.push({ index, event: result.event });
+        const { eventId } = result.event;
+        const fingerprint = requestFingerprint(result.event);
+        const earlier = seenInBatch.get(eventId);
+        if (earlier === fingerprint) return (outcomes[index] = { status: 'DUPLICATE', eventId });
+        if (earlier !== undefined) return deadLetters.push({ index, eventId, code: CONFLICTING_DUPLICATE, reason: `event id ${eventId} comes earlier in this batch with other contents` });
+        seenInBatch.set(eventId, fingerprint);
+        candidates.push({ index, event: result.event, fingerprint });
       });
 
       // Claiming the event ids first makes a concurrent delivery of the same event wait on
@@ -126,23 +132,27 @@ export class WarehouseEventIngestion {
       const claimed = new Set(
         (
           await tx.$queryRaw<{ eventId: string }[]>`
-            INSERT INTO inventory_event (source, event_id, sequence, type, location_id, sku, occurred_at, on_hand_changes, outcome)
+            INSERT INTO inventory_event (source, event_id, sequence, type, location_id, sku, occurred_at, on_hand_changes, fingerprint, outcome)
             SELECT ${source}, v.*, 'APPLIED'
               FROM ${recordset(
-                candidates.map(({ event }) => ({
+                candidates.map(({ event, fingerprint }) => ({
                   event_id: event.eventId, sequence: event.sequence, type: typeOf(event), location_id: event.locationId,
-                  sku: event.kind === 'item' ? event.sku : null, occurred_at: event.occurredAt, on_hand_changes: onHandChangesOf(event),
+                  sku: event.kind === 'item' ? event.sku : null, occurred_at: event.occurredAt, on_hand_changes: onHandChangesOf(event), fingerprint,
                 })),
                 'v',
-                { event_id: 'text', sequence: 'bigint', type: 'text', location_id: 'text', sku: 'text', occurred_at: 'timestamptz', on_hand_changes: 'jsonb' },
+                { event_id: 'text', sequence: 'bigint', type: 'text', location_id: 'text', sku: 'text', occurred_at: 'timestamptz', on_hand_changes: 'jsonb', fingerprint: 'text' },
               )}
             ON CONFLICT DO NOTHING
             RETURNING event_id AS "eventId"`
         ).map((row) => row.eventId),
       );
-      const fresh = candidates.filter(({ index, event }) => {
-        if (claimed.has(event.eventId)) return true;
-        outcomes[index] = { status: 'DUPLICATE', eventId: event.eventId };
+      const appliedBefore = await fingerprintsOf(tx, source, candidates.flatMap(({ event }) => (claimed.has(event.eventId) ? [] : [event.eventId])));
+      const fresh = candidates.filter(({ index, event: { eventId }, fingerprint }) => {
+        if (claimed.has(eventId)) return true;
+        const earlier = appliedBefore.get(eventId);
+        // Events applied before fingerprints were kept have none: taken as the same.
+        if (earlier === undefined || earlier === null || earlier === fingerprint) outcomes[index] = { status: 'DUPLICATE', eventId };
+        else deadLetters.push({ index, eventId, code: CONFLICTING_DUPLICATE, reason: `event id ${eventId} was applied before with other contents; this one is not applied` });
         return false;
       });
 
@@ -230,6 +240,17 @@ export class WarehouseEventIngestion {
       subinventories: new Map(subinventories.map((s) => [`${s.locationId}\u0000${s.code}`, s.nettable])),
     };
   }
+}
+
+/** The dead-letter code of an event whose id was applied, or comes earlier in its batch, with other contents: a source reusing ids, or a changed mapping. */
+export const CONFLICTING_DUPLICATE = 'CONFLICTING_DUPLICATE';
+
+/** The fingerprint each of `eventIds` of `source` was applied with (null for events applied before fingerprints were kept). */
+async function fingerprintsOf(tx: Prisma.TransactionClient, source: string, eventIds: readonly string[]): Promise<ReadonlyMap<string, string | null>> {
+  if (eventIds.length === 0) return new Map();
+  const rows = await tx.$queryRaw<{ eventId: string; fingerprint: string | null }[]>`
+    SELECT event_id AS "eventId", fingerprint FROM inventory_event WHERE source = ${source} AND event_id = ANY(${eventIds}::text[])`;
+  return new Map(rows.map((row) => [row.eventId, row.fingerprint]));
 }
 
 /** The dead-letter code of an event that passed every check and still failed to apply. */
