@@ -257,11 +257,11 @@ describe('POST /erp/balances', () => {
     return `${url}/erp/balances`;
   }
 
-  async function upload(token: string | null) {
+  async function upload(token: string | null, importerOptions: ConstructorParameters<typeof ErpBalanceImport>[1] = {}) {
     const db = await seeded();
     const { calls, logger } = collectingLogger();
     let commits = 0;
-    const url = await serve(erpBalancesRoute({ importer: new ErpBalanceImport(db.prisma, {}), token, logger, onCommitted: () => commits++ }));
+    const url = await serve(erpBalancesRoute({ importer: new ErpBalanceImport(db.prisma, importerOptions), token, logger, onCommitted: () => commits++ }));
     const post = async (body: string, headers: Record<string, string>) => {
       const response = await fetch(url, { method: 'POST', headers, body });
       return { status: response.status, body: await response.json() as Record<string, unknown> };
@@ -282,6 +282,7 @@ describe('POST /erp/balances', () => {
         received: 3,
         updated: 1,
         unchanged: 0,
+        rejectedCount: 2,
         rejected: [
           { line: 3, reason: 'on_hand "many" must be a whole number of at least 0' },
           { line: 4, reason: 'SKU SKU-99999 does not exist' },
@@ -291,6 +292,44 @@ describe('POST /erp/balances', () => {
     assert.equal(await erpOnHand(db, 'SKU-00002', 'DC-01'), 7001);
     assert.equal(commits(), 1);
     assert.deepEqual(calls.error, []);
+  });
+
+  it('lists the first 1,000 rejected rows, by line, and counts them all', async () => {
+    const { post } = await upload(TOKEN);
+    const junk = Array.from({ length: 1_500 }, (_, i) => `SKU-00002,DC-01,STOCK,,${'x'.repeat(i % 7 + 1)}`);
+
+    const { status, body } = await post(csv('SKU-00002,DC-01,STOCK,,42', ...junk), authorized);
+
+    assert.equal(status, 200);
+    assert.deepEqual([body.received, body.updated, body.rejectedCount], [1_501, 1, 1_500]);
+    const rejected = body.rejected as { line: number }[];
+    assert.equal(rejected.length, 1_000);
+    assert.deepEqual([rejected[0]!.line, rejected.at(-1)!.line], [3, 1_002]);
+  });
+
+  it('answers 503 IMPORT_INTERRUPTED naming exactly the rows applied when the database fails partway', async () => {
+    // Two item x locations per transaction; the database refuses the fifth one's position.
+    const { db, post, calls, commits } = await upload(TOKEN, { changesPerTransaction: 2 });
+    await db.prisma.$executeRawUnsafe(`
+      CREATE FUNCTION refuse_sku_00006() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.sku = 'SKU-00006' THEN RAISE EXCEPTION 'the disk is full'; END IF; RETURN NEW; END $$`);
+    await db.prisma.$executeRawUnsafe('CREATE TRIGGER refuse_sku_00006 BEFORE INSERT OR UPDATE ON stock_position FOR EACH ROW EXECUTE FUNCTION refuse_sku_00006()');
+    const rows = ['SKU-00002', 'SKU-00003', 'SKU-00004', 'SKU-00005', 'SKU-00006', 'SKU-00007'].map((sku, i) => `${sku},DC-01,STOCK,,${9_000 + i}`);
+    const before = await Promise.all(['SKU-00006', 'SKU-00007'].map((sku) => erpOnHand(db, sku, 'DC-01')));
+
+    const { status, body } = await post(csv(...rows), authorized);
+
+    assert.equal(status, 503);
+    assert.deepEqual(body.error, {
+      code: 'IMPORT_INTERRUPTED',
+      message: 'The database failed after 4 of 6 item x locations were applied: the rows in appliedLines were applied, no other.'
+        + ' Uploading the same file again is safe: it sets balances, it does not add to them',
+    });
+    assert.deepEqual(body.appliedLines, [[2, 5]]);
+    assert.deepEqual(await Promise.all(['SKU-00002', 'SKU-00003', 'SKU-00004', 'SKU-00005'].map((sku) => erpOnHand(db, sku, 'DC-01'))), [9_000, 9_001, 9_002, 9_003]);
+    assert.deepEqual(await Promise.all(['SKU-00006', 'SKU-00007'].map((sku) => erpOnHand(db, sku, 'DC-01'))), before, 'no other row applied');
+    assert.equal(commits(), 1, 'what committed is published');
+    assert.match(String((calls.error[0]?.[0] as { err?: Error })?.err?.message), /the disk is full/);
   });
 
   const refusals: { name: string; token: string | null; headers: Record<string, string>; body?: string; status: number; code: string; message?: RegExp }[] = [

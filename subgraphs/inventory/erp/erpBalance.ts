@@ -92,14 +92,20 @@ function requiredText(field: SourceField): TextResult {
 
 function optionalText([name, value]: SourceField): TextResult {
   if (value === undefined || value === null) return { text: '' };
-  if (typeof value !== 'string') return { problem: `${name} ${JSON.stringify(value)} must be text` };
+  if (typeof value !== 'string') return { problem: `${name} ${shown(value)} must be text` };
   return { text: value.trim() };
 }
 
 function wholeQuantity([name, value]: SourceField): number | string {
   if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) return `${name} is missing`;
   const quantity = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value.trim()) : value;
-  if (typeof quantity !== 'number' || !Number.isInteger(quantity) || quantity < 0) return `${name} ${JSON.stringify(value)} must be a whole number of at least 0`;
-  if (!isWithinStockRange(quantity)) return `${name} ${JSON.stringify(value)} is ${STOCK_RANGE_DESCRIPTION}`;
+  if (typeof quantity !== 'number' || !Number.isInteger(quantity) || quantity < 0) return `${name} ${shown(value)} must be a whole number of at least 0`;
+  if (!isWithinStockRange(quantity)) return `${name} ${shown(value)} is ${STOCK_RANGE_DESCRIPTION}`;
   return quantity;
+}
+
+/** A value as a reason quotes it: JSON, cut short, so that a megabyte of junk in a field is not echoed back whole. */
+function shown(value: unknown): string {
+  const json = JSON.stringify(value) ?? String(value);
+  return json.length <= 40 ? json : `${json.slice(0, 39)}…`;
 }

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { bearerTokenGate } from '../../../platform/http/bearerToken.ts';
 import { readBody, RequestBodyError, sendJson, type HttpRoute } from '../../../platform/http/serviceHttpServer.ts';
 import type { Logger } from '../../../platform/logger.ts';
-import { MalformedCsvError, type ErpBalanceImport } from '../services/erpBalanceImport.ts';
+import { ErpImportInterruptedError, MalformedCsvError, type ErpBalanceImport } from '../services/erpBalanceImport.ts';
 
 /** Why an upload was refused as a whole; `error.code` of the response body. */
 export enum ErpImportErrorCode {
@@ -11,9 +11,13 @@ export enum ErpImportErrorCode {
   UNSUPPORTED_MEDIA_TYPE = 'UNSUPPORTED_MEDIA_TYPE',
   PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
   MALFORMED_CSV = 'MALFORMED_CSV',
+  /** The database failed partway: `appliedLines` says exactly which rows were applied. */
+  IMPORT_INTERRUPTED = 'IMPORT_INTERRUPTED',
 }
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024; // 32 MiB
+/** Rejected rows listed in an answer; `rejectedCount` counts them all. A file of junk would otherwise answer with a list larger than itself. */
+export const MAX_LISTED_REJECTIONS = 1_000;
 
 export interface ErpBalancesRouteOptions {
   readonly importer: ErpBalanceImport;
@@ -27,8 +31,10 @@ export interface ErpBalancesRouteOptions {
 /**
  * `POST /erp/balances`: a balances CSV (see parseBalancesCsv) with `content-type: text/csv`
  * and `authorization: Bearer <token>`, applied in 'partial' mode. Answers 200
- * `{received, updated, unchanged, rejected: [{line, reason}]}`, or an error that refuses the
- * whole upload and changes nothing.
+ * `{received, updated, unchanged, rejectedCount, rejected: [{line, reason}]}` (the first 1,000
+ * rejected rows, by line), an error that refuses the whole upload and changes nothing, or 503
+ * IMPORT_INTERRUPTED with `appliedLines`, the ranges `[first, last]` of the rows that were
+ * applied before the database failed (no other row was).
  */
 export function erpBalancesRoute({ importer, token, logger, onCommitted }: ErpBalancesRouteOptions): HttpRoute {
   const refuse = (response: ServerResponse, status: number, code: ErpImportErrorCode, message: string) =>
@@ -53,14 +59,33 @@ export function erpBalancesRoute({ importer, token, logger, onCommitted }: ErpBa
       try {
         const { received, updated, unchanged, rejected } = await importer.importCsv(body.toString('utf8'));
         if (updated > 0) onCommitted();
-        sendJson(response, 200, { received, updated, unchanged, rejected });
+        sendJson(response, 200, { received, updated, unchanged, rejectedCount: rejected.length, rejected: rejected.slice(0, MAX_LISTED_REJECTIONS) });
       } catch (error) {
         if (error instanceof MalformedCsvError) return refuse(response, 400, ErpImportErrorCode.MALFORMED_CSV, error.message);
-        logger.error({ err: error }, 'ERP balance upload failed');
-        sendJson(response, 500, {
-          error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error; part of the upload may have been applied, and uploading it again is safe' },
+        if (!(error instanceof ErpImportInterruptedError)) throw error;
+        logger.error({ err: error.cause, applied: error.progress.applied, total: error.progress.total }, 'ERP balance upload failed partway');
+        if (error.progress.applied > 0) onCommitted();
+        const { applied, total } = error.progress;
+        sendJson(response, 503, {
+          error: {
+            code: ErpImportErrorCode.IMPORT_INTERRUPTED,
+            message: `The database failed after ${applied} of ${total} item x locations were applied: the rows in appliedLines were applied, no other.`
+              + ' Uploading the same file again is safe: it sets balances, it does not add to them',
+          },
+          appliedLines: lineRanges(error.appliedLines),
         });
       }
     },
   };
+}
+
+/** Ascending line numbers as ranges `[first, last]`: rows of one transaction mostly follow each other. */
+function lineRanges(lines: readonly number[]): [number, number][] {
+  const ranges: [number, number][] = [];
+  for (const line of lines) {
+    const last = ranges.at(-1);
+    if (last && line === last[1] + 1) last[1] = line;
+    else ranges.push([line, line]);
+  }
+  return ranges;
 }

@@ -24,6 +24,25 @@ export class MalformedCsvError extends Error {
   override readonly name = 'MalformedCsvError';
 }
 
+/**
+ * An import that failed partway (the database went away, say): exactly the balances on
+ * `appliedLines` were applied, in the transactions that committed before the failure; no other
+ * balance of the import was. Applying the import again is safe: a balance sets on hand.
+ */
+export class ErpImportInterruptedError extends Error {
+  override readonly name = 'ErpImportInterruptedError';
+
+  constructor(
+    /** The lines (see ErpImportResult.rejected) of the balances applied, ascending. */
+    readonly appliedLines: readonly number[],
+    /** Item x locations applied (updated or unchanged), and those in the import in all. */
+    readonly progress: { readonly applied: number; readonly total: number },
+    cause: unknown,
+  ) {
+    super(`ERP balance import failed after ${progress.applied} of ${progress.total} item x locations were applied`, { cause });
+  }
+}
+
 // Bounds how long one transaction holds its stock-level locks, and the size of its statements.
 const MAX_CHANGES_PER_TRANSACTION = 5_000;
 
@@ -60,13 +79,17 @@ const pairKey = (sku: string, locationId: string) => `${sku}\u0000${locationId}`
 export class ErpBalanceImport {
   private readonly source: string;
 
+  private readonly changesPerTransaction: number;
+
   constructor(
     private readonly prisma: PrismaClient,
     {
       source = 'erp', // stamped on the onHandErp bucket of every level changed
-    }: { source?: string } = {},
+      changesPerTransaction = MAX_CHANGES_PER_TRANSACTION,
+    }: { source?: string; changesPerTransaction?: number } = {},
   ) {
     this.source = source;
+    this.changesPerTransaction = changesPerTransaction;
   }
 
   /**
@@ -76,8 +99,9 @@ export class ErpBalanceImport {
    * Item x locations the import does not name are never touched.
    *
    * A rejected balance's `line` is its own `line`, or else its 1-based position in `balances`. Work is committed in
-   * transactions of at most 5,000 item x locations: when one fails the error is thrown and the
-   * earlier ones stay committed, which is safe because setting a balance again changes nothing.
+   * transactions of at most 5,000 item x locations: when one fails, ErpImportInterruptedError
+   * says exactly which balances the earlier ones applied; applying again is safe, because
+   * setting a balance again changes nothing.
    */
   apply(balances: readonly ErpBalance[], mode: ErpImportMode = 'partial'): Promise<ErpImportResult> {
     return this.applyBalances(balances, mode);
@@ -122,14 +146,19 @@ export class ErpBalanceImport {
   }
 
   private async applyBalances(balances: readonly ErpBalance[], mode: ErpImportMode, signal?: AbortSignal): Promise<ErpImportResult> {
-    const catalogue = await this.catalogue(balances);
+    let catalogue: Catalogue;
+    try {
+      catalogue = await this.catalogue(balances);
+    } catch (error) {
+      throw new ErpImportInterruptedError([], { applied: 0, total: new Set(balances.map((b) => pairKey(b.sku, b.locationId))).size }, error);
+    }
     const { groups, rejected } = checkGroups(balances, catalogue);
     const cause = { type: 'ERP_BALANCE', id: `erp-import:${randomUUID()}` } as const;
     let updated = 0;
     let unchanged = 0;
-    for (let start = 0; start < groups.length; start += MAX_CHANGES_PER_TRANSACTION) {
+    for (let start = 0; start < groups.length; start += this.changesPerTransaction) {
       signal?.throwIfAborted();
-      const chunk = groups.slice(start, start + MAX_CHANGES_PER_TRANSACTION);
+      const chunk = groups.slice(start, start + this.changesPerTransaction);
       const counts = await this.prisma.$transaction(async (tx) => {
         const stored = await lockAndReadErpOnHand(tx, chunk);
         const sent: { group: BalanceGroup; change: StockChange }[] = [];
@@ -155,7 +184,13 @@ export class ErpBalanceImport {
           }
         });
         return { applied, unchanged: chunk.length - sent.length, refused };
-      }, { timeout: 60_000 }); // 60 seconds
+      }, { timeout: 60_000 }).catch((error: unknown) => { // 60 seconds
+        // The committed transactions' item x locations, less those the ledger refused in them.
+        const refusedLines = new Set(rejected.map(({ line }) => line));
+        const applied = groups.slice(0, start).filter((group) => !group.entries.some(({ line }) => refusedLines.has(line)));
+        const appliedLines = applied.flatMap((group) => group.entries.map(({ line }) => line)).sort((a, b) => a - b);
+        throw new ErpImportInterruptedError(appliedLines, { applied: applied.length, total: groups.length }, error);
+      });
       updated += counts.applied;
       unchanged += counts.unchanged;
       rejected.push(...counts.refused);
