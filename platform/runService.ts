@@ -1,4 +1,5 @@
 import { ConfigurationError, type Environment } from './config/environment.ts';
+import { describeConnectionFailure } from './database/connectionErrors.ts';
 
 export interface Stoppable {
   stop(): Promise<void>;
@@ -27,8 +28,10 @@ export function runService(start: (env: Environment) => Promise<Stoppable>): voi
   });
 }
 
-/** One line for a configuration error, the whole story for anything else. */
+/** One line for a configuration error or an unreachable database, the whole story for anything else. */
 export function describeStartupError(error: unknown): string {
   if (error instanceof ConfigurationError) return error.message;
+  const unreachable = describeConnectionFailure(error);
+  if (unreachable) return unreachable;
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }

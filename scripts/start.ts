@@ -16,6 +16,7 @@ import { readGatewayConfig } from '../gateway/config.ts';
 import { READ_SCOPES } from '../gateway/edge/scopes.ts';
 import { DEMO_LOCATION_ID, DEMO_SKU, seedDemoData } from '../prisma/seed.ts';
 import { issueDemoKey } from '../system/demoClient.ts';
+import { demoFeedSecrets, type DemoFeedSecrets } from '../system/demoFeeds.ts';
 import { startDemoErp, type DemoErp } from '../system/demoErp.ts';
 import { seedDemoOrders } from '../system/demoOrders.ts';
 import { seedDemoReconciliation } from '../system/demoReconciliation.ts';
@@ -24,7 +25,8 @@ import { startSystem } from '../system/startSystem.ts';
 runService(async (startEnv) => {
   const runtime = readRuntimeConfig(startEnv, { allowEmbedded: true });
   const embedded = runtime.database.kind === 'embedded';
-  const env = embedded ? { ANONYMOUS_SCOPES: READ_SCOPES.join(','), ...withoutEmpty(startEnv) } : startEnv;
+  const feeds = embedded ? demoFeedSecrets({ ANONYMOUS_SCOPES: READ_SCOPES.join(','), ...withoutEmpty(startEnv) }) : null;
+  const env = feeds?.env ?? startEnv;
   const gatewayConfig = readGatewayConfig(env, { allowEmbedded: true });
   const demoKey = embedded ? issueDemoKey(gatewayConfig.edge.clientsFile) : null;
   const demoHeaders: Record<string, string> = demoKey ? { authorization: `Bearer ${demoKey}` } : {};
@@ -48,6 +50,7 @@ runService(async (startEnv) => {
     await seedDemoReconciliation({ gatewayUrl: system.gateway.url, headers: demoHeaders, logger });
   }
   console.log(banner(embedded ? `embedded, data in ${runtime.database.dataDir}` : 'PostgreSQL', system.gateway.url, erp, demoKey));
+  if (feeds && (feeds.wmsSecret || feeds.erpImportToken)) console.log(feedsBanner(feeds, system.subgraphs.inventory.url));
   return {
     stop: async () => {
       await system.stop();
@@ -89,4 +92,12 @@ Anonymous callers may only read. Changes need a key; the demo client's, with eve
   curl -s ${gatewayUrl}/graphql -H 'content-type: application/json' -H "authorization: Bearer $STOCKGRAPH_KEY" \\
     -d '${JSON.stringify({ query: `mutation { createReservation(input: { sku: "${DEMO_SKU}", quantity: 1, channel: "WEB", reference: "cart-1", ttlSeconds: 600, idempotencyKey: "try-1" }) { id status expiresAt } }` })}'
 ` : ''}`;
+}
+
+function feedsBanner({ wmsSecret, erpImportToken }: DemoFeedSecrets, inventoryUrl: string): string {
+  const exports = [wmsSecret && `WMS_SECRET=${wmsSecret}`, erpImportToken && `ERP_IMPORT_TOKEN=${erpImportToken}`].filter(Boolean).join(' ');
+  return `Feed it stock (README, "Feeding it stock"), with secrets made up at this start:
+  export ${exports}${erpImportToken ? `
+  curl -s ${inventoryUrl}/erp/balances -H "authorization: Bearer $ERP_IMPORT_TOKEN" -H 'content-type: text/csv' --data-binary @examples/erp-balances.csv` : ''}
+`;
 }

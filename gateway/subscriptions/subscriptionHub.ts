@@ -304,8 +304,9 @@ function resolvedEvents(
 /** The error that ends a subscription, with a stable code and, where it helps, how to resume. */
 function subscriptionError(error: unknown, lastCursor?: string): GraphQLError {
   if (error instanceof StreamCursorError) {
-    const code = error.reason === 'expired' ? SubscriptionErrorCode.CURSOR_EXPIRED : SubscriptionErrorCode.BAD_CURSOR;
-    const advice = error.reason === 'expired' ? ': query the current state (stock, orders), then subscribe without `after`' : '';
+    const expired = error.reason === 'expired' || error.reason === 'restarted';
+    const code = expired ? SubscriptionErrorCode.CURSOR_EXPIRED : SubscriptionErrorCode.BAD_CURSOR;
+    const advice = expired ? ': query the current state (stock, orders), then subscribe without `after`' : '';
     return new GraphQLError(`${error.message}${advice}`, { extensions: { code } });
   }
   if (error instanceof GraphQLError) {

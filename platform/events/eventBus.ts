@@ -75,7 +75,8 @@ export interface EventSubscription {
 /** A cursor that cannot be read from: not a cursor, trimmed away, or from another stream. */
 export class StreamCursorError extends Error {
   constructor(
-    readonly reason: 'malformed' | 'expired' | 'unknown',
+    /** `restarted`: issued by an embedded (in-process) bus of an earlier run, whose events are gone. */
+    readonly reason: 'malformed' | 'expired' | 'restarted' | 'unknown',
     readonly cursor: string,
   ) {
     super(
@@ -83,7 +84,9 @@ export class StreamCursorError extends Error {
         ? `"${cursor}" is not a stream cursor (expected "<milliseconds>-<sequence>")`
         : reason === 'expired'
           ? `Cursor ${cursor} is older than the stream retains: events after it were trimmed`
-          : `Cursor ${cursor} is ahead of the stream: it was not issued by this deployment`,
+          : reason === 'restarted'
+            ? `Cursor ${cursor} is from before the embedded event bus restarted: the events after it are gone`
+            : `Cursor ${cursor} is ahead of the stream: it was not issued by this deployment`,
     );
     this.name = 'StreamCursorError';
   }

@@ -22,15 +22,25 @@ interface StreamLog {
 
 /**
  * The embedded bus: streams kept in memory, so every service must share this process. Cursors
- * look like Redis stream ids (`<n>-0`) so that clients cannot tell the two apart; like Redis,
- * a stream keeps about its newest `maxStreamLength` events.
+ * look like Redis stream ids, `<epoch>-<n>`: the bus's start time in milliseconds, then the
+ * event's number in its stream. A bus started later numbers from 1 again, under a later epoch,
+ * so that a cursor kept from before a restart is never taken for a place in the new streams:
+ * reading after it is CURSOR_EXPIRED (its events died with the process), and a subscription
+ * after it gets every event of the new run. Like Redis, a stream keeps about its newest
+ * `maxStreamLength` events.
  */
 export class InProcessEventBus implements EventBus {
   private readonly streams = new Map<string, StreamLog>();
   private readonly appended = new EventEmitter().setMaxListeners(0);
   private readonly subscriptions = new Set<EventSubscription>();
+  private readonly epoch: bigint;
 
-  constructor(private readonly maxStreamLength = 100_000) {}
+  constructor(
+    private readonly maxStreamLength = 100_000,
+    epochMs = Date.now(),
+  ) {
+    this.epoch = BigInt(epochMs);
+  }
 
   async publish(stream: string, event: OutgoingEvent): Promise<string> {
     return (await this.publishMany(stream, [event]))[0]!;
@@ -39,7 +49,7 @@ export class InProcessEventBus implements EventBus {
   async publishMany(stream: string, events: readonly OutgoingEvent[]): Promise<string[]> {
     const log = this.log(stream);
     const cursors = events.map((event) => {
-      const cursor = `${log.trimmed + log.events.length + 1}-0`;
+      const cursor = `${this.epoch}-${log.trimmed + log.events.length + 1}`;
       // A copy through JSON, as Redis would carry it: no consumer shares the publisher's objects.
       log.events.push({ stream, cursor, type: event.type, id: event.id ?? null, payload: JSON.parse(payloadText(event)) });
       return cursor;
@@ -56,7 +66,7 @@ export class InProcessEventBus implements EventBus {
 
   async subscribe(stream: string, handler: EventHandler, options: SubscribeOptions = {}): Promise<EventSubscription> {
     const log = this.log(stream);
-    let delivered = options.after === undefined ? log.trimmed + log.events.length : eventNumber(options.after);
+    let delivered = options.after === undefined ? log.trimmed + log.events.length : this.eventNumber(options.after, 0);
     let draining = false;
     let closed = false;
     const drain = async () => {
@@ -67,7 +77,7 @@ export class InProcessEventBus implements EventBus {
         const batch = log.events.slice(start, start + MAX_BATCH);
         try {
           await handler(batch);
-          delivered = eventNumber(batch[batch.length - 1]!.cursor);
+          delivered = this.eventNumber(batch[batch.length - 1]!.cursor, 0);
         } catch (error) {
           options.onError?.(error);
           await setTimeout(RETRY_PAUSE_MS);
@@ -91,7 +101,7 @@ export class InProcessEventBus implements EventBus {
 
   async read(stream: string, after: string, limit: number): Promise<BusEvent[]> {
     const log = this.log(stream);
-    const number = eventNumber(after);
+    const number = this.eventNumber(after, 'refused');
     if (number < log.trimmed) throw new StreamCursorError('expired', after);
     if (number > log.trimmed + log.events.length) throw new StreamCursorError('unknown', after);
     const start = number - log.trimmed;
@@ -100,7 +110,7 @@ export class InProcessEventBus implements EventBus {
 
   async readEndingAt(stream: string, through: string | null, limit: number): Promise<BusEvent[]> {
     const log = this.log(stream);
-    const end = through === null ? log.events.length : Math.min(Math.max(eventNumber(through) - log.trimmed, 0), log.events.length);
+    const end = through === null ? log.events.length : Math.min(Math.max(this.eventNumber(through, 0) - log.trimmed, 0), log.events.length);
     return log.events.slice(Math.max(end - limit, 0), end);
   }
 
@@ -108,16 +118,25 @@ export class InProcessEventBus implements EventBus {
     await Promise.all([...this.subscriptions].map((subscription) => subscription.close()));
   }
 
+  /**
+   * The event number in one of this bus's cursors; for a cursor of an earlier run, `earlier`: the
+   * number to take it as (0: before every event of this run), or 'refused' to refuse it.
+   */
+  private eventNumber(cursor: string, earlier: number | 'refused'): number {
+    const [epoch, number] = parseCursor(cursor);
+    // `0-0`, before a stream's first event, is before this run's first event too.
+    if (epoch === 0n && number === 0n) return 0;
+    if (epoch < this.epoch) {
+      if (earlier === 'refused') throw new StreamCursorError('restarted', cursor);
+      return earlier;
+    }
+    if (epoch > this.epoch || number > BigInt(Number.MAX_SAFE_INTEGER)) throw new StreamCursorError('unknown', cursor);
+    return Number(number);
+  }
+
   private log(stream: string): StreamLog {
     let log = this.streams.get(stream);
     if (!log) this.streams.set(stream, (log = { events: [], trimmed: 0 }));
     return log;
   }
-}
-
-/** The event number in an in-process cursor (`<n>-0`). */
-function eventNumber(cursor: string): number {
-  const [number, sequence] = parseCursor(cursor);
-  if (sequence !== 0n || number > BigInt(Number.MAX_SAFE_INTEGER)) throw new StreamCursorError('unknown', cursor);
-  return Number(number);
 }

@@ -127,6 +127,32 @@ for (const [kind, open] of buses) {
   });
 }
 
+describe('the in-process event bus across a restart', () => {
+  it("refuses a cursor of the run before as expired, and subscribes after it from the new run's first event", async () => {
+    // Given a cursor from a bus that has since gone, and the bus of the next run, which starts numbering again
+    const stream = uniqueKey('bus');
+    const before = new InProcessEventBus(100, 1_000);
+    const [, oldCursor] = await before.publishMany(stream, [1, 2].map((n) => ({ type: 'test.thing.happened', payload: { n } })));
+    await before.close();
+    const after = new InProcessEventBus(100, 2_000);
+    const [firstNew] = await after.publishMany(stream, [3, 4, 5].map((n) => ({ type: 'test.thing.happened', payload: { n } })));
+
+    // Then reading after the old cursor is refused, never answered from the wrong place
+    assert.equal(oldCursor, '1000-2');
+    assert.equal(firstNew, '2000-1');
+    await assert.rejects(after.read(stream, oldCursor!, 10), (error: StreamCursorError) => error.reason === 'restarted');
+    await assert.rejects(after.read(stream, '2-0', 10), (error: StreamCursorError) => error.reason === 'restarted', 'a cursor of the numbering before epochs');
+
+    // And a subscription after it gets every event of the new run
+    const resumed = collect(3);
+    const subscription = await after.subscribe(stream, resumed.handler, { after: oldCursor });
+    await resumed.arrived;
+    await subscription.close();
+    assert.deepEqual(resumed.events.map((event) => event.payload), [{ n: 3 }, { n: 4 }, { n: 5 }]);
+    await after.close();
+  });
+});
+
 describe('the Redis Streams event bus, given an entry written by hand', () => {
   const cleanup = useCleanup();
 

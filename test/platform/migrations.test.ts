@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { connectDatabase, type Database } from '../../platform/database/database
 import { applyMigrations, MigrationError, MIGRATIONS_DIR, readMigrations } from '../../platform/database/migrator.ts';
 import { schemaCreationScript } from '../../prisma/schemaDiff.ts';
 import { useCleanup } from '../support/cleanup.ts';
-import { createTestDatabase } from '../support/services.ts';
+import { createTestDatabase, POSTGRES_ADMIN_URL } from '../support/services.ts';
 
 /** Everything about the public schema that a migration can change, except the migrations table. */
 async function catalogOf(db: Database): Promise<unknown> {
@@ -151,5 +152,27 @@ describe('migrations', () => {
     );
     assert.deepEqual(state, { table: null, recorded: 0 });
     assert.deepEqual(await applyMigrations(db), [], 'the good migrations before it stay applied');
+  });
+});
+
+describe('npm run db:migrate', () => {
+  /** Runs the script as `npm run db:migrate` does, against `databaseUrl`; resolves with its exit code and what it printed. */
+  const migrate = (databaseUrl: string) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/migrate.ts'], { env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.once('exit', (code) => resolve({ code, stderr }));
+    });
+
+  it('says in one line how to create a database that does not exist, and exits 1', async () => {
+    const missing = `stockgraph_test_missing_${process.pid}`;
+    const admin = new URL(POSTGRES_ADMIN_URL);
+    admin.pathname = `/${missing}`;
+
+    const { code, stderr } = await migrate(admin.href);
+
+    assert.equal(code, 1);
+    assert.equal(stderr, `stockgraph: database "${missing}" does not exist: create it (createdb ${missing}, or CREATE DATABASE "${missing}" as a user allowed to), then try again\n`);
   });
 });

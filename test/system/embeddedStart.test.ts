@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createClient } from 'graphql-ws';
 import { WebSocket } from 'ws';
 import { useCleanup } from '../support/cleanup.ts';
+import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
 
 interface Started {
   readonly child: ChildProcess;
@@ -15,6 +16,8 @@ interface Started {
   readonly exampleRequestBody: string;
   /** The demo client's key, which the banner prints for the mutation examples. */
   readonly demoKey: string;
+  /** The demo's WMS signing secret and ERP upload token, and the inventory service's URL, as printed for "Feeding it stock". */
+  readonly feeds: { readonly wmsSecret: string; readonly erpImportToken: string; readonly inventoryUrl: string };
 }
 
 /** Runs `npm start`'s script with no DATABASE_URL / REDIS_URL, on free ports, until it prints its banner. */
@@ -27,15 +30,20 @@ async function startEmbedded(dataDir: string): Promise<Started> {
   const banner = new Promise<RegExpMatchArray>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = output.match(/GraphQL gateway\s+(http:\/\/\S+)\/graphql[\s\S]*?-d '(.+)'\n[\s\S]*export STOCKGRAPH_KEY=(\S+)\n/);
+      const match = output.match(
+        /GraphQL gateway\s+(http:\/\/\S+)\/graphql[\s\S]*?-d '(.+)'\n[\s\S]*export STOCKGRAPH_KEY=(\S+)\n[\s\S]*export WMS_SECRET=(\S+) ERP_IMPORT_TOKEN=(\S+)\n\s+curl -s (http:\/\/\S+)\/erp\/balances/,
+      );
       if (match) resolve(match);
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
   });
-  const [, gatewayUrl, exampleRequestBody, demoKey] = await banner;
-  return { child, output: () => output, gatewayUrl: gatewayUrl!, exampleRequestBody: exampleRequestBody!, demoKey: demoKey! };
+  const [, gatewayUrl, exampleRequestBody, demoKey, wmsSecret, erpImportToken, inventoryUrl] = await banner;
+  return {
+    child, output: () => output, gatewayUrl: gatewayUrl!, exampleRequestBody: exampleRequestBody!, demoKey: demoKey!,
+    feeds: { wmsSecret: wmsSecret!, erpImportToken: erpImportToken!, inventoryUrl: inventoryUrl! },
+  };
 }
 
 async function stop(child: ChildProcess): Promise<number | null> {
@@ -115,6 +123,19 @@ describe('npm start on a bare machine', () => {
     assert.ok(change?.data?.stockChanged.item.openOrders.length, 'the selection reached the orders subgraph');
     await changes.return?.();
     await client.dispose();
+
+    // And the printed secrets feed stock in as the README shows: the shipped sample CSV, and a signed WMS event
+    const { wmsSecret, erpImportToken, inventoryUrl } = first.feeds;
+    const uploaded = await fetch(`${inventoryUrl}/erp/balances`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${erpImportToken}`, 'content-type': 'text/csv' },
+      body: readFileSync('examples/erp-balances.csv'),
+    });
+    const upload = (await uploaded.json()) as { received: number; updated: number; unchanged: number; rejected: { line: number; reason: string }[] };
+    assert.equal(uploaded.status, 200);
+    assert.deepEqual([upload.received, upload.updated + upload.unchanged, upload.rejected], [5, 4, [{ line: 6, reason: 'SKU SKU-99999 does not exist' }]]);
+    const posted = await postEvents(inventoryUrl, 'acme-wms', [acmeEvent({ item_code: 'ACME-00001', qty: 2 })], { secret: wmsSecret });
+    assert.deepEqual([posted.status, posted.body.applied], [200, 1]);
     assert.equal(await stop(first.child), 0, 'stops cleanly on SIGTERM');
 
     // And a second start on the same data folder keeps the data and seeds nothing
