@@ -49,6 +49,8 @@ export interface GatewayConfig {
   readonly identitySecret: string | undefined;
   readonly edge: EdgeSettings;
   readonly subscriptions: SubscriptionSettings;
+  /** How long the gateway waits for a subgraph's answer to one fetch, in milliseconds. */
+  readonly subgraphTimeoutMs: number;
 }
 
 const httpUrl = variable.url(['http:', 'https:']);
@@ -104,6 +106,7 @@ export function readGatewayConfig(env: Environment, { allowEmbedded = false }: {
       SUBSCRIPTIONS_PER_CONNECTION: variable.positiveInt(100),
       SUBSCRIPTION_BUFFER_EVENTS: variable.positiveInt(1_000),
       SUBSCRIPTION_LOOKUP_RETRY_MS: variable.positiveInt(30_000),
+      SUBGRAPH_TIMEOUT_MS: variable.positiveInt(30_000),
     },
     env,
   ) as Record<string, string | number | undefined>;
@@ -138,6 +141,7 @@ export function readGatewayConfig(env: Environment, { allowEmbedded = false }: {
       maxBufferedEvents: values.SUBSCRIPTION_BUFFER_EVENTS as number,
       lookupRetryMs: values.SUBSCRIPTION_LOOKUP_RETRY_MS as number,
     },
+    subgraphTimeoutMs: values.SUBGRAPH_TIMEOUT_MS as number,
   });
 }
 

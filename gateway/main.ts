@@ -29,6 +29,7 @@ runService(async (env) => {
     edge,
     identitySecret: config.identitySecret!,
     subscriptions: config.subscriptions,
+    subgraphTimeoutMs: config.subgraphTimeoutMs,
     readinessChecks: events.readinessChecks,
     logger,
   });

@@ -66,6 +66,7 @@ export async function startSystem({ infrastructure, host, ports, logger, env }: 
     edge: await openGatewayEdge(gatewayConfig.edge, { redis: infrastructure.redis, logger: gatewayLogger }),
     identitySecret,
     subscriptions: gatewayConfig.subscriptions,
+    subgraphTimeoutMs: gatewayConfig.subgraphTimeoutMs,
     subgraphUrls: {
       inventory: `${subgraphs.inventory.url}/graphql`,
       orders: `${subgraphs.orders.url}/graphql`,

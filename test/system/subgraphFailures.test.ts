@@ -34,7 +34,7 @@ describe('errors at the gateway: operations it cannot pick, subgraph refusals an
       host: '127.0.0.1',
       ports: { gateway: 0, inventory: 0, orders: 0, reconciliation: 0 },
       logger: createLogger('silent'),
-      env: clients.env,
+      env: { ...clients.env, SUBGRAPH_TIMEOUT_MS: '1000' },
     });
   });
 
@@ -76,6 +76,25 @@ describe('errors at the gateway: operations it cannot pick, subgraph refusals an
 
     assert.deepEqual([wrongMethod.status, wrongMethod.headers.get('allow'), ((await wrongMethod.json()) as any).error.code], [405, 'POST', 'METHOD_NOT_ALLOWED']);
     assert.deepEqual([nowhere.status, ((await nowhere.json()) as any).error], [404, { code: 'NOT_FOUND', message: 'Nothing is served at /nowhere' }]);
+  });
+
+  it('gives up on a subgraph that answers no fetch within SUBGRAPH_TIMEOUT_MS, and serves the rest', async () => {
+    // Orders cannot read its orders while another transaction holds their table: it answers nothing.
+    const { body } = await database.db.withConnection(async (connection) => {
+      await connection.query('BEGIN');
+      await connection.query('LOCK TABLE sales_order IN ACCESS EXCLUSIVE MODE');
+      try {
+        return await post({ query: 'query ($sku: ID!) { item(sku: $sku) { sku openOrders { id } stockLevels { locationId } } }', variables: { sku: DEMO_SKU } });
+      } finally {
+        await connection.query('ROLLBACK');
+      }
+    });
+
+    assert.ok(body.data.item.stockLevels.length > 0);
+    assert.equal(body.data.item.openOrders, null);
+    assert.deepEqual(body.errors?.map((error) => [error.extensions?.code, error.message, error.path]), [
+      ['SUBGRAPH_UNAVAILABLE', 'The orders subgraph is unavailable (no answer in time)', ['item', 'openOrders']],
+    ]);
   });
 
   // Last: it stops the orders subgraph.
