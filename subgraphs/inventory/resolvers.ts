@@ -121,7 +121,7 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
     location: ({ locationId }: { locationId: string }, _: unknown, { loaders }: InventoryContext) => loaders.locationById.load(locationId),
   },
   DeadLetter: {
-    payload: (letter: DeadLetter) => JSON.stringify(letter.payload),
+    payload: (letter: DeadLetter) => letter.rawPayload ?? JSON.stringify(letter.payload),
   },
   Item: {
     __resolveReference: ({ sku }: { sku: string }, { loaders }: InventoryContext) => loaders.itemBySku.load(sku),

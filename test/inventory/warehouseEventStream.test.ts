@@ -321,6 +321,7 @@ describe('WarehouseEventStreamConsumer', () => {
     assert.equal(await onHandWms(), onHandBefore + totalQuantity(receipts.filter((_, i) => i !== 3 && i !== 6)));
     const letters = await database.db.prisma.deadLetter.findMany({ where: { source }, orderBy: { receivedAt: 'asc' } });
     assert.deepEqual(letters.map((letter) => letter.code).sort(), ['APPLY_FAILED', 'QUANTITY_OUT_OF_RANGE']);
+    assert.deepEqual(letters.map((letter) => letter.rawPayload).sort(), [poisoned[3], poisoned[6]].map((event) => JSON.stringify(event)).sort(), 'each kept exactly as it was added');
   });
 
   it("goes on with the other sources while one source's batches fail, naming the stream and entries, and retries it", async () => {

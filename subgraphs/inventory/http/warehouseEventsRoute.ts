@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { readBody, RequestBodyError, sendJson, type HttpRoute } from '../../../platform/http/serviceHttpServer.ts';
 import type { Logger } from '../../../platform/logger.ts';
 import { UnknownSourceError, type EventOutcome, type WarehouseEventIngestion } from '../services/warehouseEventIngestion.ts';
+import { findNodeAtLocation, parseTree } from 'jsonc-parser';
 
 /** Why a batch was refused as a whole; `error.code` of the response body. */
 export enum EventBatchErrorCode {
@@ -84,7 +85,7 @@ export function warehouseEventsRoute({
         return refuse(response, 413, EventBatchErrorCode.BATCH_TOO_LARGE, `A batch holds at most ${maxBatchEvents} events, this one ${events.length}`);
       }
       try {
-        const results = await ingestion.ingest(source, events);
+        const results = await ingestion.ingest(source, events, { sourceTextOf: eventTexts(body) });
         onCommitted();
         sendJson(response, 200, { ...countOutcomes(results), results });
       } catch (error) {
@@ -100,6 +101,22 @@ function sameSignature(received: string, expected: string): boolean {
   const a = Buffer.from(received);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * The text of each event of a batch as it was sent, by index, for the dead letters: found with
+ * jsonc-parser's offsets (JSON.parse keeps none), on the first call only, as few batches have one.
+ */
+function eventTexts(body: Buffer): (index: number) => string | undefined {
+  let texts: string[] | undefined;
+  return (index) => {
+    if (!texts) {
+      const text = body.toString('utf8');
+      const events = findNodeAtLocation(parseTree(text)!, ['events']);
+      texts = (events?.children ?? []).map((node) => text.slice(node.offset, node.offset + node.length));
+    }
+    return texts[index];
+  };
 }
 
 function parseBatch(body: Buffer): unknown[] | null {

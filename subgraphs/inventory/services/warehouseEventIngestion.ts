@@ -14,6 +14,13 @@ import type { CanonicalInventoryEvent, ItemEvent, LocationSnapshot } from '../do
 import { mapWarehouseEvent, type SourceMapping } from '../domain/events/sourceMapping.ts';
 import { HeldOrderAllocations } from './heldOrderAllocations.ts';
 
+export interface IngestOptions {
+  /** The dead letter this batch replays (see ingest). */
+  readonly replaying?: string;
+  /** The text the source sent for the event at an index of the batch, kept with it if it is dead-lettered. */
+  readonly sourceTextOf?: (index: number) => string | undefined;
+}
+
 /** What became of one event of a batch. */
 export type EventOutcome =
   | { readonly status: 'APPLIED' | 'DUPLICATE' | 'SUPERSEDED'; readonly eventId: string }
@@ -77,12 +84,13 @@ export class WarehouseEventIngestion {
   }
 
   /**
-   * Ingests one batch from `source`; throws UnknownSourceError when it has no mapping.
+   * Ingests one batch from `source`; throws UnknownSourceError when it has no mapping. A
+   * dead-lettered event keeps the text `sourceTextOf` gives for it, exactly as it was sent.
    * `replaying` names the dead letter the batch replays: it is marked replayed in the batch's
    * transaction, so that it stays replayable unless the batch commits, and is replayed once
    * however many replays race (DeadLetterNotReplayableError for the others).
    */
-  async ingest(source: string, rawEvents: readonly unknown[], options: { replaying?: string } = {}): Promise<EventOutcome[]> {
+  async ingest(source: string, rawEvents: readonly unknown[], options: IngestOptions = {}): Promise<EventOutcome[]> {
     const mapping = this.mappings.get(source);
     if (!mapping) throw new UnknownSourceError(source);
     try {
@@ -94,14 +102,16 @@ export class WarehouseEventIngestion {
       // dead-lettered and the events behind it go on.
       if (rawEvents.length > 1) {
         const outcomes: EventOutcome[] = [];
-        for (const raw of rawEvents) outcomes.push(...(await this.ingest(source, [raw])));
+        for (const [index, raw] of rawEvents.entries()) {
+          outcomes.push(...(await this.ingest(source, [raw], { sourceTextOf: () => options.sourceTextOf?.(index) })));
+        }
         return outcomes;
       }
       return [await this.deadLetterAlone(mapping, rawEvents[0], error, options)];
     }
   }
 
-  private async ingestBatch(mapping: SourceMapping, rawEvents: readonly unknown[], { replaying }: { replaying?: string }): Promise<EventOutcome[]> {
+  private async ingestBatch(mapping: SourceMapping, rawEvents: readonly unknown[], { replaying, sourceTextOf }: IngestOptions): Promise<EventOutcome[]> {
     const { source } = mapping;
     const mapped = rawEvents.map((raw) => mapWarehouseEvent(raw, mapping));
     const events = mapped.flatMap((result) => (result.ok ? [result.event] : []));
@@ -196,20 +206,20 @@ export class WarehouseEventIngestion {
       await recordSerialMovements(tx, plans.flatMap(({ index, event }) => (outcomes[index]?.status === 'APPLIED' && event.kind === 'item' ? [event] : [])));
       if (unclaimed.length) await tx.$executeRaw`DELETE FROM inventory_event WHERE source = ${source} AND event_id = ANY(${unclaimed}::text[])`;
       if (superseded.length) await tx.$executeRaw`UPDATE inventory_event SET outcome = 'SUPERSEDED' WHERE source = ${source} AND event_id = ANY(${superseded}::text[])`;
-      const letters = await insertDeadLetters(tx, source, deadLetters.map((letter) => ({ ...letter, payload: rawEvents[letter.index] })));
+      const letters = await insertDeadLetters(tx, source, deadLetters.map((letter) => ({ ...letter, payload: rawEvents[letter.index], sourceText: sourceTextOf?.(letter.index) })));
       deadLetters.forEach((letter, i) => (outcomes[letter.index] = letters[i]!));
       return outcomes as EventOutcome[];
     });
   }
 
   /** Keeps an event whose application failed (see ingest) as a dead letter, APPLY_FAILED with the failure. */
-  private async deadLetterAlone(mapping: SourceMapping, raw: unknown, error: unknown, { replaying }: { replaying?: string }): Promise<EventOutcome> {
+  private async deadLetterAlone(mapping: SourceMapping, raw: unknown, error: unknown, { replaying, sourceTextOf }: IngestOptions): Promise<EventOutcome> {
     const mapped = mapWarehouseEvent(raw, mapping);
     const eventId = mapped.ok ? mapped.event.eventId : eventIdOf(raw, mapping);
     const reason = `it could not be applied: ${databaseMessageOf(error) ?? (error as Error).message}`;
     return this.prisma.$transaction(async (tx) => {
       if (replaying !== undefined) await claimReplay(tx, replaying);
-      const [letter] = await insertDeadLetters(tx, mapping.source, [{ eventId, code: APPLY_FAILED, reason, payload: raw }]);
+      const [letter] = await insertDeadLetters(tx, mapping.source, [{ eventId, code: APPLY_FAILED, reason, payload: raw, sourceText: sourceTextOf?.(0) }]);
       return letter!;
     });
   }
@@ -274,16 +284,17 @@ async function claimReplay(tx: Prisma.TransactionClient, deadLetterId: string): 
 async function insertDeadLetters(
   tx: Prisma.TransactionClient,
   source: string,
-  letters: readonly { eventId: string | null; code: string; reason: string; payload: unknown }[],
+  letters: readonly { eventId: string | null; code: string; reason: string; payload: unknown; sourceText?: string | undefined }[],
 ): Promise<Extract<EventOutcome, { status: 'DEAD_LETTERED' }>[]> {
   if (letters.length === 0) return [];
   const ids = letters.map(() => `DL-${randomUUID()}`);
   await tx.$executeRaw`
-    INSERT INTO dead_letter (id, source, event_id, code, reason, payload)
-    SELECT id, ${source}, event_id, code, reason, payload FROM unnest(
+    INSERT INTO dead_letter (id, source, event_id, code, reason, payload, raw_payload)
+    SELECT id, ${source}, event_id, code, reason, payload, raw_payload FROM unnest(
       ${ids}::text[], ${letters.map((d) => d.eventId && withoutNul(d.eventId))}::text[], ${letters.map((d) => d.code)}::text[],
-      ${letters.map((d) => withoutNul(d.reason))}::text[], ${letters.map((d) => jsonWithoutNul(JSON.stringify(d.payload ?? null)))}::jsonb[])
-      AS dl(id, event_id, code, reason, payload)`;
+      ${letters.map((d) => withoutNul(d.reason))}::text[], ${letters.map((d) => jsonWithoutNul(JSON.stringify(d.payload ?? null)))}::jsonb[],
+      ${letters.map((d) => (d.sourceText === undefined || d.sourceText.includes('\u0000') ? null : d.sourceText))}::text[])
+      AS dl(id, event_id, code, reason, payload, raw_payload)`;
   return letters.map(({ eventId, code, reason }, i) => ({ status: 'DEAD_LETTERED', eventId, code, reason, deadLetterId: ids[i]! }));
 }
 

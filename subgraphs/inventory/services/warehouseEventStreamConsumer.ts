@@ -264,11 +264,18 @@ export class WarehouseEventStreamConsumer {
       this.hooks.onError(new Error(`Entries ${trimmed.join(', ')} of ${stream} were trimmed from the stream before they were applied`));
     }
     if (rawEvents.length > 0) {
-      await this.ingestion.ingest(source, rawEvents);
+      const sent = entries.flatMap(([, fields]) => (fields ? [eventFieldOf(fields)] : []));
+      await this.ingestion.ingest(source, rawEvents, { sourceTextOf: (index) => sent[index] });
       this.hooks.onCommitted();
     }
     return this.redis.xack(stream, CONSUMER_GROUP, ...entries.map(([id]) => id));
   }
+}
+
+/** The entry's `event` field as the producer wrote it; undefined when it has none. */
+function eventFieldOf(fields: readonly string[]): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'event') return fields[i + 1];
+  return undefined;
 }
 
 /** The entry's `event` parsed; the raw string when it is not JSON; all its fields when it has no `event`. */
