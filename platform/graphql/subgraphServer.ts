@@ -75,7 +75,10 @@ export async function startSubgraphServer<Context extends BaseContext>(
     port,
     host,
     logger,
-    admit: async (request, graphQLRequest) => ({ context: definition.createContext(verifyIdentity(request)), request: graphQLRequest }),
+    admit: async (request, graphQLRequest) => {
+      const identity = verifyIdentity(request);
+      return { context: definition.createContext(identity), request: graphQLRequest, correlationId: identity.correlationId };
+    },
     readinessChecks,
     routes: definition.routes ?? [],
   });
