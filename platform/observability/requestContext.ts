@@ -59,3 +59,14 @@ export function presentedCorrelationId(headers: IncomingHttpHeaders): string | u
   }
   return undefined;
 }
+
+/**
+ * Runs a background job's `work` on `events` as part of what caused them: in the context of
+ * their correlation id when they share one (one request's events, or one event), so that its log
+ * lines and the events it writes carry it; outside any request context otherwise.
+ */
+export function runForEvents<T>(events: readonly { readonly correlationId: string | null }[], work: () => T): T {
+  const correlationId = events[0]?.correlationId;
+  if (correlationId == null || events.some((event) => event.correlationId !== correlationId)) return storage.exit(work);
+  return storage.run({ correlationId }, work);
+}
