@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { bearerTokenGate } from '../../../platform/http/bearerToken.ts';
 import { readBody, RequestBodyError, sendJson, type HttpRoute } from '../../../platform/http/serviceHttpServer.ts';
 import type { Logger } from '../../../platform/logger.ts';
+import { writeAudit } from '../../../platform/observability/auditLog.ts';
 import { MalformedCsvError, type ErpBalanceImport } from '../services/erpBalanceImport.ts';
 
 /** Why an upload was refused as a whole; `error.code` of the response body. */
@@ -19,7 +20,7 @@ export interface ErpBalancesRouteOptions {
   readonly importer: ErpBalanceImport;
   /** The bearer token uploads must carry (ERP_IMPORT_TOKEN); null refuses every upload. */
   readonly token: string | null;
-  readonly logger: Pick<Logger, 'error'>;
+  readonly logger: Pick<Logger, 'error' | 'info'>;
   /** Called once an upload has changed stock levels (wakes the outbox relay). */
   readonly onCommitted: () => void;
 }
@@ -30,6 +31,9 @@ export interface ErpBalancesRouteOptions {
  * `{received, updated, unchanged, rejected: [{line, reason}]}`, or an error that refuses the
  * whole upload and changes nothing.
  */
+// Uploads carry the one shared ERP_IMPORT_TOKEN, not a named caller.
+const ERP_IMPORT_ACTOR = 'erp-import';
+
 export function erpBalancesRoute({ importer, token, logger, onCommitted }: ErpBalancesRouteOptions): HttpRoute {
   const refuse = (response: ServerResponse, status: number, code: ErpImportErrorCode, message: string) =>
     sendJson(response, status, { error: { code, message } });
@@ -52,10 +56,13 @@ export function erpBalancesRoute({ importer, token, logger, onCommitted }: ErpBa
 
       try {
         const { received, updated, unchanged, rejected } = await importer.importCsv(body.toString('utf8'));
+        writeAudit(logger, { actor: ERP_IMPORT_ACTOR, action: 'erp.balances.upload', outcome: 'ok', received, updated, unchanged, rejected: rejected.length });
         if (updated > 0) onCommitted();
         sendJson(response, 200, { received, updated, unchanged, rejected });
       } catch (error) {
-        if (error instanceof MalformedCsvError) return refuse(response, 400, ErpImportErrorCode.MALFORMED_CSV, error.message);
+        const malformed = error instanceof MalformedCsvError;
+        writeAudit(logger, { actor: ERP_IMPORT_ACTOR, action: 'erp.balances.upload', outcome: malformed ? 'refused' : 'failed', errorCode: malformed ? ErpImportErrorCode.MALFORMED_CSV : 'INTERNAL_SERVER_ERROR' });
+        if (malformed) return refuse(response, 400, ErpImportErrorCode.MALFORMED_CSV, error.message);
         logger.error({ err: error }, 'ERP balance upload failed');
         sendJson(response, 500, {
           error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error; part of the upload may have been applied, and uploading it again is safe' },
