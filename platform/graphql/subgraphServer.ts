@@ -60,8 +60,6 @@ export async function startSubgraphServer<Context extends BaseContext>(
   { port, host, logger, readinessChecks, identitySecret }: SubgraphServerOptions,
 ): Promise<RunningService> {
   const verifyIdentity = identityVerifier(identitySecret);
-  // Who each request's context acts for, for the audit line of its mutations.
-  const callers = new WeakMap<Context, string>();
   const schema = buildSubgraphSchema({
     typeDefs: parse(readFileSync(definition.schemaPath, 'utf8')),
     // buildSubgraphSchema types resolvers for an unknown context; ours are typed for Context.
@@ -74,7 +72,7 @@ export async function startSubgraphServer<Context extends BaseContext>(
     // response cache it does not run, at the price of a hook on every resolved field.
     plugins: [
       ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(),
-      auditMutations<Context>(logger, (context) => callers.get(context) ?? 'unknown'),
+      auditMutations(logger),
     ],
   });
   const service = await serveApollo(apollo, {
@@ -84,9 +82,7 @@ export async function startSubgraphServer<Context extends BaseContext>(
     logger,
     admit: async (request, graphQLRequest) => {
       const identity = verifyIdentity(request);
-      const context = definition.createContext(identity);
-      callers.set(context, identity.caller);
-      return { context, request: graphQLRequest, correlationId: identity.correlationId };
+      return { context: definition.createContext(identity), request: graphQLRequest, correlationId: identity.correlationId, caller: identity.caller };
     },
     readinessChecks,
     routes: definition.routes ?? [],

@@ -22,6 +22,8 @@ export interface Admission<Context> {
   readonly request: HTTPGraphQLRequest;
   /** The request's correlation id when admission knows better than its headers (a subgraph: the one the gateway signed). */
   readonly correlationId?: string;
+  /** Who the request acts for, when admission verified it (RequestContext.caller). */
+  readonly caller?: string;
 }
 
 /**
@@ -93,6 +95,7 @@ export function createServiceHttpServer<Context extends BaseContext>({
       if (error instanceof GraphQLError) return sendRefusal(response, error);
       throw error;
     }
+    requestContext.caller = admission.caller;
     if (admission.correlationId !== undefined && admission.correlationId !== requestContext.correlationId) {
       requestContext.correlationId = admission.correlationId;
       response.setHeader(REQUEST_ID_HEADER, admission.correlationId);

@@ -4,6 +4,7 @@ import {
   type GraphQLInputType, type GraphQLSchema, type OperationDefinitionNode,
 } from 'graphql';
 import type { Logger } from '../logger.ts';
+import { currentRequestContext } from './requestContext.ts';
 
 /**
  * An audit line: `{"log":"audit", "actor", "action", "outcome", ...}`, plus the time and the
@@ -33,13 +34,13 @@ interface AuditedField {
 
 /**
  * An Apollo Server plugin that writes an audit line for each mutation, once answered: the caller
- * (`actorOf` the request's context), the operation's name, each root field with the ID
+ * (the request context's, as admission verified it), the operation's name, each root field with the ID
  * arguments it acted on and its error codes; `ok` when no field failed, else `refused`.
  */
-export function auditMutations<Context extends BaseContext>(logger: Pick<Logger, 'info'>, actorOf: (context: Context) => string): ApolloServerPlugin<Context> {
+export function auditMutations(logger: Pick<Logger, 'info'>): ApolloServerPlugin<BaseContext> {
   return {
     requestDidStart: async () => ({
-      willSendResponse: async ({ operation, schema, request, response, contextValue, errors }) => {
+      willSendResponse: async ({ operation, schema, request, response, errors }) => {
         if (operation?.operation !== 'mutation') return;
         const body = response.body;
         const answerErrors = body.kind === 'single' ? (body.singleResult.errors ?? []) : (errors ?? []);
@@ -51,7 +52,7 @@ export function auditMutations<Context extends BaseContext>(logger: Pick<Logger,
             .map((error) => String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR')),
         }));
         writeAudit(logger, {
-          actor: actorOf(contextValue),
+          actor: currentRequestContext()?.caller ?? 'unknown',
           action: 'mutation',
           outcome: answerErrors.length === 0 ? 'ok' : 'refused',
           operationName: request.operationName ?? operation.name?.value ?? null,

@@ -11,6 +11,8 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
  */
 export interface RequestContext {
   correlationId: string;
+  /** Who the request acts for once verified (a subgraph's signed identity), for audit lines; never a secret. */
+  caller?: string;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();
