@@ -6,6 +6,7 @@ import type { SubgraphName } from '../platform/config/services.ts';
 import type { EventBus } from '../platform/events/eventBus.ts';
 import { apolloServerDefaults, serveApollo } from '../platform/graphql/apolloService.ts';
 import { IDENTITY_HEADER, identitySigner, newCorrelationId } from '../platform/graphql/callerIdentity.ts';
+import { injectTraceHeaders } from '../platform/observability/tracing.ts';
 import { withSingleFetchFastPath } from '../platform/graphql/singleFetchGateway.ts';
 import { AnswerPrinter, SubgraphDataSource } from '../platform/graphql/unparsedAnswers.ts';
 import type { ReadinessCheck, RunningService } from '../platform/http/serviceHttpServer.ts';
@@ -72,6 +73,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
         IDENTITY_HEADER,
         signIdentity({ caller: principal.name, scopes: [...principal.scopes], locations: principal.locations, correlationId }),
       );
+      // So that the subgraph's spans join the trace of this fetch (gateway.fetch).
+      if (request.http) injectTraceHeaders(request.http.headers);
     },
   })]));
   const policy = new OperationPolicy();

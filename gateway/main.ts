@@ -1,6 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { openEventBus } from '../platform/infrastructure.ts';
 import { createLogger } from '../platform/logger.ts';
+import { readTracingConfig, startTracing } from '../platform/observability/tracing.ts';
 import { runService } from '../platform/runService.ts';
 import { readGatewayConfig } from './config.ts';
 import { openGatewayEdge } from './edge/gatewayEdge.ts';
@@ -16,6 +17,7 @@ setFlagsFromString('--heap-growing-percent=100');
 
 runService(async (env) => {
   const config = readGatewayConfig(env);
+  const tracing = startTracing(readTracingConfig(env), { defaultServiceName: 'stockgraph-gateway' });
   const logger = createLogger(config.logLevel).child({ service: 'gateway' });
   // Started alone, the gateway always has a REDIS_URL and an identity secret: readGatewayConfig requires them.
   const events = openEventBus({ kind: 'redis', ...config.redis! });
@@ -37,6 +39,7 @@ runService(async (env) => {
     stop: async () => {
       await gateway.stop();
       await events.close();
+      await tracing.shutdown();
     },
   };
 });

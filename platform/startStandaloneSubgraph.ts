@@ -4,6 +4,7 @@ import type { SubgraphName } from './config/services.ts';
 import { startSubgraphServer, type SubgraphDefinition, type SubgraphEnvironment } from './graphql/subgraphServer.ts';
 import { openInfrastructure } from './infrastructure.ts';
 import { createLogger } from './logger.ts';
+import { readTracingConfig, startTracing } from './observability/tracing.ts';
 import { runService } from './runService.ts';
 
 /**
@@ -16,6 +17,7 @@ export function startStandaloneSubgraph<Context extends BaseContext>(
 ): void {
   runService(async (env) => {
     const config = readSubgraphConfig(name, env, { allowEmbedded: false });
+    const tracing = startTracing(readTracingConfig(env), { defaultServiceName: `stockgraph-${name}` });
     const logger = createLogger(config.logLevel).child({ service: name });
     const infrastructure = await openInfrastructure(config);
     const server = await startSubgraphServer(define({ infrastructure, env, logger }), {
@@ -30,6 +32,7 @@ export function startStandaloneSubgraph<Context extends BaseContext>(
       stop: async () => {
         await server.stop();
         await infrastructure.close();
+        await tracing.shutdown();
       },
     };
   });

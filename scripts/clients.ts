@@ -4,12 +4,21 @@
 //   rotate <name>    a new key; the client's earlier keys stop working
 //   revoke <name>    the client's keys stop working (the client stays listed, revoked)
 //   list             every client, its scopes, locations and safelist; never a key or a digest
+// Each change writes an audit line (JSON, "log":"audit") to stderr; stdout keeps the key alone on its last line.
 import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { pino } from 'pino';
 import { CLIENT_NAME, newApiKey, readClientsFile, writeClientsFile, type ClientEntry, type ClientsFile } from '../gateway/clients/clientsFile.ts';
 import { readPersistedQueryManifest } from '../gateway/edge/persistedQueryManifest.ts';
 import { GRANTABLE_SCOPE_NAMES } from '../gateway/edge/scopes.ts';
+import { createLogger } from '../platform/logger.ts';
+import { writeAudit } from '../platform/observability/auditLog.ts';
+
+const auditLogger = createLogger('info', pino.destination({ dest: 2, sync: true }));
+const audit = (action: string, client: string, details: Record<string, unknown> = {}) =>
+  writeAudit(auditLogger, { actor: `cli:${userInfo().username}`, action, outcome: 'ok', client, ...details });
 
 class UsageError extends Error {}
 
@@ -51,6 +60,7 @@ function main(argv: readonly string[], path: string): string[] {
         ...(manifest && { manifest }),
         keys: [record],
       });
+      audit('client.add', name, { scopes, locations: locations.length > 0 ? locations : null, manifest: manifest ?? null });
       return [`Added ${name} to ${path}: ${describe({ name, scopes: scopes as ClientEntry['scopes'], ...(locations.length > 0 && { locations }), ...(manifest && { manifest }), keys: [record] })}.`, 'Its API key, shown only this once:', key];
     }
     case 'rotate': {
@@ -58,11 +68,13 @@ function main(argv: readonly string[], path: string): string[] {
       const { key, record } = newApiKey();
       const { revokedAt: _, ...client } = existing;
       save({ ...client, keys: [record] });
+      audit('client.rotate', name);
       return [`Rotated the key of ${name}: its earlier keys stop working once the gateway reloads ${path} (within a second or two).`, 'Its new API key, shown only this once:', key];
     }
     case 'revoke': {
       if (!existing) throw new UsageError(`No client ${name} in ${path}`);
       save({ ...existing, keys: [], revokedAt: new Date().toISOString() });
+      audit('client.revoke', name);
       return [`Revoked ${name}: its keys stop working once the gateway reloads ${path} (within a second or two). Rotate it to give it a key again.`];
     }
     default:

@@ -11,6 +11,7 @@ import { readSubgraphConfig } from '../platform/config/subgraphConfig.ts';
 import { applyMigrations } from '../platform/database/migrator.ts';
 import { openInfrastructure } from '../platform/infrastructure.ts';
 import { createLogger } from '../platform/logger.ts';
+import { readTracingConfig, startTracing } from '../platform/observability/tracing.ts';
 import { runService } from '../platform/runService.ts';
 import { readGatewayConfig } from '../gateway/config.ts';
 import { READ_SCOPES } from '../gateway/edge/scopes.ts';
@@ -37,6 +38,8 @@ runService(async (startEnv) => {
     reconciliation: readSubgraphConfig('reconciliation', env, { allowEmbedded: true }).port,
   };
   const logger = createLogger(runtime.logLevel);
+  // One process serves every service: one service name, told apart on spans by `stockgraph.service`.
+  const tracing = startTracing(readTracingConfig(env), { defaultServiceName: 'stockgraph' });
   const infrastructure = await openInfrastructure(runtime);
   const applied = await applyMigrations(infrastructure.db);
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
@@ -56,6 +59,7 @@ runService(async (startEnv) => {
       await system.stop();
       await erp?.simulator.stop();
       await infrastructure.close();
+      await tracing.shutdown();
     },
   };
 });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { HTTPGraphQLRequest } from '@apollo/server';
 import { GraphQLError } from 'graphql';
-import { newCorrelationId } from '../../platform/graphql/callerIdentity.ts';
+import { currentCorrelationId, newCorrelationId } from '../../platform/observability/requestContext.ts';
 import type { Admit } from '../../platform/http/serviceHttpServer.ts';
 import type { Authenticate } from './authentication.ts';
 import type { Principal } from './principal.ts';
@@ -22,8 +22,6 @@ export const EdgeErrorCode = {
   OPERATION_NOT_ALLOWED: 'OPERATION_NOT_ALLOWED',
 } as const;
 
-const CORRELATION_ID = /^[\w.:-]{1,100}$/;
-
 /**
  * The gateway's edge, before Apollo Server parses anything: who is calling (authenticate), how
  * fast (a token bucket per caller: RATE_LIMITED, HTTP 429 with Retry-After), and which
@@ -36,8 +34,8 @@ export function edgeAdmission({ authenticate, rateLimiter }: { authenticate: Aut
     const principal = await authenticate({ authorization: request.headers.authorization, remoteAddress: request.socket.remoteAddress });
     const refusal = await rateLimitRefusal(rateLimiter, principal);
     if (refusal) throw refusal;
-    const presented = request.headers['x-correlation-id'];
-    const correlationId = typeof presented === 'string' && CORRELATION_ID.test(presented) ? presented : newCorrelationId();
+    // The HTTP server took it from the request's headers (traceparent, x-request-id, x-correlation-id) or made one.
+    const correlationId = currentCorrelationId() ?? newCorrelationId();
     const persistedQuery = typeof operationFields(graphQLRequest)?.extensions?.persistedQuery?.sha256Hash === 'string';
     return { context: { principal, correlationId, persistedQuery }, request: resolvePersistedQuery(graphQLRequest, principal) };
   };

@@ -44,7 +44,8 @@ const CATCH_UP_PAGE = 500;
  * it, and nothing at or before the last cursor it received is delivered again. Every event is
  * checked against its contract (one that breaks it is logged and skipped), and a repeat of an
  * event, by (key, sequence), is dropped: what a relay publishes again after a crash never
- * reaches a subscriber, live or resumed.
+ * reaches a subscriber, live or resumed. A result carries in `extensions.correlationId` the
+ * correlation id of the request (or event) that caused its event, when it had one.
  */
 export class SubscriptionHub {
   private readonly readers = new Map<string, StreamReader>();
@@ -259,6 +260,8 @@ class ResolvedEvent {
 
   constructor(
     private readonly cursor: string,
+    /** The correlation id of what caused the event: sent as the result's `extensions.correlationId`. */
+    private readonly correlationId: string | null,
     private readonly object: Record<string, unknown> | null,
     private readonly errors: readonly GraphQLFormattedError[],
     private readonly cursorKeys: readonly string[],
@@ -276,6 +279,7 @@ class ResolvedEvent {
       } else {
         result = { data: null, errors };
       }
+      if (this.correlationId !== null) result = { ...result, extensions: { correlationId: this.correlationId } };
       this.results.set(responseKey, (json = JSON.stringify(result)));
     }
     return json;
@@ -296,7 +300,7 @@ function resolvedEvents(
       .filter((error) => error.path?.[0] === LOOKUP_RESPONSE_KEY && error.path[1] === index)
       .map((error) => ({ ...error, path: error.path!.slice(2) }));
     // Null without an error: the event's object is not (or no longer) recorded; nothing to deliver.
-    if (object || ownErrors.length > 0) resolved.set(event, new ResolvedEvent(event.cursor, object, ownErrors, lookup.cursorKeys));
+    if (object || ownErrors.length > 0) resolved.set(event, new ResolvedEvent(event.cursor, event.correlationId, object, ownErrors, lookup.cursorKeys));
   });
   return resolved;
 }

@@ -6,6 +6,7 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from './generated/client.ts';
 import type { DatabaseTarget } from '../config/runtimeConfig.ts';
 import { preparedStatementNames } from './preparedStatementNames.ts';
+import { inSpan, SpanKind } from '../observability/tracing.ts';
 
 export { PrismaClient };
 
@@ -54,11 +55,23 @@ export async function connectDatabase(target: DatabaseTarget, options: DatabaseO
 const transactionOptions = { maxWait: 10_000, timeout: 15_000 }; // 10 s, 15 s
 
 function createPrisma(adapter: PrismaPg | PrismaPGlite, { onQuery }: DatabaseOptions): PrismaClient {
-  if (!onQuery) return new PrismaClient({ adapter, transactionOptions });
+  if (!onQuery) return tracedTransactions(new PrismaClient({ adapter, transactionOptions }));
   const prisma = new PrismaClient({ adapter, transactionOptions, log: [{ emit: 'event', level: 'query' }] });
   prisma.$on('query', (event) => onQuery(event.query));
   // Query events only change the type of $on, which callers of Database do not use.
-  return prisma as unknown as PrismaClient;
+  return tracedTransactions(prisma as unknown as PrismaClient);
+}
+
+/**
+ * Every transaction in a `db.transaction` span, child of the request or job that runs it. The
+ * services call `$transaction` themselves, so it is wrapped here, once; Prisma's own tracing
+ * needs @prisma/instrumentation, which Stockgraph does not install.
+ */
+function tracedTransactions(prisma: PrismaClient): PrismaClient {
+  const transaction = prisma.$transaction.bind(prisma) as (...args: unknown[]) => Promise<unknown>;
+  const attributes = { 'db.system.name': 'postgresql' };
+  prisma.$transaction = ((...args: unknown[]) => inSpan('db.transaction', { kind: SpanKind.CLIENT, attributes }, () => transaction(...args))) as PrismaClient['$transaction'];
+  return prisma;
 }
 
 async function connectPostgres(url: string, poolSize: number, options: DatabaseOptions): Promise<Database> {

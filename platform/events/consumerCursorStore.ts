@@ -40,6 +40,8 @@ export interface Refusal {
   readonly type: string;
   readonly payload: unknown;
   readonly reason: string;
+  /** The refused event's, for the log line. */
+  readonly correlationId: string | null;
 }
 
 export async function recordRefusals(tx: Prisma.TransactionClient, consumer: string, stream: string, refusals: readonly Refusal[]): Promise<void> {

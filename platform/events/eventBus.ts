@@ -39,11 +39,12 @@ export interface EventBus {
 }
 
 /**
- * An event to publish: its type, the producer's id for it (its outbox record), and its payload:
+ * An event to publish: its type, the producer's id for it (its outbox record), the correlation id
+ * of the request or event that caused it, and its payload:
  * a value carried as JSON, or `payloadJson`, JSON text sent as it is (an outbox record's, which
  * a relay need not parse only to serialize again).
  */
-export type OutgoingEvent = { readonly type: string; readonly id?: string } & ({ readonly payload: unknown } | { readonly payloadJson: string });
+export type OutgoingEvent = { readonly type: string; readonly id?: string; readonly correlationId?: string } & ({ readonly payload: unknown } | { readonly payloadJson: string });
 
 /** The event's payload as the JSON text the bus carries. */
 export function payloadText(event: OutgoingEvent): string {
@@ -56,6 +57,8 @@ export interface BusEvent {
   readonly type: string;
   /** The producer's id for the event, when it gave one. */
   readonly id: string | null;
+  /** The correlation id of the request or event that caused it, when the producer knew one. */
+  readonly correlationId: string | null;
   /** The payload as published; the raw text when it was not JSON (a contract check refuses it). */
   readonly payload: unknown;
 }

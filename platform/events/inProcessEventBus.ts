@@ -51,7 +51,7 @@ export class InProcessEventBus implements EventBus {
     const cursors = events.map((event) => {
       const cursor = `${this.epoch}-${log.trimmed + log.events.length + 1}`;
       // A copy through JSON, as Redis would carry it: no consumer shares the publisher's objects.
-      log.events.push({ stream, cursor, type: event.type, id: event.id ?? null, payload: JSON.parse(payloadText(event)) });
+      log.events.push({ stream, cursor, type: event.type, id: event.id ?? null, correlationId: event.correlationId ?? null, payload: JSON.parse(payloadText(event)) });
       return cursor;
     });
     // Trim in steps of a tenth, as Redis's approximate MAXLEN does, rather than on every append.

@@ -1,5 +1,6 @@
 import type { PrismaClient } from '../database/database.ts';
-import { MAX_PUBLISH_BATCH, type EventBus } from './eventBus.ts';
+import { inSpan, linkTo, SpanKind } from '../observability/tracing.ts';
+import { MAX_PUBLISH_BATCH, type EventBus, type OutgoingEvent } from './eventBus.ts';
 
 // The first key of the relays' advisory locks (the second is the producer's hash): any fixed
 // number no other lock of Stockgraph's uses.
@@ -11,6 +12,8 @@ interface OutboxRow {
   type: string;
   /** As JSON text: published as stored, never parsed here. */
   payload: string;
+  correlation_id: string | null;
+  traceparent: string | null;
 }
 
 export interface OutboxRelayOptions {
@@ -61,22 +64,33 @@ export class OutboxRelay {
                set_config('enable_bitmapscan', 'off', true)`;
       if (!lock?.locked) return 0;
       const rows = await tx.$queryRaw<OutboxRow[]>`
-        SELECT o.id, o.stream, o.type, o.payload::text AS payload
+        SELECT o.id, o.stream, o.type, o.payload::text AS payload, o.correlation_id, o.traceparent
           FROM event_outbox_pending p JOIN event_outbox o ON o.id = p.id
          WHERE p.producer = ${this.producer}
          ORDER BY p.producer, p.id
          LIMIT ${this.batchSize}`;
       if (rows.length === 0) return 0;
-      // A key's events travel on one stream, so keeping each stream's order keeps every key's;
-      // the streams are independent, so they are sent at once (and all settle before a failure
-      // rolls the batch back: nothing of it is still under way when the next batch goes).
-      const sent = await Promise.allSettled([...byStream(rows)].map(([stream, records]) =>
-        this.bus.publishMany(stream, records.map((row) => ({ type: row.type, id: row.id.toString(), payloadJson: row.payload })))));
-      const failed = sent.find((outcome) => outcome.status === 'rejected');
-      if (failed) throw failed.reason;
+      await this.publish(rows);
       await tx.$executeRaw`DELETE FROM event_outbox_pending WHERE producer = ${this.producer} AND id = ANY(${rows.map((row) => row.id.toString())}::bigint[])`;
       return rows.length;
     }, { timeout: 30_000 });
+  }
+
+  /**
+   * Sends `rows` in an `outbox.publish` span linked to the span that wrote each of them (its
+   * traceparent): a batch serves many requests, so it is linked to their traces, not a child of one.
+   */
+  private publish(rows: readonly OutboxRow[]): Promise<void> {
+    const links = rows.flatMap((row) => linkTo(row.traceparent) ?? []);
+    const attributes = { 'messaging.operation.type': 'send', 'messaging.batch.message_count': rows.length, 'stockgraph.producer': this.producer };
+    return inSpan('outbox.publish', { kind: SpanKind.PRODUCER, attributes, links }, async () => {
+      // A key's events travel on one stream, so keeping each stream's order keeps every key's;
+      // the streams are independent, so they are sent at once (and all settle before a failure
+      // rolls the batch back: nothing of it is still under way when the next batch goes).
+      const sent = await Promise.allSettled([...byStream(rows)].map(([stream, records]) => this.bus.publishMany(stream, records.map(outgoingEvent))));
+      const failed = sent.find((outcome) => outcome.status === 'rejected');
+      if (failed) throw failed.reason;
+    });
   }
 
   /** Relays continuously until stop(); wake() after committing a change publishes it at once. */
@@ -120,6 +134,11 @@ export class OutboxRelay {
       this.wakeUp = done;
     });
   }
+}
+
+function outgoingEvent(row: OutboxRow): OutgoingEvent {
+  const event = { type: row.type, id: row.id.toString(), payloadJson: row.payload };
+  return row.correlation_id === null ? event : { ...event, correlationId: row.correlation_id };
 }
 
 /** The rows of each stream, in their order. */

@@ -36,8 +36,11 @@ export class RedisEventBus implements EventBus {
   async publishMany(stream: string, events: readonly OutgoingEvent[]): Promise<string[]> {
     const pipeline = this.redis.pipeline();
     for (const event of events) {
-      const { type, id } = event;
-      const fields = id === undefined ? ['type', type, 'payload', payloadText(event)] : ['type', type, 'id', id, 'payload', payloadText(event)];
+      const { type, id, correlationId } = event;
+      const fields = ['type', type];
+      if (id !== undefined) fields.push('id', id);
+      if (correlationId !== undefined) fields.push('correlationId', correlationId);
+      fields.push('payload', payloadText(event));
       pipeline.xadd(stream, 'MAXLEN', '~', this.maxStreamLength, '*', ...fields);
     }
     const results = (await pipeline.exec()) ?? [];
@@ -128,5 +131,5 @@ function toEvent(stream: string, cursor: string, fields: string[]): BusEvent {
   } catch {
     // Left as text: an entry written by hand must not stop the stream; its consumer refuses it.
   }
-  return { stream, cursor, type: field('type') ?? '', id: field('id'), payload };
+  return { stream, cursor, type: field('type') ?? '', id: field('id'), correlationId: field('correlationId'), payload };
 }

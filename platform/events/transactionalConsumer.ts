@@ -3,6 +3,7 @@ import { EVENT_CONTRACTS, type EventContract } from '../contracts/events.ts';
 import type { PrismaClient } from '../database/database.ts';
 import type { Prisma } from '../database/generated/client.ts';
 import type { Logger } from '../logger.ts';
+import { runForEvents } from '../observability/requestContext.ts';
 import { lockConsumerCursor, readConsumerCursor, recordRefusals, restartConsumerCursor, saveConsumerCursor, type Refusal } from './consumerCursorStore.ts';
 import { decodeEvent, type DecodedEvent } from './decodedEvent.ts';
 import { compareCursors, StreamCursorError, type BusEvent, type EventBus, type EventSubscription } from './eventBus.ts';
@@ -110,13 +111,15 @@ export class TransactionalConsumer {
     }
   }
 
-  private async handle(events: readonly BusEvent[]): Promise<void> {
-    try {
-      await this.applyInOneTransaction(events);
-    } catch (error) {
-      if (events.length === 1) return this.applyAlone(events[0]!, error);
-      for (const event of events) await this.applyAlone(event);
-    }
+  private handle(events: readonly BusEvent[]): Promise<void> {
+    return runForEvents(events, async () => {
+      try {
+        await this.applyInOneTransaction(events);
+      } catch (error) {
+        if (events.length === 1) return this.applyAlone(events[0]!, error);
+        for (const event of events) await runForEvents([event], () => this.applyAlone(event));
+      }
+    });
   }
 
   /** Applies what of `events` lies after the stored cursor, refuses what breaks its contract, and moves the cursor past them. */
@@ -133,7 +136,7 @@ export class TransactionalConsumer {
         if (!this.taken.has(event.type) && EVENT_CONTRACTS.has(event.type)) continue;
         const decoding = decodeEvent(event, this.taken);
         if (decoding.ok) decoded.push(decoding.event);
-        else refusals.push({ cursor: event.cursor, type: event.type, payload: event.payload, reason: decoding.reason });
+        else refusals.push({ cursor: event.cursor, type: event.type, payload: event.payload, reason: decoding.reason, correlationId: event.correlationId });
       }
       await recordRefusals(tx, name, stream, refusals);
       if (decoded.length) await this.options.apply(tx, decoded);
@@ -164,7 +167,7 @@ export class TransactionalConsumer {
     await this.prisma.$queryRaw`SELECT 1`;
     const { name, stream } = this.options;
     const reason = `applying it failed ${this.maxAttempts} times: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
-    const refusal: Refusal = { cursor: event.cursor, type: event.type, payload: event.payload, reason };
+    const refusal: Refusal = { cursor: event.cursor, type: event.type, payload: event.payload, reason, correlationId: event.correlationId };
     const refused = await this.prisma.$transaction(async (tx) => {
       if (compareCursors(event.cursor, await lockConsumerCursor(tx, name, stream)) <= 0) return false;
       await recordRefusals(tx, name, stream, [refusal]);
@@ -181,6 +184,6 @@ export class TransactionalConsumer {
 
   private logRefusals(refusals: readonly Refusal[]): void {
     const { name, stream, logger } = this.options;
-    for (const { cursor, type, reason } of refusals) logger.error({ consumer: name, stream, cursor, type, reason }, 'refused an event (kept in refused_event)');
+    for (const { cursor, type, reason, correlationId } of refusals) logger.error({ consumer: name, stream, cursor, type, reason, correlationId: correlationId ?? undefined }, 'refused an event (kept in refused_event)');
   }
 }

@@ -43,7 +43,7 @@ export async function serveApollo<Context extends BaseContext>(
   { name, port, host, logger, admit, cors, readinessChecks, routes, responseBody, maxBodyBytes }: ServeOptions<Context>,
 ): Promise<RunningService> {
   await apollo.start();
-  const httpServer = createServiceHttpServer({ apollo, admit, cors, readinessChecks, routes, responseBody, maxBodyBytes });
+  const httpServer = createServiceHttpServer({ name, apollo, admit, cors, readinessChecks, routes, responseBody, maxBodyBytes });
   const url = await listen(httpServer, port, host);
   logger.info({ url: `${url}/graphql` }, `${name} listening`);
   return {

@@ -1,4 +1,4 @@
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { GraphQLError } from 'graphql';
 import { grantsLocation as grantCovers } from '../lang/locationGrant.ts';
@@ -82,7 +82,7 @@ function hmac(secret: string, text: string): Buffer {
   return createHmac('sha256', secret).update(text).digest();
 }
 
-export const newCorrelationId = (): string => randomUUID();
+export { newCorrelationId } from '../observability/requestContext.ts';
 
 /** Whether `identity` may see or act on `locationId` (the rules built on it: platform/lang/locationGrant.ts). */
 export function grantsLocation(identity: Pick<CallerIdentity, 'locations'>, locationId: string): boolean {

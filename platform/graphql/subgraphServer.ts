@@ -11,6 +11,7 @@ import type { HttpRoute, ReadinessCheck, RunningService } from '../http/serviceH
 import { apolloServerDefaults, serveApollo } from './apolloService.ts';
 import { identityVerifier, type CallerIdentity } from './callerIdentity.ts';
 import { compiledExecutionGateway } from './compiledExecutionGateway.ts';
+import { auditMutations } from '../observability/auditLog.ts';
 
 export interface SubgraphDefinition<Context extends BaseContext> {
   readonly name: string;
@@ -52,6 +53,7 @@ export interface SubgraphServerOptions {
  * Serves a subgraph's GraphQL, its routes and its workers. GraphQL answers only requests whose
  * identity the gateway signed (UNAUTHENTICATED otherwise), so the subgraph cannot be queried or
  * mutated around the gateway's checks; routes (WMS and ERP ingestion) keep their own signatures.
+ * Every mutation is audited (platform/observability/auditLog.ts), named for the verified caller.
  */
 export async function startSubgraphServer<Context extends BaseContext>(
   definition: SubgraphDefinition<Context>,
@@ -68,14 +70,20 @@ export async function startSubgraphServer<Context extends BaseContext>(
     ...apolloServerDefaults(logger),
     // Inline traces feed Apollo Studio, which Stockgraph does not report to; cache hints feed a
     // response cache it does not run, at the price of a hook on every resolved field.
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled()],
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(),
+      auditMutations(logger),
+    ],
   });
   const service = await serveApollo(apollo, {
     name: `${definition.name} subgraph`,
     port,
     host,
     logger,
-    admit: async (request, graphQLRequest) => ({ context: definition.createContext(verifyIdentity(request)), request: graphQLRequest }),
+    admit: async (request, graphQLRequest) => {
+      const identity = verifyIdentity(request);
+      return { context: definition.createContext(identity), request: graphQLRequest, correlationId: identity.correlationId, caller: identity.caller };
+    },
     readinessChecks,
     routes: definition.routes ?? [],
   });

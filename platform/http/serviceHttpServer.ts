@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRequest } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import { applyCors, type CorsPolicy } from './cors.ts';
+import { newCorrelationId, presentedCorrelationId, runInRequestContext, type RequestContext } from '../observability/requestContext.ts';
+import { incomingTraceContext, inSpan, outgoingTraceHeaders, SpanKind } from '../observability/tracing.ts';
 
 /** A named dependency check for /readyz: resolves when the dependency is reachable. */
 export type ReadinessCheck = readonly [name: string, check: () => Promise<void>];
@@ -18,6 +20,10 @@ export interface HttpRoute {
 export interface Admission<Context> {
   readonly context: Context;
   readonly request: HTTPGraphQLRequest;
+  /** The request's correlation id when admission knows better than its headers (a subgraph: the one the gateway signed). */
+  readonly correlationId?: string;
+  /** Who the request acts for, when admission verified it (RequestContext.caller). */
+  readonly caller?: string;
 }
 
 /**
@@ -27,6 +33,8 @@ export interface Admission<Context> {
 export type Admit<Context> = (request: IncomingMessage, graphQLRequest: HTTPGraphQLRequest) => Promise<Admission<Context>>;
 
 export interface ServiceHttpServerOptions<Context extends BaseContext> {
+  /** How the service names itself on its spans (`stockgraph.service`). */
+  readonly name: string;
   readonly apollo: ApolloServer<Context>;
   readonly admit: Admit<Context>;
   /** Which browser origins may call GraphQL; none when absent. */
@@ -50,13 +58,20 @@ export interface RunningService {
 }
 
 const GRAPHQL_PATH = '/graphql';
+/** The response header that carries the request's correlation id back (README: Correlation, tracing and audit). */
+export const REQUEST_ID_HEADER = 'x-request-id';
 
 /**
  * The HTTP front of every Stockgraph service: GraphQL on /graphql (Apollo Server's integration
  * contract, `executeHTTPGraphQLRequest`), liveness on /healthz and dependency readiness on
  * /readyz. A plain Node server, so that the gateway can also upgrade it to WebSockets.
+ * Each request is a server span (joining the caller's W3C trace context) and a request context
+ * whose correlation id (presentedCorrelationId, else the trace id, else a new one) every log
+ * line and outbox record written for it carries; the answer returns it in `x-request-id`, and
+ * the span in `traceresponse` (W3C Trace Context level 2) when tracing is on.
  */
 export function createServiceHttpServer<Context extends BaseContext>({
+  name,
   apollo,
   admit,
   cors,
@@ -66,7 +81,7 @@ export function createServiceHttpServer<Context extends BaseContext>({
   readinessTimeoutMs = 2_000, // 2 seconds
   responseBody = (printed) => Buffer.from(printed),
 }: ServiceHttpServerOptions<Context>): Server {
-  const serveGraphQL = async (request: IncomingMessage, response: ServerResponse, url: URL) => {
+  const serveGraphQL = async (request: IncomingMessage, response: ServerResponse, url: URL, requestContext: RequestContext) => {
     const body = request.method === 'POST' ? await readJsonBody(request, maxBodyBytes) : undefined;
     if (body instanceof RequestBodyError) return sendJson(response, body.status, { errors: [{ message: body.message, extensions: { code: body.code } }] });
     const headers = new HeaderMap();
@@ -79,6 +94,11 @@ export function createServiceHttpServer<Context extends BaseContext>({
     } catch (error) {
       if (error instanceof GraphQLError) return sendRefusal(response, error);
       throw error;
+    }
+    requestContext.caller = admission.caller;
+    if (admission.correlationId !== undefined && admission.correlationId !== requestContext.correlationId) {
+      requestContext.correlationId = admission.correlationId;
+      response.setHeader(REQUEST_ID_HEADER, admission.correlationId);
     }
     const result = await apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest: admission.request, context: async () => admission.context });
     response.statusCode = result.status ?? 200;
@@ -100,10 +120,10 @@ export function createServiceHttpServer<Context extends BaseContext>({
 
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
-    const handle = async () => {
+    const handle = async (requestContext: RequestContext) => {
       if (url.pathname === GRAPHQL_PATH) {
         if (cors && applyCors(cors, request, response) === 'answered') return;
-        return serveGraphQL(request, response, url);
+        return serveGraphQL(request, response, url, requestContext);
       }
       if (url.pathname === '/healthz' && request.method === 'GET') return sendJson(response, 200, { status: 'ok' });
       if (url.pathname === '/readyz' && request.method === 'GET') return serveReadiness(response);
@@ -119,7 +139,18 @@ export function createServiceHttpServer<Context extends BaseContext>({
       }
       sendJson(response, 404, { error: { code: 'NOT_FOUND', message: `Nothing is served at ${url.pathname}` } });
     };
-    handle().catch(() => {
+    const attributes = { 'http.request.method': request.method ?? 'GET', 'url.path': url.pathname, 'stockgraph.service': name };
+    inSpan(`${request.method} ${url.pathname}`, { kind: SpanKind.SERVER, attributes }, (span) => {
+      const { traceId } = span.spanContext();
+      const requestContext: RequestContext = { correlationId: presentedCorrelationId(request.headers) ?? (span.isRecording() ? traceId : newCorrelationId()) };
+      response.setHeader(REQUEST_ID_HEADER, requestContext.correlationId);
+      const { traceparent } = outgoingTraceHeaders();
+      if (traceparent) response.setHeader('traceresponse', traceparent);
+      return runInRequestContext(requestContext, async () => {
+        await handle(requestContext);
+        span.setAttribute('http.response.status_code', response.statusCode);
+      });
+    }, incomingTraceContext(request.headers)).catch(() => {
       // Apollo already turns resolver failures into GraphQL errors; reaching here means the
       // connection itself broke, so there may be nobody left to answer.
       if (!response.headersSent) sendJson(response, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' } });

@@ -18,17 +18,17 @@ export function acmeEvent(fields: Record<string, unknown>): Record<string, unkno
   };
 }
 
-/** POSTs a signed batch to `${baseUrl}/events/${source}`. */
+/** POSTs a signed batch to `${baseUrl}/events/${source}`, with `headers` besides its own. */
 export async function postEvents(
   baseUrl: string,
   source: string,
   events: readonly unknown[],
-  { secret = 'test-secret', timestamp = Math.floor(Date.now() / 1000), signature }: { secret?: string; timestamp?: number; signature?: string | null } = {},
-): Promise<{ status: number; body: any }> {
+  { secret = 'test-secret', timestamp = Math.floor(Date.now() / 1000), signature, headers: extraHeaders = {} }: { secret?: string; timestamp?: number; signature?: string | null; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
   const body = JSON.stringify({ events });
-  const headers: Record<string, string> = { 'content-type': 'application/json', [TIMESTAMP_HEADER]: String(timestamp) };
+  const headers: Record<string, string> = { 'content-type': 'application/json', [TIMESTAMP_HEADER]: String(timestamp), ...extraHeaders };
   const signed = signature === undefined ? signEventBatch(secret, timestamp, body) : signature;
   if (signed !== null) headers[SIGNATURE_HEADER] = signed;
   const response = await fetch(`${baseUrl}/events/${source}`, { method: 'POST', headers, body });
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, body: await response.json(), headers: response.headers };
 }

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { bearerTokenGate } from '../../../platform/http/bearerToken.ts';
 import { readBody, RequestBodyError, sendJson, type HttpRoute } from '../../../platform/http/serviceHttpServer.ts';
 import type { Logger } from '../../../platform/logger.ts';
+import { writeAudit } from '../../../platform/observability/auditLog.ts';
 import { ErpImportInterruptedError, MalformedCsvError, type ErpBalanceImport } from '../services/erpBalanceImport.ts';
 
 /** Why an upload was refused as a whole; `error.code` of the response body. */
@@ -23,7 +24,7 @@ export interface ErpBalancesRouteOptions {
   readonly importer: ErpBalanceImport;
   /** The bearer token uploads must carry (ERP_IMPORT_TOKEN); null refuses every upload. */
   readonly token: string | null;
-  readonly logger: Pick<Logger, 'error'>;
+  readonly logger: Pick<Logger, 'error' | 'info'>;
   /** Called once an upload has changed stock levels (wakes the outbox relay). */
   readonly onCommitted: () => void;
 }
@@ -36,6 +37,9 @@ export interface ErpBalancesRouteOptions {
  * IMPORT_INTERRUPTED with `appliedLines`, the ranges `[first, last]` of the rows that were
  * applied before the database failed (no other row was).
  */
+// Uploads carry the one shared ERP_IMPORT_TOKEN, not a named caller.
+const ERP_IMPORT_ACTOR = 'erp-import';
+
 export function erpBalancesRoute({ importer, token, logger, onCommitted }: ErpBalancesRouteOptions): HttpRoute {
   const refuse = (response: ServerResponse, status: number, code: ErpImportErrorCode, message: string) =>
     sendJson(response, status, { error: { code, message } });
@@ -58,11 +62,19 @@ export function erpBalancesRoute({ importer, token, logger, onCommitted }: ErpBa
 
       try {
         const { received, updated, unchanged, rejected } = await importer.importCsv(body.toString('utf8'));
+        writeAudit(logger, { actor: ERP_IMPORT_ACTOR, action: 'erp.balances.upload', outcome: 'ok', received, updated, unchanged, rejected: rejected.length });
         if (updated > 0) onCommitted();
         sendJson(response, 200, { received, updated, unchanged, rejectedCount: rejected.length, rejected: rejected.slice(0, MAX_LISTED_REJECTIONS) });
       } catch (error) {
-        if (error instanceof MalformedCsvError) return refuse(response, 400, ErpImportErrorCode.MALFORMED_CSV, error.message);
-        if (!(error instanceof ErpImportInterruptedError)) throw error;
+        const malformed = error instanceof MalformedCsvError;
+        const interrupted = error instanceof ErpImportInterruptedError;
+        writeAudit(logger, {
+          actor: ERP_IMPORT_ACTOR, action: 'erp.balances.upload', outcome: malformed ? 'refused' : 'failed',
+          errorCode: malformed ? ErpImportErrorCode.MALFORMED_CSV : interrupted ? ErpImportErrorCode.IMPORT_INTERRUPTED : 'INTERNAL_SERVER_ERROR',
+          ...(interrupted && { applied: error.progress.applied, total: error.progress.total }),
+        });
+        if (malformed) return refuse(response, 400, ErpImportErrorCode.MALFORMED_CSV, error.message);
+        if (!interrupted) throw error;
         logger.error({ err: error.cause, applied: error.progress.applied, total: error.progress.total }, 'ERP balance upload failed partway');
         if (error.progress.applied > 0) onCommitted();
         const { applied, total } = error.progress;
