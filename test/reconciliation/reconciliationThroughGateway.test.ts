@@ -9,7 +9,7 @@ import { codeOf, ordersApi } from '../support/orders.ts';
 import type { TestDatabase } from '../support/services.ts';
 import { givenStock } from '../support/stock.ts';
 import { givenPositions, reconciliationApi } from './reconciliationFixtures.ts';
-import { startTestSystem, type TestSystem } from './testSystem.ts';
+import { startTestSystem, type TestSystem } from '../support/testSystem.ts';
 
 // SKU-95xxx: stocked by each test for itself.
 let nextSku = 95_000;
@@ -35,7 +35,7 @@ describe('reconciliation through the gateway: subscriptions, federation and hold
   let reconciliation: ReturnType<typeof reconciliationApi>;
 
   before(async () => {
-    running = await startTestSystem('reconciliation-gateway', { ORDER_RECOVERY_INTERVAL_MS: '100' });
+    running = await startTestSystem('reconciliation-gateway', { env: { ORDER_RECOVERY_INTERVAL_MS: '100' } });
     ({ database, clients, system } = running);
     orders = ordersApi(system.gateway.url, clients.headers());
     reconciliation = reconciliationApi(system.gateway.url, undefined, clients.headers());

@@ -6,7 +6,7 @@ import { startErpSimulator, type ErpSimulator } from '../../simulators/erp/erpSi
 import { useCleanup } from '../support/cleanup.ts';
 import { graphql } from '../support/graphql.ts';
 import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
-import { startTestSystem, type TestSystem } from './testSystem.ts';
+import { startTestSystem, type TestSystem } from '../support/testSystem.ts';
 
 interface SyncFailed {
   cursor: string | null;
@@ -23,7 +23,7 @@ describe('syncFailed through the gateway: a warehouse receipt the ERP keeps refu
   before(async () => {
     erp = await startErpSimulator();
     running = await startTestSystem('sync-failed-gateway', {
-      WMS_SOURCE_SECRETS: 'acme-wms=test-secret', ERP_BASE_URL: erp.baseUrl, ERP_ORGANIZATIONS: 'ATL=DC-01,DFW=DC-02', ERP_SYNC_INTERVAL_MS: '20', ERP_SYNC_BACKOFF_MS: '20',
+      env: { WMS_SOURCE_SECRETS: 'acme-wms=test-secret', ERP_BASE_URL: erp.baseUrl, ERP_ORGANIZATIONS: 'ATL=DC-01,DFW=DC-02', ERP_SYNC_INTERVAL_MS: '20', ERP_SYNC_BACKOFF_MS: '20' },
     });
   });
 

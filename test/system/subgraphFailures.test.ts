@@ -1,50 +1,30 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { openInfrastructure, type Infrastructure } from '../../platform/infrastructure.ts';
-import { createLogger } from '../../platform/logger.ts';
-import { DEMO_SKU, seedDemoData } from '../../prisma/seed.ts';
-import { startSystem, type RunningSystem } from '../../system/startSystem.ts';
-import { testClients } from '../support/gatewayClients.ts';
-import { createTestDatabase, redisNamespace, type TestDatabase } from '../support/services.ts';
+import { DEMO_SKU } from '../../prisma/seed.ts';
+import type { RunningSystem } from '../../system/startSystem.ts';
+import { startTestSystem, type TestSystem } from '../support/testSystem.ts';
 
 // What a client gets back when its request, or a subgraph, cannot be served as asked: a clear
 // code and the right HTTP status, never a masked 500, and every field that could be served.
 describe('errors at the gateway: operations it cannot pick, subgraph refusals and outages', () => {
-  let database: TestDatabase;
-  let infrastructure: Infrastructure;
+  let running: TestSystem;
   let system: RunningSystem;
-  const redis = redisNamespace('subgraph-failures');
-  const clients = testClients();
 
   const post = async (body: unknown) => {
     const response = await fetch(`${system.gateway.url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...clients.headers() },
+      headers: { 'content-type': 'application/json', ...running.clients.headers() },
       body: JSON.stringify(body),
     });
     return { status: response.status, body: (await response.json()) as { data?: any; errors?: { message: string; path?: unknown[]; extensions?: Record<string, unknown> }[] } };
   };
 
   before(async () => {
-    database = await createTestDatabase();
-    await seedDemoData(database.db, { skuCount: 20 });
-    infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 5 }, eventBus: redis.eventBus });
-    system = await startSystem({
-      infrastructure,
-      host: '127.0.0.1',
-      ports: { gateway: 0, inventory: 0, orders: 0, reconciliation: 0 },
-      logger: createLogger('silent'),
-      env: { ...clients.env, SUBGRAPH_TIMEOUT_MS: '1000' },
-    });
+    running = await startTestSystem('subgraph-failures', { skuCount: 20, env: { SUBGRAPH_TIMEOUT_MS: '1000' } });
+    system = running.system;
   });
 
-  after(async () => {
-    await system?.stop();
-    await infrastructure?.close();
-    await redis.clear();
-    clients.remove();
-    await database?.drop();
-  });
+  after(() => running?.stop());
 
   it('answers a document whose operation cannot be picked with 400 OPERATION_RESOLUTION_FAILURE', async () => {
     const twoOperations = 'query A { locations { id } } query B { locations { name } }';
@@ -80,7 +60,7 @@ describe('errors at the gateway: operations it cannot pick, subgraph refusals an
 
   it('gives up on a subgraph that answers no fetch within SUBGRAPH_TIMEOUT_MS, and serves the rest', async () => {
     // Orders cannot read its orders while another transaction holds their table: it answers nothing.
-    const { body } = await database.db.withConnection(async (connection) => {
+    const { body } = await running.database.db.withConnection(async (connection) => {
       await connection.query('BEGIN');
       await connection.query('LOCK TABLE sales_order IN ACCESS EXCLUSIVE MODE');
       try {

@@ -1,15 +1,16 @@
 // The whole system for the tests that go through the gateway: its four services in this process,
 // as startSystem runs them, on a database and a Redis namespace of their own.
 import type { Environment } from '../../platform/config/environment.ts';
-import { openInfrastructure } from '../../platform/infrastructure.ts';
-import { createLogger } from '../../platform/logger.ts';
+import { openInfrastructure, type Infrastructure } from '../../platform/infrastructure.ts';
+import { createLogger, type Logger } from '../../platform/logger.ts';
 import { seedDemoData } from '../../prisma/seed.ts';
 import { startSystem, type RunningSystem } from '../../system/startSystem.ts';
-import { testClients } from '../support/gatewayClients.ts';
-import { createTestDatabase, redisNamespace, type TestDatabase } from '../support/services.ts';
+import { testClients } from './gatewayClients.ts';
+import { createTestDatabase, redisNamespace, type TestDatabase } from './services.ts';
 
 export interface TestSystem {
   readonly database: TestDatabase;
+  readonly infrastructure: Infrastructure;
   readonly system: RunningSystem;
   /** The one client the gateway knows: send `clients.headers()`. */
   readonly clients: ReturnType<typeof testClients>;
@@ -17,11 +18,20 @@ export interface TestSystem {
   stop(): Promise<void>;
 }
 
+export interface TestSystemOptions {
+  /** Adds to (or overrides) every service's variables. */
+  readonly env?: Environment;
+  /** Demo SKUs seeded; 5 by default. */
+  readonly skuCount?: number;
+  /** Where the services log; silent by default. */
+  readonly logger?: Logger;
+}
+
 /**
- * Starts the system on a new database seeded with 5 demo SKUs, runs only on demand; `env` adds
- * to (or overrides) every service's variables. `label` names its Redis namespace.
+ * Starts the system on a new database seeded with demo SKUs, reconciliation runs only on demand.
+ * `label` names its Redis namespace.
  */
-export async function startTestSystem(label: string, env: Environment = {}): Promise<TestSystem> {
+export async function startTestSystem(label: string, { env = {}, skuCount = 5, logger = createLogger('silent') }: TestSystemOptions = {}): Promise<TestSystem> {
   const started: (() => unknown)[] = [];
   const stop = async () => {
     while (started.length) await started.pop()!();
@@ -29,7 +39,7 @@ export async function startTestSystem(label: string, env: Environment = {}): Pro
   try {
     const database = await createTestDatabase();
     started.push(() => database.drop());
-    await seedDemoData(database.db, { skuCount: 5 });
+    await seedDemoData(database.db, { skuCount });
     const clients = testClients();
     started.push(() => clients.remove());
     const redis = redisNamespace(label);
@@ -40,11 +50,11 @@ export async function startTestSystem(label: string, env: Environment = {}): Pro
       infrastructure,
       host: '127.0.0.1',
       ports: { gateway: 0, inventory: 0, orders: 0, reconciliation: 0 },
-      logger: createLogger('silent'),
+      logger,
       env: { ...clients.env, RECONCILIATION_INTERVAL_SECONDS: '0', ...env },
     });
     started.push(() => system.stop());
-    return { database, system, clients, stop };
+    return { database, infrastructure, system, clients, stop };
   } catch (error) {
     await stop();
     throw error;
