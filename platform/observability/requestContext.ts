@@ -1,8 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { isSpanContextValid, ROOT_CONTEXT, trace } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { spanContextOf } from './tracing.ts';
 
 /**
  * What every log line, outbox record and answer of one unit of work shares: an HTTP request, or
@@ -37,13 +36,6 @@ export const newCorrelationId = (): string => randomUUID();
 // An id we accept from a caller is echoed in headers and written to logs: letters, digits and
 // `._:-` only, so that it can carry neither a header break nor a log injection.
 const PRESENTED_ID = /^[\w.:-]{1,100}$/;
-// Parsing and validating traceparent is the library's (W3C Trace Context, level 1): used as a
-// parser only, so that it works whether or not a tracer provider is registered.
-const traceContext = new W3CTraceContextPropagator();
-const headerGetter = {
-  get: (headers: IncomingHttpHeaders, key: string) => headers[key],
-  keys: (headers: IncomingHttpHeaders) => Object.keys(headers),
-};
 
 /**
  * The correlation id a request presents: the trace id of a valid W3C `traceparent`, else a
@@ -51,10 +43,9 @@ const headerGetter = {
  * malformed header is ignored, never echoed).
  */
 export function presentedCorrelationId(headers: IncomingHttpHeaders): string | undefined {
-  if (headers.traceparent !== undefined) {
-    const spanContext = trace.getSpanContext(traceContext.extract(ROOT_CONTEXT, headers, headerGetter));
-    if (spanContext && isSpanContextValid(spanContext)) return spanContext.traceId;
-  }
+  const { traceparent } = headers;
+  const traced = typeof traceparent === 'string' ? spanContextOf(traceparent) : null;
+  if (traced) return traced.traceId;
   for (const name of ['x-request-id', 'x-correlation-id'] as const) {
     const value = headers[name];
     if (typeof value === 'string' && PRESENTED_ID.test(value)) return value;
