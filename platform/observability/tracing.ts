@@ -72,6 +72,11 @@ export function inSpan<T>(name: string, options: { kind?: SpanKind; attributes?:
   });
 }
 
+/** The span under way, when a trace is being recorded here; undefined outside one, and always when tracing is off. */
+export function activeSpan(): Span | undefined {
+  return trace.getActiveSpan();
+}
+
 const headerGetter: TextMapGetter<Record<string, string | string[] | undefined>> = {
   get: (headers, key) => headers[key],
   keys: (headers) => Object.keys(headers),
