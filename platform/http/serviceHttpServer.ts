@@ -71,7 +71,7 @@ export const REQUEST_ID_HEADER = 'x-request-id';
  * the span in `traceresponse` (W3C Trace Context level 2) when tracing is on.
  */
 export function createServiceHttpServer<Context extends BaseContext>({
-  name,
+  name: serviceName,
   apollo,
   admit,
   cors,
@@ -133,7 +133,7 @@ export function createServiceHttpServer<Context extends BaseContext>({
       }
       sendJson(response, 404, { error: 'Not found' });
     };
-    const attributes = { 'http.request.method': request.method ?? 'GET', 'url.path': url.pathname, 'stockgraph.service': name };
+    const attributes = { 'http.request.method': request.method ?? 'GET', 'url.path': url.pathname, 'stockgraph.service': serviceName };
     inSpan(`${request.method} ${url.pathname}`, { kind: SpanKind.SERVER, attributes }, (span) => {
       const { traceId } = span.spanContext();
       const requestContext: RequestContext = { correlationId: presentedCorrelationId(request.headers) ?? (span.isRecording() ? traceId : newCorrelationId()) };

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { spanContextOf } from './tracing.ts';
+import { outgoingTraceHeaders, spanContextOf } from './tracing.ts';
 
 /**
  * What every log line, outbox record and answer of one unit of work shares: an HTTP request, or
@@ -54,12 +54,24 @@ export function presentedCorrelationId(headers: IncomingHttpHeaders): string | u
 }
 
 /**
- * Runs a background job's `work` on `events` as part of what caused them: in the context of
- * their correlation id when they share one (one request's events, or one event), so that its log
- * lines and the events it writes carry it; outside any request context otherwise.
+ * Runs `work` done at once for several causes (a consumer's batch of events, a batch of
+ * requests run together) as part of them: in the context of their correlation id when they share
+ * one, so that its log lines and the events it writes carry it; outside any request context when
+ * they differ, rather than under one cause's id for all.
  */
-export function runForEvents<T>(events: readonly { readonly correlationId: string | null }[], work: () => T): T {
-  const correlationId = events[0]?.correlationId;
-  if (correlationId == null || events.some((event) => event.correlationId !== correlationId)) return storage.exit(work);
+export function runOnBehalfOf<T>(causes: readonly { readonly correlationId: string | null }[], work: () => T): T {
+  const correlationId = causes[0]?.correlationId;
+  if (correlationId == null || causes.some((cause) => cause.correlationId !== correlationId)) return storage.exit(work);
   return storage.run({ correlationId }, work);
+}
+
+/**
+ * The headers that carry the current correlation id and trace context to another Stockgraph
+ * service called over HTTP (x-request-id, traceparent), so that its work is part of this one's.
+ */
+export function correlationHeaders(): Record<string, string> {
+  const correlationId = currentCorrelationId();
+  const headers = outgoingTraceHeaders();
+  if (correlationId !== undefined) headers['x-request-id'] = correlationId;
+  return headers;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { currentCorrelationId, presentedCorrelationId, runForEvents, runInRequestContext } from '../../platform/observability/requestContext.ts';
+import { currentCorrelationId, presentedCorrelationId, runOnBehalfOf, runInRequestContext } from '../../platform/observability/requestContext.ts';
 
 describe('request context', () => {
   const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -22,7 +22,7 @@ describe('request context', () => {
   });
 
   it('runs a batch of events under the id they share, and under none when they differ', async () => {
-    const seen = async (events: { correlationId: string | null }[]) => runInRequestContext({ correlationId: 'outer' }, () => runForEvents(events, async () => currentCorrelationId()));
+    const seen = async (events: { correlationId: string | null }[]) => runInRequestContext({ correlationId: 'outer' }, () => runOnBehalfOf(events, async () => currentCorrelationId()));
     assert.equal(await seen([{ correlationId: 'a' }, { correlationId: 'a' }]), 'a');
     assert.equal(await seen([{ correlationId: 'a' }, { correlationId: 'b' }]), undefined);
     assert.equal(await seen([{ correlationId: null }]), undefined);
