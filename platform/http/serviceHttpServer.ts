@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRequest } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import { applyCors, type CorsPolicy } from './cors.ts';
-import { newCorrelationId, presentedCorrelationId, runInRequestContext, type RequestContext } from '../observability/requestContext.ts';
+import { newCorrelationId, presentedCorrelationId, REQUEST_ID_HEADER, runInRequestContext, type RequestContext } from '../observability/requestContext.ts';
 import { incomingTraceContext, inSpan, outgoingTraceHeaders, SpanKind } from '../observability/tracing.ts';
 
 /** A named dependency check for /readyz: resolves when the dependency is reachable. */
@@ -58,8 +58,6 @@ export interface RunningService {
 }
 
 const GRAPHQL_PATH = '/graphql';
-/** The response header that carries the request's correlation id back (README: Correlation, tracing and audit). */
-export const REQUEST_ID_HEADER = 'x-request-id';
 
 /**
  * The HTTP front of every Stockgraph service: GraphQL on /graphql (Apollo Server's integration

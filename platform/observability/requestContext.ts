@@ -16,6 +16,9 @@ export interface RequestContext {
 
 const storage = new AsyncLocalStorage<RequestContext>();
 
+/** The header that carries a correlation id: on answers, and on calls between Stockgraph services (README: Correlation, tracing and audit). */
+export const REQUEST_ID_HEADER = 'x-request-id';
+
 /** Runs `work` with `context` as the current request context (for everything it awaits, too). */
 export function runInRequestContext<T>(context: RequestContext, work: () => T): T {
   return storage.run(context, work);
@@ -72,6 +75,6 @@ export function runOnBehalfOf<T>(causes: readonly { readonly correlationId: stri
 export function correlationHeaders(): Record<string, string> {
   const correlationId = currentCorrelationId();
   const headers = outgoingTraceHeaders();
-  if (correlationId !== undefined) headers['x-request-id'] = correlationId;
+  if (correlationId !== undefined) headers[REQUEST_ID_HEADER] = correlationId;
   return headers;
 }
