@@ -1,8 +1,12 @@
+import { currentCorrelationId, runOnBehalfOf } from '../observability/requestContext.ts';
+
 /** Runs one batch of requests that share a key; returns one result or Error per request, in order. */
 export type BatchRunner<Request, Result> = (key: string, requests: readonly Request[]) => Promise<readonly (Result | Error)[]>;
 
 interface Waiting<Request, Result> {
   readonly request: Request;
+  /** The submitter's, so that a batch runs under the id its requests share (runOnBehalfOf). */
+  readonly correlationId: string | null;
   readonly resolve: (result: Result) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -28,7 +32,8 @@ export interface KeyedBatcherOptions<Request> {
  * Group commit per key: a request whose key is idle runs at once, alone; requests that arrive
  * while batches for their key are running wait and then run together, as the next batch. So a
  * hot key pays for one transaction per batch instead of one per request, while requests for
- * different keys run side by side. A batch that throws rejects every request in it.
+ * different keys run side by side. A batch that throws rejects every request in it. A batch
+ * runs under its requests' correlation id when they share one, under none otherwise.
  */
 export class KeyedBatcher<Request, Result> {
   private readonly stateByKey = new Map<string, KeyState<Request, Result>>();
@@ -49,7 +54,7 @@ export class KeyedBatcher<Request, Result> {
     return new Promise((resolve, reject) => {
       let state = this.stateByKey.get(key);
       if (!state) this.stateByKey.set(key, (state = { waiting: [], running: 0 }));
-      state.waiting.push({ request, resolve, reject });
+      state.waiting.push({ request, correlationId: currentCorrelationId() ?? null, resolve, reject });
       if (state.running < this.maxConcurrentBatches) void this.drain(key, state);
     });
   }
@@ -59,7 +64,7 @@ export class KeyedBatcher<Request, Result> {
     while (state.waiting.length > 0) {
       const batch = state.waiting.splice(0, this.countThatFit(state.waiting));
       try {
-        const results = await this.runBatch(key, batch.map((waiting) => waiting.request));
+        const results = await runOnBehalfOf(batch, () => this.runBatch(key, batch.map((waiting) => waiting.request)));
         if (results.length !== batch.length) throw new TypeError(`KeyedBatcher: the runner returned ${results.length} results for ${batch.length} requests`);
         batch.forEach((waiting, index) => {
           const result = results[index]!;

@@ -6,7 +6,7 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from './generated/client.ts';
 import type { DatabaseTarget } from '../config/runtimeConfig.ts';
 import { preparedStatementNames } from './preparedStatementNames.ts';
-import { inSpan, SpanKind } from '../observability/tracing.ts';
+import { activeSpan, inSpan, SpanKind } from '../observability/tracing.ts';
 
 export { PrismaClient };
 
@@ -63,14 +63,18 @@ function createPrisma(adapter: PrismaPg | PrismaPGlite, { onQuery }: DatabaseOpt
 }
 
 /**
- * Every transaction in a `db.transaction` span, child of the request or job that runs it. The
- * services call `$transaction` themselves, so it is wrapped here, once; Prisma's own tracing
- * needs @prisma/instrumentation, which Stockgraph does not install.
+ * Every transaction run within a trace in a `db.transaction` span, a child of the span that runs
+ * it. The services call `$transaction` themselves, so it is wrapped here, once; Prisma's own
+ * tracing needs @prisma/instrumentation, which Stockgraph does not install. A transaction outside
+ * any trace (a relay's poll, a sweeper's round) gets none: it would start a trace of its own
+ * several times a second.
  */
 function tracedTransactions(prisma: PrismaClient): PrismaClient {
   const transaction = prisma.$transaction.bind(prisma) as (...args: unknown[]) => Promise<unknown>;
   const attributes = { 'db.system.name': 'postgresql' };
-  prisma.$transaction = ((...args: unknown[]) => inSpan('db.transaction', { kind: SpanKind.CLIENT, attributes }, () => transaction(...args))) as PrismaClient['$transaction'];
+  prisma.$transaction = ((...args: unknown[]) => (activeSpan()
+    ? inSpan('db.transaction', { kind: SpanKind.CLIENT, attributes }, () => transaction(...args))
+    : transaction(...args))) as PrismaClient['$transaction'];
   return prisma;
 }
 

@@ -3,7 +3,7 @@ import { EVENT_CONTRACTS, type EventContract } from '../contracts/events.ts';
 import type { PrismaClient } from '../database/database.ts';
 import type { Prisma } from '../database/generated/client.ts';
 import type { Logger } from '../logger.ts';
-import { runForEvents } from '../observability/requestContext.ts';
+import { runOnBehalfOf } from '../observability/requestContext.ts';
 import { lockConsumerCursor, readConsumerCursor, recordRefusals, restartConsumerCursor, saveConsumerCursor, type Refusal } from './consumerCursorStore.ts';
 import { decodeEvent, type DecodedEvent } from './decodedEvent.ts';
 import { compareCursors, StreamCursorError, type BusEvent, type EventBus, type EventSubscription } from './eventBus.ts';
@@ -112,12 +112,12 @@ export class TransactionalConsumer {
   }
 
   private handle(events: readonly BusEvent[]): Promise<void> {
-    return runForEvents(events, async () => {
+    return runOnBehalfOf(events, async () => {
       try {
         await this.applyInOneTransaction(events);
       } catch (error) {
         if (events.length === 1) return this.applyAlone(events[0]!, error);
-        for (const event of events) await runForEvents([event], () => this.applyAlone(event));
+        for (const event of events) await runOnBehalfOf([event], () => this.applyAlone(event));
       }
     });
   }

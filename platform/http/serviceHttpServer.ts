@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRequest } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import { applyCors, type CorsPolicy } from './cors.ts';
-import { newCorrelationId, presentedCorrelationId, runInRequestContext, type RequestContext } from '../observability/requestContext.ts';
+import { newCorrelationId, presentedCorrelationId, REQUEST_ID_HEADER, runInRequestContext, type RequestContext } from '../observability/requestContext.ts';
 import { incomingTraceContext, inSpan, outgoingTraceHeaders, SpanKind } from '../observability/tracing.ts';
 
 /** A named dependency check for /readyz: resolves when the dependency is reachable. */
@@ -58,8 +58,6 @@ export interface RunningService {
 }
 
 const GRAPHQL_PATH = '/graphql';
-/** The response header that carries the request's correlation id back (README: Correlation, tracing and audit). */
-export const REQUEST_ID_HEADER = 'x-request-id';
 
 /**
  * The HTTP front of every Stockgraph service: GraphQL on /graphql (Apollo Server's integration
@@ -71,7 +69,7 @@ export const REQUEST_ID_HEADER = 'x-request-id';
  * the span in `traceresponse` (W3C Trace Context level 2) when tracing is on.
  */
 export function createServiceHttpServer<Context extends BaseContext>({
-  name,
+  name: serviceName,
   apollo,
   admit,
   cors,
@@ -139,7 +137,7 @@ export function createServiceHttpServer<Context extends BaseContext>({
       }
       sendJson(response, 404, { error: { code: 'NOT_FOUND', message: `Nothing is served at ${url.pathname}` } });
     };
-    const attributes = { 'http.request.method': request.method ?? 'GET', 'url.path': url.pathname, 'stockgraph.service': name };
+    const attributes = { 'http.request.method': request.method ?? 'GET', 'url.path': url.pathname, 'stockgraph.service': serviceName };
     inSpan(`${request.method} ${url.pathname}`, { kind: SpanKind.SERVER, attributes }, (span) => {
       const { traceId } = span.spanContext();
       const requestContext: RequestContext = { correlationId: presentedCorrelationId(request.headers) ?? (span.isRecording() ? traceId : newCorrelationId()) };

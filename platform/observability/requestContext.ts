@@ -1,8 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { isSpanContextValid, ROOT_CONTEXT, trace } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { outgoingTraceHeaders, spanContextOf } from './tracing.ts';
 
 /**
  * What every log line, outbox record and answer of one unit of work shares: an HTTP request, or
@@ -16,6 +15,9 @@ export interface RequestContext {
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();
+
+/** The header that carries a correlation id: on answers, and on calls between Stockgraph services (README: Correlation, tracing and audit). */
+export const REQUEST_ID_HEADER = 'x-request-id';
 
 /** Runs `work` with `context` as the current request context (for everything it awaits, too). */
 export function runInRequestContext<T>(context: RequestContext, work: () => T): T {
@@ -37,13 +39,6 @@ export const newCorrelationId = (): string => randomUUID();
 // An id we accept from a caller is echoed in headers and written to logs: letters, digits and
 // `._:-` only, so that it can carry neither a header break nor a log injection.
 const PRESENTED_ID = /^[\w.:-]{1,100}$/;
-// Parsing and validating traceparent is the library's (W3C Trace Context, level 1): used as a
-// parser only, so that it works whether or not a tracer provider is registered.
-const traceContext = new W3CTraceContextPropagator();
-const headerGetter = {
-  get: (headers: IncomingHttpHeaders, key: string) => headers[key],
-  keys: (headers: IncomingHttpHeaders) => Object.keys(headers),
-};
 
 /**
  * The correlation id a request presents: the trace id of a valid W3C `traceparent`, else a
@@ -51,10 +46,9 @@ const headerGetter = {
  * malformed header is ignored, never echoed).
  */
 export function presentedCorrelationId(headers: IncomingHttpHeaders): string | undefined {
-  if (headers.traceparent !== undefined) {
-    const spanContext = trace.getSpanContext(traceContext.extract(ROOT_CONTEXT, headers, headerGetter));
-    if (spanContext && isSpanContextValid(spanContext)) return spanContext.traceId;
-  }
+  const { traceparent } = headers;
+  const traced = typeof traceparent === 'string' ? spanContextOf(traceparent) : null;
+  if (traced) return traced.traceId;
   for (const name of ['x-request-id', 'x-correlation-id'] as const) {
     const value = headers[name];
     if (typeof value === 'string' && PRESENTED_ID.test(value)) return value;
@@ -63,12 +57,24 @@ export function presentedCorrelationId(headers: IncomingHttpHeaders): string | u
 }
 
 /**
- * Runs a background job's `work` on `events` as part of what caused them: in the context of
- * their correlation id when they share one (one request's events, or one event), so that its log
- * lines and the events it writes carry it; outside any request context otherwise.
+ * Runs `work` done at once for several causes (a consumer's batch of events, a batch of
+ * requests run together) as part of them: in the context of their correlation id when they share
+ * one, so that its log lines and the events it writes carry it; outside any request context when
+ * they differ, rather than under one cause's id for all.
  */
-export function runForEvents<T>(events: readonly { readonly correlationId: string | null }[], work: () => T): T {
-  const correlationId = events[0]?.correlationId;
-  if (correlationId == null || events.some((event) => event.correlationId !== correlationId)) return storage.exit(work);
+export function runOnBehalfOf<T>(causes: readonly { readonly correlationId: string | null }[], work: () => T): T {
+  const correlationId = causes[0]?.correlationId;
+  if (correlationId == null || causes.some((cause) => cause.correlationId !== correlationId)) return storage.exit(work);
   return storage.run({ correlationId }, work);
+}
+
+/**
+ * The headers that carry the current correlation id and trace context to another Stockgraph
+ * service called over HTTP (x-request-id, traceparent), so that its work is part of this one's.
+ */
+export function correlationHeaders(): Record<string, string> {
+  const correlationId = currentCorrelationId();
+  const headers = outgoingTraceHeaders();
+  if (correlationId !== undefined) headers[REQUEST_ID_HEADER] = correlationId;
+  return headers;
 }

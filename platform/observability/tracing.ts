@@ -1,6 +1,6 @@
 import {
-  context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace,
-  type Attributes, type Context, type Link, type Span, type TextMapGetter, type TextMapSetter,
+  context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace,
+  type Attributes, type Context, type Link, type Span, type SpanContext, type TextMapGetter, type TextMapSetter,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -25,7 +25,7 @@ export function readTracingConfig(env: Environment): TracingConfig {
     OTEL_EXPORTER_OTLP_ENDPOINT: variable.url(['http:', 'https:']).optional(),
     OTEL_SERVICE_NAME: variable.text('').optional(),
   }, env);
-  return Object.freeze({ otlpEndpoint: values.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: values.OTEL_SERVICE_NAME });
+  return Object.freeze({ otlpEndpoint: values.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: values.OTEL_SERVICE_NAME || undefined });
 }
 
 export interface Tracing {
@@ -72,6 +72,11 @@ export function inSpan<T>(name: string, options: { kind?: SpanKind; attributes?:
   });
 }
 
+/** The span under way, when a trace is being recorded here; undefined outside one, and always when tracing is off. */
+export function activeSpan(): Span | undefined {
+  return trace.getActiveSpan();
+}
+
 const headerGetter: TextMapGetter<Record<string, string | string[] | undefined>> = {
   get: (headers, key) => headers[key],
   keys: (headers) => Object.keys(headers),
@@ -101,10 +106,19 @@ export function currentTraceparent(): string | null {
   return outgoingTraceHeaders().traceparent ?? null;
 }
 
+// Parsing and validating traceparent is the library's (W3C Trace Context, level 1): used as a
+// parser only, so that it works whether or not a tracer provider is registered.
+const traceContextParser = new W3CTraceContextPropagator();
+
+/** The span context a W3C `traceparent` names; null when it is malformed or names the invalid all-zero trace. */
+export function spanContextOf(traceparent: string): SpanContext | null {
+  const spanContext = trace.getSpanContext(traceContextParser.extract(ROOT_CONTEXT, { traceparent }, headerGetter));
+  return spanContext && isSpanContextValid(spanContext) ? spanContext : null;
+}
+
 /** A link to the span a stored `traceparent` names (as currentTraceparent wrote it); null for anything else. */
 export function linkTo(traceparent: string | null): Link | null {
-  if (!traceparent) return null;
-  const spanContext = trace.getSpanContext(new W3CTraceContextPropagator().extract(ROOT_CONTEXT, { traceparent }, headerGetter));
+  const spanContext = traceparent === null ? null : spanContextOf(traceparent);
   return spanContext ? { context: spanContext } : null;
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { KeyedBatcher } from '../../platform/concurrency/keyedBatcher.ts';
+import { currentCorrelationId, runInRequestContext } from '../../platform/observability/requestContext.ts';
 
 describe('KeyedBatcher', () => {
   it('runs a lone request at once, and groups what arrives for a busy key into the next batch', async () => {
@@ -21,6 +22,34 @@ describe('KeyedBatcher', () => {
     assert.deepEqual(await Promise.all([first, ...queued]), ['a1!', 'a2!', 'a3!']);
     assert.equal(otherKey, 'b1!', 'another key does not wait for a busy one');
     assert.deepEqual(batches, [['A', 'a1'], ['B', 'b1'], ['A', 'a2', 'a3']]);
+  });
+
+  it("runs a batch under its requests' correlation id when they share one, and under none when they differ", async () => {
+    const seen: [string[], string | undefined][] = [];
+    const holds: (() => void)[] = [];
+    const batcher = new KeyedBatcher<string, string>(async (_, requests) => {
+      seen.push([[...requests], currentCorrelationId()]);
+      // A request named `hold` keeps the key busy until released, so that the next ones batch up behind it.
+      if (requests.includes('hold')) await new Promise<void>((resolve) => holds.push(resolve));
+      return [...requests];
+    });
+    const as = (correlationId: string, request: string) => runInRequestContext({ correlationId }, () => batcher.submit('A', request));
+
+    const first = as('first', 'hold');
+    const mixed = [as('second', 'r2'), as('third', 'r3')];
+    holds.shift()!();
+    await Promise.all([first, ...mixed]);
+    const again = as('first', 'hold');
+    const shared = [as('fifth', 'r5'), as('fifth', 'r6')];
+    holds.shift()!();
+    await Promise.all([again, ...shared]);
+
+    assert.deepEqual(seen, [
+      [['hold'], 'first'],
+      [['r2', 'r3'], undefined], // not the id of the request that started the drain
+      [['hold'], 'first'],
+      [['r5', 'r6'], 'fifth'],
+    ]);
   });
 
   it('runs up to maxConcurrentBatches batches of one key at once', async () => {

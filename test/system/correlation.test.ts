@@ -101,6 +101,20 @@ describe('correlation ids: headers in, answers, logs, events and subscriptions o
     assert.deepEqual(audit.fields, [{ field: 'createReservation', ids: { 'input.sku': SKU, 'input.locationId': 'DC-01' }, errorCodes: [] }]);
   });
 
+  it("carries an order's x-request-id to its status events and, through the orders service's call to inventory, to the stock its hold changed", async () => {
+    const requestId = `order-${randomUUID()}`;
+    const reference = `ORD-${randomUUID()}`;
+    const placed = await gatewayPost('mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { id status } }', {
+      input: { reference, channel: 'WEB', idempotencyKey: randomUUID(), lines: [{ sku: 'SKU-00004', quantity: 1, locationId: 'DC-01' }] },
+    }, { 'x-request-id': requestId });
+    assert.equal(placed.body.errors, undefined, JSON.stringify(placed.body.errors));
+    assert.equal(placed.body.data.placeOrder.status, 'RESERVED');
+    const caused = await database.db.query<{ producer: string; type: string }>(
+      `SELECT producer, type FROM event_outbox WHERE correlation_id = $1 ORDER BY id`, [requestId]);
+    assert.ok(caused.some((row) => row.producer === 'orders' && row.type === 'orders.order.statusChanged'), `an order status event under the id: ${JSON.stringify(caused)}`);
+    assert.ok(caused.some((row) => row.producer === 'inventory' && row.type === 'inventory.stockLevel.changed'), `the hold's stock change under the id: ${JSON.stringify(caused)}`);
+  });
+
   it('audits a refused mutation with its error code', async () => {
     const requestId = `refused-${randomUUID()}`;
     const answer = await gatewayPost(RESERVE, {

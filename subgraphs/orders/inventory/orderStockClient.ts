@@ -3,6 +3,7 @@ import {
   holdResponse, inspectionResponse, MAX_ORDER_STOCK_BATCH, ORDER_STOCK_API, releaseResponse,
   type HoldRequestItem, type HoldResult, type InspectionRequestItem, type InspectionResult, type ReleaseResponse,
 } from '../../../platform/contracts/orderStockApi.ts';
+import { correlationHeaders } from '../../../platform/observability/requestContext.ts';
 
 export interface OrderStockClientOptions {
   /** Inventory's base URL (its internal API is served beside its GraphQL endpoint). */
@@ -67,7 +68,7 @@ export class OrderStockClient {
     try {
       response = await fetch(new URL(path, baseUrl), {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...correlationHeaders() },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
       });
