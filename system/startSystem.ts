@@ -3,6 +3,7 @@ import type { SubgraphName } from '../platform/config/services.ts';
 import type { BaseContext } from '@apollo/server';
 import { startSubgraphServer, type SubgraphDefinition, type SubgraphEnvironment } from '../platform/graphql/subgraphServer.ts';
 import type { Environment } from '../platform/config/environment.ts';
+import { readObservabilitySettings } from '../platform/config/observabilityConfig.ts';
 import type { RunningService } from '../platform/http/serviceHttpServer.ts';
 import type { Infrastructure } from '../platform/infrastructure.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -41,6 +42,7 @@ export async function startSystem({ infrastructure, host, ports, logger, env }: 
   // The gateway signs callers' identities for the subgraphs: in one process, with a secret made up for the run unless one is configured.
   const gatewayConfig = readGatewayConfig(env, { allowEmbedded: true });
   const identitySecret = gatewayConfig.identitySecret ?? randomBytes(32).toString('hex');
+  const observability = readObservabilitySettings(env);
   const start = <Context extends BaseContext>(name: SubgraphName, define: (environment: SubgraphEnvironment) => SubgraphDefinition<Context>, subgraphEnv: Environment) => {
     const subgraphLogger = logger.child({ service: name });
     return startSubgraphServer(define({ infrastructure, env: subgraphEnv, logger: subgraphLogger }), {
@@ -49,6 +51,7 @@ export async function startSystem({ infrastructure, host, ports, logger, env }: 
       logger: subgraphLogger,
       readinessChecks: infrastructure.readinessChecks,
       identitySecret,
+      observability,
     });
   };
   const inventory = await start('inventory', inventorySubgraph, { ...env, ...internal });
@@ -72,6 +75,7 @@ export async function startSystem({ infrastructure, host, ports, logger, env }: 
       reconciliation: `${subgraphs.reconciliation.url}/graphql`,
     },
     logger: gatewayLogger,
+    observability,
   });
   return {
     gateway,

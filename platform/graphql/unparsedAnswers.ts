@@ -22,8 +22,23 @@ export class UnparsedData {
 
 type GatewayContext = Record<string, unknown>;
 
-/** A subgraph data source that can also hand back an answer's data unparsed. */
+/** How a subgraph fetch ended: answered with data alone, answered with GraphQL errors, or no usable answer (network, HTTP status, body). */
+export type FetchOutcome = 'ok' | 'errors' | 'failed';
+
+/**
+ * A subgraph data source that can also hand back an answer's data unparsed, and reports each
+ * fetch it makes (the gateway's query plans and its single-fetch fast path both come through
+ * process()) to `fetchStarted`, when given.
+ */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  private readonly fetchStarted: (() => (outcome: FetchOutcome) => void) | undefined;
+
+  /** `fetchStarted` is called as a fetch starts; the function it returns, as the fetch ends. */
+  constructor({ fetchStarted, ...config }: ConstructorParameters<typeof RemoteGraphQLDataSource<GatewayContext>>[0] & { fetchStarted?: () => (outcome: FetchOutcome) => void } = {}) {
+    super(config);
+    this.fetchStarted = fetchStarted;
+  }
+
   // The fetches whose answer is wanted unparsed, by the context each was sent with: the context
   // is what process() hands on to parseBody.
   private readonly unparsedFetches = new WeakSet<object>();
@@ -36,6 +51,19 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     const context: GatewayContext = Object.create(options.context);
     this.unparsedFetches.add(context);
     return this.process({ ...options, context });
+  }
+
+  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+    const ended = this.fetchStarted?.();
+    if (!ended) return super.process(options);
+    try {
+      const response = await super.process(options);
+      ended(response.errors?.length ? 'errors' : 'ok');
+      return response;
+    } catch (error) {
+      ended('failed');
+      throw error;
+    }
   }
 
   override async parseBody(...[response, request, context]: Parameters<RemoteGraphQLDataSource<GatewayContext>['parseBody']>): Promise<object | string> {

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRequest } from '@apollo/server';
 import { GraphQLError } from 'graphql';
+import type { ObservedCaller, RequestObservation, RequestObserver } from '../observability/requestObserver.ts';
 import { applyCors, type CorsPolicy } from './cors.ts';
 
 /** A named dependency check for /readyz: resolves when the dependency is reachable. */
@@ -18,6 +19,8 @@ export interface HttpRoute {
 export interface Admission<Context> {
   readonly context: Context;
   readonly request: HTTPGraphQLRequest;
+  /** Who the request comes from, for metrics and the access log. */
+  readonly caller?: ObservedCaller;
 }
 
 /**
@@ -39,6 +42,8 @@ export interface ServiceHttpServerOptions<Context extends BaseContext> {
   readonly readinessTimeoutMs?: number;
   /** The bytes to send for a GraphQL answer as Apollo Server printed it; by default, its UTF-8. */
   readonly responseBody?: (printed: string) => Buffer;
+  /** Counts, times and logs each request (see RequestObserver). */
+  readonly observer?: RequestObserver;
 }
 
 /** A started service. */
@@ -65,10 +70,14 @@ export function createServiceHttpServer<Context extends BaseContext>({
   maxBodyBytes = 4 * 1024 * 1024, // 4 MiB
   readinessTimeoutMs = 2_000, // 2 seconds
   responseBody = (printed) => Buffer.from(printed),
+  observer,
 }: ServiceHttpServerOptions<Context>): Server {
-  const serveGraphQL = async (request: IncomingMessage, response: ServerResponse, url: URL) => {
+  const serveGraphQL = async (request: IncomingMessage, response: ServerResponse, url: URL, observation: RequestObservation | null) => {
     const body = request.method === 'POST' ? await readJsonBody(request, maxBodyBytes) : undefined;
-    if (body instanceof RequestBodyError) return sendJson(response, body.status, { errors: [{ message: body.message, extensions: { code: body.code } }] });
+    if (body instanceof RequestBodyError) {
+      observation?.failedWith([{ extensions: { code: body.code } }]);
+      return sendJson(response, body.status, { errors: [{ message: body.message, extensions: { code: body.code } }] });
+    }
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(request.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
@@ -77,8 +86,13 @@ export function createServiceHttpServer<Context extends BaseContext>({
     try {
       admission = await admit(request, { method: request.method ?? 'GET', headers, search: url.search, body });
     } catch (error) {
-      if (error instanceof GraphQLError) return sendRefusal(response, error);
-      throw error;
+      if (!(error instanceof GraphQLError)) throw error;
+      observation?.failedWith([error]);
+      return sendRefusal(response, error);
+    }
+    if (observation) {
+      observation.caller = admission.caller ?? null;
+      observer!.attach(admission.context, observation);
     }
     const result = await apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest: admission.request, context: async () => admission.context });
     response.statusCode = result.status ?? 200;
@@ -100,10 +114,12 @@ export function createServiceHttpServer<Context extends BaseContext>({
 
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
+    const observation = observer?.start(request, url.pathname) ?? null;
+    if (observation) response.once('close', () => observation.finish(response.statusCode));
     const handle = async () => {
       if (url.pathname === GRAPHQL_PATH) {
         if (cors && applyCors(cors, request, response) === 'answered') return;
-        return serveGraphQL(request, response, url);
+        return serveGraphQL(request, response, url, observation);
       }
       if (url.pathname === '/healthz' && request.method === 'GET') return sendJson(response, 200, { status: 'ok' });
       if (url.pathname === '/readyz' && request.method === 'GET') return serveReadiness(response);

@@ -64,6 +64,8 @@ export class WarehouseEventIngestion {
   constructor(
     private readonly prisma: PrismaClient,
     mappings: readonly SourceMapping[],
+    /** Hears of each batch's outcomes once its transaction committed (over HTTP, from a stream, or replayed). */
+    private readonly onIngested: (source: string, outcomes: readonly EventOutcome[]) => void = () => {},
   ) {
     this.mappings = new Map(mappings.map((mapping) => [mapping.source, mapping]));
   }
@@ -90,7 +92,7 @@ export class WarehouseEventIngestion {
     const events = mapped.flatMap((result) => (result.ok ? [result.event] : []));
     const catalogue = await this.catalogue(events);
 
-    return this.prisma.$transaction(async (tx) => {
+    const ingested = await this.prisma.$transaction(async (tx) => {
       if (replaying !== undefined) {
         const claimed = await tx.$executeRaw`UPDATE dead_letter SET replayed_at = now() WHERE id = ${replaying} AND replayed_at IS NULL`;
         if (claimed === 0) throw new DeadLetterNotReplayableError('ALREADY_REPLAYED', `Dead letter ${replaying} was already replayed`);
@@ -187,6 +189,8 @@ export class WarehouseEventIngestion {
       }
       return outcomes as EventOutcome[];
     });
+    this.onIngested(source, ingested);
+    return ingested;
   }
 
   /**
