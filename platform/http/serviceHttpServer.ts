@@ -92,7 +92,7 @@ export function createServiceHttpServer<Context extends BaseContext>({
     }
     if (observation) {
       observation.caller = admission.caller ?? null;
-      observer!.attach(admission.context, observation);
+      observer!.attach(admission.request, observation);
     }
     const result = await apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest: admission.request, context: async () => admission.context });
     response.statusCode = result.status ?? 200;

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import type { ApolloServerPlugin, BaseContext, HTTPGraphQLRequest } from '@apollo/server';
 import type { GraphQLFormattedError } from 'graphql';
 import { Counter, Histogram } from 'prom-client';
 import type { Logger } from '../logger.ts';
@@ -97,15 +97,18 @@ export class RequestObserver {
     return new RequestObservation(request.method ?? 'GET', path, (observation, status, seconds) => this.report(observation, status, seconds));
   }
 
-  /** Ties a request's Apollo Server context to its observation, so that `plugin` completes it. */
-  attach(context: object, observation: RequestObservation): void {
-    this.observations.set(context, observation);
+  /**
+   * Ties the request handed to Apollo Server to its observation, so that `plugin` completes it.
+   * By the request rather than the context: Apollo Server runs each operation on a copy of the context.
+   */
+  attach(graphQLRequest: HTTPGraphQLRequest, observation: RequestObservation): void {
+    this.observations.set(graphQLRequest, observation);
   }
 
   /** Adds the operation and the error codes to the observation of the request run in the context attached to it. */
   readonly plugin: ApolloServerPlugin<BaseContext> = {
-    requestDidStart: async ({ contextValue }) => {
-      const observation = this.observations.get(contextValue);
+    requestDidStart: async ({ request }) => {
+      const observation = request.http && this.observations.get(request.http);
       if (!observation) return; // run in process (executeOperation), not over HTTP
       return {
         didResolveOperation: async ({ operationName, operation }) => {
