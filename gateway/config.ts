@@ -1,4 +1,5 @@
 import { ConfigurationError, logLevel, readEnvironment, redisUrl, variable, type Environment } from '../platform/config/environment.ts';
+import { readObservabilitySettings, type ObservabilitySettings } from '../platform/config/observabilityConfig.ts';
 import { DEFAULT_PORTS, SUBGRAPH_NAMES, variablePrefix, type SubgraphName } from '../platform/config/services.ts';
 import { identitySecret, IDENTITY_SECRET_VARIABLE } from '../platform/config/subgraphConfig.ts';
 import type { CorsPolicy } from '../platform/http/cors.ts';
@@ -49,6 +50,8 @@ export interface GatewayConfig {
   readonly identitySecret: string | undefined;
   readonly edge: EdgeSettings;
   readonly subscriptions: SubscriptionSettings;
+  /** METRICS_TOKEN and ACCESS_LOG. */
+  readonly observability: ObservabilitySettings;
 }
 
 const httpUrl = variable.url(['http:', 'https:']);
@@ -138,6 +141,7 @@ export function readGatewayConfig(env: Environment, { allowEmbedded = false }: {
       maxBufferedEvents: values.SUBSCRIPTION_BUFFER_EVENTS as number,
       lookupRetryMs: values.SUBSCRIPTION_LOOKUP_RETRY_MS as number,
     },
+    observability: readObservabilitySettings(env),
   });
 }
 

@@ -1,5 +1,4 @@
 import { setFlagsFromString } from 'node:v8';
-import { readObservabilitySettings } from '../platform/config/observabilityConfig.ts';
 import { openEventBus } from '../platform/infrastructure.ts';
 import { createLogger } from '../platform/logger.ts';
 import { runService } from '../platform/runService.ts';
@@ -17,7 +16,6 @@ setFlagsFromString('--heap-growing-percent=100');
 
 runService(async (env) => {
   const config = readGatewayConfig(env);
-  const observability = readObservabilitySettings(env);
   const logger = createLogger(config.logLevel).child({ service: 'gateway' });
   // Started alone, the gateway always has a REDIS_URL and an identity secret: readGatewayConfig requires them.
   const events = openEventBus({ kind: 'redis', ...config.redis! });
@@ -33,7 +31,7 @@ runService(async (env) => {
     subscriptions: config.subscriptions,
     readinessChecks: events.readinessChecks,
     logger,
-    observability,
+    observability: config.observability,
   });
   return {
     stop: async () => {

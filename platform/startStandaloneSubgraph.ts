@@ -1,5 +1,4 @@
 import type { BaseContext } from '@apollo/server';
-import { readObservabilitySettings } from './config/observabilityConfig.ts';
 import { readSubgraphConfig } from './config/subgraphConfig.ts';
 import type { SubgraphName } from './config/services.ts';
 import { startSubgraphServer, type SubgraphDefinition, type SubgraphEnvironment } from './graphql/subgraphServer.ts';
@@ -17,7 +16,6 @@ export function startStandaloneSubgraph<Context extends BaseContext>(
 ): void {
   runService(async (env) => {
     const config = readSubgraphConfig(name, env, { allowEmbedded: false });
-    const observability = readObservabilitySettings(env);
     const logger = createLogger(config.logLevel).child({ service: name });
     const infrastructure = await openInfrastructure(config);
     const server = await startSubgraphServer(define({ infrastructure, env, logger }), {
@@ -27,7 +25,7 @@ export function startStandaloneSubgraph<Context extends BaseContext>(
       readinessChecks: infrastructure.readinessChecks,
       // Required when the subgraph runs alone (readSubgraphConfig refuses to start without it).
       identitySecret: config.identitySecret!,
-      observability,
+      observability: config.observability,
     });
     return {
       stop: async () => {

@@ -3,7 +3,6 @@ import type { SubgraphName } from '../platform/config/services.ts';
 import type { BaseContext } from '@apollo/server';
 import { startSubgraphServer, type SubgraphDefinition, type SubgraphEnvironment } from '../platform/graphql/subgraphServer.ts';
 import type { Environment } from '../platform/config/environment.ts';
-import { readObservabilitySettings } from '../platform/config/observabilityConfig.ts';
 import type { RunningService } from '../platform/http/serviceHttpServer.ts';
 import type { Infrastructure } from '../platform/infrastructure.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -42,7 +41,8 @@ export async function startSystem({ infrastructure, host, ports, logger, env }: 
   // The gateway signs callers' identities for the subgraphs: in one process, with a secret made up for the run unless one is configured.
   const gatewayConfig = readGatewayConfig(env, { allowEmbedded: true });
   const identitySecret = gatewayConfig.identitySecret ?? randomBytes(32).toString('hex');
-  const observability = readObservabilitySettings(env);
+  // One process: every service answers /metrics and logs as the gateway's configuration says.
+  const { observability } = gatewayConfig;
   const start = <Context extends BaseContext>(name: SubgraphName, define: (environment: SubgraphEnvironment) => SubgraphDefinition<Context>, subgraphEnv: Environment) => {
     const subgraphLogger = logger.child({ service: name });
     return startSubgraphServer(define({ infrastructure, env: subgraphEnv, logger: subgraphLogger }), {
