@@ -9,7 +9,7 @@ export interface OutboxLag {
 }
 
 /** Pending records are counted up to this many: past it the figure means "far behind" anyway, and counting stays cheap. */
-export const OUTBOX_LAG_COUNT_LIMIT = 100_000;
+const OUTBOX_LAG_COUNT_LIMIT = 100_000;
 
 /**
  * Reads `producer`'s outbox lag with two index reads: the pending list's primary key

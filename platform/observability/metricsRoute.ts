@@ -16,7 +16,7 @@ export function metricsRoute(metrics: ServiceMetrics, token: string | null): Htt
   });
   return {
     method: 'GET',
-    path: /^\/metrics$/,
+    path: new RegExp(`^${METRICS_PATH}$`),
     handle: async (request, response) => {
       if (gate && !gate(request, response)) return;
       const { contentType, body } = await metrics.exposition();

@@ -4,6 +4,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import { Counter, Histogram } from 'prom-client';
 import type { Logger } from '../logger.ts';
 import { BoundedLabel } from './boundedLabel.ts';
+import { METRICS_PATH } from './metricsRoute.ts';
 import type { ObservabilitySettings } from '../config/observabilityConfig.ts';
 import type { ServiceMetrics } from './serviceMetrics.ts';
 
@@ -15,15 +16,15 @@ export interface ObservedCaller {
 }
 
 /** The client label of a request whose caller was never established (refused at the edge, unsigned). */
-export const ANONYMOUS_CLIENT = 'anonymous';
+const ANONYMOUS_CLIENT = 'anonymous';
 /** The operation label of a request that never reached a parsed, validated operation. */
-export const NO_OPERATION = 'none';
+const NO_OPERATION = 'none';
 /** The operation label of a valid operation without a name. */
-export const UNNAMED_OPERATION = 'unnamed';
+const UNNAMED_OPERATION = 'unnamed';
 
 // Probes and scrapes come every few seconds from machines, not callers: counting or logging them
 // would drown the requests worth seeing.
-const UNOBSERVED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+const UNOBSERVED_PATHS = new Set(['/healthz', '/readyz', METRICS_PATH]);
 
 const LATENCY_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 // How long an operation name may be in the access log: enough for any real one.

@@ -94,7 +94,7 @@ describe('metrics and the access log of the running system', () => {
     }
   });
 
-  it('counts a query at the gateway by operation and client, its subgraph fetch, and the fetch in the subgraph', async () => {
+  it('counts a query at the gateway by operation and client, its subgraph fetch (the single-fetch fast path), and the fetch in the subgraph', async () => {
     const gatewayBefore = await scrape('gateway');
     const inventoryBefore = await scrape('inventory');
 
@@ -112,7 +112,21 @@ describe('metrics and the access log of the running system', () => {
     assert.equal(delta(gatewayAfter, gatewayBefore, 'stockgraph_subgraph_fetches_total', { subgraph: 'orders' }), 0);
     // The subgraph sees the gateway's fetch, named by the gateway after the client's operation, for the caller the gateway vouched for.
     assert.equal(delta(inventoryAfter, inventoryBefore, 'stockgraph_http_requests_total', { path: '/graphql', operation_type: 'query', client: 'operator', status: '200' }), 1);
-    assert.ok([...inventoryAfter.labelValues('stockgraph_http_requests_total', 'operation')].some((name) => name.startsWith('ItemSku')));
+    assert.ok(inventoryAfter.labelValues('stockgraph_http_requests_total', 'operation').has('ItemSku__inventory__0'));
+  });
+
+  it('counts the fetches of a query plan over two subgraphs, as it counts the single-fetch fast path', async () => {
+    const fetches = async () => {
+      const scraped = await scrape('gateway');
+      return { inventory: scraped.sum('stockgraph_subgraph_fetches_total', { subgraph: 'inventory', outcome: 'ok' }), orders: scraped.sum('stockgraph_subgraph_fetches_total', { subgraph: 'orders', outcome: 'ok' }) };
+    };
+    const before = await fetches();
+
+    const { errors } = await asOperator('query ItemOrders { item(sku: "SKU-00001") { sku openOrders { id } } }');
+
+    assert.equal(errors, undefined);
+    const after = await fetches();
+    assert.deepEqual({ inventory: after.inventory - before.inventory, orders: after.orders - before.orders }, { inventory: 1, orders: 1 });
   });
 
   it('counts reservation outcomes and the error codes a mutation is answered with', async () => {
