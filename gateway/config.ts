@@ -1,4 +1,5 @@
 import { ConfigurationError, logLevel, readEnvironment, redisUrl, variable, type Environment } from '../platform/config/environment.ts';
+import { readObservabilitySettings, type ObservabilitySettings } from '../platform/config/observabilityConfig.ts';
 import { DEFAULT_PORTS, SUBGRAPH_NAMES, variablePrefix, type SubgraphName } from '../platform/config/services.ts';
 import { identitySecret, IDENTITY_SECRET_VARIABLE } from '../platform/config/subgraphConfig.ts';
 import type { CorsPolicy } from '../platform/http/cors.ts';
@@ -51,6 +52,8 @@ export interface GatewayConfig {
   readonly subscriptions: SubscriptionSettings;
   /** How long the gateway waits for a subgraph's answer to one fetch, in milliseconds. */
   readonly subgraphTimeoutMs: number;
+  /** METRICS_TOKEN and ACCESS_LOG. */
+  readonly observability: ObservabilitySettings;
 }
 
 const httpUrl = variable.url(['http:', 'https:']);
@@ -142,6 +145,7 @@ export function readGatewayConfig(env: Environment, { allowEmbedded = false }: {
       lookupRetryMs: values.SUBSCRIPTION_LOOKUP_RETRY_MS as number,
     },
     subgraphTimeoutMs: values.SUBGRAPH_TIMEOUT_MS as number,
+    observability: readObservabilitySettings(env),
   });
 }
 

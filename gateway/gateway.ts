@@ -2,6 +2,7 @@ import { ApolloServer, type ApolloServerPlugin, type GraphQLRequest } from '@apo
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloGateway } from '@apollo/gateway';
 import { GraphQLError, Kind, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
+import { DEFAULT_OBSERVABILITY, type ObservabilitySettings } from '../platform/config/observabilityConfig.ts';
 import type { SubgraphName } from '../platform/config/services.ts';
 import type { EventBus } from '../platform/events/eventBus.ts';
 import { apolloServerDefaults, serveApollo } from '../platform/graphql/apolloService.ts';
@@ -11,6 +12,8 @@ import { withSingleFetchFastPath } from '../platform/graphql/singleFetchGateway.
 import { AnswerPrinter, SubgraphDataSource } from '../platform/graphql/unparsedAnswers.ts';
 import type { ReadinessCheck, RunningService } from '../platform/http/serviceHttpServer.ts';
 import type { Logger } from '../platform/logger.ts';
+import { RequestObserver } from '../platform/observability/requestObserver.ts';
+import { ServiceMetrics } from '../platform/observability/serviceMetrics.ts';
 import type { SubscriptionSettings } from './config.ts';
 import type { GatewayEdge } from './edge/gatewayEdge.ts';
 import { CachePolicy } from './edge/cachePolicy.ts';
@@ -18,6 +21,7 @@ import { MAX_TOKENS } from './edge/operationLimits.ts';
 import { OperationPolicy } from './edge/operationPolicy.ts';
 import { GATEWAY_PRINCIPAL, type Principal } from './edge/principal.ts';
 import { edgeAdmission, rateLimitRefusal, type GatewayContext } from './edge/requestAdmission.ts';
+import { GatewayMetrics } from './gatewayMetrics.ts';
 import { supergraphFromFile } from './supergraph/supergraphFile.ts';
 import { SubscriptionHub } from './subscriptions/subscriptionHub.ts';
 import { serveSubscriptions } from './subscriptions/subscriptionServer.ts';
@@ -43,6 +47,8 @@ export interface GatewayOptions {
   /** Checks of the gateway's own dependencies, beside the subgraphs' readiness. */
   readonly readinessChecks?: readonly ReadinessCheck[];
   readonly logger: Logger;
+  /** METRICS_TOKEN and ACCESS_LOG; by default /metrics is open and the access log on. */
+  readonly observability?: ObservabilitySettings;
 }
 
 const GRAPHQL_PATH = '/graphql';
@@ -57,6 +63,9 @@ const GRAPHQL_PATH = '/graphql';
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningService> {
   const { logger, edge } = options;
+  const serviceMetrics = new ServiceMetrics('gateway');
+  const metrics = new GatewayMetrics(serviceMetrics);
+  const observer = new RequestObserver(serviceMetrics, options.observability ?? DEFAULT_OBSERVABILITY, logger);
   const signIdentity = identitySigner(options.identitySecret);
   // Every fetch carries the caller's verified identity, signed: subgraphs refuse any request
   // without one, and record who acted. Fetches go through Node's own fetch (undici, kept-alive
@@ -67,6 +76,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
   const dataSources = new Map(Object.entries(options.subgraphUrls).map(([name, url]) => [name, new SubgraphDataSource(name, {
     url,
     fetcher: (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) }),
+    fetchStarted: () => metrics.fetchStarted(name),
     willSendRequest: ({ request, context }) => {
       const { principal, correlationId } = context as GatewayContext;
       request.http?.headers.set(
@@ -101,7 +111,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     parseOptions: { maxTokens: MAX_TOKENS },
     persistedQueries: { cache: edge.persistedQueries, ttl: persistedQueryTtlSeconds },
     stringifyResult: printer.stringifyResult,
-    plugins: [operationMustResolve, subscriptionsOverWebSocketOnly, policy.plugin(), cachePolicy.plugin(), ApolloServerPluginCacheControlDisabled()],
+    plugins: [observer.plugin, operationMustResolve, subscriptionsOverWebSocketOnly, policy.plugin(), cachePolicy.plugin(), ApolloServerPluginCacheControlDisabled()],
   });
   const service = await serveApollo(apollo, {
     name: 'gateway',
@@ -111,7 +121,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     responseBody: printer.responseBody,
     maxBodyBytes,
     ...(cors && { cors }),
-    admit: edgeAdmission(edge),
+    admit: edgeAdmission(edge, metrics.rateLimited),
+    observer,
     readinessChecks: [
       ...Object.entries(options.subgraphUrls).map(([name, url]) => subgraphReadiness(name, url)),
       ...(options.readinessChecks ?? []),
@@ -137,14 +148,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     hub,
     schema: () => gateway.schema!,
     authenticate: edge.authenticate,
-    rateLimitRefusal: (principal) => rateLimitRefusal(edge.rateLimiter, principal),
+    rateLimitRefusal: (principal) => rateLimitRefusal(edge.rateLimiter, principal, (client) => metrics.rateLimited(client, 'websocket')),
     checkOperation: (schema, document, operation, variables, principal) => policy.check(schema, document, operation, variables, principal),
     executeOperation: ({ query, variables, operationName }, principal) =>
       execute({ query, variables: variables ?? undefined, operationName: operationName ?? undefined }, principal),
     maxSubscriptionsPerConnection: options.subscriptions.maxPerConnection,
     maxUnsentPerSubscription: options.subscriptions.maxBufferedEvents,
+    onDelivery: metrics.subscriptionDelivery,
     logger,
   });
+  metrics.watchSubscriptions(() => hub.subscriberCount);
   return {
     ...service,
     stop: async () => {

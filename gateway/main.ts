@@ -34,6 +34,7 @@ runService(async (env) => {
     subgraphTimeoutMs: config.subgraphTimeoutMs,
     readinessChecks: events.readinessChecks,
     logger,
+    observability: config.observability,
   });
   return {
     stop: async () => {

@@ -27,6 +27,7 @@ export function startStandaloneSubgraph<Context extends BaseContext>(
       readinessChecks: infrastructure.readinessChecks,
       // Required when the subgraph runs alone (readSubgraphConfig refuses to start without it).
       identitySecret: config.identitySecret!,
+      observability: config.observability,
     });
     return {
       stop: async () => {

@@ -41,6 +41,8 @@ export async function startSystem({ infrastructure, host, ports, logger, env }: 
   // The gateway signs callers' identities for the subgraphs: in one process, with a secret made up for the run unless one is configured.
   const gatewayConfig = readGatewayConfig(env, { allowEmbedded: true });
   const identitySecret = gatewayConfig.identitySecret ?? randomBytes(32).toString('hex');
+  // One process: every service answers /metrics and logs as the gateway's configuration says.
+  const { observability } = gatewayConfig;
   const start = <Context extends BaseContext>(name: SubgraphName, define: (environment: SubgraphEnvironment) => SubgraphDefinition<Context>, subgraphEnv: Environment) => {
     const subgraphLogger = logger.child({ service: name });
     return startSubgraphServer(define({ infrastructure, env: subgraphEnv, logger: subgraphLogger }), {
@@ -49,6 +51,7 @@ export async function startSystem({ infrastructure, host, ports, logger, env }: 
       logger: subgraphLogger,
       readinessChecks: infrastructure.readinessChecks,
       identitySecret,
+      observability,
     });
   };
   const inventory = await start('inventory', inventorySubgraph, { ...env, ...internal });
@@ -73,6 +76,7 @@ export async function startSystem({ infrastructure, host, ports, logger, env }: 
       reconciliation: `${subgraphs.reconciliation.url}/graphql`,
     },
     logger: gatewayLogger,
+    observability,
   });
   return {
     gateway,

@@ -13,7 +13,10 @@ import { readErpSyncConfig } from '../subgraphs/reconciliation/erpSync/erpSyncCo
 import { readReconciliationConfig } from '../subgraphs/reconciliation/reconciliationConfig.ts';
 
 interface ComposeService {
+  image?: string;
   command?: string[];
+  volumes?: string[];
+  configs?: { source: string; target: string }[];
   environment?: Record<string, string>;
   ports?: string[];
   depends_on?: Record<string, { condition: string }>;
@@ -26,9 +29,12 @@ const DEPLOYMENT_SECRETS: Record<string, string> = {
   POSTGRES_PASSWORD: 'deployment-postgres-password',
   GATEWAY_IDENTITY_SECRET: 'deployment-identity-secret',
   INTERNAL_API_TOKEN: 'deployment-internal-token',
+  METRICS_TOKEN: 'deployment-metrics-token',
+  GRAFANA_ADMIN_PASSWORD: 'deployment-grafana-password',
 };
 const compose = parse(composeText.replace(/\$\{(\w+):\?[^}]*\}/g, (_, name: string) => DEPLOYMENT_SECRETS[name] ?? `unset ${name}`), { merge: true }) as {
   services: Record<string, ComposeService>;
+  configs: Record<string, { content: string }>;
 };
 const service = (name: string) => compose.services[name]!;
 
@@ -39,8 +45,8 @@ function recording(env: Record<string, string>): { env: Environment; read: Set<s
 }
 
 describe('docker-compose.yml', () => {
-  it('runs PostgreSQL, Redis, a one-off migration, the three subgraphs, the gateway and the ERP simulator', () => {
-    assert.deepEqual(Object.keys(compose.services).sort(), ['erp-simulator', 'gateway', 'inventory', 'migrate', 'orders', 'postgres', 'reconciliation', 'redis']);
+  it('runs PostgreSQL, Redis, a one-off migration, the three subgraphs, the gateway, the ERP simulator, Prometheus and Grafana', () => {
+    assert.deepEqual(Object.keys(compose.services).sort(), ['erp-simulator', 'gateway', 'grafana', 'inventory', 'migrate', 'orders', 'postgres', 'prometheus', 'reconciliation', 'redis']);
     for (const name of ['postgres', 'redis']) assert.ok(service(name).healthcheck, `${name} has a health check`);
     assert.deepEqual(service('migrate').command, ['npm', 'run', 'db:migrate']);
   });
@@ -107,12 +113,51 @@ describe('docker-compose.yml', () => {
     assert.deepEqual([...sync.erp!.locationOrganizations].sort(), Object.entries(inventory.erpPull!.organizationLocations).map(([organization, location]) => [location, organization]).sort());
   });
 
-  it('takes every password and secret from the environment, with no default in the file, and publishes only the gateway and the WMS endpoints', () => {
+  it('takes every password and secret from the environment, with no default in the file, and publishes only the gateway, the WMS endpoints, Grafana and (on loopback) Prometheus', () => {
     for (const name of Object.keys(DEPLOYMENT_SECRETS)) assert.match(composeText, new RegExp(`\\$\\{${name}:\\?`), `${name} must be set for docker compose up`);
     assert.doesNotMatch(composeText, /postgres:postgres@|POSTGRES_PASSWORD: postgres/, 'no default database password');
     const published = Object.entries(compose.services).filter(([, definition]) => definition.ports).map(([name]) => name).sort();
-    assert.deepEqual(published, ['gateway', 'inventory']);
-    for (const name of ['gateway', ...SUBGRAPH_NAMES]) assert.equal(service(name).environment?.GATEWAY_IDENTITY_SECRET, DEPLOYMENT_SECRETS.GATEWAY_IDENTITY_SECRET, `${name} shares the identity secret`);
+    assert.deepEqual(published, ['gateway', 'grafana', 'inventory', 'prometheus']);
+    assert.deepEqual(service('prometheus').ports, ['127.0.0.1:9090:9090'], 'Prometheus has no login: reachable from this machine only');
+    for (const name of ['gateway', ...SUBGRAPH_NAMES]) {
+      assert.equal(service(name).environment?.GATEWAY_IDENTITY_SECRET, DEPLOYMENT_SECRETS.GATEWAY_IDENTITY_SECRET, `${name} shares the identity secret`);
+      assert.equal(service(name).environment?.METRICS_TOKEN, DEPLOYMENT_SECRETS.METRICS_TOKEN, `${name} guards /metrics with the metrics token`);
+    }
+  });
+
+  it('has Prometheus scrape /metrics of the gateway and each subgraph on their ports, with the metrics token the services check', () => {
+    const prometheus = service('prometheus');
+    const configPath = prometheus.command!.find((argument) => argument.startsWith('--config.file='))!.split('=')[1]!;
+    const mounted = prometheus.volumes!.find((volume) => volume.split(':')[1] === configPath)!.split(':')[0]!;
+    const scrape = parse(readFileSync(new URL(`../${mounted}`, import.meta.url), 'utf8')) as {
+      scrape_configs: { metrics_path: string; authorization: { type: string; credentials_file: string }; static_configs: { targets: string[] }[] }[];
+    };
+    const [job] = scrape.scrape_configs;
+    const targets = job!.static_configs.flatMap((config) => config.targets).sort();
+    const ports = { gateway: readGatewayConfig(service('gateway').environment ?? {}).port, ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, readSubgraphConfig(name, service(name).environment ?? {}, { allowEmbedded: false }).port])) };
+
+    assert.deepEqual(targets, Object.entries(ports).map(([name, port]) => `${name}:${port}`).sort());
+    assert.equal(job!.metrics_path, '/metrics');
+    assert.equal(job!.authorization.type, 'Bearer');
+    const token = prometheus.configs!.find((config) => config.target === job!.authorization.credentials_file)!;
+    assert.equal(compose.configs[token.source]!.content, DEPLOYMENT_SECRETS.METRICS_TOKEN);
+    assert.match(prometheus.image!, /^prom\/prometheus:v\d+\.\d+\.\d+$/, 'pinned by version');
+  });
+
+  it('provisions Grafana with that Prometheus and the Stockgraph dashboard, behind an admin password from the environment', () => {
+    const grafana = service('grafana');
+    const mountOf = (target: string) => grafana.volumes!.find((volume) => volume.split(':')[1] === target)!.split(':')[0]!;
+    const provisioning = mountOf('/etc/grafana/provisioning');
+    const datasources = parse(readFileSync(new URL(`../${provisioning}/datasources/prometheus.yml`, import.meta.url), 'utf8')) as { datasources: { uid: string; url: string }[] };
+    const providers = parse(readFileSync(new URL(`../${provisioning}/dashboards/stockgraph.yml`, import.meta.url), 'utf8')) as { providers: { options: { path: string } }[] };
+    const dashboards = mountOf(providers.providers[0]!.options.path);
+    const dashboard = JSON.parse(readFileSync(new URL(`../${dashboards}/stockgraph.json`, import.meta.url), 'utf8')) as { panels: { datasource: { uid: string } }[] };
+
+    assert.equal(new URL(datasources.datasources[0]!.url).host, `prometheus:${service('prometheus').ports![0]!.split(':').at(-1)}`);
+    assert.ok(dashboard.panels.every((panel) => panel.datasource.uid === datasources.datasources[0]!.uid), 'every panel reads the provisioned datasource');
+    assert.equal(grafana.environment!.GF_SECURITY_ADMIN_PASSWORD, DEPLOYMENT_SECRETS.GRAFANA_ADMIN_PASSWORD);
+    assert.deepEqual(grafana.ports, ['3000:3000']);
+    assert.match(grafana.image!, /^grafana\/grafana:\d+\.\d+\.\d+$/, 'pinned by version');
   });
 
   it('migrates the database the services use', () => {

@@ -29,23 +29,34 @@ export const EdgeErrorCode = {
  * hash checked against the text sent with it). What the operation asks for is checked next,
  * once parsed (operationPolicy.ts).
  */
-export function edgeAdmission({ authenticate, rateLimiter }: { authenticate: Authenticate; rateLimiter: RateLimiter }): Admit<GatewayContext> {
+export function edgeAdmission(
+  { authenticate, rateLimiter }: { authenticate: Authenticate; rateLimiter: RateLimiter },
+  onRateLimited?: (client: string, transport: 'http') => void,
+): Admit<GatewayContext> {
   return async (request, graphQLRequest) => {
     const principal = await authenticate({ authorization: request.headers.authorization, remoteAddress: request.socket.remoteAddress });
-    const refusal = await rateLimitRefusal(rateLimiter, principal);
+    const refusal = await rateLimitRefusal(rateLimiter, principal, onRateLimited && ((client) => onRateLimited(client, 'http')));
     if (refusal) throw refusal;
     // The HTTP server took it from the request's headers (traceparent, x-request-id, x-correlation-id) or made one.
     const correlationId = currentCorrelationId() ?? newCorrelationId();
     const persistedQuery = typeof operationFields(graphQLRequest)?.extensions?.persistedQuery?.sha256Hash === 'string';
-    return { context: { principal, correlationId, persistedQuery }, request: resolvePersistedQuery(graphQLRequest, principal) };
+    return {
+      context: { principal, correlationId, persistedQuery },
+      request: resolvePersistedQuery(graphQLRequest, principal),
+      caller: principal.name,
+    };
   };
 }
 
-/** RATE_LIMITED (HTTP 429 with Retry-After) when `principal` has no request left in its bucket, else null (and one request fewer left). */
-export async function rateLimitRefusal(rateLimiter: RateLimiter, principal: Principal): Promise<GraphQLError | null> {
+/**
+ * RATE_LIMITED (HTTP 429 with Retry-After) when `principal` has no request left in its bucket,
+ * else null (and one request fewer left). `onRefused` hears of each refusal, by the principal's name.
+ */
+export async function rateLimitRefusal(rateLimiter: RateLimiter, principal: Principal, onRefused?: (client: string) => void): Promise<GraphQLError | null> {
   if (!principal.rateLimit) return null;
   const decision = await rateLimiter.take(principal.rateLimitKey, principal.rateLimit);
   if (decision.allowed) return null;
+  onRefused?.(principal.name);
   const retryAfterSeconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
   return new GraphQLError(`Too many requests from ${principal.name}: at most ${principal.rateLimit.perSecond} a second (bursts of ${principal.rateLimit.burst}); retry after ${retryAfterSeconds} s`, {
     extensions: { code: EdgeErrorCode.RATE_LIMITED, retryAfterSeconds, http: { status: 429, headers: [['retry-after', String(retryAfterSeconds)]] } },

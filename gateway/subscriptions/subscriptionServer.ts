@@ -41,6 +41,8 @@ export interface SubscriptionServerOptions {
   readonly maxSubscriptionsPerConnection: number;
   /** Results one subscription may have waiting to be written to its socket before it counts as a slow consumer. */
   readonly maxUnsentPerSubscription: number;
+  /** Hears of each result offered to a subscriber: sent, or dropped because too many wait (the subscriber is then closed). */
+  readonly onDelivery?: (stream: string, sent: boolean) => void;
   readonly logger: Logger;
 }
 
@@ -130,7 +132,9 @@ export function serveSubscriptions(options: SubscriptionServerOptions): { close(
         let unsent = 0;
         const sink = {
           send: (resultJson: string) => {
-            if (unsent >= options.maxUnsentPerSubscription) return false;
+            const sent = unsent < options.maxUnsentPerSubscription;
+            options.onDelivery?.(plan.feed.stream, sent);
+            if (!sent) return false;
             unsent += 1;
             socket.send(`${messagePrefix}${resultJson}}`, () => (unsent -= 1));
             return true;

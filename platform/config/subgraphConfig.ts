@@ -1,4 +1,5 @@
 import { readEnvironment, variable, type Environment } from './environment.ts';
+import { readObservabilitySettings, type ObservabilitySettings } from './observabilityConfig.ts';
 import { readRuntimeConfig, type RuntimeConfig } from './runtimeConfig.ts';
 import { DEFAULT_PORTS, variablePrefix, type SubgraphName } from './services.ts';
 
@@ -6,6 +7,8 @@ export interface SubgraphConfig extends RuntimeConfig {
   readonly port: number;
   /** GATEWAY_IDENTITY_SECRET: what the gateway signs callers' identities with; absent only when embedded (startSystem makes one up). */
   readonly identitySecret: string | undefined;
+  /** METRICS_TOKEN and ACCESS_LOG. */
+  readonly observability: ObservabilitySettings;
 }
 
 /** The variable holding the secret the gateway and the subgraphs share; see platform/graphql/callerIdentity.ts. */
@@ -13,7 +16,7 @@ export const IDENTITY_SECRET_VARIABLE = 'GATEWAY_IDENTITY_SECRET';
 
 export const identitySecret = variable.secret();
 
-/** A subgraph's configuration: the shared infrastructure variables, `<NAME>_PORT` and GATEWAY_IDENTITY_SECRET. */
+/** A subgraph's configuration: the shared infrastructure variables, `<NAME>_PORT`, GATEWAY_IDENTITY_SECRET, METRICS_TOKEN and ACCESS_LOG. */
 export function readSubgraphConfig(name: SubgraphName, env: Environment, options: { allowEmbedded: boolean }): SubgraphConfig {
   const portVariable = `${variablePrefix(name)}_PORT`;
   const runtime = readRuntimeConfig(env, options);
@@ -28,5 +31,6 @@ export function readSubgraphConfig(name: SubgraphName, env: Environment, options
     ...runtime,
     port: values[portVariable] as number,
     identitySecret: values[IDENTITY_SECRET_VARIABLE] as string | undefined,
+    observability: readObservabilitySettings(env),
   });
 }

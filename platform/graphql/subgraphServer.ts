@@ -5,9 +5,12 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { parse } from 'graphql';
 import type { Environment } from '../config/environment.ts';
+import { DEFAULT_OBSERVABILITY, type ObservabilitySettings } from '../config/observabilityConfig.ts';
 import type { Infrastructure } from '../infrastructure.ts';
 import type { Logger } from '../logger.ts';
 import type { HttpRoute, ReadinessCheck, RunningService } from '../http/serviceHttpServer.ts';
+import { RequestObserver } from '../observability/requestObserver.ts';
+import type { ServiceMetrics } from '../observability/serviceMetrics.ts';
 import { apolloServerDefaults, serveApollo } from './apolloService.ts';
 import { identityVerifier, type CallerIdentity } from './callerIdentity.ts';
 import { compiledExecutionGateway } from './compiledExecutionGateway.ts';
@@ -24,6 +27,8 @@ export interface SubgraphDefinition<Context extends BaseContext> {
   readonly routes?: readonly HttpRoute[];
   /** Work that runs in the background while the service is up (relays, consumers). */
   readonly workers?: readonly BackgroundWorker[];
+  /** The subgraph's metrics, its own figures among them: served on /metrics with its requests'. */
+  readonly metrics: ServiceMetrics;
 }
 
 /** What a subgraph's composition root is given to build its definition. */
@@ -47,6 +52,8 @@ export interface SubgraphServerOptions {
   readonly readinessChecks: readonly ReadinessCheck[];
   /** The secret the gateway signs callers' identities with (GATEWAY_IDENTITY_SECRET): a GraphQL request without a valid signature is refused. */
   readonly identitySecret: string;
+  /** METRICS_TOKEN and ACCESS_LOG; by default /metrics is open and the access log on. */
+  readonly observability?: ObservabilitySettings;
 }
 
 /**
@@ -57,9 +64,10 @@ export interface SubgraphServerOptions {
  */
 export async function startSubgraphServer<Context extends BaseContext>(
   definition: SubgraphDefinition<Context>,
-  { port, host, logger, readinessChecks, identitySecret }: SubgraphServerOptions,
+  { port, host, logger, readinessChecks, identitySecret, observability = DEFAULT_OBSERVABILITY }: SubgraphServerOptions,
 ): Promise<RunningService> {
   const verifyIdentity = identityVerifier(identitySecret);
+  const observer = new RequestObserver(definition.metrics, observability, logger);
   const schema = buildSubgraphSchema({
     typeDefs: parse(readFileSync(definition.schemaPath, 'utf8')),
     // buildSubgraphSchema types resolvers for an unknown context; ours are typed for Context.
@@ -71,7 +79,7 @@ export async function startSubgraphServer<Context extends BaseContext>(
     // Inline traces feed Apollo Studio, which Stockgraph does not report to; cache hints feed a
     // response cache it does not run, at the price of a hook on every resolved field.
     plugins: [
-      ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(),
+      observer.plugin, ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(),
       auditMutations(logger),
     ],
   });
@@ -86,6 +94,7 @@ export async function startSubgraphServer<Context extends BaseContext>(
     },
     readinessChecks,
     routes: definition.routes ?? [],
+    observer,
   });
   const workers = definition.workers ?? [];
   for (const worker of workers) worker.start();

@@ -23,26 +23,38 @@ export class UnparsedData {
 
 type GatewayContext = Record<string, unknown>;
 
+/** How a subgraph fetch ended: answered with data alone, answered with GraphQL errors, or no usable answer (network, HTTP status, body). */
+export type FetchOutcome = 'ok' | 'errors' | 'failed';
+
 /**
- * A subgraph data source that can also hand back an answer's data unparsed, and that turns a
- * failed fetch into the subgraph errors it stands for (see failedFetchAnswer).
+ * A subgraph data source that can also hand back an answer's data unparsed, turns a failed fetch
+ * into the subgraph errors it stands for (see failedFetchAnswer), and reports each fetch it makes
+ * (the gateway's query plans and its single-fetch fast path both come through process()) to
+ * `fetchStarted`, when given.
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   // The fetches whose answer is wanted unparsed, by the context each was sent with: the context
   // is what process() hands on to parseBody.
   private readonly unparsedFetches = new WeakSet<object>();
+  private readonly fetchStarted: (() => (outcome: FetchOutcome) => void) | undefined;
 
+  /** `fetchStarted` is called as a fetch starts; the function it returns, as the fetch ends. */
   constructor(
     readonly serviceName: string,
-    config: ConstructorParameters<typeof RemoteGraphQLDataSource<GatewayContext>>[0],
+    { fetchStarted, ...config }: ConstructorParameters<typeof RemoteGraphQLDataSource<GatewayContext>>[0] & { fetchStarted?: () => (outcome: FetchOutcome) => void } = {},
   ) {
     super(config);
+    this.fetchStarted = fetchStarted;
   }
 
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+    const ended = this.fetchStarted?.();
     try {
-      return await super.process(options);
+      const response = await super.process(options);
+      ended?.(response.errors?.length ? 'errors' : 'ok');
+      return response;
     } catch (error) {
+      ended?.('failed');
       const answer = failedFetchAnswer(error, this.serviceName, options.request);
       if (!answer) throw error;
       return answer;

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRequest } from '@apollo/server';
 import { GraphQLError } from 'graphql';
+import type { RequestObservation, RequestObserver } from '../observability/requestObserver.ts';
 import { applyCors, type CorsPolicy } from './cors.ts';
 import { newCorrelationId, presentedCorrelationId, REQUEST_ID_HEADER, runInRequestContext, type RequestContext } from '../observability/requestContext.ts';
 import { incomingTraceContext, inSpan, outgoingTraceHeaders, SpanKind } from '../observability/tracing.ts';
@@ -47,6 +48,8 @@ export interface ServiceHttpServerOptions<Context extends BaseContext> {
   readonly readinessTimeoutMs?: number;
   /** The bytes to send for a GraphQL answer as Apollo Server printed it; by default, its UTF-8. */
   readonly responseBody?: (printed: string) => Buffer;
+  /** Counts, times and logs each request (see RequestObserver). */
+  readonly observer?: RequestObserver;
 }
 
 /** A started service. */
@@ -78,10 +81,14 @@ export function createServiceHttpServer<Context extends BaseContext>({
   maxBodyBytes = 4 * 1024 * 1024, // 4 MiB
   readinessTimeoutMs = 2_000, // 2 seconds
   responseBody = (printed) => Buffer.from(printed),
+  observer,
 }: ServiceHttpServerOptions<Context>): Server {
-  const serveGraphQL = async (request: IncomingMessage, response: ServerResponse, url: URL, requestContext: RequestContext) => {
+  const serveGraphQL = async (request: IncomingMessage, response: ServerResponse, url: URL, requestContext: RequestContext, observation: RequestObservation | null) => {
     const body = request.method === 'POST' ? await readJsonBody(request, maxBodyBytes) : undefined;
-    if (body instanceof RequestBodyError) return sendJson(response, body.status, { errors: [{ message: body.message, extensions: { code: body.code } }] });
+    if (body instanceof RequestBodyError) {
+      observation?.failedWith([{ extensions: { code: body.code } }]);
+      return sendJson(response, body.status, { errors: [{ message: body.message, extensions: { code: body.code } }] });
+    }
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(request.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
@@ -90,13 +97,19 @@ export function createServiceHttpServer<Context extends BaseContext>({
     try {
       admission = await admit(request, { method: request.method ?? 'GET', headers, search: url.search, body });
     } catch (error) {
-      if (error instanceof GraphQLError) return sendRefusal(response, error);
-      throw error;
+      if (!(error instanceof GraphQLError)) throw error;
+      observation?.failedWith([error]);
+      return sendRefusal(response, error);
     }
     requestContext.caller = admission.caller;
     if (admission.correlationId !== undefined && admission.correlationId !== requestContext.correlationId) {
       requestContext.correlationId = admission.correlationId;
       response.setHeader(REQUEST_ID_HEADER, admission.correlationId);
+    }
+    if (observation) {
+      observation.caller = admission.caller ?? null;
+      observation.correlationId = requestContext.correlationId;
+      observer!.attach(admission.request, observation);
     }
     const result = await apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest: admission.request, context: async () => admission.context });
     response.statusCode = result.status ?? 200;
@@ -118,10 +131,13 @@ export function createServiceHttpServer<Context extends BaseContext>({
 
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
+    const observation = observer?.start(request, url.pathname) ?? null;
+    if (observation) response.once('close', () => observation.finish(response.statusCode));
     const handle = async (requestContext: RequestContext) => {
+      if (observation) observation.correlationId = requestContext.correlationId;
       if (url.pathname === GRAPHQL_PATH) {
         if (cors && applyCors(cors, request, response) === 'answered') return;
-        return serveGraphQL(request, response, url, requestContext);
+        return serveGraphQL(request, response, url, requestContext, observation);
       }
       if (url.pathname === '/healthz' && request.method === 'GET') return sendJson(response, 200, { status: 'ok' });
       if (url.pathname === '/readyz' && request.method === 'GET') return serveReadiness(response);

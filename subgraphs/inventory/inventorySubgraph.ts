@@ -3,6 +3,8 @@ import { BatchSweeper } from '../../platform/concurrency/batchSweeper.ts';
 import { JobLease } from '../../platform/concurrency/jobLease.ts';
 import { OutboxRelay } from '../../platform/events/outboxRelay.ts';
 import type { SubgraphDefinition, SubgraphEnvironment } from '../../platform/graphql/subgraphServer.ts';
+import { watchOutboxLag } from '../../platform/observability/outboxMetrics.ts';
+import { ServiceMetrics } from '../../platform/observability/serviceMetrics.ts';
 import { readInventoryConfig } from './config.ts';
 import { InventoryRepository } from './data/inventoryRepository.ts';
 import { INVENTORY_PRODUCER } from './data/inventoryOutbox.ts';
@@ -10,6 +12,7 @@ import { erpBalancesRoute } from './http/erpBalancesRoute.ts';
 import { orderStockRoutes } from './http/orderStockRoutes.ts';
 import { warehouseEventsRoute } from './http/warehouseEventsRoute.ts';
 import { createInventoryLoaders } from './loaders.ts';
+import { InventoryMetrics } from './inventoryMetrics.ts';
 import { inventoryResolvers, type InventoryContext } from './resolvers.ts';
 import { ErpBalanceImport } from './services/erpBalanceImport.ts';
 import { ErpBalancePoller } from './services/erpBalancePoller.ts';
@@ -36,12 +39,15 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
   const config = readInventoryConfig(env);
   const replicaName = `${hostname()}:${process.pid}`;
   const repository = new InventoryRepository(db);
-  const ingestion = new WarehouseEventIngestion(db.prisma, config.sourceMappings);
+  const serviceMetrics = new ServiceMetrics('inventory');
+  const metrics = new InventoryMetrics(serviceMetrics);
+  watchOutboxLag(serviceMetrics, db.prisma, INVENTORY_PRODUCER);
+  const ingestion = new WarehouseEventIngestion(db.prisma, config.sourceMappings, metrics.warehouseEventsIngested);
   const erpImport = new ErpBalanceImport(db.prisma, {});
   const relay = new OutboxRelay(db.prisma, bus, INVENTORY_PRODUCER, { pollIntervalMs: config.outboxPollIntervalMs });
   const publishNow = () => relay.wake();
   const { sweepIntervalMs, ...reservationSettings } = config.reservations;
-  const reservations = new ReservationService(db.prisma, { ...reservationSettings, channelLocations: config.channelLocations }, publishNow);
+  const reservations = new ReservationService(db.prisma, { ...reservationSettings, channelLocations: config.channelLocations }, publishNow, metrics.reservationOutcome);
   const { defaultStrategy, strategyByChannel } = config.reservations;
   const orderStock = new OrderStockService(db.prisma, { channelLocations: config.channelLocations, defaultStrategy, strategyByChannel }, publishNow);
   const transfers = new TransferService(db.prisma, config.transfers, publishNow);
@@ -100,5 +106,6 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
       ...orderStockRoutes({ service: orderStock, token: config.internalApiToken, logger }),
     ],
     workers,
+    metrics: serviceMetrics,
   };
 }

@@ -3,6 +3,8 @@ import { BatchSweeper } from '../../platform/concurrency/batchSweeper.ts';
 import { OutboxRelay } from '../../platform/events/outboxRelay.ts';
 import { TransactionalConsumer } from '../../platform/events/transactionalConsumer.ts';
 import type { SubgraphDefinition, SubgraphEnvironment } from '../../platform/graphql/subgraphServer.ts';
+import { watchOutboxLag } from '../../platform/observability/outboxMetrics.ts';
+import { ServiceMetrics } from '../../platform/observability/serviceMetrics.ts';
 import { readOrdersConfig } from './config.ts';
 import { OrderRepository } from './data/orderRepository.ts';
 import { ORDERS_PRODUCER } from './data/ordersOutbox.ts';
@@ -28,6 +30,8 @@ export function ordersSubgraph({ infrastructure: { db, bus }, env, logger }: Sub
   const repository = new OrderRepository(db);
   const relay = new OutboxRelay(db.prisma, bus, ORDERS_PRODUCER, { pollIntervalMs: config.outboxPollIntervalMs });
   const publishNow = () => relay.wake();
+  const metrics = new ServiceMetrics('orders');
+  watchOutboxLag(metrics, db.prisma, ORDERS_PRODUCER);
   const inventory = new OrderStockClient({ baseUrl: config.inventoryApiUrl, token: config.internalApiToken, timeoutMs: config.stockCallTimeoutMs });
   // Well past what a call to inventory may take, so that the sweeper only takes what its writer has given up on.
   const settings = { commandLeaseMs: 3 * config.stockCallTimeoutMs };
@@ -68,5 +72,6 @@ export function ordersSubgraph({ infrastructure: { db, bus }, env, logger }: Sub
         logger,
       }),
     ],
+    metrics,
   };
 }

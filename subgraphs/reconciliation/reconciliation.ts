@@ -21,10 +21,10 @@ export type { ReconciliationContext };
  * replica), and the discrepancies, review tasks, alerts and holds they raise, with what people do
  * with them. Reads its variables once; throws ConfigurationError for a bad one.
  */
-export function createReconciliation({ db, env, logger, publishNow }: ReconciliationModuleEnvironment): ReconciliationModule<ReconciliationContext> {
+export function createReconciliation({ db, env, logger, publishNow, metrics }: ReconciliationModuleEnvironment): ReconciliationModule<ReconciliationContext> {
   const config = readReconciliationConfig(env);
   const repository = new ReconciliationRepository(db);
-  const runner = new ReconciliationRunner(db.prisma, { config, logger, publishNow });
+  const runner = new ReconciliationRunner(db.prisma, { config, logger, publishNow, onRunEnded: metrics.runEnded });
   const cases = new ReconciliationCases(db.prisma, {
     adjustment: { subinventory: config.adjustmentSubinventory, defaultUnit: config.defaultUnitOfMeasure },
     publishNow,

@@ -8,6 +8,7 @@ import type { EventBus } from '../../platform/events/eventBus.ts';
 import type { BackgroundWorker } from '../../platform/graphql/subgraphServer.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { CallerIdentity } from '../../platform/graphql/callerIdentity.ts';
+import type { ReconciliationMetrics } from './reconciliationMetrics.ts';
 
 /** The producer name of the reconciliation service's outbox records; its relay publishes them. */
 export const RECONCILIATION_PRODUCER = 'reconciliation';
@@ -20,6 +21,7 @@ export interface ReconciliationModuleEnvironment {
   readonly logger: Logger;
   /** Wakes the service's outbox relay after a commit that wrote outbox records. */
   readonly publishNow: () => void;
+  readonly metrics: ReconciliationMetrics;
 }
 
 /**

@@ -5,10 +5,13 @@ import type { Logger } from '../../platform/logger.ts';
 import { OutboxRelay } from '../../platform/events/outboxRelay.ts';
 import { TransactionalConsumer } from '../../platform/events/transactionalConsumer.ts';
 import type { SubgraphDefinition, SubgraphEnvironment } from '../../platform/graphql/subgraphServer.ts';
+import { watchOutboxLag } from '../../platform/observability/outboxMetrics.ts';
+import { ServiceMetrics } from '../../platform/observability/serviceMetrics.ts';
 import { createErpSyncLedger, type ErpSyncContext } from './erpSync/erpSyncModule.ts';
 import { createReconciliation, type ReconciliationContext } from './reconciliation.ts';
 import { RECONCILIATION_PRODUCER, type InventoryEventHandler } from './reconciliationModule.ts';
 import { readReconciliationConfig } from './reconciliationConfig.ts';
+import { ReconciliationMetrics } from './reconciliationMetrics.ts';
 import { DateTimeScalar } from '../../platform/graphql/scalars.ts';
 
 export type ReconciliationSubgraphContext = ErpSyncContext & ReconciliationContext;
@@ -22,7 +25,9 @@ export type ReconciliationSubgraphContext = ErpSyncContext & ReconciliationConte
 export function reconciliationSubgraph({ infrastructure: { db, bus }, env, logger }: SubgraphEnvironment): SubgraphDefinition<ReconciliationSubgraphContext> {
   const pollIntervalMs = readReconciliationConfig(env).outboxPollIntervalMs;
   const relay = new OutboxRelay(db.prisma, bus, RECONCILIATION_PRODUCER, { pollIntervalMs });
-  const moduleEnvironment = { db, bus, env, logger, publishNow: () => relay.wake() };
+  const metrics = new ServiceMetrics('reconciliation');
+  watchOutboxLag(metrics, db.prisma, RECONCILIATION_PRODUCER);
+  const moduleEnvironment = { db, bus, env, logger, publishNow: () => relay.wake(), metrics: new ReconciliationMetrics(metrics) };
   const sync = createErpSyncLedger(moduleEnvironment);
   const reconciliation = createReconciliation(moduleEnvironment);
   return {
@@ -39,6 +44,7 @@ export function reconciliationSubgraph({ infrastructure: { db, bus }, env, logge
       ...sync.workers,
       ...reconciliation.workers,
     ],
+    metrics,
   };
 }
 

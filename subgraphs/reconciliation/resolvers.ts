@@ -9,6 +9,7 @@ import type {
 import type { Alert, Discrepancy, Hold, ReconciliationRun, ReviewTask } from './data/reconciliationRows.ts';
 import { grantsLocation, type LocationGrant } from '../../platform/lang/locationGrant.ts';
 import { ReconciliationError } from './domain/reconciliationErrors.ts';
+import { runAccuracy } from './domain/runPlan.ts';
 import type { AuditSubject, DiscrepancyStatus, HoldStatus } from './domain/reconciliationStatus.ts';
 import type { ReconciliationLoaders } from './loaders.ts';
 import type { ReconciliationCases } from './services/reconciliationCases.ts';
@@ -91,7 +92,7 @@ export const reconciliationResolvers: GraphQLResolverMap<Context> = {
       refusalsAsErrors(() => reconciliation.cases.releaseHold(holdId, note, reconciliation.caller, reconciliation.grant)),
   },
   ReconciliationRun: {
-    accuracy: (run: ReconciliationRun) => (run.positionsCompared === 0 ? 1 : run.matched / run.positionsCompared),
+    accuracy: (run: ReconciliationRun) => runAccuracy(run),
     discrepancies: (run: ReconciliationRun, args: PageArgs, { reconciliation: { repository, loaders, grant } }: Context) =>
       primed(newestFirstConnection(args, (take, after) => repository.discrepancyPage({ runId: run.id }, take, after, grant), (d) => d.detectedAt), loaders.discrepancyById),
   },

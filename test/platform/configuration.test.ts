@@ -90,6 +90,17 @@ describe('configuration', () => {
     });
   });
 
+  it('leaves /metrics open and the access log on by default; METRICS_TOKEN guards it, and a short one is refused without being quoted', () => {
+    const open = readSubgraphConfig('inventory', production, { allowEmbedded: false }).observability;
+    const guarded = readGatewayConfig({ ...production, METRICS_TOKEN: 'a-metrics-token-long-enough', ACCESS_LOG: 'off' }).observability;
+
+    assert.deepEqual(open, { metricsToken: null, accessLog: true });
+    assert.deepEqual(guarded, { metricsToken: 'a-metrics-token-long-enough', accessLog: false });
+    assert.throws(() => readSubgraphConfig('orders', { ...production, METRICS_TOKEN: 'short-token' }, { allowEmbedded: false }), (error: Error) =>
+      error instanceof ConfigurationError && error.variable === 'METRICS_TOKEN' && !error.message.includes('short-token'));
+    assert.throws(() => readGatewayConfig({ ...production, ACCESS_LOG: 'yes' }), /ACCESS_LOG must be one of on, off/);
+  });
+
   it('stops a service with one clear line when a variable is wrong', async () => {
     const run = promisify(execFile)(process.execPath, ['--import', 'tsx', 'subgraphs/inventory/main.ts'], {
       env: { PATH: process.env.PATH, ...production, INVENTORY_PORT: 'abc' },

@@ -62,6 +62,8 @@ function shardOf(key: string): string {
 // again, and then finds that reservation.
 const CREATE_ATTEMPTS = 3;
 
+const OK_OUTCOME = 'OK';
+
 /**
  * Reservations: create (at a location, or spread over the channel's locations), extend,
  * confirm, release, and expire. Concurrent requests are grouped into one transaction per batch
@@ -73,6 +75,11 @@ const CREATE_ATTEMPTS = 3;
  * granted some locations reserves only there and sees, extends, confirms and releases only the
  * reservations held there alone (see isVisibleTo); the others are not found.
  */
+/** What became of a reservation request: `action` is create, extend, confirm, release or expire; `outcome` is OK or the error code it was refused with; `count` reservations (several for an expiry sweep). */
+export type ReservationOutcomeObserver = (action: ReservationOperation, outcome: string, count: number) => void;
+
+export type ReservationOperation = 'create' | 'extend' | 'confirm' | 'release' | 'expire';
+
 export class ReservationService {
   private readonly creations: KeyedBatcher<PendingCreation, ReservationRecord>;
   private readonly transitions: KeyedBatcher<PendingTransition, ReservationRecord>;
@@ -82,6 +89,7 @@ export class ReservationService {
     private readonly settings: ReservationSettings,
     /** Called after each commit that changed stock, so that the change is published at once. */
     private readonly afterCommit: () => void,
+    private readonly onOutcome: ReservationOutcomeObserver = () => {},
   ) {
     this.creations = new KeyedBatcher((_, pending) => this.createBatch(pending));
     this.transitions = new KeyedBatcher((_, pending) => this.transitionBatch(pending), { maxConcurrentBatches: 2 });
@@ -93,7 +101,11 @@ export class ReservationService {
    * idempotency key with the same request returns the reservation the first request made (when
    * the grant lets the requester see it); with another request it fails with IDEMPOTENCY_CONFLICT.
    */
-  async create(input: Omit<ReservationRequest, 'ttlSeconds'> & { readonly ttlSeconds?: number | null }, grant: LocationGrant): Promise<ReservationRecord> {
+  create(input: Omit<ReservationRequest, 'ttlSeconds'> & { readonly ttlSeconds?: number | null }, grant: LocationGrant): Promise<ReservationRecord> {
+    return this.observed('create', () => this.createChecked(input, grant));
+  }
+
+  private async createChecked(input: Omit<ReservationRequest, 'ttlSeconds'> & { readonly ttlSeconds?: number | null }, grant: LocationGrant): Promise<ReservationRecord> {
     const request = { ...input, ttlSeconds: input.ttlSeconds ?? this.settings.defaultTtlSeconds };
     const problems = validateReservationRequest(request, this.settings.maxTtlSeconds);
     if (problems.length) throw new InventoryError('BAD_USER_INPUT', problems.map((p) => `${p.field} ${p.message}`).join('; '), { problems });
@@ -104,20 +116,22 @@ export class ReservationService {
 
   /** Moves the end of an ACTIVE reservation's time to live to `ttlSeconds` from now. */
   extend(id: string, ttlSeconds: number, grant: LocationGrant): Promise<ReservationRecord> {
-    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > this.settings.maxTtlSeconds) {
-      throw new InventoryError('BAD_USER_INPUT', `ttlSeconds must be a whole number from 1 to ${this.settings.maxTtlSeconds}, got ${ttlSeconds}`);
-    }
-    return this.transitions.submit(shardOf(id), { id, action: 'extend', ttlSeconds, grant });
+    return this.observed('extend', async () => {
+      if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > this.settings.maxTtlSeconds) {
+        throw new InventoryError('BAD_USER_INPUT', `ttlSeconds must be a whole number from 1 to ${this.settings.maxTtlSeconds}, got ${ttlSeconds}`);
+      }
+      return this.transitions.submit(shardOf(id), { id, action: 'extend', ttlSeconds, grant });
+    });
   }
 
   /** An order consumed the reservation: its quantity moves from reserved to allocated. */
   confirm(id: string, grant: LocationGrant): Promise<ReservationRecord> {
-    return this.transitions.submit(shardOf(id), { id, action: 'confirm', grant });
+    return this.observed('confirm', () => this.transitions.submit(shardOf(id), { id, action: 'confirm', grant }));
   }
 
   /** Gives the reserved stock back. */
   release(id: string, grant: LocationGrant): Promise<ReservationRecord> {
-    return this.transitions.submit(shardOf(id), { id, action: 'release', grant });
+    return this.observed('release', () => this.transitions.submit(shardOf(id), { id, action: 'release', grant }));
   }
 
   /** The reservations with these ids that exist and that `grant` lets the requester see. */
@@ -131,7 +145,7 @@ export class ReservationService {
    * how many it expired.
    */
   async expireDue(limit = 500): Promise<number> {
-    return runStockTransaction(this.prisma, async (tx) => {
+    const expired = await runStockTransaction(this.prisma, async (tx) => {
       const now = new Date();
       const due = await lockDueReservations(tx, now, limit);
       if (due.length === 0) return { result: 0, changedStock: false };
@@ -140,6 +154,20 @@ export class ReservationService {
       await ledger.write([reservationUpdates(due.map((reservation) => ({ ...reservation, status: 'EXPIRED' as const })), now)]);
       return { result: due.length, changedStock: true };
     }, { afterCommit: this.afterCommit });
+    if (expired > 0) this.onOutcome('expire', OK_OUTCOME, expired);
+    return expired;
+  }
+
+  /** Runs a request and reports its outcome: OK, or the code of the InventoryError it failed with. */
+  private async observed(action: ReservationOperation, request: () => Promise<ReservationRecord>): Promise<ReservationRecord> {
+    try {
+      const reservation = await request();
+      this.onOutcome(action, OK_OUTCOME, 1);
+      return reservation;
+    } catch (error) {
+      this.onOutcome(action, error instanceof InventoryError ? error.code : 'INTERNAL_SERVER_ERROR', 1);
+      throw error;
+    }
   }
 
   /**

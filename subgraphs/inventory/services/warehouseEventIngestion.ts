@@ -70,6 +70,8 @@ export class WarehouseEventIngestion {
   constructor(
     private readonly prisma: PrismaClient,
     mappings: readonly SourceMapping[],
+    /** Hears of each batch's outcomes once its transaction committed (over HTTP, from a stream, or replayed). */
+    private readonly onIngested: (source: string, outcomes: readonly EventOutcome[]) => void = () => {},
   ) {
     this.mappings = new Map(mappings.map((mapping) => [mapping.source, mapping]));
   }
@@ -93,6 +95,12 @@ export class WarehouseEventIngestion {
   async ingest(source: string, rawEvents: readonly unknown[], options: IngestOptions = {}): Promise<EventOutcome[]> {
     const mapping = this.mappings.get(source);
     if (!mapping) throw new UnknownSourceError(source);
+    const outcomes = await this.ingestOrDeadLetter(mapping, rawEvents, options);
+    this.onIngested(source, outcomes);
+    return outcomes;
+  }
+
+  private async ingestOrDeadLetter(mapping: SourceMapping, rawEvents: readonly unknown[], options: IngestOptions): Promise<EventOutcome[]> {
     try {
       return await this.ingestBatch(mapping, rawEvents, options);
     } catch (error) {
@@ -103,7 +111,7 @@ export class WarehouseEventIngestion {
       if (rawEvents.length > 1) {
         const outcomes: EventOutcome[] = [];
         for (const [index, raw] of rawEvents.entries()) {
-          outcomes.push(...(await this.ingest(source, [raw], { sourceTextOf: () => options.sourceTextOf?.(index) })));
+          outcomes.push(...(await this.ingestOrDeadLetter(mapping, [raw], { sourceTextOf: () => options.sourceTextOf?.(index) })));
         }
         return outcomes;
       }

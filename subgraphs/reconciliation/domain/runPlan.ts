@@ -104,3 +104,8 @@ export function orphanTask(transaction: { readonly id: string; readonly sku: str
 function newTask(fields: Pick<ReviewTaskRecord, 'kind' | 'sku' | 'locationId' | 'discrepancyId' | 'syncTransactionId' | 'proposedAdjustment'>, at: Date): ReviewTaskRecord {
   return { ...fields, id: `TSK-${randomUUID()}`, status: 'OPEN', assignee: null, version: 1, createdAt: at, closedAt: null };
 }
+
+/** The share of a run's compared positions that matched; 1 for a run that compared none (nothing was found wrong). */
+export function runAccuracy({ positionsCompared, matched }: { readonly positionsCompared: number; readonly matched: number }): number {
+  return positionsCompared === 0 ? 1 : matched / positionsCompared;
+}

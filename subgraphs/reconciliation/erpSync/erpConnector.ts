@@ -31,8 +31,8 @@ export interface ErpConnectorOptions {
   /** How long a SYNCED row is kept after it synced, in days: older ones are pruned as the connector goes. */
   readonly retentionDays: number;
   readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>;
-  /** Called after rows became SYNC_FAILED: their events wait in the outbox. Should not throw. */
-  readonly onFailed: () => void;
+  /** Called after `count` rows became SYNC_FAILED: their events wait in the outbox. Should not throw. */
+  readonly onFailed: (count: number) => void;
 }
 
 // Time a claim leaves for settling after its last post may have ended.
@@ -271,7 +271,7 @@ export class ErpConnector {
         if (settlement.outcome !== 'failed' || !failed.has(settlement.row.id)) continue;
         this.options.logger.error({ syncTransactionId: settlement.row.id, attempts: settlement.row.attempts, error: settlement.error }, 'sync transaction SYNC_FAILED');
       }
-      if (failed.size) this.options.onFailed();
+      if (failed.size) this.options.onFailed(failed.size);
     });
     this.settling = recording;
     return recording;

@@ -15,13 +15,17 @@ export type { ErpSyncContext };
  * connector posts them to the ERP; reconciliation adds its adjustments as rows of its own. The
  * connector runs on every replica when ERP_BASE_URL is set; without it the ledger only records.
  */
-export function createErpSyncLedger({ db, env, logger, publishNow }: ReconciliationModuleEnvironment): ReconciliationModule<ErpSyncContext> {
+export function createErpSyncLedger({ db, env, logger, publishNow, metrics }: ReconciliationModuleEnvironment): ReconciliationModule<ErpSyncContext> {
   const config = readErpSyncConfig(env);
   const store = new SyncTransactionStore(db.prisma);
+  metrics.watchSyncBacklog(store);
   const connector = config.erp && new ErpConnector(
     store,
     new StagedTransactionsClient({ baseUrl: config.erp.baseUrl, auth: config.erp.auth, timeoutMs: config.timeoutMs, connections: config.concurrency }),
-    { ...config, locationOrganizations: config.erp.locationOrganizations, logger, onFailed: publishNow },
+    { ...config, locationOrganizations: config.erp.locationOrganizations, logger, onFailed: (count) => {
+      metrics.syncFailed(count);
+      publishNow();
+    } },
   );
   if (!connector) logger.warn('ERP_BASE_URL is not set: inventory transactions are recorded in the ERP sync ledger, and none is posted to the ERP');
   return {

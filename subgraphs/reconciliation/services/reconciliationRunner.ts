@@ -29,6 +29,8 @@ export interface ReconciliationRunnerOptions {
   readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** Wakes the outbox relay after a run committed its events. */
   readonly publishNow: () => void;
+  /** Hears of each run this replica carried out as it ends: its counts when COMPLETED, null when FAILED. Should not throw. */
+  readonly onRunEnded?: (counts: RunCounts | null, durationSeconds: number) => void;
 }
 
 /**
@@ -97,11 +99,15 @@ export class ReconciliationRunner {
         (error: unknown) => logger.warn({ err: error, runId: run.id }, 'renewing the reconciliation run lease failed; retrying'),
       );
     }, Math.max(1, Math.floor(config.runLeaseMs / 3)));
+    const startedAt = performance.now();
+    const ended = (counts: RunCounts | null) => this.options.onRunEnded?.(counts, (performance.now() - startedAt) / 1_000);
     try {
       const counts = await this.prisma.$transaction((tx) => this.compare(tx, run), RUN_TRANSACTION_OPTIONS);
       this.options.publishNow();
+      ended(counts);
       logger.info({ runId: run.id, ...counts }, 'reconciliation run completed');
     } catch (error) {
+      ended(null);
       logger.error({ err: error, runId: run.id }, 'reconciliation run failed');
       await failRun(this.prisma, run.id, error instanceof Error ? error.message : String(error)).catch((failure: unknown) =>
         logger.error({ err: failure, runId: run.id }, 'could not mark the reconciliation run FAILED; its lease will run out'),
