@@ -1,4 +1,4 @@
-import { unwatchFile, watchFile, type StatsListener } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from '../../platform/logger.ts';
 import { readPersistedQueryManifest } from '../edge/persistedQueryManifest.ts';
@@ -20,7 +20,9 @@ export interface CallerDefaults {
 export class ClientRegistry {
   private principals: ReadonlyMap<string, Principal> = new Map();
   private readonly reloadListeners = new Set<() => void>();
-  private readonly onFileChange: StatsListener;
+  /** The file's state when it was last read: a change is any other state. */
+  private readState: string;
+  private readonly poller: NodeJS.Timeout;
 
   /** Throws naming the problem when the file is malformed, so that the gateway does not start on it. */
   constructor(
@@ -29,14 +31,18 @@ export class ClientRegistry {
     private readonly logger: Logger,
     pollIntervalMs = 1_000,
   ) {
+    this.readState = fileState(path);
     this.principals = this.read();
     // Polled rather than fs.watch'ed: the CLI replaces the file by renaming over it, which
     // fs.watch loses track of on some platforms, and container volumes often send no events.
-    this.onFileChange = (current, previous) => {
-      if (current.mtimeMs === previous.mtimeMs && current.size === previous.size) return;
+    // Nor fs.watchFile: it takes its first state asynchronously, after this read, so that an
+    // edit in between went unseen until the next one. Each poll compares with what was read.
+    this.poller = setInterval(() => {
+      const state = fileState(path);
+      if (state === this.readState) return;
+      this.readState = state;
       this.reload();
-    };
-    watchFile(path, { interval: pollIntervalMs }, this.onFileChange);
+    }, pollIntervalMs);
   }
 
   /** The principal of the client holding `key`, or undefined for a key no client holds. */
@@ -51,7 +57,7 @@ export class ClientRegistry {
   }
 
   close(): void {
-    unwatchFile(this.path, this.onFileChange);
+    clearInterval(this.poller);
   }
 
   private reload(): void {
@@ -93,4 +99,10 @@ export class ClientRegistry {
       rateLimitKey: `client:${entry.name}`,
     } satisfies Principal);
   }
+}
+
+/** What tells one version of a file from the next: its inode (a rename over it), change time and size; `missing` when there is none. */
+function fileState(path: string): string {
+  const stats = statSync(path, { throwIfNoEntry: false, bigint: true });
+  return stats ? `${stats.ino}:${stats.ctimeNs}:${stats.mtimeNs}:${stats.size}` : 'missing';
 }
