@@ -66,7 +66,7 @@ export async function startServiceProcess(script: string, name: string, env: Rec
   const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { PATH: process.env.PATH, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const kill = killer(child);
   try {
-    const listening = await waitForOutput(child, new RegExp(`"url":"(http://[^"]+)/graphql"[^\\n]*${name} listening`), name);
+    const listening = await waitForOutput(child, new RegExp(`"url":"(http://[^"]+)/graphql"[^\\n]*"msg":"${name}[^"]* listening"`), name);
     return { url: listening[1]!, child, kill };
   } catch (error) {
     await kill();
