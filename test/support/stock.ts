@@ -62,3 +62,9 @@ export const reservationSettings = (): ReservationSettings => ({
   defaultStrategy: 'most-available',
   strategyByChannel: new Map(),
 });
+
+/** The WMS on hand of `skus` at `locationId`, over every subinventory and lot. */
+export async function onHandWmsTotal(db: Database, skus: readonly string[], locationId: string): Promise<number> {
+  const [row] = await db.query<{ total: number }>(`SELECT coalesce(sum(on_hand_wms), 0)::int AS total FROM stock_position WHERE sku = ANY($1) AND location_id = $2`, [skus, locationId]);
+  return row!.total;
+}

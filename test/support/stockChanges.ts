@@ -22,3 +22,6 @@ export async function recordedStockChanges(db: Database, sku?: string): Promise<
   );
   return rows.map(({ id, payload }) => ({ ...payload, id }));
 }
+
+/** Each change as `sku#sequence`, sorted: compares what arrived with what was recorded, whatever the keys' interleaving (only each key's order is promised). */
+export const changeKeys = (changes: readonly { sku: string; sequence: number }[]): string[] => changes.map(({ sku, sequence }) => `${sku}#${sequence}`).sort();
