@@ -12,6 +12,7 @@ import { AnswerPrinter, SubgraphDataSource } from '../platform/graphql/unparsedA
 import type { ReadinessCheck, RunningService } from '../platform/http/serviceHttpServer.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { SubscriptionSettings } from './config.ts';
+import { dashboardRoute } from './dashboard/dashboardRoute.ts';
 import type { GatewayEdge } from './edge/gatewayEdge.ts';
 import { CachePolicy } from './edge/cachePolicy.ts';
 import { MAX_TOKENS } from './edge/operationLimits.ts';
@@ -112,6 +113,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     maxBodyBytes,
     ...(cors && { cors }),
     admit: edgeAdmission(edge),
+    routes: [dashboardRoute()],
     readinessChecks: [
       ...Object.entries(options.subgraphUrls).map(([name, url]) => subgraphReadiness(name, url)),
       ...(options.readinessChecks ?? []),

@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
+import { mkdirSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { GRANTABLE_SCOPE_NAMES } from '../../gateway/edge/scopes.ts';
+import { useCleanup } from '../support/cleanup.ts';
+import { eventually } from '../support/eventually.ts';
+import { OPERATOR, type TestClient } from '../support/gatewayClients.ts';
+import { graphql } from '../support/graphql.ts';
+import { startTestSystem, type TestSystem } from '../support/testSystem.ts';
+import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
+
+// The operations dashboard in a real browser (Debian's chromium, driven by playwright-core)
+// against the whole system: gateway, the three subgraphs, PostgreSQL and Redis. Every check of
+// an effect is made through the public API as well, not only on the page.
+
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+/** A partner granted DC-01 alone, reading only: the dashboard must offer it no action. */
+const PARTNER: TestClient = { name: 'partner-acme', scopes: ['inventory:read', 'reconciliation:read', 'orders:read'], locations: ['DC-01'], limits: OPERATOR.limits };
+const FEED_ROWS = '#stock-feed tr[data-change-id]';
+/** The demo seed's unit of SKU-0000n (prisma/seed.ts): an event in another unit is dead-lettered. */
+const unitOf = (sku: string) => ['EA', 'EA', 'EA', 'CS', 'KG'][Number(sku.slice(4)) % 5]!;
+/** acme-wms names SKU-0000n ACME-0000n; its sites ATL1 and ORD1 are DC-01 and DC-02. */
+const acmeReceipt = (sku: string, site: 'ATL1' | 'ORD1', qty = 1) => acmeEvent({ item_code: sku.replace('SKU-', 'ACME-'), site, qty, uom: unitOf(sku) });
+
+describe('operations dashboard: Chromium against the real system', () => {
+  const cleanup = useCleanup();
+  let running: TestSystem;
+  let browser: Browser;
+  let gatewayUrl: string;
+  let inventoryUrl: string;
+
+  before(async () => {
+    running = await startTestSystem('dashboard', { skuCount: 12, env: { WMS_SOURCE_SECRETS: 'acme-wms=test-secret' }, clients: [OPERATOR, PARTNER] });
+    gatewayUrl = running.system.gateway.url;
+    inventoryUrl = running.system.subgraphs.inventory.url;
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await running?.stop();
+  });
+
+  /** A new tab at 1280x800 (or `width` wide), signed in with `client`'s key, once the feed is live. */
+  async function signedInPage(client: string, { width = 1280, height = 800 } = {}): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width, height } });
+    cleanup(() => context.close());
+    const page = await context.newPage();
+    const pageErrors: Error[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error));
+    cleanup(() => assert.deepEqual(pageErrors.map(String), [], 'the page threw no error'));
+    await page.goto(`${gatewayUrl}/dashboard`);
+    await page.getByLabel('API key or bearer token (JWT)').fill(running.clients.key(client));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('[data-connection="live"]').waitFor();
+    await feedReceiving(page);
+    return page;
+  }
+
+  /**
+   * Resolves once the page's stock feed receives changes. graphql-ws acknowledges no subscribe
+   * message, so a change is posted (SKU-00001 at DC-01, which the tests below do not look at)
+   * until one reaches the page, as test/gateway/subscriptions.test.ts pokes its subscribers.
+   */
+  async function feedReceiving(page: Page): Promise<void> {
+    const pokes = page.locator(FEED_ROWS).filter({ hasText: 'SKU-00001' });
+    const seen = await pokes.count();
+    await eventually(async () => {
+      await postEvents(inventoryUrl, 'acme-wms', [acmeReceipt('SKU-00001', 'ATL1')]);
+      return pokes.count();
+    }, (count) => count > seen, { intervalMs: 100, what: 'a change in the page\'s feed' });
+  }
+
+  it('serves the page, its modules and its libraries from the gateway with a strict Content-Security-Policy', async () => {
+    const response = await fetch(`${gatewayUrl}/dashboard`);
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'text/html; charset=utf-8');
+    assert.equal(response.headers.get('cache-control'), 'no-cache');
+    const csp = response.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self' 'sha256-[A-Za-z0-9+/=]+'(;|$)/, 'scripts of this origin and the inline import map only');
+    assert.match(csp, /connect-src 'self'/);
+    const etag = response.headers.get('etag')!;
+    assert.equal((await fetch(`${gatewayUrl}/dashboard`, { headers: { 'if-none-match': etag } })).status, 304, 'revalidated by ETag');
+    const client = await fetch(`${gatewayUrl}/dashboard/vendor/graphql-ws/client.js`);
+    assert.equal(client.headers.get('content-type'), 'text/javascript; charset=utf-8');
+    assert.equal((await fetch(`${gatewayUrl}/dashboard/nothing-here.js`)).status, 404);
+  });
+
+  it('loads, signs in with an API key and shows the caller, its scopes and every location', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    cleanup(() => context.close());
+    const page = await context.newPage();
+    const started = performance.now();
+    await page.goto(`${gatewayUrl}/dashboard`);
+    await page.getByLabel('API key or bearer token (JWT)').waitFor();
+    console.log(`dashboard: sign-in form ready ${Math.round(performance.now() - started)} ms after navigation`);
+
+    await page.getByLabel('API key or bearer token (JWT)').fill('not-a-key');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'UNAUTHENTICATED' }).waitFor();
+    await page.getByRole('button', { name: 'Try another credential' }).click();
+
+    const signInStarted = performance.now();
+    await page.getByLabel('API key or bearer token (JWT)').fill(running.clients.key(OPERATOR.name));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('[data-connection="live"]').waitFor();
+    console.log(`dashboard: signed in and live ${Math.round(performance.now() - signInStarted)} ms after sign-in`);
+    assert.equal(await page.locator('[data-scopes]').textContent(), [...GRANTABLE_SCOPE_NAMES].sort().join(', '));
+    assert.equal(await page.locator('[data-locations]').textContent(), 'every location');
+    assert.equal(await page.evaluate('sessionStorage.length'), 1, 'the credential is kept in the tab');
+  });
+
+  it('shows a signed WMS event in the live feed within 1 s, and filters the feed by SKU prefix', async () => {
+    const page = await signedInPage(OPERATOR.name);
+    const posted = performance.now();
+    const answer = await postEvents(inventoryUrl, 'acme-wms', [acmeReceipt('SKU-00002', 'ATL1', 7)]);
+    assert.equal(answer.body.applied, 1, JSON.stringify(answer.body));
+    const row = page.locator(FEED_ROWS).filter({ hasText: 'SKU-00002' });
+    await row.waitFor({ timeout: 1_000 });
+    console.log(`dashboard: WMS event in the feed ${Math.round(performance.now() - posted)} ms after it was posted`);
+    assert.match((await row.textContent())!, /DC-01.*WAREHOUSE_EVENT.*→/);
+
+    await postEvents(inventoryUrl, 'acme-wms', [acmeReceipt('SKU-00006', 'ORD1', 2)]);
+    await page.locator(FEED_ROWS).filter({ hasText: 'SKU-00006' }).waitFor();
+    await page.getByLabel('SKU starts with').fill('sku-00006');
+    assert.equal(await page.locator(FEED_ROWS).count(), 1, 'only the SKU-00006 change matches');
+    await page.getByLabel('SKU starts with').fill('');
+    mkdirSync(new URL('../../docs/', import.meta.url), { recursive: true });
+    await page.screenshot({ path: new URL('../../docs/dashboard.png', import.meta.url).pathname, fullPage: true });
+  });
+
+  it('fits a 390 px wide phone screen without horizontal scrolling', async () => {
+    const page = await signedInPage(OPERATOR.name, { width: 390, height: 844 });
+    const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+    assert.equal(overflow, 0);
+  });
+
+  it('shows a partner key only its locations: its grant, its location filter and the changes at DC-01 alone', async () => {
+    const page = await signedInPage(PARTNER.name);
+    assert.match((await page.locator('[data-locations]').textContent())!, /^DC-01 \(/);
+    assert.deepEqual(await page.getByLabel('Location').locator('option').allTextContents(), ['All my locations', (await page.getByLabel('Location').locator('option').nth(1).textContent())!]);
+    assert.match((await page.getByLabel('Location').locator('option').nth(1).textContent())!, /^DC-01 /);
+
+    // Published in this order: once the DC-01 change is on the page, the DC-02 one would be too.
+    await postEvents(inventoryUrl, 'acme-wms', [acmeReceipt('SKU-00004', 'ORD1', 3)]);
+    await postEvents(inventoryUrl, 'acme-wms', [acmeReceipt('SKU-00004', 'ATL1', 4)]);
+    await page.locator(FEED_ROWS).filter({ hasText: 'SKU-00004' }).filter({ hasText: 'DC-01' }).waitFor();
+    assert.equal(await page.locator(FEED_ROWS).filter({ hasText: 'DC-02' }).count(), 0, 'no change at DC-02 reaches the partner');
+    const asOperator = await graphql<{ stockLevel: { onHandWms: number } }>(gatewayUrl, '{ stockLevel(sku: "SKU-00004", locationId: "DC-02") { onHandWms } }', {}, running.clients.headers());
+    assert.ok(asOperator.data!.stockLevel.onHandWms >= 3, 'the DC-02 change did happen');
+  });
+
+  it('reconnects a dropped socket by itself and shows every change made while it was down, once', async () => {
+    const page = await signedInPage(OPERATOR.name);
+    const sockets = new Set<Duplex>();
+    let refuseUpgrades = false;
+    const onUpgrade = (_request: IncomingMessage, socket: Duplex) => {
+      if (refuseUpgrades) return void socket.destroy();
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    };
+    // Before the gateway's own WebSocket server sees the upgrade, so that a refused one never opens.
+    running.system.gateway.httpServer.prependListener('upgrade', onUpgrade);
+    cleanup(() => running.system.gateway.httpServer.off('upgrade', onUpgrade));
+    await page.reload();
+    await page.locator('[data-connection="live"]').waitFor();
+    await feedReceiving(page);
+    assert.equal(sockets.size, 1, 'the page holds one socket');
+
+    refuseUpgrades = true;
+    for (const socket of sockets) socket.destroy();
+    await page.locator('[data-connection="reconnecting"]').waitFor();
+    for (const qty of [1, 2, 3]) await postEvents(inventoryUrl, 'acme-wms', [acmeReceipt('SKU-00005', 'ATL1', qty)]);
+    refuseUpgrades = false;
+
+    const rows = page.locator(FEED_ROWS).filter({ hasText: 'SKU-00005' });
+    await page.locator('[data-connection="live"]').waitFor();
+    await postEvents(inventoryUrl, 'acme-wms', [acmeReceipt('SKU-00005', 'ATL1', 4)]);
+    // The last change follows the three in the stream: once it is shown, a repeat of any would be too.
+    await rows.nth(3).waitFor();
+    const ids = await rows.evaluateAll((elements) => elements.map((element) => element.getAttribute('data-change-id')));
+    assert.equal(ids.length, 4, 'four changes, none twice');
+    assert.equal(new Set(ids).size, 4);
+  });
+});
