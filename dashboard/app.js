@@ -7,6 +7,13 @@ import { connectApi } from './api.js';
 import { html } from './format.js';
 import { SignIn, ViewerPanel, useViewer, CREDENTIAL_KEY } from './panels/signIn.js';
 import { StockFeed } from './panels/stockFeed.js';
+import { SkuLookup } from './panels/skuLookup.js';
+import { SyncBacklog } from './panels/syncBacklog.js';
+import { ReconciliationRuns } from './panels/reconciliationRuns.js';
+import { ReviewTasks } from './panels/reviewTasks.js';
+import { Alerts } from './panels/alerts.js';
+import { Holds } from './panels/holds.js';
+import { Orders } from './panels/orders.js';
 
 function ConnectionBadge({ api }) {
   const [status, setStatus] = useState(api.status());
@@ -35,6 +42,13 @@ function Dashboard({ token, signOut }) {
     <main>
       <${ViewerPanel} viewer=${viewer} />
       ${can('inventory:read') && html`<${StockFeed} api=${api} viewer=${viewer} />`}
+      ${can('inventory:read') && html`<${SkuLookup} api=${api} />`}
+      ${can('reconciliation:read') && html`<${SyncBacklog} api=${api} admin=${admin} />`}
+      ${can('reconciliation:read') && html`<${ReconciliationRuns} api=${api} />`}
+      ${can('reconciliation:read') && html`<${ReviewTasks} api=${api} admin=${admin} viewer=${viewer} />`}
+      ${can('reconciliation:read') && html`<${Alerts} api=${api} admin=${admin} />`}
+      ${can('reconciliation:read') && html`<${Holds} api=${api} admin=${admin} />`}
+      ${can('orders:read') && html`<${Orders} api=${api} />`}
     </main>`;
 }
 

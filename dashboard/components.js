@@ -58,3 +58,16 @@ export function ActionButton({ label, run, onDone, secondary = false }) {
     ${error && html`<span class="error" role="alert"> ${error.message}</span>`}
   </span>`;
 }
+
+/**
+ * Runs `reload` on each event of a subscription: for lists whose rows a subscription announces
+ * but does not carry whole (tasks, alerts, holds, failed sync transactions).
+ */
+export function useReloadOn(api, subscription, field, reload) {
+  useEffect(() => api.subscribe(subscription, {}, field, () => reload(), () => {}), [api, subscription, field, reload]);
+}
+
+/** "SKU-00001 @ DC-01", the position a row is about. */
+export function Position({ stockLevel }) {
+  return html`<span>${stockLevel.sku} @ ${stockLevel.locationId}</span>`;
+}

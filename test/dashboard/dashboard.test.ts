@@ -9,6 +9,8 @@ import { useCleanup } from '../support/cleanup.ts';
 import { eventually } from '../support/eventually.ts';
 import { OPERATOR, type TestClient } from '../support/gatewayClients.ts';
 import { graphql } from '../support/graphql.ts';
+import { givenStock } from '../support/stock.ts';
+import { givenPositions, reconciliationApi } from '../reconciliation/reconciliationFixtures.ts';
 import { startTestSystem, type TestSystem } from '../support/testSystem.ts';
 import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
 
@@ -185,5 +187,54 @@ describe('operations dashboard: Chromium against the real system', () => {
     const ids = await rows.evaluateAll((elements) => elements.map((element) => element.getAttribute('data-change-id')));
     assert.equal(ids.length, 4, 'four changes, none twice');
     assert.equal(new Set(ids).size, 4);
+  });
+
+  it('approves a review task from the page, through the API, and offers a read-only partner no action on it', async () => {
+    // Given a REVIEW discrepancy at DC-01 (WMS 100, ERP 80: 20 units, between the default tiers)
+    const sku = 'SKU-98001';
+    await givenStock(running.database.db, sku, { 'DC-01': 100 });
+    await running.database.db.query('UPDATE stock_position SET on_hand_erp = 80 WHERE sku = $1', [sku]);
+    await givenPositions(running.database.db, [{ sku, locationId: 'DC-01', wms: 100, erp: 80 }]);
+    const operatorPage = await signedInPage(OPERATOR.name);
+    const partnerPage = await signedInPage(PARTNER.name);
+    const reconciliation = reconciliationApi(gatewayUrl, undefined, running.clients.headers());
+    await reconciliation.reconcile(['DC-01']);
+    const [task] = await reconciliation.tasks({ sku, status: ['OPEN'] });
+    assert.ok(task, 'the run opened a review task');
+
+    // The task appears on both pages (the run's discrepancyRaised reloads the list); only the operator may act
+    const operatorRow = operatorPage.locator(`#review-tasks tr[data-task-id="${task.id}"]`);
+    await operatorRow.waitFor();
+    const partnerRow = partnerPage.locator(`#review-tasks tr[data-task-id="${task.id}"]`);
+    await partnerRow.waitFor();
+    assert.equal(await partnerPage.locator('#review-tasks button, #alerts button, #holds button, #sync-backlog button').filter({ hasNotText: 'Refresh' }).count(), 0, 'no action offered to a partner without reconciliation:admin');
+
+    // When the operator approves it in the page
+    await operatorRow.getByRole('button', { name: 'Approve' }).click();
+    await operatorRow.waitFor({ state: 'detached' });
+
+    // Then the API has it approved, by the operator
+    const approved = await reconciliation.call<{ reviewTask: { status: string; audit: { action: string; actor: string }[] } }>(
+      'query ($id: ID!) { reviewTask(id: $id) { status audit { action actor } } }', { id: task.id });
+    assert.equal(approved.data!.reviewTask.status, 'APPROVED');
+    assert.ok(approved.data!.reviewTask.audit.some((entry) => entry.actor === OPERATOR.name), JSON.stringify(approved.data!.reviewTask.audit));
+  });
+
+  it('looks a SKU up: ATP per location, every bucket, lots, as-of, source and stale flag', async () => {
+    const page = await signedInPage(OPERATOR.name);
+    // SKU-00010 is lot-controlled in the demo seed, with two lots (one expired)
+    await page.getByLabel('SKU', { exact: true }).fill('sku-00010');
+    await page.getByRole('button', { name: 'Look up' }).click();
+    const result = page.locator('[data-sku-result="SKU-00010"]');
+    await result.waitFor();
+    const levels = await graphql<{ item: { stockLevels: { locationId: string; available: number }[] } }>(gatewayUrl,
+      '{ item(sku: "SKU-00010") { stockLevels { locationId available } } }', {}, running.clients.headers());
+    assert.equal(await result.locator('tr[data-location]').count(), levels.data!.item.stockLevels.length, 'a row per stock level');
+    const dc01 = await result.locator('tr[data-location="DC-01"]').textContent();
+    assert.match(dc01!, /SKU-00010-A: .*SKU-00010-B: .*\(expired\)/, 'both lots, the expired one marked');
+    assert.match(dc01!, /(ago|now)/, 'its as-of, relative');
+    await page.getByLabel('SKU', { exact: true }).fill('SKU-NOPE');
+    await page.getByRole('button', { name: 'Look up' }).click();
+    await page.locator('#sku-lookup [role="alert"]').filter({ hasText: 'UNKNOWN_SKU' }).waitFor();
   });
 });
