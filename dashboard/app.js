@@ -65,4 +65,6 @@ function App() {
   return token ? html`<${Dashboard} key=${token} token=${token} signOut=${signOut} />` : html`<${SignIn} onSignIn=${signIn} />`;
 }
 
-render(html`<${App} />`, document.getElementById('app'));
+const root = document.getElementById('app');
+root.replaceChildren(); // the "Loading" text shown until the modules ran
+render(html`<${App} />`, root);

@@ -1,10 +1,14 @@
-// Recent orders (refreshed on each status change the orderStatusChanged subscription announces)
-// and one order's timeline, looked up by id or by its channel's reference.
+// Order counts by status and recent orders (both refreshed on each status change that the
+// orderStatusChanged subscription announces), and one order's timeline, looked up by id or by
+// its channel's reference.
 import { useState } from 'preact/hooks';
-import { html, Time } from '../format.js';
+import { html, formatNumber, Time } from '../format.js';
 import { Panel, QueryState, useQuery, useReloadOn } from '../components.js';
 
-const RECENT_ORDERS = `query RecentOrders { orders(first: 20) { nodes { id reference channel status createdAt updatedAt } } }`;
+const RECENT_ORDERS = `query RecentOrders {
+  orderStatusCounts { status count }
+  orders(first: 20) { nodes { id reference channel status createdAt updatedAt } }
+}`;
 const ORDER_STATUS_CHANGED = `subscription OrdersChanged($after: String) { orderStatusChanged(after: $after) { cursor } }`;
 const TIMELINE_FIELDS = `id reference channel status createdAt lines { quantity item { sku } location { id } } timeline { version status previousStatus cause causeId actor at }`;
 const ORDER_BY_ID = `query OrderById($key: ID!) { order(id: $key) { ${TIMELINE_FIELDS} } }`;
@@ -41,6 +45,9 @@ export function Orders({ api }) {
       <button type="submit">Show timeline</button>
     </form>
     ${lookup && html`<${Timeline} key=${`${lookup.by}:${lookup.key}`} api=${api} lookup=${lookup} />`}
+    ${recent.data && html`<dl class="facts" aria-label="Orders by status">
+      ${recent.data.orderStatusCounts.length === 0 ? html`<dt>Orders</dt><dd>none</dd>` : recent.data.orderStatusCounts.map(({ status, count }) => html`<dt>${status}</dt><dd data-status-count=${status}>${formatNumber(count)}</dd>`)}
+    </dl>`}
     <h3>Recent orders</h3>
     ${state ?? html`<div class="scroll"><table>
       <thead><tr><th>Reference</th><th>Channel</th><th>Status</th><th>Updated</th><th></th></tr></thead>

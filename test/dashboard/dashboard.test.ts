@@ -9,6 +9,7 @@ import { useCleanup } from '../support/cleanup.ts';
 import { eventually } from '../support/eventually.ts';
 import { OPERATOR, type TestClient } from '../support/gatewayClients.ts';
 import { graphql } from '../support/graphql.ts';
+import { ordersApi } from '../support/orders.ts';
 import { givenStock } from '../support/stock.ts';
 import { givenPositions, reconciliationApi } from '../reconciliation/reconciliationFixtures.ts';
 import { startTestSystem, type TestSystem } from '../support/testSystem.ts';
@@ -130,9 +131,6 @@ describe('operations dashboard: Chromium against the real system', () => {
     await page.locator(FEED_ROWS).filter({ hasText: 'SKU-00006' }).waitFor();
     await page.getByLabel('SKU starts with').fill('sku-00006');
     assert.equal(await page.locator(FEED_ROWS).count(), 1, 'only the SKU-00006 change matches');
-    await page.getByLabel('SKU starts with').fill('');
-    mkdirSync(new URL('../../docs/', import.meta.url), { recursive: true });
-    await page.screenshot({ path: new URL('../../docs/dashboard.png', import.meta.url).pathname, fullPage: true });
   });
 
   it('fits a 390 px wide phone screen without horizontal scrolling', async () => {
@@ -236,5 +234,30 @@ describe('operations dashboard: Chromium against the real system', () => {
     await page.getByLabel('SKU', { exact: true }).fill('SKU-NOPE');
     await page.getByRole('button', { name: 'Look up' }).click();
     await page.locator('#sku-lookup [role="alert"]').filter({ hasText: 'UNKNOWN_SKU' }).waitFor();
+  });
+
+  it('counts orders by status as the API does, live, and shows an order\'s timeline', async () => {
+    const page = await signedInPage(OPERATOR.name);
+    await page.locator('#orders [aria-label="Orders by status"]').waitFor();
+    const placed = await ordersApi(gatewayUrl, running.clients.headers()).place({ reference: `DASH-${process.pid}`, lines: [{ sku: 'SKU-00002', quantity: 1, locationId: 'DC-01' }] });
+    assert.equal(placed.errors, undefined, JSON.stringify(placed.errors));
+    const order = placed.data!.placeOrder;
+
+    const counts = await graphql<{ orderStatusCounts: { status: string; count: number }[] }>(gatewayUrl, '{ orderStatusCounts { status count } }', {}, running.clients.headers());
+    assert.ok(counts.data!.orderStatusCounts.some(({ status }) => status === order.status), JSON.stringify(counts.data));
+    for (const { status, count } of counts.data!.orderStatusCounts) {
+      await page.locator(`#orders [data-status-count="${status}"]`).filter({ hasText: new RegExp(`^${count}$`) }).waitFor();
+    }
+    await page.locator('#orders tr').filter({ hasText: order.reference }).getByRole('button', { name: 'Timeline' }).click();
+    const timeline = page.locator(`#orders [data-order-id="${order.id}"] li`);
+    await timeline.last().filter({ hasText: order.status }).waitFor();
+    assert.match((await timeline.first().textContent())!, /CREATED.*MUTATION/);
+
+    // The README's screenshot: the operator's dashboard with the feed, the lookup and the lists filled in
+    await page.getByLabel('SKU', { exact: true }).fill('SKU-00010');
+    await page.getByRole('button', { name: 'Look up' }).click();
+    await page.locator('[data-sku-result="SKU-00010"]').waitFor();
+    mkdirSync(new URL('../../docs/', import.meta.url), { recursive: true });
+    await page.screenshot({ path: new URL('../../docs/dashboard.png', import.meta.url).pathname, fullPage: true });
   });
 });
