@@ -107,9 +107,11 @@ describe('operations dashboard: Chromium against the real system', () => {
     await page.getByRole('alert').filter({ hasText: 'UNAUTHENTICATED' }).waitFor();
     await page.getByRole('button', { name: 'Try another credential' }).click();
 
+    // By keyboard alone: the credential field is the first stop, Enter submits
     const signInStarted = performance.now();
-    await page.getByLabel('API key or bearer token (JWT)').fill(running.clients.key(OPERATOR.name));
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(running.clients.key(OPERATOR.name));
+    await page.keyboard.press('Enter');
     await page.locator('[data-connection="live"]').waitFor();
     console.log(`dashboard: signed in and live ${Math.round(performance.now() - signInStarted)} ms after sign-in`);
     assert.equal(await page.locator('[data-scopes]').textContent(), [...GRANTABLE_SCOPE_NAMES].sort().join(', '));
@@ -150,6 +152,10 @@ describe('operations dashboard: Chromium against the real system', () => {
     await postEvents(inventoryUrl, 'acme-wms', [acmeReceipt('SKU-00004', 'ATL1', 4)]);
     await page.locator(FEED_ROWS).filter({ hasText: 'SKU-00004' }).filter({ hasText: 'DC-01' }).waitFor();
     assert.equal(await page.locator(FEED_ROWS).filter({ hasText: 'DC-02' }).count(), 0, 'no change at DC-02 reaches the partner');
+    await page.getByLabel('SKU', { exact: true }).fill('SKU-00004');
+    await page.getByRole('button', { name: 'Look up' }).click();
+    await page.locator('[data-sku-result="SKU-00004"]').waitFor();
+    assert.deepEqual(await page.locator('[data-sku-result] tr[data-location]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-location'))), ['DC-01'], 'its lookup shows DC-01 alone');
     const asOperator = await graphql<{ stockLevel: { onHandWms: number } }>(gatewayUrl, '{ stockLevel(sku: "SKU-00004", locationId: "DC-02") { onHandWms } }', {}, running.clients.headers());
     assert.ok(asOperator.data!.stockLevel.onHandWms >= 3, 'the DC-02 change did happen');
   });
@@ -242,6 +248,15 @@ describe('operations dashboard: Chromium against the real system', () => {
     const placed = await ordersApi(gatewayUrl, running.clients.headers()).place({ reference: `DASH-${process.pid}`, lines: [{ sku: 'SKU-00002', quantity: 1, locationId: 'DC-01' }] });
     assert.equal(placed.errors, undefined, JSON.stringify(placed.errors));
     const order = placed.data!.placeOrder;
+
+    // A partner's counts leave out what it may not see: this order at DC-02
+    const partnerTotal = async () => (await graphql<{ orderStatusCounts: { count: number }[] }>(gatewayUrl, '{ orderStatusCounts { count } }', {}, running.clients.headers(PARTNER.name)))
+      .data!.orderStatusCounts.reduce((sum, { count }) => sum + count, 0);
+    const partnerBefore = await partnerTotal();
+    assert.ok(partnerBefore >= 1, 'the order at DC-01 is counted for the partner');
+    const elsewhere = await ordersApi(gatewayUrl, running.clients.headers()).place({ reference: `DASH-02-${process.pid}`, lines: [{ sku: 'SKU-00002', quantity: 1, locationId: 'DC-02' }] });
+    assert.equal(elsewhere.errors, undefined, JSON.stringify(elsewhere.errors));
+    assert.equal(await partnerTotal(), partnerBefore);
 
     const counts = await graphql<{ orderStatusCounts: { status: string; count: number }[] }>(gatewayUrl, '{ orderStatusCounts { status count } }', {}, running.clients.headers());
     assert.ok(counts.data!.orderStatusCounts.some(({ status }) => status === order.status), JSON.stringify(counts.data));
