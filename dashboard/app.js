@@ -5,7 +5,7 @@ import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { connectApi } from './api.js';
 import { html } from './format.js';
-import { SignIn, ViewerPanel, useViewer, CREDENTIAL_KEY } from './panels/signIn.js';
+import { SignIn, SignInFailed, ViewerPanel, useViewer, CREDENTIAL_KEY } from './panels/signIn.js';
 import { StockFeed } from './panels/stockFeed.js';
 import { SkuLookup } from './panels/skuLookup.js';
 import { SyncBacklog } from './panels/syncBacklog.js';
@@ -26,7 +26,7 @@ function Dashboard({ token, signOut }) {
   const api = useMemo(() => connectApi(token), [token]);
   useEffect(() => () => api.close(), [api]);
   const { viewer, error } = useViewer(api);
-  if (error) return html`<${SignIn} error=${error} onSignIn=${() => {}} signOut=${signOut} />`;
+  if (error) return html`<${SignInFailed} error=${error} signOut=${signOut} />`;
   if (!viewer) return html`<p class="state" aria-live="polite">Signing in…</p>`;
   const can = (scope) => viewer.scopes.includes(scope);
   const admin = can('reconciliation:admin');

@@ -61,10 +61,18 @@ export function ActionButton({ label, run, onDone, secondary = false }) {
 
 /**
  * Runs `reload` on each event of a subscription: for lists whose rows a subscription announces
- * but does not carry whole (tasks, alerts, holds, failed sync transactions).
+ * but does not carry whole (tasks, alerts, holds, failed sync transactions). Returns the
+ * subscription's error, if it failed, for LiveError.
  */
 export function useReloadOn(api, subscription, field, reload) {
-  useEffect(() => api.subscribe(subscription, {}, field, () => reload(), () => {}), [api, subscription, field, reload]);
+  const [error, setError] = useState(null);
+  useEffect(() => api.subscribe(subscription, {}, field, () => reload(), setError), [api, subscription, field, reload]);
+  return error;
+}
+
+/** Why a panel no longer updates by itself. */
+export function LiveError({ error }) {
+  return error && html`<p class="state error" role="alert">Live updates stopped: ${error.message} (${error.code}).</p>`;
 }
 
 /** "SKU-00001 @ DC-01", the position a row is about. */

@@ -14,7 +14,10 @@ const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
 export const formatNumber = (value) => (value === null || value === undefined ? '–' : integer.format(value));
 export const formatPercent = (ratio) => percent.format(ratio);
 
-/** "3 minutes ago" for a time `secondsAgo` before now (negative: in the future). */
+/**
+ * "3 minutes ago" for a time `secondsAgo` before now (negative: in the future). Intl formats the
+ * phrase but leaves choosing the unit to its caller, hence the steps.
+ */
 export function formatRelative(secondsAgo) {
   const steps = [[60, 'second'], [60, 'minute'], [24, 'hour'], [7, 'day'], [Infinity, 'week']];
   let amount = -secondsAgo;
@@ -24,7 +27,7 @@ export function formatRelative(secondsAgo) {
   }
 }
 
-/** A duration in seconds as "2 h 5 min", for ages. */
+/** A duration in seconds as "2 h 5 min", for ages (Intl.DurationFormat is not in every browser yet). */
 export function formatDuration(seconds) {
   if (seconds < 60) return `${integer.format(seconds)} s`;
   if (seconds < 3600) return `${integer.format(Math.floor(seconds / 60))} min`;

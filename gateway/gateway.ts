@@ -55,6 +55,7 @@ const GRAPHQL_PATH = '/graphql';
  * through ordinary query plans). Every caller passes the edge, over HTTP or WebSocket: its
  * credentials, its rate limit and its safelist before the operation is parsed, its scopes and
  * limits (OperationPolicy) before any subgraph is called. Ready when every subgraph reports ready.
+ * The operations dashboard (dashboardRoute) is served at /dashboard, a client of this same API.
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningService> {
   const { logger, edge } = options;

@@ -1,6 +1,6 @@
 // Open and acknowledged alerts; with reconciliation:admin, acknowledge and resolve.
 import { html, Time } from '../format.js';
-import { ActionButton, Panel, Position, QueryState, useQuery, useReloadOn } from '../components.js';
+import { ActionButton, LiveError, Panel, Position, QueryState, useQuery, useReloadOn } from '../components.js';
 
 const ALERTS = `query OpenAlerts { alerts(filter: { status: [OPEN, ACKNOWLEDGED] }, first: 50) { nodes {
   id kind status message createdAt stockLevel { sku locationId }
@@ -11,10 +11,11 @@ const RESOLVE = `mutation Resolve($alertId: ID!) { resolveAlert(alertId: $alertI
 
 export function Alerts({ api, admin }) {
   const result = useQuery(api, ALERTS);
-  useReloadOn(api, DISCREPANCY_RAISED, 'discrepancyRaised', result.reload);
+  const liveError = useReloadOn(api, DISCREPANCY_RAISED, 'discrepancyRaised', result.reload);
   const alerts = result.data?.alerts.nodes ?? [];
   const state = QueryState({ ...result, empty: alerts.length === 0, emptyText: 'No open alert.' });
   return html`<${Panel} title="Alerts" id="alerts">
+    <${LiveError} error=${liveError} />
     ${state ?? html`<div class="scroll"><table>
       <thead><tr><th>Position</th><th>Alert</th><th>Raised</th>${admin && html`<th>Actions</th>`}</tr></thead>
       <tbody>${alerts.map((alert) => html`<tr key=${alert.id} data-alert-id=${alert.id}>

@@ -3,7 +3,7 @@
 // its channel's reference.
 import { useState } from 'preact/hooks';
 import { html, formatNumber, Time } from '../format.js';
-import { Panel, QueryState, useQuery, useReloadOn } from '../components.js';
+import { LiveError, Panel, QueryState, useQuery, useReloadOn } from '../components.js';
 
 const RECENT_ORDERS = `query RecentOrders {
   orderStatusCounts { status count }
@@ -29,7 +29,7 @@ function Timeline({ api, lookup }) {
 
 export function Orders({ api }) {
   const recent = useQuery(api, RECENT_ORDERS);
-  useReloadOn(api, ORDER_STATUS_CHANGED, 'orderStatusChanged', recent.reload);
+  const liveError = useReloadOn(api, ORDER_STATUS_CHANGED, 'orderStatusChanged', recent.reload);
   const [input, setInput] = useState('');
   const [lookup, setLookup] = useState(null);
   const open = (key, by) => setLookup({ key, by });
@@ -40,6 +40,7 @@ export function Orders({ api }) {
   const orders = recent.data?.orders.nodes ?? [];
   const state = QueryState({ ...recent, empty: orders.length === 0, emptyText: 'No order yet.' });
   return html`<${Panel} title="Orders" id="orders" wide>
+    <${LiveError} error=${liveError} />
     <form class="inline" onSubmit=${submit} role="search">
       <label>Order id or reference <input value=${input} onInput=${(event) => setInput(event.currentTarget.value)} required /></label>
       <button type="submit">Show timeline</button>

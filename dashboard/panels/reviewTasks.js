@@ -2,7 +2,7 @@
 // operator approves, rejects or assigns them. New tasks come with new discrepancies.
 import { useState } from 'preact/hooks';
 import { html, formatNumber, Time } from '../format.js';
-import { ActionButton, Panel, Position, QueryState, useQuery, useReloadOn } from '../components.js';
+import { ActionButton, LiveError, Panel, Position, QueryState, useQuery, useReloadOn } from '../components.js';
 
 const OPEN_TASKS = `query OpenReviewTasks { reviewTasks(filter: { status: [OPEN] }, first: 50) { nodes {
   id kind proposedAdjustment assignee createdAt stockLevel { sku locationId }
@@ -23,10 +23,11 @@ function AssignForm({ api, task, viewer, onDone }) {
 
 export function ReviewTasks({ api, admin, viewer }) {
   const result = useQuery(api, OPEN_TASKS);
-  useReloadOn(api, DISCREPANCY_RAISED, 'discrepancyRaised', result.reload);
+  const liveError = useReloadOn(api, DISCREPANCY_RAISED, 'discrepancyRaised', result.reload);
   const tasks = result.data?.reviewTasks.nodes ?? [];
   const state = QueryState({ ...result, empty: tasks.length === 0, emptyText: 'No open review task.' });
   return html`<${Panel} title="Open review tasks" id="review-tasks">
+    <${LiveError} error=${liveError} />
     ${state ?? html`<div class="scroll"><table>
       <thead><tr><th>Position</th><th class="num">Adjust by</th><th>Assignee</th><th>Opened</th>${admin && html`<th>Actions</th>`}</tr></thead>
       <tbody>${tasks.map((task) => html`<tr key=${task.id} data-task-id=${task.id}>

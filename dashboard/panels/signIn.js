@@ -16,16 +16,18 @@ export function useViewer(api) {
   return state;
 }
 
-/** The sign-in form; `error` is why the last credential was refused, with a way back to the form. */
-export function SignIn({ onSignIn, error = null, signOut = null }) {
+/** Why the credential was refused, and the way back to the form. */
+export function SignInFailed({ error, signOut }) {
+  return html`<div class="signin">
+    <h1>Sign-in failed</h1>
+    <p class="error" role="alert">${error.message} (${error.code})</p>
+    <button type="button" onClick=${signOut}>Try another credential</button>
+  </div>`;
+}
+
+/** The sign-in form. */
+export function SignIn({ onSignIn }) {
   const [value, setValue] = useState('');
-  if (error) {
-    return html`<div class="signin">
-      <h1>Sign-in failed</h1>
-      <p class="error" role="alert">${error.message} (${error.code})</p>
-      <button type="button" onClick=${signOut}>Try another credential</button>
-    </div>`;
-  }
   const submit = (event) => {
     event.preventDefault();
     if (value.trim()) onSignIn(value.trim());

@@ -1,7 +1,7 @@
 // The ERP sync ledger: counts by status, the oldest pending age, and the failed transactions
 // with their last error; an operator with reconciliation:admin can redrive them.
 import { html, formatDuration, formatNumber, Time } from '../format.js';
-import { ActionButton, Panel, Position, QueryState, useQuery, useReloadOn } from '../components.js';
+import { ActionButton, LiveError, Panel, Position, QueryState, useQuery, useReloadOn } from '../components.js';
 
 const SYNC_BACKLOG = `query SyncBacklog {
   syncBacklog { pending synced failed oldestPendingAgeSeconds erpCircuitOpen }
@@ -14,12 +14,13 @@ const REDRIVE = `mutation Redrive($ids: [ID!]!) { redriveSyncTransactions(ids: $
 
 export function SyncBacklog({ api, admin }) {
   const result = useQuery(api, SYNC_BACKLOG);
-  useReloadOn(api, SYNC_FAILED, 'syncFailed', result.reload);
+  const liveError = useReloadOn(api, SYNC_FAILED, 'syncFailed', result.reload);
   const state = QueryState(result);
   const refresh = html`<button type="button" class="secondary" onClick=${result.reload}>Refresh</button>`;
   if (state) return html`<${Panel} title="ERP sync backlog" id="sync-backlog" actions=${refresh}>${state}<//>`;
   const { syncBacklog: backlog, syncTransactions } = result.data;
   return html`<${Panel} title="ERP sync backlog" id="sync-backlog" actions=${refresh}>
+    <${LiveError} error=${liveError} />
     <dl class="facts">
       <dt>Pending</dt><dd data-count="pending">${formatNumber(backlog.pending)}${backlog.pending > 0 ? ` (oldest ${formatDuration(backlog.oldestPendingAgeSeconds)})` : ''}</dd>
       <dt>Failed</dt><dd data-count="failed">${formatNumber(backlog.failed)}</dd>
