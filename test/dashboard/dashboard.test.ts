@@ -36,7 +36,7 @@ describe('operations dashboard: Chromium against the real system', () => {
   let inventoryUrl: string;
 
   before(async () => {
-    running = await startTestSystem('dashboard', { skuCount: 12, env: { WMS_SOURCE_SECRETS: 'acme-wms=test-secret' }, clients: [OPERATOR, PARTNER] });
+    running = await startTestSystem('dashboard', { skuCount: 12, env: { WMS_SOURCE_SECRETS: 'acme-wms=test-secret', ANONYMOUS_SCOPES: 'inventory:read' }, clients: [OPERATOR, PARTNER] });
     gatewayUrl = running.system.gateway.url;
     inventoryUrl = running.system.subgraphs.inventory.url;
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
@@ -91,6 +91,14 @@ describe('operations dashboard: Chromium against the real system', () => {
     const client = await fetch(`${gatewayUrl}/dashboard/vendor/graphql-ws/client.js`);
     assert.equal(client.headers.get('content-type'), 'text/javascript; charset=utf-8');
     assert.equal((await fetch(`${gatewayUrl}/dashboard/nothing-here.js`)).status, 404);
+  });
+
+  it('answers the viewer query, which the page builds itself from, for a partner and for an anonymous caller', async () => {
+    const viewer = '{ viewer { name scopes locations { id } } }';
+    const asPartner = await graphql(gatewayUrl, viewer, {}, running.clients.headers(PARTNER.name));
+    assert.deepEqual(asPartner.data, { viewer: { name: PARTNER.name, scopes: [...PARTNER.scopes].sort(), locations: [{ id: 'DC-01' }] } });
+    const anonymous = await graphql(gatewayUrl, viewer, {});
+    assert.deepEqual(anonymous.data, { viewer: { name: 'anonymous', scopes: ['inventory:read'], locations: null } });
   });
 
   it('loads, signs in with an API key and shows the caller, its scopes and every location', async () => {
