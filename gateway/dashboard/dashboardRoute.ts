@@ -12,7 +12,7 @@ const PREFIX = '/dashboard';
 /**
  * The libraries the page imports, as the browser finds them: files of node_modules served as
  * they are (ES modules, no build step), named by an import map. graphql-ws's client imports a
- * sibling chunk (`./common-*.js`), so its whole dist folder is served.
+ * sibling chunk (`./common-*.js`), served beside it; its server's files are not.
  */
 const resolved = (specifier: string) => fileURLToPath(import.meta.resolve(specifier));
 const graphqlWsDist = dirname(resolved('graphql-ws'));
@@ -22,7 +22,7 @@ const VENDOR_FILES: Readonly<Record<string, string>> = {
   'vendor/htm.mjs': resolved('htm'),
   ...Object.fromEntries(
     readdirSync(graphqlWsDist)
-      .filter((file) => file.endsWith('.js'))
+      .filter((file) => file === 'client.js' || /^common-.*\.js$/.test(file))
       .map((file) => [`vendor/graphql-ws/${file}`, join(graphqlWsDist, file)]),
   ),
 };
