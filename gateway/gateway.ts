@@ -15,6 +15,7 @@ import type { Logger } from '../platform/logger.ts';
 import { RequestObserver } from '../platform/observability/requestObserver.ts';
 import { ServiceMetrics } from '../platform/observability/serviceMetrics.ts';
 import type { SubscriptionSettings } from './config.ts';
+import { dashboardRoute } from './dashboard/dashboardRoute.ts';
 import type { GatewayEdge } from './edge/gatewayEdge.ts';
 import { CachePolicy } from './edge/cachePolicy.ts';
 import { MAX_TOKENS } from './edge/operationLimits.ts';
@@ -60,6 +61,7 @@ const GRAPHQL_PATH = '/graphql';
  * through ordinary query plans). Every caller passes the edge, over HTTP or WebSocket: its
  * credentials, its rate limit and its safelist before the operation is parsed, its scopes and
  * limits (OperationPolicy) before any subgraph is called. Ready when every subgraph reports ready.
+ * The operations dashboard (dashboardRoute) is served at /dashboard, a client of this same API.
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningService> {
   const { logger, edge } = options;
@@ -123,6 +125,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     ...(cors && { cors }),
     admit: edgeAdmission(edge, metrics.rateLimited),
     observer,
+    routes: [dashboardRoute()],
     readinessChecks: [
       ...Object.entries(options.subgraphUrls).map(([name, url]) => subgraphReadiness(name, url)),
       ...(options.readinessChecks ?? []),

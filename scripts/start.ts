@@ -86,6 +86,7 @@ Stockgraph is running (${mode}).
   Subscriptions     ${gatewayUrl.replace(/^http/, 'ws')}/graphql   (graphql-ws: stockChanged, availabilityChanged, orderStatusChanged,
                                                          discrepancyRaised, holdChanged, syncFailed)
   Health            ${gatewayUrl}/healthz   ${gatewayUrl}/readyz
+  Dashboard         ${gatewayUrl}/dashboard   (sign in with an API key${demoKey ? ': the demo key below' : ''})
 ${erp ? `  ERP (simulated)   ${erp.simulator.baseUrl}   admin: ${erp.simulator.baseUrl}/admin/stats\n` : ''}
 Try a query that spans all three subgraphs:
   curl -s ${gatewayUrl}/graphql -H 'content-type: application/json' \\

@@ -89,8 +89,9 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
     name: 'inventory',
     schemaPath: new URL('./schema.graphql', import.meta.url).pathname,
     resolvers: inventoryResolvers,
-    createContext: ({ locations: grant }) => ({
+    createContext: ({ locations: grant, caller, scopes }) => ({
       repository, ingestion, reservations, transfers, settings, grant, loaders: createInventoryLoaders(repository, grant), afterCommit: publishNow,
+      caller: { name: caller, scopes },
     }),
     routes: [
       warehouseEventsRoute({

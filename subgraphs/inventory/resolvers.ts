@@ -27,6 +27,8 @@ export interface InventoryContext {
    * resolvers below to locations, availability and what is not kept per location.
    */
   readonly grant: LocationGrant;
+  /** Who the gateway says is calling, for `viewer`. */
+  readonly caller: { readonly name: string; readonly scopes: readonly string[] };
 }
 
 /** The configuration the resolvers apply. */
@@ -42,6 +44,11 @@ const MAX_STOCK_CHANGE_IDS = 1_000;
 export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
   DateTime: DateTimeScalar,
   Query: {
+    viewer: async (_: unknown, __: unknown, { caller, grant, repository }: InventoryContext) => ({
+      name: caller.name,
+      scopes: [...caller.scopes].sort(),
+      locations: grant === null ? null : await repository.allLocations(grant),
+    }),
     item: (_: unknown, { sku }: { sku: string }, { loaders }: InventoryContext) => loaders.itemBySku.load(sku),
     items: async (_: unknown, args: { filter?: ItemFilter | null; first: number; after?: string | null }, { loaders, repository }: InventoryContext) => {
       const first = pageSize(args.first);

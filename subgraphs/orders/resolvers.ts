@@ -49,6 +49,7 @@ export const orderResolvers: GraphQLResolverMap<OrdersContext> = {
       for (const order of page.nodes) loaders.orderById.prime(order.id, order);
       return page;
     },
+    orderStatusCounts: (_: unknown, __: unknown, { repository, identity }: OrdersContext) => repository.statusCounts(identity.locations),
     unappliedConfirmations: (_: unknown, args: { outcome?: 'UNMATCHED' | 'INAPPLICABLE' | null; first: number; after?: string | null }, { repository, identity }: OrdersContext) =>
       newestFirstConnection(args, (take, after) => repository.unappliedConfirmationPage(args.outcome ?? null, take, after, identity.locations), (confirmation) => confirmation.receivedAt),
     orderStatusChanges: (_: unknown, { ids }: { ids: string[] }, { repository }: OrdersContext) => statusChanges(ids, repository),

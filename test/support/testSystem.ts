@@ -5,14 +5,14 @@ import { openInfrastructure, type Infrastructure } from '../../platform/infrastr
 import { createLogger, type Logger } from '../../platform/logger.ts';
 import { seedDemoData } from '../../prisma/seed.ts';
 import { startSystem, type RunningSystem } from '../../system/startSystem.ts';
-import { testClients } from './gatewayClients.ts';
+import { OPERATOR, testClients, type TestClient } from './gatewayClients.ts';
 import { createTestDatabase, redisNamespace, type TestDatabase } from './services.ts';
 
 export interface TestSystem {
   readonly database: TestDatabase;
   readonly infrastructure: Infrastructure;
   readonly system: RunningSystem;
-  /** The one client the gateway knows: send `clients.headers()`. */
+  /** The clients the gateway knows (the operator alone unless TestSystemOptions.clients): send `clients.headers(name)`. */
   readonly clients: ReturnType<typeof testClients>;
   /** Stops the services and removes what the system was given. */
   stop(): Promise<void>;
@@ -25,13 +25,15 @@ export interface TestSystemOptions {
   readonly skuCount?: number;
   /** Where the services log; silent by default. */
   readonly logger?: Logger;
+  /** The clients in the gateway's clients file; OPERATOR alone by default. */
+  readonly clients?: readonly TestClient[];
 }
 
 /**
  * Starts the system on a new database seeded with demo SKUs, reconciliation runs only on demand.
  * `label` names its Redis namespace.
  */
-export async function startTestSystem(label: string, { env = {}, skuCount = 5, logger = createLogger('silent') }: TestSystemOptions = {}): Promise<TestSystem> {
+export async function startTestSystem(label: string, { env = {}, skuCount = 5, logger = createLogger('silent'), clients: testClientList = [OPERATOR] }: TestSystemOptions = {}): Promise<TestSystem> {
   const started: (() => unknown)[] = [];
   const stop = async () => {
     while (started.length) await started.pop()!();
@@ -40,7 +42,7 @@ export async function startTestSystem(label: string, { env = {}, skuCount = 5, l
     const database = await createTestDatabase();
     started.push(() => database.drop());
     await seedDemoData(database.db, { skuCount });
-    const clients = testClients();
+    const clients = testClients(testClientList);
     started.push(() => clients.remove());
     const redis = redisNamespace(label);
     started.push(() => redis.clear());

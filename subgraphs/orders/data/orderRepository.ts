@@ -103,6 +103,12 @@ export class OrderRepository {
   }
 
   /** Up to `take` orders matching `filter` after `after`, newest first. */
+  /** How many orders the caller may see are in each status (in the OrderStatus enum's order); statuses with none left out. */
+  async statusCounts(grant: LocationGrant): Promise<{ status: OrderStatus; count: number }[]> {
+    const groups = await this.prisma.order.groupBy({ by: ['status'], where: visibleOrders(grant), _count: { _all: true }, orderBy: { status: 'asc' } });
+    return groups.map((group) => ({ status: group.status, count: group._count._all }));
+  }
+
   orderPage(filter: OrderFilter, take: number, after: NewestFirstPosition | undefined, grant: LocationGrant): Promise<Order[]> {
     const lineFilter: Prisma.OrderLineWhereInput = {
       ...(filter.sku ? { sku: filter.sku } : {}),
