@@ -31,3 +31,25 @@ export function isDataRefusal(error: unknown): boolean {
   const state = sqlStateOf(error);
   return state !== undefined && (state.startsWith('22') || state.startsWith('23'));
 }
+
+// Prisma's own codes for a database it could not reach or keep (P1001 cannot reach, P1002
+// timed out, P1008 operation timed out, P1017 connection closed, P2024 no pooled connection).
+const UNREACHABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+// SQLSTATE classes of a failure that says nothing of the statement: connection exception (08),
+// transaction rollback (40: serialization failure, deadlock), insufficient resources (53),
+// operator intervention (57: the backend terminated, the server shutting down).
+const TRANSIENT_SQLSTATE_CLASSES = new Set(['08', '40', '53', '57']);
+
+/**
+ * Whether `error` is the database failing, not the request: a lost or killed connection, a
+ * deadlock, a server shutting down. The same request may succeed when sent again.
+ */
+export function isTransientDatabaseFailure(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false;
+  const state = sqlStateOf(error);
+  if (state !== undefined) return TRANSIENT_SQLSTATE_CLASSES.has(state.slice(0, 2));
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && UNREACHABLE_PRISMA_CODES.has(code)) return true;
+  // node-postgres says so in words: a connection that dropped mid-query, or a pooled one used after it did.
+  return typeof message === 'string' && /Connection terminated|connection error and is not queryable|ECONNRESET|ECONNREFUSED|server closed the connection/i.test(message);
+}

@@ -35,6 +35,12 @@ export interface EventBus {
    * error, where the stream retains fewer.
    */
   readEndingAt(stream: string, through: string | null, limit: number): Promise<BusEvent[]>;
+  /**
+   * Names the life of the store that holds the streams: it changes when the store restarted
+   * (Redis's run_id), after which entries it acknowledged may be gone (a Redis without
+   * persistence loses them all). The outbox relays publish their latest records again then.
+   */
+  storeEpoch(): Promise<string>;
   close(): Promise<void>;
 }
 

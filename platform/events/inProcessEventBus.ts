@@ -114,6 +114,11 @@ export class InProcessEventBus implements EventBus {
     return log.events.slice(Math.max(end - limit, 0), end);
   }
 
+  /** The bus lives as long as this process: its epoch never changes. */
+  async storeEpoch(): Promise<string> {
+    return String(this.epoch);
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.subscriptions].map((subscription) => subscription.close()));
   }

@@ -30,6 +30,13 @@ export interface OutboxRelayOptions {
  * first copies), never loses or reorders them; consumers drop repeats by (key, sequence).
  * One relay per producer publishes at a time (an advisory lock), in record order, so that a
  * key's events leave in the order they were written.
+ *
+ * The bus acknowledging a record is not the end of it: a Redis without persistence that dies
+ * takes along what it acknowledged and no consumer had read yet. So when a relay finds that the
+ * bus's store restarted since it last held the lock (EventBus.storeEpoch), it publishes the
+ * producer's last MAX_PUBLISH_BATCH published records again, whichever replica sent them, before
+ * anything new; the consumers and the gateway drop the copies they had already seen by (key,
+ * sequence).
  */
 export class OutboxRelay {
   private readonly batchSize: number;
@@ -38,6 +45,8 @@ export class OutboxRelay {
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
   private pendingWake = false;
+  /** The bus store's epoch when this relay last held the lock; null before it first did. */
+  private epochSeen: string | null = null;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -69,11 +78,27 @@ export class OutboxRelay {
          WHERE p.producer = ${this.producer}
          ORDER BY p.producer, p.id
          LIMIT ${this.batchSize}`;
+      // Cached by the bus: no round trip unless the store was just reached again.
+      const epoch = await this.bus.storeEpoch();
+      if (this.epochSeen !== null && epoch !== this.epochSeen) await this.publish(await this.lastPublished(tx));
+      this.epochSeen = epoch;
       if (rows.length === 0) return 0;
       await this.publish(rows);
       await tx.$executeRaw`DELETE FROM event_outbox_pending WHERE producer = ${this.producer} AND id = ANY(${rows.map((row) => row.id.toString())}::bigint[])`;
       return rows.length;
     }, { timeout: 30_000 });
+  }
+
+  /** The producer's last MAX_PUBLISH_BATCH published records, oldest first. */
+  private async lastPublished(tx: Parameters<Parameters<PrismaClient['$transaction']>[0]>[0]): Promise<OutboxRow[]> {
+    const rows = await tx.$queryRaw<OutboxRow[]>`
+      SELECT o.id, o.stream, o.type, o.payload::text AS payload, o.correlation_id, o.traceparent
+        FROM event_outbox o
+       WHERE o.producer = ${this.producer}
+         AND NOT EXISTS (SELECT 1 FROM event_outbox_pending p WHERE p.producer = o.producer AND p.id = o.id)
+       ORDER BY o.id DESC
+       LIMIT ${MAX_PUBLISH_BATCH}`;
+    return rows.reverse();
   }
 
   /**

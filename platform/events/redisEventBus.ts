@@ -21,12 +21,28 @@ export class RedisEventBus implements EventBus {
   private readonly maxStreamLength: number;
   private readonly blockMs: number;
 
+  /** The run_id of the Redis server the connection last reached, asked again at every (re)connection. */
+  private runId: Promise<string>;
+
   constructor(
     private readonly redis: Redis,
     { maxStreamLength = 1_000_000, blockMs = 5_000 }: RedisEventBusOptions = {},
   ) {
     this.maxStreamLength = maxStreamLength;
     this.blockMs = blockMs;
+    this.runId = this.askRunId();
+    redis.on('ready', () => (this.runId = this.askRunId()));
+  }
+
+  /** Redis's run_id: a new one for every start of the server, persistent or not. */
+  async storeEpoch(): Promise<string> {
+    return this.runId;
+  }
+
+  private askRunId(): Promise<string> {
+    const asked = this.redis.info('server').then((info) => /^run_id:(\w+)/m.exec(info)?.[1] ?? 'unknown');
+    // A failed ask (Redis away) is asked again on the next connection; until then it says so.
+    return asked.catch(() => 'unreachable');
   }
 
   async publish(stream: string, event: OutgoingEvent): Promise<string> {

@@ -1,5 +1,6 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
+import { isTransientDatabaseFailure } from '../database/postgresErrors.ts';
 import type { Logger } from '../logger.ts';
 
 /**
@@ -17,6 +18,8 @@ export enum CommonErrorCode {
    */
   FORBIDDEN = 'FORBIDDEN',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
+  /** The database failed under the request (a lost connection, a deadlock): send it again (a mutation with its idempotency key). */
+  SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
 }
 
 /** An error a client caused and can act on; its message and code reach the client as they are. */
@@ -37,7 +40,16 @@ export function maskUnexpectedErrors(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = formatted.extensions?.code;
     if (code && code !== CommonErrorCode.INTERNAL_SERVER_ERROR) return formatted;
-    logger.error({ err: unwrapResolverError(error), path: formatted.path }, 'unexpected error');
+    const cause = unwrapResolverError(error);
+    if (isTransientDatabaseFailure(cause)) {
+      logger.warn({ reason: (cause as Error).message, path: formatted.path }, 'the database failed under a request');
+      return {
+        message: 'The database was unavailable: send the request again (a mutation with the same idempotency key)',
+        ...(formatted.path ? { path: formatted.path } : {}),
+        extensions: { code: CommonErrorCode.SERVICE_UNAVAILABLE },
+      };
+    }
+    logger.error({ err: cause, path: formatted.path }, 'unexpected error');
     return {
       message: 'Internal server error',
       ...(formatted.path ? { path: formatted.path } : {}),

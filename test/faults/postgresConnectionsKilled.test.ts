@@ -108,11 +108,10 @@ describe('fault: PostgreSQL connections killed (pg_terminate_backend) during ing
 
     // Then the kills landed, and each request they failed said so with a code
     assert.ok(killed > 0, 'connections were killed');
-    // (A killed connection is not told apart from other internal failures: both answers say
-    // retrying is safe, the batch being atomic and the reservation keyed; see FAULTS.md.)
+    // (Both say retrying is safe: the batch is atomic, the reservation keyed.)
     const cleanFailures = new Set([
-      'events 500 INTERNAL_SERVER_ERROR: Internal server error; nothing in the batch was applied',
-      'reservation INTERNAL_SERVER_ERROR: Internal server error',
+      'events 503 SERVICE_UNAVAILABLE: The database was unavailable: nothing in the batch was applied; send it again',
+      'reservation SERVICE_UNAVAILABLE: The database was unavailable: send the request again (a mutation with the same idempotency key)',
     ]);
     assert.deepEqual(failures.filter((failure) => !cleanFailures.has(failure)), [], 'each failed request answered with its stable code');
     // And every accepted event is applied exactly once, with exact totals

@@ -101,6 +101,7 @@ describe('the outbox relay', () => {
       subscribe: bus.subscribe.bind(bus),
       read: bus.read.bind(bus),
       readEndingAt: bus.readEndingAt.bind(bus),
+      storeEpoch: bus.storeEpoch.bind(bus),
       publish: bus.publish.bind(bus),
       close: bus.close.bind(bus),
       publishMany: async (stream, events) => {
@@ -119,6 +120,38 @@ describe('the outbox relay', () => {
     const kept = entries.map((entry) => decodeEvent(entry)).flatMap((decoding) => (decoding.ok && repeats.admit(decoding.event) ? [decoding.event.payload as StatusChange] : []));
     assert.equal(kept.length, 120);
     assertGapFreeInOrder(kept);
+  });
+
+  it("publishes the producer's last records again, before anything new, once the bus's store has restarted, whichever replica sent them", async () => {
+    // Given records one replica published, and a second replica that has looked at the outbox (holding the lock) in the same epoch
+    let epoch = 'first-run';
+    const restartingBus: EventBus = { ...bindAll(bus), storeEpoch: async () => epoch };
+    const [first, second] = [1, 2].map(() => new OutboxRelay(database.db.prisma, restartingBus, 'orders', { batchSize: 50 }));
+    await second!.relayOnce();
+    await writeChanges(30);
+    await drain(first!);
+    const entries = () => bus.read(orderStatusChanged.stream, '0-0', 100_000);
+    const published = (await entries()).slice(-30);
+    const before = (await entries()).length;
+
+    // When the store restarts (it may have lost what it acknowledged) and the second replica takes the next batch
+    epoch = 'second-run';
+    await writeChanges(5);
+    await second!.relayOnce();
+
+    // Then it publishes the producer's last records again (the first replica's 30 last among them), in order, then the 5 new ones
+    const all = await entries();
+    const after = all.slice(before);
+    assert.deepEqual(after.slice(-35, -5).map((entry) => entry.id), published.map((entry) => entry.id));
+    const ids = after.map((entry) => BigInt(entry.id!));
+    assert.ok(ids.every((id, i) => i === 0 || id > ids[i - 1]!), 'again in record order');
+    // And a consumer that had seen everything before keeps only the 5 new ones
+    const repeats = new RepeatFilter();
+    const admitted = all.map((entry) => {
+      const decoding = decodeEvent(entry);
+      return decoding.ok && repeats.admit(decoding.event);
+    });
+    assert.equal(admitted.slice(before).filter(Boolean).length, 5);
   });
 
   it('lets one relay per producer publish at a time when several replicas run', async () => {
@@ -154,3 +187,11 @@ describe('the outbox relay', () => {
       error instanceof EventContractError && /status/.test(error.message) && /version/.test(error.message));
   });
 });
+
+/** The bus's methods, bound, to build a bus that differs in one. */
+function bindAll(bus: EventBus): EventBus {
+  return {
+    subscribe: bus.subscribe.bind(bus), read: bus.read.bind(bus), readEndingAt: bus.readEndingAt.bind(bus), storeEpoch: bus.storeEpoch.bind(bus),
+    publish: bus.publish.bind(bus), publishMany: bus.publishMany.bind(bus), close: bus.close.bind(bus),
+  };
+}

@@ -254,16 +254,17 @@ describe('metrics and the access log of the running system', () => {
 
   it('writes one access-log line per request, a 401 and a success among them, with its fields and no credential', async () => {
     const correlationId = `metrics-test-${random()}`;
-    await graphql(system.gateway.url, 'query Denied { __typename }', {}, { authorization: 'Bearer sg_wrong-key-for-the-log' });
+    const deniedId = `metrics-test-denied-${random()}`;
+    await graphql(system.gateway.url, 'query Denied { __typename }', {}, { authorization: 'Bearer sg_wrong-key-for-the-log', 'x-request-id': deniedId });
     await graphql(system.gateway.url, 'query Allowed { item(sku: "SKU-00002") { sku } }', { unused: 'secret-variable-value' }, { ...clients.headers(), 'x-correlation-id': correlationId });
 
     const gatewayLines = accessLines().filter((line) => line.service === 'gateway');
-    const denied = gatewayLines.find((line) => line.status === 401 && line.errorCodes.includes('UNAUTHENTICATED'));
+    const denied = gatewayLines.find((line) => line.correlationId === deniedId);
     const allowed = gatewayLines.find((line) => line.operation === 'Allowed');
     assert.ok(denied, 'a line for the 401');
     assert.deepEqual({ ...denied, durationMs: 0 }, {
       level: 30, time: (denied as unknown as { time: string }).time, service: 'gateway', msg: 'request',
-      method: 'POST', path: '/graphql', operation: null, operationType: null, client: 'anonymous', status: 401, durationMs: 0, correlationId: null, errorCodes: ['UNAUTHENTICATED'],
+      method: 'POST', path: '/graphql', operation: null, operationType: null, client: 'anonymous', status: 401, durationMs: 0, correlationId: deniedId, errorCodes: ['UNAUTHENTICATED'],
     });
     assert.ok(allowed, 'a line for the successful request');
     assert.equal(allowed.status, 200);

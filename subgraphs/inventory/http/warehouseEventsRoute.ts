@@ -4,6 +4,7 @@ import { readBody, RequestBodyError, sendJson, type HttpRoute } from '../../../p
 import type { Logger } from '../../../platform/logger.ts';
 import { UnknownSourceError, type EventOutcome, type WarehouseEventIngestion } from '../services/warehouseEventIngestion.ts';
 import { findNodeAtLocation, parseTree } from 'jsonc-parser';
+import { isTransientDatabaseFailure } from '../../../platform/database/postgresErrors.ts';
 
 /** Why a batch was refused as a whole; `error.code` of the response body. */
 export enum EventBatchErrorCode {
@@ -13,6 +14,8 @@ export enum EventBatchErrorCode {
   PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
   BATCH_TOO_LARGE = 'BATCH_TOO_LARGE',
   MALFORMED_BATCH = 'MALFORMED_BATCH',
+  /** The database failed (a lost connection, a deadlock): nothing in the batch was applied, and sending it again is safe. */
+  SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
 }
 
 export const SIGNATURE_HEADER = 'x-stockgraph-signature';
@@ -90,6 +93,11 @@ export function warehouseEventsRoute({
         sendJson(response, 200, { ...countOutcomes(results), results });
       } catch (error) {
         if (error instanceof UnknownSourceError) return refuse(response, 401, EventBatchErrorCode.BAD_SIGNATURE, 'The signature does not match the body');
+        if (isTransientDatabaseFailure(error)) {
+          logger.warn({ source, reason: (error as Error).message }, 'event batch failed: the database was unavailable; nothing in it was applied');
+          response.setHeader('retry-after', '1');
+          return refuse(response, 503, EventBatchErrorCode.SERVICE_UNAVAILABLE, 'The database was unavailable: nothing in the batch was applied; send it again');
+        }
         logger.error({ err: error, source }, 'event batch failed');
         sendJson(response, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error; nothing in the batch was applied' } });
       }
