@@ -3,14 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from 'graphql-ws';
 import { WebSocket } from 'ws';
-import { openInfrastructure, type Infrastructure } from '../../platform/infrastructure.ts';
-import { seedDemoData } from '../../prisma/seed.ts';
-import { startSystem, type RunningSystem } from '../../system/startSystem.ts';
+import type { RunningSystem } from '../../system/startSystem.ts';
 import { useCleanup } from '../support/cleanup.ts';
 import { capturedLogLines } from '../support/collectingLogger.ts';
 import { eventually } from '../support/eventually.ts';
-import { testClients } from '../support/gatewayClients.ts';
-import { createTestDatabase, redisNamespace, type TestDatabase } from '../support/services.ts';
+import type { TestDatabase } from '../support/services.ts';
+import { startTestSystem, type TestSystem } from '../support/testSystem.ts';
 import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
 
 // Correlation ids end to end, on PostgreSQL and Redis: from the headers of a request to the
@@ -22,33 +20,18 @@ const RESERVE = `mutation Reserve($input: CreateReservationInput!) { createReser
 
 describe('correlation ids: headers in, answers, logs, events and subscriptions out', () => {
   const cleanup = useCleanup();
-  const redis = redisNamespace('correlation');
-  const clients = testClients();
   const logs = capturedLogLines();
+  let running: TestSystem;
   let database: TestDatabase;
-  let infrastructure: Infrastructure;
   let system: RunningSystem;
+  let clients: TestSystem['clients'];
 
   before(async () => {
-    database = await createTestDatabase();
-    await seedDemoData(database.db, { skuCount: 5 });
-    infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 10 }, eventBus: redis.eventBus });
-    system = await startSystem({
-      infrastructure,
-      host: '127.0.0.1',
-      ports: { gateway: 0, inventory: 0, orders: 0, reconciliation: 0 },
-      logger: logs.logger,
-      env: { ...clients.env, WMS_SOURCE_SECRETS: 'acme-wms=test-secret', RECONCILIATION_INTERVAL_SECONDS: '0' },
-    });
+    running = await startTestSystem('correlation', { logger: logs.logger, env: { WMS_SOURCE_SECRETS: 'acme-wms=test-secret' } });
+    ({ database, system, clients } = running);
   });
 
-  after(async () => {
-    await system?.stop();
-    await infrastructure?.close();
-    await redis.clear();
-    clients.remove();
-    await database?.drop();
-  });
+  after(() => running?.stop());
 
   const gatewayPost = async (query: string, variables: Record<string, unknown>, headers: Record<string, string>) => {
     const response = await fetch(`${system.gateway.url}/graphql`, {

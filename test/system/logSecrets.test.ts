@@ -7,13 +7,10 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { SignJWT } from 'jose';
 import { IDENTITY_HEADER, identitySigner } from '../../platform/graphql/callerIdentity.ts';
-import { openInfrastructure, type Infrastructure } from '../../platform/infrastructure.ts';
-import { seedDemoData } from '../../prisma/seed.ts';
-import { startSystem, type RunningSystem } from '../../system/startSystem.ts';
+import type { RunningSystem } from '../../system/startSystem.ts';
 import { signEventBatch } from '../../subgraphs/inventory/http/warehouseEventsRoute.ts';
 import { capturedLogLines } from '../support/collectingLogger.ts';
-import { testClients } from '../support/gatewayClients.ts';
-import { createTestDatabase, redisNamespace, type TestDatabase } from '../support/services.ts';
+import { startTestSystem, type TestSystem } from '../support/testSystem.ts';
 import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
 
 // No secret, key or token ever appears in a log line: the whole system logs every level to
@@ -37,27 +34,17 @@ const RESERVE = `mutation Reserve($input: CreateReservationInput!) { createReser
 const reservation = () => ({ input: { sku: 'SKU-00001', quantity: 1, locationId: 'DC-01', channel: 'WEB', reference: `cart-${randomUUID()}`, idempotencyKey: randomUUID() } });
 
 describe('logs: no secret, key or token in any line, on the paths that accept them and the paths that refuse them', () => {
-  const redis = redisNamespace('log-secrets');
-  const clients = testClients();
   const logs = capturedLogLines();
-  let database: TestDatabase;
-  let infrastructure: Infrastructure;
+  let running: TestSystem;
   let system: RunningSystem;
+  let clients: TestSystem['clients'];
   /** Every credential a caller presented, rightly or wrongly: none of them may be logged. */
   const presented: string[] = [];
 
   before(async () => {
-    database = await createTestDatabase();
-    await seedDemoData(database.db, { skuCount: 5 });
-    infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 10 }, eventBus: redis.eventBus });
-    system = await startSystem({
-      infrastructure,
-      host: '127.0.0.1',
-      ports: { gateway: 0, inventory: 0, orders: 0, reconciliation: 0 },
+    running = await startTestSystem('log-secrets', {
       logger: logs.logger,
       env: {
-        ...clients.env,
-        RECONCILIATION_INTERVAL_SECONDS: '0',
         GATEWAY_IDENTITY_SECRET: SECRETS.identity,
         JWT_SECRET: SECRETS.jwt, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE,
         WMS_SOURCE_SECRETS: `acme-wms=${SECRETS.wms}`,
@@ -65,15 +52,10 @@ describe('logs: no secret, key or token in any line, on the paths that accept th
         INTERNAL_API_TOKEN: SECRETS.internalApi,
       },
     });
+    ({ system, clients } = running);
   });
 
-  after(async () => {
-    await system?.stop();
-    await infrastructure?.close();
-    await redis.clear();
-    clients.remove();
-    await database?.drop();
-  });
+  after(() => running?.stop());
 
   const toGateway = async (authorization: string, query = RESERVE, variables: Record<string, unknown> = reservation()) => {
     presented.push(authorization.replace(/^Bearer /, ''));

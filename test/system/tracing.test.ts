@@ -3,14 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { openInfrastructure, type Infrastructure } from '../../platform/infrastructure.ts';
-import { createLogger } from '../../platform/logger.ts';
 import { startTracing, type Tracing } from '../../platform/observability/tracing.ts';
-import { seedDemoData } from '../../prisma/seed.ts';
-import { startSystem, type RunningSystem } from '../../system/startSystem.ts';
+import type { RunningSystem } from '../../system/startSystem.ts';
 import { eventually } from '../support/eventually.ts';
-import { testClients } from '../support/gatewayClients.ts';
-import { createTestDatabase, redisNamespace, type TestDatabase } from '../support/services.ts';
+import { startTestSystem, type TestSystem } from '../support/testSystem.ts';
 
 // OpenTelemetry across the system, recorded by the SDK's own InMemorySpanExporter: one trace
 // from the caller's traceparent through the gateway, its subgraph fetches, the subgraphs'
@@ -21,33 +17,19 @@ const RESERVE = `mutation Reserve($input: CreateReservationInput!) { createReser
 
 describe('tracing: spans of one request share its trace, from the gateway to the database and the outbox relay', () => {
   const exporter = new InMemorySpanExporter();
-  const redis = redisNamespace('tracing');
-  const clients = testClients();
   let tracing: Tracing;
-  let database: TestDatabase;
-  let infrastructure: Infrastructure;
+  let running: TestSystem;
   let system: RunningSystem;
+  let clients: TestSystem['clients'];
 
   before(async () => {
     tracing = startTracing({}, { defaultServiceName: 'stockgraph-test', spanProcessors: [new SimpleSpanProcessor(exporter)] });
-    database = await createTestDatabase();
-    await seedDemoData(database.db, { skuCount: 5 });
-    infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 10 }, eventBus: redis.eventBus });
-    system = await startSystem({
-      infrastructure,
-      host: '127.0.0.1',
-      ports: { gateway: 0, inventory: 0, orders: 0, reconciliation: 0 },
-      logger: createLogger('silent'),
-      env: { ...clients.env, RECONCILIATION_INTERVAL_SECONDS: '0' },
-    });
+    running = await startTestSystem('tracing');
+    ({ system, clients } = running);
   });
 
   after(async () => {
-    await system?.stop();
-    await infrastructure?.close();
-    await redis.clear();
-    clients.remove();
-    await database?.drop();
+    await running?.stop();
     await tracing?.shutdown();
   });
 
