@@ -323,7 +323,8 @@ ledgerTests('the ERP sync ledger posting to the ERP simulator, on PostgreSQL and
       assert.deepEqual(during.map(referenceOf), [], `no call within 300 ms of the opening at ${new Date(openedAt).toISOString()}`);
     }
     assert.ok(lines.some((line) => line.msg.startsWith('ERP circuit closed')));
-    const failed = erp.requests.filter((request) => epochOf(request) < openings[0]!);
+    // The third failure and the opening it caused may fall in the same millisecond.
+    const failed = erp.requests.filter((request) => epochOf(request) <= openings[0]!);
     assert.equal(failed.length, 3, 'three failures opened it');
   });
 
