@@ -85,9 +85,12 @@ async function connectPostgres(url: string, poolSize: number, options: DatabaseO
   // on the planner's cost estimate, and a bulk read estimated past its threshold spent longer
   // compiling (tens of milliseconds) than running. An `options` parameter in the URL replaces these.
   const pool = new pg.Pool({ connectionString: url, max: poolSize, options: '-c plan_cache_mode=force_custom_plan -c jit=off' });
-  // An idle client that loses its connection emits 'error' on the pool; without a listener
-  // that would crash the process instead of letting the next query reconnect.
+  // A client that loses its connection emits 'error': on the pool while idle, on itself while
+  // checked out (between a transaction's statements, say). Without a listener either would
+  // crash the process; with one, the query under way, or the next, fails and the pool replaces
+  // the client.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const prisma = createPrisma(new PrismaPg(pool, { statementNameGenerator: preparedStatementNames() }), options);
   return {
     kind: 'postgres',

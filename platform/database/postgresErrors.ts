@@ -5,7 +5,9 @@
  */
 export function sqlStateOf(error: unknown): string | undefined {
   if (!error || typeof error !== 'object') return undefined;
-  const code = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } }).meta?.driverAdapterError?.cause?.originalCode;
+  // Wrapped by Prisma (a query), or the adapter's own error as it is (a transaction's commit or rollback).
+  const { meta, name, cause } = error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } }; name?: unknown; cause?: { originalCode?: unknown } };
+  const code = meta?.driverAdapterError?.cause?.originalCode ?? (name === 'DriverAdapterError' ? cause?.originalCode : undefined);
   return typeof code === 'string' ? code : undefined;
 }
 
