@@ -11,8 +11,6 @@ export interface ReceivedChange {
   readonly sequence: number;
 }
 
-const RESUBSCRIBE_DELAY_MS = 100;
-
 const STOCK_CHANGED = `
   subscription ($skus: [ID!], $after: String) {
     stockChanged(skus: $skus, after: $after) { cursor sku locationId sequence }
@@ -39,32 +37,37 @@ export function resumableSubscriber({ gatewayUrl, apiKey, skus, after }: { gatew
   const waiters = new Set<() => void>();
   let resumptions = 0;
   let disposed = false;
-  let client: Client | null = null;
+  // One client: graphql-ws reconnects a dropped socket itself, with its own backoff, to the URL
+  // asked anew each time, and subscribes again with the same payload, whose cursor is kept at
+  // the last change received.
+  const client: Client = createClient({
+    url: () => `${gatewayUrl().replace('http', 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${apiKey}` },
+    lazy: true,
+    retryAttempts: Number.MAX_SAFE_INTEGER,
+    shouldRetry: () => !disposed,
+    on: { closed: (event) => void (disposed || (interruptions.push(event), (resumptions += 1))) },
+  });
+  const payload = { query: STOCK_CHANGED, variables: { skus, after } };
 
+  // A subscription the gateway ends (an error, its upstream away) is subscribed to again at once.
   const subscribe = () => {
-    const cursor = received.at(-1)?.cursor ?? after;
-    const current = createClient({ url: `${gatewayUrl().replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${apiKey}` }, retryAttempts: 0, lazy: true });
-    client = current;
-    const resume = (why: unknown) => {
-      if (disposed || client !== current) return;
-      interruptions.push(why);
-      resumptions += 1;
-      void current.dispose();
-      // A client's reconnect delay, as graphql-ws's own retries wait: not a tight loop against a gateway that is gone.
-      setTimeout(() => disposed || subscribe(), RESUBSCRIBE_DELAY_MS);
-    };
-    current.subscribe<{ stockChanged: ReceivedChange }>(
-      { query: STOCK_CHANGED, variables: { skus, after: cursor } },
-      {
-        next: ({ data, errors }) => {
-          if (errors) return resume(errors);
-          received.push(data!.stockChanged);
-          for (const waiter of waiters) waiter();
-        },
-        error: resume,
-        complete: () => resume('completed'),
+    client.subscribe<{ stockChanged: ReceivedChange }>(payload, {
+      next: ({ data, errors }) => {
+        if (errors) return void interruptions.push(errors);
+        received.push(data!.stockChanged);
+        payload.variables.after = data!.stockChanged.cursor;
+        for (const waiter of waiters) waiter();
       },
-    );
+      error: (error) => {
+        if (disposed) return;
+        interruptions.push(error);
+        resumptions += 1;
+        subscribe();
+      },
+      complete: () => disposed || subscribe(),
+    });
   };
   subscribe();
 
@@ -76,6 +79,7 @@ export function resumableSubscriber({ gatewayUrl, apiKey, skus, after }: { gatew
     },
     until: (count, timeoutMs = 30_000) =>
       new Promise<void>((resolve, reject) => {
+        // A deadline that fails the test with what went wrong, not a wait: it is cleared on the change awaited.
         const timer = setTimeout(() => (waiters.delete(check), reject(new Error(`only ${received.length} of ${count} changes after ${timeoutMs} ms; interruptions: ${JSON.stringify(interruptions.slice(-3))}`))), timeoutMs);
         const check = () => {
           if (received.length < count) return;
@@ -88,7 +92,7 @@ export function resumableSubscriber({ gatewayUrl, apiKey, skus, after }: { gatew
       }),
     dispose: async () => {
       disposed = true;
-      await client?.dispose();
+      await client.dispose();
     },
   };
 }
