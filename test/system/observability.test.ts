@@ -5,15 +5,13 @@ import { after, before, describe, it } from 'node:test';
 import { createClient } from 'graphql-ws';
 import { pino } from 'pino';
 import { WebSocket } from 'ws';
-import { openInfrastructure, type Infrastructure } from '../../platform/infrastructure.ts';
-import { seedDemoData } from '../../prisma/seed.ts';
-import { startSystem, type RunningSystem } from '../../system/startSystem.ts';
+import type { RunningSystem } from '../../system/startSystem.ts';
 import { useCleanup } from '../support/cleanup.ts';
 import { eventually } from '../support/eventually.ts';
-import { OPERATOR, testClients } from '../support/gatewayClients.ts';
+import { OPERATOR } from '../support/gatewayClients.ts';
 import { graphql } from '../support/graphql.ts';
 import { parsePrometheusText, scrapeMetrics, type Scrape } from '../support/prometheusText.ts';
-import { createTestDatabase, redisNamespace, type TestDatabase } from '../support/services.ts';
+import { startTestSystem, type TestSystem } from '../support/testSystem.ts';
 import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
 
 const METRICS_TOKEN = randomBytes(24).toString('hex');
@@ -37,12 +35,10 @@ interface AccessLine {
 }
 
 describe('metrics and the access log of the running system', () => {
-  let database: TestDatabase;
-  let infrastructure: Infrastructure;
+  let running: TestSystem;
   let system: RunningSystem;
+  let clients: TestSystem['clients'];
   const cleanup = useCleanup();
-  const redis = redisNamespace('observability');
-  const clients = testClients([OPERATOR, LIMITED]);
   const logLines: Record<string, unknown>[] = [];
   const accessLines = () => logLines.filter((line) => line.msg === 'request') as unknown as AccessLine[];
 
@@ -57,27 +53,13 @@ describe('metrics and the access log of the running system', () => {
   };
 
   before(async () => {
-    database = await createTestDatabase();
-    await seedDemoData(database.db, { skuCount: 5 });
-    infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 10 }, eventBus: redis.eventBus });
     // A real pino logger, writing to the test instead of stdout.
     const logger = pino({ level: 'info', base: undefined }, { write: (line: string) => void logLines.push(JSON.parse(line)) });
-    system = await startSystem({
-      infrastructure,
-      host: '127.0.0.1',
-      ports: { gateway: 0, inventory: 0, orders: 0, reconciliation: 0 },
-      logger,
-      env: { ...clients.env, METRICS_TOKEN, WMS_SOURCE_SECRETS: 'acme-wms=test-secret', RECONCILIATION_INTERVAL_SECONDS: '0' },
-    });
+    running = await startTestSystem('observability', { logger, clients: [OPERATOR, LIMITED], env: { METRICS_TOKEN, WMS_SOURCE_SECRETS: 'acme-wms=test-secret' } });
+    ({ system, clients } = running);
   });
 
-  after(async () => {
-    await system?.stop();
-    await infrastructure?.close();
-    await redis.clear();
-    clients.remove();
-    await database?.drop();
-  });
+  after(() => running?.stop());
 
   it('answers /metrics on every service only to the METRICS_TOKEN, in the Prometheus text format with a service label', async () => {
     for (const service of SERVICES) {
