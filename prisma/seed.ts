@@ -61,7 +61,7 @@ SELECT item.sku, location.id AS location_id, item.lot_controlled,
 
 -- STOCK positions: one per pair, or one per lot for lot-controlled items.
 INSERT INTO stock_position (sku, location_id, subinventory, lot, on_hand_wms, on_hand_erp, allocated,
-                            inbound_in_transit, inbound_expected_at, quality_hold, damaged, wms_updated_at, erp_updated_at)
+                            inbound_in_transit, inbound_expected_at, quality_hold, wms_updated_at, erp_updated_at)
 SELECT pair.sku, pair.location_id, 'STOCK', COALESCE(lot.lot, ''),
        stock.on_hand,
        CASE WHEN pair.h % 12 = 0 OR pair.sku = '${DEMO_SKU}' THEN greatest(0, stock.on_hand - 3 - (pair.h / 7) % 80) ELSE stock.on_hand END,
@@ -69,7 +69,6 @@ SELECT pair.sku, pair.location_id, 'STOCK', COALESCE(lot.lot, ''),
        CASE WHEN pair.h % 9 = 0 THEN (pair.h / 13) % 100 ELSE 0 END,
        CASE WHEN pair.h % 9 = 0 THEN date_trunc('hour', now()) + (1 + pair.h % 10) * interval '1 day' END,
        CASE WHEN pair.h % 17 = 0 THEN (pair.h / 17) % 5 ELSE 0 END,
-       CASE WHEN pair.h % 23 = 0 THEN 1 + (pair.h / 23) % 3 ELSE 0 END,
        now() - ((pair.h % 600) * interval '1 second'),
        now() - ((pair.h % 3600) * interval '1 second')
   FROM seed_pair AS pair
@@ -81,6 +80,13 @@ SELECT pair.sku, pair.location_id, 'STOCK', COALESCE(lot.lot, ''),
 INSERT INTO stock_position (sku, location_id, subinventory, lot, on_hand_wms, on_hand_erp, wms_updated_at, erp_updated_at)
 SELECT sku, location_id, 'QA', '', 1 + h % 6, 1 + h % 6, now(), now()
   FROM seed_pair WHERE h % 20 = 0 AND NOT lot_controlled;
+
+-- DAMAGED positions for about 1 pair in 23 (of the unexpired lot, for lot-controlled items): units found damaged, never promised.
+INSERT INTO stock_position (sku, location_id, subinventory, lot, on_hand_wms, on_hand_erp, wms_updated_at, erp_updated_at)
+SELECT pair.sku, pair.location_id, 'DAMAGED', COALESCE(lot.lot, ''), 1 + (pair.h / 23) % 3, 1 + (pair.h / 23) % 3, now(), now()
+  FROM seed_pair AS pair
+  LEFT JOIN lot ON pair.lot_controlled AND lot.sku = pair.sku AND lot.lot = pair.sku || '-A'
+ WHERE pair.h % 23 = 0;
 
 INSERT INTO stock_level (sku, location_id, safety_stock, bucket_changes, updated_at)
 SELECT pair.sku, pair.location_id, pair.h % 5,

@@ -65,9 +65,9 @@ describe('promise figures', () => {
       // SKU-00010 and SKU-00020 are lot-controlled, with a live lot (-A) and an expired one (-B).
       const lot = sku.endsWith('0') ? `${sku}${pick(['-A', '-B'])}` : '';
       const quantity = 1 + Math.floor(next() * 20);
-      const bucket = pick(['onHandWms', 'onHandWms', 'onHandErp', 'allocated', 'reserved', 'qualityHold', 'inboundInTransit', 'damaged'] as const);
+      const bucket = pick(['onHandWms', 'onHandWms', 'onHandErp', 'allocated', 'reserved', 'qualityHold', 'inboundInTransit'] as const);
       return {
-        subinventory: pick(['STOCK', 'STOCK', 'QA']), lot, bucket, op: 'add', quantity: next() < 0.3 ? -quantity : quantity,
+        subinventory: pick(['STOCK', 'STOCK', 'QA', 'DAMAGED']), lot, bucket, op: 'add', quantity: next() < 0.3 ? -quantity : quantity,
         ...(bucket === 'inboundInTransit' ? { expectedAt: new Date(Date.now() + Math.floor(next() * 10) * 86_400_000) } : {}),
       };
     };

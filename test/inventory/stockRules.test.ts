@@ -7,7 +7,7 @@ import { summarizeStockLevel, type PositionState } from '../../subgraphs/invento
 const NOW = new Date('2026-11-23T12:00:00Z');
 const position = (overrides: Partial<PositionState>): PositionState => ({
   subinventory: 'STOCK', lot: '', nettable: true, lotExpiresAt: null,
-  onHandWms: 0, onHandErp: 0, allocated: 0, reserved: 0, inboundInTransit: 0, inboundExpectedAt: null, qualityHold: 0, damaged: 0,
+  onHandWms: 0, onHandErp: 0, allocated: 0, reserved: 0, inboundInTransit: 0, inboundExpectedAt: null, qualityHold: 0,
   ...overrides,
 });
 
@@ -18,8 +18,18 @@ describe('summarizeStockLevel', () => {
   });
 
   it("promises neither the ERP's view of on hand nor damaged stock", () => {
-    const level = summarizeStockLevel([position({ onHandWms: 40, onHandErp: 90, damaged: 6 })], 0, NOW);
+    const level = summarizeStockLevel([position({ onHandWms: 40, onHandErp: 90 }), position({ subinventory: 'DAMAGED', nettable: false, onHandWms: 6, onHandErp: 6 })], 0, NOW);
     assert.deepEqual([level.onHandErp, level.damaged, level.available], [90, 6, 40]);
+  });
+
+  it('counts on hand in DAMAGED once, as damaged: not as non-nettable, nor as nettable where DAMAGED is flagged so', () => {
+    const level = summarizeStockLevel([
+      position({ onHandWms: 40 }),
+      position({ subinventory: 'QA', nettable: false, onHandWms: 7 }),
+      position({ subinventory: 'DAMAGED', nettable: false, onHandWms: 3 }),
+      position({ subinventory: 'DAMAGED', lot: 'L1', nettable: true, onHandWms: 2 }),
+    ], 0, NOW);
+    assert.deepEqual([level.onHandWms, level.onHandNonNettable, level.damaged, level.available], [40, 7, 5, 40]);
   });
 
   it('never promises an expired lot, and does not subtract its quality hold twice', () => {

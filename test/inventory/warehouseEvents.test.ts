@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bucketEffectsOf, isErpTransaction, type BucketEffect } from '../../subgraphs/inventory/domain/events/bucketEffects.ts';
+import { bucketEffectsOf, isErpTransaction, serialMovementOf, subinventoriesOf, transactionSerialsOf, type BucketEffect } from '../../subgraphs/inventory/domain/events/bucketEffects.ts';
 import {
   INVENTORY_EVENT_TYPES,
   type CanonicalInventoryEvent,
@@ -51,7 +51,7 @@ function movementOf(event: CanonicalInventoryEvent): Movement {
   return movement as Movement;
 }
 
-const itemAtDallas = { kind: 'item', sequence: 1042, locationId: 'DC-03', occurredAt: OCCURRED_AT, fromSubinventory: null, lot: '', serials: [], orderReference: null } as const;
+const itemAtDallas = { kind: 'item', sequence: 1042, locationId: 'DC-03', occurredAt: OCCURRED_AT, fromSubinventory: null, reason: null, lot: '', serials: [], orderReference: null } as const;
 
 describe('mapWarehouseEvent: two WMS formats, one canonical event', () => {
   const sameMovements: { name: string; acme: Raw; northwind: Raw; expected: Movement }[] = [
@@ -72,6 +72,14 @@ describe('mapWarehouseEvent: two WMS formats, one canonical event', () => {
       acme: acmeEvent({ txn_type: 'ADJ', item_code: 'ACME-00007', subinv: 'DMG', qty: -3, uom: 'EA' }),
       northwind: northwindEvent({ kind: 'stock-adjustment', product: { sku: 'SKU-00007' }, bin: { zone: 'DAMAGE-CAGE' }, quantity: { value: -3, unit: 'EACH' } }),
       expected: { ...itemAtDallas, type: 'ADJUSTMENT', sku: 'SKU-00007', subinventory: 'DAMAGED', quantity: -3, unitOfMeasure: 'EA' },
+    },
+    {
+      name: 'damage found in stock, which moves the units to DAMAGED',
+      acme: acmeEvent({ txn_type: 'ADJ', item_code: 'ACME-00007', subinv: 'MAIN', reason_code: 'DMG', qty: -3, uom: 'EA' }),
+      northwind: northwindEvent({
+        kind: 'stock-adjustment', adjustmentReason: 'breakage', product: { sku: 'SKU-00007' }, bin: { zone: 'RESERVE' }, quantity: { value: -3, unit: 'EACH' },
+      }),
+      expected: { ...itemAtDallas, type: 'ADJUSTMENT', sku: 'SKU-00007', subinventory: 'STOCK', reason: 'DAMAGE', quantity: -3, unitOfMeasure: 'EA' },
     },
     {
       name: 'a customer return of an order, which lands in QA (awaiting inspection) when no subinventory is given',
@@ -151,6 +159,17 @@ describe('mapWarehouseEvent: two WMS formats, one canonical event', () => {
       assert.deepEqual([fromNorthwind.source, fromNorthwind.eventId], ['northwind-3pl', 'nw-7f3a']);
     });
   }
+
+  it('reads an adjustment reason the mapping does not list as a plain adjustment, unless it names a canonical reason; and a reason of any other movement not at all', () => {
+    const reasonOf = (fields: Raw) => {
+      const event = mapOk(acmeEvent({ item_code: 'ACME-00007', uom: 'EA', ...fields }), acme);
+      return event.kind === 'item' ? event.reason : undefined;
+    };
+    assert.equal(reasonOf({ txn_type: 'ADJ', qty: -2, reason_code: 'LOST' }), null);
+    assert.equal(reasonOf({ txn_type: 'ADJ', qty: -2, reason_code: 'DAMAGE' }), 'DAMAGE');
+    assert.equal(reasonOf({ txn_type: 'ADJ', qty: -2 }), null);
+    assert.equal(reasonOf({ txn_type: 'RTN', qty: 1, reason_code: 'DMG' }), null, 'a return named damaged by the customer lands in QA like any other');
+  });
 
   function eventWithTypeCode(mapping: SourceMapping, code: string): Raw {
     const isSnapshot = mapping.types[code] === LOCATION_SNAPSHOT;
@@ -353,7 +372,7 @@ describe('mapWarehouseEvent: never throws', () => {
 describe('bucketEffectsOf', () => {
   const event = (type: InventoryEventType, quantity: number, overrides: Partial<ItemEvent> = {}): ItemEvent => ({
     kind: 'item', eventId: 'e-1', source: 'acme-wms', sequence: 1, type, sku: 'SKU-00042', locationId: 'DC-01',
-    subinventory: 'STOCK', fromSubinventory: null, lot: 'L1', serials: [], orderReference: null, quantity, unitOfMeasure: 'EA', occurredAt: OCCURRED_AT,
+    subinventory: 'STOCK', fromSubinventory: null, reason: null, lot: 'L1', serials: [], orderReference: null, quantity, unitOfMeasure: 'EA', occurredAt: OCCURRED_AT,
     ...overrides,
   });
   const add = (bucket: BucketEffect['bucket'], quantity: number, subinventory = 'STOCK'): BucketEffect => ({ subinventory, lot: 'L1', bucket, op: 'add', quantity });
@@ -382,6 +401,38 @@ describe('bucketEffectsOf', () => {
       assert.deepEqual(bucketEffectsOf(given), effects);
     });
   }
+
+  it('moves the units of a damage adjustment between its subinventory and DAMAGED, both ways', () => {
+    assert.deepEqual(bucketEffectsOf(event('ADJUSTMENT', -3, { reason: 'DAMAGE' })), [add('onHandWms', -3), add('onHandWms', 3, 'DAMAGED')], 'damage found');
+    assert.deepEqual(bucketEffectsOf(event('ADJUSTMENT', 2, { reason: 'DAMAGE' })), [add('onHandWms', 2), add('onHandWms', -2, 'DAMAGED')], 'found sellable after all');
+  });
+
+  it('adjusts DAMAGED alone for a damage adjustment or write-off that names DAMAGED itself', () => {
+    assert.deepEqual(bucketEffectsOf(event('ADJUSTMENT', -2, { subinventory: 'DAMAGED', reason: 'DAMAGE' })), [add('onHandWms', -2, 'DAMAGED')]);
+    assert.deepEqual(bucketEffectsOf(event('ADJUSTMENT', -2, { subinventory: 'DAMAGED' })), [add('onHandWms', -2, 'DAMAGED')]);
+  });
+
+  it('names every subinventory a movement touches, for the catalogue to check', () => {
+    assert.deepEqual(subinventoriesOf(event('ADJUSTMENT', -3, { reason: 'DAMAGE' })), ['STOCK', 'DAMAGED']);
+    assert.deepEqual(subinventoriesOf(event('RETURN_RESTOCKED', 1, { subinventory: 'DAMAGED', fromSubinventory: 'RETURNS' })), ['DAMAGED', 'RETURNS']);
+    assert.deepEqual(subinventoriesOf(event('PACK', 1)), ['STOCK']);
+  });
+
+  it('puts the serials of a damage adjustment where its units go, and takes those of a write-off off the books', () => {
+    const serials = ['SN-1', 'SN-2'];
+    assert.deepEqual(serialMovementOf(event('ADJUSTMENT', -2, { reason: 'DAMAGE', serials })), { kind: 'arrive', subinventory: 'DAMAGED' });
+    assert.deepEqual(serialMovementOf(event('ADJUSTMENT', 2, { reason: 'DAMAGE', serials })), { kind: 'arrive', subinventory: 'STOCK' });
+    assert.deepEqual(serialMovementOf(event('ADJUSTMENT', -2, { subinventory: 'DAMAGED', serials })), { kind: 'leave' });
+    assert.deepEqual(serialMovementOf(event('RETURN_RESTOCKED', 2, { subinventory: 'DAMAGED', fromSubinventory: 'QA', serials })), { kind: 'arrive', subinventory: 'DAMAGED' });
+  });
+
+  it('tells the ERP of the serials a movement moves or a pick commits, and of none a count found', () => {
+    const serials = ['SN-1', 'SN-2'];
+    assert.deepEqual(transactionSerialsOf(event('SHIP', 2, { serials })), serials);
+    assert.deepEqual(transactionSerialsOf(event('PICK', 2, { serials })), serials);
+    assert.deepEqual(transactionSerialsOf(event('ADJUSTMENT', -2, { reason: 'DAMAGE', serials })), serials);
+    assert.deepEqual(transactionSerialsOf(event('CYCLE_COUNT', 2, { serials })), []);
+  });
 
   it('restocks from QA, where returns await inspection, when the event names no origin', () => {
     assert.deepEqual(bucketEffectsOf(event('RETURN_RESTOCKED', 1)), [add('onHandWms', -1, 'QA'), add('onHandWms', 1, 'STOCK')]);
@@ -432,9 +483,9 @@ describe('validateSourceMapping', () => {
 
     // When it is validated; then each problem is named
     assert.deepEqual(validateSourceMapping(broken), [
-      'mapping has an unknown key "subinventory" (expected one of source, fields, lineFields, types, skuCodes, skuPattern, locationCodes, subinventoryCodes, defaultSubinventory, units)',
+      'mapping has an unknown key "subinventory" (expected one of source, fields, lineFields, types, skuCodes, skuPattern, locationCodes, subinventoryCodes, reasonCodes, defaultSubinventory, units)',
       'source must be a non-empty string, got " "',
-      'fields has an unknown key "qty" (expected one of eventId, type, sequence, sku, location, quantity, unitOfMeasure, occurredAt, subinventory, fromSubinventory, lot, serials, orderReference, lines)',
+      'fields has an unknown key "qty" (expected one of eventId, type, sequence, sku, location, quantity, unitOfMeasure, occurredAt, subinventory, fromSubinventory, lot, serials, orderReference, reason, lines)',
       'fields.eventId must be a dotted path such as "item.code", got "header..id"',
       'fields.occurredAt is missing',
       'types.RCV maps to "RECIEPT", which is neither one of RECEIPT, PICK, PACK, SHIP, DELIVERY, ADJUSTMENT, CYCLE_COUNT, TRANSFER_OUT, TRANSFER_IN, RETURN_RECEIVED, RETURN_RESTOCKED, QUALITY_HOLD, QUALITY_RELEASE nor LOCATION_SNAPSHOT',
@@ -442,6 +493,15 @@ describe('validateSourceMapping', () => {
       'skuPattern.match "^ACME-\\\\d+$" must have exactly one capture group, has 0',
       'locationCodes.ATL1 must map to a non-empty string, got ""',
       'units.CS.factor must be a positive number, got 0',
+    ]);
+  });
+
+  it('reports reason codes that name no canonical reason, and reason codes with no field to read them from', () => {
+    const { reason: _reason, ...withoutReason } = acme.fields;
+    assert.deepEqual(validateSourceMapping({ ...acme, fields: withoutReason, reasonCodes: { DMG: 'DAMAGED', SCRAP: '' } }), [
+      'reasonCodes.SCRAP must map to a non-empty string, got ""',
+      'reasonCodes.DMG maps to "DAMAGED", which is not one of DAMAGE',
+      'fields.reason is required because reasonCodes is given',
     ]);
   });
 

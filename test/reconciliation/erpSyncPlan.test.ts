@@ -77,6 +77,24 @@ describe('planning an inventory transaction into sync ledger rows', () => {
     ]);
   });
 
+  it('posts a damage adjustment as one move into DAMAGED with its serials, and a plain adjustment as the change it is', () => {
+    // Given 2 serial units found damaged in STOCK, and 1 damaged unit written off
+    const damage = transaction({
+      kind: 'ADJUSTMENT', quantity: 2, serials: ['SN-1', 'SN-2'],
+      lines: [{ subinventory: 'STOCK', lot: '', nettable: true, change: -2 }, { subinventory: 'DAMAGED', lot: '', nettable: false, change: 2 }],
+    });
+    const writeOff = transaction({ kind: 'ADJUSTMENT', quantity: 1, subinventory: 'DAMAGED', lines: [{ subinventory: 'DAMAGED', lot: '', nettable: false, change: -1 }] });
+
+    // Then the damage is one row from STOCK to DAMAGED carrying both serials, posted as a subinventory transfer
+    const [moved, ...more] = planSyncTransactions(damage);
+    assert.deepEqual([movement(moved!), more], [{ id: damage.transactionId, subinventory: 'STOCK', lot: '', quantity: -2, erpQuantity: -2, transferSubinventory: 'DAMAGED', serials: 2 }, []]);
+    assert.equal((stagedTransactionOf(toPost(moved!), ORGANIZATIONS) as { body: Record<string, unknown> }).body.TransactionTypeName, 'Subinventory Transfer');
+    // And the write-off a miscellaneous issue from DAMAGED, changing no nettable on hand
+    assert.deepEqual(planSyncTransactions(writeOff).map(movement), [
+      { id: writeOff.transactionId, subinventory: 'DAMAGED', lot: '', quantity: 0, erpQuantity: -1, transferSubinventory: null, serials: 0 },
+    ]);
+  });
+
   it('posts a pick as one row with the units picked and no change to on hand, and plans nothing for a pick of none', () => {
     const pick = transaction({ kind: 'PICK', quantity: 6, lines: [], subinventory: 'STOCK' });
     assert.deepEqual(planSyncTransactions(pick).map(movement), [
@@ -140,6 +158,7 @@ describe('the staged transaction posted for a sync transaction', () => {
       ['SHIP', -5, null, 'Sales Order Issue'],
       ['ADJUSTMENT', 5, null, 'Miscellaneous Receipt'],
       ['ADJUSTMENT', -5, null, 'Miscellaneous Issue'],
+      ['ADJUSTMENT', -5, 'DAMAGED', 'Subinventory Transfer'],
       ['RECONCILIATION_ADJUSTMENT', 3, null, 'Miscellaneous Receipt'],
       ['RECONCILIATION_ADJUSTMENT', -3, null, 'Miscellaneous Issue'],
       ['CYCLE_COUNT', -1, null, 'Cycle Count Adjustment'],

@@ -66,7 +66,7 @@ type PositionRow = [
   bucketChanges: string | null, levelUpdatedAt: number | null, erpUpdatedAt: number | null, updatedAt: number | null,
   subinventory: string | null, lot: string, nettable: boolean, lotExpiresAt: number | null,
   onHandWms: number, onHandErp: number, allocated: number, reserved: number,
-  inboundInTransit: number, inboundExpectedAt: number | null, qualityHold: number, damaged: number, wmsUpdatedAt: number | null,
+  inboundInTransit: number, inboundExpectedAt: number | null, qualityHold: number, wmsUpdatedAt: number | null,
 ];
 
 /**
@@ -90,7 +90,7 @@ type LevelColumns = [string, string, number, number, string | null, number | nul
 // The columns of a PositionRow from `subinventory` on, and the joins they need.
 const POSITION_COLUMNS = `p.subinventory, p.lot, s.nettable, date_part('epoch', lot.expires_at),
               p.on_hand_wms, p.on_hand_erp, p.allocated, p.reserved,
-              p.inbound_in_transit, date_part('epoch', p.inbound_expected_at), p.quality_hold, p.damaged, date_part('epoch', p.wms_updated_at)`;
+              p.inbound_in_transit, date_part('epoch', p.inbound_expected_at), p.quality_hold, date_part('epoch', p.wms_updated_at)`;
 const POSITION_DETAILS = `LEFT JOIN subinventory s ON s.location_id = p.location_id AND s.code = p.subinventory
          LEFT JOIN lot ON lot.sku = p.sku AND lot.lot = p.lot`;
 const READ_AT = `date_part('epoch', date_trunc('milliseconds', statement_timestamp()))`;
@@ -291,11 +291,11 @@ function toStockFigures(rows: readonly PositionRow[], readAt: Date): StockLevelF
   let wmsSeconds: number | null = null;
   for (const row of rows) {
     const [, , , , , , , , subinventory, lot, nettable, lotExpiresAt, onHandWms, onHandErp, allocated, reserved,
-      inboundInTransit, inboundExpectedAt, qualityHold, damaged, wmsUpdatedAt] = row;
+      inboundInTransit, inboundExpectedAt, qualityHold, wmsUpdatedAt] = row;
     if (subinventory === null) continue;
     positions.push({
       subinventory, lot, nettable, lotExpiresAt: optionalInstant(lotExpiresAt), onHandWms, onHandErp, allocated, reserved,
-      inboundInTransit, inboundExpectedAt: optionalInstant(inboundExpectedAt), qualityHold, damaged,
+      inboundInTransit, inboundExpectedAt: optionalInstant(inboundExpectedAt), qualityHold,
     });
     wmsSeconds = latest(wmsSeconds, wmsUpdatedAt);
   }
@@ -331,7 +331,7 @@ function toPromiseFigures(sku: string, locationId: string, level: PromiseFigures
 }
 
 // The position columns of a level without positions (see toStockFigures).
-const NO_POSITION: PositionColumns = [null, '', false, null, 0, 0, 0, 0, 0, null, 0, 0, null];
+const NO_POSITION: PositionColumns = [null, '', false, null, 0, 0, 0, 0, 0, null, 0, null];
 
 function toStockLevelRecord(rows: readonly PositionRow[], readAt: Date): StockLevelRecord {
   const [[, , , , bucketChanges, levelUpdatedAt]] = rows as [PositionRow];

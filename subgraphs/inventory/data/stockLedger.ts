@@ -207,18 +207,18 @@ export class StockLedger {
       SELECT p.sku, p.location_id AS "locationId", p.subinventory, p.lot, NULL::boolean AS nettable, NULL::timestamptz AS "lotExpiresAt",
              NULL::text AS "unitOfMeasure", p.on_hand_wms AS "onHandWms", p.on_hand_erp AS "onHandErp", p.allocated, p.reserved,
              p.inbound_in_transit AS "inboundInTransit", p.inbound_expected_at AS "inboundExpectedAt",
-             p.quality_hold AS "qualityHold", p.damaged, p.wms_updated_at AS "wmsUpdatedAt",
+             p.quality_hold AS "qualityHold", p.wms_updated_at AS "wmsUpdatedAt",
              p.last_count_source AS "lastCountSource", p.last_count_sequence AS "lastCountSequence"
         FROM unnest(${keys.map((key) => key.sku)}::text[], ${keys.map((key) => key.locationId)}::text[]) AS k(sku, location_id)
         JOIN stock_position p USING (sku, location_id)
       UNION ALL
-      SELECT NULL, location_id, code, NULL, nettable, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+      SELECT NULL, location_id, code, NULL, nettable, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
         FROM subinventory WHERE location_id = ANY(${[...new Set(keys.map((key) => key.locationId))]}::text[])
       UNION ALL
-      SELECT sku, NULL, NULL, lot, NULL, expires_at, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+      SELECT sku, NULL, NULL, lot, NULL, expires_at, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
         FROM lot WHERE sku = ANY(${skus}::text[])
       UNION ALL
-      SELECT sku, NULL, NULL, NULL, NULL, NULL, unit_of_measure, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+      SELECT sku, NULL, NULL, NULL, NULL, NULL, unit_of_measure, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
         FROM item WHERE sku = ANY(${skus}::text[])`;
 
     const nettableBySubinventory = new Map<string, boolean>();
@@ -462,7 +462,7 @@ function isCounted(effect: LedgerEffect, source: string, sequence: number, level
 function blankPosition(subinventory: string, lot: string, nettable: boolean, lotExpiresAt: Date | null): PositionState {
   return {
     subinventory, lot, nettable, lotExpiresAt,
-    onHandWms: 0, onHandErp: 0, allocated: 0, reserved: 0, inboundInTransit: 0, inboundExpectedAt: null, qualityHold: 0, damaged: 0,
+    onHandWms: 0, onHandErp: 0, allocated: 0, reserved: 0, inboundInTransit: 0, inboundExpectedAt: null, qualityHold: 0,
   };
 }
 
@@ -477,37 +477,37 @@ function upsertPositions(rows: (PositionState & { sku: string; locationId: strin
   const values = rows.map((row) => ({
     sku: row.sku, location_id: row.locationId, subinventory: row.subinventory, lot: row.lot,
     on_hand_wms: row.onHandWms, on_hand_erp: row.onHandErp, allocated: row.allocated, reserved: row.reserved,
-    inbound_in_transit: row.inboundInTransit, inbound_expected_at: row.inboundExpectedAt, quality_hold: row.qualityHold, damaged: row.damaged,
+    inbound_in_transit: row.inboundInTransit, inbound_expected_at: row.inboundExpectedAt, quality_hold: row.qualityHold,
     last_count_source: row.lastCount?.source ?? null, last_count_sequence: row.lastCount?.sequence.toString() ?? null,
   }));
   return Prisma.sql`
     INSERT INTO stock_position AS p (sku, location_id, subinventory, lot, on_hand_wms, on_hand_erp, allocated, reserved,
-                                inbound_in_transit, inbound_expected_at, quality_hold, damaged, last_count_source, last_count_sequence,
+                                inbound_in_transit, inbound_expected_at, quality_hold, last_count_source, last_count_sequence,
                                 updated_at, wms_updated_at, erp_updated_at)
     SELECT v.*, ${now.toISOString()}::timestamptz,
-           CASE WHEN (v.on_hand_wms, v.allocated, v.inbound_in_transit, v.quality_hold, v.damaged) <> (0, 0, 0, 0, 0)
+           CASE WHEN (v.on_hand_wms, v.allocated, v.inbound_in_transit, v.quality_hold) <> (0, 0, 0, 0)
                 THEN ${now.toISOString()}::timestamptz END,
            CASE WHEN v.on_hand_erp <> 0 THEN ${now.toISOString()}::timestamptz END
       FROM ${recordset(values, 'v', {
         sku: 'text', location_id: 'text', subinventory: 'text', lot: 'text', on_hand_wms: 'int', on_hand_erp: 'int',
-        allocated: 'int', reserved: 'int', inbound_in_transit: 'int', inbound_expected_at: 'timestamptz', quality_hold: 'int', damaged: 'int',
+        allocated: 'int', reserved: 'int', inbound_in_transit: 'int', inbound_expected_at: 'timestamptz', quality_hold: 'int',
         last_count_source: 'text', last_count_sequence: 'bigint',
       })}
     ON CONFLICT (sku, location_id, subinventory, lot) DO UPDATE SET
       on_hand_wms = EXCLUDED.on_hand_wms, on_hand_erp = EXCLUDED.on_hand_erp, allocated = EXCLUDED.allocated,
       reserved = EXCLUDED.reserved, inbound_in_transit = EXCLUDED.inbound_in_transit,
       inbound_expected_at = EXCLUDED.inbound_expected_at, quality_hold = EXCLUDED.quality_hold,
-      damaged = EXCLUDED.damaged, last_count_source = EXCLUDED.last_count_source,
+      last_count_source = EXCLUDED.last_count_source,
       last_count_sequence = EXCLUDED.last_count_sequence, updated_at = EXCLUDED.updated_at,
-      wms_updated_at = CASE WHEN (p.on_hand_wms, p.allocated, p.inbound_in_transit, p.quality_hold, p.damaged)
+      wms_updated_at = CASE WHEN (p.on_hand_wms, p.allocated, p.inbound_in_transit, p.quality_hold)
                                  IS DISTINCT FROM (EXCLUDED.on_hand_wms, EXCLUDED.allocated, EXCLUDED.inbound_in_transit,
-                                                   EXCLUDED.quality_hold, EXCLUDED.damaged)
+                                                   EXCLUDED.quality_hold)
                             THEN EXCLUDED.updated_at ELSE p.wms_updated_at END,
       erp_updated_at = CASE WHEN p.on_hand_erp IS DISTINCT FROM EXCLUDED.on_hand_erp THEN EXCLUDED.updated_at ELSE p.erp_updated_at END
-    WHERE (p.on_hand_wms, p.on_hand_erp, p.allocated, p.reserved, p.inbound_in_transit, p.inbound_expected_at, p.quality_hold, p.damaged,
+    WHERE (p.on_hand_wms, p.on_hand_erp, p.allocated, p.reserved, p.inbound_in_transit, p.inbound_expected_at, p.quality_hold,
            p.last_count_source, p.last_count_sequence)
           IS DISTINCT FROM (EXCLUDED.on_hand_wms, EXCLUDED.on_hand_erp, EXCLUDED.allocated, EXCLUDED.reserved,
-                            EXCLUDED.inbound_in_transit, EXCLUDED.inbound_expected_at, EXCLUDED.quality_hold, EXCLUDED.damaged,
+                            EXCLUDED.inbound_in_transit, EXCLUDED.inbound_expected_at, EXCLUDED.quality_hold,
                             EXCLUDED.last_count_source, EXCLUDED.last_count_sequence)
     RETURNING p.sku, p.location_id, p.wms_updated_at`;
 }

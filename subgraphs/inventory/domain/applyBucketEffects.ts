@@ -39,7 +39,7 @@ export const positionKey = (subinventory: string, lot: string) => `${subinventor
 // going below zero means the change is wrong, so it is refused. Allocations and inbound quantities are expectations
 // that a warehouse may overtake (a ship without a recorded pick, a receipt of an unannounced
 // transfer), so they stop at zero instead.
-const REFUSED_BELOW_ZERO: ReadonlySet<LedgerBucket> = new Set(['onHandWms', 'onHandErp', 'qualityHold', 'damaged', 'reserved']);
+const REFUSED_BELOW_ZERO: ReadonlySet<LedgerBucket> = new Set(['onHandWms', 'onHandErp', 'qualityHold', 'reserved']);
 
 /**
  * Applies `effects` in order to the positions of one item x location, all or nothing.

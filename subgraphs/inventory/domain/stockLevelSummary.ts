@@ -2,6 +2,12 @@ import { availableToPromise } from './availableToPromise.ts';
 import type { InboundSupply } from './promiseDate.ts';
 import { isWithinStockRange } from './quantityRange.ts';
 
+/**
+ * The subinventory of units recorded as damaged: what the WMS has on hand there is a stock
+ * level's `damaged`, counted apart from nettable and non-nettable on hand and never promised.
+ */
+export const DAMAGED_SUBINVENTORY = 'DAMAGED';
+
 /** The buckets of one position (item x location x subinventory x lot) and what decides how they count. */
 export interface PositionState {
   readonly subinventory: string;
@@ -18,7 +24,6 @@ export interface PositionState {
   readonly inboundInTransit: number;
   readonly inboundExpectedAt: Date | null;
   readonly qualityHold: number;
-  readonly damaged: number;
 }
 
 /** Item x location, summed over its positions; see StockLevel in schema.graphql for each meaning. */
@@ -38,9 +43,11 @@ export interface StockLevelBuckets {
 }
 
 /**
- * Sums positions into a stock level. Stock in a lot that has expired at `now` stays in
- * `onHandWms` but is reported as `expired` and never promised; a quality hold on an expired
- * lot is not subtracted twice.
+ * Sums positions into a stock level. WMS on hand counts once, by where it is: in DAMAGED as
+ * `damaged`, in another nettable subinventory as `onHandWms`, in any other as
+ * `onHandNonNettable`. Stock in a lot that has expired at `now` stays in `onHandWms` but is
+ * reported as `expired` and never promised; a quality hold on an expired lot is not subtracted
+ * twice.
  */
 export function summarizeStockLevel(positions: Iterable<PositionState>, safetyStock: number, now: Date): StockLevelBuckets {
   let onHandWms = 0, onHandErp = 0, onHandNonNettable = 0, expired = 0, allocated = 0, reserved = 0;
@@ -48,7 +55,9 @@ export function summarizeStockLevel(positions: Iterable<PositionState>, safetySt
   let inboundExpectedAt: Date | null = null;
   for (const position of positions) {
     const isExpired = position.lotExpiresAt !== null && position.lotExpiresAt <= now;
-    if (position.nettable) {
+    if (position.subinventory === DAMAGED_SUBINVENTORY) {
+      damaged += position.onHandWms;
+    } else if (position.nettable) {
       onHandWms += position.onHandWms;
       onHandErp += position.onHandErp;
       if (isExpired) expired += position.onHandWms;
@@ -58,7 +67,6 @@ export function summarizeStockLevel(positions: Iterable<PositionState>, safetySt
     }
     allocated += position.allocated;
     reserved += position.reserved;
-    damaged += position.damaged;
     if (position.inboundInTransit > 0) {
       inboundInTransit += position.inboundInTransit;
       if (position.inboundExpectedAt && (!inboundExpectedAt || position.inboundExpectedAt < inboundExpectedAt)) {

@@ -17,6 +17,7 @@ import { matchReservation } from '../domain/orders/reservationMatch.ts';
 import { planInspection } from '../domain/orders/returnInspection.ts';
 import type { ChannelAllocationRules } from '../domain/reservations/allocateReservation.ts';
 import { reservationLineEffects } from '../domain/reservations/reservationEffects.ts';
+import { DAMAGED_SUBINVENTORY } from '../domain/stockLevelSummary.ts';
 import { allocateFromLedger, candidateLevels } from './channelAllocation.ts';
 import { applyOrFail, runStockTransaction, STOCKGRAPH_SOURCE, type StockWork } from './ledgerTransactions.ts';
 
@@ -381,7 +382,7 @@ function planReturnInspection(orderId: string, inspectionId: string, lines: Insp
     const restockInto = [...subinventories].filter(([, nettable]) => nettable).map(([code]) => code).sort()[0];
     const missing = !subinventories.has('QA') ? 'QA'
       : restocked > 0 && restockInto === undefined ? 'a nettable subinventory to restock into'
-      : scrapped > 0 && !subinventories.has('DAMAGED') ? 'DAMAGED' : null;
+      : scrapped > 0 && !subinventories.has(DAMAGED_SUBINVENTORY) ? DAMAGED_SUBINVENTORY : null;
     if (missing) return refuse('UNKNOWN_SUBINVENTORY', `${locationId} has no ${missing}`, { locationId, missing });
     const stocked = catalogue.stockedBySku.get(sku)!.has(locationId);
     const qa = stocked ? [...ledger.positions(sku, locationId).values()].filter((p) => p.subinventory === 'QA').map((p) => ({ lot: p.lot, onHand: p.onHandWms })) : [];
@@ -393,7 +394,7 @@ function planReturnInspection(orderId: string, inspectionId: string, lines: Insp
     }
     const effects = plan.moves.flatMap(({ lot, quantity, to }): LedgerEffect[] => [
       { subinventory: 'QA', lot, bucket: 'onHandWms', op: 'add', quantity: -quantity },
-      { subinventory: to === 'restock' ? restockInto! : 'DAMAGED', lot, bucket: 'onHandWms', op: 'add', quantity },
+      { subinventory: to === 'restock' ? restockInto! : DAMAGED_SUBINVENTORY, lot, bucket: 'onHandWms', op: 'add', quantity },
     ]);
     // Units leave QA for sellable stock or DAMAGED: an inventory transaction the ERP must hear of, one per item x location.
     const transaction = { kind: 'RETURN_RESTOCKED', transactionId: `ORDER:${orderId}:INSPECTION:${inspectionId}/${sku}/${locationId}`, quantity: restocked + scrapped } as const;

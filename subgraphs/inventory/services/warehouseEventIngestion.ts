@@ -9,7 +9,7 @@ import { outboxInsert, outboxRecord, type OutboxRecord } from '../../../platform
 import { INVENTORY_PRODUCER } from '../data/inventoryOutbox.ts';
 import { StockLedger, type StockChange } from '../data/stockLedger.ts';
 import type { LedgerEffect } from '../domain/applyBucketEffects.ts';
-import { bucketEffectsOf, isErpTransaction, serialMovementOf } from '../domain/events/bucketEffects.ts';
+import { bucketEffectsOf, isErpTransaction, serialMovementOf, subinventoriesOf, transactionSerialsOf, type SerialMovement } from '../domain/events/bucketEffects.ts';
 import type { CanonicalInventoryEvent, ItemEvent, LocationSnapshot } from '../domain/events/canonicalEvent.ts';
 import { mapWarehouseEvent, type SourceMapping } from '../domain/events/sourceMapping.ts';
 import { HeldOrderAllocations } from './heldOrderAllocations.ts';
@@ -314,19 +314,19 @@ const jsonWithoutNul = (json: string) => json.replace(/(?<!\\)((?:\\\\)*)\\u0000
 
 /** Keeps the serial registry in step with applied movements that name serial numbers; the last movement of a serial wins. */
 async function recordSerialMovements(tx: Prisma.TransactionClient, events: readonly ItemEvent[]): Promise<void> {
-  const lastMovement = new Map<string, { sku: string; serial: string; event: ItemEvent; movement: 'arrive' | 'leave' }>();
+  const lastMovement = new Map<string, { sku: string; serial: string; event: ItemEvent; movement: SerialMovement }>();
   for (const event of events) {
     const movement = serialMovementOf(event);
     if (movement) for (const serial of event.serials) lastMovement.set(`${event.sku}\u0000${serial}`, { sku: event.sku, serial, event, movement });
   }
-  const arriving = [...lastMovement.values()].filter((m) => m.movement === 'arrive');
-  const leaving = [...lastMovement.values()].filter((m) => m.movement === 'leave');
+  const arriving = [...lastMovement.values()].flatMap((m) => (m.movement.kind === 'arrive' ? [{ ...m, subinventory: m.movement.subinventory }] : []));
+  const leaving = [...lastMovement.values()].filter((m) => m.movement.kind === 'leave');
   if (arriving.length) {
     await tx.$executeRaw`
       INSERT INTO serial_number AS s (sku, serial, location_id, subinventory, lot, status)
       SELECT *, 'IN_STOCK'::"SerialStatus" FROM unnest(
         ${arriving.map((a) => a.event.sku)}::text[], ${arriving.map((a) => a.serial)}::text[], ${arriving.map((a) => a.event.locationId)}::text[],
-        ${arriving.map((a) => a.event.subinventory)}::text[], ${arriving.map((a) => a.event.lot)}::text[])
+        ${arriving.map((a) => a.subinventory)}::text[], ${arriving.map((a) => a.event.lot)}::text[])
       ON CONFLICT (sku, serial) DO UPDATE SET location_id = EXCLUDED.location_id, subinventory = EXCLUDED.subinventory,
         lot = EXCLUDED.lot, status = 'IN_STOCK', updated_at = now()`;
   }
@@ -392,7 +392,7 @@ function eventIdOf(raw: unknown, mapping: SourceMapping): string | null {
 
 function checkAgainstCatalogue(event: CanonicalInventoryEvent, catalogue: Catalogue): Rejection | null {
   const lines = event.kind === 'item'
-    ? [{ sku: event.sku, subinventory: event.subinventory, lot: event.lot, unitOfMeasure: event.unitOfMeasure }, ...(event.fromSubinventory ? [{ sku: event.sku, subinventory: event.fromSubinventory, lot: event.lot, unitOfMeasure: event.unitOfMeasure }] : [])]
+    ? subinventoriesOf(event).map((subinventory) => ({ sku: event.sku, subinventory, lot: event.lot, unitOfMeasure: event.unitOfMeasure }))
     : event.lines;
   const locationKnown = [...catalogue.subinventories.keys()].some((key) => key.startsWith(`${event.locationId}\u0000`));
   if (!locationKnown) return { code: 'UNKNOWN_LOCATION', reason: `location ${event.locationId} does not exist` };
@@ -480,7 +480,7 @@ function itemChange(event: ItemEvent, effects: StockChange['effects']): StockCha
         // Unsigned: an adjustment's direction is in what it changed.
         quantity: Math.abs(event.quantity),
         subinventory: event.subinventory,
-        serials: event.serials,
+        serials: transactionSerialsOf(event),
         occurredAt: event.occurredAt,
       }
       : undefined,

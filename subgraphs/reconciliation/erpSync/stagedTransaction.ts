@@ -32,10 +32,10 @@ export function transactionTypeName(kind: SyncTransactionKind, erpQuantity: numb
     case 'RECEIPT': return 'Miscellaneous Receipt';
     case 'PICK': return 'Sales Order Pick';
     case 'SHIP': return 'Sales Order Issue';
-    case 'ADJUSTMENT':
     case 'RECONCILIATION_ADJUSTMENT': return miscellaneous;
     case 'CYCLE_COUNT': return 'Cycle Count Adjustment';
-    // A line of a move that had no partner (see syncPlan) is a plain change.
+    // A line of a move that had no partner (see syncPlan), as every line of a plain adjustment, is a plain change.
+    case 'ADJUSTMENT':
     case 'SUBINVENTORY_TRANSFER':
     case 'RETURN_RESTOCKED': return transferSubinventory === null ? miscellaneous : 'Subinventory Transfer';
     case 'TRANSFER_OUT': return 'Intransit Shipment';

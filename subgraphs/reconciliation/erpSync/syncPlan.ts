@@ -45,11 +45,12 @@ const nettableChange = (line: Line) => (line.nettable ? line.change : 0);
 
 /**
  * The sync ledger's rows for one inventory transaction, always the same for the same
- * transaction (their ids are stable): one per line (subinventory x lot); a subinventory transfer
- * or a restock one per move, posted at its source with the units leaving (TransferSubinventory
- * takes them); a pick one with the units picked, changing no on hand; serials handed to the rows
- * in order and split into batches of at most 50, one row each with its share of the quantities.
- * A transaction that moved nothing makes none.
+ * transaction (their ids are stable): one per line (subinventory x lot); a subinventory transfer,
+ * a restock or an adjustment that moved units between subinventories (a damage adjustment, into
+ * or out of DAMAGED) one per move, posted at its source with the units leaving
+ * (TransferSubinventory takes them); a pick one with the units picked, changing no on hand;
+ * serials handed to the rows in order and split into batches of at most 50, one row each with its
+ * share of the quantities. A transaction that moved nothing makes none.
  */
 export function planSyncTransactions(transaction: InventoryTransaction): PlannedSyncTransaction[] {
   const rows = withSerialBatches(movementsOf(transaction), transaction.serials);
@@ -74,12 +75,12 @@ function movementsOf(transaction: InventoryTransaction): Movement[] {
       return transaction.quantity === 0 ? [] : [{ subinventory: transaction.subinventory, lot: '', quantity: 0, erpQuantity: -transaction.quantity, transferSubinventory: null }];
     case 'SUBINVENTORY_TRANSFER':
     case 'RETURN_RESTOCKED':
+    case 'ADJUSTMENT':
       return moves(transaction.lines);
     case 'TRANSFER_OUT':
       return transaction.lines.map((line) => lineMovement(line, transaction.transferSubinventory));
     case 'RECEIPT':
     case 'SHIP':
-    case 'ADJUSTMENT':
     case 'CYCLE_COUNT':
     case 'TRANSFER_IN':
     case 'RETURN_RECEIVED':

@@ -10,6 +10,19 @@ export function isInventoryEventType(value: unknown): value is InventoryEventTyp
   return typeof value === 'string' && (INVENTORY_EVENT_TYPES as readonly string[]).includes(value);
 }
 
+/**
+ * The reasons for an ADJUSTMENT that change what it does (see bucketEffectsOf): DAMAGE moves the
+ * units between the event's subinventory and DAMAGED. An adjustment for any other reason, or
+ * none, changes its own subinventory only.
+ */
+export const ADJUSTMENT_REASONS = ['DAMAGE'] as const;
+
+export type AdjustmentReason = (typeof ADJUSTMENT_REASONS)[number];
+
+export function isAdjustmentReason(value: unknown): value is AdjustmentReason {
+  return typeof value === 'string' && (ADJUSTMENT_REASONS as readonly string[]).includes(value);
+}
+
 /** One warehouse movement of one item at one location, after mapping. */
 export interface ItemEvent {
   readonly kind: 'item';
@@ -28,6 +41,8 @@ export interface ItemEvent {
   readonly subinventory: string;
   /** Only for RETURN_RESTOCKED, where the units come from; null for every other type. */
   readonly fromSubinventory: string | null;
+  /** Only for ADJUSTMENT, the reason that changes what it does; null for a plain adjustment and every other type. */
+  readonly reason: AdjustmentReason | null;
   /** '' when the item is not lot-controlled. */
   readonly lot: string;
   readonly serials: readonly string[];

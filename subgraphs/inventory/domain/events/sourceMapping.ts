@@ -1,6 +1,9 @@
 import {
+  ADJUSTMENT_REASONS,
   INVENTORY_EVENT_TYPES,
+  isAdjustmentReason,
   isInventoryEventType,
+  type AdjustmentReason,
   quantityRuleViolation,
   type CanonicalInventoryEvent,
   type InventoryEventType,
@@ -32,6 +35,8 @@ export interface SourceMapping {
     readonly serials?: string;
     /** The order a movement fulfils or returns, as the WMS names it (Order.reference). */
     readonly orderReference?: string;
+    /** Why an adjustment was made, as the WMS codes it: translated by reasonCodes, read for ADJUSTMENT only. */
+    readonly reason?: string;
     readonly quantity: string;
     readonly unitOfMeasure: string;
     readonly occurredAt: string;
@@ -60,6 +65,12 @@ export interface SourceMapping {
   readonly locationCodes: Readonly<Record<string, string>>;
   /** Source subinventory code -> Stockgraph subinventory; codes not listed pass through unchanged. */
   readonly subinventoryCodes?: Readonly<Record<string, string>>;
+  /**
+   * Source adjustment reason code -> the canonical reason it is (see ADJUSTMENT_REASONS), e.g.
+   * { DMG: "DAMAGE" }. A code not listed is taken as it is when it names a canonical reason, and
+   * otherwise makes a plain adjustment (one that changes its own subinventory only).
+   */
+  readonly reasonCodes?: Readonly<Record<string, AdjustmentReason>>;
   /** The subinventory of an event without one (except RETURN_RECEIVED, which defaults to QA). */
   readonly defaultSubinventory: string;
   /** Source unit -> canonical unit and factor, e.g. { CS: { unit: 'EA', factor: 12 } }. Units not listed pass through unchanged. */
@@ -161,6 +172,8 @@ function mapItemEvent(raw: Record<string, unknown>, mapping: SourceMapping, type
   if (!serials.ok) return serials;
   const orderReference = readOptionalText(raw, fields.orderReference, 'orderReference');
   if (!orderReference.ok) return orderReference;
+  const reason = type === 'ADJUSTMENT' ? readReason(raw, fields.reason, mapping) : { ok: true as const, value: null };
+  if (!reason.ok) return reason;
 
   const amount = readQuantity(raw, fields.quantity, fields.unitOfMeasure, mapping.units);
   if (!amount.ok) return amount;
@@ -178,6 +191,7 @@ function mapItemEvent(raw: Record<string, unknown>, mapping: SourceMapping, type
     sku: sku.value,
     subinventory: subinventory.value,
     fromSubinventory,
+    reason: reason.value,
     lot: lot.value ?? '',
     serials: serials.value,
     orderReference: orderReference.value ?? null,
@@ -287,6 +301,14 @@ function readSubinventory(
   if (!code.ok) return code;
   if (code.value === undefined) return { ok: true, value: fallback };
   return { ok: true, value: lookup(mapping.subinventoryCodes, code.value) ?? code.value };
+}
+
+function readReason(record: Record<string, unknown>, path: string | undefined, mapping: SourceMapping): Read<AdjustmentReason | null> {
+  const code = readOptionalText(record, path, 'reason');
+  if (!code.ok) return code;
+  if (code.value === undefined) return { ok: true, value: null };
+  const reason = lookup(mapping.reasonCodes, code.value) ?? code.value;
+  return { ok: true, value: isAdjustmentReason(reason) ? reason : null };
 }
 
 function readSequence(record: Record<string, unknown>, path: string): Read<number> {
@@ -478,11 +500,11 @@ function reject(code: DeadLetterCode, reason: string): Rejection {
 // ---- Validating a mapping
 
 const REQUIRED_FIELDS = ['eventId', 'type', 'sequence', 'sku', 'location', 'quantity', 'unitOfMeasure', 'occurredAt'] as const;
-const OPTIONAL_FIELDS = ['subinventory', 'fromSubinventory', 'lot', 'serials', 'orderReference', 'lines'] as const;
+const OPTIONAL_FIELDS = ['subinventory', 'fromSubinventory', 'lot', 'serials', 'orderReference', 'reason', 'lines'] as const;
 const REQUIRED_LINE_FIELDS = ['sku', 'quantity', 'unitOfMeasure'] as const;
 const OPTIONAL_LINE_FIELDS = ['subinventory', 'lot'] as const;
 const MAPPING_KEYS = [
-  'source', 'fields', 'lineFields', 'types', 'skuCodes', 'skuPattern', 'locationCodes', 'subinventoryCodes', 'defaultSubinventory', 'units',
+  'source', 'fields', 'lineFields', 'types', 'skuCodes', 'skuPattern', 'locationCodes', 'subinventoryCodes', 'reasonCodes', 'defaultSubinventory', 'units',
 ] as const;
 const PATH = /^[^.\s]+(\.[^.\s]+)*$/;
 
@@ -502,6 +524,7 @@ export function validateSourceMapping(value: unknown): string[] {
   checkSkuPattern(value.skuPattern, problems);
   checkCodeTable(value.locationCodes, 'locationCodes', true, problems);
   checkCodeTable(value.subinventoryCodes, 'subinventoryCodes', false, problems);
+  checkReasonCodes(value, problems);
   if (!isNonBlankString(value.defaultSubinventory)) {
     problems.push(`defaultSubinventory must be a non-empty string, got ${describe(value.defaultSubinventory)}`);
   }
@@ -563,6 +586,19 @@ function checkCodeTable(value: unknown, where: string, isRequired: boolean, prob
     if (code.trim() !== code || code === '') problems.push(`${where} has a blank or untrimmed code ${quote(code)}`);
     if (!isNonBlankString(target)) problems.push(`${where}.${code} must map to a non-empty string, got ${describe(target)}`);
   }
+}
+
+function checkReasonCodes(mapping: Record<string, unknown>, problems: string[]): void {
+  const { reasonCodes } = mapping;
+  if (reasonCodes === undefined) return;
+  checkCodeTable(reasonCodes, 'reasonCodes', false, problems);
+  if (!isRecord(reasonCodes)) return;
+  for (const [code, reason] of Object.entries(reasonCodes)) {
+    if (isNonBlankString(reason) && !isAdjustmentReason(reason)) {
+      problems.push(`reasonCodes.${code} maps to ${describe(reason)}, which is not one of ${ADJUSTMENT_REASONS.join(', ')}`);
+    }
+  }
+  if (!isRecord(mapping.fields) || mapping.fields.reason === undefined) problems.push('fields.reason is required because reasonCodes is given');
 }
 
 function checkSkuPattern(value: unknown, problems: string[]): void {
