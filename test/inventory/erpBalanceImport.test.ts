@@ -31,7 +31,6 @@ interface PositionRow {
   reserved: number;
   inboundInTransit: number;
   qualityHold: number;
-  damaged: number;
 }
 
 interface OutboxRow {
@@ -49,7 +48,7 @@ function positions(db: Database, pairs?: readonly (readonly [sku: string, locati
   const locationIds = pairs?.map(([, locationId]) => locationId) ?? null;
   return db.prisma.$queryRaw<PositionRow[]>`
     SELECT sku, location_id AS "locationId", subinventory, lot, on_hand_wms AS "onHandWms", on_hand_erp AS "onHandErp",
-           allocated, reserved, inbound_in_transit AS "inboundInTransit", quality_hold AS "qualityHold", damaged
+           allocated, reserved, inbound_in_transit AS "inboundInTransit", quality_hold AS "qualityHold"
       FROM stock_position
      WHERE ${skus}::text[] IS NULL OR (sku, location_id) IN (SELECT * FROM unnest(${skus}::text[], ${locationIds}::text[]))
      ORDER BY sku, location_id, subinventory, lot`;

@@ -451,7 +451,8 @@ describe('the order-stock API', () => {
         [0, 1, 2, 1, 1],
       );
       assert.deepEqual(await stockOf(database.db, sku, 'DC-01'), { available: 3, reserved: 0, allocated: 0 }, 'restocked units are available again, scrapped ones not');
-      assert.deepEqual((await orderChanges(sku)).map((change) => [change.cause.id, change.before.available, change.after.available]), [['ORD-RETURNED', 0, 3]]);
+      assert.deepEqual((await orderChanges(sku)).map(({ cause, before, after }) => [cause.id, before.available, after.available, before.damaged, after.damaged, after.onHandNonNettable]),
+        [['ORD-RETURNED', 0, 3, 0, 1, 1]], 'the scrapped unit counts as damaged, the one left in QA as non-nettable');
       const transactions = await database.db.query<{ key: string; payload: { kind: string; quantity: number; lines: { subinventory: string; lot: string }[] } }>(
         `SELECT key, payload FROM event_outbox WHERE type = 'inventory.transaction.recorded' AND payload->>'sku' = $1`, [sku]);
       const bySubinventoryAndLot = (a: { subinventory: string; lot: string }, b: { subinventory: string; lot: string }) =>

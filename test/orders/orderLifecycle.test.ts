@@ -93,7 +93,7 @@ describe('the order lifecycle through the gateway, on PostgreSQL and Redis', () 
     assert.equal(order.status, 'RESERVED');
     assert.deepEqual(order.lines.map((line) => [line.lineNumber, line.item.sku, line.location.id, line.quantity]), [[1, a, 'DC-01', 2], [2, b, 'DC-01', 3], [3, c, 'DC-01', 1]]);
     assert.deepEqual(order.timeline.map((t) => [t.version, t.status, t.cause, t.causeId]), [[1, 'CREATED', 'MUTATION', 'placeOrder'], [2, 'RESERVED', 'MUTATION', 'placeOrder']]);
-    assert.deepEqual(await api.stock(a, 'DC-01'), { onHandWms: 10, onHandNonNettable: 0, allocated: 2, reserved: 0, available: 8 });
+    assert.deepEqual(await api.stock(a, 'DC-01'), { onHandWms: 10, onHandNonNettable: 0, damaged: 0, allocated: 2, reserved: 0, available: 8 });
     const changes = statusChanges(order.id);
 
     const released = await api.release(order.id);
@@ -108,7 +108,7 @@ describe('the order lifecycle through the gateway, on PostgreSQL and Redis', () 
     assert.equal(partly!.status, 'PACKED', 'not SHIPPED while a line still waits');
     await warehouse([forOrder(order, 'SHP', b, 2), forOrder(order, 'SHP', c, 1)]);
     await orderInStatus(order.id, 'SHIPPED');
-    assert.deepEqual(await api.stock(a, 'DC-01'), { onHandWms: 8, onHandNonNettable: 0, allocated: 0, reserved: 0, available: 8 }, 'shipping consumed the allocation');
+    assert.deepEqual(await api.stock(a, 'DC-01'), { onHandWms: 8, onHandNonNettable: 0, damaged: 0, allocated: 0, reserved: 0, available: 8 }, 'shipping consumed the allocation');
     await warehouse([a, b, c].map((sku, i) => forOrder(order, 'DLV', sku, [2, 3, 1][i]!)));
     const delivered = await orderInStatus(order.id, 'DELIVERED');
 
@@ -133,7 +133,7 @@ describe('the order lifecycle through the gateway, on PostgreSQL and Redis', () 
     assert.equal(codeOf(refused), 'INSUFFICIENT_STOCK');
     assert.deepEqual([refused.errors![0]!.extensions!.line, refused.errors![0]!.extensions!.available], [3, 1]);
     assert.equal(await api.byReference(reference), null, 'no order remains');
-    assert.deepEqual(await api.stock(plenty, 'DC-01'), { onHandWms: 10, onHandNonNettable: 0, allocated: 0, reserved: 0, available: 10 });
+    assert.deepEqual(await api.stock(plenty, 'DC-01'), { onHandWms: 10, onHandNonNettable: 0, damaged: 0, allocated: 0, reserved: 0, available: 10 });
 
     // Stock arrives: a retry under the same key still gets the first answer, as a retry must (a new key places anew).
     await warehouse([acmeEvent({ txn_type: 'RCV', item_code: acmeCode(scarce), site: 'ATL1', qty: 9 })]);
@@ -177,7 +177,7 @@ describe('the order lifecycle through the gateway, on PostgreSQL and Redis', () 
     const placed = await api.place({ reference: newReference(), lines: [{ sku, quantity: 3, reservationId: reservation }] });
     assert.equal(placed.data?.placeOrder.status, 'RESERVED', JSON.stringify(placed.errors));
     assert.equal(placed.data!.placeOrder.lines[0]!.reservationId, reservation);
-    assert.deepEqual(await api.stock(sku, 'DC-01'), { onHandWms: 10, onHandNonNettable: 0, allocated: 3, reserved: 0, available: 7 }, 'reserved became allocated');
+    assert.deepEqual(await api.stock(sku, 'DC-01'), { onHandWms: 10, onHandNonNettable: 0, damaged: 0, allocated: 3, reserved: 0, available: 7 }, 'reserved became allocated');
 
     const spent = await api.place({ reference: newReference(), lines: [{ sku, quantity: 3, reservationId: reservation }] });
     const unknown = await api.place({ reference: newReference(), lines: [{ sku, quantity: 1, reservationId: 'RSV-nope' }] });
@@ -236,14 +236,14 @@ describe('the order lifecycle through the gateway, on PostgreSQL and Redis', () 
     assert.deepEqual([requested.data?.requestReturn.status, requested.data?.requestReturn.lines[0]!.returnRequested], ['RETURN_REQUESTED', 2]);
     await warehouse([forOrder(order, 'RTN', sku, 2)]);
     await orderInStatus(order.id, 'RETURN_RECEIVED');
-    assert.deepEqual(await api.stock(sku, 'DC-01'), { onHandWms: 7, onHandNonNettable: 2, allocated: 0, reserved: 0, available: 7 }, 'the returns wait in QA, not sellable');
+    assert.deepEqual(await api.stock(sku, 'DC-01'), { onHandWms: 7, onHandNonNettable: 2, damaged: 0, allocated: 0, reserved: 0, available: 7 }, 'the returns wait in QA, not sellable');
 
     const tooMany = await api.inspect(order.id, [{ lineNumber: 1, restocked: 2, scrapped: 1 }]);
     assert.equal(codeOf(tooMany), 'INVALID_RETURN');
     const inspected = await api.inspect(order.id, [{ lineNumber: 1, restocked: 1, scrapped: 1 }]);
     assert.equal(inspected.errors, undefined, JSON.stringify(inspected.errors));
     assert.deepEqual([inspected.data!.inspectReturn.status, inspected.data!.inspectReturn.lines[0]!.restocked, inspected.data!.inspectReturn.lines[0]!.scrapped], ['RESTOCKED', 1, 1]);
-    assert.deepEqual(await api.stock(sku, 'DC-01'), { onHandWms: 8, onHandNonNettable: 1, allocated: 0, reserved: 0, available: 8 }, 'one back to sellable stock, one to DAMAGED');
+    assert.deepEqual(await api.stock(sku, 'DC-01'), { onHandWms: 8, onHandNonNettable: 0, damaged: 1, allocated: 0, reserved: 0, available: 8 }, 'one back to sellable stock, one to DAMAGED');
   });
 
   it('keeps a confirmation for an unknown order as UNMATCHED, queryable', async () => {

@@ -49,7 +49,7 @@ export function ordersApi(gatewayUrl: string, headers: Record<string, string> = 
       call<{ inspectReturn: OrderView }>(`mutation ($input: InspectReturnInput!) { inspectReturn(input: $input) { ${ORDER_FIELDS} } }`, { input: { orderId, lines } }),
     stock: async (sku: string, locationId: string) =>
       (await call<{ stockLevel: StockView }>(`query ($sku: ID!, $locationId: ID!) {
-        stockLevel(sku: $sku, locationId: $locationId) { onHandWms onHandNonNettable allocated reserved available }
+        stockLevel(sku: $sku, locationId: $locationId) { onHandWms onHandNonNettable damaged allocated reserved available }
       }`, { sku, locationId })).data!.stockLevel,
     call,
   };
@@ -58,6 +58,7 @@ export function ordersApi(gatewayUrl: string, headers: Record<string, string> = 
 export interface StockView {
   onHandWms: number;
   onHandNonNettable: number;
+  damaged: number;
   allocated: number;
   reserved: number;
   available: number;
