@@ -41,8 +41,12 @@ export interface ItemEvent {
   readonly subinventory: string;
   /** Only for RETURN_RESTOCKED, where the units come from; null for every other type. */
   readonly fromSubinventory: string | null;
-  /** Only for ADJUSTMENT, the reason that changes what it does; null for a plain adjustment and every other type. */
-  readonly reason: AdjustmentReason | null;
+  /**
+   * Only for ADJUSTMENT, the reason that changes what it does; absent for a plain adjustment and
+   * every other type, so that such an event keeps the fingerprint it had before reasons were read
+   * (a redelivery of it stays a DUPLICATE).
+   */
+  readonly reason?: AdjustmentReason;
   /** '' when the item is not lot-controlled. */
   readonly lot: string;
   readonly serials: readonly string[];

@@ -172,7 +172,7 @@ function mapItemEvent(raw: Record<string, unknown>, mapping: SourceMapping, type
   if (!serials.ok) return serials;
   const orderReference = readOptionalText(raw, fields.orderReference, 'orderReference');
   if (!orderReference.ok) return orderReference;
-  const reason = type === 'ADJUSTMENT' ? readReason(raw, fields.reason, mapping) : { ok: true as const, value: null };
+  const reason = type === 'ADJUSTMENT' ? readReason(raw, fields.reason, mapping) : { ok: true as const, value: undefined };
   if (!reason.ok) return reason;
 
   const amount = readQuantity(raw, fields.quantity, fields.unitOfMeasure, mapping.units);
@@ -191,7 +191,7 @@ function mapItemEvent(raw: Record<string, unknown>, mapping: SourceMapping, type
     sku: sku.value,
     subinventory: subinventory.value,
     fromSubinventory,
-    reason: reason.value,
+    ...(reason.value === undefined ? {} : { reason: reason.value }),
     lot: lot.value ?? '',
     serials: serials.value,
     orderReference: orderReference.value ?? null,
@@ -303,12 +303,12 @@ function readSubinventory(
   return { ok: true, value: lookup(mapping.subinventoryCodes, code.value) ?? code.value };
 }
 
-function readReason(record: Record<string, unknown>, path: string | undefined, mapping: SourceMapping): Read<AdjustmentReason | null> {
+function readReason(record: Record<string, unknown>, path: string | undefined, mapping: SourceMapping): Read<AdjustmentReason | undefined> {
   const code = readOptionalText(record, path, 'reason');
   if (!code.ok) return code;
-  if (code.value === undefined) return { ok: true, value: null };
+  if (code.value === undefined) return { ok: true, value: undefined };
   const reason = lookup(mapping.reasonCodes, code.value) ?? code.value;
-  return { ok: true, value: isAdjustmentReason(reason) ? reason : null };
+  return { ok: true, value: isAdjustmentReason(reason) ? reason : undefined };
 }
 
 function readSequence(record: Record<string, unknown>, path: string): Read<number> {
