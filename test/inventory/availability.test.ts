@@ -92,7 +92,7 @@ describe('stock levels and bulk availability', () => {
        WHERE sku = 'SKU-00011';
       UPDATE stock_level SET safety_stock = 0 WHERE sku = 'SKU-00011';
       UPDATE stock_position SET inbound_in_transit = 10, inbound_expected_at = '${expected.toISOString()}'
-       WHERE sku = 'SKU-00011' AND location_id = 'DC-01';
+       WHERE sku = 'SKU-00011' AND location_id = 'DC-01' AND subinventory = 'STOCK';
       UPDATE stock_level SET figures_valid_until = NULL WHERE sku = 'SKU-00011';`);
     const promise = async (quantity: number) =>
       (await query('query ($q: Int!) { availability(skus: ["SKU-00011"], locationIds: ["DC-01"], quantity: $q) { asOf items { available inboundInTransit earliestPromiseDate } } }', { q: quantity })).data.availability;

@@ -136,6 +136,41 @@ describe('migrations', () => {
     ]);
   });
 
+  it('keep the damaged units the position column held as on hand of DAMAGED, and drop the column', async () => {
+    const { db, drop } = await createTestDatabase({ migrate: false });
+    cleanup(drop);
+    const dir = mkdtempSync(join(tmpdir(), 'stockgraph-migrations-'));
+    cleanup(() => rmSync(dir, { recursive: true, force: true }));
+    cpSync(MIGRATIONS_DIR, dir, { recursive: true, filter: (path) => !/\/\d{14}_/.test(path) || /\/(\d{14})_/.exec(path)![1]! < '20261209010000' });
+    await applyMigrations(db, dir);
+    // DC-01 has a DAMAGED subinventory, holding 3 of SKU-1 already; DC-02 has none; DC-03's is (wrongly) nettable.
+    await db.runScript(`
+      INSERT INTO location (id, name, kind) VALUES ('DC-01', 'Atlanta', 'DISTRIBUTION_CENTER'), ('DC-02', 'Chicago', 'DISTRIBUTION_CENTER'), ('DC-03', 'Dallas', 'DISTRIBUTION_CENTER');
+      INSERT INTO subinventory (location_id, code, nettable) VALUES
+        ('DC-01', 'STOCK', true), ('DC-01', 'DAMAGED', false), ('DC-02', 'STOCK', true), ('DC-03', 'STOCK', true), ('DC-03', 'DAMAGED', true);
+      INSERT INTO item (sku, description, unit_of_measure) VALUES ('SKU-1', 'one', 'EA'), ('SKU-2', 'two', 'EA');
+      INSERT INTO stock_level (sku, location_id, figures_valid_until) VALUES
+        ('SKU-1', 'DC-01', 'infinity'), ('SKU-2', 'DC-02', 'infinity'), ('SKU-1', 'DC-03', 'infinity');
+      INSERT INTO stock_position (sku, location_id, subinventory, on_hand_wms, damaged) VALUES
+        ('SKU-1', 'DC-01', 'STOCK', 10, 2), ('SKU-1', 'DC-01', 'DAMAGED', 3, 1), ('SKU-2', 'DC-02', 'STOCK', 5, 4), ('SKU-1', 'DC-03', 'DAMAGED', 2, 0);`);
+
+    await applyMigrations(db);
+
+    const positions = await db.query<{ sku: string; locationId: string; subinventory: string; onHand: number }>(`
+      SELECT sku, location_id AS "locationId", subinventory, on_hand_wms AS "onHand" FROM stock_position ORDER BY sku, location_id, subinventory`);
+    assert.deepEqual(positions, [
+      { sku: 'SKU-1', locationId: 'DC-01', subinventory: 'DAMAGED', onHand: 6 },
+      { sku: 'SKU-1', locationId: 'DC-01', subinventory: 'STOCK', onHand: 10 },
+      { sku: 'SKU-1', locationId: 'DC-03', subinventory: 'DAMAGED', onHand: 2 },
+      { sku: 'SKU-2', locationId: 'DC-02', subinventory: 'DAMAGED', onHand: 4 },
+      { sku: 'SKU-2', locationId: 'DC-02', subinventory: 'STOCK', onHand: 5 },
+    ]);
+    assert.deepEqual(await db.query(`SELECT nettable FROM subinventory WHERE location_id = 'DC-02' AND code = 'DAMAGED'`), [{ nettable: false }]);
+    assert.deepEqual(await db.query(`SELECT location_id AS "locationId" FROM stock_level WHERE figures_valid_until <= now() ORDER BY 1`), [{ locationId: 'DC-03' }],
+      'the level whose DAMAGED was nettable is summed again');
+    assert.deepEqual(await db.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'stock_position' AND column_name = 'damaged'`), []);
+  });
+
   it('leave nothing behind when one fails half-way', async () => {
     const { db, drop } = await createTestDatabase({ migrate: false });
     cleanup(drop);

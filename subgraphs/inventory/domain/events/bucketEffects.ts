@@ -79,7 +79,7 @@ export function bucketEffectsOf(event: ItemEvent): BucketEffect[] {
   }
 }
 
-/** DAMAGED, where a damage adjustment takes its units or brings them from; null for any other movement. */
+/** DAMAGED, where a damage adjustment of another subinventory sends its units (or takes them back from); null for any other movement. */
 function damageCounterpartOf(event: ItemEvent): string | null {
   return event.type === 'ADJUSTMENT' && event.reason === 'DAMAGE' && event.subinventory !== DAMAGED_SUBINVENTORY ? DAMAGED_SUBINVENTORY : null;
 }
