@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { BatchSweeper } from '../../platform/concurrency/batchSweeper.ts';
 import { JobLease } from '../../platform/concurrency/jobLease.ts';
+import { ConfigurationError } from '../../platform/config/environment.ts';
 import { OutboxRelay } from '../../platform/events/outboxRelay.ts';
 import type { SubgraphDefinition, SubgraphEnvironment } from '../../platform/graphql/subgraphServer.ts';
 import { watchOutboxLag } from '../../platform/observability/outboxMetrics.ts';
@@ -19,6 +20,7 @@ import { ErpBalancePoller } from './services/erpBalancePoller.ts';
 import { OrderStockService } from './services/orderStockService.ts';
 import { resumDuePromiseFigures } from './services/promiseFigures.ts';
 import { ReservationService } from './services/reservationService.ts';
+import { SafetyStockService, UnknownDefaultLocationsError } from './services/safetyStockService.ts';
 import { TransferService } from './services/transferService.ts';
 import { WarehouseEventIngestion } from './services/warehouseEventIngestion.ts';
 import { WarehouseEventStreamConsumer } from './services/warehouseEventStreamConsumer.ts';
@@ -51,6 +53,7 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
   const { defaultStrategy, strategyByChannel } = config.reservations;
   const orderStock = new OrderStockService(db.prisma, { channelLocations: config.channelLocations, defaultStrategy, strategyByChannel }, publishNow);
   const transfers = new TransferService(db.prisma, config.transfers, publishNow);
+  const safetyStock = new SafetyStockService(db.prisma, publishNow);
   const settings = { staleAfterMs: config.staleAfterSeconds * 1_000, channelLocations: config.channelLocations };
 
   const workers = [
@@ -90,7 +93,7 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
     schemaPath: new URL('./schema.graphql', import.meta.url).pathname,
     resolvers: inventoryResolvers,
     createContext: ({ locations: grant, caller, scopes }) => ({
-      repository, ingestion, reservations, transfers, settings, grant, loaders: createInventoryLoaders(repository, grant), afterCommit: publishNow,
+      repository, ingestion, reservations, transfers, safetyStock, settings, grant, loaders: createInventoryLoaders(repository, grant), afterCommit: publishNow,
       caller: { name: caller, scopes },
     }),
     routes: [
@@ -107,6 +110,13 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
       ...orderStockRoutes({ service: orderStock, token: config.internalApiToken, logger }),
     ],
     workers,
+    // Levels follow the defaults in force from the first request on.
+    prepare: async () => {
+      const changed = await safetyStock.applyDefaults(config.safetyStockDefaults).catch((error: unknown) => {
+        throw error instanceof UnknownDefaultLocationsError ? new ConfigurationError('SAFETY_STOCK_DEFAULTS', error.message) : error;
+      });
+      if (changed > 0) logger.info({ levels: changed }, 'safety stock defaults applied');
+    },
     metrics: serviceMetrics,
   };
 }

@@ -30,7 +30,7 @@ export async function givenStock(
     `INSERT INTO item (sku, description, unit_of_measure, lot_controlled, serial_controlled) VALUES ($1, $1, 'EA', $2, $3)`,
     [sku, lotControlled, serialControlled],
   );
-  await db.query(`INSERT INTO stock_level (sku, location_id, safety_stock) SELECT $1, unnest($2::text[]), $3`, [sku, locations, safetyStock]);
+  await db.query(`INSERT INTO stock_level (sku, location_id, safety_stock, safety_stock_explicit) SELECT $1, unnest($2::text[]), $3, $3 <> 0`, [sku, locations, safetyStock]);
   if (lotControlled) return;
   await db.query(
     `INSERT INTO stock_position (sku, location_id, subinventory, lot, on_hand_wms, wms_updated_at)
