@@ -89,13 +89,14 @@ const allocationRules = z
 const SAFETY_STOCK_DEFAULTS = 'SAFETY_STOCK_DEFAULTS';
 
 // {"<location id or *>": {"<item class or *>": units}}
+const hasNoEmptyKey = (value: Record<string, unknown>) => !Object.hasOwn(value, '');
 const safetyStockDefaults = z.record(
-  z.string().min(1, 'must be a location id, or * for any location'),
+  z.string(),
   z.record(
-    z.string().min(1, 'must be an item class, or * for any class'),
+    z.string(),
     z.number().int('must be a whole number of units').min(0, 'must be at least 0').max(MAX_STOCK_QUANTITY, `must be at most ${MAX_STOCK_QUANTITY}`),
-  ),
-);
+  ).refine(hasNoEmptyKey, 'names an empty item class (* stands for any class)'),
+).refine(hasNoEmptyKey, 'names an empty location id (* stands for any location)');
 
 /** Reads the inventory subgraph's own variables. */
 export function readInventoryConfig(env: Environment): InventoryConfig {
