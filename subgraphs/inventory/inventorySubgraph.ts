@@ -1,9 +1,11 @@
 import { hostname } from 'node:os';
 import { BatchSweeper } from '../../platform/concurrency/batchSweeper.ts';
 import { JobLease } from '../../platform/concurrency/jobLease.ts';
+import { runPeriodically } from '../../platform/concurrency/runPeriodically.ts';
 import { ConfigurationError } from '../../platform/config/environment.ts';
 import { OutboxRelay } from '../../platform/events/outboxRelay.ts';
-import type { SubgraphDefinition, SubgraphEnvironment } from '../../platform/graphql/subgraphServer.ts';
+import type { BackgroundWorker, SubgraphDefinition, SubgraphEnvironment } from '../../platform/graphql/subgraphServer.ts';
+import type { Logger } from '../../platform/logger.ts';
 import { watchOutboxLag } from '../../platform/observability/outboxMetrics.ts';
 import { ServiceMetrics } from '../../platform/observability/serviceMetrics.ts';
 import { readInventoryConfig } from './config.ts';
@@ -72,6 +74,7 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
       onError: (error) => logger.error({ err: error }, 'summing promise figures failed; retrying'),
     }),
   ];
+  workers.push(safetyStockDefaultsPass(safetyStock, logger));
   if (redis) {
     // High-volume feeds XADD raw events to a stream per source instead of posting batches.
     const consumer = new WarehouseEventStreamConsumer(
@@ -110,13 +113,33 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
       ...orderStockRoutes({ service: orderStock, token: config.internalApiToken, logger }),
     ],
     workers,
-    // Levels follow the defaults in force from the first request on.
-    prepare: async () => {
-      const changed = await safetyStock.applyDefaults(config.safetyStockDefaults).catch((error: unknown) => {
-        throw error instanceof UnknownDefaultLocationsError ? new ConfigurationError('SAFETY_STOCK_DEFAULTS', error.message) : error;
-      });
-      if (changed > 0) logger.info({ levels: changed }, 'safety stock defaults applied');
-    },
+    // Levels are created and cleared to the configured defaults from the first request on;
+    // those that already follow a default are moved to the new one in the background.
+    prepare: () => safetyStock.configureDefaults(config.safetyStockDefaults).catch((error: unknown) => {
+      throw error instanceof UnknownDefaultLocationsError ? new ConfigurationError('SAFETY_STOCK_DEFAULTS', error.message) : error;
+    }),
     metrics: serviceMetrics,
+  };
+}
+
+// A pass that fails (the database away) is tried again this long after.
+const DEFAULTS_RETRY_MS = 5_000; // 5 seconds
+
+/** Applies the safety stock defaults to the levels that follow them, once after start (again after a failure), in the background. */
+function safetyStockDefaultsPass(safetyStock: SafetyStockService, logger: Logger): BackgroundWorker {
+  const stopping = new AbortController();
+  let pass: Promise<void> | null = null;
+  return {
+    start: () => {
+      pass = runPeriodically(async () => {
+        const changed = await safetyStock.applyDefaults(() => stopping.signal.aborted);
+        if (!stopping.signal.aborted) logger.info({ levels: changed }, 'safety stock defaults applied');
+        stopping.abort();
+      }, { intervalMs: DEFAULTS_RETRY_MS, signal: stopping.signal, onError: (error) => logger.error({ err: error }, 'applying safety stock defaults failed; retrying') });
+    },
+    stop: async () => {
+      stopping.abort();
+      await pass;
+    },
   };
 }

@@ -64,14 +64,22 @@ export class SafetyStockService {
   }
 
   /**
-   * Stores `rules` as the defaults in force (see replaceSafetyStockDefaults), then gives every
-   * level that follows its default and differs from it that default, one batch per transaction,
-   * each change published. Returns how many levels changed. Safe on several replicas at once,
-   * and beside any other stock change: each level is looked at again under its lock.
+   * Stores `rules` as the defaults in force (see replaceSafetyStockDefaults): from then on, levels
+   * are created and cleared to them. UnknownDefaultLocationsError when a rule names a location
+   * that does not exist; nothing is stored then.
    */
-  async applyDefaults(rules: readonly SafetyStockDefaultRule[]): Promise<number> {
+  async configureDefaults(rules: readonly SafetyStockDefaultRule[]): Promise<void> {
     const { unknownLocations } = await replaceSafetyStockDefaults(this.prisma, rules);
     if (unknownLocations.length) throw new UnknownDefaultLocationsError(unknownLocations);
+  }
+
+  /**
+   * Gives every level that follows its default, and differs from it, the default in force: one
+   * pass over the levels in key order, a batch per transaction, each change published, until
+   * done or `stopped()`. Returns how many levels changed. Safe on several replicas at once, and
+   * beside any other stock change: each level is looked at again under its lock.
+   */
+  async applyDefaults(stopped: () => boolean = () => false): Promise<number> {
     const cause = { type: 'SAFETY_STOCK', id: `defaults-${randomUUID()}` } as const;
     let after: StockLevelKey | null = null;
     let changed = 0;
@@ -80,7 +88,7 @@ export class SafetyStockService {
       after = due.at(-1) ?? after;
       if (due.length) changed += await this.applyDefaultsTo(due, cause);
       return due.length;
-    }, DEFAULTS_BATCH_SIZE);
+    }, DEFAULTS_BATCH_SIZE, stopped);
     return changed;
   }
 
