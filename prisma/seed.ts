@@ -15,8 +15,9 @@ const CITIES = ['Atlanta', 'Chicago', 'Dallas', 'Denver', 'Los Angeles', 'Memphi
 /**
  * Loads realistic demo data when the database holds no items: 12 distribution centres with
  * STOCK (nettable), QA, DAMAGED and RETURNS subinventories; `skuCount` SKUs (every 10th
- * lot-controlled with two lots, one expired; every 25th serial-controlled); stock positions as
- * both the WMS and the ERP see them (about 1 in 12 disagree), and reconciliation's copy of them.
+ * lot-controlled with two lots, one expired; every 25th serial-controlled; in item classes A, B
+ * and C); stock positions as both the WMS and the ERP see them (about 1 in 12 disagree), and
+ * reconciliation's copy of them.
  * Deterministic: the same options give the same data. Returns false when there was data already.
  * Orders, sync transactions, reconciliation runs and discrepancies are not laid down here: the
  * running services make them (system/demoOrders.ts and demoReconciliation.ts, through the API).
@@ -38,12 +39,14 @@ SELECT location.id, sub.code, sub.nettable
   FROM location
  CROSS JOIN (VALUES ('STOCK', true), ('QA', false), ('DAMAGED', false), ('RETURNS', false)) AS sub(code, nettable);
 
-INSERT INTO item (sku, description, unit_of_measure, lot_controlled, serial_controlled)
+-- Item classes by ABC analysis: about a fifth A, three tenths B, the rest C.
+INSERT INTO item (sku, description, unit_of_measure, lot_controlled, serial_controlled, item_class)
 SELECT 'SKU-' || lpad(n::text, 5, '0'),
        (ARRAY['Cordless drill', 'Safety gloves', 'LED panel', 'Coffee beans 1kg', 'Vitamin C tablets', 'Laptop stand', 'Garden hose', 'Printer toner'])[1 + n % 8] || ' #' || n,
        (ARRAY['EA', 'EA', 'EA', 'CS', 'KG'])[1 + n % 5],
        n % 10 = 0,
-       n % 25 = 0 AND n % 10 <> 0
+       n % 25 = 0 AND n % 10 <> 0,
+       CASE WHEN n % 10 < 2 THEN 'A' WHEN n % 10 < 5 THEN 'B' ELSE 'C' END
   FROM generate_series(1, ${skuCount}) AS n;
 
 INSERT INTO lot (sku, lot, expires_at)
@@ -88,8 +91,10 @@ SELECT pair.sku, pair.location_id, 'DAMAGED', COALESCE(lot.lot, ''), 1 + (pair.h
   LEFT JOIN lot ON pair.lot_controlled AND lot.sku = pair.sku AND lot.lot = pair.sku || '-A'
  WHERE pair.h % 23 = 0;
 
-INSERT INTO stock_level (sku, location_id, safety_stock, bucket_changes, updated_at)
-SELECT pair.sku, pair.location_id, pair.h % 5,
+-- Safety stock set for 4 levels in 5, as a planner's upload would; the others follow the
+-- configured defaults (SAFETY_STOCK_DEFAULTS), which the inventory service applies as it starts.
+INSERT INTO stock_level (sku, location_id, safety_stock, safety_stock_explicit, bucket_changes, updated_at)
+SELECT pair.sku, pair.location_id, pair.h % 5, pair.h % 5 <> 0,
        jsonb_build_object(
          'onHandWms', jsonb_build_object('source', 'demo-wms', 'at', to_char(p.wms_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
          'onHandErp', jsonb_build_object('source', 'erp', 'at', to_char(p.erp_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))),

@@ -7,6 +7,7 @@ export const GRANTABLE_SCOPES = Object.freeze({
   'inventory:read': 'items, locations, stock levels, availability, reservations and transfers; stock-change subscriptions',
   'reservations:write': 'create, extend, confirm and release reservations',
   'transfers:write': 'create and receive transfers',
+  'planning:write': 'set and clear safety stock, per stock level and in bulk',
   'events:write': 'see and replay dead-lettered warehouse events',
   'orders:read': 'orders, their confirmations and status-change subscriptions',
   'orders:write': 'place, release and cancel orders; request and inspect returns',

@@ -68,6 +68,25 @@ export function readEnvironment<Shape extends z.ZodRawShape>(
   return Object.freeze(result.data);
 }
 
+/**
+ * `json`, the value of `name`, parsed and checked against `schema`; throws ConfigurationError
+ * naming the variable and the first problem, with its path in the value.
+ */
+export function parseJsonVariable<Schema extends z.ZodType>(name: string, json: string, schema: Schema): z.infer<Schema> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch (error) {
+    throw new ConfigurationError(name, `must be JSON (${(error as Error).message})`);
+  }
+  const result = schema.safeParse(parsed);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new ConfigurationError(name, `${issue.path.join('.') || '(the whole value)'}: ${issue.message}`);
+  }
+  return result.data;
+}
+
 /** Whether the variable was declared with variable.secret(), under .optional() or .default() too. */
 function isSecret(schema: unknown): boolean {
   for (let current = schema as { description?: string; unwrap?: () => unknown } | undefined; current; ) {

@@ -93,7 +93,7 @@ const stockBuckets = z.object({
 
 export type StockBucketsPayload = z.infer<typeof stockBuckets>;
 
-export const STOCK_CHANGE_CAUSE_TYPES = ['WAREHOUSE_EVENT', 'ERP_BALANCE', 'RESERVATION', 'TRANSFER', 'ORDER'] as const;
+export const STOCK_CHANGE_CAUSE_TYPES = ['WAREHOUSE_EVENT', 'ERP_BALANCE', 'RESERVATION', 'TRANSFER', 'ORDER', 'SAFETY_STOCK'] as const;
 
 const stockLevelChangedSchema = z.object({
   sku: text,

@@ -27,6 +27,11 @@ export interface SubgraphDefinition<Context extends BaseContext> {
   readonly routes?: readonly HttpRoute[];
   /** Work that runs in the background while the service is up (relays, consumers). */
   readonly workers?: readonly BackgroundWorker[];
+  /**
+   * Runs once before the service serves anything or starts its workers: what every request
+   * relies on (configuration the database must hold). A failure stops the start.
+   */
+  readonly prepare?: () => Promise<void>;
   /** The subgraph's metrics, its own figures among them: served on /metrics with its requests'. */
   readonly metrics: ServiceMetrics;
 }
@@ -61,11 +66,13 @@ export interface SubgraphServerOptions {
  * identity the gateway signed (UNAUTHENTICATED otherwise), so the subgraph cannot be queried or
  * mutated around the gateway's checks; routes (WMS and ERP ingestion) keep their own signatures.
  * Every mutation is audited (platform/observability/auditLog.ts), named for the verified caller.
+ * Its `prepare` runs first.
  */
 export async function startSubgraphServer<Context extends BaseContext>(
   definition: SubgraphDefinition<Context>,
   { port, host, logger, readinessChecks, identitySecret, observability = DEFAULT_OBSERVABILITY }: SubgraphServerOptions,
 ): Promise<RunningService> {
+  await definition.prepare?.();
   const verifyIdentity = identityVerifier(identitySecret);
   const observer = new RequestObserver(definition.metrics, observability, logger);
   const schema = buildSubgraphSchema({

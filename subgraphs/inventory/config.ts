@@ -1,7 +1,9 @@
-import { ConfigurationError, readEnvironment, variable, type Environment } from '../../platform/config/environment.ts';
+import { ConfigurationError, parseJsonVariable, readEnvironment, variable, type Environment } from '../../platform/config/environment.ts';
 import { erpOrganizationPairs, readErpOrganizations } from '../../platform/config/erpOrganizations.ts';
 import { z } from 'zod';
+import { MAX_STOCK_QUANTITY } from './domain/quantityRange.ts';
 import type { AllocationStrategy } from './domain/reservations/allocateReservation.ts';
+import type { SafetyStockDefaultRule } from './domain/safetyStock/safetyStockDefaults.ts';
 import type { SourceMapping } from './domain/events/sourceMapping.ts';
 import { EXAMPLE_MAPPINGS_DIR, loadSourceMappings } from './mappings/sourceMappings.ts';
 
@@ -32,6 +34,11 @@ export interface InventoryConfig {
   readonly channelLocations: ReadonlyMap<string, readonly string[]>;
   readonly reservations: ReservationConfig;
   readonly transfers: TransferConfig;
+  /**
+   * The safety stock of a level that has none set for it, by location and item class
+   * (SAFETY_STOCK_DEFAULTS); none: such levels keep back nothing.
+   */
+  readonly safetyStockDefaults: readonly SafetyStockDefaultRule[];
 }
 
 export interface TransferConfig {
@@ -79,6 +86,18 @@ const allocationRules = z
     'must look like most-available or most-available,WEB=priority (a default, then per-channel strategies)',
   );
 
+const SAFETY_STOCK_DEFAULTS = 'SAFETY_STOCK_DEFAULTS';
+
+// {"<location id or *>": {"<item class or *>": units}}
+const hasNoEmptyKey = (value: Record<string, unknown>) => !Object.hasOwn(value, '');
+const safetyStockDefaults = z.record(
+  z.string(),
+  z.record(
+    z.string(),
+    z.number().int('must be a whole number of units').min(0, 'must be at least 0').max(MAX_STOCK_QUANTITY, `must be at most ${MAX_STOCK_QUANTITY}`),
+  ).refine(hasNoEmptyKey, 'names an empty item class (* stands for any class)'),
+).refine(hasNoEmptyKey, 'names an empty location id (* stands for any location)');
+
 /** Reads the inventory subgraph's own variables. */
 export function readInventoryConfig(env: Environment): InventoryConfig {
   const values = readEnvironment(
@@ -99,6 +118,7 @@ export function readInventoryConfig(env: Environment): InventoryConfig {
       RESERVATION_ALLOCATION: allocationRules.default('most-available'),
       TRANSFER_LOT_SELECTION: variable.oneOf(['fefo', 'required'], 'fefo'),
       TRANSFER_TRANSIT_HOURS: variable.positiveInt(48),
+      SAFETY_STOCK_DEFAULTS: z.string().optional(),
     },
     env,
   );
@@ -141,7 +161,15 @@ export function readInventoryConfig(env: Environment): InventoryConfig {
       lotsRequired: values.TRANSFER_LOT_SELECTION === 'required',
       defaultTransitMs: values.TRANSFER_TRANSIT_HOURS * 3_600_000,
     }),
+    safetyStockDefaults: readSafetyStockDefaults(values.SAFETY_STOCK_DEFAULTS),
   });
+}
+
+/** SAFETY_STOCK_DEFAULTS as one rule per location (or *) and item class (or *). */
+function readSafetyStockDefaults(json: string | undefined): readonly SafetyStockDefaultRule[] {
+  const byLocation = parseJsonVariable(SAFETY_STOCK_DEFAULTS, json ?? '{}', safetyStockDefaults);
+  return Object.freeze(Object.entries(byLocation).flatMap(([locationId, byClass]) =>
+    Object.entries(byClass).map(([itemClass, quantity]) => Object.freeze({ locationId, itemClass, quantity }))));
 }
 
 /** The ERP's address, organizations and credentials, for pulling its balances. */

@@ -1,4 +1,5 @@
 import { locationsNotGrantedMessage } from '../../platform/lang/locationGrant.ts';
+import type { InputProblem } from './domain/reservations/reservationRequest.ts';
 
 /** Error codes the inventory subgraph puts in `extensions.code`, beside the common ones. */
 export enum InventoryErrorCode {
@@ -46,5 +47,10 @@ export class InventoryError extends Error {
    */
   static notGranted(locationIds: readonly string[]): InventoryError {
     return new InventoryError('FORBIDDEN', locationsNotGrantedMessage(locationIds), { locationIds });
+  }
+
+  /** BAD_USER_INPUT naming every problem of the request, each in `problems` (`field`, `message`) too. */
+  static badInput(problems: readonly InputProblem[]): InventoryError {
+    return new InventoryError('BAD_USER_INPUT', problems.map((p) => `${p.field} ${p.message}`).join('; '), { problems });
   }
 }

@@ -1,8 +1,11 @@
 import { hostname } from 'node:os';
 import { BatchSweeper } from '../../platform/concurrency/batchSweeper.ts';
 import { JobLease } from '../../platform/concurrency/jobLease.ts';
+import { runPeriodically } from '../../platform/concurrency/runPeriodically.ts';
+import { ConfigurationError } from '../../platform/config/environment.ts';
 import { OutboxRelay } from '../../platform/events/outboxRelay.ts';
-import type { SubgraphDefinition, SubgraphEnvironment } from '../../platform/graphql/subgraphServer.ts';
+import type { BackgroundWorker, SubgraphDefinition, SubgraphEnvironment } from '../../platform/graphql/subgraphServer.ts';
+import type { Logger } from '../../platform/logger.ts';
 import { watchOutboxLag } from '../../platform/observability/outboxMetrics.ts';
 import { ServiceMetrics } from '../../platform/observability/serviceMetrics.ts';
 import { readInventoryConfig } from './config.ts';
@@ -19,6 +22,7 @@ import { ErpBalancePoller } from './services/erpBalancePoller.ts';
 import { OrderStockService } from './services/orderStockService.ts';
 import { resumDuePromiseFigures } from './services/promiseFigures.ts';
 import { ReservationService } from './services/reservationService.ts';
+import { SafetyStockService, UnknownDefaultLocationsError } from './services/safetyStockService.ts';
 import { TransferService } from './services/transferService.ts';
 import { WarehouseEventIngestion } from './services/warehouseEventIngestion.ts';
 import { WarehouseEventStreamConsumer } from './services/warehouseEventStreamConsumer.ts';
@@ -51,6 +55,7 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
   const { defaultStrategy, strategyByChannel } = config.reservations;
   const orderStock = new OrderStockService(db.prisma, { channelLocations: config.channelLocations, defaultStrategy, strategyByChannel }, publishNow);
   const transfers = new TransferService(db.prisma, config.transfers, publishNow);
+  const safetyStock = new SafetyStockService(db.prisma, publishNow);
   const settings = { staleAfterMs: config.staleAfterSeconds * 1_000, channelLocations: config.channelLocations };
 
   const workers = [
@@ -69,6 +74,7 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
       onError: (error) => logger.error({ err: error }, 'summing promise figures failed; retrying'),
     }),
   ];
+  workers.push(safetyStockDefaultsPass(safetyStock, logger));
   if (redis) {
     // High-volume feeds XADD raw events to a stream per source instead of posting batches.
     const consumer = new WarehouseEventStreamConsumer(
@@ -90,7 +96,7 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
     schemaPath: new URL('./schema.graphql', import.meta.url).pathname,
     resolvers: inventoryResolvers,
     createContext: ({ locations: grant, caller, scopes }) => ({
-      repository, ingestion, reservations, transfers, settings, grant, loaders: createInventoryLoaders(repository, grant), afterCommit: publishNow,
+      repository, ingestion, reservations, transfers, safetyStock, settings, grant, loaders: createInventoryLoaders(repository, grant), afterCommit: publishNow,
       caller: { name: caller, scopes },
     }),
     routes: [
@@ -107,6 +113,33 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
       ...orderStockRoutes({ service: orderStock, token: config.internalApiToken, logger }),
     ],
     workers,
+    // Levels are created and cleared to the configured defaults from the first request on;
+    // those that already follow a default are moved to the new one in the background.
+    prepare: () => safetyStock.configureDefaults(config.safetyStockDefaults).catch((error: unknown) => {
+      throw error instanceof UnknownDefaultLocationsError ? new ConfigurationError('SAFETY_STOCK_DEFAULTS', error.message) : error;
+    }),
     metrics: serviceMetrics,
+  };
+}
+
+// A pass that fails (the database away) is tried again this long after.
+const DEFAULTS_RETRY_MS = 5_000; // 5 seconds
+
+/** Applies the safety stock defaults to the levels that follow them, once after start (again after a failure), in the background. */
+function safetyStockDefaultsPass(safetyStock: SafetyStockService, logger: Logger): BackgroundWorker {
+  const stopping = new AbortController();
+  let pass: Promise<void> | null = null;
+  return {
+    start: () => {
+      pass = runPeriodically(async () => {
+        const changed = await safetyStock.applyDefaults(() => stopping.signal.aborted);
+        if (!stopping.signal.aborted) logger.info({ levels: changed }, 'safety stock defaults applied');
+        stopping.abort();
+      }, { intervalMs: DEFAULTS_RETRY_MS, signal: stopping.signal, onError: (error) => logger.error({ err: error }, 'applying safety stock defaults failed; retrying') });
+    },
+    stop: async () => {
+      stopping.abort();
+      await pass;
+    },
   };
 }

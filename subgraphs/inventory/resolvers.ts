@@ -1,6 +1,7 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { CommonErrorCode, UserInputError } from '../../platform/graphql/errors.ts';
 import { connectionOf, decodeCursor, encodeCursor, newestFirstConnection, pageSize } from '../../platform/graphql/pagination.ts';
+import { indexBy } from '../../platform/graphql/batching.ts';
 import { DateTimeScalar } from '../../platform/graphql/scalars.ts';
 import { grantsLocation, locationsWithinGrant, ungrantedLocations, type LocationGrant } from '../../platform/lang/locationGrant.ts';
 import type { BucketStamp, DeadLetter, InventoryRepository, Item, ItemFilter, Location, StockChangeRecord, StockLevelKey, StockLevelRecord } from './data/inventoryRepository.ts';
@@ -9,6 +10,7 @@ import { earliestPromiseDate } from './domain/promiseDate.ts';
 import { lotHoldings } from './domain/stockLevelSummary.ts';
 import type { InventoryLoaders } from './loaders.ts';
 import type { ReservationRecord, ReservationService } from './services/reservationService.ts';
+import type { SafetyStockService } from './services/safetyStockService.ts';
 import type { TransferRecord, TransferService } from './services/transferService.ts';
 import { DeadLetterNotReplayableError, type WarehouseEventIngestion } from './services/warehouseEventIngestion.ts';
 
@@ -18,6 +20,7 @@ export interface InventoryContext {
   readonly ingestion: WarehouseEventIngestion;
   readonly reservations: ReservationService;
   readonly transfers: TransferService;
+  readonly safetyStock: SafetyStockService;
   /** Call once a mutation has committed stock changes, so that they are published at once. */
   readonly afterCommit: () => void;
   readonly settings: InventorySettings;
@@ -110,6 +113,8 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
       }, grant)),
     receiveTransfer: (_: unknown, { input }: { input: ReceiveTransferInput }, { transfers, grant }: InventoryContext) =>
       refusalsAsUserErrors(() => transfers.receive({ ...input, quantity: input.quantity ?? null, lots: input.lots ?? null, serials: input.serials ?? null }, grant)),
+    setSafetyStock: async (_: unknown, { input }: { input: SafetyStockInput }, context: InventoryContext) => (await setSafetyStocks([input], context))[0],
+    setSafetyStocks: (_: unknown, { input }: { input: { lines: SafetyStockInput[] } }, context: InventoryContext) => setSafetyStocks(input.lines, context),
   },
   Transfer: {
     item: ({ sku }: TransferRecord, _: unknown, { loaders }: InventoryContext) => loaders.itemBySku.load(sku),
@@ -148,6 +153,7 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
     __resolveReference: (key: StockLevelKey, { loaders }: InventoryContext) => loaders.stockLevelByKey.load(key),
     item: (level: StockLevelRecord, _: unknown, { loaders }: InventoryContext) => loaders.itemBySku.load(level.sku),
     location: (level: StockLevelRecord, _: unknown, { loaders }: InventoryContext) => loaders.locationById.load(level.locationId),
+    safetyStockOrigin: (level: StockLevelRecord) => (level.safetyStockExplicit ? 'SET' : 'DEFAULT'),
     stale: (level: StockLevelRecord, _: unknown, { settings }: InventoryContext) => isStale(level.wmsReportedAt, level.readAt, settings),
     lots: (level: StockLevelRecord) => lotHoldings(level.positions, level.readAt),
     bucketChanges: (level: StockLevelRecord) =>
@@ -190,6 +196,12 @@ interface CreateTransferInput {
   readonly serials?: readonly string[] | null;
   readonly expectedArrivalAt?: Date | null;
   readonly idempotencyKey: string;
+}
+
+interface SafetyStockInput {
+  readonly sku: string;
+  readonly locationId: string;
+  readonly quantity?: number | null;
 }
 
 interface ReceiveTransferInput {
@@ -285,6 +297,17 @@ async function availability({ skus, locationIds, channel, quantity }: Availabili
       };
     }),
   };
+}
+
+/** Sets the lines' safety stocks, then answers their levels as they are now, in the order of the lines. */
+async function setSafetyStocks(input: readonly SafetyStockInput[], { safetyStock, repository, grant }: InventoryContext): Promise<StockLevelRecord[]> {
+  const lines = input.map(({ sku, locationId, quantity }) => ({ sku, locationId, quantity: quantity ?? null }));
+  await refusalsAsUserErrors(() => safetyStock.set(lines, grant));
+  if (lines.length === 0) return [];
+  const key = (level: StockLevelKey) => JSON.stringify([level.sku, level.locationId]);
+  const levels = indexBy(lines.map(key), await repository.stockLevelsByKey(lines), key);
+  // Every line's level exists once the lines are set: they are created when missing.
+  return levels.map((level) => level!);
 }
 
 /** The changes with these ids, in the order asked; null for an id that names none. */

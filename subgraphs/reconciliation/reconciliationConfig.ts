@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigurationError, readEnvironment, variable, type Environment } from '../../platform/config/environment.ts';
+import { ConfigurationError, parseJsonVariable, readEnvironment, variable, type Environment } from '../../platform/config/environment.ts';
 import { compileTierRules, TierSettingsError, type TierRule, type TierSettings } from './domain/varianceTiers.ts';
 
 export interface ReconciliationConfig {
@@ -65,21 +65,9 @@ const TIERS = 'RECONCILIATION_TIERS';
 
 /** RECONCILIATION_TIERS as tier rules; the defaults alone when it is unset. */
 function readTierRules(json: string | undefined): TierRule[] {
-  let parsed: unknown = {};
-  if (json !== undefined) {
-    try {
-      parsed = JSON.parse(json);
-    } catch (error) {
-      throw new ConfigurationError(TIERS, `must be JSON (${(error as Error).message})`);
-    }
-  }
-  const result = tierSettings.safeParse(parsed);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new ConfigurationError(TIERS, `${issue.path.join('.') || '(the whole value)'}: ${issue.message}`);
-  }
+  const settings = parseJsonVariable(TIERS, json ?? '{}', tierSettings);
   try {
-    return compileTierRules(result.data as TierSettings);
+    return compileTierRules(settings as TierSettings);
   } catch (error) {
     if (error instanceof TierSettingsError) throw new ConfigurationError(TIERS, error.message);
     throw error;

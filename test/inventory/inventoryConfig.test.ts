@@ -124,3 +124,40 @@ describe('inventory configuration: WMS source mappings', () => {
     assert.throws(() => readInventoryConfig({ WMS_MAPPINGS_DIR: twice }), refusal(twice, /Two mappings .* are for source acme-wms/));
   });
 });
+
+describe('inventory configuration: safety stock defaults', () => {
+  it('has no defaults when SAFETY_STOCK_DEFAULTS is unset: levels without a set value keep back nothing', () => {
+    assert.deepEqual(readInventoryConfig({}).safetyStockDefaults, []);
+  });
+
+  it('reads one rule per location (or *) and item class (or *)', () => {
+    const { safetyStockDefaults } = readInventoryConfig({ SAFETY_STOCK_DEFAULTS: '{"*": {"A": 10, "*": 2}, "DC-01": {"A": 25}}' });
+
+    assert.deepEqual(safetyStockDefaults, [
+      { locationId: '*', itemClass: 'A', quantity: 10 },
+      { locationId: '*', itemClass: '*', quantity: 2 },
+      { locationId: 'DC-01', itemClass: 'A', quantity: 25 },
+    ]);
+    assert.ok(Object.isFrozen(safetyStockDefaults) && safetyStockDefaults.every(Object.isFrozen));
+  });
+
+  for (const [value, problem] of [
+    ['{"DC-01": {"A": 5}', /must be JSON/],
+    ['[5]', /\(the whole value\): /],
+    ['{"DC-01": 5}', /DC-01: /],
+    ['{"DC-01": {"A": -1}}', /DC-01\.A: must be at least 0/],
+    ['{"DC-01": {"A": 1.5}}', /DC-01\.A: must be a whole number of units/],
+    ['{"DC-01": {"A": 2147483648}}', /DC-01\.A: must be at most 2147483647/],
+    ['{"": {"A": 1}}', /\(the whole value\): names an empty location id \(\* stands for any location\)/],
+    ['{"DC-01": {"": 1}}', /DC-01: names an empty item class \(\* stands for any class\)/],
+  ] as const) {
+    it(`refuses ${value}, naming the variable and where the problem is`, () => {
+      assert.throws(() => readInventoryConfig({ SAFETY_STOCK_DEFAULTS: value }), (error: unknown) => {
+        assert.ok(error instanceof ConfigurationError);
+        assert.equal(error.variable, 'SAFETY_STOCK_DEFAULTS');
+        assert.match(error.message, problem);
+        return true;
+      });
+    });
+  }
+});

@@ -18,19 +18,24 @@ export async function givenLocations(
   );
 }
 
-/** A new EA item with `onHand` units in STOCK at each location given, and nothing else. */
+/**
+ * A new EA item with `onHand` units in STOCK at each location given, and nothing else. A safety
+ * stock given is set for each level (explicit); without one they follow their default, but hold 0
+ * whatever the defaults say: plain SQL is not the ledger, which creates levels at their default.
+ */
 export async function givenStock(
   db: Database,
   sku: string,
   onHandByLocation: Record<string, number>,
-  { safetyStock = 0, lotControlled = false, serialControlled = false }: { safetyStock?: number; lotControlled?: boolean; serialControlled?: boolean } = {},
+  { safetyStock = 0, lotControlled = false, serialControlled = false, itemClass = null }:
+    { safetyStock?: number; lotControlled?: boolean; serialControlled?: boolean; itemClass?: string | null } = {},
 ): Promise<void> {
   const locations = Object.keys(onHandByLocation);
   await db.query(
-    `INSERT INTO item (sku, description, unit_of_measure, lot_controlled, serial_controlled) VALUES ($1, $1, 'EA', $2, $3)`,
-    [sku, lotControlled, serialControlled],
+    `INSERT INTO item (sku, description, unit_of_measure, lot_controlled, serial_controlled, item_class) VALUES ($1, $1, 'EA', $2, $3, $4)`,
+    [sku, lotControlled, serialControlled, itemClass],
   );
-  await db.query(`INSERT INTO stock_level (sku, location_id, safety_stock) SELECT $1, unnest($2::text[]), $3`, [sku, locations, safetyStock]);
+  await db.query(`INSERT INTO stock_level (sku, location_id, safety_stock, safety_stock_explicit) SELECT $1, unnest($2::text[]), $3, $3 <> 0`, [sku, locations, safetyStock]);
   if (lotControlled) return;
   await db.query(
     `INSERT INTO stock_position (sku, location_id, subinventory, lot, on_hand_wms, wms_updated_at)

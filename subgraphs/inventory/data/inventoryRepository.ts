@@ -46,6 +46,8 @@ export interface StockLevelFigures extends StockLevelBuckets {
 
 /** A stock level with when anything last changed it, and who changed each bucket. */
 export interface StockLevelRecord extends StockLevelFigures {
+  /** Whether its safety stock was set for it, rather than its configured default. */
+  readonly safetyStockExplicit: boolean;
   /** When the newest change to any of its positions or settings was recorded. */
   readonly asOf: Date;
   /** When the ERP last changed any of its positions; null if never. */
@@ -62,7 +64,7 @@ export interface StockLevelRecord extends StockLevelFigures {
  * timestamp's text.
  */
 type PositionRow = [
-  sku: string, locationId: string, safetyStock: number, readAt: number,
+  sku: string, locationId: string, safetyStock: number, readAt: number, safetyStockExplicit: boolean | null,
   bucketChanges: string | null, levelUpdatedAt: number | null, erpUpdatedAt: number | null, updatedAt: number | null,
   subinventory: string | null, lot: string, nettable: boolean, lotExpiresAt: number | null,
   onHandWms: number, onHandErp: number, allocated: number, reserved: number,
@@ -85,7 +87,7 @@ type PromiseFiguresJson =
      inboundSupply: { quantity: number; expectedAt: string }[] | null]
   | { safetyStock: number; positions: PositionColumns[] | null };
 type PositionColumns = PositionRow extends [...LevelColumns, ...infer Rest] ? Rest : never;
-type LevelColumns = [string, string, number, number, string | null, number | null, number | null, number | null];
+type LevelColumns = [string, string, number, number, boolean | null, string | null, number | null, number | null, number | null];
 
 // The columns of a PositionRow from `subinventory` on, and the joins they need.
 const POSITION_COLUMNS = `p.subinventory, p.lot, s.nettable, date_part('epoch', lot.expires_at),
@@ -244,7 +246,7 @@ export class InventoryRepository {
   // the whole list), and 500 SKUs took longer than 1,000.
   private async stockLevels(where: string, params: SkuParams): Promise<StockLevelRecord[]> {
     const rows = await this.db.queryTuples<PositionRow>(
-      `SELECT level.sku, level.location_id, level.safety_stock, ${READ_AT},
+      `SELECT level.sku, level.location_id, level.safety_stock, ${READ_AT}, level.safety_stock_explicit,
               level.bucket_changes::text, date_part('epoch', level.updated_at), date_part('epoch', p.erp_updated_at), date_part('epoch', p.updated_at),
               ${POSITION_COLUMNS}
          FROM stock_level level
@@ -290,7 +292,7 @@ function toStockFigures(rows: readonly PositionRow[], readAt: Date): StockLevelF
   const positions: PositionState[] = [];
   let wmsSeconds: number | null = null;
   for (const row of rows) {
-    const [, , , , , , , , subinventory, lot, nettable, lotExpiresAt, onHandWms, onHandErp, allocated, reserved,
+    const [, , , , , , , , , subinventory, lot, nettable, lotExpiresAt, onHandWms, onHandErp, allocated, reserved,
       inboundInTransit, inboundExpectedAt, qualityHold, wmsUpdatedAt] = row;
     if (subinventory === null) continue;
     positions.push({
@@ -321,7 +323,7 @@ function toPromiseFigures(sku: string, locationId: string, level: PromiseFigures
     };
   }
   const { safetyStock, positions } = level;
-  const levelColumns: LevelColumns = [sku, locationId, safetyStock, readAt.getTime() / 1_000, null, null, null, null];
+  const levelColumns: LevelColumns = [sku, locationId, safetyStock, readAt.getTime() / 1_000, null, null, null, null, null];
   const rows = positions?.map((position): PositionRow => [...levelColumns, ...position]) ?? [[...levelColumns, ...NO_POSITION]];
   const summed = toStockFigures(rows, readAt);
   return {
@@ -334,15 +336,18 @@ function toPromiseFigures(sku: string, locationId: string, level: PromiseFigures
 const NO_POSITION: PositionColumns = [null, '', false, null, 0, 0, 0, 0, 0, null, 0, null];
 
 function toStockLevelRecord(rows: readonly PositionRow[], readAt: Date): StockLevelRecord {
-  const [[, , , , bucketChanges, levelUpdatedAt]] = rows as [PositionRow];
+  const [[, , , , safetyStockExplicit, bucketChanges, levelUpdatedAt]] = rows as [PositionRow];
   let asOfSeconds = levelUpdatedAt!;
   let erpSeconds: number | null = null;
-  for (const [, , , , , , erpUpdatedAt, updatedAt, subinventory] of rows) {
+  for (const [, , , , , , , erpUpdatedAt, updatedAt, subinventory] of rows) {
     if (subinventory === null) continue;
     asOfSeconds = Math.max(asOfSeconds, updatedAt!);
     erpSeconds = latest(erpSeconds, erpUpdatedAt);
   }
-  return { ...toStockFigures(rows, readAt), asOf: instant(asOfSeconds), erpReportedAt: optionalInstant(erpSeconds), bucketChangesJson: bucketChanges! };
+  return {
+    ...toStockFigures(rows, readAt), safetyStockExplicit: safetyStockExplicit!, asOf: instant(asOfSeconds), erpReportedAt: optionalInstant(erpSeconds),
+    bucketChangesJson: bucketChanges!,
+  };
 }
 
 const latest = (newest: number | null, seconds: number | null) => (seconds !== null && (newest === null || seconds > newest) ? seconds : newest);

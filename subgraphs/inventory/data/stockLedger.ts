@@ -4,9 +4,10 @@ import { recordset } from '../../../platform/database/recordset.ts';
 import { outboxInsert, type OutboxRecord } from '../../../platform/events/outbox.ts';
 import { applyBucketEffects, positionKey, type LedgerBucket, type LedgerEffect, type OnHandChange } from '../domain/applyBucketEffects.ts';
 import type { InboundSupply } from '../domain/promiseDate.ts';
-import { QUANTITY_OUT_OF_RANGE, STOCK_RANGE_DESCRIPTION } from '../domain/quantityRange.ts';
+import { isWithinStockRange, QUANTITY_OUT_OF_RANGE, STOCK_RANGE_DESCRIPTION } from '../domain/quantityRange.ts';
 import { figureBeyondStockRange, inboundSupply, nextLotExpiry, summarizeStockLevel, type PositionState, type StockLevelBuckets } from '../domain/stockLevelSummary.ts';
 import { INVENTORY_PRODUCER, stockChangeRecord, transactionRecord } from './inventoryOutbox.ts';
+import { defaultSafetyStockOf } from './safetyStockStore.ts';
 
 /** What made a stock level change; travels with its stock-change event. */
 export type StockChangeCauseType = (typeof STOCK_CHANGE_CAUSE_TYPES)[number];
@@ -61,6 +62,16 @@ export interface StockChange {
   readonly transaction?: TransactionDescription;
 }
 
+/** A level's safety stock: the units it keeps back, and whether they were set for it or are its configured default. */
+export interface SafetyStockSetting {
+  readonly quantity: number;
+  /** False: the default of the level's location and item class (safety_stock_default), which it follows. */
+  readonly explicit: boolean;
+}
+
+/** A new safety stock for one item x location (see StockLedger.setSafetyStock). */
+export interface SafetyStockChange extends Pick<StockChange, 'sku' | 'locationId' | 'cause' | 'source'>, SafetyStockSetting {}
+
 export interface ChangeOrder {
   /** The source's sequence number of the change. */
   readonly sequence: number;
@@ -89,6 +100,7 @@ interface LevelRow {
   sku: string;
   locationId: string;
   safetyStock: number;
+  safetyStockExplicit: boolean;
   sequence: bigint;
   bucketChanges: Record<string, { source: string; at: string }>;
   lastSnapshotSource: string | null;
@@ -163,7 +175,10 @@ export async function applyStockChanges(
  */
 export class StockLedger {
   private readonly touchedKeys = new Set<string>();
-  /** Levels whose promise figures are written again although nothing changed them. */
+  /**
+   * Levels written again although no change touched their figures: to sum their promise figures
+   * again, or to store whether their safety stock is explicit.
+   */
   private readonly resummedKeys = new Set<string>();
   private readonly outbox: OutboxRecord[] = [];
 
@@ -186,14 +201,15 @@ export class StockLedger {
     const levels = await lockLevels(tx, keys);
     let created: StockLevelKey[] = [];
     if (levels.length < keys.length) {
-      // Levels that do not exist yet are created, then locked. This transaction holds every
-      // existing level it needs by now, so waiting on another's uncommitted insert cannot close
-      // a cycle.
+      // Levels that do not exist yet are created, at their default safety stock, then locked.
+      // This transaction holds every existing level it needs by now, so waiting on another's
+      // uncommitted insert cannot close a cycle.
       const found = new Set(levels.map((level) => keyOf(level.sku, level.locationId)));
       const missing = keys.filter((key) => !found.has(keyOf(key.sku, key.locationId)));
       await tx.$executeRaw`
-        INSERT INTO stock_level (sku, location_id)
-        SELECT * FROM unnest(${missing.map((key) => key.sku)}::text[], ${missing.map((key) => key.locationId)}::text[])
+        INSERT INTO stock_level (sku, location_id, safety_stock)
+        SELECT k.sku, k.location_id, ${defaultSafetyStockOf(Prisma.sql`k.sku`, Prisma.sql`k.location_id`)}
+          FROM unnest(${missing.map((key) => key.sku)}::text[], ${missing.map((key) => key.locationId)}::text[]) AS k(sku, location_id)
         ON CONFLICT DO NOTHING`;
       levels.push(...(await lockLevels(tx, missing)));
       created = missing;
@@ -262,6 +278,12 @@ export class StockLedger {
     return summarizeStockLevel(this.positions(sku, locationId).values(), this.lockedLevel(sku, locationId).safetyStock, this.now);
   }
 
+  /** The level's safety stock as it stands. */
+  safetyStock(sku: string, locationId: string): SafetyStockSetting {
+    const { safetyStock, safetyStockExplicit } = this.lockedLevel(sku, locationId);
+    return { quantity: safetyStock, explicit: safetyStockExplicit };
+  }
+
   /** The positions (subinventory x lot) as they stand, keyed by positionKey. */
   positions(sku: string, locationId: string): ReadonlyMap<string, PositionState> {
     return this.positionsByKey.get(keyOf(sku, locationId)) ?? new Map();
@@ -327,6 +349,35 @@ export class StockLedger {
     this.touchedKeys.add(key);
     this.outbox.push(stockChangeRecord({ sku: change.sku, locationId: change.locationId, sequence: Number(level.sequence), cause: change.cause, before, after }, this.now));
     this.recordTransaction(change, result.onHandChanges);
+    return { status: 'APPLIED', sequence: Number(level.sequence), before, after };
+  }
+
+  /**
+   * Sets the level's safety stock, a figure of the level rather than of its positions. A new
+   * quantity is a stock change like any other: the level's next sequence, `safetyStock` stamped
+   * with the change's source, and its event. The quantity the level has already changes no
+   * figure and publishes nothing: only whether it is explicit is stored.
+   */
+  setSafetyStock(change: SafetyStockChange): AppliedChange {
+    const { sku, locationId, quantity, explicit } = change;
+    if (!Number.isInteger(quantity) || quantity < 0 || !isWithinStockRange(quantity)) {
+      throw new TypeError(`StockLedger: a safety stock is a whole number of units from 0 (the caller checks it), got ${quantity}`);
+    }
+    const key = keyOf(sku, locationId);
+    const level = this.lockedLevel(sku, locationId);
+    const before = this.level(sku, locationId);
+    if (quantity === level.safetyStock) {
+      if (explicit !== level.safetyStockExplicit) this.resummedKeys.add(key);
+      level.safetyStockExplicit = explicit;
+      return { status: 'APPLIED', sequence: Number(level.sequence), before, after: before };
+    }
+    level.safetyStockExplicit = explicit;
+    level.safetyStock = quantity;
+    level.sequence += 1n;
+    level.bucketChanges = stampBuckets(level.bucketChanges, ['safetyStock'], change.source, this.now);
+    this.touchedKeys.add(key);
+    const after = this.level(sku, locationId);
+    this.outbox.push(stockChangeRecord({ sku, locationId, sequence: Number(level.sequence), cause: change.cause, before, after }, this.now));
     return { status: 'APPLIED', sequence: Number(level.sequence), before, after };
   }
 
@@ -438,7 +489,8 @@ export class StockLedger {
 /** The levels among `keys` (in key order) that exist, locked in key order, so that concurrent callers cannot deadlock. */
 function lockLevels(tx: Prisma.TransactionClient, keys: readonly StockLevelKey[]): Promise<Omit<LevelRow, 'wmsReportedAt'>[]> {
   return tx.$queryRaw<Omit<LevelRow, 'wmsReportedAt'>[]>`
-    SELECT level.sku, level.location_id AS "locationId", level.safety_stock AS "safetyStock", level.sequence,
+    SELECT level.sku, level.location_id AS "locationId", level.safety_stock AS "safetyStock",
+           level.safety_stock_explicit AS "safetyStockExplicit", level.sequence,
            level.bucket_changes AS "bucketChanges", level.last_snapshot_source AS "lastSnapshotSource",
            level.last_snapshot_sequence AS "lastSnapshotSequence"
       FROM unnest(${keys.map((key) => key.sku)}::text[], ${keys.map((key) => key.locationId)}::text[]) AS k(sku, location_id)
@@ -466,7 +518,7 @@ function blankPosition(subinventory: string, lot: string, nettable: boolean, lot
   };
 }
 
-function stampBuckets(stamps: LevelRow['bucketChanges'], buckets: ReadonlySet<LedgerBucket>, source: string, now: Date) {
+function stampBuckets(stamps: LevelRow['bucketChanges'], buckets: Iterable<LedgerBucket | 'safetyStock'>, source: string, now: Date) {
   const next = { ...stamps };
   for (const bucket of buckets) next[bucket] = { source, at: now.toISOString() };
   return next;
@@ -526,6 +578,7 @@ interface LevelWrite extends LevelRow {
 function updateLevels(levels: LevelWrite[], now: Date): Prisma.Sql {
   const values = levels.map((level) => ({
     sku: level.sku, location_id: level.locationId, sequence: level.sequence.toString(), bucket_changes: level.bucketChanges,
+    safety_stock: level.safetyStock, safety_stock_explicit: level.safetyStockExplicit,
     last_snapshot_source: level.lastSnapshotSource, last_snapshot_sequence: level.lastSnapshotSequence?.toString() ?? null, changed: level.changed,
     available: level.figures.available, inbound_in_transit: level.figures.inboundInTransit, inbound_expected_at: level.figures.inboundExpectedAt,
     inbound_supply: level.inboundSupply.length ? level.inboundSupply : null, wms_reported_at: level.wmsReportedAt,
@@ -534,6 +587,7 @@ function updateLevels(levels: LevelWrite[], now: Date): Prisma.Sql {
   return Prisma.sql`
     UPDATE stock_level AS level
        SET sequence = changed.sequence, bucket_changes = changed.bucket_changes,
+           safety_stock = changed.safety_stock, safety_stock_explicit = changed.safety_stock_explicit,
            last_snapshot_source = changed.last_snapshot_source, last_snapshot_sequence = changed.last_snapshot_sequence,
            updated_at = CASE WHEN changed.changed THEN ${now.toISOString()}::timestamptz ELSE level.updated_at END,
            available = changed.available, inbound_in_transit = changed.inbound_in_transit,
@@ -541,7 +595,8 @@ function updateLevels(levels: LevelWrite[], now: Date): Prisma.Sql {
            wms_reported_at = GREATEST(changed.wms_reported_at, reported.wms_updated_at),
            figures_valid_until = changed.figures_valid_until
       FROM ${recordset(values, 'changed', {
-        sku: 'text', location_id: 'text', sequence: 'bigint', bucket_changes: 'jsonb', last_snapshot_source: 'text', last_snapshot_sequence: 'bigint',
+        sku: 'text', location_id: 'text', sequence: 'bigint', bucket_changes: 'jsonb', safety_stock: 'int', safety_stock_explicit: 'boolean',
+        last_snapshot_source: 'text', last_snapshot_sequence: 'bigint',
         changed: 'boolean', available: 'int', inbound_in_transit: 'int', inbound_expected_at: 'timestamptz', inbound_supply: 'jsonb',
         wms_reported_at: 'timestamptz', figures_valid_until: 'timestamptz',
       })}

@@ -108,7 +108,7 @@ export class ReservationService {
   private async createChecked(input: Omit<ReservationRequest, 'ttlSeconds'> & { readonly ttlSeconds?: number | null }, grant: LocationGrant): Promise<ReservationRecord> {
     const request = { ...input, ttlSeconds: input.ttlSeconds ?? this.settings.defaultTtlSeconds };
     const problems = validateReservationRequest(request, this.settings.maxTtlSeconds);
-    if (problems.length) throw new InventoryError('BAD_USER_INPUT', problems.map((p) => `${p.field} ${p.message}`).join('; '), { problems });
+    if (problems.length) throw InventoryError.badInput(problems);
     const outside = ungrantedLocations(grant, [request.locationId]);
     if (outside.length) throw InventoryError.notGranted(outside);
     return this.creations.submit(CREATIONS, { request, fingerprint: requestFingerprint(request), grant });

@@ -29,9 +29,6 @@ export interface TransferReceiptInput extends ReceiptRequest {
   readonly serials: readonly string[] | null;
 }
 
-const badInput = (problems: { field: string; message: string }[]) =>
-  new InventoryError('BAD_USER_INPUT', problems.map((p) => `${p.field} ${p.message}`).join('; '), { problems });
-
 /**
  * Transfers: between subinventories of one location (debit and credit in one step, COMPLETED),
  * or between locations (the source is debited and the destination shows the quantity inbound
@@ -65,7 +62,7 @@ export class TransferService {
     if (outside.length) throw InventoryError.notGranted(outside);
     const item = await this.checkCatalogue(request);
     const problems = validateTransferRequest(request, item, this.settings.lotsRequired);
-    if (problems.length) throw badInput(problems);
+    if (problems.length) throw InventoryError.badInput(problems);
     const fingerprint = requestFingerprint(request);
     try {
       return await this.createOnce(request, item, fingerprint, grant);
