@@ -1,5 +1,5 @@
 import {
-  discrepancyChanged, holdCleared, holdPlaced, orderStatusChanged, stockLevelChanged, syncTransactionFailed, type EventContract, type PayloadOf,
+  discrepancyChanged, holdCleared, holdPlaced, orderStatusChanged, reservationChanged, stockLevelChanged, syncTransactionFailed, type EventContract, type PayloadOf,
 } from '../../platform/contracts/events.ts';
 import type { DecodedEvent } from '../../platform/events/decodedEvent.ts';
 
@@ -31,6 +31,7 @@ export interface SubscriptionFeed<Payload = never> {
 
 type StockLevelChanged = PayloadOf<typeof stockLevelChanged>;
 type OrderStatusChanged = PayloadOf<typeof orderStatusChanged>;
+type ReservationChanged = PayloadOf<typeof reservationChanged>;
 type DiscrepancyChanged = PayloadOf<typeof discrepancyChanged>;
 type HoldChanged = PayloadOf<typeof holdPlaced> | PayloadOf<typeof holdCleared>;
 type SyncTransactionFailed = PayloadOf<typeof syncTransactionFailed>;
@@ -84,6 +85,18 @@ export const SUBSCRIPTION_FEEDS: Readonly<Record<string, SubscriptionFeed<any>>>
       return (change) => (!orderIds || orderIds.has(change.orderId)) && (!channels || channels.has(change.channel)) && (!statuses || statuses.has(change.status));
     },
   } satisfies SubscriptionFeed<OrderStatusChanged>,
+  reservationChanged: {
+    ...eventsOf(reservationChanged),
+    lookupField: 'reservationChanges',
+    idOf: outboxIdOf,
+    locationsOf: (change) => change.locationIds,
+    filter: (args) => {
+      const references = setOf(args.references);
+      const channels = setOf(args.channels);
+      const skus = setOf(args.skus);
+      return (change) => (!references || references.has(change.reference)) && (!channels || channels.has(change.channel)) && (!skus || skus.has(change.sku));
+    },
+  } satisfies SubscriptionFeed<ReservationChanged>,
   discrepancyRaised: {
     ...eventsOf(discrepancyChanged),
     lookupField: 'discrepancyEvents',
