@@ -87,7 +87,6 @@ export interface ReservationChangeEvent {
  */
 export function reservationChangeRecord(change: ReservationChangeEvent, occurredAt: Date): OutboxRecord {
   const { kind, reservation, previous, cause, expiredLots = [] } = change;
-  const lots = (held: readonly HeldLot[]) => held.map(({ subinventory, lot, expiresAt, quantity }) => ({ subinventory, lot, expiresAt: expiresAt?.toISOString() ?? null, quantity }));
   const record = outboxRecord(reservationChanged, {
     reservationId: reservation.id,
     version: reservation.version,
@@ -100,13 +99,17 @@ export function reservationChangeRecord(change: ReservationChangeEvent, occurred
     quantity: reservation.quantity,
     previousQuantity: previous?.quantity ?? null,
     expiresAt: reservation.expiresAt.toISOString(),
-    lines: reservation.lines.map((line) => ({ locationId: line.locationId, subinventory: line.subinventory, quantity: line.quantity, lots: lots(line.lots) })),
-    expiredLots: expiredLots.map((lot) => ({ locationId: lot.locationId, ...lots([lot])[0]! })),
+    lines: reservation.lines.map((line) => ({ locationId: line.locationId, subinventory: line.subinventory, quantity: line.quantity, lots: line.lots.map(lotPayload) })),
+    expiredLots: expiredLots.map((lot) => ({ locationId: lot.locationId, ...lotPayload(lot) })),
     locationIds: [...new Set([...(previous?.lines ?? []), ...reservation.lines].map((line) => line.locationId))].sort(),
     cause,
     at: occurredAt.toISOString(),
   });
   return { ...record, correlationId: cause.correlationId };
+}
+
+function lotPayload({ subinventory, lot, expiresAt, quantity }: HeldLot) {
+  return { subinventory, lot, expiresAt: expiresAt?.toISOString() ?? null, quantity };
 }
 
 function bucketsPayload(buckets: StockLevelBuckets): StockBucketsPayload {

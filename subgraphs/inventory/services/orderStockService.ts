@@ -75,11 +75,11 @@ export class OrderStockService {
   /**
    * Holds each order's lines, all or nothing per order, judged in order against the stock as the
    * earlier orders of its batch left it; one result per request, in order. A line with a
-   * reservation consumes it (its reserved stock becomes allocated, the reservation CONFIRMED by a change caused by the order);
-   * a line without one allocates at once, at its location or over the channel's locations by
-   * its strategy, as a reservation would. An order id is held once: a repeat gets the first
-   * answer (HELD, or the refusal); with other lines HOLD_CONFLICT; after a release
-   * ORDER_STOCK_RELEASED. Throws TypeError for a request that gives a line number twice.
+   * reservation consumes it (its reserved stock becomes allocated, the reservation CONFIRMED, a
+   * change caused by the order); a line without one allocates at once, at its location or over
+   * the channel's locations by its strategy, as a reservation would. An order id is held once: a
+   * repeat gets the first answer (HELD, or the refusal); with other lines HOLD_CONFLICT; after a
+   * release ORDER_STOCK_RELEASED. Throws TypeError for a request that gives a line number twice.
    */
   async hold(requests: readonly HoldRequest[]): Promise<HoldResult[]> {
     const problems = holdBatchProblems(requests);
