@@ -83,8 +83,8 @@ function banner(mode: string, gatewayUrl: string, erp: DemoErp | null, demoKey: 
   return `
 Stockgraph is running (${mode}).
   GraphQL gateway   ${gatewayUrl}/graphql
-  Subscriptions     ${gatewayUrl.replace(/^http/, 'ws')}/graphql   (graphql-ws: stockChanged, availabilityChanged, orderStatusChanged,
-                                                         discrepancyRaised, holdChanged, syncFailed)
+  Subscriptions     ${gatewayUrl.replace(/^http/, 'ws')}/graphql   (graphql-ws: stockChanged, availabilityChanged, reservationChanged,
+                                                         orderStatusChanged, discrepancyRaised, holdChanged, syncFailed)
   Health            ${gatewayUrl}/healthz   ${gatewayUrl}/readyz
   Dashboard         ${gatewayUrl}/dashboard   (sign in with an API key${demoKey ? ': the demo key below' : ''})
 ${erp ? `  ERP (simulated)   ${erp.simulator.baseUrl}   admin: ${erp.simulator.baseUrl}/admin/stats\n` : ''}

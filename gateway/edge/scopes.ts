@@ -4,7 +4,7 @@
  * operationAccess.ts). A scope outside this list is refused wherever it is configured.
  */
 export const GRANTABLE_SCOPES = Object.freeze({
-  'inventory:read': 'items, locations, stock levels, availability, reservations and transfers; stock-change subscriptions',
+  'inventory:read': 'items, locations, stock levels, availability, reservations and transfers; stock-change and reservation-change subscriptions',
   'reservations:write': 'create, extend, confirm and release reservations',
   'transfers:write': 'create and receive transfers',
   'planning:write': 'set and clear safety stock, per stock level and in bulk',

@@ -1,5 +1,5 @@
 import {
-  discrepancyChanged, holdCleared, holdPlaced, orderStatusChanged, stockLevelChanged, syncTransactionFailed, type EventContract, type PayloadOf,
+  discrepancyChanged, holdCleared, holdPlaced, orderStatusChanged, reservationChanged, stockLevelChanged, syncTransactionFailed, type EventContract, type PayloadOf,
 } from '../../platform/contracts/events.ts';
 import type { DecodedEvent } from '../../platform/events/decodedEvent.ts';
 
@@ -31,6 +31,7 @@ export interface SubscriptionFeed<Payload = never> {
 
 type StockLevelChanged = PayloadOf<typeof stockLevelChanged>;
 type OrderStatusChanged = PayloadOf<typeof orderStatusChanged>;
+type ReservationChanged = PayloadOf<typeof reservationChanged>;
 type DiscrepancyChanged = PayloadOf<typeof discrepancyChanged>;
 type HoldChanged = PayloadOf<typeof holdPlaced> | PayloadOf<typeof holdCleared>;
 type SyncTransactionFailed = PayloadOf<typeof syncTransactionFailed>;
@@ -44,6 +45,16 @@ function eventsOf<Payload>(...contracts: EventContract<Payload>[]): Pick<Subscri
 
 /** The set of a list argument's values; null (every value passes) when it is omitted. */
 const setOf = (values: unknown) => (values ? new Set(values as string[]) : null);
+
+/**
+ * Whether an event has, for each list argument given, one of its values in the payload field that
+ * `fieldByArgument` names for it: `{ channels: 'channel' }` passes the events of the channels
+ * asked for, or every event when `channels` is omitted.
+ */
+function amongArguments<Payload>(args: Readonly<Record<string, unknown>>, fieldByArgument: Readonly<Record<string, keyof Payload>>): (payload: Payload) => boolean {
+  const wanted = Object.entries(fieldByArgument).flatMap(([argument, field]) => (args[argument] ? [{ field, values: setOf(args[argument])! }] : []));
+  return (payload) => wanted.every(({ field, values }) => values.has(payload[field] as string));
+}
 
 /** Whether a change is at one of `args.skus` and `args.locationIds` (any, when a list is omitted). */
 function stockChangeScope(args: Readonly<Record<string, unknown>>): (change: { readonly sku: string; readonly locationId: string }) => boolean {
@@ -77,13 +88,15 @@ export const SUBSCRIPTION_FEEDS: Readonly<Record<string, SubscriptionFeed<any>>>
     idOf: outboxIdOf,
     // Its lines' locations; none on changes recorded before the payload carried them.
     locationsOf: (change) => change.locationIds ?? [],
-    filter: (args) => {
-      const orderIds = setOf(args.orderIds);
-      const channels = setOf(args.channels);
-      const statuses = setOf(args.statuses);
-      return (change) => (!orderIds || orderIds.has(change.orderId)) && (!channels || channels.has(change.channel)) && (!statuses || statuses.has(change.status));
-    },
+    filter: (args) => amongArguments<OrderStatusChanged>(args, { orderIds: 'orderId', channels: 'channel', statuses: 'status' }),
   } satisfies SubscriptionFeed<OrderStatusChanged>,
+  reservationChanged: {
+    ...eventsOf(reservationChanged),
+    lookupField: 'reservationChanges',
+    idOf: outboxIdOf,
+    locationsOf: (change) => change.locationIds,
+    filter: (args) => amongArguments<ReservationChanged>(args, { references: 'reference', channels: 'channel', skus: 'sku' }),
+  } satisfies SubscriptionFeed<ReservationChanged>,
   discrepancyRaised: {
     ...eventsOf(discrepancyChanged),
     lookupField: 'discrepancyEvents',

@@ -17,6 +17,11 @@ export const STREAMS = {
    * of the stream, never one without the other for long. Producer: inventory.
    */
   stockChanges: 'stockgraph:stock-changes',
+  /**
+   * Every change of a reservation (made, extended, confirmed, released, expired, its expired lots
+   * given up), in order per reservation. Producer: inventory.
+   */
+  reservationChanges: 'stockgraph:reservation-changes',
   /** Applied warehouse events that concern an order (they carry its reference). Producer: inventory. */
   warehouseConfirmations: 'stockgraph:warehouse-confirmations',
   /** Every order status change, in order per order. Producer: orders. */
@@ -117,6 +122,79 @@ export const stockLevelChanged: EventContract<z.infer<typeof stockLevelChangedSc
 
 /** The key of an item x location's events; unambiguous whatever the SKU and location id hold. */
 export const stockLevelKey = (sku: string, locationId: string): string => JSON.stringify([sku, locationId]);
+
+// ---- inventory.reservation.changed
+
+export const RESERVATION_STATUSES = ['ACTIVE', 'CONFIRMED', 'RELEASED', 'EXPIRED'] as const;
+
+/**
+ * What a change did to a reservation: made it, moved its expiry, confirmed (an order consumed
+ * it), released or expired it, or gave up lots of it that expired while it held them (replaced by
+ * other lots where the location had them, released where it had not).
+ */
+export const RESERVATION_CHANGE_KINDS = ['CREATED', 'EXTENDED', 'CONFIRMED', 'RELEASED', 'EXPIRED', 'LOTS_EXPIRED'] as const;
+
+/** What made the change: a mutation (its name), an order that consumed it (the order's id), or the sweeper (`ttl` or `lots`). */
+export const RESERVATION_CHANGE_CAUSES = ['MUTATION', 'ORDER', 'SWEEPER'] as const;
+
+const reservedLot = z.object({
+  subinventory: text,
+  lot: text,
+  /** Null when the lot does not expire. */
+  expiresAt: instant.nullable(),
+  quantity: z.int().positive(),
+});
+
+const reservationChangedSchema = z.object({
+  reservationId: text,
+  /** The reservation's version after the change: 1 for its creation, one more with each change. */
+  version: z.int().positive(),
+  kind: z.enum(RESERVATION_CHANGE_KINDS),
+  status: z.enum(RESERVATION_STATUSES),
+  /** Null for its creation. */
+  previousStatus: z.enum(RESERVATION_STATUSES).nullable(),
+  sku: text,
+  reference: text,
+  channel: text,
+  /** Units held, the sum of the lines. */
+  quantity: z.int().positive(),
+  /** Null for its creation; less than `quantity` was when expired lots were released. */
+  previousQuantity: z.int().positive().nullable(),
+  expiresAt: instant,
+  /** Where it holds stock after the change (where it held it, for a change that ends it), in location id order. */
+  lines: z.array(z.object({
+    locationId: text,
+    /** The nettable subinventory of a line without lots. */
+    subinventory: text,
+    quantity: z.int().positive(),
+    /** Lot-controlled items: the lots held, first expiry first; empty otherwise. */
+    lots: z.array(reservedLot),
+  })),
+  /** LOTS_EXPIRED: what it held of the lots that expired, each now replaced by another lot (see `lines`) or released; empty otherwise. */
+  expiredLots: z.array(reservedLot.extend({ locationId: text })),
+  /**
+   * Every location the reservation held stock at before or after the change, each once, in id
+   * order: the gateway delivers the change to a subscriber granted some locations only when it
+   * has every one of them.
+   */
+  locationIds: z.array(text),
+  cause: z.object({
+    type: z.enum(RESERVATION_CHANGE_CAUSES),
+    id: text,
+    /** The correlation id of the request that made the change; null for the sweeper's. */
+    correlationId: text.nullable(),
+  }),
+  at: instant,
+});
+
+/** One change of a reservation, with the reservation as it stands after it. */
+export const reservationChanged: EventContract<z.infer<typeof reservationChangedSchema>> = {
+  type: 'inventory.reservation.changed',
+  stream: STREAMS.reservationChanges,
+  schema: reservationChangedSchema,
+  keyOf: (change) => change.reservationId,
+  sequenceOf: (change) => change.version,
+};
 
 // ---- inventory.warehouseEvent.applied
 
@@ -392,7 +470,7 @@ export const syncTransactionFailed: EventContract<z.infer<typeof syncTransaction
 /** Every contract, by event type. */
 export const EVENT_CONTRACTS: ReadonlyMap<string, EventContract<any>> = new Map(
   [
-    stockLevelChanged, warehouseEventApplied, inventoryTransactionRecorded, orderStatusChanged,
+    stockLevelChanged, reservationChanged, warehouseEventApplied, inventoryTransactionRecorded, orderStatusChanged,
     holdPlaced, holdCleared, discrepancyChanged, reviewTaskChanged, alertChanged, syncTransactionFailed,
   ].map((contract) => [contract.type, contract]),
 );

@@ -37,7 +37,7 @@ const ERP_PULL_LEASE_MS = 60_000; // 1 minute
  * configured), and from a Redis Stream per source when on Redis; orders' stock held, given back
  * and inspected through the internal order-stock API (ORDER_STOCK_API); every stock change, and
  * every inventory transaction (for the reconciliation subgraph's ERP sync ledger), out through the
- * outbox relay.
+ * outbox relay, as is every change of a reservation.
  */
 export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, logger }: SubgraphEnvironment): SubgraphDefinition<InventoryContext> {
   const config = readInventoryConfig(env);
@@ -68,6 +68,11 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
       intervalMs: sweepIntervalMs,
       onError: (error) => logger.error({ err: error }, 'reservation expiry sweep failed; retrying'),
     }),
+    new BatchSweeper((limit) => reservations.releaseExpiredLots(limit), {
+      batchSize: 500,
+      intervalMs: sweepIntervalMs,
+      onError: (error) => logger.error({ err: error }, 'sweep of expired reserved lots failed; retrying'),
+    }),
     new BatchSweeper((limit) => resumDuePromiseFigures(db.prisma, limit), {
       batchSize: 1_000,
       intervalMs: config.promiseFiguresIntervalMs,
@@ -96,7 +101,7 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
     schemaPath: new URL('./schema.graphql', import.meta.url).pathname,
     resolvers: inventoryResolvers,
     createContext: ({ locations: grant, caller, scopes }) => ({
-      repository, ingestion, reservations, transfers, safetyStock, settings, grant, loaders: createInventoryLoaders(repository, grant), afterCommit: publishNow,
+      repository, ingestion, reservations, transfers, safetyStock, settings, grant, loaders: createInventoryLoaders(repository, reservations, grant), afterCommit: publishNow,
       caller: { name: caller, scopes },
     }),
     routes: [

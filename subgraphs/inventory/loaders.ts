@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { InventoryRepository, Item, Location, StockLevelKey, StockLevelRecord, Subinventory } from './data/inventoryRepository.ts';
+import type { ReservationRecord, ReservationService } from './services/reservationService.ts';
 import { groupBy, indexBy } from '../../platform/graphql/batching.ts';
 import { grantsLocation, type LocationGrant } from '../../platform/lang/locationGrant.ts';
 
@@ -12,6 +13,8 @@ export interface InventoryLoaders {
   readonly stockLevelsBySku: DataLoader<string, StockLevelRecord[]>;
   /** Null for a level at a location the caller is not granted, as for one that does not exist. */
   readonly stockLevelByKey: DataLoader<StockLevelKey, StockLevelRecord | null, string>;
+  /** Null for a reservation the caller may not see (ReservationService.byIds), as for one that does not exist. */
+  readonly reservationById: DataLoader<string, ReservationRecord | null>;
 }
 
 /**
@@ -19,7 +22,7 @@ export interface InventoryLoaders {
  * field or entity reference, comes through the two stock-level loaders, which are where the
  * caller's grant limits what it sees of stock.
  */
-export function createInventoryLoaders(repository: InventoryRepository, grant: LocationGrant): InventoryLoaders {
+export function createInventoryLoaders(repository: InventoryRepository, reservations: ReservationService, grant: LocationGrant): InventoryLoaders {
   const stockLevelKey = (key: StockLevelKey) => `${key.sku}\u0000${key.locationId}`;
   return {
     itemBySku: new DataLoader(async (skus) => indexBy(skus, await repository.itemsBySku(skus), (item) => item.sku)),
@@ -35,5 +38,6 @@ export function createInventoryLoaders(repository: InventoryRepository, grant: L
       },
       { cacheKeyFn: stockLevelKey },
     ),
+    reservationById: new DataLoader(async (ids) => indexBy(ids, await reservations.byIds(ids, grant), (reservation) => reservation.id)),
   };
 }

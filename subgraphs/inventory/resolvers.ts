@@ -4,7 +4,9 @@ import { connectionOf, decodeCursor, encodeCursor, newestFirstConnection, pageSi
 import { indexBy } from '../../platform/graphql/batching.ts';
 import { DateTimeScalar } from '../../platform/graphql/scalars.ts';
 import { grantsLocation, locationsWithinGrant, ungrantedLocations, type LocationGrant } from '../../platform/lang/locationGrant.ts';
-import type { BucketStamp, DeadLetter, InventoryRepository, Item, ItemFilter, Location, StockChangeRecord, StockLevelKey, StockLevelRecord } from './data/inventoryRepository.ts';
+import type {
+  BucketStamp, DeadLetter, InventoryRepository, Item, ItemFilter, Location, ReservationChangeRecord, StockChangeRecord, StockLevelKey, StockLevelRecord,
+} from './data/inventoryRepository.ts';
 import { InventoryError, InventoryErrorCode } from './errors.ts';
 import { earliestPromiseDate } from './domain/promiseDate.ts';
 import { lotHoldings } from './domain/stockLevelSummary.ts';
@@ -42,7 +44,7 @@ export interface InventorySettings {
 }
 
 const MAX_AVAILABILITY_SKUS = 1_000;
-const MAX_STOCK_CHANGE_IDS = 1_000;
+const MAX_EVENT_IDS = 1_000;
 
 export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
   DateTime: DateTimeScalar,
@@ -75,9 +77,12 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
       refuseLocationRestricted(grant, 'deadLetters');
       return newestFirstConnection(args, (take, after) => repository.deadLetterPage(args, take, after), (letter) => letter.receivedAt);
     },
-    reservation: async (_: unknown, { id }: { id: string }, { reservations, grant }: InventoryContext) => (await reservations.byIds([id], grant))[0] ?? null,
+    reservation: (_: unknown, { id }: { id: string }, { loaders }: InventoryContext) => loaders.reservationById.load(id),
     transfer: async (_: unknown, { id }: { id: string }, { transfers, grant }: InventoryContext) => (await transfers.byIds([id], grant))[0] ?? null,
-    stockChanges: (_: unknown, { ids }: { ids: string[] }, { repository }: InventoryContext) => stockChanges(ids, repository),
+    stockChanges: (_: unknown, { ids }: { ids: string[] }, { repository }: InventoryContext) =>
+      recordedEvents(ids, 'stock change', (numbers) => repository.stockChangesById(numbers)),
+    reservationChanges: (_: unknown, { ids }: { ids: string[] }, { repository }: InventoryContext) =>
+      recordedEvents(ids, 'reservation change', (numbers) => repository.reservationChangesById(numbers)),
   },
   Mutation: {
     replayDeadLetter: async (_: unknown, { id }: { id: string }, { ingestion, repository, afterCommit, grant }: InventoryContext) => {
@@ -131,6 +136,12 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
   },
   ReservationLine: {
     location: ({ locationId }: { locationId: string }, _: unknown, { loaders }: InventoryContext) => loaders.locationById.load(locationId),
+  },
+  ReservationChange: {
+    // Only the gateway knows where a change sits in the stream: it sets this on delivery.
+    cursor: () => null,
+    reservation: (change: ReservationChangeRecord, _: unknown, { loaders }: InventoryContext) => loaders.reservationById.load(change.reservationId),
+    item: (change: ReservationChangeRecord, _: unknown, { loaders }: InventoryContext) => loaders.itemBySku.load(change.sku),
   },
   DeadLetter: {
     payload: (letter: DeadLetter) => letter.rawPayload ?? JSON.stringify(letter.payload),
@@ -310,13 +321,16 @@ async function setSafetyStocks(input: readonly SafetyStockInput[], { safetyStock
   return levels.map((level) => level!);
 }
 
-/** The changes with these ids, in the order asked; null for an id that names none. */
-async function stockChanges(ids: readonly string[], repository: InventoryRepository): Promise<(StockChangeRecord | null)[]> {
-  if (ids.length > MAX_STOCK_CHANGE_IDS) {
-    throw new UserInputError(`At most ${MAX_STOCK_CHANGE_IDS} stock change ids per request, got ${ids.length}`, CommonErrorCode.BAD_USER_INPUT);
+/** The recorded events (`what`: stock changes, reservation changes) with these ids, in the order asked; null for an id that names none. */
+async function recordedEvents<Event extends { readonly id: string }>(
+  ids: readonly string[],
+  what: string,
+  read: (numbers: bigint[]) => Promise<Event[]>,
+): Promise<(Event | null)[]> {
+  if (ids.length > MAX_EVENT_IDS) {
+    throw new UserInputError(`At most ${MAX_EVENT_IDS} ${what} ids per request, got ${ids.length}`, CommonErrorCode.BAD_USER_INPUT);
   }
   // Ids are outbox record numbers; anything else names no change.
-  const numbers = ids.filter((id) => /^\d{1,18}$/.test(id)).map(BigInt);
-  const byId = new Map((await repository.stockChangesById(numbers)).map((change) => [change.id.toString(), change]));
+  const byId = new Map((await read(ids.filter((id) => /^\d{1,18}$/.test(id)).map(BigInt))).map((event) => [event.id, event]));
   return ids.map((id) => byId.get(id) ?? null);
 }

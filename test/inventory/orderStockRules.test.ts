@@ -119,8 +119,17 @@ describe('planInspection', () => {
 
 describe('reservation effects and candidate locations', () => {
   it('moves a consumed reservation line from reserved to allocated at its position', () => {
-    assert.deepEqual(reservationLineEffects({ subinventory: 'STOCK', quantity: 3 }, 'confirm'), [
+    assert.deepEqual(reservationLineEffects({ subinventory: 'STOCK', quantity: 3, lots: [] }, 'consume'), [
       { subinventory: 'STOCK', lot: '', bucket: 'reserved', op: 'add', quantity: -3 },
+      { subinventory: 'STOCK', lot: '', bucket: 'allocated', op: 'add', quantity: 3 },
+    ]);
+  });
+
+  it("takes a consumed line's units out of its lots and allocates them on its subinventory without a lot, where orders keep their allocations", () => {
+    const lots = [{ subinventory: 'STOCK', lot: 'L-1', quantity: 2 }, { subinventory: 'STOCK', lot: 'L-2', quantity: 1 }];
+    assert.deepEqual(reservationLineEffects({ subinventory: 'STOCK', quantity: 3, lots }, 'consume'), [
+      { subinventory: 'STOCK', lot: 'L-1', bucket: 'reserved', op: 'add', quantity: -2 },
+      { subinventory: 'STOCK', lot: 'L-2', bucket: 'reserved', op: 'add', quantity: -1 },
       { subinventory: 'STOCK', lot: '', bucket: 'allocated', op: 'add', quantity: 3 },
     ]);
   });

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { allocateReservation } from '../../subgraphs/inventory/domain/reservations/allocateReservation.ts';
 import { reservationTransition } from '../../subgraphs/inventory/domain/reservations/reservationLifecycle.ts';
+import { chooseReservedLots, planLotExpiry, reservableInLots } from '../../subgraphs/inventory/domain/reservations/reservationLots.ts';
 import { validateReservationRequest } from '../../subgraphs/inventory/domain/reservations/reservationRequest.ts';
+import type { PositionState } from '../../subgraphs/inventory/domain/stockLevelSummary.ts';
 
 const candidates = [
   { locationId: 'DC-03', available: 4 },
@@ -61,5 +63,64 @@ describe('validateReservationRequest', () => {
       86_400,
     );
     assert.deepEqual(problems.map((p) => p.field), ['quantity', 'ttlSeconds', 'channel']);
+  });
+});
+
+describe('lots of a reservation', () => {
+  const now = new Date('2026-12-09T12:00:00Z');
+  const days = (n: number) => new Date(now.getTime() + n * 86_400_000);
+  const position = (lot: string, expiresAt: Date | null, onHandWms: number, held: Partial<PositionState> = {}): PositionState => ({
+    subinventory: 'STOCK', lot, nettable: true, lotExpiresAt: expiresAt, onHandWms, onHandErp: 0, allocated: 0, reserved: 0,
+    inboundInTransit: 0, inboundExpectedAt: null, qualityHold: 0, ...held,
+  });
+  const positions = (...list: PositionState[]) => new Map(list.map((p) => [`${p.subinventory}\u0000${p.lot}`, p]));
+
+  it('holds the first-expiring unexpired lots first, no expiry last, only what nothing else holds', () => {
+    const stock = [
+      position('GONE', days(-1), 50),
+      position('NEVER', null, 10),
+      position('LATE', days(30), 5, { reserved: 1, qualityHold: 1 }),
+      position('SOON', days(2), 4, { allocated: 1 }),
+      { ...position('QA-ONLY', days(1), 9), subinventory: 'QA', nettable: false },
+    ];
+    assert.deepEqual(chooseReservedLots(8, stock, now), [
+      { subinventory: 'STOCK', lot: 'SOON', expiresAt: days(2), quantity: 3 },
+      { subinventory: 'STOCK', lot: 'LATE', expiresAt: days(30), quantity: 3 },
+      { subinventory: 'STOCK', lot: 'NEVER', expiresAt: null, quantity: 2 },
+    ]);
+    assert.equal(chooseReservedLots(17, stock, now), null, 'the expired lot and the QA lot are never held');
+    assert.equal(reservableInLots(stock, 100, now), 16);
+    assert.equal(reservableInLots(stock, 7, now), 7, 'never more than the level can promise');
+  });
+
+  it('replaces a lot that expired while held by the next unexpired ones, as far as the location can promise, and releases the rest', () => {
+    const line = { quantity: 5, lots: [{ subinventory: 'STOCK', lot: 'OLD', expiresAt: days(-1), quantity: 3 }, { subinventory: 'STOCK', lot: 'LATE', expiresAt: days(30), quantity: 2 }] };
+    const stock = positions(position('OLD', days(-1), 3, { reserved: 3 }), position('LATE', days(30), 4, { reserved: 2 }), position('NEXT', days(10), 2));
+
+    const partly = planLotExpiry(line, stock, 0, now);
+    assert.deepEqual(partly.expired, [line.lots[0]]);
+    assert.deepEqual(partly.lots, [
+      { subinventory: 'STOCK', lot: 'NEXT', expiresAt: days(10), quantity: 2 },
+      { subinventory: 'STOCK', lot: 'LATE', expiresAt: days(30), quantity: 3 },
+    ], 'NEXT first, then more of LATE, which it held already');
+    assert.equal(partly.quantity, 5);
+    assert.deepEqual(partly.effects, [
+      { subinventory: 'STOCK', lot: 'OLD', bucket: 'reserved', op: 'add', quantity: -3 },
+      { subinventory: 'STOCK', lot: 'NEXT', bucket: 'reserved', op: 'add', quantity: 2 },
+      { subinventory: 'STOCK', lot: 'LATE', bucket: 'reserved', op: 'add', quantity: 1 },
+    ]);
+
+    const withSafetyStock = planLotExpiry(line, stock, 3, now);
+    assert.equal(withSafetyStock.quantity, 3, 'safety stock is never promised: 1 of the 3 expired units is replaced');
+    assert.deepEqual(withSafetyStock.lots.map((lot) => [lot.lot, lot.quantity]), [['NEXT', 1], ['LATE', 2]]);
+  });
+
+  it('releases a line whose only lot expired when no other can replace it, and leaves a line without expired lots alone', () => {
+    const expiredOnly = { quantity: 4, lots: [{ subinventory: 'STOCK', lot: 'OLD', expiresAt: days(-1), quantity: 4 }] };
+    const gone = planLotExpiry(expiredOnly, positions(position('OLD', days(-1), 4, { reserved: 4 }), position('NEXT', days(10), 3, { allocated: 3 })), 0, now);
+    assert.deepEqual([gone.quantity, gone.lots, gone.effects], [0, [], [{ subinventory: 'STOCK', lot: 'OLD', bucket: 'reserved', op: 'add', quantity: -4 }]]);
+
+    const fresh = { quantity: 2, lots: [{ subinventory: 'STOCK', lot: 'LATE', expiresAt: days(30), quantity: 2 }] };
+    assert.deepEqual(planLotExpiry(fresh, positions(position('LATE', days(30), 2, { reserved: 2 })), 0, now), { lots: fresh.lots, expired: [], quantity: 2, effects: [] });
   });
 });

@@ -44,6 +44,32 @@ export async function givenStock(
   );
 }
 
+/**
+ * A new lot-controlled EA item with lots expiring as given (null: never), and in STOCK at each
+ * location the units of each lot given.
+ */
+export async function givenLotStock(db: Database, sku: string, expiries: Record<string, Date | null>, onHandByLocation: Record<string, Record<string, number>>): Promise<void> {
+  await givenStock(db, sku, Object.fromEntries(Object.keys(onHandByLocation).map((locationId) => [locationId, 0])), { lotControlled: true });
+  await db.query(`INSERT INTO lot (sku, lot, expires_at) SELECT $1, * FROM unnest($2::text[], $3::timestamptz[])`,
+    [sku, Object.keys(expiries), Object.values(expiries).map((at) => at?.toISOString() ?? null)]);
+  const positions = Object.entries(onHandByLocation).flatMap(([locationId, lots]) => Object.entries(lots).map(([lot, onHand]) => ({ locationId, lot, onHand })));
+  await db.query(
+    `INSERT INTO stock_position (sku, location_id, subinventory, lot, on_hand_wms, wms_updated_at)
+     SELECT $1, location_id, 'STOCK', lot, on_hand, now() FROM unnest($2::text[], $3::text[], $4::int[]) AS s(location_id, lot, on_hand)`,
+    [sku, positions.map((p) => p.locationId), positions.map((p) => p.lot), positions.map((p) => p.onHand)],
+  );
+}
+
+/** Each position of `sku` at `locationId` that holds anything, as `lot: [onHand, reserved, allocated]` ('' for no lot). */
+export async function lotBuckets(db: Database, sku: string, locationId: string): Promise<Record<string, [number, number, number]>> {
+  const rows = await db.query<{ lot: string; onHand: number; reserved: number; allocated: number }>(
+    `SELECT lot, on_hand_wms AS "onHand", reserved, allocated FROM stock_position
+      WHERE sku = $1 AND location_id = $2 AND (on_hand_wms, reserved, allocated) <> (0, 0, 0) ORDER BY lot`,
+    [sku, locationId],
+  );
+  return Object.fromEntries(rows.map((row) => [row.lot, [row.onHand, row.reserved, row.allocated]]));
+}
+
 /** Available, reserved and allocated of one stock level, summed as the ledger sums them. */
 export async function stockOf(db: Database, sku: string, locationId: string): Promise<{ available: number; reserved: number; allocated: number }> {
   const [row] = await db.query<{ available: number; reserved: number; allocated: number }>(

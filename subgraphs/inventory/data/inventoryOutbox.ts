@@ -1,5 +1,5 @@
 import {
-  inventoryTransactionRecorded, stockLevelChanged, type PayloadOf, type STOCK_CHANGE_CAUSE_TYPES, type StockBucketsPayload,
+  inventoryTransactionRecorded, reservationChanged, stockLevelChanged, type PayloadOf, type STOCK_CHANGE_CAUSE_TYPES, type StockBucketsPayload,
 } from '../../../platform/contracts/events.ts';
 import { outboxRecord, type OutboxRecord } from '../../../platform/events/outbox.ts';
 import type { StockLevelBuckets } from '../domain/stockLevelSummary.ts';
@@ -43,6 +43,73 @@ export interface InventoryTransactionEvent extends Omit<TransactionPayload, 'lin
 export function transactionRecord(transaction: InventoryTransactionEvent): OutboxRecord {
   const { lines, serials, occurredAt } = transaction;
   return outboxRecord(inventoryTransactionRecorded, { ...transaction, lines: [...lines], serials: [...serials], occurredAt: occurredAt.toISOString() });
+}
+
+type ReservationChangePayload = PayloadOf<typeof reservationChanged>;
+
+/** A lot a reservation holds, as its change events describe it. */
+interface HeldLot {
+  readonly subinventory: string;
+  readonly lot: string;
+  readonly expiresAt: Date | null;
+  readonly quantity: number;
+}
+
+/** A reservation as its change events describe it. */
+export interface ReservationSnapshot {
+  readonly id: string;
+  readonly sku: string;
+  readonly reference: string;
+  readonly channel: string;
+  readonly status: ReservationChangePayload['status'];
+  readonly quantity: number;
+  readonly expiresAt: Date;
+  readonly version: number;
+  readonly lines: readonly { readonly locationId: string; readonly subinventory: string; readonly quantity: number; readonly lots: readonly HeldLot[] }[];
+}
+
+/** What a reservation change's event says of it. */
+export interface ReservationChangeEvent {
+  readonly kind: ReservationChangePayload['kind'];
+  /** As the change left it, with the change's version. */
+  readonly reservation: ReservationSnapshot;
+  /** As it was before; null for its creation. */
+  readonly previous: ReservationSnapshot | null;
+  readonly cause: ReservationChangePayload['cause'];
+  /** LOTS_EXPIRED: what it held of the lots that expired, at each location. */
+  readonly expiredLots?: readonly (HeldLot & { readonly locationId: string })[];
+}
+
+/**
+ * The `inventory.reservation.changed` outbox record of a change made at `occurredAt`. It carries
+ * the correlation id of the change's own request, which reservations batched together do not
+ * share.
+ */
+export function reservationChangeRecord(change: ReservationChangeEvent, occurredAt: Date): OutboxRecord {
+  const { kind, reservation, previous, cause, expiredLots = [] } = change;
+  const record = outboxRecord(reservationChanged, {
+    reservationId: reservation.id,
+    version: reservation.version,
+    kind,
+    status: reservation.status,
+    previousStatus: previous?.status ?? null,
+    sku: reservation.sku,
+    reference: reservation.reference,
+    channel: reservation.channel,
+    quantity: reservation.quantity,
+    previousQuantity: previous?.quantity ?? null,
+    expiresAt: reservation.expiresAt.toISOString(),
+    lines: reservation.lines.map((line) => ({ locationId: line.locationId, subinventory: line.subinventory, quantity: line.quantity, lots: line.lots.map(lotPayload) })),
+    expiredLots: expiredLots.map((lot) => ({ locationId: lot.locationId, ...lotPayload(lot) })),
+    locationIds: [...new Set([...(previous?.lines ?? []), ...reservation.lines].map((line) => line.locationId))].sort(),
+    cause,
+    at: occurredAt.toISOString(),
+  });
+  return { ...record, correlationId: cause.correlationId };
+}
+
+function lotPayload({ subinventory, lot, expiresAt, quantity }: HeldLot) {
+  return { subinventory, lot, expiresAt: expiresAt?.toISOString() ?? null, quantity };
 }
 
 function bucketsPayload(buckets: StockLevelBuckets): StockBucketsPayload {

@@ -1,5 +1,5 @@
 import type { Database, PrismaClient } from '../../../platform/database/database.ts';
-import { stockLevelChanged, type PayloadOf } from '../../../platform/contracts/events.ts';
+import { reservationChanged, stockLevelChanged, type EventContract, type PayloadOf } from '../../../platform/contracts/events.ts';
 import type { DeadLetter, Item, Location, Subinventory } from '../../../platform/database/generated/client.ts';
 import { newestFirstAfter, type NewestFirstPosition } from '../../../platform/graphql/pagination.ts';
 import type { LocationGrant } from '../../../platform/lang/locationGrant.ts';
@@ -100,6 +100,9 @@ const READ_AT = `date_part('epoch', date_trunc('milliseconds', statement_timesta
 /** A recorded stock change: its `inventory.stockLevel.changed` payload, and its outbox id. */
 export type StockChangeRecord = PayloadOf<typeof stockLevelChanged> & { readonly id: string };
 
+/** A recorded reservation change: its `inventory.reservation.changed` payload, and its outbox id. */
+export type ReservationChangeRecord = PayloadOf<typeof reservationChanged> & { readonly id: string };
+
 /** See ItemFilter in schema.graphql. */
 export interface ItemFilter {
   readonly skuPrefix?: string | null;
@@ -161,10 +164,19 @@ export class InventoryRepository {
   }
 
   /** Recorded stock changes (their outbox records) by id, in no particular order. */
-  async stockChangesById(ids: readonly bigint[]): Promise<StockChangeRecord[]> {
-    const rows = await this.db.queryTuples<[string, PayloadOf<typeof stockLevelChanged>]>(
+  stockChangesById(ids: readonly bigint[]): Promise<StockChangeRecord[]> {
+    return this.recordedEventsById(stockLevelChanged, ids);
+  }
+
+  /** Recorded reservation changes (their outbox records) by id, in no particular order. */
+  reservationChangesById(ids: readonly bigint[]): Promise<ReservationChangeRecord[]> {
+    return this.recordedEventsById(reservationChanged, ids);
+  }
+
+  private async recordedEventsById<Payload>(contract: EventContract<Payload>, ids: readonly bigint[]): Promise<(Payload & { readonly id: string })[]> {
+    const rows = await this.db.queryTuples<[string, Payload]>(
       'SELECT id::text, payload FROM event_outbox WHERE id = ANY($1::bigint[]) AND producer = $2 AND type = $3',
-      [ids.map(String), INVENTORY_PRODUCER, stockLevelChanged.type],
+      [ids.map(String), INVENTORY_PRODUCER, contract.type],
     );
     return rows.map(([id, payload]) => ({ ...payload, id }));
   }

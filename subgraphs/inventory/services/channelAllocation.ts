@@ -2,6 +2,7 @@ import type { LocationGrant } from '../../../platform/lang/locationGrant.ts';
 import type { StockCatalogue } from '../data/stockCatalogue.ts';
 import type { StockLedger, StockLevelKey } from '../data/stockLedger.ts';
 import { allocateReservation, candidateLocations, strategyOf, type ChannelAllocationRules } from '../domain/reservations/allocateReservation.ts';
+import { chooseReservedLots, reservableInLots, type ReservedLot } from '../domain/reservations/reservationLots.ts';
 import type { ReservationRequest } from '../domain/reservations/reservationRequest.ts';
 
 /**
@@ -18,6 +19,8 @@ export interface ChannelAllocationLine {
   readonly locationId: string;
   readonly subinventory: string;
   readonly quantity: number;
+  /** Lot-controlled items: the unexpired lots that have the units unheld, first expiry first; empty otherwise. */
+  readonly lots: readonly ReservedLot[];
 }
 
 export type ChannelAllocation =
@@ -31,29 +34,38 @@ export function candidateLevels(request: ChannelStockRequest, catalogue: StockCa
 
 /**
  * Splits the request over its candidate locations by the channel's strategy, all or nothing,
- * judged by what the ledger can promise at each as it stands less what the caller has set aside
- * there (`setAside`: taken by an earlier part of the same all-or-nothing request, not applied
- * yet). Lines come in location id order; when the candidates cannot cover the request, says how
- * much they could.
+ * judged by what the ledger can promise at each as it stands at `now` less what the caller has
+ * set aside there (`setAside`: taken by an earlier part of the same all-or-nothing request, not
+ * applied yet); for a lot-controlled item, by no more than its unexpired lots have unheld there
+ * either, and each line names those lots, first expiry first. Lines come in location id order;
+ * when the candidates cannot cover the request, says how much they could.
  */
 export function allocateFromLedger(
   ledger: StockLedger,
   request: ChannelStockRequest,
   catalogue: StockCatalogue,
   rules: ChannelAllocationRules,
+  now: Date,
   setAside: (locationId: string) => number = () => 0,
 ): ChannelAllocation {
-  const candidates = candidatesOf(request, catalogue, rules).map((locationId) => ({
-    locationId,
-    available: Math.max(0, ledger.level(request.sku, locationId).available - setAside(locationId)),
-  }));
+  const { sku } = request;
+  const lotControlled = catalogue.lotControlled.has(sku);
+  const candidates = candidatesOf(request, catalogue, rules).map((locationId) => {
+    const available = Math.max(0, ledger.level(sku, locationId).available - setAside(locationId));
+    return { locationId, available: lotControlled ? reservableInLots(ledger.positions(sku, locationId).values(), available, now) : available };
+  });
   const allocation = allocateReservation(request.quantity, candidates, strategyOf(request.channel, rules));
   if (!allocation.ok) return allocation;
   return {
     ok: true,
     lines: allocation.lines
-      // Stock with available > 0 is on hand in a nettable subinventory, so the location has one.
-      .map((line) => ({ ...line, subinventory: ledger.nettableSubinventories(line.locationId)[0]! }))
+      .map((line) => ({
+        ...line,
+        // Stock with available > 0 is on hand in a nettable subinventory, so the location has one.
+        subinventory: ledger.nettableSubinventories(line.locationId)[0]!,
+        // Within reservableInLots, so the lots cover the line.
+        lots: lotControlled ? chooseReservedLots(line.quantity, ledger.positions(sku, line.locationId).values(), now)! : [],
+      }))
       .sort((a, b) => (a.locationId < b.locationId ? -1 : 1)),
   };
 }

@@ -6,7 +6,7 @@ import type { StockChange, StockLedger } from '../data/stockLedger.ts';
 /** Who stamps the buckets that Stockgraph itself changes (reservations, transfers, orders' stock). */
 export const STOCKGRAPH_SOURCE = 'stockgraph';
 
-/** What a unit of work in a stock transaction answers, and whether it changed stock (so that the change is published at once). */
+/** What a unit of work in a stock transaction answers, and whether it changed stock or recorded another event (so that it is published at once). */
 export interface StockWork<Result> {
   readonly result: Result;
   readonly changedStock: boolean;
@@ -15,7 +15,7 @@ export interface StockWork<Result> {
 /**
  * Runs `work` in one transaction. A run that loses a race on a unique key (another replica
  * inserted the same idempotency key or id first) is rolled back and run again, up to `attempts`
- * runs in all, and then finds that row. Once a run that changed stock has committed, calls
+ * runs in all, and then finds that row. Once a run that changed stock (or recorded an event) has committed, calls
  * `afterCommit`, once.
  */
 export async function runStockTransaction<Result>(

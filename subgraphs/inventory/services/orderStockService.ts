@@ -2,12 +2,15 @@ import { MAX_ORDER_STOCK_BATCH, type HoldResult, type InspectionRequestItem, typ
 import type { PrismaClient } from '../../../platform/database/database.ts';
 import type { Prisma } from '../../../platform/database/generated/client.ts';
 import { KeyedBatcher } from '../../../platform/concurrency/keyedBatcher.ts';
+import type { OutboxRecord } from '../../../platform/events/outbox.ts';
 import { UnreachableCaseError } from '../../../platform/lang/unreachableCaseError.ts';
+import { currentCorrelationId } from '../../../platform/observability/requestContext.ts';
 import {
   allocationProgressUpdates, holdInserts, holdsByOrderId, holdStatusUpdates, inspectionAnswers, inspectionInserts, lockHolds,
   type AllocationProgressChange, type HoldRefusal, type InspectionAnswerRecord, type InspectionRefusal, type OrderAllocationRecord, type OrderHoldRecord,
 } from '../data/orderStockStore.ts';
-import { lockReservations, reservationUpdates, type ReservationRecord } from '../data/reservationStore.ts';
+import { reservationChangeRecord } from '../data/inventoryOutbox.ts';
+import { lockReservations, reservationEventInserts, reservationUpdates, type ReservationRecord } from '../data/reservationStore.ts';
 import { readStockCatalogue, type StockCatalogue } from '../data/stockCatalogue.ts';
 import { StockLedger, type StockChange } from '../data/stockLedger.ts';
 import { positionKey, type LedgerEffect } from '../domain/applyBucketEffects.ts';
@@ -18,7 +21,7 @@ import { planInspection } from '../domain/orders/returnInspection.ts';
 import type { ChannelAllocationRules } from '../domain/reservations/allocateReservation.ts';
 import { reservationLineEffects } from '../domain/reservations/reservationEffects.ts';
 import { DAMAGED_SUBINVENTORY } from '../domain/stockLevelSummary.ts';
-import { allocateFromLedger, candidateLevels } from './channelAllocation.ts';
+import { allocateFromLedger, candidateLevels, type ChannelAllocationLine } from './channelAllocation.ts';
 import { applyOrFail, runStockTransaction, STOCKGRAPH_SOURCE, type StockWork } from './ledgerTransactions.ts';
 
 export type ReleaseResult = ReleaseResponse['results'][number];
@@ -73,11 +76,11 @@ export class OrderStockService {
   /**
    * Holds each order's lines, all or nothing per order, judged in order against the stock as the
    * earlier orders of its batch left it; one result per request, in order. A line with a
-   * reservation consumes it (its reserved stock becomes allocated, the reservation CONFIRMED);
-   * a line without one allocates at once, at its location or over the channel's locations by
-   * its strategy, as a reservation would. An order id is held once: a repeat gets the first
-   * answer (HELD, or the refusal); with other lines HOLD_CONFLICT; after a release
-   * ORDER_STOCK_RELEASED. Throws TypeError for a request that gives a line number twice.
+   * reservation consumes it (its reserved stock becomes allocated, the reservation CONFIRMED, a
+   * change caused by the order); a line without one allocates at once, at its location or over
+   * the channel's locations by its strategy, as a reservation would. An order id is held once: a
+   * repeat gets the first answer (HELD, or the refusal); with other lines HOLD_CONFLICT; after a
+   * release ORDER_STOCK_RELEASED. Throws TypeError for a request that gives a line number twice.
    */
   async hold(requests: readonly HoldRequest[]): Promise<HoldResult[]> {
     const problems = holdBatchProblems(requests);
@@ -133,6 +136,7 @@ export class OrderStockService {
 
     const created: OrderHoldRecord[] = [];
     const confirmed = new Map<string, ReservationRecord>();
+    const events: OutboxRecord[] = [];
     const results = pending.map(({ request, fingerprint }) => {
       const first = earlier.get(request.orderId);
       if (first) return holdAnswer(first, fingerprint);
@@ -140,9 +144,11 @@ export class OrderStockService {
       if (plan.ok) {
         applyOrFail(ledger, plan.changes);
         for (const reservation of plan.consumed) {
-          const consumed = { ...reservation, status: 'CONFIRMED' as const, updatedAt: now };
+          const consumed = { ...reservation, status: 'CONFIRMED' as const, version: reservation.version + 1, updatedAt: now };
           reservations.set(reservation.id, consumed);
           confirmed.set(reservation.id, consumed);
+          const cause = { type: 'ORDER' as const, id: request.orderId, correlationId: currentCorrelationId() ?? null };
+          events.push(reservationChangeRecord({ kind: 'CONFIRMED', reservation: consumed, previous: reservation, cause }, now));
         }
       }
       const hold: OrderHoldRecord = {
@@ -161,6 +167,7 @@ export class OrderStockService {
     await ledger.write([
       ...(created.length ? holdInserts(created, now) : []),
       ...(confirmed.size ? [reservationUpdates([...confirmed.values()], now)] : []),
+      ...reservationEventInserts(events, now),
     ]);
     return { result: results, changedStock: created.some((hold) => hold.status === 'HELD') };
   }
@@ -180,8 +187,8 @@ export class OrderStockService {
     const setAside = new Map<string, number>();
     const consumed = new Map<string, ReservationRecord>();
     const allocations: OrderAllocationRecord[] = [];
-    const allocation = (line: HoldLine, sku: string, part: { locationId: string; subinventory: string; quantity: number }, reservationId: string | null): OrderAllocationRecord =>
-      ({ orderId, lineNumber: line.lineNumber, sku, ...part, picked: 0, shipped: 0, released: 0, reservationId });
+    const allocation = (line: HoldLine, sku: string, { locationId, subinventory, quantity }: ChannelAllocationLine, reservationId: string | null): OrderAllocationRecord =>
+      ({ orderId, lineNumber: line.lineNumber, sku, locationId, subinventory, quantity, picked: 0, shipped: 0, released: 0, reservationId });
 
     for (const line of request.lines) {
       const unknown = catalogueRefusal(line, catalogue);
@@ -202,7 +209,7 @@ export class OrderStockService {
         allocations.push(...reservation.lines.map((part) => allocation(line, reservation.sku, part, reservation.id)));
         continue;
       }
-      const taken = allocateFromLedger(ledger, { ...line, channel }, catalogue, this.rules, (locationId) => setAside.get(levelKey(line.sku, locationId)) ?? 0);
+      const taken = allocateFromLedger(ledger, { ...line, channel }, catalogue, this.rules, now, (locationId) => setAside.get(levelKey(line.sku, locationId)) ?? 0);
       if (!taken.ok) {
         const where = line.locationId ? ` at ${line.locationId}` : '';
         return refuse('INSUFFICIENT_STOCK', line, `Only ${taken.available} of ${line.sku} available${where}; ${line.quantity} requested`, {
@@ -218,7 +225,9 @@ export class OrderStockService {
     const changes = changesByLevel(orderId, allocations.map((a) => ({
       sku: a.sku,
       locationId: a.locationId,
-      effects: a.reservationId !== null ? reservationLineEffects(a, 'confirm') : [{ subinventory: a.subinventory, lot: '', bucket: 'allocated', op: 'add', quantity: a.quantity }],
+      effects: a.reservationId !== null
+        ? reservationLineEffects(consumed.get(a.reservationId)!.lines.find((part) => part.locationId === a.locationId)!, 'consume')
+        : [{ subinventory: a.subinventory, lot: '', bucket: 'allocated', op: 'add', quantity: a.quantity }],
     })));
     return { ok: true, allocations, changes, consumed: [...consumed.values()] };
   }

@@ -1,18 +1,23 @@
 import { randomUUID } from 'node:crypto';
+import type { PayloadOf, reservationChanged } from '../../../platform/contracts/events.ts';
 import type { PrismaClient } from '../../../platform/database/database.ts';
 import type { Prisma } from '../../../platform/database/generated/client.ts';
 import { KeyedBatcher } from '../../../platform/concurrency/keyedBatcher.ts';
+import type { OutboxRecord } from '../../../platform/events/outbox.ts';
 import { grantsEveryLocation, ungrantedLocations, type LocationGrant } from '../../../platform/lang/locationGrant.ts';
 import { requestFingerprint } from '../../../platform/lang/requestFingerprint.ts';
+import { currentCorrelationId } from '../../../platform/observability/requestContext.ts';
+import { reservationChangeRecord } from '../data/inventoryOutbox.ts';
 import {
-  lockDueReservations, lockReservations, reservationInserts, reservationsByIdempotencyKey, reservationsById,
-  reservationUpdates, updateReservations, type ReservationRecord,
+  deleteReservationLines, lockDueReservations, lockReservations, lockReservationsHoldingExpiredLots, reservationEventInserts, reservationInserts,
+  reservationLineInserts, reservationsByIdempotencyKey, reservationsById, reservationUpdates, storeReservationChanges, type ReservationRecord,
 } from '../data/reservationStore.ts';
 import { readStockCatalogue, type StockCatalogue } from '../data/stockCatalogue.ts';
 import { StockLedger, type StockChange } from '../data/stockLedger.ts';
 import type { ChannelAllocationRules } from '../domain/reservations/allocateReservation.ts';
 import { reservationLineEffects, type ReservationStockAction } from '../domain/reservations/reservationEffects.ts';
 import { reservationTransition, type ReservationAction } from '../domain/reservations/reservationLifecycle.ts';
+import { planLotExpiry } from '../domain/reservations/reservationLots.ts';
 import { validateReservationRequest, type ReservationRequest } from '../domain/reservations/reservationRequest.ts';
 import { InventoryError, InventoryErrorCode } from '../errors.ts';
 import { allocateFromLedger, candidateLevels } from './channelAllocation.ts';
@@ -31,6 +36,8 @@ interface PendingCreation {
   readonly fingerprint: string;
   /** The requester's locations: where the allocation may take stock, and which earlier reservation it may be answered with. */
   readonly grant: LocationGrant;
+  /** The request's, for its change event: requests batched together do not share one. */
+  readonly correlationId: string | null;
 }
 
 interface PendingTransition {
@@ -40,7 +47,20 @@ interface PendingTransition {
   readonly ttlSeconds?: number;
   /** The requester's locations: a reservation it may not see is not found. */
   readonly grant: LocationGrant;
+  /** The request's, for its change event. */
+  readonly correlationId: string | null;
 }
+
+type ReservationChangeCause = PayloadOf<typeof reservationChanged>['cause'];
+
+/** The mutation each request is, named in its change event's cause. */
+const MUTATIONS = { create: 'createReservation', extend: 'extendReservation', confirm: 'confirmReservation', release: 'releaseReservation' } as const;
+
+const CHANGE_KINDS = { extend: 'EXTENDED', confirm: 'CONFIRMED', release: 'RELEASED' } as const;
+
+/** The causes of what the sweeper does: time to live ended, lots expired. */
+const TTL_SWEEP: ReservationChangeCause = { type: 'SWEEPER', id: 'ttl', correlationId: null };
+const LOT_SWEEP: ReservationChangeCause = { type: 'SWEEPER', id: 'lots', correlationId: null };
 
 // Creations form one stream of batches, one batch at a time: most of a batch's cost is per
 // statement (round trips, planning) rather than per reservation, so on a machine where the
@@ -64,22 +84,27 @@ const CREATE_ATTEMPTS = 3;
 
 const OK_OUTCOME = 'OK';
 
-/**
- * Reservations: create (at a location, or spread over the channel's locations), extend,
- * confirm, release, and expire. Concurrent requests are grouped into one transaction per batch
- * (see KeyedBatcher, CREATIONS and SHARDS); each is judged against the stock levels as the batch's earlier
- * reservations left them, under the levels' row locks, so that no interleaving of requests,
- * batches or replicas can reserve more than is available.
- *
- * Every request carries the requester's location grant (CallerIdentity.locations): a caller
- * granted some locations reserves only there and sees, extends, confirms and releases only the
- * reservations held there alone (see isVisibleTo); the others are not found.
- */
 /** What became of a reservation request: `action` is create, extend, confirm, release or expire; `outcome` is OK or the error code it was refused with; `count` reservations (several for an expiry sweep). */
 export type ReservationOutcomeObserver = (action: ReservationOperation, outcome: string, count: number) => void;
 
 export type ReservationOperation = 'create' | 'extend' | 'confirm' | 'release' | 'expire';
 
+/**
+ * Reservations: create (at a location, or spread over the channel's locations), extend,
+ * confirm, release, and expire. Concurrent requests are grouped into one transaction per batch
+ * (see KeyedBatcher, CREATIONS and SHARDS); each is judged against the stock levels as the batch's earlier
+ * reservations left them, under the levels' row locks, so that no interleaving of requests,
+ * batches or replicas can reserve more than is available. A reservation of a lot-controlled
+ * item holds unexpired lots, first expiry first (see allocateFromLedger); the sweeper gives up
+ * the lots that expire while it holds them (see releaseExpiredLots).
+ *
+ * Every change of a reservation is an `inventory.reservation.changed` event, written in the
+ * transaction of the change (with its stock changes, when it moves stock).
+ *
+ * Every request carries the requester's location grant (CallerIdentity.locations): a caller
+ * granted some locations reserves only there and sees, extends, confirms and releases only the
+ * reservations held there alone (see isVisibleTo); the others are not found.
+ */
 export class ReservationService {
   private readonly creations: KeyedBatcher<PendingCreation, ReservationRecord>;
   private readonly transitions: KeyedBatcher<PendingTransition, ReservationRecord>;
@@ -111,7 +136,7 @@ export class ReservationService {
     if (problems.length) throw InventoryError.badInput(problems);
     const outside = ungrantedLocations(grant, [request.locationId]);
     if (outside.length) throw InventoryError.notGranted(outside);
-    return this.creations.submit(CREATIONS, { request, fingerprint: requestFingerprint(request), grant });
+    return this.creations.submit(CREATIONS, { request, fingerprint: requestFingerprint(request), grant, correlationId: currentCorrelationId() ?? null });
   }
 
   /** Moves the end of an ACTIVE reservation's time to live to `ttlSeconds` from now. */
@@ -120,18 +145,18 @@ export class ReservationService {
       if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > this.settings.maxTtlSeconds) {
         throw new InventoryError('BAD_USER_INPUT', `ttlSeconds must be a whole number from 1 to ${this.settings.maxTtlSeconds}, got ${ttlSeconds}`);
       }
-      return this.transitions.submit(shardOf(id), { id, action: 'extend', ttlSeconds, grant });
+      return this.transitions.submit(shardOf(id), { id, action: 'extend', ttlSeconds, grant, correlationId: currentCorrelationId() ?? null });
     });
   }
 
   /** An order consumed the reservation: its quantity moves from reserved to allocated. */
   confirm(id: string, grant: LocationGrant): Promise<ReservationRecord> {
-    return this.observed('confirm', () => this.transitions.submit(shardOf(id), { id, action: 'confirm', grant }));
+    return this.observed('confirm', () => this.transitions.submit(shardOf(id), { id, action: 'confirm', grant, correlationId: currentCorrelationId() ?? null }));
   }
 
   /** Gives the reserved stock back. */
   release(id: string, grant: LocationGrant): Promise<ReservationRecord> {
-    return this.observed('release', () => this.transitions.submit(shardOf(id), { id, action: 'release', grant }));
+    return this.observed('release', () => this.transitions.submit(shardOf(id), { id, action: 'release', grant, correlationId: currentCorrelationId() ?? null }));
   }
 
   /** The reservations with these ids that exist and that `grant` lets the requester see. */
@@ -151,11 +176,54 @@ export class ReservationService {
       if (due.length === 0) return { result: 0, changedStock: false };
       const ledger = await StockLedger.open(tx, due.flatMap((reservation) => levelKeys(reservation)), now);
       for (const reservation of due) applyOrFail(ledger, stockChangesOf(reservation, 'expire'));
-      await ledger.write([reservationUpdates(due.map((reservation) => ({ ...reservation, status: 'EXPIRED' as const })), now)]);
+      const expiredNow = due.map((reservation) => ({ ...reservation, status: 'EXPIRED' as const, version: reservation.version + 1, updatedAt: now }));
+      const events = expiredNow.map((reservation, i) => reservationChangeRecord({ kind: 'EXPIRED', reservation, previous: due[i]!, cause: TTL_SWEEP }, now));
+      await ledger.write([reservationUpdates(expiredNow, now), ...reservationEventInserts(events, now)]);
       return { result: due.length, changedStock: true };
     }, { afterCommit: this.afterCommit });
     if (expired > 0) this.onOutcome('expire', OK_OUTCOME, expired);
     return expired;
+  }
+
+  /**
+   * Gives up the lots that have expired while ACTIVE reservations hold them, for up to `limit`
+   * reservations in one transaction (safe on several replicas, as expireDue). Each line holds
+   * instead as many units of its location's unexpired lots, first expiry first, as the location
+   * can promise once the expired ones are given back; what it cannot replace is released: the
+   * reservation holds less, a line left with nothing is dropped, and a reservation left with
+   * nothing is RELEASED (its lines kept as the record of what it held). Each is one LOTS_EXPIRED
+   * change. Returns how many reservations it handled.
+   */
+  async releaseExpiredLots(limit = 500): Promise<number> {
+    return runStockTransaction(this.prisma, async (tx) => {
+      const now = new Date();
+      const holding = await lockReservationsHoldingExpiredLots(tx, now, limit);
+      if (holding.length === 0) return { result: 0, changedStock: false };
+      const ledger = await StockLedger.open(tx, holding.flatMap((reservation) => levelKeys(reservation)), now);
+      const changed: ReservationRecord[] = [];
+      const events: OutboxRecord[] = [];
+      for (const reservation of holding) {
+        const { sku } = reservation;
+        // Planned line by line against the ledger as the changes before left it: two reservations may replace from the same lots.
+        const plans = reservation.lines.map((line) => {
+          const plan = planLotExpiry(line, ledger.positions(sku, line.locationId), ledger.level(sku, line.locationId).safetyStock, now);
+          if (plan.effects.length) applyOrFail(ledger, [{ sku, locationId: line.locationId, cause: { type: 'RESERVATION', id: reservation.id }, source: STOCKGRAPH_SOURCE, effects: plan.effects }]);
+          return { line, plan };
+        });
+        const lines = plans.filter(({ plan }) => plan.quantity > 0).map(({ line, plan }) => ({ ...line, quantity: plan.quantity, lots: plan.lots }));
+        const quantity = lines.reduce((sum, line) => sum + line.quantity, 0);
+        const next: ReservationRecord = quantity > 0
+          ? { ...reservation, quantity, lines, version: reservation.version + 1, updatedAt: now }
+          : { ...reservation, status: 'RELEASED', version: reservation.version + 1, updatedAt: now };
+        const expiredLots = plans.flatMap(({ line, plan }) => plan.expired.map((lot) => ({ ...lot, locationId: line.locationId })));
+        changed.push(next);
+        events.push(reservationChangeRecord({ kind: 'LOTS_EXPIRED', reservation: next, previous: reservation, cause: LOT_SWEEP, expiredLots }, now));
+      }
+      const rewritten = changed.filter((reservation) => reservation.status === 'ACTIVE');
+      if (rewritten.length) await deleteReservationLines(tx, rewritten.map((reservation) => reservation.id));
+      await ledger.write([reservationUpdates(changed, now), ...(rewritten.length ? reservationLineInserts(rewritten) : []), ...reservationEventInserts(events, now)]);
+      return { result: holding.length, changedStock: true };
+    }, { afterCommit: this.afterCommit });
   }
 
   /** Runs a request and reports its outcome: OK, or the code of the InventoryError it failed with. */
@@ -181,7 +249,8 @@ export class ReservationService {
       const current = new Map((await lockReservations(tx, [...new Set(pending.map((p) => p.id))])).map((r) => [r.id, r]));
       const changed = new Map<string, ReservationRecord>();
       const stockChanges: StockChange[][] = [];
-      const results = pending.map(({ id, action, ttlSeconds, grant }): ReservationRecord | Error => {
+      const events: OutboxRecord[] = [];
+      const results = pending.map(({ id, action, ttlSeconds, grant, correlationId }): ReservationRecord | Error => {
         const reservation = current.get(id);
         if (!reservation || !isVisibleTo(grant, reservation)) return new InventoryError(InventoryErrorCode.RESERVATION_NOT_FOUND, `No reservation ${id}`);
         const outcome = reservationTransition(reservation.status, reservation.expiresAt, action, now);
@@ -191,7 +260,8 @@ export class ReservationService {
         if (outcome.changesStock && action !== 'extend') stockChanges.push(stockChangesOf(reservation, action));
         if (outcome.status === reservation.status && ttlSeconds === undefined) return reservation;
         const expiresAt = ttlSeconds === undefined ? reservation.expiresAt : new Date(now.getTime() + ttlSeconds * 1_000);
-        const next = { ...reservation, status: outcome.status, expiresAt, updatedAt: now };
+        const next = { ...reservation, status: outcome.status, expiresAt, version: reservation.version + 1, updatedAt: now };
+        events.push(reservationChangeRecord({ kind: CHANGE_KINDS[action], reservation: next, previous: reservation, cause: { type: 'MUTATION', id: MUTATIONS[action], correlationId } }, now));
         current.set(id, next);
         changed.set(id, next);
         return next;
@@ -199,11 +269,11 @@ export class ReservationService {
       if (stockChanges.length) {
         const ledger = await StockLedger.open(tx, stockChanges.flat(), now);
         for (const changes of stockChanges) applyOrFail(ledger, changes);
-        await ledger.write(changed.size ? [reservationUpdates([...changed.values()], now)] : []);
+        await ledger.write([reservationUpdates([...changed.values()], now), ...reservationEventInserts(events, now)]);
       } else {
-        await updateReservations(tx, [...changed.values()], now);
+        await storeReservationChanges(tx, [...changed.values()], events, now);
       }
-      return { result: results, changedStock: stockChanges.length > 0 };
+      return { result: results, changedStock: changed.size > 0 };
     }, { afterCommit: this.afterCommit });
   }
 
@@ -222,7 +292,8 @@ export class ReservationService {
     const ledger = await StockLedger.open(tx, toCreate.flatMap(({ request, grant }) => candidateLevels({ ...request, locationGrant: grant }, catalogue, this.settings)), now);
 
     const created: ReservationRecord[] = [];
-    const results = pending.map(({ request, fingerprint, grant }): ReservationRecord | Error => {
+    const events: OutboxRecord[] = [];
+    const results = pending.map(({ request, fingerprint, grant, correlationId }): ReservationRecord | Error => {
       const { sku } = request;
       const refusal = catalogueRefusal(request, catalogue);
       if (refusal) return refusal;
@@ -233,7 +304,7 @@ export class ReservationService {
         if (visible && first.requestHash === fingerprint) return first;
         return new InventoryError(InventoryErrorCode.IDEMPOTENCY_CONFLICT, `Idempotency key ${request.idempotencyKey} was first used for a different request`, visible ? { reservationId: first.id } : {});
       }
-      const allocation = allocateFromLedger(ledger, { ...request, locationGrant: grant }, catalogue, this.settings);
+      const allocation = allocateFromLedger(ledger, { ...request, locationGrant: grant }, catalogue, this.settings, now);
       if (!allocation.ok) {
         const where = request.locationId ? ` at ${request.locationId}` : '';
         return new InventoryError(
@@ -252,6 +323,7 @@ export class ReservationService {
         reference: request.reference,
         status: 'ACTIVE',
         expiresAt: new Date(now.getTime() + request.ttlSeconds * 1_000),
+        version: 1,
         createdAt: now,
         updatedAt: now,
         lines: allocation.lines,
@@ -259,9 +331,10 @@ export class ReservationService {
       applyOrFail(ledger, stockChangesOf(reservation, 'reserve'));
       earlier.set(request.idempotencyKey, reservation);
       created.push(reservation);
+      events.push(reservationChangeRecord({ kind: 'CREATED', reservation, previous: null, cause: { type: 'MUTATION', id: MUTATIONS.create, correlationId } }, now));
       return reservation;
     });
-    await ledger.write(created.length ? reservationInserts(created) : []);
+    await ledger.write(created.length ? [...reservationInserts(created), ...reservationEventInserts(events, now)] : []);
     return results;
   }
 }

@@ -9,9 +9,11 @@ import {
   type TransferRecord,
 } from '../data/transferStore.ts';
 import { positionKey, type LedgerEffect } from '../domain/applyBucketEffects.ts';
+import { firstExpiryFirstOut, isLotExpired } from '../domain/lotSelection.ts';
 import { QUANTITY_OUT_OF_RANGE } from '../domain/quantityRange.ts';
+import type { PositionState } from '../domain/stockLevelSummary.ts';
 import { planTransferReceipt, type ReceiptRequest } from '../domain/transfers/transferReceipt.ts';
-import { chooseLotsFirstExpiryFirstOut, validateTransferRequest, type ItemControl, type LotQuantity, type TransferRequest } from '../domain/transfers/transferRequest.ts';
+import { validateTransferRequest, type ItemControl, type LotQuantity, type TransferRequest } from '../domain/transfers/transferRequest.ts';
 import { InventoryError, InventoryErrorCode } from '../errors.ts';
 import { STOCKGRAPH_SOURCE } from './ledgerTransactions.ts';
 
@@ -227,29 +229,26 @@ export class TransferService {
       return [...request.lots];
     }
     const positions = ledger.positions(sku, from.locationId);
-    const sourceLots = [...catalogue].map(([lot, expiresAt]) => {
-      const position = positions.get(positionKey(from.subinventory, lot));
-      return { lot, expiresAt, movable: position ? position.onHandWms - position.qualityHold : 0 };
-    });
-    const chosen = chooseLotsFirstExpiryFirstOut(quantity, sourceLots, now);
+    const sourceLots = [...catalogue].map(([lot, expiresAt]) => ({ lot, expiresAt, quantity: movableUnits(positions.get(positionKey(from.subinventory, lot))) }));
+    const chosen = firstExpiryFirstOut(quantity, sourceLots, now);
     if (!chosen) {
-      const movable = sourceLots.filter((l) => !l.expiresAt || l.expiresAt > now).reduce((sum, l) => sum + Math.max(0, l.movable), 0);
+      const movable = sourceLots.filter((l) => !isLotExpired(l.expiresAt, now)).reduce((sum, l) => sum + l.quantity, 0);
       throw new InventoryError(InventoryErrorCode.INSUFFICIENT_STOCK, `Only ${movable} of ${sku} in unexpired lots at ${from.locationId} ${from.subinventory}; ${quantity} requested`, { available: movable, requested: quantity });
     }
-    return chosen;
+    return chosen.map(({ supply, quantity: taken }) => ({ lot: supply.lot, quantity: taken }));
   }
 
   /**
-   * Units on quality hold never move, and a transfer that takes stock out of what the source
-   * location can promise may take only what is available: never stock held by reservations,
-   * allocations or safety stock.
+   * Units on quality hold never move, nor units of a lot that reservations hold; and a transfer
+   * that takes stock out of what the source location can promise may take only what is
+   * available: never stock held by reservations, allocations or safety stock.
    */
   private checkAvailable(request: TransferRequest, ledger: StockLedger, lots: readonly LotQuantity[]): void {
     const { sku, from, to, quantity } = request;
     const positions = ledger.positions(sku, from.locationId);
     const movable = lots.reduce((sum, { lot, quantity: wanted }) => {
       const position = positions.get(positionKey(from.subinventory, lot));
-      return sum + Math.min(wanted, position ? Math.max(0, position.onHandWms - position.qualityHold) : 0);
+      return sum + Math.min(wanted, movableUnits(positions.get(positionKey(from.subinventory, lot))));
     }, 0);
     const leavesAvailability = ledger.isNettable(from.locationId, from.subinventory) === true
       && (from.locationId !== to.locationId || ledger.isNettable(to.locationId, to.subinventory) !== true);
@@ -290,4 +289,13 @@ function isVisibleTo(grant: LocationGrant, transfer: TransferRecord): boolean {
 /** A shipment the ledger refuses: too little stock to move, or too much where it arrives. */
 function refusalCode(refused: RejectedChange): InventoryErrorCode {
   return refused.code === QUANTITY_OUT_OF_RANGE ? InventoryErrorCode.QUANTITY_OUT_OF_RANGE : InventoryErrorCode.INSUFFICIENT_STOCK;
+}
+
+/**
+ * What a transfer may take from a position: on hand less quality hold and, in a lot, less what
+ * reservations hold of it (those very units: see ReservationLine.lots).
+ */
+function movableUnits(position: PositionState | undefined): number {
+  if (!position) return 0;
+  return Math.max(0, position.onHandWms - position.qualityHold - (position.lot ? position.reserved : 0));
 }

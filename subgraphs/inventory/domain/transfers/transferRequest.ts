@@ -65,30 +65,3 @@ export function validateTransferRequest(request: TransferRequest, item: ItemCont
   }
   return problems;
 }
-
-/** A lot's stock where a transfer would take it from. */
-export interface SourceLot {
-  readonly lot: string;
-  readonly expiresAt: Date | null;
-  /** On hand less quality hold in the source subinventory. */
-  readonly movable: number;
-}
-
-/**
- * Lots for `quantity` units first-expiry-first-out (lots without expiry last, then by name),
- * skipping expired lots; null when the unexpired lots cannot cover it.
- */
-export function chooseLotsFirstExpiryFirstOut(quantity: number, lots: readonly SourceLot[], now: Date): LotQuantity[] | null {
-  const usable = lots
-    .filter((lot) => lot.movable > 0 && (lot.expiresAt === null || lot.expiresAt > now))
-    .sort((a, b) => (a.expiresAt?.getTime() ?? Infinity) - (b.expiresAt?.getTime() ?? Infinity) || (a.lot < b.lot ? -1 : 1));
-  const chosen: LotQuantity[] = [];
-  let remaining = quantity;
-  for (const lot of usable) {
-    if (remaining === 0) break;
-    const taken = Math.min(lot.movable, remaining);
-    chosen.push({ lot: lot.lot, quantity: taken });
-    remaining -= taken;
-  }
-  return remaining === 0 ? chosen : null;
-}
