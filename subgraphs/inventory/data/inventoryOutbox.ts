@@ -12,18 +12,22 @@ export interface StockChangeEvent {
   readonly sku: string;
   readonly locationId: string;
   readonly sequence: number;
-  readonly cause: { readonly type: (typeof STOCK_CHANGE_CAUSE_TYPES)[number]; readonly id: string };
+  /** `eventId`: a warehouse event's own id in its source, for a WAREHOUSE_EVENT. */
+  readonly cause: { readonly type: (typeof STOCK_CHANGE_CAUSE_TYPES)[number]; readonly id: string; readonly eventId?: string };
+  /** Who reported the change (see StockChange.source in stockLedger.ts). */
+  readonly source: string;
   readonly before: StockLevelBuckets;
   readonly after: StockLevelBuckets;
 }
 
 /** The `inventory.stockLevel.changed` outbox record of a change made at `occurredAt`. */
 export function stockChangeRecord(change: StockChangeEvent, occurredAt: Date): OutboxRecord {
+  const { type, id, eventId = null } = change.cause;
   return outboxRecord(stockLevelChanged, {
     sku: change.sku,
     locationId: change.locationId,
     sequence: change.sequence,
-    cause: change.cause,
+    cause: { type, id, source: change.source, eventId },
     before: bucketsPayload(change.before),
     after: bucketsPayload(change.after),
     occurredAt: occurredAt.toISOString(),

@@ -17,8 +17,9 @@ import { matchReservation } from '../domain/orders/reservationMatch.ts';
 import { planInspection } from '../domain/orders/returnInspection.ts';
 import type { ChannelAllocationRules } from '../domain/reservations/allocateReservation.ts';
 import { reservationLineEffects } from '../domain/reservations/reservationEffects.ts';
+import { STOCKGRAPH_SOURCE } from '../domain/stockProvenance.ts';
 import { allocateFromLedger, candidateLevels } from './channelAllocation.ts';
-import { applyOrFail, runStockTransaction, STOCKGRAPH_SOURCE, type StockWork } from './ledgerTransactions.ts';
+import { applyOrFail, runStockTransaction, type StockWork } from './ledgerTransactions.ts';
 
 export type ReleaseResult = ReleaseResponse['results'][number];
 

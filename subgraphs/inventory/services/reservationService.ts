@@ -14,9 +14,10 @@ import type { ChannelAllocationRules } from '../domain/reservations/allocateRese
 import { reservationLineEffects, type ReservationStockAction } from '../domain/reservations/reservationEffects.ts';
 import { reservationTransition, type ReservationAction } from '../domain/reservations/reservationLifecycle.ts';
 import { validateReservationRequest, type ReservationRequest } from '../domain/reservations/reservationRequest.ts';
+import { STOCKGRAPH_SOURCE } from '../domain/stockProvenance.ts';
 import { InventoryError, InventoryErrorCode } from '../errors.ts';
 import { allocateFromLedger, candidateLevels } from './channelAllocation.ts';
-import { applyOrFail, runStockTransaction, STOCKGRAPH_SOURCE } from './ledgerTransactions.ts';
+import { applyOrFail, runStockTransaction } from './ledgerTransactions.ts';
 
 export type { ReservationRecord };
 
