@@ -138,10 +138,11 @@ describe('stock levels and bulk availability', () => {
   it('flags a level stale when its WMS has been quiet longer than STALE_AFTER_SECONDS, and tells who changed each bucket', async () => {
     const level = async () =>
       (await query('{ stockLevel(sku: "SKU-00012", locationId: "DC-01") { stale wmsReportedAt bucketChanges { bucket source } } }')).data.stockLevel;
+    // acme-wms, the level's one source, last reported `hours` ago.
     const quietFor = async (hours: number) => {
-      await database.db.runScript(`
-        UPDATE stock_position SET wms_updated_at = now() - interval '${hours} hours' WHERE sku = 'SKU-00012' AND location_id = 'DC-01';
-        UPDATE stock_level SET figures_valid_until = NULL WHERE sku = 'SKU-00012' AND location_id = 'DC-01';`);
+      await database.db.query(
+        `UPDATE stock_level SET source_reports = jsonb_build_object('acme-wms', (extract(epoch FROM now() - $1 * interval '1 hour') * 1000)::bigint)
+          WHERE sku = 'SKU-00012' AND location_id = 'DC-01'`, [hours]);
       return level();
     };
 

@@ -136,6 +136,33 @@ describe('migrations', () => {
     ]);
   });
 
+  it('give each level the sources stamped on its buckets, but the ERP, at their newest stamps, and its promise figures with them', async () => {
+    const { db, drop } = await createTestDatabase({ migrate: false });
+    cleanup(drop);
+    const dir = mkdtempSync(join(tmpdir(), 'stockgraph-migrations-'));
+    cleanup(() => rmSync(dir, { recursive: true, force: true }));
+    cpSync(MIGRATIONS_DIR, dir, { recursive: true, filter: (path) => !/\/\d{14}_/.test(path) || /\/(\d{14})_/.exec(path)![1]! < '20261209030000' });
+    await applyMigrations(db, dir);
+    // SKU-1's level: acme-wms changed two buckets (allocated last), Stockgraph its reservations, the ERP its on hand; SKU-2's: nothing yet.
+    await db.runScript(`
+      INSERT INTO location (id, name, kind) VALUES ('DC-01', 'Atlanta', 'DISTRIBUTION_CENTER');
+      INSERT INTO item (sku, description, unit_of_measure) VALUES ('SKU-1', 'one', 'EA'), ('SKU-2', 'two', 'EA');
+      INSERT INTO stock_level (sku, location_id, bucket_changes, available) VALUES
+        ('SKU-1', 'DC-01', '{"onHandWms": {"source": "acme-wms", "at": "2026-12-01T08:00:00.000Z"},
+                            "allocated": {"source": "acme-wms", "at": "2026-12-01T09:30:00.250Z"},
+                            "reserved": {"source": "stockgraph", "at": "2026-12-01T09:00:00.000Z"},
+                            "onHandErp": {"source": "erp", "at": "2026-12-01T10:00:00.000Z"}}', 7),
+        ('SKU-2', 'DC-01', '{}', 0);`);
+
+    await applyMigrations(db);
+
+    const levels = await db.query<{ sku: string; reports: unknown; figures: string }>(
+      `SELECT sku, source_reports AS reports, promise_figures_json AS figures FROM stock_level ORDER BY sku`);
+    const sku1Reports = { 'acme-wms': Date.parse('2026-12-01T09:30:00.250Z'), stockgraph: Date.parse('2026-12-01T09:00:00.000Z') };
+    assert.deepEqual(levels.map(({ sku, reports }) => ({ sku, reports })), [{ sku: 'SKU-1', reports: sku1Reports }, { sku: 'SKU-2', reports: {} }]);
+    assert.deepEqual(levels.map(({ figures }) => (JSON.parse(figures) as unknown[])[5]), [sku1Reports, {}], 'the sources close the promise figures');
+  });
+
   it('leave nothing behind when one fails half-way', async () => {
     const { db, drop } = await createTestDatabase({ migrate: false });
     cleanup(drop);
