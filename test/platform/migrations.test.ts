@@ -39,6 +39,17 @@ async function catalogOf(db: Database): Promise<unknown> {
 describe('migrations', () => {
   const cleanup = useCleanup();
 
+  /** A database that has taken the migrations before `timestamp` only, as one that has not taken that migration yet has them. */
+  const migratedBefore = async (timestamp: string): Promise<Database> => {
+    const { db, drop } = await createTestDatabase({ migrate: false });
+    cleanup(drop);
+    const dir = mkdtempSync(join(tmpdir(), 'stockgraph-migrations-'));
+    cleanup(() => rmSync(dir, { recursive: true, force: true }));
+    cpSync(MIGRATIONS_DIR, dir, { recursive: true, filter: (path) => !/\/\d{14}_/.test(path) || /\/(\d{14})_/.exec(path)![1]! < timestamp });
+    await applyMigrations(db, dir);
+    return db;
+  };
+
   it('describe the same database as prisma/schema.prisma', async () => {
     // Given one database built by our migrator from prisma/migrations
     const migrated = await createTestDatabase();
@@ -99,13 +110,7 @@ describe('migrations', () => {
   });
 
   it('hand a level\'s last cycle count over to its positions, and keep a snapshot on the level', async () => {
-    const { db, drop } = await createTestDatabase({ migrate: false });
-    cleanup(drop);
-    const dir = mkdtempSync(join(tmpdir(), 'stockgraph-migrations-'));
-    cleanup(() => rmSync(dir, { recursive: true, force: true }));
-    // The migrations before this one, as a database that has not taken it yet has them.
-    cpSync(MIGRATIONS_DIR, dir, { recursive: true, filter: (path) => !/\/\d{14}_/.test(path) || /\/(\d{14})_/.exec(path)![1]! < '20261126090000' });
-    await applyMigrations(db, dir);
+    const db = await migratedBefore('20261126090000');
     // SKU-1's level was last counted by a cycle count (of STOCK), SKU-2's by a location snapshot
     // (a cycle count of the same sequence that came later was superseded by it).
     await db.runScript(`
@@ -137,12 +142,7 @@ describe('migrations', () => {
   });
 
   it('give each level the sources stamped on its buckets, but the ERP, at their newest stamps, and its promise figures with them', async () => {
-    const { db, drop } = await createTestDatabase({ migrate: false });
-    cleanup(drop);
-    const dir = mkdtempSync(join(tmpdir(), 'stockgraph-migrations-'));
-    cleanup(() => rmSync(dir, { recursive: true, force: true }));
-    cpSync(MIGRATIONS_DIR, dir, { recursive: true, filter: (path) => !/\/\d{14}_/.test(path) || /\/(\d{14})_/.exec(path)![1]! < '20261209030000' });
-    await applyMigrations(db, dir);
+    const db = await migratedBefore('20261209030000');
     // SKU-1's level: acme-wms changed two buckets (allocated last), Stockgraph its reservations, the ERP its on hand; SKU-2's: nothing yet.
     await db.runScript(`
       INSERT INTO location (id, name, kind) VALUES ('DC-01', 'Atlanta', 'DISTRIBUTION_CENTER');
