@@ -245,7 +245,7 @@ interface AvailabilityArgs {
   readonly quantity: number;
 }
 
-/** A bucket's last changes (BucketStamps as JSON text) as BucketChange entries, in bucket order. */
+/** The last change of each bucket (BucketStamps as JSON text) as BucketChange entries, in bucket order. */
 function bucketChangesOf(stampsJson: string) {
   return Object.entries(JSON.parse(stampsJson) as BucketStamps)
     .map(([bucket, stamp]) => ({ bucket, ...stamp }))

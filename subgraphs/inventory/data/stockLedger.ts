@@ -510,7 +510,7 @@ function stampPositions(
   return next;
 }
 
-// Each position records when the WMS and when the ERP last changed it, for staleness.
+// Each position records when the WMS and when the ERP last changed it (a level's report times), and who last changed each bucket.
 function upsertPositions(rows: (PositionState & { sku: string; locationId: string; lastCount: Count | null; bucketChanges: BucketStamps })[], now: Date): Prisma.Sql {
   const values = rows.map((row) => ({
     sku: row.sku, location_id: row.locationId, subinventory: row.subinventory, lot: row.lot,
