@@ -7,13 +7,20 @@ import type { StockLevelBuckets } from '../domain/stockLevelSummary.ts';
 /** The producer name of the inventory's outbox records; its relay publishes them. */
 export const INVENTORY_PRODUCER = 'inventory';
 
+/** What made a stock change; its event tells it, with the change's source. */
+export interface StockChangeCause {
+  readonly type: (typeof STOCK_CHANGE_CAUSE_TYPES)[number];
+  readonly id: string;
+  /** A warehouse event's own id in its source (WAREHOUSE_EVENT only). */
+  readonly eventId?: string;
+}
+
 /** What a stock change's event says of it. */
 export interface StockChangeEvent {
   readonly sku: string;
   readonly locationId: string;
   readonly sequence: number;
-  /** `eventId`: a warehouse event's own id in its source, for a WAREHOUSE_EVENT. */
-  readonly cause: { readonly type: (typeof STOCK_CHANGE_CAUSE_TYPES)[number]; readonly id: string; readonly eventId?: string };
+  readonly cause: StockChangeCause;
   /** Who reported the change (see StockChange.source in stockLedger.ts). */
   readonly source: string;
   readonly before: StockLevelBuckets;

@@ -7,7 +7,7 @@ import type { InboundSupply } from '../domain/promiseDate.ts';
 import { QUANTITY_OUT_OF_RANGE, STOCK_RANGE_DESCRIPTION } from '../domain/quantityRange.ts';
 import { figureBeyondStockRange, inboundSupply, nextLotExpiry, summarizeStockLevel, type PositionState, type StockLevelBuckets } from '../domain/stockLevelSummary.ts';
 import { changedPositionBuckets, recordSourceReport, stampBuckets, type BucketStamps, type SourceReports } from '../domain/stockProvenance.ts';
-import { INVENTORY_PRODUCER, stockChangeRecord, transactionRecord } from './inventoryOutbox.ts';
+import { INVENTORY_PRODUCER, stockChangeRecord, transactionRecord, type StockChangeCause } from './inventoryOutbox.ts';
 
 /** What made a stock level change; travels with its stock-change event. */
 export type StockChangeCauseType = (typeof STOCK_CHANGE_CAUSE_TYPES)[number];
@@ -36,14 +36,6 @@ export interface TransactionDescription {
   readonly serials?: readonly string[];
   /** When it happened in the warehouse; when the ledger applies it if not given. */
   readonly occurredAt?: Date;
-}
-
-/** What made a change; its stock-change event tells it, with the change's source. */
-export interface StockChangeCause {
-  readonly type: StockChangeCauseType;
-  readonly id: string;
-  /** A warehouse event's own id in its source (WAREHOUSE_EVENT only). */
-  readonly eventId?: string;
 }
 
 /** One change to the positions of one item x location, applied all or nothing. */
