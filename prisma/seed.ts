@@ -10,6 +10,10 @@ export interface SeedOptions {
 export const DEMO_SKU = 'SKU-00001';
 export const DEMO_LOCATION_ID = 'DC-01';
 
+/** A bucket's stamp (see StockLevel.bucketChanges) by `source` at the instant in `column`. */
+const stampSql = (source: string, column: string) =>
+  `jsonb_build_object('source', '${source}', 'at', to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`;
+
 const CITIES = ['Atlanta', 'Chicago', 'Dallas', 'Denver', 'Los Angeles', 'Memphis', 'Newark', 'Phoenix', 'Reno', 'Seattle', 'Columbus', 'Harrisburg'];
 
 /**
@@ -62,9 +66,10 @@ SELECT item.sku, location.id AS location_id, item.lot_controlled,
   FROM item CROSS JOIN location
  ORDER BY item.sku, location.id;
 
--- STOCK positions: one per pair, or one per lot for lot-controlled items.
+-- STOCK positions: one per pair, or one per lot for lot-controlled items. The demo WMS reported
+-- every bucket but the ERP's on hand, which the ERP did.
 INSERT INTO stock_position (sku, location_id, subinventory, lot, on_hand_wms, on_hand_erp, allocated,
-                            inbound_in_transit, inbound_expected_at, quality_hold, wms_updated_at, erp_updated_at)
+                            inbound_in_transit, inbound_expected_at, quality_hold, wms_updated_at, erp_updated_at, bucket_changes)
 SELECT pair.sku, pair.location_id, 'STOCK', COALESCE(lot.lot, ''),
        stock.on_hand,
        CASE WHEN pair.h % 12 = 0 OR pair.sku = '${DEMO_SKU}' THEN greatest(0, stock.on_hand - 3 - (pair.h / 7) % 80) ELSE stock.on_hand END,
@@ -72,32 +77,41 @@ SELECT pair.sku, pair.location_id, 'STOCK', COALESCE(lot.lot, ''),
        CASE WHEN pair.h % 9 = 0 THEN (pair.h / 13) % 100 ELSE 0 END,
        CASE WHEN pair.h % 9 = 0 THEN date_trunc('hour', now()) + (1 + pair.h % 10) * interval '1 day' END,
        CASE WHEN pair.h % 17 = 0 THEN (pair.h / 17) % 5 ELSE 0 END,
-       now() - ((pair.h % 600) * interval '1 second'),
-       now() - ((pair.h % 3600) * interval '1 second')
+       reported.wms_at, reported.erp_at,
+       jsonb_build_object('onHandWms', stamp.wms, 'onHandErp', stamp.erp, 'allocated', stamp.wms,
+                          'inboundInTransit', stamp.wms, 'qualityHold', stamp.wms)
   FROM seed_pair AS pair
   LEFT JOIN lot ON pair.lot_controlled AND lot.sku = pair.sku
  CROSS JOIN LATERAL (SELECT 20 + (pair.h / 3) % 480 + CASE WHEN pair.sku = '${DEMO_SKU}' THEN 1000 ELSE 0 END AS on_hand) AS stock
+ -- To the millisecond, as the columns keep them, so that the stamps say the same.
+ CROSS JOIN LATERAL (SELECT date_trunc('milliseconds', now() - ((pair.h % 600) * interval '1 second')) AS wms_at,
+                            date_trunc('milliseconds', now() - ((pair.h % 3600) * interval '1 second')) AS erp_at) AS reported
+ CROSS JOIN LATERAL (SELECT ${stampSql('demo-wms', 'reported.wms_at')} AS wms, ${stampSql('erp', 'reported.erp_at')} AS erp) AS stamp
  ORDER BY pair.sku, pair.location_id, lot.lot;
 
 -- QA positions for about 1 pair in 20 (non-lot items): stock back from returns awaiting inspection.
-INSERT INTO stock_position (sku, location_id, subinventory, lot, on_hand_wms, on_hand_erp, wms_updated_at, erp_updated_at)
-SELECT sku, location_id, 'QA', '', 1 + h % 6, 1 + h % 6, now(), now()
-  FROM seed_pair WHERE h % 20 = 0 AND NOT lot_controlled;
+INSERT INTO stock_position (sku, location_id, subinventory, lot, on_hand_wms, on_hand_erp, wms_updated_at, erp_updated_at, bucket_changes)
+SELECT sku, location_id, 'QA', '', 1 + h % 6, 1 + h % 6, reported.at, reported.at,
+       jsonb_build_object('onHandWms', ${stampSql('demo-wms', 'reported.at')}, 'onHandErp', ${stampSql('erp', 'reported.at')})
+  FROM seed_pair CROSS JOIN (SELECT date_trunc('milliseconds', now()) AS at) AS reported
+ WHERE h % 20 = 0 AND NOT lot_controlled;
 
 -- DAMAGED positions for about 1 pair in 23 (of the unexpired lot, for lot-controlled items): units found damaged, never promised.
-INSERT INTO stock_position (sku, location_id, subinventory, lot, on_hand_wms, on_hand_erp, wms_updated_at, erp_updated_at)
-SELECT pair.sku, pair.location_id, 'DAMAGED', COALESCE(lot.lot, ''), 1 + (pair.h / 23) % 3, 1 + (pair.h / 23) % 3, now(), now()
+INSERT INTO stock_position (sku, location_id, subinventory, lot, on_hand_wms, on_hand_erp, wms_updated_at, erp_updated_at, bucket_changes)
+SELECT pair.sku, pair.location_id, 'DAMAGED', COALESCE(lot.lot, ''), 1 + (pair.h / 23) % 3, 1 + (pair.h / 23) % 3, reported.at, reported.at,
+       jsonb_build_object('onHandWms', ${stampSql('demo-wms', 'reported.at')}, 'onHandErp', ${stampSql('erp', 'reported.at')})
   FROM seed_pair AS pair
   LEFT JOIN lot ON pair.lot_controlled AND lot.sku = pair.sku AND lot.lot = pair.sku || '-A'
+ CROSS JOIN (SELECT date_trunc('milliseconds', now()) AS at) AS reported
  WHERE pair.h % 23 = 0;
 
 -- Safety stock set for 4 levels in 5, as a planner's upload would; the others follow the
 -- configured defaults (SAFETY_STOCK_DEFAULTS), which the inventory service applies as it starts.
-INSERT INTO stock_level (sku, location_id, safety_stock, safety_stock_explicit, bucket_changes, updated_at)
+-- The demo WMS is the one source of what can be promised (see stock_level.source_reports).
+INSERT INTO stock_level (sku, location_id, safety_stock, safety_stock_explicit, bucket_changes, source_reports, updated_at)
 SELECT pair.sku, pair.location_id, pair.h % 5, pair.h % 5 <> 0,
-       jsonb_build_object(
-         'onHandWms', jsonb_build_object('source', 'demo-wms', 'at', to_char(p.wms_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
-         'onHandErp', jsonb_build_object('source', 'erp', 'at', to_char(p.erp_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))),
+       jsonb_build_object('onHandWms', ${stampSql('demo-wms', 'p.wms_at')}, 'onHandErp', ${stampSql('erp', 'p.erp_at')}),
+       jsonb_build_object('demo-wms', (extract(epoch FROM p.wms_at) * 1000)::bigint),
        greatest(p.wms_at, p.erp_at)
   FROM seed_pair AS pair
   JOIN (SELECT sku, location_id, max(wms_updated_at) AS wms_at, max(erp_updated_at) AS erp_at

@@ -100,12 +100,26 @@ export type StockBucketsPayload = z.infer<typeof stockBuckets>;
 
 export const STOCK_CHANGE_CAUSE_TYPES = ['WAREHOUSE_EVENT', 'ERP_BALANCE', 'RESERVATION', 'TRANSFER', 'ORDER', 'SAFETY_STOCK'] as const;
 
+/**
+ * What made a stock change. Per type: WAREHOUSE_EVENT, `id` `<source>:<eventId>`, `source` the
+ * WMS instance, `eventId` the event's own id there; ERP_BALANCE, `id` the import's
+ * (`erp-import:<uuid>`), `source` the ERP's name (`erp`); RESERVATION, TRANSFER and ORDER, `id`
+ * the reservation's, transfer's or order's, `source` `stockgraph`. `eventId` is null but for a
+ * warehouse event. `source` and `eventId` are absent from changes recorded before they were added.
+ */
+const stockChangeCause = z.object({
+  type: z.enum(STOCK_CHANGE_CAUSE_TYPES),
+  id: text,
+  source: text.optional(),
+  eventId: text.nullable().optional(),
+});
+
 const stockLevelChangedSchema = z.object({
   sku: text,
   locationId: text,
   /** The stock level's sequence after the change: consecutive per item x location, from 1. */
   sequence: z.int().positive(),
-  cause: z.object({ type: z.enum(STOCK_CHANGE_CAUSE_TYPES), id: text }),
+  cause: stockChangeCause,
   before: stockBuckets,
   after: stockBuckets,
   occurredAt: instant,

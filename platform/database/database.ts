@@ -37,7 +37,10 @@ export interface Database {
 }
 
 export interface DatabaseOptions {
-  /** Called with the SQL of every statement Prisma sends: for statement counts and tracing. */
+  /**
+   * Called with the SQL of every statement the services send, through Prisma or queryTuples (the
+   * driver, for bulk reads): for statement counts and tracing.
+   */
   readonly onQuery?: (sql: string) => void;
 }
 
@@ -112,8 +115,10 @@ async function connectPostgres(url: string, poolSize: number, options: DatabaseO
       await pool.query(sql);
     },
     query: async (sql, params) => (await pool.query(sql, params)).rows,
-    queryTuples: async <Row extends readonly unknown[]>(sql: string, params?: unknown[]) =>
-      (await pool.query<Row & unknown[]>({ text: sql, values: params, rowMode: 'array' })).rows,
+    queryTuples: async <Row extends readonly unknown[]>(sql: string, params?: unknown[]) => {
+      options.onQuery?.(sql);
+      return (await pool.query<Row & unknown[]>({ text: sql, values: params, rowMode: 'array' })).rows;
+    },
     ping: async () => {
       await pool.query('SELECT 1');
     },
@@ -143,8 +148,10 @@ async function connectEmbedded(dataDir: string, options: DatabaseOptions): Promi
       await pglite.exec(sql);
     },
     query: async <Row>(sql: string, params?: unknown[]) => (await pglite.query<Row>(sql, params)).rows,
-    queryTuples: async <Row extends readonly unknown[]>(sql: string, params?: unknown[]) =>
-      (await pglite.query<Row>(sql, params, { rowMode: 'array' })).rows,
+    queryTuples: async <Row extends readonly unknown[]>(sql: string, params?: unknown[]) => {
+      options.onQuery?.(sql);
+      return (await pglite.query<Row>(sql, params, { rowMode: 'array' })).rows;
+    },
     ping: async () => {
       await pglite.query('SELECT 1');
     },

@@ -5,11 +5,12 @@ import { indexBy } from '../../platform/graphql/batching.ts';
 import { DateTimeScalar } from '../../platform/graphql/scalars.ts';
 import { grantsLocation, locationsWithinGrant, ungrantedLocations, type LocationGrant } from '../../platform/lang/locationGrant.ts';
 import type {
-  BucketStamp, DeadLetter, InventoryRepository, Item, ItemFilter, Location, ReservationChangeRecord, StockChangeRecord, StockLevelKey, StockLevelRecord,
+  DeadLetter, InventoryRepository, Item, ItemFilter, Location, ReservationChangeRecord, StockChangeRecord, StockLevelKey, StockLevelRecord, StockPositionRecord,
 } from './data/inventoryRepository.ts';
 import { InventoryError, InventoryErrorCode } from './errors.ts';
 import { earliestPromiseDate } from './domain/promiseDate.ts';
-import { lotHoldings } from './domain/stockLevelSummary.ts';
+import { isExpiredAt, lotHoldings } from './domain/stockLevelSummary.ts';
+import { leastFreshReports, restsOnStaleSources, sourceFreshness, type BucketStamps, type SourceReports } from './domain/stockProvenance.ts';
 import type { InventoryLoaders } from './loaders.ts';
 import type { ReservationRecord, ReservationService } from './services/reservationService.ts';
 import type { SafetyStockService } from './services/safetyStockService.ts';
@@ -165,12 +166,20 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
     item: (level: StockLevelRecord, _: unknown, { loaders }: InventoryContext) => loaders.itemBySku.load(level.sku),
     location: (level: StockLevelRecord, _: unknown, { loaders }: InventoryContext) => loaders.locationById.load(level.locationId),
     safetyStockOrigin: (level: StockLevelRecord) => (level.safetyStockExplicit ? 'SET' : 'DEFAULT'),
-    stale: (level: StockLevelRecord, _: unknown, { settings }: InventoryContext) => isStale(level.wmsReportedAt, level.readAt, settings),
+    stale: (level: StockLevelRecord, _: unknown, { settings }: InventoryContext) => restsOnStaleSources(level.sourceReports, level.readAt, settings.staleAfterMs),
+    sources: (level: StockLevelRecord, _: unknown, { settings }: InventoryContext) => sourceFreshness(level.sourceReports, level.readAt, settings.staleAfterMs),
     lots: (level: StockLevelRecord) => lotHoldings(level.positions, level.readAt),
-    bucketChanges: (level: StockLevelRecord) =>
-      Object.entries(JSON.parse(level.bucketChangesJson) as Record<string, BucketStamp>)
-        .map(([bucket, stamp]) => ({ bucket, ...stamp }))
-        .sort((a, b) => (a.bucket < b.bucket ? -1 : 1)),
+    positions: (level: StockLevelRecord) => [...level.positions].sort(inPositionOrder).map((position) => ({
+      ...position,
+      subinventory: { code: position.subinventory, nettable: position.nettable },
+      lot: position.lot || null,
+      expiresAt: position.lotExpiresAt,
+      expired: isExpiredAt(position.lotExpiresAt, level.readAt),
+    })),
+    bucketChanges: (level: StockLevelRecord) => bucketChangesOf(level.bucketChangesJson),
+  },
+  StockPosition: {
+    bucketChanges: (position: StockPositionRecord) => bucketChangesOf(position.bucketChangesJson),
   },
   StockChange: {
     // Only the gateway knows where a change sits in the stream: it sets this on delivery.
@@ -182,9 +191,17 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
   },
   ItemAvailability: {
     item: ({ sku }: { sku: string }, _: unknown, { loaders }: InventoryContext) => loaders.itemBySku.load(sku),
+    sources: ({ locations, readAt }: ItemAvailabilityLine, _: unknown, { settings }: InventoryContext) =>
+      sourceFreshness(leastFreshReports(locations.map((line) => line.sourceReports)), readAt, settings.staleAfterMs),
+    stale: ({ locations, readAt }: ItemAvailabilityLine, _: unknown, { settings }: InventoryContext) =>
+      locations.some((line) => restsOnStaleSources(line.sourceReports, readAt, settings.staleAfterMs)),
   },
   LocationAvailability: {
     location: ({ locationId }: { locationId: string }, _: unknown, { loaders }: InventoryContext) => loaders.locationById.load(locationId),
+    sources: ({ sourceReports, readAt }: LocationAvailabilityLine, _: unknown, { settings }: InventoryContext) =>
+      sourceFreshness(sourceReports, readAt, settings.staleAfterMs),
+    stale: ({ sourceReports, readAt }: LocationAvailabilityLine, _: unknown, { settings }: InventoryContext) =>
+      restsOnStaleSources(sourceReports, readAt, settings.staleAfterMs),
   },
 };
 
@@ -249,9 +266,38 @@ interface AvailabilityArgs {
   readonly quantity: number;
 }
 
-/** Whether the WMS has been quiet at a level, as of `readAt`, for longer than the configured window. */
-function isStale(wmsReportedAt: Date | null, readAt: Date, settings: InventorySettings): boolean {
-  return !wmsReportedAt || readAt.getTime() - wmsReportedAt.getTime() > settings.staleAfterMs;
+/** The last change of each bucket (BucketStamps as JSON text) as BucketChange entries, in bucket order. */
+function bucketChangesOf(stampsJson: string) {
+  return Object.entries(JSON.parse(stampsJson) as BucketStamps)
+    .map(([bucket, stamp]) => ({ bucket, ...stamp }))
+    .sort((a, b) => (a.bucket < b.bucket ? -1 : 1));
+}
+
+/** Positions in subinventory code order, then lot order. */
+function inPositionOrder(a: StockPositionRecord, b: StockPositionRecord): number {
+  if (a.subinventory !== b.subinventory) return a.subinventory < b.subinventory ? -1 : 1;
+  return a.lot < b.lot ? -1 : a.lot > b.lot ? 1 : 0;
+}
+
+/** One location's line of an availability answer; its sources and staleness are worked out only when asked for. */
+interface LocationAvailabilityLine {
+  readonly locationId: string;
+  readonly available: number;
+  readonly inboundInTransit: number;
+  readonly inboundExpectedAt: Date | null;
+  readonly sourceReports: SourceReports;
+  /** The answer's asOf. */
+  readonly readAt: Date;
+}
+
+/** One SKU's line of an availability answer. */
+interface ItemAvailabilityLine {
+  readonly sku: string;
+  readonly available: number;
+  readonly inboundInTransit: number;
+  readonly earliestPromiseDate: Date | null;
+  readonly locations: readonly LocationAvailabilityLine[];
+  readonly readAt: Date;
 }
 
 /**
@@ -290,7 +336,7 @@ async function availability({ skus, locationIds, channel, quantity }: Availabili
 
   return {
     asOf,
-    items: wanted.map((sku) => {
+    items: wanted.map((sku): ItemAvailabilityLine => {
       const own = levelsBySku.get(sku) ?? [];
       const available = own.reduce((sum, level) => sum + level.available, 0);
       return {
@@ -303,8 +349,10 @@ async function availability({ skus, locationIds, channel, quantity }: Availabili
           available: level.available,
           inboundInTransit: level.inboundInTransit,
           inboundExpectedAt: level.inboundExpectedAt,
-          stale: isStale(level.wmsReportedAt, asOf, settings),
+          sourceReports: level.sourceReports,
+          readAt: asOf,
         })),
+        readAt: asOf,
       };
     }),
   };

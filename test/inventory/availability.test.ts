@@ -24,7 +24,7 @@ describe('stock levels and bulk availability', () => {
       { database: { kind: 'postgres', url: database.url, poolSize: 5 }, eventBus: { kind: 'in-process' } },
       // Not counted: the service's background work (its sweepers' first sweeps and relay's first
       // look at the outbox), whose transaction can end while a request is counted on a loaded machine.
-      { onQuery: (sql) => !/^(BEGIN|COMMIT|ROLLBACK)\b|reservation|event_outbox|figures_valid_until IS NULL/.test(sql) && statements.push(sql) },
+      { onQuery: (sql) => !/^(BEGIN|COMMIT|ROLLBACK)\b|pg_try_advisory_xact_lock|reservation|event_outbox|figures_valid_until IS NULL/.test(sql) && statements.push(sql) },
     );
     inventory = await startInventory(infrastructure, { WMS_SOURCE_SECRETS: 'acme-wms=test-secret', STALE_AFTER_SECONDS: '10800', CHANNEL_LOCATIONS: 'STORE=DC-02|DC-03', OUTBOX_POLL_INTERVAL_MS: '3600000', RESERVATION_SWEEP_INTERVAL_MS: '3600000', PROMISE_FIGURES_INTERVAL_MS: '3600000' });
   });
@@ -68,7 +68,7 @@ describe('stock levels and bulk availability', () => {
     assert.equal(errors, undefined);
     assert.deepEqual(data.availability.items.map((entry: { item: unknown }) => entry.item), catalogue);
     assert.deepEqual(data.availability.items[0].locations, [{ locationId: 'DC-02', location: { id: 'DC-02', name: 'Chicago Distribution Centre' } }]);
-    assert.ok(statements.length <= 4, `items, locations, stock levels and the items' rows: ${statements.length}`);
+    assert.ok(statements.length <= 5, `known SKUs, locations, stock levels, and the items' and the locations' rows: ${statements.length}`);
   });
 
   it('limits locations by the request and by the channel rule', async () => {
@@ -138,10 +138,11 @@ describe('stock levels and bulk availability', () => {
   it('flags a level stale when its WMS has been quiet longer than STALE_AFTER_SECONDS, and tells who changed each bucket', async () => {
     const level = async () =>
       (await query('{ stockLevel(sku: "SKU-00012", locationId: "DC-01") { stale wmsReportedAt bucketChanges { bucket source } } }')).data.stockLevel;
+    // acme-wms, the level's one source, last reported `hours` ago.
     const quietFor = async (hours: number) => {
-      await database.db.runScript(`
-        UPDATE stock_position SET wms_updated_at = now() - interval '${hours} hours' WHERE sku = 'SKU-00012' AND location_id = 'DC-01';
-        UPDATE stock_level SET figures_valid_until = NULL WHERE sku = 'SKU-00012' AND location_id = 'DC-01';`);
+      await database.db.query(
+        `UPDATE stock_level SET source_reports = jsonb_build_object('acme-wms', (extract(epoch FROM now() - $1 * interval '1 hour') * 1000)::bigint)
+          WHERE sku = 'SKU-00012' AND location_id = 'DC-01'`, [hours]);
       return level();
     };
 

@@ -180,7 +180,7 @@ describe('the order-stock API', () => {
       const change = await arrived;
       await subscription.close();
 
-      assert.deepEqual([change.cause, change.sku, change.before.available, change.after.available], [{ type: 'ORDER', id: held.orderId }, sku, 5, 3]);
+      assert.deepEqual([change.cause, change.sku, change.before.available, change.after.available], [{ type: 'ORDER', id: held.orderId, source: 'stockgraph', eventId: null }, sku, 5, 3]);
     });
 
     it('takes what an order\'s earlier lines hold out of what its later lines may have', async () => {

@@ -46,6 +46,7 @@ describe('promise figures', () => {
     (await repository.stockLevelsBySku(skus, null)).map((level) => ({
       sku: level.sku, locationId: level.locationId, available: level.available, inboundInTransit: level.inboundInTransit,
       inboundExpectedAt: level.inboundExpectedAt, inboundSupply: inboundSupply(level.positions), wmsReportedAt: level.wmsReportedAt,
+      sourceReports: level.sourceReports,
     }));
 
   before(async () => {

@@ -91,6 +91,47 @@ describe('StockLedger', () => {
     assert.deepEqual(await outboxOf('LEDGER-2'), [{ causeId: 'new-level', sequence: '1' }]);
   });
 
+  it('stamps each bucket a change moves in each position, and reports its source on the level; a refused group stamps nothing', async () => {
+    await givenStock(database.db, 'LEDGER-6', { 'DC-01': 10 });
+    const first = new Date('2026-12-09T08:00:00.000Z');
+    const second = new Date('2026-12-09T09:00:00.000Z');
+    const change = (source: string, id: string, effects: StockChange['effects']): StockChange =>
+      ({ sku: 'LEDGER-6', locationId: 'DC-01', cause: { type: 'WAREHOUSE_EVENT', id }, source, effects });
+    const move = (subinventory: string, bucket: StockChange['effects'][number]['bucket'], quantity: number) =>
+      ({ subinventory, lot: '', bucket, op: 'add', quantity }) as const;
+    const applyAt = (now: Date, changes: StockChange[]) => database.db.prisma.$transaction(async (tx) => {
+      const ledger = await StockLedger.open(tx, [{ sku: 'LEDGER-6', locationId: 'DC-01' }], now);
+      const outcome = ledger.applyAll(changes);
+      await ledger.write();
+      return outcome.ok;
+    });
+    const stamps = () => database.db.query<{ subinventory: string; bucketChanges: unknown }>(
+      `SELECT subinventory, bucket_changes AS "bucketChanges" FROM stock_position WHERE sku = 'LEDGER-6' ORDER BY subinventory`);
+    const sourceReports = async () =>
+      (await database.db.query<{ reports: unknown }>(`SELECT source_reports AS reports FROM stock_level WHERE sku = 'LEDGER-6' AND location_id = 'DC-01'`))[0]!.reports;
+
+    // Given a WMS move of 3 units from STOCK to QA, and the ERP's view of STOCK, an hour before a reservation
+    assert.equal(await applyAt(first, [
+      change('test-wms', 'move', [move('STOCK', 'onHandWms', -3), move('QA', 'onHandWms', 3)]),
+      change('erp', 'balance', [{ subinventory: 'STOCK', lot: '', bucket: 'onHandErp', op: 'set', quantity: 9 }]),
+    ]), true);
+    assert.equal(await applyAt(second, [change('stockgraph', 'reservation', [move('STOCK', 'reserved', 2)])]), true);
+    // When a group whose second change is refused would move both positions again
+    assert.equal(await applyAt(new Date('2026-12-09T10:00:00.000Z'), [
+      change('test-wms', 'refused-move', [move('STOCK', 'onHandWms', 1)]),
+      change('test-wms', 'refused-hold', [move('QA', 'qualityHold', -1)]),
+    ]), false);
+
+    // Then each position holds who last moved each of its buckets, and when; the refused group left no trace
+    const at = (instant: Date, source: string) => ({ source, at: instant.toISOString() });
+    assert.deepEqual(await stamps(), [
+      { subinventory: 'QA', bucketChanges: { onHandWms: at(first, 'test-wms') } },
+      { subinventory: 'STOCK', bucketChanges: { onHandWms: at(first, 'test-wms'), onHandErp: at(first, 'erp'), reserved: at(second, 'stockgraph') } },
+    ]);
+    // and the level the sources availability rests on: not the ERP
+    assert.deepEqual(await sourceReports(), { 'test-wms': first.getTime(), stockgraph: second.getTime() });
+  });
+
   it('writes the caller\'s statements in its one statement, all or nothing with the changes', async () => {
     await givenStock(database.db, 'LEDGER-3', { 'DC-01': 10 });
     const markItem = (description: string) => Prisma.sql`UPDATE item SET description = ${description} WHERE sku = 'LEDGER-3'`;

@@ -39,8 +39,8 @@ async function catalogOf(db: Database): Promise<unknown> {
 describe('migrations', () => {
   const cleanup = useCleanup();
 
-  /** A new database with the migrations before `timestamp` applied, as one that has not taken that migration yet has them. */
-  async function migratedUpTo(timestamp: string): Promise<Database> {
+  /** A database that has taken the migrations before `timestamp` only, as one that has not taken that migration yet has them. */
+  const migratedBefore = async (timestamp: string): Promise<Database> => {
     const { db, drop } = await createTestDatabase({ migrate: false });
     cleanup(drop);
     const dir = mkdtempSync(join(tmpdir(), 'stockgraph-migrations-'));
@@ -48,7 +48,7 @@ describe('migrations', () => {
     cpSync(MIGRATIONS_DIR, dir, { recursive: true, filter: (path) => !/\/\d{14}_/.test(path) || /\/(\d{14})_/.exec(path)![1]! < timestamp });
     await applyMigrations(db, dir);
     return db;
-  }
+  };
 
   it('describe the same database as prisma/schema.prisma', async () => {
     // Given one database built by our migrator from prisma/migrations
@@ -110,7 +110,7 @@ describe('migrations', () => {
   });
 
   it('hand a level\'s last cycle count over to its positions, and keep a snapshot on the level', async () => {
-    const db = await migratedUpTo('20261126090000');
+    const db = await migratedBefore('20261126090000');
     // SKU-1's level was last counted by a cycle count (of STOCK), SKU-2's by a location snapshot
     // (a cycle count of the same sequence that came later was superseded by it).
     await db.runScript(`
@@ -142,7 +142,7 @@ describe('migrations', () => {
   });
 
   it('keep the damaged units the position column held as on hand of DAMAGED, and drop the column', async () => {
-    const db = await migratedUpTo('20261209010000');
+    const db = await migratedBefore('20261209010000');
     // DC-01 has a DAMAGED subinventory, holding 3 of SKU-1 already; DC-02 has none; DC-03's is (wrongly) nettable.
     await db.runScript(`
       INSERT INTO location (id, name, kind) VALUES ('DC-01', 'Atlanta', 'DISTRIBUTION_CENTER'), ('DC-02', 'Chicago', 'DISTRIBUTION_CENTER'), ('DC-03', 'Dallas', 'DISTRIBUTION_CENTER');
@@ -169,6 +169,28 @@ describe('migrations', () => {
     assert.deepEqual(await db.query(`SELECT location_id AS "locationId" FROM stock_level WHERE figures_valid_until <= now() ORDER BY 1`), [{ locationId: 'DC-03' }],
       'the level whose DAMAGED was nettable is summed again');
     assert.deepEqual(await db.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'stock_position' AND column_name = 'damaged'`), []);
+  });
+
+  it('give each level the sources stamped on its buckets, but the ERP, at their newest stamps, and its promise figures with them', async () => {
+    const db = await migratedBefore('20261209030000');
+    // SKU-1's level: acme-wms changed two buckets (allocated last), Stockgraph its reservations, the ERP its on hand; SKU-2's: nothing yet.
+    await db.runScript(`
+      INSERT INTO location (id, name, kind) VALUES ('DC-01', 'Atlanta', 'DISTRIBUTION_CENTER');
+      INSERT INTO item (sku, description, unit_of_measure) VALUES ('SKU-1', 'one', 'EA'), ('SKU-2', 'two', 'EA');
+      INSERT INTO stock_level (sku, location_id, bucket_changes, available) VALUES
+        ('SKU-1', 'DC-01', '{"onHandWms": {"source": "acme-wms", "at": "2026-12-01T08:00:00.000Z"},
+                            "allocated": {"source": "acme-wms", "at": "2026-12-01T09:30:00.250Z"},
+                            "reserved": {"source": "stockgraph", "at": "2026-12-01T09:00:00.000Z"},
+                            "onHandErp": {"source": "erp", "at": "2026-12-01T10:00:00.000Z"}}', 7),
+        ('SKU-2', 'DC-01', '{}', 0);`);
+
+    await applyMigrations(db);
+
+    const levels = await db.query<{ sku: string; reports: unknown; figures: string }>(
+      `SELECT sku, source_reports AS reports, promise_figures_json AS figures FROM stock_level ORDER BY sku`);
+    const sku1Reports = { 'acme-wms': Date.parse('2026-12-01T09:30:00.250Z'), stockgraph: Date.parse('2026-12-01T09:00:00.000Z') };
+    assert.deepEqual(levels.map(({ sku, reports }) => ({ sku, reports })), [{ sku: 'SKU-1', reports: sku1Reports }, { sku: 'SKU-2', reports: {} }]);
+    assert.deepEqual(levels.map(({ figures }) => (JSON.parse(figures) as unknown[])[5]), [sku1Reports, {}], 'the sources close the promise figures');
   });
 
   it('leave nothing behind when one fails half-way', async () => {

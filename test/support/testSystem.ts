@@ -27,13 +27,18 @@ export interface TestSystemOptions {
   readonly logger?: Logger;
   /** The clients in the gateway's clients file; OPERATOR alone by default. */
   readonly clients?: readonly TestClient[];
+  /** Called with the SQL of every statement the services send: for statement counts. */
+  readonly onQuery?: (sql: string) => void;
 }
 
 /**
  * Starts the system on a new database seeded with demo SKUs, reconciliation runs only on demand.
  * `label` names its Redis namespace.
  */
-export async function startTestSystem(label: string, { env = {}, skuCount = 5, logger = createLogger('silent'), clients: testClientList = [OPERATOR] }: TestSystemOptions = {}): Promise<TestSystem> {
+export async function startTestSystem(
+  label: string,
+  { env = {}, skuCount = 5, logger = createLogger('silent'), clients: testClientList = [OPERATOR], onQuery }: TestSystemOptions = {},
+): Promise<TestSystem> {
   const started: (() => unknown)[] = [];
   const stop = async () => {
     while (started.length) await started.pop()!();
@@ -46,7 +51,7 @@ export async function startTestSystem(label: string, { env = {}, skuCount = 5, l
     started.push(() => clients.remove());
     const redis = redisNamespace(label);
     started.push(() => redis.clear());
-    const infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 10 }, eventBus: redis.eventBus });
+    const infrastructure = await openInfrastructure({ database: { kind: 'postgres', url: database.url, poolSize: 10 }, eventBus: redis.eventBus }, { onQuery });
     started.push(() => infrastructure.close());
     const system = await startSystem({
       infrastructure,

@@ -6,14 +6,9 @@ import type { LocationGrant } from '../../../platform/lang/locationGrant.ts';
 import type { InboundSupply } from '../domain/promiseDate.ts';
 import { INVENTORY_PRODUCER } from './inventoryOutbox.ts';
 import { inboundSupply, summarizeStockLevel, type PositionState, type StockLevelBuckets } from '../domain/stockLevelSummary.ts';
+import type { SourceReports } from '../domain/stockProvenance.ts';
 
 export type { DeadLetter, Item, Location, Subinventory };
-
-/** The source and time of a bucket's last change. */
-export interface BucketStamp {
-  readonly source: string;
-  readonly at: string;
-}
 
 /** What can be promised at one item x location, and when more arrives (see LocationAvailability in schema.graphql). */
 export interface PromiseFigures {
@@ -25,6 +20,8 @@ export interface PromiseFigures {
   readonly inboundSupply: readonly InboundSupply[];
   /** When the WMS last changed any of its positions; null if never. */
   readonly wmsReportedAt: Date | null;
+  /** The sources its figures rest on, each with its last report here. */
+  readonly sourceReports: SourceReports;
 }
 
 /** The promise figures of some SKUs, all from one snapshot. */
@@ -44,16 +41,25 @@ export interface StockLevelFigures extends StockLevelBuckets {
   readonly readAt: Date;
 }
 
-/** A stock level with when anything last changed it, and who changed each bucket. */
+/** A position of a stock level, with who changed each of its buckets. */
+export interface StockPositionRecord extends PositionState {
+  /** Per bucket, its last change as JSON text (BucketStamps): parsed only when asked for. */
+  readonly bucketChangesJson: string;
+}
+
+/** A stock level with when anything last changed it, who changed each bucket, and the sources it rests on. */
 export interface StockLevelRecord extends StockLevelFigures {
   /** Whether its safety stock was set for it, rather than its configured default. */
   readonly safetyStockExplicit: boolean;
+  readonly positions: readonly StockPositionRecord[];
   /** When the newest change to any of its positions or settings was recorded. */
   readonly asOf: Date;
   /** When the ERP last changed any of its positions; null if never. */
   readonly erpReportedAt: Date | null;
-  /** Per bucket, its last change as JSON text (`Record<string, BucketStamp>`): parsed only when asked for. */
+  /** Per bucket, its last change as JSON text (BucketStamps): parsed only when asked for. */
   readonly bucketChangesJson: string;
+  /** The sources its figures rest on, each with its last report here. */
+  readonly sourceReports: SourceReports;
 }
 
 /**
@@ -66,6 +72,7 @@ export interface StockLevelRecord extends StockLevelFigures {
 type PositionRow = [
   sku: string, locationId: string, safetyStock: number, readAt: number, safetyStockExplicit: boolean | null,
   bucketChanges: string | null, levelUpdatedAt: number | null, erpUpdatedAt: number | null, updatedAt: number | null,
+  sourceReports: string | null, positionBucketChanges: string | null,
   subinventory: string | null, lot: string, nettable: boolean, lotExpiresAt: number | null,
   onHandWms: number, onHandErp: number, allocated: number, reserved: number,
   inboundInTransit: number, inboundExpectedAt: number | null, qualityHold: number, wmsUpdatedAt: number | null,
@@ -79,15 +86,15 @@ type PromiseRow = [sku: string, readAt: number, locationIdsJson: string, levelsJ
 
 /**
  * One level: its stored figures (the promise_figures_json column) while they hold; otherwise
- * its safety stock and its positions (the columns of a PositionRow from `subinventory` on; null
- * when it has none) to sum instead.
+ * its safety stock, its source reports and its positions (the columns of a PositionRow from
+ * `subinventory` on; null when it has none) to sum instead.
  */
 type PromiseFiguresJson =
   | [available: number, inboundInTransit: number, inboundExpectedAt: number | null, wmsReportedAt: number | null,
-     inboundSupply: { quantity: number; expectedAt: string }[] | null]
-  | { safetyStock: number; positions: PositionColumns[] | null };
+     inboundSupply: { quantity: number; expectedAt: string }[] | null, sourceReports: SourceReports]
+  | { safetyStock: number; sourceReports: SourceReports; positions: PositionColumns[] | null };
 type PositionColumns = PositionRow extends [...LevelColumns, ...infer Rest] ? Rest : never;
-type LevelColumns = [string, string, number, number, boolean | null, string | null, number | null, number | null, number | null];
+type LevelColumns = [string, string, number, number, boolean | null, string | null, number | null, number | null, number | null, string | null, string | null];
 
 // The columns of a PositionRow from `subinventory` on, and the joins they need.
 const POSITION_COLUMNS = `p.subinventory, p.lot, s.nettable, date_part('epoch', lot.expires_at),
@@ -226,7 +233,7 @@ export class InventoryRepository {
     const rows = await this.db.queryTuples<PromiseRow>(
       `SELECT level.sku, ${READ_AT}, json_agg(level.location_id)::text,
               '[' || string_agg(CASE WHEN level.figures_valid_until > statement_timestamp() THEN level.promise_figures_json
-                ELSE json_build_object('safetyStock', level.safety_stock, 'positions', (
+                ELSE json_build_object('safetyStock', level.safety_stock, 'sourceReports', level.source_reports, 'positions', (
                   SELECT json_agg(json_build_array(${POSITION_COLUMNS}))
                     FROM stock_position p
                     ${POSITION_DETAILS}
@@ -260,7 +267,7 @@ export class InventoryRepository {
     const rows = await this.db.queryTuples<PositionRow>(
       `SELECT level.sku, level.location_id, level.safety_stock, ${READ_AT}, level.safety_stock_explicit,
               level.bucket_changes::text, date_part('epoch', level.updated_at), date_part('epoch', p.erp_updated_at), date_part('epoch', p.updated_at),
-              ${POSITION_COLUMNS}
+              level.source_reports::text, p.bucket_changes::text, ${POSITION_COLUMNS}
          FROM stock_level level
          LEFT JOIN stock_position p ON p.sku = level.sku AND p.location_id = level.location_id AND p.sku = ANY($1::text[])
          ${POSITION_DETAILS}
@@ -304,7 +311,7 @@ function toStockFigures(rows: readonly PositionRow[], readAt: Date): StockLevelF
   const positions: PositionState[] = [];
   let wmsSeconds: number | null = null;
   for (const row of rows) {
-    const [, , , , , , , , , subinventory, lot, nettable, lotExpiresAt, onHandWms, onHandErp, allocated, reserved,
+    const [, , , , , , , , , , , subinventory, lot, nettable, lotExpiresAt, onHandWms, onHandErp, allocated, reserved,
       inboundInTransit, inboundExpectedAt, qualityHold, wmsUpdatedAt] = row;
     if (subinventory === null) continue;
     positions.push({
@@ -327,20 +334,21 @@ function inLocationOrder(levels: PromiseFigures[]): PromiseFigures[] {
 
 function toPromiseFigures(sku: string, locationId: string, level: PromiseFiguresJson, readAt: Date): PromiseFigures {
   if (Array.isArray(level)) {
-    const [available, inboundInTransit, inboundExpectedAt, wmsReportedAt, supply] = level;
+    const [available, inboundInTransit, inboundExpectedAt, wmsReportedAt, supply, sourceReports] = level;
     return {
       sku, locationId, available, inboundInTransit, inboundExpectedAt: optionalInstant(inboundExpectedAt),
       inboundSupply: supply?.map(({ quantity, expectedAt }) => ({ quantity, expectedAt: new Date(expectedAt) })) ?? [],
       wmsReportedAt: optionalInstant(wmsReportedAt),
+      sourceReports,
     };
   }
-  const { safetyStock, positions } = level;
-  const levelColumns: LevelColumns = [sku, locationId, safetyStock, readAt.getTime() / 1_000, null, null, null, null, null];
+  const { safetyStock, sourceReports, positions } = level;
+  const levelColumns: LevelColumns = [sku, locationId, safetyStock, readAt.getTime() / 1_000, null, null, null, null, null, null, null];
   const rows = positions?.map((position): PositionRow => [...levelColumns, ...position]) ?? [[...levelColumns, ...NO_POSITION]];
   const summed = toStockFigures(rows, readAt);
   return {
     sku, locationId, available: summed.available, inboundInTransit: summed.inboundInTransit, inboundExpectedAt: summed.inboundExpectedAt,
-    inboundSupply: inboundSupply(summed.positions), wmsReportedAt: summed.wmsReportedAt,
+    inboundSupply: inboundSupply(summed.positions), wmsReportedAt: summed.wmsReportedAt, sourceReports,
   };
 }
 
@@ -348,17 +356,26 @@ function toPromiseFigures(sku: string, locationId: string, level: PromiseFigures
 const NO_POSITION: PositionColumns = [null, '', false, null, 0, 0, 0, 0, 0, null, 0, null];
 
 function toStockLevelRecord(rows: readonly PositionRow[], readAt: Date): StockLevelRecord {
-  const [[, , , , safetyStockExplicit, bucketChanges, levelUpdatedAt]] = rows as [PositionRow];
+  const [[, , , , safetyStockExplicit, bucketChanges, levelUpdatedAt, , , sourceReports]] = rows as [PositionRow];
   let asOfSeconds = levelUpdatedAt!;
   let erpSeconds: number | null = null;
-  for (const [, , , , , , , erpUpdatedAt, updatedAt, subinventory] of rows) {
+  const positionStamps: string[] = [];
+  for (const [, , , , , , , erpUpdatedAt, updatedAt, , positionBucketChanges, subinventory] of rows) {
     if (subinventory === null) continue;
     asOfSeconds = Math.max(asOfSeconds, updatedAt!);
     erpSeconds = latest(erpSeconds, erpUpdatedAt);
+    positionStamps.push(positionBucketChanges!);
   }
+  const figures = toStockFigures(rows, readAt);
   return {
-    ...toStockFigures(rows, readAt), safetyStockExplicit: safetyStockExplicit!, asOf: instant(asOfSeconds), erpReportedAt: optionalInstant(erpSeconds),
+    ...figures,
+    // toStockFigures keeps the rows' order, leaving out the same lone row without a position.
+    positions: figures.positions.map((position, i) => ({ ...position, bucketChangesJson: positionStamps[i]! })),
+    safetyStockExplicit: safetyStockExplicit!,
+    asOf: instant(asOfSeconds),
+    erpReportedAt: optionalInstant(erpSeconds),
     bucketChangesJson: bucketChanges!,
+    sourceReports: JSON.parse(sourceReports!) as SourceReports,
   };
 }
 

@@ -2,11 +2,12 @@ import type { INVENTORY_TRANSACTION_KINDS, STOCK_CHANGE_CAUSE_TYPES } from '../.
 import { Prisma } from '../../../platform/database/generated/client.ts';
 import { recordset } from '../../../platform/database/recordset.ts';
 import { outboxInsert, type OutboxRecord } from '../../../platform/events/outbox.ts';
-import { applyBucketEffects, positionKey, type LedgerBucket, type LedgerEffect, type OnHandChange } from '../domain/applyBucketEffects.ts';
+import { applyBucketEffects, positionKey, type LedgerEffect, type OnHandChange } from '../domain/applyBucketEffects.ts';
 import type { InboundSupply } from '../domain/promiseDate.ts';
 import { isWithinStockRange, QUANTITY_OUT_OF_RANGE, STOCK_RANGE_DESCRIPTION } from '../domain/quantityRange.ts';
 import { figureBeyondStockRange, inboundSupply, nextLotExpiry, summarizeStockLevel, type PositionState, type StockLevelBuckets } from '../domain/stockLevelSummary.ts';
-import { INVENTORY_PRODUCER, stockChangeRecord, transactionRecord } from './inventoryOutbox.ts';
+import { changedPositionBuckets, recordSourceReport, stampBuckets, type BucketStamps, type SourceReports } from '../domain/stockProvenance.ts';
+import { INVENTORY_PRODUCER, stockChangeRecord, transactionRecord, type StockChangeCause } from './inventoryOutbox.ts';
 import { defaultSafetyStockOf } from './safetyStockStore.ts';
 
 /** What made a stock level change; travels with its stock-change event. */
@@ -42,8 +43,12 @@ export interface TransactionDescription {
 export interface StockChange {
   readonly sku: string;
   readonly locationId: string;
-  readonly cause: { readonly type: StockChangeCauseType; readonly id: string };
-  /** Who reported the change; stamped, with the time, on every bucket it changes. */
+  readonly cause: StockChangeCause;
+  /**
+   * Who reported the change; stamped, with the time, on every bucket it changes (of the level and
+   * of each position), and recorded among the level's source reports unless it changes ERP on
+   * hand alone.
+   */
   readonly source: string;
   readonly effects: readonly LedgerEffect[];
   /**
@@ -102,7 +107,8 @@ interface LevelRow {
   safetyStock: number;
   safetyStockExplicit: boolean;
   sequence: bigint;
-  bucketChanges: Record<string, { source: string; at: string }>;
+  bucketChanges: BucketStamps;
+  sourceReports: SourceReports;
   lastSnapshotSource: string | null;
   lastSnapshotSequence: bigint | null;
   /** When the WMS last changed any of its positions, as read under the lock. */
@@ -117,6 +123,7 @@ interface PositionRow extends PositionState {
   wmsUpdatedAt: Date | null;
   lastCountSource: string | null;
   lastCountSequence: bigint | null;
+  bucketChanges: BucketStamps;
 }
 
 interface SubinventoryRow {
@@ -189,6 +196,8 @@ export class StockLedger {
     private readonly positionsByKey: Map<string, ReadonlyMap<string, PositionState>>,
     /** Per level, the last cycle count of each counted position, by positionKey. */
     private readonly countsByKey: Map<string, ReadonlyMap<string, Count>>,
+    /** Per level, who last changed each bucket of each position, by positionKey. */
+    private readonly stampsByKey: Map<string, ReadonlyMap<string, BucketStamps>>,
     private readonly nettableBySubinventory: ReadonlyMap<string, boolean>,
     private readonly lotsBySku: ReadonlyMap<string, ReadonlyMap<string, Date | null>>,
     private readonly unitOfMeasureBySku: ReadonlyMap<string, string>,
@@ -224,17 +233,17 @@ export class StockLedger {
              NULL::text AS "unitOfMeasure", p.on_hand_wms AS "onHandWms", p.on_hand_erp AS "onHandErp", p.allocated, p.reserved,
              p.inbound_in_transit AS "inboundInTransit", p.inbound_expected_at AS "inboundExpectedAt",
              p.quality_hold AS "qualityHold", p.wms_updated_at AS "wmsUpdatedAt",
-             p.last_count_source AS "lastCountSource", p.last_count_sequence AS "lastCountSequence"
+             p.last_count_source AS "lastCountSource", p.last_count_sequence AS "lastCountSequence", p.bucket_changes AS "bucketChanges"
         FROM unnest(${keys.map((key) => key.sku)}::text[], ${keys.map((key) => key.locationId)}::text[]) AS k(sku, location_id)
         JOIN stock_position p USING (sku, location_id)
       UNION ALL
-      SELECT NULL, location_id, code, NULL, nettable, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+      SELECT NULL, location_id, code, NULL, nettable, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
         FROM subinventory WHERE location_id = ANY(${[...new Set(keys.map((key) => key.locationId))]}::text[])
       UNION ALL
-      SELECT sku, NULL, NULL, lot, NULL, expires_at, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+      SELECT sku, NULL, NULL, lot, NULL, expires_at, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
         FROM lot WHERE sku = ANY(${skus}::text[])
       UNION ALL
-      SELECT sku, NULL, NULL, NULL, NULL, NULL, unit_of_measure, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+      SELECT sku, NULL, NULL, NULL, NULL, NULL, unit_of_measure, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
         FROM item WHERE sku = ANY(${skus}::text[])`;
 
     const nettableBySubinventory = new Map<string, boolean>();
@@ -251,15 +260,18 @@ export class StockLedger {
     const levelByKey = new Map<string, LevelRow>(levels.map((level) => [keyOf(level.sku, level.locationId), { ...level, wmsReportedAt: null }]));
     const positionsByKey = new Map<string, Map<string, PositionState>>();
     const countsByKey = new Map<string, Map<string, Count>>();
+    const stampsByKey = new Map<string, Map<string, BucketStamps>>();
     for (const row of rows) {
       if (row.sku === null || row.locationId === null) continue;
-      const { sku, locationId, wmsUpdatedAt, lastCountSource, lastCountSequence, unitOfMeasure: _unitOfMeasure, ...position } = row as PositionRow;
+      const { sku, locationId, wmsUpdatedAt, lastCountSource, lastCountSequence, bucketChanges, unitOfMeasure: _unitOfMeasure, ...position } = row as PositionRow;
       const key = keyOf(sku, locationId);
       if (!positionsByKey.has(key)) positionsByKey.set(key, new Map());
+      if (!stampsByKey.has(key)) stampsByKey.set(key, new Map());
       // Every position's subinventory exists (a foreign key), so the lookup finds it.
       position.nettable = nettableBySubinventory.get(`${locationId}\u0000${position.subinventory}`)!;
       position.lotExpiresAt = lotsBySku.get(sku)?.get(position.lot) ?? null;
       positionsByKey.get(key)!.set(positionKey(position.subinventory, position.lot), position);
+      stampsByKey.get(key)!.set(positionKey(position.subinventory, position.lot), bucketChanges);
       if (lastCountSource !== null && lastCountSequence !== null) {
         if (!countsByKey.has(key)) countsByKey.set(key, new Map());
         countsByKey.get(key)!.set(positionKey(position.subinventory, position.lot), { source: lastCountSource, sequence: lastCountSequence });
@@ -267,7 +279,7 @@ export class StockLedger {
       const level = levelByKey.get(key)!;
       if (wmsUpdatedAt && (!level.wmsReportedAt || wmsUpdatedAt > level.wmsReportedAt)) level.wmsReportedAt = wmsUpdatedAt;
     }
-    const ledger = new StockLedger(tx, now, levelByKey, positionsByKey, countsByKey, nettableBySubinventory, lotsBySku, unitOfMeasureBySku);
+    const ledger = new StockLedger(tx, now, levelByKey, positionsByKey, countsByKey, stampsByKey, nettableBySubinventory, lotsBySku, unitOfMeasureBySku);
     // Levels created here get their figures (none in stock) even if no change touches them.
     for (const { sku, locationId } of created) ledger.resummedKeys.add(keyOf(sku, locationId));
     return ledger;
@@ -333,9 +345,11 @@ export class StockLedger {
     if (beyondRange) {
       return { status: 'REJECTED', code: QUANTITY_OUT_OF_RANGE, reason: `${beyondRange} of ${change.sku} at ${change.locationId} would be ${after[beyondRange]}, ${STOCK_RANGE_DESCRIPTION}` };
     }
+    this.stampsByKey.set(key, stampPositions(this.stampsByKey.get(key), positions, result.positions, change.source, this.now));
     this.positionsByKey.set(key, result.positions);
     level.sequence += 1n;
     level.bucketChanges = stampBuckets(level.bucketChanges, result.changedBuckets, change.source, this.now);
+    level.sourceReports = recordSourceReport(level.sourceReports, result.changedBuckets, change.source, this.now);
     if (order?.counts === 'level') {
       level.lastSnapshotSource = change.source;
       level.lastSnapshotSequence = BigInt(order.sequence);
@@ -347,7 +361,7 @@ export class StockLedger {
       this.countsByKey.set(key, counted);
     }
     this.touchedKeys.add(key);
-    this.outbox.push(stockChangeRecord({ sku: change.sku, locationId: change.locationId, sequence: Number(level.sequence), cause: change.cause, before, after }, this.now));
+    this.outbox.push(stockChangeRecord({ sku: change.sku, locationId: change.locationId, sequence: Number(level.sequence), cause: change.cause, source: change.source, before, after }, this.now));
     this.recordTransaction(change, result.onHandChanges);
     return { status: 'APPLIED', sequence: Number(level.sequence), before, after };
   }
@@ -377,7 +391,7 @@ export class StockLedger {
     level.bucketChanges = stampBuckets(level.bucketChanges, ['safetyStock'], change.source, this.now);
     this.touchedKeys.add(key);
     const after = this.level(sku, locationId);
-    this.outbox.push(stockChangeRecord({ sku, locationId, sequence: Number(level.sequence), cause: change.cause, before, after }, this.now));
+    this.outbox.push(stockChangeRecord({ sku, locationId, sequence: Number(level.sequence), cause: change.cause, source: change.source, before, after }, this.now));
     return { status: 'APPLIED', sequence: Number(level.sequence), before, after };
   }
 
@@ -401,7 +415,8 @@ export class StockLedger {
     }
     const keys = new Set(changes.map((change) => keyOf(change.sku, change.locationId)));
     const saved = [...keys].map((key) => ({
-      key, positions: this.positionsByKey.get(key), counts: this.countsByKey.get(key), level: { ...this.levelByKey.get(key)! }, touched: this.touchedKeys.has(key),
+      key, positions: this.positionsByKey.get(key), counts: this.countsByKey.get(key), stamps: this.stampsByKey.get(key),
+      level: { ...this.levelByKey.get(key)! }, touched: this.touchedKeys.has(key),
     }));
     const outboxLength = this.outbox.length;
     const outcomes: Exclude<ChangeOutcome, RejectedChange>[] = [];
@@ -411,11 +426,13 @@ export class StockLedger {
         outcomes.push(outcome);
         continue;
       }
-      for (const { key, positions, counts, level, touched } of saved) {
+      for (const { key, positions, counts, stamps, level, touched } of saved) {
         if (positions) this.positionsByKey.set(key, positions);
         else this.positionsByKey.delete(key);
         if (counts) this.countsByKey.set(key, counts);
         else this.countsByKey.delete(key);
+        if (stamps) this.stampsByKey.set(key, stamps);
+        else this.stampsByKey.delete(key);
         Object.assign(this.levelByKey.get(key)!, level);
         if (!touched) this.touchedKeys.delete(key);
       }
@@ -438,7 +455,10 @@ export class StockLedger {
     const positions = upsertPositions([...this.touchedKeys].flatMap((key) => {
       const [sku, locationId] = key.split('\u0000') as [string, string];
       const counts = this.countsByKey.get(key);
-      return [...this.positions(sku, locationId)].map(([key, position]) => ({ sku, locationId, ...position, lastCount: counts?.get(key) ?? null }));
+      const stamps = this.stampsByKey.get(key);
+      return [...this.positions(sku, locationId)].map(([key, position]) => ({
+        sku, locationId, ...position, lastCount: counts?.get(key) ?? null, bucketChanges: stamps?.get(key) ?? {},
+      }));
     }), now);
     const levels = updateLevels([...new Set([...this.touchedKeys, ...this.resummedKeys])].map((key) => {
       const level = this.levelByKey.get(key)!;
@@ -491,7 +511,7 @@ function lockLevels(tx: Prisma.TransactionClient, keys: readonly StockLevelKey[]
   return tx.$queryRaw<Omit<LevelRow, 'wmsReportedAt'>[]>`
     SELECT level.sku, level.location_id AS "locationId", level.safety_stock AS "safetyStock",
            level.safety_stock_explicit AS "safetyStockExplicit", level.sequence,
-           level.bucket_changes AS "bucketChanges", level.last_snapshot_source AS "lastSnapshotSource",
+           level.bucket_changes AS "bucketChanges", level.source_reports AS "sourceReports", level.last_snapshot_source AS "lastSnapshotSource",
            level.last_snapshot_sequence AS "lastSnapshotSequence"
       FROM unnest(${keys.map((key) => key.sku)}::text[], ${keys.map((key) => key.locationId)}::text[]) AS k(sku, location_id)
       JOIN stock_level level USING (sku, location_id)
@@ -518,24 +538,35 @@ function blankPosition(subinventory: string, lot: string, nettable: boolean, lot
   };
 }
 
-function stampBuckets(stamps: LevelRow['bucketChanges'], buckets: Iterable<LedgerBucket | 'safetyStock'>, source: string, now: Date) {
-  const next = { ...stamps };
-  for (const bucket of buckets) next[bucket] = { source, at: now.toISOString() };
+/** A level's position stamps after a change took its positions from `before` to `after`: each bucket it moved is stamped `source` at `now`. */
+function stampPositions(
+  stamps: ReadonlyMap<string, BucketStamps> | undefined,
+  before: ReadonlyMap<string, PositionState>,
+  after: ReadonlyMap<string, PositionState>,
+  source: string,
+  now: Date,
+): ReadonlyMap<string, BucketStamps> {
+  const next = new Map(stamps);
+  for (const [key, position] of after) {
+    const changed = changedPositionBuckets(before.get(key), position);
+    if (changed.length) next.set(key, stampBuckets(next.get(key) ?? {}, changed, source, now));
+  }
   return next;
 }
 
-// Each position records when the WMS and when the ERP last changed it, for staleness.
-function upsertPositions(rows: (PositionState & { sku: string; locationId: string; lastCount: Count | null })[], now: Date): Prisma.Sql {
+// Each position records when the WMS and when the ERP last changed it (a level's report times), and who last changed each bucket.
+function upsertPositions(rows: (PositionState & { sku: string; locationId: string; lastCount: Count | null; bucketChanges: BucketStamps })[], now: Date): Prisma.Sql {
   const values = rows.map((row) => ({
     sku: row.sku, location_id: row.locationId, subinventory: row.subinventory, lot: row.lot,
     on_hand_wms: row.onHandWms, on_hand_erp: row.onHandErp, allocated: row.allocated, reserved: row.reserved,
     inbound_in_transit: row.inboundInTransit, inbound_expected_at: row.inboundExpectedAt, quality_hold: row.qualityHold,
     last_count_source: row.lastCount?.source ?? null, last_count_sequence: row.lastCount?.sequence.toString() ?? null,
+    bucket_changes: row.bucketChanges,
   }));
   return Prisma.sql`
     INSERT INTO stock_position AS p (sku, location_id, subinventory, lot, on_hand_wms, on_hand_erp, allocated, reserved,
                                 inbound_in_transit, inbound_expected_at, quality_hold, last_count_source, last_count_sequence,
-                                updated_at, wms_updated_at, erp_updated_at)
+                                bucket_changes, updated_at, wms_updated_at, erp_updated_at)
     SELECT v.*, ${now.toISOString()}::timestamptz,
            CASE WHEN (v.on_hand_wms, v.allocated, v.inbound_in_transit, v.quality_hold) <> (0, 0, 0, 0)
                 THEN ${now.toISOString()}::timestamptz END,
@@ -543,24 +574,24 @@ function upsertPositions(rows: (PositionState & { sku: string; locationId: strin
       FROM ${recordset(values, 'v', {
         sku: 'text', location_id: 'text', subinventory: 'text', lot: 'text', on_hand_wms: 'int', on_hand_erp: 'int',
         allocated: 'int', reserved: 'int', inbound_in_transit: 'int', inbound_expected_at: 'timestamptz', quality_hold: 'int',
-        last_count_source: 'text', last_count_sequence: 'bigint',
+        last_count_source: 'text', last_count_sequence: 'bigint', bucket_changes: 'jsonb',
       })}
     ON CONFLICT (sku, location_id, subinventory, lot) DO UPDATE SET
       on_hand_wms = EXCLUDED.on_hand_wms, on_hand_erp = EXCLUDED.on_hand_erp, allocated = EXCLUDED.allocated,
       reserved = EXCLUDED.reserved, inbound_in_transit = EXCLUDED.inbound_in_transit,
       inbound_expected_at = EXCLUDED.inbound_expected_at, quality_hold = EXCLUDED.quality_hold,
       last_count_source = EXCLUDED.last_count_source,
-      last_count_sequence = EXCLUDED.last_count_sequence, updated_at = EXCLUDED.updated_at,
+      last_count_sequence = EXCLUDED.last_count_sequence, bucket_changes = EXCLUDED.bucket_changes, updated_at = EXCLUDED.updated_at,
       wms_updated_at = CASE WHEN (p.on_hand_wms, p.allocated, p.inbound_in_transit, p.quality_hold)
                                  IS DISTINCT FROM (EXCLUDED.on_hand_wms, EXCLUDED.allocated, EXCLUDED.inbound_in_transit,
                                                    EXCLUDED.quality_hold)
                             THEN EXCLUDED.updated_at ELSE p.wms_updated_at END,
       erp_updated_at = CASE WHEN p.on_hand_erp IS DISTINCT FROM EXCLUDED.on_hand_erp THEN EXCLUDED.updated_at ELSE p.erp_updated_at END
     WHERE (p.on_hand_wms, p.on_hand_erp, p.allocated, p.reserved, p.inbound_in_transit, p.inbound_expected_at, p.quality_hold,
-           p.last_count_source, p.last_count_sequence)
+           p.last_count_source, p.last_count_sequence, p.bucket_changes)
           IS DISTINCT FROM (EXCLUDED.on_hand_wms, EXCLUDED.on_hand_erp, EXCLUDED.allocated, EXCLUDED.reserved,
                             EXCLUDED.inbound_in_transit, EXCLUDED.inbound_expected_at, EXCLUDED.quality_hold,
-                            EXCLUDED.last_count_source, EXCLUDED.last_count_sequence)
+                            EXCLUDED.last_count_source, EXCLUDED.last_count_sequence, EXCLUDED.bucket_changes)
     RETURNING p.sku, p.location_id, p.wms_updated_at`;
 }
 
@@ -577,7 +608,7 @@ interface LevelWrite extends LevelRow {
 // positions' upsert stamped (position_reports, in the same statement: it sees no other row).
 function updateLevels(levels: LevelWrite[], now: Date): Prisma.Sql {
   const values = levels.map((level) => ({
-    sku: level.sku, location_id: level.locationId, sequence: level.sequence.toString(), bucket_changes: level.bucketChanges,
+    sku: level.sku, location_id: level.locationId, sequence: level.sequence.toString(), bucket_changes: level.bucketChanges, source_reports: level.sourceReports,
     safety_stock: level.safetyStock, safety_stock_explicit: level.safetyStockExplicit,
     last_snapshot_source: level.lastSnapshotSource, last_snapshot_sequence: level.lastSnapshotSequence?.toString() ?? null, changed: level.changed,
     available: level.figures.available, inbound_in_transit: level.figures.inboundInTransit, inbound_expected_at: level.figures.inboundExpectedAt,
@@ -586,7 +617,7 @@ function updateLevels(levels: LevelWrite[], now: Date): Prisma.Sql {
   }));
   return Prisma.sql`
     UPDATE stock_level AS level
-       SET sequence = changed.sequence, bucket_changes = changed.bucket_changes,
+       SET sequence = changed.sequence, bucket_changes = changed.bucket_changes, source_reports = changed.source_reports,
            safety_stock = changed.safety_stock, safety_stock_explicit = changed.safety_stock_explicit,
            last_snapshot_source = changed.last_snapshot_source, last_snapshot_sequence = changed.last_snapshot_sequence,
            updated_at = CASE WHEN changed.changed THEN ${now.toISOString()}::timestamptz ELSE level.updated_at END,
@@ -595,7 +626,7 @@ function updateLevels(levels: LevelWrite[], now: Date): Prisma.Sql {
            wms_reported_at = GREATEST(changed.wms_reported_at, reported.wms_updated_at),
            figures_valid_until = changed.figures_valid_until
       FROM ${recordset(values, 'changed', {
-        sku: 'text', location_id: 'text', sequence: 'bigint', bucket_changes: 'jsonb', safety_stock: 'int', safety_stock_explicit: 'boolean',
+        sku: 'text', location_id: 'text', sequence: 'bigint', bucket_changes: 'jsonb', source_reports: 'jsonb', safety_stock: 'int', safety_stock_explicit: 'boolean',
         last_snapshot_source: 'text', last_snapshot_sequence: 'bigint',
         changed: 'boolean', available: 'int', inbound_in_transit: 'int', inbound_expected_at: 'timestamptz', inbound_supply: 'jsonb',
         wms_reported_at: 'timestamptz', figures_valid_until: 'timestamptz',

@@ -3,9 +3,6 @@ import { isUniqueViolation } from '../../../platform/database/postgresErrors.ts'
 import type { Prisma } from '../../../platform/database/generated/client.ts';
 import type { StockChange, StockLedger } from '../data/stockLedger.ts';
 
-/** Who stamps the buckets that Stockgraph itself changes (reservations, transfers, orders' stock). */
-export const STOCKGRAPH_SOURCE = 'stockgraph';
-
 /** What a unit of work in a stock transaction answers, and whether it changed stock or recorded another event (so that it is published at once). */
 export interface StockWork<Result> {
   readonly result: Result;

@@ -21,8 +21,9 @@ import { planInspection } from '../domain/orders/returnInspection.ts';
 import type { ChannelAllocationRules } from '../domain/reservations/allocateReservation.ts';
 import { reservationLineEffects } from '../domain/reservations/reservationEffects.ts';
 import { DAMAGED_SUBINVENTORY } from '../domain/stockLevelSummary.ts';
+import { STOCKGRAPH_SOURCE } from '../domain/stockProvenance.ts';
 import { allocateFromLedger, candidateLevels, type ChannelAllocationLine } from './channelAllocation.ts';
-import { applyOrFail, runStockTransaction, STOCKGRAPH_SOURCE, type StockWork } from './ledgerTransactions.ts';
+import { applyOrFail, runStockTransaction, type StockWork } from './ledgerTransactions.ts';
 
 export type ReleaseResult = ReleaseResponse['results'][number];
 

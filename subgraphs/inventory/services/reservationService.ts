@@ -19,9 +19,10 @@ import { reservationLineEffects, type ReservationStockAction } from '../domain/r
 import { reservationTransition, type ReservationAction } from '../domain/reservations/reservationLifecycle.ts';
 import { planLotExpiry } from '../domain/reservations/reservationLots.ts';
 import { validateReservationRequest, type ReservationRequest } from '../domain/reservations/reservationRequest.ts';
+import { STOCKGRAPH_SOURCE } from '../domain/stockProvenance.ts';
 import { InventoryError, InventoryErrorCode } from '../errors.ts';
 import { allocateFromLedger, candidateLevels } from './channelAllocation.ts';
-import { applyOrFail, runStockTransaction, STOCKGRAPH_SOURCE } from './ledgerTransactions.ts';
+import { applyOrFail, runStockTransaction } from './ledgerTransactions.ts';
 
 export type { ReservationRecord };
 

@@ -9,7 +9,8 @@ import { StockLedger, type StockChange } from '../data/stockLedger.ts';
 import type { SafetyStockDefaultRule } from '../domain/safetyStock/safetyStockDefaults.ts';
 import { validateSafetyStockLines, type SafetyStockLine } from '../domain/safetyStock/safetyStockRequest.ts';
 import { InventoryError, InventoryErrorCode } from '../errors.ts';
-import { runStockTransaction, STOCKGRAPH_SOURCE } from './ledgerTransactions.ts';
+import { STOCKGRAPH_SOURCE } from '../domain/stockProvenance.ts';
+import { runStockTransaction } from './ledgerTransactions.ts';
 
 /** Levels the defaults pass looks at per transaction. */
 const DEFAULTS_BATCH_SIZE = 500;

@@ -12,10 +12,10 @@ import { positionKey, type LedgerEffect } from '../domain/applyBucketEffects.ts'
 import { firstExpiryFirstOut, isLotExpired } from '../domain/lotSelection.ts';
 import { QUANTITY_OUT_OF_RANGE } from '../domain/quantityRange.ts';
 import type { PositionState } from '../domain/stockLevelSummary.ts';
+import { STOCKGRAPH_SOURCE } from '../domain/stockProvenance.ts';
 import { planTransferReceipt, type ReceiptRequest } from '../domain/transfers/transferReceipt.ts';
 import { validateTransferRequest, type ItemControl, type LotQuantity, type TransferRequest } from '../domain/transfers/transferRequest.ts';
 import { InventoryError, InventoryErrorCode } from '../errors.ts';
-import { STOCKGRAPH_SOURCE } from './ledgerTransactions.ts';
 
 export type { TransferRecord };
 

@@ -465,7 +465,7 @@ function itemChanges(event: ItemEvent): StockChange[] {
 }
 
 function itemChange(event: ItemEvent, effects: StockChange['effects']): StockChange {
-  const cause = { type: 'WAREHOUSE_EVENT', id: `${event.source}:${event.eventId}` } as const;
+  const cause = { type: 'WAREHOUSE_EVENT', id: `${event.source}:${event.eventId}`, eventId: event.eventId } as const;
   return {
     sku: event.sku,
     locationId: event.locationId,
@@ -500,7 +500,7 @@ function snapshotChanges(snapshot: LocationSnapshot, current: readonly { sku: st
     set(line.sku, line.subinventory, line.lot, line.quantity);
     counted.set(line.sku, (counted.get(line.sku) ?? 0) + line.quantity);
   }
-  const cause = { type: 'WAREHOUSE_EVENT', id: `${snapshot.source}:${snapshot.eventId}` } as const;
+  const cause = { type: 'WAREHOUSE_EVENT', id: `${snapshot.source}:${snapshot.eventId}`, eventId: snapshot.eventId } as const;
   return [...effectsBySku].map(([sku, effects]) => ({
     sku,
     locationId: snapshot.locationId,
