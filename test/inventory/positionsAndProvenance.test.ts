@@ -19,7 +19,7 @@ import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
 const PARTNER = { name: 'partner', scopes: [...GRANTABLE_SCOPE_NAMES], locations: ['DC-01'], limits: OPERATOR.limits };
 const ERP_IMPORT_TOKEN = 'positions-test-erp-import-token';
 const POSITION_FIELDS = `subinventory { code nettable } lot expiresAt expired
-  onHandWms onHandErp allocated reserved inboundInTransit inboundExpectedAt qualityHold damaged bucketChanges { bucket source at }`;
+  onHandWms onHandErp allocated reserved inboundInTransit inboundExpectedAt qualityHold bucketChanges { bucket source at }`;
 const SOURCE_FIELDS = 'source lastReportedAt stale';
 const HOUR_MS = 3_600_000;
 
@@ -36,7 +36,6 @@ interface Position {
   inboundInTransit: number;
   inboundExpectedAt: string | null;
   qualityHold: number;
-  damaged: number;
   bucketChanges: ({ bucket: string } & Stamp)[];
 }
 interface Freshness { source: string; lastReportedAt: string; stale: boolean }
@@ -129,7 +128,7 @@ describe('stock positions and the provenance of every number, through the gatewa
       SELECT p.subinventory AS code, s.nettable, nullif(p.lot, '') AS lot, to_json(lot.expires_at) #>> '{}' AS "expiresAt",
              coalesce(lot.expires_at <= now(), false) AS expired, p.on_hand_wms AS "onHandWms", p.on_hand_erp AS "onHandErp", p.allocated,
              p.reserved, p.inbound_in_transit AS "inboundInTransit", to_json(p.inbound_expected_at) #>> '{}' AS "inboundExpectedAt",
-             p.quality_hold AS "qualityHold", p.damaged, p.bucket_changes AS stamps
+             p.quality_hold AS "qualityHold", p.bucket_changes AS stamps
         FROM stock_position p JOIN subinventory s ON s.location_id = p.location_id AND s.code = p.subinventory
         LEFT JOIN lot ON lot.sku = p.sku AND lot.lot = p.lot
        WHERE p.sku = 'SKU-00010' AND p.location_id = 'DC-01' ORDER BY p.subinventory, p.lot`);

@@ -159,7 +159,7 @@ describe('lots on reservations, through the gateway, on PostgreSQL and Redis', (
     assert.deepEqual(await stockLevel(replaced), { reserved: 3, allocated: 0, expired: 3, available: 2 });
     for (const [sku, id] of [[replaced, r1.id], [partly, r2.id], [whole, r3.id]] as const) {
       const last = (await recordedStockChanges(db(), sku)).at(-1)!;
-      assert.deepEqual([last.cause, last.after.reserved], [{ type: 'RESERVATION', id }, { [replaced]: 3, [partly]: 1, [whole]: 0 }[sku]]);
+      assert.deepEqual([last.cause, last.after.reserved], [{ type: 'RESERVATION', id, source: 'stockgraph', eventId: null }, { [replaced]: 3, [partly]: 1, [whole]: 0 }[sku]]);
     }
     assert.deepEqual([lotsOf(await reservation(r1.id)), (await reservation(r2.id)).quantity, (await reservation(r3.id)).status], [['NEXT:3'], 1, 'RELEASED']);
     await mutate('confirmReservation', r1.id);
