@@ -26,6 +26,7 @@ import type { GraphQLResponse } from '../support/graphql.ts';
 import { createTestDatabase, redisNamespace, type TestDatabase } from '../support/services.ts';
 import { signedIdentity, TEST_IDENTITY_SECRET } from '../support/trustedCaller.ts';
 import { IDENTITY_HEADER } from '../../platform/graphql/callerIdentity.ts';
+import { isBackgroundStatement } from '../support/statementCounting.ts';
 
 const STOCK_QUERY = 'query ($sku: ID!) { item(sku: $sku) { sku stockLevels { locationId available } } }';
 const RESERVE = `mutation ($key: String!) {
@@ -82,7 +83,7 @@ describe('the gateway edge: credentials, scopes, limits, persisted queries, safe
     await seedDemoData(database.db, { skuCount: 30 });
     infrastructure = await openInfrastructure(
       { database: { kind: 'postgres', url: database.url, poolSize: 10 }, eventBus: redis.eventBus },
-      { onQuery: (sql) => !/^(BEGIN|COMMIT|ROLLBACK)\b|pg_try_advisory_xact_lock|FROM event_outbox|consumer_cursor/.test(sql) && statements.push(sql) },
+      { onQuery: (sql) => !isBackgroundStatement(sql) && statements.push(sql) },
     );
     const { publicKey } = await signingKeys;
     const jwk = { ...(await exportJWK(publicKey)), kid: 'key-1', alg: 'RS256', use: 'sig' };

@@ -7,6 +7,7 @@ import { graphql } from '../support/graphql.ts';
 import { startInventory } from '../support/inventoryService.ts';
 import { createTestDatabase, type TestDatabase } from '../support/services.ts';
 import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
+import { isBackgroundStatement } from '../support/statementCounting.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -22,10 +23,7 @@ describe('stock levels and bulk availability', () => {
     await seedDemoData(database.db, { skuCount: 1_000 });
     infrastructure = await openInfrastructure(
       { database: { kind: 'postgres', url: database.url, poolSize: 5 }, eventBus: { kind: 'in-process' } },
-      // Not counted: the service's background work (its sweepers' first sweeps, the relay's first
-      // look at the outbox, the safety-stock defaults pass), whose transaction can end while a
-      // request is counted on a loaded machine.
-      { onQuery: (sql) => !/^(BEGIN|COMMIT|ROLLBACK)\b|pg_try_advisory_xact_lock|reservation|event_outbox|figures_valid_until IS NULL|NOT level\.safety_stock_explicit/.test(sql) && statements.push(sql) },
+      { onQuery: (sql) => !isBackgroundStatement(sql) && statements.push(sql) },
     );
     inventory = await startInventory(infrastructure, { WMS_SOURCE_SECRETS: 'acme-wms=test-secret', STALE_AFTER_SECONDS: '10800', CHANNEL_LOCATIONS: 'STORE=DC-02|DC-03', OUTBOX_POLL_INTERVAL_MS: '3600000', RESERVATION_SWEEP_INTERVAL_MS: '3600000', PROMISE_FIGURES_INTERVAL_MS: '3600000' });
   });

@@ -10,6 +10,7 @@ import { graphql } from '../support/graphql.ts';
 import { ordersApi } from '../support/orders.ts';
 import { startTestSystem, type TestSystem } from '../support/testSystem.ts';
 import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
+import { isBackgroundStatement } from '../support/statementCounting.ts';
 
 // Stock positions and where each number comes from, through the gateway over the real subgraphs,
 // on PostgreSQL and Redis. The demo data holds SKU-00001..SKU-00010 at DC-01..DC-12 (acme-wms
@@ -84,7 +85,7 @@ describe('stock positions and the provenance of every number, through the gatewa
         RESERVATION_SWEEP_INTERVAL_MS: '3600000', ORDER_RECOVERY_INTERVAL_MS: '3600000', PROMISE_FIGURES_INTERVAL_MS: '3600000',
       },
       // Not counted: the outbox relays' look at their outboxes, which runs every few hundred milliseconds.
-      onQuery: (sql) => void (!/^(BEGIN|COMMIT|ROLLBACK)\b|pg_try_advisory_xact_lock|FROM event_outbox/.test(sql) && statements.push(sql)),
+      onQuery: (sql) => void (!isBackgroundStatement(sql) && statements.push(sql)),
     });
   });
 

@@ -9,6 +9,7 @@ import { startSystem, type RunningSystem } from '../../system/startSystem.ts';
 import { graphql } from '../support/graphql.ts';
 import { createTestDatabase, redisNamespace, type TestDatabase } from '../support/services.ts';
 import { testClients } from '../support/gatewayClients.ts';
+import { isBackgroundStatement } from '../support/statementCounting.ts';
 
 describe('the federated system on PostgreSQL and Redis', () => {
   let database: TestDatabase;
@@ -29,7 +30,7 @@ describe('the federated system on PostgreSQL and Redis', () => {
       { database: { kind: 'postgres', url: database.url, poolSize: 10 }, eventBus: redis.eventBus },
       // Not counted: the outbox relays' look at their outboxes (a transaction, a lock, a read), which
       // runs every few hundred milliseconds and may fall while a request is counted.
-      { onQuery: (sql) => !/^(BEGIN|COMMIT|ROLLBACK)\b|pg_try_advisory_xact_lock|FROM event_outbox/.test(sql) && statements.push(sql) },
+      { onQuery: (sql) => !isBackgroundStatement(sql) && statements.push(sql) },
     );
     system = await startSystem({
       infrastructure,
