@@ -9,7 +9,8 @@ import type {
 } from './data/inventoryRepository.ts';
 import { InventoryError, InventoryErrorCode } from './errors.ts';
 import { earliestPromiseDate } from './domain/promiseDate.ts';
-import { isExpiredAt, lotHoldings } from './domain/stockLevelSummary.ts';
+import { isLotExpired } from './domain/lotSelection.ts';
+import { lotHoldings } from './domain/stockLevelSummary.ts';
 import { leastFreshReports, restsOnStaleSources, sourceFreshness, type BucketStamps, type SourceReports } from './domain/stockProvenance.ts';
 import type { InventoryLoaders } from './loaders.ts';
 import type { ReservationRecord, ReservationService } from './services/reservationService.ts';
@@ -174,7 +175,7 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
       subinventory: { code: position.subinventory, nettable: position.nettable },
       lot: position.lot || null,
       expiresAt: position.lotExpiresAt,
-      expired: isExpiredAt(position.lotExpiresAt, level.readAt),
+      expired: isLotExpired(position.lotExpiresAt, level.readAt),
     })),
     bucketChanges: (level: StockLevelRecord) => bucketChangesOf(level.bucketChangesJson),
   },

@@ -1,5 +1,6 @@
 import { availableToPromise } from './availableToPromise.ts';
 import type { InboundSupply } from './promiseDate.ts';
+import { isLotExpired } from './lotSelection.ts';
 import { isWithinStockRange } from './quantityRange.ts';
 
 /**
@@ -54,7 +55,7 @@ export function summarizeStockLevel(positions: Iterable<PositionState>, safetySt
   let inboundInTransit = 0, qualityHold = 0, damaged = 0;
   let inboundExpectedAt: Date | null = null;
   for (const position of positions) {
-    const isExpired = isExpiredAt(position.lotExpiresAt, now);
+    const isExpired = isLotExpired(position.lotExpiresAt, now);
     if (position.subinventory === DAMAGED_SUBINVENTORY) {
       damaged += position.onHandWms;
     } else if (position.nettable) {
@@ -79,11 +80,6 @@ export function summarizeStockLevel(positions: Iterable<PositionState>, safetySt
     onHandWms, onHandErp, onHandNonNettable, expired, allocated, reserved,
     inboundInTransit, inboundExpectedAt, qualityHold, damaged, safetyStock, available,
   };
-}
-
-/** Whether a lot expiring at `lotExpiresAt` (null: never) has expired at `now`. */
-export function isExpiredAt(lotExpiresAt: Date | null, now: Date): boolean {
-  return lotExpiresAt !== null && lotExpiresAt <= now;
 }
 
 const SUMMED_FIGURES = ['onHandWms', 'onHandErp', 'onHandNonNettable', 'allocated', 'reserved', 'inboundInTransit', 'qualityHold', 'damaged'] as const;
@@ -124,7 +120,7 @@ export function lotHoldings(positions: Iterable<PositionState>, now: Date): LotH
   const lots = new Map<string, LotHolding>();
   for (const position of positions) {
     if (!position.lot) continue;
-    const expired = isExpiredAt(position.lotExpiresAt, now);
+    const expired = isLotExpired(position.lotExpiresAt, now);
     const held = lots.get(position.lot) ?? { lot: position.lot, expiresAt: position.lotExpiresAt, expired, onHand: 0, qualityHold: 0 };
     lots.set(position.lot, { ...held, onHand: held.onHand + position.onHandWms, qualityHold: held.qualityHold + position.qualityHold });
   }
