@@ -3,7 +3,6 @@ import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/di
 import { ApolloGateway } from '@apollo/gateway';
 import { GraphQLError, Kind, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { DEFAULT_OBSERVABILITY, type ObservabilitySettings } from '../platform/config/observabilityConfig.ts';
-import type { SubgraphName } from '../platform/config/services.ts';
 import type { EventBus } from '../platform/events/eventBus.ts';
 import { apolloServerDefaults, serveApollo } from '../platform/graphql/apolloService.ts';
 import { IDENTITY_HEADER, identitySigner, newCorrelationId } from '../platform/graphql/callerIdentity.ts';
@@ -24,6 +23,7 @@ import { GATEWAY_PRINCIPAL, type Principal } from './edge/principal.ts';
 import { edgeAdmission, rateLimitRefusal, type GatewayContext } from './edge/requestAdmission.ts';
 import { GatewayMetrics } from './gatewayMetrics.ts';
 import { supergraphFromFile } from './supergraph/supergraphFile.ts';
+import type { SubgraphUrlOverrides, SubgraphUrls } from './supergraph/subgraphUrls.ts';
 import { SubscriptionHub } from './subscriptions/subscriptionHub.ts';
 import { serveSubscriptions } from './subscriptions/subscriptionServer.ts';
 
@@ -34,8 +34,11 @@ export interface GatewayOptions {
   readonly supergraphPath: string;
   /** How often the supergraph file is looked at for changes, in milliseconds. */
   readonly supergraphPollIntervalMs?: number;
-  /** GraphQL endpoint of each subgraph; these replace the URLs written in the supergraph. */
-  readonly subgraphUrls: Readonly<Record<SubgraphName, string>>;
+  /**
+   * URLs that replace those the supergraph gives its subgraphs, by join graph (`INVENTORY_URL`
+   * in the environment); any other subgraph is reached at its supergraph's URL.
+   */
+  readonly subgraphUrls?: SubgraphUrlOverrides;
   /** Where the events that feed subscriptions arrive. */
   readonly bus: EventBus;
   /** Who may call, with what, and how much (see openGatewayEdge). */
@@ -75,7 +78,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
   // and its source-mapped stack on every request to tell http from https, about a fifth of the
   // gateway's CPU under placeOrder load.
   const timeoutMs = options.subgraphTimeoutMs ?? 30_000;
-  const dataSources = new Map(Object.entries(options.subgraphUrls).map(([name, url]) => [name, new SubgraphDataSource(name, {
+  // By subgraph name, as the supergraph in use routes them: @apollo/gateway builds a data source
+  // for each subgraph of every supergraph it loads, and the single-fetch fast path sends its
+  // fetches through the same ones.
+  const dataSources = new Map<string, SubgraphDataSource>();
+  const dataSource = (name: string, url: string) => new SubgraphDataSource(name, {
     url,
     fetcher: (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) }),
     fetchStarted: () => metrics.fetchStarted(name),
@@ -88,18 +95,26 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
       // So that the subgraph's spans join the trace of this fetch (gateway.fetch).
       if (request.http) injectTraceHeaders(request.http.headers);
     },
-  })]));
+  });
+  let subgraphUrls: SubgraphUrls = new Map();
   const policy = new OperationPolicy();
   const cachePolicy = new CachePolicy();
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile(options.supergraphPath, logger, {
       pollIntervalMs: options.supergraphPollIntervalMs,
-      onLoad: (supergraphSdl) => {
+      subgraphUrls: options.subgraphUrls,
+      onLoad: (supergraphSdl, urls) => {
         policy.useSupergraph(supergraphSdl);
         cachePolicy.useSupergraph(supergraphSdl);
+        subgraphUrls = urls;
       },
     }),
-    buildService: ({ name }) => dataSources.get(name)!,
+    // The URL is the one supergraphFromFile routed the subgraph to.
+    buildService: ({ name, url }) => {
+      const built = dataSource(name, url!);
+      dataSources.set(name, built);
+      return built;
+    },
     logger,
   });
   const printer = new AnswerPrinter();
@@ -126,10 +141,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     admit: edgeAdmission(edge, metrics.rateLimited),
     observer,
     routes: [dashboardRoute()],
-    readinessChecks: [
-      ...Object.entries(options.subgraphUrls).map(([name, url]) => subgraphReadiness(name, url)),
-      ...(options.readinessChecks ?? []),
-    ],
+    readinessChecks: () => [...[...subgraphUrls].map(([name, url]) => subgraphReadiness(name, url)), ...(options.readinessChecks ?? [])],
   });
 
   const execute = async (request: GraphQLRequest, principal: Principal): Promise<FormattedExecutionResult> => {
