@@ -55,7 +55,7 @@ export interface GatewayConfig {
   readonly identitySecret: string | undefined;
   readonly edge: EdgeSettings;
   readonly subscriptions: SubscriptionSettings;
-  /** How long the gateway waits for a subgraph's answer to one fetch, in milliseconds. */
+  /** How long a subgraph may take to start answering a fetch, and then between the parts of its answer, in milliseconds. */
   readonly subgraphTimeoutMs: number;
   /** METRICS_TOKEN and ACCESS_LOG. */
   readonly observability: ObservabilitySettings;

@@ -6,9 +6,10 @@ import { DEFAULT_OBSERVABILITY, type ObservabilitySettings } from '../platform/c
 import type { EventBus } from '../platform/events/eventBus.ts';
 import { apolloServerDefaults, serveApollo } from '../platform/graphql/apolloService.ts';
 import { IDENTITY_HEADER, identitySigner, newCorrelationId } from '../platform/graphql/callerIdentity.ts';
-import { injectTraceHeaders } from '../platform/observability/tracing.ts';
+import { outgoingTraceHeaders } from '../platform/observability/tracing.ts';
 import { withSingleFetchFastPath } from '../platform/graphql/singleFetchGateway.ts';
-import { AnswerPrinter, SubgraphDataSource } from '../platform/graphql/unparsedAnswers.ts';
+import { SubgraphDataSource } from '../platform/graphql/subgraphDataSource.ts';
+import { AnswerPrinter } from '../platform/graphql/unparsedAnswers.ts';
 import type { ReadinessCheck, RunningService } from '../platform/http/serviceHttpServer.ts';
 import type { Logger } from '../platform/logger.ts';
 import { RequestObserver } from '../platform/observability/requestObserver.ts';
@@ -46,7 +47,7 @@ export interface GatewayOptions {
   /** Signs each caller's identity for the subgraphs (GATEWAY_IDENTITY_SECRET). */
   readonly identitySecret: string;
   readonly subscriptions: SubscriptionSettings;
-  /** How long one subgraph fetch may take before it counts as SUBGRAPH_UNAVAILABLE, in milliseconds; 30 s by default. */
+  /** How long a subgraph may take to start answering a fetch, and then between the parts of its answer, before the fetch counts as SUBGRAPH_UNAVAILABLE, in milliseconds; 30 s by default. */
   readonly subgraphTimeoutMs?: number;
   /** Checks of the gateway's own dependencies, beside the subgraphs' readiness. */
   readonly readinessChecks?: readonly ReadinessCheck[];
@@ -72,29 +73,27 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
   const metrics = new GatewayMetrics(serviceMetrics);
   const observer = new RequestObserver(serviceMetrics, options.observability ?? DEFAULT_OBSERVABILITY, logger);
   const signIdentity = identitySigner(options.identitySecret);
-  // Every fetch carries the caller's verified identity, signed: subgraphs refuse any request
-  // without one, and record who acted. Fetches go through Node's own fetch (undici, kept-alive
-  // connections): @apollo/gateway's default, make-fetch-happen over agent-base, built an Error
-  // and its source-mapped stack on every request to tell http from https, about a fifth of the
-  // gateway's CPU under placeOrder load.
   const timeoutMs = options.subgraphTimeoutMs ?? 30_000;
   // By subgraph name, as the supergraph in use routes them: @apollo/gateway builds a data source
   // for each subgraph of every supergraph it loads, and the single-fetch fast path sends its
   // fetches through the same ones.
-  const dataSources = new Map<string, SubgraphDataSource>();
-  const dataSource = (name: string, url: string) => new SubgraphDataSource(name, {
+  const dataSources = new Map<string, SubgraphDataSource<GatewayContext>>();
+  const dataSource = (name: string, url: string) => new SubgraphDataSource<GatewayContext>(name, {
     url,
-    fetcher: (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) }),
-    fetchStarted: () => metrics.fetchStarted(name),
-    willSendRequest: ({ request, context }) => {
-      const { principal, correlationId } = context as GatewayContext;
-      request.http?.headers.set(
-        IDENTITY_HEADER,
-        signIdentity({ caller: principal.name, scopes: [...principal.scopes], locations: principal.locations, correlationId }),
-      );
-      // So that the subgraph's spans join the trace of this fetch (gateway.fetch).
-      if (request.http) injectTraceHeaders(request.http.headers);
+    timeoutMs,
+    // Every fetch carries the caller's verified identity, signed: subgraphs refuse any request
+    // without one, and record who acted. And the trace context, so that the subgraph's spans join
+    // the trace of this fetch (gateway.fetch).
+    headers: ({ principal, correlationId }) => {
+      const identity = signIdentity({ caller: principal.name, scopes: [...principal.scopes], locations: principal.locations, correlationId });
+      return { ...outgoingTraceHeaders(), [IDENTITY_HEADER]: identity };
     },
+    // What a subgraph answers a query depends on the caller's scopes and locations alone: its
+    // name and the correlation id are for records. So callers who see the same share a fetch,
+    // and no caller ever gets an answer made for what another may see.
+    sharedBy: ({ principal }) => JSON.stringify([[...principal.scopes].sort(), principal.locations && [...principal.locations].sort()]),
+    fetchStarted: () => metrics.fetchStarted(name),
+    fetchShared: () => metrics.fetchShared(name),
   });
   let subgraphUrls: SubgraphUrls = new Map();
   const policy = new OperationPolicy();
@@ -112,6 +111,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     // The URL is the one supergraphFromFile routed the subgraph to.
     buildService: ({ name, url }) => {
       const built = dataSource(name, url!);
+      void dataSources.get(name)?.close();
       dataSources.set(name, built);
       return built;
     },
@@ -179,6 +179,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
       await subscriptionServer.close();
       await hub.close();
       await service.stop();
+      await Promise.all([...dataSources.values()].map((source) => source.close()));
       edge.close();
     },
   };

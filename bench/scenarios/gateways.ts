@@ -28,7 +28,7 @@ const WARM_UP_SECONDS = 3;
 const CHECKED_ANSWERS = 5;
 /** Issue 21, item 2: on each query, random and hot. */
 const TARGET = { overPlainApollo: 2, overHiveRust: 1 };
-const PEER_PORTS = { apollo: 4101, hiveJs: 4102, hiveRust: 4103 };
+const PEER_PORTS = { apollo: 4601, hiveJs: 4602, hiveRust: 4603 };
 
 const PERSISTED_ID = createHash('sha256').update(AVAILABILITY_QUERY).digest('hex');
 const PERSISTED_EXTENSIONS = { persistedQuery: { version: 1, sha256Hash: PERSISTED_ID } };
