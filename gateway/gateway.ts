@@ -108,10 +108,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
         subgraphUrls = urls;
       },
     }),
-    // The URL is the one supergraphFromFile routed the subgraph to.
+    // The URL is the one supergraphFromFile routed the subgraph to. One that a reload moves is
+    // left to requests still planned against it; its idle connections close by themselves.
     buildService: ({ name, url }) => {
       const built = dataSource(name, url!);
-      void dataSources.get(name)?.close();
       dataSources.set(name, built);
       return built;
     },
