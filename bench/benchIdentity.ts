@@ -1,5 +1,5 @@
 import { GRANTABLE_SCOPE_NAMES } from '../gateway/edge/scopes.ts';
-import { IDENTITY_HEADER, identitySigner, newCorrelationId } from '../platform/graphql/callerIdentity.ts';
+import { IDENTITY_HEADER, IDENTITY_MAX_AGE_SECONDS, identitySigner, newCorrelationId } from '../platform/graphql/callerIdentity.ts';
 
 /**
  * What a call to a subgraph presents in the Stockgraph gateway's place: the identity the gateway
@@ -11,8 +11,8 @@ export function benchIdentityHeaders(secret: string): () => Record<string, strin
   return () => ({ [IDENTITY_HEADER]: sign({ caller: 'bench', scopes: [...GRANTABLE_SCOPE_NAMES], locations: null, correlationId: newCorrelationId() }) });
 }
 
-/** How long the peer gateways present one signature: well inside the 60 s a subgraph honours it. */
-const PEER_SIGNATURE_REUSE_MS = 20_000;
+/** How long the peer gateways present one signature: well inside the time a subgraph honours it. */
+const PEER_SIGNATURE_REUSE_MS = (IDENTITY_MAX_AGE_SECONDS * 1_000) / 3;
 
 /**
  * The identity header the peer gateways of `npm run bench gateways` send with every subgraph fetch:

@@ -44,7 +44,7 @@ interface SubgraphAnswer {
  *
  * Written against the GraphQLDataSource interface rather than on RemoteGraphQLDataSource: that one
  * builds a node-fetch Request and Headers for every fetch and sends it through a WHATWG fetch,
- * whose streams, body copies and abort signals were a quarter of the gateway's CPU on a query
+ * whose streams, body copies and abort signals were the largest part of the gateway's CPU, profiled on a query
  * across three subgraphs (see BENCHMARKS.md, gateways). What it did that we need, we do: the
  * request body, a non-2xx answer as an error with its status and body, JSON parsing.
  *
