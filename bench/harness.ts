@@ -5,6 +5,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { readFileSync, writeFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import pg from 'pg';
 import { connectDatabase, type Database } from '../platform/database/database.ts';
 import { applyMigrations } from '../platform/database/migrator.ts';
 import { deleteKeysUnder } from '../platform/redis.ts';
-import { DEFAULT_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '../platform/config/services.ts';
+import { DEFAULT_PORTS, SUBGRAPH_NAMES, variablePrefix, type SubgraphName } from '../platform/config/services.ts';
 import { newApiKey, writeClientsFile, type ClientEntry } from '../gateway/clients/clientsFile.ts';
 import type { PersistedOperation } from '../gateway/edge/persistedQueryManifest.ts';
 import { GRANTABLE_SCOPE_NAMES } from '../gateway/edge/scopes.ts';
@@ -22,7 +23,11 @@ import { benchIdentityHeaders } from './benchIdentity.ts';
 
 export const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const BENCH_DATABASE = 'stockgraph_bench';
+// Two runs on one machine (BENCH_DATABASE, BENCH_PORT_BASE) must not share a database or ports.
+const BENCH_DATABASE = process.env.BENCH_DATABASE ?? 'stockgraph_bench';
+/** Where a run's services listen: the gateway at BENCH_PORT_BASE (4000), the subgraphs at the three ports after it. */
+const PORT_BASE = Number(process.env.BENCH_PORT_BASE ?? DEFAULT_PORTS.gateway);
+const portOf = (name: SubgraphName | 'gateway') => PORT_BASE + DEFAULT_PORTS[name] - DEFAULT_PORTS.gateway;
 
 /** Drops and recreates the benchmark database, migrated and empty. */
 export async function freshDatabase(): Promise<{ url: string; db: Database }> {
@@ -97,7 +102,7 @@ export async function startServices(
   const children: ChildProcess[] = [];
   const pids: Partial<Record<SubgraphName | 'gateway', number>> = {};
   // NODE_OPTIONS as the Dockerfile sets it.
-  // Orders reaches inventory's internal API at its default address, with this token. The run's
+  // Orders reaches inventory's internal API at the run's inventory port, with this token. The run's
   // Redis keys (its streams) are its own, so that no earlier run's events are read, and go at the end.
   const keyPrefix = `stockgraph-bench:${randomBytes(6).toString('hex')}:`;
   const identitySecret = randomBytes(32).toString('hex');
@@ -105,7 +110,8 @@ export async function startServices(
   const env = {
     PATH: process.env.PATH, DATABASE_URL: databaseUrl, REDIS_URL, REDIS_KEY_PREFIX: keyPrefix, LOG_LEVEL: 'warn', NODE_ENV: 'production',
     NODE_OPTIONS: '--max-semi-space-size=64', INTERNAL_API_TOKEN: 'stockgraph-bench-internal-token',
-    GATEWAY_IDENTITY_SECRET: identitySecret, CLIENTS_FILE: client.clientsFile, ...extraEnv,
+    GATEWAY_IDENTITY_SECRET: identitySecret, CLIENTS_FILE: client.clientsFile,
+    ...servicePorts(), INVENTORY_API_URL: `http://127.0.0.1:${portOf('inventory')}`, ...extraEnv,
   };
   const startProcess = (args: readonly string[], extraEnv: Record<string, string> = {}) => {
     const child = spawn(process.execPath, args, { env: { ...env, ...extraEnv }, stdio: ['ignore', 'inherit', 'inherit'] });
@@ -115,7 +121,7 @@ export async function startServices(
   const start = (name: SubgraphName | 'gateway', entry: string) => {
     pids[name] = startProcess(['--import', 'tsx', entry]);
   };
-  const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, `http://127.0.0.1:${DEFAULT_PORTS[name]}`])) as Record<SubgraphName, string>;
+  const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, `http://127.0.0.1:${portOf(name)}`])) as Record<SubgraphName, string>;
   // The gateway first, so that it does not relay failures from subgraphs shutting down.
   const stop = async () => {
     for (const child of [...children].reverse()) {
@@ -124,8 +130,9 @@ export async function startServices(
     await deleteKeysUnder(REDIS_URL, keyPrefix);
     client.remove();
   };
-  const gatewayUrl = `http://127.0.0.1:${DEFAULT_PORTS.gateway}`;
+  const gatewayUrl = `http://127.0.0.1:${portOf('gateway')}`;
   try {
+    await Promise.all([...SUBGRAPH_NAMES, 'gateway' as const].map((name) => mustBeFree(portOf(name))));
     for (const name of SUBGRAPH_NAMES) start(name, `subgraphs/${name}/main.ts`);
     await Promise.all(Object.values(subgraphUrls).map((url) => waitUntilReady(url)));
     start('gateway', 'gateway/main.ts');
@@ -144,6 +151,26 @@ export async function startServices(
     await stop();
     throw error;
   }
+}
+
+/** Each service's port variable, and the gateway's URL of each subgraph. */
+function servicePorts(): Record<string, string> {
+  const variables: Record<string, string> = { GATEWAY_PORT: String(portOf('gateway')) };
+  for (const name of SUBGRAPH_NAMES) {
+    variables[`${variablePrefix(name)}_PORT`] = String(portOf(name));
+    variables[`${variablePrefix(name)}_URL`] = `http://127.0.0.1:${portOf(name)}/graphql`;
+  }
+  return variables;
+}
+
+/** Fails when something listens on `port` already: a service of another run would answer in ours' place. */
+async function mustBeFree(port: number): Promise<void> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new Error(`port ${port} is taken (another benchmark running?): set BENCH_PORT_BASE to run beside it`) : error));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
 }
 
 /** A GraphQL endpoint and what a request presents there. */

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { SUPERGRAPH_PATH } from '../../gateway/supergraph/composeSupergraph.ts';
 import { executionSupergraph } from '../../gateway/supergraph/executionSupergraph.ts';
+import { routeSubgraphs } from '../../gateway/supergraph/subgraphUrls.ts';
 import { DEMO_LOCATION_ID, DEMO_SKU, seedDemoData } from '../../prisma/seed.ts';
 import { seedDemoOrders } from '../../system/demoOrders.ts';
 import { seedDemoReconciliation } from '../../system/demoReconciliation.ts';
@@ -28,7 +29,8 @@ const WARM_UP_SECONDS = 3;
 const CHECKED_ANSWERS = 5;
 /** Issue 21, item 2: on each query, random and hot. */
 const TARGET = { overPlainApollo: 2, overHiveRust: 1 };
-const PEER_PORTS = { apollo: 4601, hiveJs: 4602, hiveRust: 4603 };
+/** The peers' ports, after the run's gateway's (harness, BENCH_PORT_BASE). */
+const PEER_PORT_OFFSETS = { apollo: 601, hiveJs: 602, hiveRust: 603 };
 
 const PERSISTED_ID = createHash('sha256').update(AVAILABILITY_QUERY).digest('hex');
 const PERSISTED_EXTENSIONS = { persistedQuery: { version: 1, sha256Hash: PERSISTED_ID } };
@@ -152,8 +154,12 @@ const TARGET_NAMES = {
 /** The peers, started beside the services on the supergraph the Stockgraph gateway serves. */
 async function startTargets(services: RunningServices, folder: string): Promise<Target[]> {
   const supergraphFile = join(folder, 'supergraph.graphql');
-  // As the Stockgraph gateway hands it to @apollo/gateway: without the access directives, which it enforces itself and the peers would not.
-  writeFileSync(supergraphFile, executionSupergraph(readFileSync(SUPERGRAPH_PATH, 'utf8')));
+  // As the Stockgraph gateway hands it to @apollo/gateway: routed to the run's subgraphs, and
+  // without the access directives, which it enforces itself and the peers would not.
+  const runSubgraphs = Object.fromEntries(Object.entries(services.subgraphUrls).map(([name, url]) => [name, `${url}/graphql`]));
+  writeFileSync(supergraphFile, executionSupergraph(routeSubgraphs(readFileSync(SUPERGRAPH_PATH, 'utf8'), runSubgraphs).supergraphSdl));
+  const gatewayPort = Number(new URL(services.gatewayUrl).port);
+  const [apolloPort, hiveJsPort, hiveRustPort] = [PEER_PORT_OFFSETS.apollo, PEER_PORT_OFFSETS.hiveJs, PEER_PORT_OFFSETS.hiveRust].map((offset) => gatewayPort + offset) as [number, number, number];
   const hiveBin = join(createRequire(import.meta.url).resolve('@graphql-hive/gateway/package.json'), '..', 'dist', 'bin.js');
   const hiveConfig = new URL('../peers/hiveGateway.config.ts', import.meta.url).pathname;
   const peer = (port: number) => ({ url: `http://127.0.0.1:${port}/graphql`, headers: () => ({}) });
@@ -166,12 +172,12 @@ async function startTargets(services: RunningServices, folder: string): Promise<
     { name: TARGET_NAMES.stockgraph, endpoint: gatewayTarget(services), pid: services.pids.gateway, isSubgraph: false },
     {
       name: TARGET_NAMES.apollo,
-      endpoint: peer(PEER_PORTS.apollo),
-      pid: services.startProcess(['--import', 'tsx', new URL('../peers/apolloGatewayPeer.ts', import.meta.url).pathname], { PEER_PORT: String(PEER_PORTS.apollo), SUPERGRAPH_FILE: supergraphFile }),
+      endpoint: peer(apolloPort),
+      pid: services.startProcess(['--import', 'tsx', new URL('../peers/apolloGatewayPeer.ts', import.meta.url).pathname], { PEER_PORT: String(apolloPort), SUPERGRAPH_FILE: supergraphFile }),
       isSubgraph: false,
     },
-    { name: TARGET_NAMES.hiveJs, endpoint: peer(PEER_PORTS.hiveJs), pid: hive(PEER_PORTS.hiveJs, false), isSubgraph: false },
-    { name: TARGET_NAMES.hiveRust, endpoint: peer(PEER_PORTS.hiveRust), pid: hive(PEER_PORTS.hiveRust, true), isSubgraph: false },
+    { name: TARGET_NAMES.hiveJs, endpoint: peer(hiveJsPort), pid: hive(hiveJsPort, false), isSubgraph: false },
+    { name: TARGET_NAMES.hiveRust, endpoint: peer(hiveRustPort), pid: hive(hiveRustPort, true), isSubgraph: false },
     { name: TARGET_NAMES.subgraph, endpoint: subgraphTarget(services, 'inventory'), pid: services.pids.inventory, isSubgraph: true },
   ];
   await Promise.all(targets.map((target) => answering(target)));
