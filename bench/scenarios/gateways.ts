@@ -332,6 +332,11 @@ function report(command: string, rows: readonly Row[], { seconds, rounds, hotSha
   ].join('\n');
   const failures = rows.reduce((sum, row) => sum + row.load.failures + row.wrong, 0);
   const met = verdicts.every((verdict) => verdict.met);
+  // Rows where the target asks more than the inventory subgraph alone served: no gateway in front of it can get there by forwarding.
+  const beyondSubgraph = cases.filter(({ query, mix }) => {
+    const alone = of(query, mix, TARGET_NAMES.subgraph);
+    return alone.length > 0 && TARGET.overPlainApollo * mean(rps(of(query, mix, TARGET_NAMES.apollo))) > mean(rps(alone));
+  });
   return `
 ## Gateways side by side (issue 21)
 
@@ -365,6 +370,20 @@ ${summary}
 Target (issue 21, item 2): at least ${TARGET.overPlainApollo}x plain @apollo/gateway and at least ${TARGET.overHiveRust}x Hive with its Rust planner on each
 query, random and hot, ratios of the rounds' means: **${met ? 'met' : 'missed'}** (${verdicts.filter((verdict) => verdict.met).length} of ${verdicts.length}).
 ${failures === 0 ? 'No failures and no wrong answers.' : `**${failures} failures or wrong answers** (see the table below).`}
+${beyondSubgraph.length === 0 ? '' : `In ${beyondSubgraph.map(({ query, mix }) => `${query.slice(0, 3)} ${mix}`).join(', ')}, ${TARGET.overPlainApollo}x plain @apollo/gateway is more than the inventory subgraph
+alone served: every gateway there forwards each request to subgraphs that share the machine's ${cpus().length} cores with it, and
+only answering without them (the entity cache of issue 21, item 2, not built yet) could reach it.`}
+
+Why (b), across three subgraphs, cost the Stockgraph gateway more than plain @apollo/gateway (issue 21 asked
+this first): profiled with \`node --cpu-prof\` under (b) with random keys at 916c9a1, a quarter of the gateway's
+busy time went to sending its three fetches per request. @apollo/gateway's RemoteGraphQLDataSource built a
+node-fetch Request and Headers for each, and the gateway then sent it through Node's WHATWG fetch, which turns
+the body into a ReadableStream, tees it to clone the request, makes abort signals and reads the answer through
+web streams; and it signed the caller's identity (an HMAC) once per fetch. The gateway now sends its fetches
+through a GraphQLDataSource of its own on an undici pool (platform/graphql/subgraphDataSource.ts), signs once per
+request, and shares identical queries in flight for callers who see the same (which Hive Gateway does too);
+compare *gateway CPU µs/request* below. What it does per request beyond plain @apollo/gateway is its edge (the API
+key, the rate limit's round trip to Redis, scopes and cost), metrics and spans.
 
 Means over the rounds; CPU is user + system time (from /proc/<pid>/stat) per request answered; *busy* is the
 share of one core; *others on the machine* is the share of all ${cpus().length} cores used meanwhile by processes outside
