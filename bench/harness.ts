@@ -5,6 +5,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { readFileSync, writeFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,15 +15,19 @@ import pg from 'pg';
 import { connectDatabase, type Database } from '../platform/database/database.ts';
 import { applyMigrations } from '../platform/database/migrator.ts';
 import { deleteKeysUnder } from '../platform/redis.ts';
-import { DEFAULT_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '../platform/config/services.ts';
-import { IDENTITY_HEADER, identitySigner, newCorrelationId } from '../platform/graphql/callerIdentity.ts';
+import { DEFAULT_PORTS, SUBGRAPH_NAMES, variablePrefix, type SubgraphName } from '../platform/config/services.ts';
 import { newApiKey, writeClientsFile, type ClientEntry } from '../gateway/clients/clientsFile.ts';
 import type { PersistedOperation } from '../gateway/edge/persistedQueryManifest.ts';
 import { GRANTABLE_SCOPE_NAMES } from '../gateway/edge/scopes.ts';
+import { benchIdentityHeaders } from './benchIdentity.ts';
 
 export const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const BENCH_DATABASE = 'stockgraph_bench';
+// Two runs on one machine (BENCH_DATABASE, BENCH_PORT_BASE) must not share a database or ports.
+const BENCH_DATABASE = process.env.BENCH_DATABASE ?? 'stockgraph_bench';
+/** Where a run's services listen: the gateway at BENCH_PORT_BASE (4000), the subgraphs at the three ports after it. */
+const PORT_BASE = Number(process.env.BENCH_PORT_BASE ?? DEFAULT_PORTS.gateway);
+const portOf = (name: SubgraphName | 'gateway') => PORT_BASE + DEFAULT_PORTS[name] - DEFAULT_PORTS.gateway;
 
 /** Drops and recreates the benchmark database, migrated and empty. */
 export async function freshDatabase(): Promise<{ url: string; db: Database }> {
@@ -48,6 +53,11 @@ export interface RunningServices {
   readonly clientHeaders: Readonly<Record<string, string>>;
   /** What a call straight to a subgraph presents in the gateway's place: a freshly signed identity. */
   subgraphHeaders(): Record<string, string>;
+  /**
+   * Starts one more process beside the services, `node <args>` with their environment (the run's
+   * identity secret among it) and `extraEnv`, stopped with them; returns its pid.
+   */
+  startProcess(args: readonly string[], extraEnv?: Record<string, string>): number;
   stop(): Promise<void>;
 }
 
@@ -92,7 +102,7 @@ export async function startServices(
   const children: ChildProcess[] = [];
   const pids: Partial<Record<SubgraphName | 'gateway', number>> = {};
   // NODE_OPTIONS as the Dockerfile sets it.
-  // Orders reaches inventory's internal API at its default address, with this token. The run's
+  // Orders reaches inventory's internal API at the run's inventory port, with this token. The run's
   // Redis keys (its streams) are its own, so that no earlier run's events are read, and go at the end.
   const keyPrefix = `stockgraph-bench:${randomBytes(6).toString('hex')}:`;
   const identitySecret = randomBytes(32).toString('hex');
@@ -100,15 +110,18 @@ export async function startServices(
   const env = {
     PATH: process.env.PATH, DATABASE_URL: databaseUrl, REDIS_URL, REDIS_KEY_PREFIX: keyPrefix, LOG_LEVEL: 'warn', NODE_ENV: 'production',
     NODE_OPTIONS: '--max-semi-space-size=64', INTERNAL_API_TOKEN: 'stockgraph-bench-internal-token',
-    GATEWAY_IDENTITY_SECRET: identitySecret, CLIENTS_FILE: client.clientsFile, ...extraEnv,
+    GATEWAY_IDENTITY_SECRET: identitySecret, CLIENTS_FILE: client.clientsFile,
+    ...servicePorts(), INVENTORY_API_URL: `http://127.0.0.1:${portOf('inventory')}`, ...extraEnv,
   };
-  const signIdentity = identitySigner(identitySecret);
-  const start = (name: SubgraphName | 'gateway', entry: string) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const startProcess = (args: readonly string[], extraEnv: Record<string, string> = {}) => {
+    const child = spawn(process.execPath, args, { env: { ...env, ...extraEnv }, stdio: ['ignore', 'inherit', 'inherit'] });
     children.push(child);
-    pids[name] = child.pid;
+    return child.pid!;
   };
-  const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, `http://127.0.0.1:${DEFAULT_PORTS[name]}`])) as Record<SubgraphName, string>;
+  const start = (name: SubgraphName | 'gateway', entry: string) => {
+    pids[name] = startProcess(['--import', 'tsx', entry]);
+  };
+  const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, `http://127.0.0.1:${portOf(name)}`])) as Record<SubgraphName, string>;
   // The gateway first, so that it does not relay failures from subgraphs shutting down.
   const stop = async () => {
     for (const child of [...children].reverse()) {
@@ -117,8 +130,9 @@ export async function startServices(
     await deleteKeysUnder(REDIS_URL, keyPrefix);
     client.remove();
   };
-  const gatewayUrl = `http://127.0.0.1:${DEFAULT_PORTS.gateway}`;
+  const gatewayUrl = `http://127.0.0.1:${portOf('gateway')}`;
   try {
+    await Promise.all([...SUBGRAPH_NAMES, 'gateway' as const].map((name) => mustBeFree(portOf(name))));
     for (const name of SUBGRAPH_NAMES) start(name, `subgraphs/${name}/main.ts`);
     await Promise.all(Object.values(subgraphUrls).map((url) => waitUntilReady(url)));
     start('gateway', 'gateway/main.ts');
@@ -129,13 +143,34 @@ export async function startServices(
       pids: pids as Record<SubgraphName | 'gateway', number>,
       redisKeyPrefix: keyPrefix,
       clientHeaders: { authorization: `Bearer ${client.key}` },
-      subgraphHeaders: () => ({ [IDENTITY_HEADER]: signIdentity({ caller: 'bench', scopes: [...GRANTABLE_SCOPE_NAMES], locations: null, correlationId: newCorrelationId() }) }),
+      subgraphHeaders: benchIdentityHeaders(identitySecret),
+      startProcess,
       stop,
     };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/** Each service's port variable, and the gateway's URL of each subgraph. */
+function servicePorts(): Record<string, string> {
+  const variables: Record<string, string> = { GATEWAY_PORT: String(portOf('gateway')) };
+  for (const name of SUBGRAPH_NAMES) {
+    variables[`${variablePrefix(name)}_PORT`] = String(portOf(name));
+    variables[`${variablePrefix(name)}_URL`] = `http://127.0.0.1:${portOf(name)}/graphql`;
+  }
+  return variables;
+}
+
+/** Fails when something listens on `port` already: a service of another run would answer in ours' place. */
+async function mustBeFree(port: number): Promise<void> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new Error(`port ${port} is taken (another benchmark running?): set BENCH_PORT_BASE to run beside it`) : error));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
 }
 
 /** A GraphQL endpoint and what a request presents there. */
@@ -155,7 +190,8 @@ export function subgraphTarget(services: RunningServices, name: SubgraphName): G
   return { url: `${services.subgraphUrls[name]}/graphql`, headers: () => services.subgraphHeaders() };
 }
 
-async function waitUntilReady(baseUrl: string, timeoutMs = 30_000): Promise<void> {
+// A service compiles its TypeScript as it starts: on a busy shared machine that alone can take half a minute.
+async function waitUntilReady(baseUrl: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const ready = await fetch(`${baseUrl}/readyz`).then((response) => response.ok, () => false);
@@ -174,31 +210,56 @@ export interface LoadResult {
   readonly failures: number;
 }
 
+type Headers = Readonly<Record<string, string>>;
+
 /**
- * Drives POST GraphQL load at `url` and summarises it; any non-2xx or transport error counts as a
- * failure. autocannon sends the same `headers` with every request: a subgraph's signed identity,
- * made just before the call, outlasts a run of up to 60 s and no longer.
+ * Drives POST GraphQL load at `url` with autocannon and summarises it. `body` is sent with every
+ * request, or is called for each request's body (keys that differ each time); `headers` likewise
+ * (a subgraph honours a signed identity for 60 s: a run longer than that needs one signed per
+ * request). A non-2xx answer, a transport error, a timeout and an answer carrying GraphQL `errors`
+ * each count as a failure, not as a request served: requests/s counts answers without errors. The
+ * first request must succeed, or the run does not start.
  */
 export async function graphqlLoad(
   label: string,
   url: string,
-  body: { query: string; variables?: Record<string, unknown> },
-  { connections = 16, durationSeconds = 10, headers = {} }: { connections?: number; durationSeconds?: number; headers?: Readonly<Record<string, string>> } = {},
+  body: { query: string; variables?: Record<string, unknown> } | (() => string),
+  { connections = 16, durationSeconds = 10, headers = {} }: { connections?: number; durationSeconds?: number; headers?: Headers | (() => Headers) } = {},
 ): Promise<LoadResult> {
-  const payload = JSON.stringify(body);
-  const allHeaders = { 'content-type': 'application/json', ...headers };
-  const check = (await (await fetch(url, { method: 'POST', headers: allHeaders, body: payload })).json()) as { errors?: unknown };
-  if (check.errors) throw new Error(`${label}: the benchmark query fails: ${JSON.stringify(check.errors)}`);
-  const result = await autocannon({ url, method: 'POST', headers: allHeaders, body: payload, connections, duration: durationSeconds });
+  const fixedBody = typeof body === 'function' ? null : JSON.stringify(body);
+  const request = () => ({
+    body: fixedBody ?? (body as () => string)(),
+    headers: { 'content-type': 'application/json', ...(typeof headers === 'function' ? headers() : headers) },
+  });
+  const first = request();
+  const check = await (await fetch(url, { method: 'POST', ...first })).text();
+  if (carriesErrors(check)) throw new Error(`${label}: the benchmark query fails: ${check.slice(0, 500)}`);
+  let answeredWithErrors = 0;
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    connections,
+    duration: durationSeconds,
+    requests: [{
+      setupRequest: (built) => ({ ...built, ...request() }),
+      onResponse: (status, text) => {
+        if (status < 300 && carriesErrors(text)) answeredWithErrors += 1;
+      },
+    }],
+  });
+  const failures = result.non2xx + result.errors + result.timeouts + answeredWithErrors;
   return {
     label,
-    requestsPerSecond: result.requests.average,
+    requestsPerSecond: (result.requests.total - result.non2xx - answeredWithErrors) / result.duration,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     requests: result.requests.total,
-    failures: result.non2xx + result.errors + result.timeouts,
+    failures,
   };
 }
+
+/** Whether a GraphQL-over-HTTP answer holds `errors` (no benchmark query selects a field of that name). */
+export const carriesErrors = (answer: string): boolean => answer.includes('"errors":');
 
 export interface LatencyResult extends LoadResult {
   readonly p95Ms: number;

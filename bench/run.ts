@@ -5,6 +5,7 @@ import { erpSync } from './scenarios/erpSync.ts';
 import { eventIngestion } from './scenarios/eventIngestion.ts';
 import { federatedQuery } from './scenarios/federatedQuery.ts';
 import { gatewayEdge } from './scenarios/gatewayEdge.ts';
+import { gateways } from './scenarios/gateways.ts';
 import { orders } from './scenarios/orders.ts';
 import { reconciliation } from './scenarios/reconciliation.ts';
 import { reservations } from './scenarios/reservations.ts';
@@ -14,6 +15,7 @@ const SCENARIOS: Record<string, (command: string) => Promise<void>> = {
   'federated-query': federatedQuery,
   'bulk-availability': bulkAvailability,
   'gateway-edge': gatewayEdge,
+  gateways,
   'event-ingestion': eventIngestion,
   reservations,
   subscriptions,

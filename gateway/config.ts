@@ -1,12 +1,13 @@
 import { ConfigurationError, logLevel, readEnvironment, redisUrl, variable, type Environment } from '../platform/config/environment.ts';
 import { readObservabilitySettings, type ObservabilitySettings } from '../platform/config/observabilityConfig.ts';
-import { DEFAULT_PORTS, SUBGRAPH_NAMES, variablePrefix, type SubgraphName } from '../platform/config/services.ts';
+import { DEFAULT_PORTS } from '../platform/config/services.ts';
 import { identitySecret, IDENTITY_SECRET_VARIABLE } from '../platform/config/subgraphConfig.ts';
 import type { CorsPolicy } from '../platform/http/cors.ts';
 import type { CallerDefaults } from './clients/clientRegistry.ts';
 import type { JwtSettings } from './edge/jwtVerifier.ts';
 import { READ_SCOPES } from './edge/scopes.ts';
 import { SUPERGRAPH_PATH } from './supergraph/composeSupergraph.ts';
+import type { SubgraphUrlOverrides } from './supergraph/subgraphUrls.ts';
 
 /** What the gateway's subscriptions may use. */
 export interface SubscriptionSettings {
@@ -42,15 +43,19 @@ export interface GatewayConfig {
   readonly port: number;
   readonly logLevel: string;
   readonly supergraphPath: string;
-  /** GraphQL endpoint of each subgraph. */
-  readonly subgraphUrls: Readonly<Record<SubgraphName, string>>;
+  /**
+   * `<NAME>_URL` for every NAME, as `{ NAME: url }`: the URL of the subgraph whose join graph is
+   * NAME, in place of the supergraph's (the others name no subgraph and are never used). They are
+   * checked when a supergraph naming them loads (routeSubgraphs).
+   */
+  readonly subgraphUrls: SubgraphUrlOverrides;
   /** The Redis that carries the event streams, the rate limits and persisted queries; null when embedded. */
   readonly redis: { readonly url: string; readonly keyPrefix?: string } | null;
   /** GATEWAY_IDENTITY_SECRET, which signs callers' identities for the subgraphs; absent only when embedded. */
   readonly identitySecret: string | undefined;
   readonly edge: EdgeSettings;
   readonly subscriptions: SubscriptionSettings;
-  /** How long the gateway waits for a subgraph's answer to one fetch, in milliseconds. */
+  /** How long a subgraph may take to start answering a fetch, and then between the parts of its answer, in milliseconds. */
   readonly subgraphTimeoutMs: number;
   /** METRICS_TOKEN and ACCESS_LOG. */
   readonly observability: ObservabilitySettings;
@@ -73,16 +78,12 @@ export function readGatewayConfig(env: Environment, { allowEmbedded = false }: {
   if (env.GATEWAY_API_KEYS?.trim()) {
     throw new ConfigurationError('GATEWAY_API_KEYS', 'is no longer read: give each caller a client of its own in CLIENTS_FILE (npm run clients -- add <name> --scopes ...)');
   }
-  const urlVariable = (name: SubgraphName) => `${variablePrefix(name)}_URL`;
   const values = readEnvironment(
     {
       HOST: variable.text('127.0.0.1'),
       GATEWAY_PORT: variable.port(DEFAULT_PORTS.gateway),
       LOG_LEVEL: logLevel,
       SUPERGRAPH_PATH: variable.text(SUPERGRAPH_PATH),
-      ...Object.fromEntries(
-        SUBGRAPH_NAMES.map((name) => [urlVariable(name), httpUrl.default(`http://127.0.0.1:${DEFAULT_PORTS[name]}/graphql`)]),
-      ),
       REDIS_URL: allowEmbedded ? redisUrl.optional() : redisUrl,
       REDIS_KEY_PREFIX: variable.text('').optional(),
       [IDENTITY_SECRET_VARIABLE]: allowEmbedded ? identitySecret.optional() : identitySecret,
@@ -121,9 +122,7 @@ export function readGatewayConfig(env: Environment, { allowEmbedded = false }: {
     port: values.GATEWAY_PORT as number,
     logLevel: text('LOG_LEVEL')!,
     supergraphPath: text('SUPERGRAPH_PATH')!,
-    subgraphUrls: Object.freeze(
-      Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, values[urlVariable(name)] as string])) as Record<SubgraphName, string>,
-    ),
+    subgraphUrls: subgraphUrlVariables(env),
     redis: values.REDIS_URL ? { url: text('REDIS_URL')!, ...(keyPrefix && { keyPrefix }) } : null,
     identitySecret: text(IDENTITY_SECRET_VARIABLE),
     edge: {
@@ -149,6 +148,23 @@ export function readGatewayConfig(env: Environment, { allowEmbedded = false }: {
   });
 }
 
+// A join graph's enum value, upper-cased, as composition makes them (`INVENTORY`, `PRICE_LIST`).
+const SUBGRAPH_URL_VARIABLE = /^([A-Z][A-Z0-9_]*)_URL$/;
+
+/**
+ * Every `<NAME>_URL` variable as `{ NAME: url }`. Which subgraphs there are is the supergraph's
+ * to say, and it may change while the gateway runs: the variables are matched with its graphs as
+ * it loads.
+ */
+function subgraphUrlVariables(env: Environment): SubgraphUrlOverrides {
+  const urls: Record<string, string> = {};
+  for (const name of Object.keys(env)) {
+    const graph = SUBGRAPH_URL_VARIABLE.exec(name)?.[1];
+    const value = graph && env[name]?.trim();
+    if (graph && value) urls[graph] = value;
+  }
+  return Object.freeze(urls);
+}
 
 function jwtSettings(text: (name: string) => string | undefined, clockSkewSeconds: number): JwtSettings | null {
   const keys = (['JWT_JWKS_URL', 'JWT_PUBLIC_KEY', 'JWT_SECRET'] as const).filter((name) => text(name));

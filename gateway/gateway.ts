@@ -3,13 +3,13 @@ import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/di
 import { ApolloGateway } from '@apollo/gateway';
 import { GraphQLError, Kind, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { DEFAULT_OBSERVABILITY, type ObservabilitySettings } from '../platform/config/observabilityConfig.ts';
-import type { SubgraphName } from '../platform/config/services.ts';
 import type { EventBus } from '../platform/events/eventBus.ts';
 import { apolloServerDefaults, serveApollo } from '../platform/graphql/apolloService.ts';
-import { IDENTITY_HEADER, identitySigner, newCorrelationId } from '../platform/graphql/callerIdentity.ts';
-import { injectTraceHeaders } from '../platform/observability/tracing.ts';
+import { IDENTITY_HEADER, IDENTITY_MAX_AGE_SECONDS, identitySigner, newCorrelationId } from '../platform/graphql/callerIdentity.ts';
+import { outgoingTraceHeaders } from '../platform/observability/tracing.ts';
 import { withSingleFetchFastPath } from '../platform/graphql/singleFetchGateway.ts';
-import { AnswerPrinter, SubgraphDataSource } from '../platform/graphql/unparsedAnswers.ts';
+import { SubgraphDataSource } from '../platform/graphql/subgraphDataSource.ts';
+import { AnswerPrinter } from '../platform/graphql/unparsedAnswers.ts';
 import type { ReadinessCheck, RunningService } from '../platform/http/serviceHttpServer.ts';
 import type { Logger } from '../platform/logger.ts';
 import { RequestObserver } from '../platform/observability/requestObserver.ts';
@@ -24,6 +24,7 @@ import { GATEWAY_PRINCIPAL, type Principal } from './edge/principal.ts';
 import { edgeAdmission, rateLimitRefusal, type GatewayContext } from './edge/requestAdmission.ts';
 import { GatewayMetrics } from './gatewayMetrics.ts';
 import { supergraphFromFile } from './supergraph/supergraphFile.ts';
+import type { SubgraphUrlOverrides, SubgraphUrls } from './supergraph/subgraphUrls.ts';
 import { SubscriptionHub } from './subscriptions/subscriptionHub.ts';
 import { serveSubscriptions } from './subscriptions/subscriptionServer.ts';
 
@@ -34,8 +35,11 @@ export interface GatewayOptions {
   readonly supergraphPath: string;
   /** How often the supergraph file is looked at for changes, in milliseconds. */
   readonly supergraphPollIntervalMs?: number;
-  /** GraphQL endpoint of each subgraph; these replace the URLs written in the supergraph. */
-  readonly subgraphUrls: Readonly<Record<SubgraphName, string>>;
+  /**
+   * URLs that replace those the supergraph gives its subgraphs, by join graph (`INVENTORY_URL`
+   * in the environment); any other subgraph is reached at its supergraph's URL.
+   */
+  readonly subgraphUrls?: SubgraphUrlOverrides;
   /** Where the events that feed subscriptions arrive. */
   readonly bus: EventBus;
   /** Who may call, with what, and how much (see openGatewayEdge). */
@@ -43,7 +47,7 @@ export interface GatewayOptions {
   /** Signs each caller's identity for the subgraphs (GATEWAY_IDENTITY_SECRET). */
   readonly identitySecret: string;
   readonly subscriptions: SubscriptionSettings;
-  /** How long one subgraph fetch may take before it counts as SUBGRAPH_UNAVAILABLE, in milliseconds; 30 s by default. */
+  /** How long a subgraph may take to start answering a fetch, and then between the parts of its answer, before the fetch counts as SUBGRAPH_UNAVAILABLE, in milliseconds; 30 s by default. */
   readonly subgraphTimeoutMs?: number;
   /** Checks of the gateway's own dependencies, beside the subgraphs' readiness. */
   readonly readinessChecks?: readonly ReadinessCheck[];
@@ -53,6 +57,8 @@ export interface GatewayOptions {
 }
 
 const GRAPHQL_PATH = '/graphql';
+/** How long one request's signed identity is sent on: half the time a subgraph honours it. */
+const IDENTITY_REUSE_MS = (IDENTITY_MAX_AGE_SECONDS * 1_000) / 2;
 
 /**
  * The public endpoint: Apollo Server over @apollo/gateway, executing the supergraph's query
@@ -69,37 +75,56 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
   const metrics = new GatewayMetrics(serviceMetrics);
   const observer = new RequestObserver(serviceMetrics, options.observability ?? DEFAULT_OBSERVABILITY, logger);
   const signIdentity = identitySigner(options.identitySecret);
-  // Every fetch carries the caller's verified identity, signed: subgraphs refuse any request
-  // without one, and record who acted. Fetches go through Node's own fetch (undici, kept-alive
-  // connections): @apollo/gateway's default, make-fetch-happen over agent-base, built an Error
-  // and its source-mapped stack on every request to tell http from https, about a fifth of the
-  // gateway's CPU under placeOrder load.
   const timeoutMs = options.subgraphTimeoutMs ?? 30_000;
-  const dataSources = new Map(Object.entries(options.subgraphUrls).map(([name, url]) => [name, new SubgraphDataSource(name, {
+  // Signed once for all of a request's fetches (an HMAC each was a few percent of the gateway's
+  // CPU on a query across three subgraphs), and again after IDENTITY_REUSE_MS.
+  const signedFor = new WeakMap<GatewayContext, { identity: string; signedAt: number }>();
+  const identityOf = (context: GatewayContext) => {
+    const signed = signedFor.get(context);
+    if (signed && Date.now() - signed.signedAt < IDENTITY_REUSE_MS) return signed.identity;
+    const { principal, correlationId } = context;
+    const identity = signIdentity({ caller: principal.name, scopes: [...principal.scopes], locations: principal.locations, correlationId });
+    signedFor.set(context, { identity, signedAt: Date.now() });
+    return identity;
+  };
+  // By subgraph name, as the supergraph in use routes them: @apollo/gateway builds a data source
+  // for each subgraph of every supergraph it loads, and the single-fetch fast path sends its
+  // fetches through the same ones.
+  const dataSources = new Map<string, SubgraphDataSource<GatewayContext>>();
+  const dataSource = (name: string, url: string) => new SubgraphDataSource<GatewayContext>(name, {
     url,
-    fetcher: (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) }),
+    timeoutMs,
+    // Every fetch carries the caller's verified identity, signed: subgraphs refuse any request
+    // without one, and record who acted. And the trace context, so that the subgraph's spans join
+    // the trace of this fetch (gateway.fetch).
+    headers: (context) => ({ ...outgoingTraceHeaders(), [IDENTITY_HEADER]: identityOf(context) }),
+    // What a subgraph answers a query depends on the caller's scopes and locations alone: its
+    // name and the correlation id are for records. So callers who see the same share a fetch,
+    // and no caller ever gets an answer made for what another may see.
+    sharedBy: ({ principal }) => JSON.stringify([[...principal.scopes].sort(), principal.locations && [...principal.locations].sort()]),
     fetchStarted: () => metrics.fetchStarted(name),
-    willSendRequest: ({ request, context }) => {
-      const { principal, correlationId } = context as GatewayContext;
-      request.http?.headers.set(
-        IDENTITY_HEADER,
-        signIdentity({ caller: principal.name, scopes: [...principal.scopes], locations: principal.locations, correlationId }),
-      );
-      // So that the subgraph's spans join the trace of this fetch (gateway.fetch).
-      if (request.http) injectTraceHeaders(request.http.headers);
-    },
-  })]));
+    fetchShared: () => metrics.fetchShared(name),
+  });
+  let subgraphUrls: SubgraphUrls = new Map();
   const policy = new OperationPolicy();
   const cachePolicy = new CachePolicy();
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile(options.supergraphPath, logger, {
       pollIntervalMs: options.supergraphPollIntervalMs,
-      onLoad: (supergraphSdl) => {
+      subgraphUrls: options.subgraphUrls,
+      onLoad: (supergraphSdl, urls) => {
         policy.useSupergraph(supergraphSdl);
         cachePolicy.useSupergraph(supergraphSdl);
+        subgraphUrls = urls;
       },
     }),
-    buildService: ({ name }) => dataSources.get(name)!,
+    // The URL is the one supergraphFromFile routed the subgraph to. One that a reload moves is
+    // left to requests still planned against it; its idle connections close by themselves.
+    buildService: ({ name, url }) => {
+      const built = dataSource(name, url!);
+      dataSources.set(name, built);
+      return built;
+    },
     logger,
   });
   const printer = new AnswerPrinter();
@@ -126,10 +151,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     admit: edgeAdmission(edge, metrics.rateLimited),
     observer,
     routes: [dashboardRoute()],
-    readinessChecks: [
-      ...Object.entries(options.subgraphUrls).map(([name, url]) => subgraphReadiness(name, url)),
-      ...(options.readinessChecks ?? []),
-    ],
+    readinessChecks: () => [...[...subgraphUrls].map(([name, url]) => subgraphReadiness(name, url)), ...(options.readinessChecks ?? [])],
   });
 
   const execute = async (request: GraphQLRequest, principal: Principal): Promise<FormattedExecutionResult> => {
@@ -167,6 +189,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
       await subscriptionServer.close();
       await hub.close();
       await service.stop();
+      await Promise.all([...dataSources.values()].map((source) => source.close()));
       edge.close();
     },
   };

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { BoundedLabel } from '../platform/observability/boundedLabel.ts';
 import type { ServiceMetrics } from '../platform/observability/serviceMetrics.ts';
-import type { FetchOutcome } from '../platform/graphql/unparsedAnswers.ts';
+import type { FetchOutcome } from '../platform/graphql/subgraphDataSource.ts';
 
 const FETCH_BUCKETS_SECONDS = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -12,6 +12,7 @@ const FETCH_BUCKETS_SECONDS = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 
  */
 export class GatewayMetrics {
   private readonly fetches: Counter<'subgraph' | 'outcome'>;
+  private readonly sharedFetches: Counter<'subgraph'>;
   private readonly fetchDuration: Histogram<'subgraph' | 'outcome'>;
   private readonly refusals: Counter<'client' | 'transport'>;
   private readonly deliveries: Counter<'stream' | 'outcome'>;
@@ -21,6 +22,7 @@ export class GatewayMetrics {
   constructor(private readonly metrics: ServiceMetrics) {
     const registers = [metrics.registry];
     this.fetches = new Counter({ name: 'stockgraph_subgraph_fetches_total', help: 'Fetches the gateway sent to a subgraph, by subgraph and outcome (ok, errors: answered with GraphQL errors, failed: no usable answer)', labelNames: ['subgraph', 'outcome'], registers });
+    this.sharedFetches = new Counter({ name: 'stockgraph_subgraph_fetches_shared_total', help: 'Subgraph fetches the gateway did not send, by subgraph: a request was answered by an identical query already in flight for the same scopes and locations', labelNames: ['subgraph'], registers });
     this.fetchDuration = new Histogram({ name: 'stockgraph_subgraph_fetch_duration_seconds', help: 'Time a subgraph fetch took, from sending it to its parsed answer, in seconds', labelNames: ['subgraph', 'outcome'], buckets: FETCH_BUCKETS_SECONDS, registers });
     this.refusals = new Counter({ name: 'stockgraph_rate_limit_refusals_total', help: 'Requests and WebSocket operations refused with RATE_LIMITED, by client and transport (http, websocket)', labelNames: ['client', 'transport'], registers });
     this.deliveries = new Counter({ name: 'stockgraph_subscription_deliveries_total', help: 'Subscription results written to subscribers, by event stream and outcome (sent; dropped: the subscriber had too many waiting)', labelNames: ['stream', 'outcome'], registers });
@@ -33,6 +35,10 @@ export class GatewayMetrics {
       end({ outcome });
       this.fetches.inc({ subgraph, outcome });
     };
+  };
+
+  readonly fetchShared = (subgraph: string): void => {
+    this.sharedFetches.inc({ subgraph });
   };
 
   readonly rateLimited = (client: string, transport: 'http' | 'websocket'): void => {

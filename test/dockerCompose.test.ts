@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { readGatewayConfig } from '../gateway/config.ts';
+import { SUPERGRAPH_PATH } from '../gateway/supergraph/composeSupergraph.ts';
+import { routeSubgraphs } from '../gateway/supergraph/subgraphUrls.ts';
 import type { Environment } from '../platform/config/environment.ts';
 import { readRuntimeConfig } from '../platform/config/runtimeConfig.ts';
 import { DEFAULT_PORTS, SUBGRAPH_NAMES } from '../platform/config/services.ts';
@@ -81,8 +83,9 @@ describe('docker-compose.yml', () => {
     const config = readGatewayConfig(env);
 
     assert.deepEqual(Object.keys(service('gateway').environment ?? {}).filter((variable) => !read.has(variable)), [], 'unread variables');
+    const { urls } = routeSubgraphs(readFileSync(SUPERGRAPH_PATH, 'utf8'), config.subgraphUrls);
     for (const name of SUBGRAPH_NAMES) {
-      const url = new URL(config.subgraphUrls[name]);
+      const url = new URL(urls.get(name)!);
       const subgraphPort = readSubgraphConfig(name, service(name).environment ?? {}, { allowEmbedded: false }).port;
       assert.equal(url.hostname, name);
       assert.equal(Number(url.port), subgraphPort);

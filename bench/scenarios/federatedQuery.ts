@@ -2,11 +2,11 @@ import { DEMO_LOCATION_ID, DEMO_SKU, seedDemoData } from '../../prisma/seed.ts';
 import { seedDemoOrders } from '../../system/demoOrders.ts';
 import { describeMachine, freshDatabase, graphqlLoad, recordSection, resultTable, startServices } from '../harness.ts';
 
-const STOCK_QUERY = `query ($sku: ID!, $locationId: ID!) {
+export const STOCK_QUERY = `query ($sku: ID!, $locationId: ID!) {
   item(sku: $sku) { sku description stockLevels(locationIds: [$locationId]) { onHandWms onHandErp allocated reserved available asOf } }
 }`;
 
-const FEDERATED_QUERY = `query ($sku: ID!, $locationId: ID!) {
+export const FEDERATED_QUERY = `query ($sku: ID!, $locationId: ID!) {
   item(sku: $sku) {
     sku description
     openOrders { id status }

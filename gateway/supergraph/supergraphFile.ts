@@ -2,19 +2,30 @@ import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import type { SupergraphManager } from '@apollo/gateway';
 import type { Logger } from '../../platform/logger.ts';
 import { executionSupergraph } from './executionSupergraph.ts';
+import { routeSubgraphs, type SubgraphUrlOverrides, type SubgraphUrls } from './subgraphUrls.ts';
+
+export interface SupergraphFileOptions {
+  /** How often the file is looked at for changes, in milliseconds. */
+  readonly pollIntervalMs?: number | undefined;
+  /** URLs that replace the supergraph's own (see routeSubgraphs). */
+  readonly subgraphUrls?: SubgraphUrlOverrides | undefined;
+  /** Receives each supergraph the gateway accepted, access directives and all, and where its subgraphs are reached. */
+  onLoad(supergraphSdl: string, subgraphUrls: SubgraphUrls): void;
+}
 
 /**
  * The supergraph from a file, reloaded when the file changes (a deploy writes a newly composed
  * one): the gateway swaps its schema and query planner in place, so that requests and
- * subscriptions in flight carry on. A supergraph the gateway refuses leaves the old one serving.
- * The gateway is handed its executionSupergraph; `onLoad` receives each supergraph it accepted
- * as composed, access directives and all.
+ * subscriptions in flight carry on. A supergraph the gateway refuses, or whose subgraphs cannot
+ * all be given a URL, leaves the old one serving. The gateway is handed its executionSupergraph,
+ * with each subgraph's URL where it is to be reached.
  */
-export function supergraphFromFile(path: string, logger: Logger, { pollIntervalMs = 1_000, onLoad }: { pollIntervalMs?: number | undefined; onLoad(supergraphSdl: string): void }): SupergraphManager {
+export function supergraphFromFile(path: string, logger: Logger, { pollIntervalMs = 1_000, subgraphUrls = {}, onLoad }: SupergraphFileOptions): SupergraphManager {
   return {
     initialize: async ({ update }) => {
       let current = readFileSync(path, 'utf8');
-      onLoad(current);
+      const first = routeSubgraphs(current, subgraphUrls);
+      onLoad(first.supergraphSdl, first.urls);
       const reload = () => {
         let next: string;
         try {
@@ -24,8 +35,9 @@ export function supergraphFromFile(path: string, logger: Logger, { pollIntervalM
         }
         if (next === current) return;
         try {
-          update(executionSupergraph(next));
-          onLoad(next);
+          const routed = routeSubgraphs(next, subgraphUrls);
+          update(executionSupergraph(routed.supergraphSdl));
+          onLoad(routed.supergraphSdl, routed.urls);
           current = next;
           logger.info({ path }, 'supergraph reloaded');
         } catch (error) {
@@ -34,7 +46,7 @@ export function supergraphFromFile(path: string, logger: Logger, { pollIntervalM
       };
       // Polling rather than fs.watch: it also sees a file replaced by a rename, on every platform.
       watchFile(path, { interval: pollIntervalMs }, reload);
-      return { supergraphSdl: executionSupergraph(current), cleanup: async () => unwatchFile(path, reload) };
+      return { supergraphSdl: executionSupergraph(first.supergraphSdl), cleanup: async () => unwatchFile(path, reload) };
     },
   };
 }

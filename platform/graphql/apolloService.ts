@@ -33,7 +33,7 @@ export interface ServeOptions<Context extends BaseContext> {
   readonly logger: Logger;
   readonly admit: Admit<Context>;
   readonly cors?: CorsPolicy;
-  readonly readinessChecks: readonly ReadinessCheck[];
+  readonly readinessChecks: ServiceHttpServerOptions<Context>['readinessChecks'];
   readonly routes?: readonly HttpRoute[];
   readonly responseBody?: ServiceHttpServerOptions<Context>['responseBody'];
   readonly maxBodyBytes?: number;

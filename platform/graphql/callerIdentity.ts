@@ -21,7 +21,7 @@ export interface CallerIdentity {
 export const IDENTITY_HEADER = 'x-stockgraph-identity';
 
 /** How long a signed identity is honoured after it was issued: one request's fetches, with clock skew to spare. */
-const IDENTITY_MAX_AGE_SECONDS = 60;
+export const IDENTITY_MAX_AGE_SECONDS = 60;
 const VERSION = 'v1';
 
 interface SignedClaims {

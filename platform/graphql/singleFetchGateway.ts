@@ -22,7 +22,8 @@ import {
   type SelectionNode,
 } from 'graphql';
 import { inSpan } from '../observability/tracing.ts';
-import { UnparsedData, type SubgraphDataSource } from './unparsedAnswers.ts';
+import type { SubgraphDataSource } from './subgraphDataSource.ts';
+import { UnparsedData } from './unparsedAnswers.ts';
 
 /** An operation whose plan is one fetch, and whose subgraph answer is already the client's answer. */
 export interface DirectFetch {
@@ -109,9 +110,9 @@ export class DirectFetchPlanner {
  * are reported as the gateway reports a subgraph's (downstreamErrors). `dataSources` are the ones
  * `gateway` sends fetches through, by subgraph name.
  */
-export function withSingleFetchFastPath(
+export function withSingleFetchFastPath<Context extends Record<string, any>>(
   gateway: GatewayInterface,
-  { dataSources }: { dataSources: ReadonlyMap<string, SubgraphDataSource> },
+  { dataSources }: { dataSources: ReadonlyMap<string, SubgraphDataSource<Context>> },
 ): GatewayInterface {
   // Planned from whichever supergraph the gateway serves: rebuilt when it reloads one.
   let planner: DirectFetchPlanner | null = null;
@@ -128,8 +129,8 @@ export function withSingleFetchFastPath(
     const response = await inSpan('gateway.fetch', { attributes: { service: direct.fetch.serviceName } }, () => dataSource.processUnparsed({
       kind: GraphQLDataSourceRequestKind.INCOMING_OPERATION,
       request: { query: direct.fetch.operation, variables: usedVariables(direct.fetch, variables), operationName: direct.fetch.operationName },
-      incomingRequestContext: requestContext as GatewayGraphQLRequestContext,
-      context: requestContext.context,
+      incomingRequestContext: requestContext as GatewayGraphQLRequestContext<Context>,
+      context: requestContext.context as Context,
       document: direct.fetch.operationDocumentNode,
       pathInIncomingRequest: [],
     }));

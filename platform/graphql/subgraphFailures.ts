@@ -1,8 +1,17 @@
 import type { GatewayGraphQLRequest, GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
-import { GraphQLError, Kind, parse, type FieldNode, type GraphQLFormattedError, type SelectionSetNode } from 'graphql';
+import { Kind, parse, type FieldNode, type GraphQLFormattedError, type SelectionSetNode } from 'graphql';
 
 /** The code of every error that stands for a subgraph the gateway could not get an answer from. */
 export const SUBGRAPH_UNAVAILABLE = 'SUBGRAPH_UNAVAILABLE';
+
+/** A subgraph answered a fetch with an HTTP status other than 2xx; `body` is its answer, parsed when it was JSON. */
+export class SubgraphStatusError extends Error {
+  override readonly name = 'SubgraphStatusError';
+
+  constructor(readonly status: number, readonly body: unknown) {
+    super(`answered HTTP ${status}`);
+  }
+}
 
 /**
  * A fetch to `serviceName` that failed, as the answer a subgraph would have given, so that
@@ -21,26 +30,28 @@ export const SUBGRAPH_UNAVAILABLE = 'SUBGRAPH_UNAVAILABLE';
  * Null when `error` is none of these (a bug of ours: let it be masked and logged).
  */
 export function failedFetchAnswer(error: unknown, serviceName: string, request: GatewayGraphQLRequest): GatewayGraphQLResponse | null {
-  const response = error instanceof GraphQLError ? (error.extensions.response as { status?: number; body?: unknown } | undefined) : undefined;
-  if (response?.status === 400) {
-    const refusals = (response.body as { errors?: unknown } | undefined)?.errors;
+  if (error instanceof SubgraphStatusError && error.status === 400) {
+    const refusals = (error.body as { errors?: unknown } | undefined)?.errors;
     if (Array.isArray(refusals) && refusals.length > 0) return { errors: refusals as GraphQLFormattedError[] };
   }
-  const reason = response?.status !== undefined ? `answered HTTP ${response.status}` : networkFailureOf(error);
+  const reason = error instanceof SubgraphStatusError ? error.message : networkFailureOf(error);
   if (reason === null) return null;
   const message = `The ${serviceName} subgraph is unavailable (${reason})`;
   return { errors: fetchedFieldPaths(request).map((path) => ({ message, path, extensions: { code: SUBGRAPH_UNAVAILABLE } })) };
 }
 
-/** Why `error` says no answer came: Node's fetch (undici) rejects with "fetch failed" and the socket's error as its cause, or with the abort of a timeout. */
+// undici's codes (platform/graphql/subgraphDataSource.ts sends through undici): an answer that did
+// not come in time, and a connection that broke or carried no usable answer.
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+const CONNECTION_CODES = new Set(['UND_ERR_SOCKET', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH']);
+
+/** Why `error` says no answer came: a timeout, a socket's system error (`ECONNREFUSED`), or a broken connection (`UND_ERR_SOCKET`). */
 function networkFailureOf(error: unknown): string | null {
   if (!(error instanceof Error)) return null;
-  if (error.name === 'TimeoutError' || error.name === 'AbortError') return 'no answer in time';
-  if (error instanceof TypeError && error.message === 'fetch failed') {
-    const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
-    return typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : 'no connection';
-  }
-  return null;
+  const { code, syscall } = error as { code?: unknown; syscall?: unknown };
+  if (typeof code !== 'string') return null;
+  if (TIMEOUT_CODES.has(code)) return 'no answer in time';
+  return CONNECTION_CODES.has(code) || typeof syscall === 'string' ? code : null;
 }
 
 /**

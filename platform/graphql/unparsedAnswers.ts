@@ -1,6 +1,4 @@
-import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { FormattedExecutionResult } from 'graphql';
-import { failedFetchAnswer } from './subgraphFailures.ts';
 
 // Passing a subgraph's answer on as the bytes it came in, for the queries the gateway's fast path
 // answers word for word (see withSingleFetchFastPath). A 1,000-SKU availability answer is about
@@ -18,64 +16,6 @@ export class UnparsedData {
 
   parse(): Record<string, unknown> {
     return (JSON.parse(this.answer.toString('utf8')) as { data: Record<string, unknown> }).data;
-  }
-}
-
-type GatewayContext = Record<string, unknown>;
-
-/** How a subgraph fetch ended: answered with data alone, answered with GraphQL errors, or no usable answer (network, HTTP status, body). */
-export type FetchOutcome = 'ok' | 'errors' | 'failed';
-
-/**
- * A subgraph data source that can also hand back an answer's data unparsed, turns a failed fetch
- * into the subgraph errors it stands for (see failedFetchAnswer), and reports each fetch it makes
- * (the gateway's query plans and its single-fetch fast path both come through process()) to
- * `fetchStarted`, when given.
- */
-export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  // The fetches whose answer is wanted unparsed, by the context each was sent with: the context
-  // is what process() hands on to parseBody.
-  private readonly unparsedFetches = new WeakSet<object>();
-  private readonly fetchStarted: (() => (outcome: FetchOutcome) => void) | undefined;
-
-  /** `fetchStarted` is called as a fetch starts; the function it returns, as the fetch ends. */
-  constructor(
-    readonly serviceName: string,
-    { fetchStarted, ...config }: ConstructorParameters<typeof RemoteGraphQLDataSource<GatewayContext>>[0] & { fetchStarted?: () => (outcome: FetchOutcome) => void } = {},
-  ) {
-    super(config);
-    this.fetchStarted = fetchStarted;
-  }
-
-  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
-    const ended = this.fetchStarted?.();
-    try {
-      const response = await super.process(options);
-      ended?.(response.errors?.length ? 'errors' : 'ok');
-      return response;
-    } catch (error) {
-      ended?.('failed');
-      const answer = failedFetchAnswer(error, this.serviceName, options.request);
-      if (!answer) throw error;
-      return answer;
-    }
-  }
-
-  /**
-   * As process(), except that an answer holding data alone (no errors, no extensions) comes back
-   * with its data as UnparsedData; any other answer is parsed as usual.
-   */
-  processUnparsed(options: Extract<GraphQLDataSourceProcessOptions<GatewayContext>, { incomingRequestContext: unknown }>) {
-    const context: GatewayContext = Object.create(options.context);
-    this.unparsedFetches.add(context);
-    return this.process({ ...options, context });
-  }
-
-  override async parseBody(...[response, request, context]: Parameters<RemoteGraphQLDataSource<GatewayContext>['parseBody']>): Promise<object | string> {
-    const isJson = response.headers.get('content-type')?.startsWith('application/json');
-    if (!context || !isJson || !this.unparsedFetches.has(context)) return super.parseBody(response, request, context);
-    const answer = Buffer.from(await response.arrayBuffer());
-    return holdsDataAlone(answer) ? { data: new UnparsedData(answer) } : JSON.parse(answer.toString('utf8'));
   }
 }
 

@@ -40,7 +40,8 @@ export interface ServiceHttpServerOptions<Context extends BaseContext> {
   readonly admit: Admit<Context>;
   /** Which browser origins may call GraphQL; none when absent. */
   readonly cors?: CorsPolicy;
-  readonly readinessChecks: readonly ReadinessCheck[];
+  /** The checks, or where to find them as they stand at each /readyz (a gateway's subgraphs change with its supergraph). */
+  readonly readinessChecks: readonly ReadinessCheck[] | (() => readonly ReadinessCheck[]);
   readonly routes?: readonly HttpRoute[];
   /** Largest request body accepted, in bytes. */
   readonly maxBodyBytes?: number;
@@ -122,8 +123,9 @@ export function createServiceHttpServer<Context extends BaseContext>({
   };
 
   const serveReadiness = async (response: ServerResponse) => {
+    const checks = typeof readinessChecks === 'function' ? readinessChecks() : readinessChecks;
     const results = await Promise.all(
-      readinessChecks.map(async ([name, check]) => [name, await settle(check, readinessTimeoutMs)] as const),
+      checks.map(async ([name, check]) => [name, await settle(check, readinessTimeoutMs)] as const),
     );
     const ready = results.every(([, outcome]) => outcome === 'ok');
     sendJson(response, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', checks: Object.fromEntries(results) });

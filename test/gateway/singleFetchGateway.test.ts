@@ -9,7 +9,8 @@ import { composeSubgraphs, SUPERGRAPH_PATH } from '../../gateway/supergraph/comp
 import { executionSupergraph } from '../../gateway/supergraph/executionSupergraph.ts';
 import { apolloServerDefaults } from '../../platform/graphql/apolloService.ts';
 import { DirectFetchPlanner } from '../../platform/graphql/singleFetchGateway.ts';
-import { AnswerPrinter, holdsDataAlone, SubgraphDataSource, UnparsedData } from '../../platform/graphql/unparsedAnswers.ts';
+import { SubgraphDataSource } from '../../platform/graphql/subgraphDataSource.ts';
+import { AnswerPrinter, holdsDataAlone, UnparsedData } from '../../platform/graphql/unparsedAnswers.ts';
 import { openInfrastructure, type Infrastructure } from '../../platform/infrastructure.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { seedDemoData } from '../../prisma/seed.ts';
@@ -195,12 +196,7 @@ describe('the gateway fast path for single-fetch queries', () => {
   });
 
   it('passes a subgraph answer of data alone on as its text, and parses any other', async () => {
-    const dataSource = new SubgraphDataSource('inventory', {
-      url: `${system.subgraphs.inventory.url}/graphql`,
-      willSendRequest: ({ request }) => {
-        for (const [header, value] of Object.entries(signedIdentity())) request.http?.headers.set(header, value);
-      },
-    });
+    const dataSource = new SubgraphDataSource('inventory', { url: `${system.subgraphs.inventory.url}/graphql`, timeoutMs: 10_000, headers: () => signedIdentity() });
     const fetchUnparsed = (query: string) =>
       dataSource.processUnparsed({
         kind: GraphQLDataSourceRequestKind.INCOMING_OPERATION,
@@ -212,6 +208,7 @@ describe('the gateway fast path for single-fetch queries', () => {
     const plain = await fetchUnparsed(DIRECT_QUERIES.availability);
     const failed = await fetchUnparsed('{ availability(skus: ["NOPE-1"]) { asOf } }');
     const aliased = await fetchUnparsed(`query ($skus: [ID!]!) { extensions: availability(skus: $skus) { asOf } }`);
+    await dataSource.close();
 
     assert.ok(plain.data instanceof UnparsedData);
     assert.deepEqual(Object.keys(plain.data.parse()), ['availability']);

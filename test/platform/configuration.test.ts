@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { ConfigurationError } from '../../platform/config/environment.ts';
 import { readRuntimeConfig } from '../../platform/config/runtimeConfig.ts';
 import { readSubgraphConfig } from '../../platform/config/subgraphConfig.ts';
 import { readGatewayConfig } from '../../gateway/config.ts';
+import { SUPERGRAPH_PATH } from '../../gateway/supergraph/composeSupergraph.ts';
+import { routeSubgraphs } from '../../gateway/supergraph/subgraphUrls.ts';
 
 const production = { DATABASE_URL: 'postgresql://db:5432/stockgraph', REDIS_URL: 'redis://cache:6379', GATEWAY_IDENTITY_SECRET: 'a-secret-long-enough-to-use' };
 
@@ -49,15 +52,18 @@ describe('configuration', () => {
     });
   }
 
-  it('points the gateway at each subgraph, overridable per subgraph', () => {
-    const config = readGatewayConfig({ ORDERS_URL: 'http://orders:4002/graphql', REDIS_URL: production.REDIS_URL, GATEWAY_IDENTITY_SECRET: production.GATEWAY_IDENTITY_SECRET });
+  it('points the gateway at each subgraph where the supergraph says, overridable per subgraph by <NAME>_URL', () => {
+    const supergraph = readFileSync(SUPERGRAPH_PATH, 'utf8');
+    const gateway = { REDIS_URL: production.REDIS_URL, GATEWAY_IDENTITY_SECRET: production.GATEWAY_IDENTITY_SECRET };
+    const config = readGatewayConfig({ ...gateway, ORDERS_URL: 'http://orders:4002/graphql', JWT_JWKS_URL: 'https://idp.example.com/jwks.json', JWT_ISSUER: 'i', JWT_AUDIENCE: 'a' });
     assert.equal(config.port, 4000);
-    assert.deepEqual(config.subgraphUrls, {
+    assert.deepEqual(Object.fromEntries(routeSubgraphs(supergraph, config.subgraphUrls).urls), {
       inventory: 'http://127.0.0.1:4001/graphql',
       orders: 'http://orders:4002/graphql',
       reconciliation: 'http://127.0.0.1:4003/graphql',
     });
-    assert.throws(() => readGatewayConfig({ RECONCILIATION_URL: 'ftp://x', REDIS_URL: production.REDIS_URL, GATEWAY_IDENTITY_SECRET: production.GATEWAY_IDENTITY_SECRET }), /RECONCILIATION_URL must be a URL/);
+    const refused = readGatewayConfig({ ...gateway, RECONCILIATION_URL: 'ftp://x' }).subgraphUrls;
+    assert.throws(() => routeSubgraphs(supergraph, refused), (error: unknown) => error instanceof ConfigurationError && error.variable === 'RECONCILIATION_URL' && /must be a URL starting with http:\/\/ or https:\/\/ \(got "ftp:\/\/x"\)/.test(error.message));
   });
 
   it('feeds gateway subscriptions from Redis, with limits, and needs the identity secret when alone', () => {
