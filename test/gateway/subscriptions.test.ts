@@ -10,7 +10,7 @@ import { readGatewayConfig } from '../../gateway/config.ts';
 import { openGatewayEdge } from '../../gateway/edge/gatewayEdge.ts';
 import { startGateway } from '../../gateway/gateway.ts';
 import { SUPERGRAPH_PATH } from '../../gateway/supergraph/composeSupergraph.ts';
-import { SubscriptionHub } from '../../gateway/subscriptions/subscriptionHub.ts';
+import { SubscriptionHub, type SubscriptionResult } from '../../gateway/subscriptions/subscriptionHub.ts';
 import { planSubscription } from '../../gateway/subscriptions/subscriptionPlan.ts';
 import { RedisEventBus } from '../../platform/events/redisEventBus.ts';
 import { STREAMS } from '../../platform/contracts/events.ts';
@@ -447,7 +447,13 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
     const plan = planSubscription(schema, document, getOperationAST(document)!, { skus: ['SKU-00002'], after: await streamHead() }, null);
     // A socket that has taken three results and written none of them out.
     const written: string[] = [];
-    const socket = { send: (resultJson: string) => written.length < 3 && written.push(resultJson) > 0 };
+    const socket = {
+      send: (results: readonly SubscriptionResult[]) => {
+        const room = 3 - written.length;
+        written.push(...results.slice(0, room).map((result) => result.json));
+        return results.length <= room;
+      },
+    };
     let toldSlow = false;
     const life = await hub.subscribe(plan, socket, () => (toldSlow = true));
 
