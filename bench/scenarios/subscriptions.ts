@@ -179,7 +179,7 @@ Every delivery is timed from the POST of its receipt being answered (the event a
 
 - **Burst**: ${FAN_OUT_SUBSCRIBERS.toLocaleString('en')} subscribers of \`stockChanged\` for the same 10 SKUs at DC-01; ${BURST_EVENTS.toLocaleString('en')} receipts in batches
   of ${BURST_BATCH} posted back to back, timed from the first POST until the last subscriber has the last event; then one
-  more as a marker, which each subscriber must have as its ${(BURST_EVENTS + 1).toLocaleString('en')}th.
+  more as a marker, which must be each subscriber's ${(BURST_EVENTS + 1).toLocaleString('en')} in all.
 - **Fan-out latency**: the same subscribers, ${FAN_OUT_EVENTS_PER_SECOND} receipts/s for ${FAN_OUT_LATENCY_SECONDS} s, one per POST.
 - **Spread**: ${SPREAD_SUBSCRIBERS.toLocaleString('en')} subscribers, each watching a cart of ${CART_SKUS} SKUs of the catalogue at every location (${pct(HOT_CART_SHARE)} of
   the carts hold one of ${HOT_SKUS} hot SKUs), subscribed live (in place once the gateway counts them); ${SPREAD_EVENTS_PER_SECOND.toLocaleString('en')} receipts/s in POSTs of

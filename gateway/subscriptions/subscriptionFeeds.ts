@@ -15,7 +15,9 @@ export interface SubscriptionFeed<Payload = never> {
   readonly contracts: readonly EventContract<Payload>[];
   /**
    * The Query field that returns the delivered objects for a list of ids, in the order given
-   * (null for an id that names none); it takes them as `ids: [ID!]!`.
+   * (null for an id that names none); it takes them as `ids: [ID!]!`. Feeds of one stream with the
+   * same lookup field must name their events' objects alike (`idOf`): subscribers of either that
+   * select alike share one lookup (see EventLookup.key).
    */
   readonly lookupField: string;
   /** The id the lookup field knows the event's object by. */

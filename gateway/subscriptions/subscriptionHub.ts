@@ -66,19 +66,12 @@ export class SubscriptionHub {
   async subscribe(plan: SubscriptionPlan, sink: SubscriptionSink, onSlowConsumer: () => void): Promise<AsyncIterableIterator<never>> {
     const reader = this.readerFor(plan.feed.stream);
     await reader.started;
-    let group = reader.groups.get(plan.lookup.key);
-    if (!group) reader.groups.set(plan.lookup.key, (group = { plan, audiences: new Map() }));
-    let audience = group.audiences.get(plan.audienceKey);
-    if (!audience) group.audiences.set(plan.audienceKey, (audience = { plan, members: new Set() }));
     const life = new SubscriptionLife(onSlowConsumer, () => {
       this.subscribers -= 1;
-      audience.members.delete(subscriber);
-      if (audience.members.size > 0) return;
-      group.audiences.delete(plan.audienceKey);
-      if (group.audiences.size === 0) reader.groups.delete(plan.lookup.key);
+      leave();
     });
-    const subscriber: Subscriber = new Subscriber(plan, sink, life, this.options.maxBufferedEvents);
-    audience.members.add(subscriber);
+    const subscriber = new Subscriber(plan, sink, life, this.options.maxBufferedEvents);
+    const leave = join(reader.groups, subscriber);
     this.subscribers += 1;
     if (plan.after !== undefined) {
       void this.catchUp(subscriber, plan.after).catch((error: unknown) => subscriber.life.fail(subscriptionError(error)));
@@ -95,11 +88,8 @@ export class SubscriptionHub {
     const readers = [...this.readers.values()];
     this.readers.clear();
     await Promise.all(readers.map(async (reader) => (await reader.started).close()));
-    for (const reader of readers) {
-      for (const group of [...reader.groups.values()]) {
-        for (const audience of [...group.audiences.values()]) for (const subscriber of [...audience.members]) void subscriber.life.return();
-      }
-    }
+    const subscribers = readers.flatMap((reader) => [...reader.groups.values()].flatMap((group) => [...group.audiences.values()].flatMap((audience) => [...audience.members])));
+    for (const subscriber of subscribers) void subscriber.life.return();
   }
 
   private readerFor(stream: string): StreamReader {
@@ -227,6 +217,22 @@ interface LookupGroup {
 interface Audience {
   readonly plan: SubscriptionPlan;
   readonly members: Set<Subscriber>;
+}
+
+/** Adds `subscriber` to its lookup group and audience, made as needed; returns what takes it out again (and them, once empty). */
+function join(groups: Map<string, LookupGroup>, subscriber: Subscriber): () => void {
+  const { plan } = subscriber;
+  let group = groups.get(plan.lookup.key);
+  if (!group) groups.set(plan.lookup.key, (group = { plan, audiences: new Map() }));
+  let audience = group.audiences.get(plan.audienceKey);
+  if (!audience) group.audiences.set(plan.audienceKey, (audience = { plan, members: new Set() }));
+  audience.members.add(subscriber);
+  return () => {
+    audience.members.delete(subscriber);
+    if (audience.members.size > 0) return;
+    group.audiences.delete(plan.audienceKey);
+    if (group.audiences.size === 0) groups.delete(plan.lookup.key);
+  };
 }
 
 /** Whether a subscriber of `plan` receives `event` (see SubscriptionPlan.filter). */
