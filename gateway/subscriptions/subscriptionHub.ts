@@ -6,6 +6,7 @@ import { REPEAT_WINDOW, RepeatFilter } from '../../platform/events/repeatFilter.
 import type { LocationGrant } from '../../platform/lang/locationGrant.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { SubscriptionLife } from './subscriptionLife.ts';
+import type { SubscriptionFeed } from './subscriptionFeeds.ts';
 import { EVENT_IDS_VARIABLE, LOOKUP_RESPONSE_KEY, type EventLookup, type SubscriptionPlan } from './subscriptionPlan.ts';
 
 /**
@@ -132,26 +133,27 @@ export class SubscriptionHub {
   }
 
   private async dispatchToGroup(group: LookupGroup, events: readonly DecodedEvent[]): Promise<void> {
-    // The members are taken now: one who joins while the lookup runs missed the batch's reading.
-    const wanting: [audience: Audience, wanted: DecodedEvent[], members: Subscriber[]][] = [];
-    const wantedByAny = new Set<DecodedEvent>();
-    for (const audience of group.audiences.values()) {
-      const wanted = events.filter((event) => wants(audience.plan, event));
-      if (wanted.length === 0) continue;
-      wanting.push([audience, wanted, [...audience.members]]);
-      for (const event of wanted) wantedByAny.add(event);
+    const wantedBy = new Map<Audience, DecodedEvent[]>();
+    for (const event of events) {
+      for (const audience of audiencesThatMayWant(group, event)) {
+        if (!wants(audience.plan, event)) continue;
+        const wanted = wantedBy.get(audience);
+        if (wanted) wanted.push(event);
+        else wantedBy.set(audience, [event]);
+      }
     }
-    if (wanting.length === 0) return;
-    // Set order is insertion order, not stream order, when audiences wanted different events.
-    const batch = events.filter((event) => wantedByAny.has(event));
-    const resolved = await this.resolve(group.plan, batch).catch((error: unknown) => {
-      for (const [, , members] of wanting) for (const subscriber of members) subscriber.life.fail(subscriptionError(error, subscriber.lastCursor));
+    if (wantedBy.size === 0) return;
+    // The members are taken now: one who joins while the lookup runs missed the batch's reading.
+    const deliveries = [...wantedBy].map(([audience, wanted]) => ({ audience, wanted, members: [...audience.members] }));
+    const wantedByAny = new Set([...wantedBy.values()].flat());
+    const resolved = await this.resolve(group.plan, events.filter((event) => wantedByAny.has(event))).catch((error: unknown) => {
+      for (const { members } of deliveries) for (const subscriber of members) subscriber.life.fail(subscriptionError(error, subscriber.lastCursor));
       return null;
     });
     if (!resolved) return;
-    for (const [audience, wanted, members] of wanting) {
-      const delivery = new AudienceBatch(wanted, resolved, audience.plan.responseKey);
-      for (const subscriber of members) subscriber.offer(delivery);
+    for (const { audience, wanted, members } of deliveries) {
+      const batch = new AudienceBatch(wanted, resolved, audience.plan.responseKey);
+      for (const subscriber of members) subscriber.offer(batch);
     }
   }
 
@@ -211,6 +213,10 @@ interface LookupGroup {
   readonly plan: SubscriptionPlan;
   /** By SubscriptionPlan.audienceKey. */
   readonly audiences: Map<string, Audience>;
+  /** The audiences that may want events of any key. */
+  readonly unrouted: Set<Audience>;
+  /** The others, by their feed (SubscriptionFeed.routing), then by each key they name. */
+  readonly routed: Map<SubscriptionFeed<unknown>, Map<string, Set<Audience>>>;
 }
 
 /** Subscribers of a lookup group that receive the same results (SubscriptionPlan.audienceKey): filtered with the first one's plan. */
@@ -223,16 +229,60 @@ interface Audience {
 function join(groups: Map<string, LookupGroup>, subscriber: Subscriber): () => void {
   const { plan } = subscriber;
   let group = groups.get(plan.lookup.key);
-  if (!group) groups.set(plan.lookup.key, (group = { plan, audiences: new Map() }));
+  if (!group) groups.set(plan.lookup.key, (group = { plan, audiences: new Map(), unrouted: new Set(), routed: new Map() }));
   let audience = group.audiences.get(plan.audienceKey);
-  if (!audience) group.audiences.set(plan.audienceKey, (audience = { plan, members: new Set() }));
+  if (!audience) {
+    group.audiences.set(plan.audienceKey, (audience = { plan, members: new Set() }));
+    route(group, audience);
+  }
   audience.members.add(subscriber);
   return () => {
     audience.members.delete(subscriber);
     if (audience.members.size > 0) return;
     group.audiences.delete(plan.audienceKey);
+    unroute(group, audience);
     if (group.audiences.size === 0) groups.delete(plan.lookup.key);
   };
+}
+
+function route(group: LookupGroup, audience: Audience): void {
+  const { feed, routingKeys } = audience.plan;
+  if (!routingKeys) {
+    group.unrouted.add(audience);
+    return;
+  }
+  let byKey = group.routed.get(feed);
+  if (!byKey) group.routed.set(feed, (byKey = new Map()));
+  for (const key of routingKeys) {
+    let audiences = byKey.get(key);
+    if (!audiences) byKey.set(key, (audiences = new Set()));
+    audiences.add(audience);
+  }
+}
+
+function unroute(group: LookupGroup, audience: Audience): void {
+  const { feed, routingKeys } = audience.plan;
+  if (!routingKeys) {
+    group.unrouted.delete(audience);
+    return;
+  }
+  const byKey = group.routed.get(feed)!;
+  for (const key of routingKeys) {
+    const audiences = byKey.get(key)!;
+    audiences.delete(audience);
+    if (audiences.size === 0) byKey.delete(key);
+  }
+  if (byKey.size === 0) group.routed.delete(feed);
+}
+
+/** The audiences of the group whose filters `event` is put to: those that name its key, and those that name none. */
+function* audiencesThatMayWant(group: LookupGroup, event: DecodedEvent): Iterable<Audience> {
+  yield* group.unrouted;
+  for (const [feed, byKey] of group.routed) {
+    if (!feed.contracts.some((contract) => contract.type === event.type)) continue;
+    const audiences = byKey.get(feed.routing!.keyOf(event.payload));
+    if (audiences) yield* audiences;
+  }
 }
 
 /** Whether a subscriber of `plan` receives `event` (see SubscriptionPlan.filter). */
@@ -305,6 +355,8 @@ class Subscriber {
   lastCursor: string | undefined;
   /** Live batches that arrived while the subscriber catches up, and how many events they hold; null once it is live. */
   private pendingLive: { batches: AudienceBatch[]; events: number } | null;
+  /** Whether it resumed after a cursor: its catch-up may deliver what the live reader has yet to, which must not come again. */
+  private readonly resumed: boolean;
 
   constructor(
     readonly plan: SubscriptionPlan,
@@ -314,7 +366,8 @@ class Subscriber {
     private readonly maxPendingLive: number,
   ) {
     this.lastCursor = plan.after;
-    this.pendingLive = plan.after === undefined ? null : { batches: [], events: 0 };
+    this.resumed = plan.after !== undefined;
+    this.pendingLive = this.resumed ? { batches: [], events: 0 } : null;
   }
 
   /** A live batch: delivered now, or after the catch-up. */
@@ -332,7 +385,8 @@ class Subscriber {
    * after the last cursor is put to `admit`, in order.
    */
   deliver(batch: AudienceBatch, admit?: (event: DecodedEvent) => boolean): void {
-    const after = this.lastCursor;
+    // A live subscriber's batches come in stream order, each after the last.
+    const after = this.resumed ? this.lastCursor : undefined;
     if (after !== undefined && compareCursors(batch.lastCursor, after) <= 0) return;
     this.lastCursor = batch.lastCursor;
     if (this.life.ended) return;

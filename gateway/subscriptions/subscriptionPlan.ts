@@ -25,6 +25,8 @@ export interface SubscriptionPlan {
   readonly responseKey: string;
   /** The field's arguments and the subscriber's granted locations, both: checked before any lookup, so that nothing else is resolved for it. */
   readonly filter: (payload: unknown) => boolean;
+  /** The keys (SubscriptionFeed.routing) of the only events `filter` can pass; null when events of any key may. */
+  readonly routingKeys: readonly string[] | null;
   /** Resume after this cursor; live from now when undefined. */
   readonly after: string | undefined;
   readonly lookup: EventLookup;
@@ -131,6 +133,7 @@ export function planSubscription(
     feed: feed as SubscriptionFeed<unknown>,
     responseKey,
     filter: locations === null ? asked : (payload) => asked(payload) && grantsEveryLocation(locations, locationsOf(payload)),
+    routingKeys: feed.routing?.keysOf(args) ?? null,
     after: (args.after as string | null | undefined) ?? undefined,
     audienceKey: JSON.stringify([root.name.value, { ...args, after: undefined }, responseKey]),
     lookup: {
