@@ -45,8 +45,9 @@ export class GatewayMetrics {
     this.refusals.inc({ client: this.clients.valueOf(client), transport });
   };
 
-  readonly subscriptionDelivery = (stream: string, sent: boolean): void => {
-    this.deliveries.inc({ stream, outcome: sent ? 'sent' : 'dropped' });
+  readonly subscriptionDelivery = (stream: string, sent: number, dropped: number): void => {
+    if (sent > 0) this.deliveries.inc({ stream, outcome: 'sent' }, sent);
+    if (dropped > 0) this.deliveries.inc({ stream, outcome: 'dropped' }, dropped);
   };
 
   /** Reports `count()` as the active subscriptions at every scrape. */

@@ -1,199 +1,502 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import { cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
+import type { Database } from '../../platform/database/database.ts';
 import { seedDemoData } from '../../prisma/seed.ts';
 import { signEventBatch, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../subgraphs/inventory/http/warehouseEventsRoute.ts';
-import { describeMachine, freshDatabase, recordSection, startServices, type RunningServices } from '../harness.ts';
+import { loadExampleMappings } from '../../subgraphs/inventory/mappings/sourceMappings.ts';
+import { cpuPerUnit, cpuSnapshot, describeMachine, freshDatabase, postText, recordSection, startServices, type CpuPerUnit, type RunningServices } from '../harness.ts';
 
-const SUBSCRIBERS = 1_000;
 const SKU_COUNT = 5_000;
 const SECRET = 'bench-secret';
-const LATENCY_SECONDS = 20;
-const LATENCY_EVENTS_PER_SECOND = 20;
-const THROUGHPUT_EVENTS = 2_000;
-const THROUGHPUT_BATCH = 200;
+const SOURCE = 'acme-wms';
+/** Per environment variable, for short runs while developing; the defaults are what BENCHMARKS.md records. */
+const settings = {
+  /** Idle subscribers whose memory is measured. */
+  idleSubscribers: Number(process.env.BENCH_IDLE_SUBSCRIBERS ?? 10_000),
+  /** How long the spread load runs, in seconds. */
+  spreadSeconds: Number(process.env.BENCH_SPREAD_SECONDS ?? 20),
+  /** The share of the spread load's events that are of the hot SKUs. */
+  hotShare: Number(process.env.BENCH_HOT_SHARE ?? 0.2),
+};
+const FAN_OUT_SUBSCRIBERS = 1_000;
+const BURST_EVENTS = 2_000;
+const BURST_BATCH = 200;
+const FAN_OUT_LATENCY_SECONDS = 10;
+const FAN_OUT_EVENTS_PER_SECOND = 20;
+const SPREAD_SUBSCRIBERS = 1_000;
+const SPREAD_EVENTS_PER_SECOND = 1_000;
+const SPREAD_BATCH = 20;
+const CART_SKUS = 10;
+const HOT_SKUS = 10;
+/** The share of carts that hold one of the hot SKUs. */
+const HOT_CART_SHARE = 0.5;
+const TARGETS = { burstMs: 3_000, deliveriesPerSecond: 500_000, spreadP99Ms: 50, idleKib: 50 };
 
 // SKU-n takes EA receipts without a lot for n % 10 in {1, 2, 5, 6, 7} (see bench/scenarios/eventIngestion.ts).
 const RECEIVABLE = Array.from({ length: SKU_COUNT }, (_, i) => i + 1).filter((n) => [1, 2, 5, 6, 7].includes(n % 10));
+const HOT = RECEIVABLE.slice(0, HOT_SKUS);
+const COLD = RECEIVABLE.slice(HOT_SKUS);
+// A SKU that takes no receipt (lot-controlled), so that its subscribers stay idle.
+const IDLE_SKU = 4_990;
+const SITES = Object.entries(loadExampleMappings().find((mapping) => mapping.source === SOURCE)!.locationCodes);
 const sku = (n: number) => `SKU-${String(n).padStart(5, '0')}`;
-const acmeCode = (n: number) => `ACME-${String(n).padStart(5, '0')}`;
+const pick = <T>(values: readonly T[]): T => values[Math.floor(Math.random() * values.length)]!;
+
+const SELECTION = 'cause { id } cursor sequence sku locationId after { available } item { openOrders { id } }';
 
 let eventNumber = 0;
-/** A receipt of one unit of SKU-n at DC-01 (ATL1), numbered in the order made: the source's sequence. */
-const receipt = (n: number) => {
+/** A receipt of one unit of SKU-n at an acme site, numbered in the order made: the source's sequence. */
+const receipt = (n: number, site = 'ATL1') => {
   eventNumber += 1;
-  return { event_id: `bench-${eventNumber}`, txn_type: 'RCV', seq: eventNumber, item_code: acmeCode(n), site: 'ATL1', qty: 1, uom: 'EA', ts: new Date().toISOString() };
+  return { event_id: `bench-${eventNumber}`, txn_type: 'RCV', seq: eventNumber, item_code: `ACME-${String(n).padStart(5, '0')}`, site, qty: 1, uom: 'EA', ts: new Date().toISOString() };
 };
-
-interface Delivery {
-  readonly eventId: string;
-  readonly at: number;
-}
+/** The id a receipt's stock change carries as its cause. */
+const causeId = (event: { event_id: string }) => `${SOURCE}:${event.event_id}`;
 
 /**
- * Stock changes delivered through the gateway over graphql-ws to 1,000 subscribers, each on a
- * connection of its own: latency from the warehouse event's POST (and from its acceptance) to
- * each subscriber, events delivered per second, and the gateway's memory per subscriber.
+ * Stock changes delivered through the gateway over graphql-ws, each subscriber on a connection of
+ * its own: a burst to 1,000 subscribers that all watch the same SKUs (deliveries/s, time to deliver
+ * it all), the latency of 20 events/s to those 1,000, the latency of 1,000 events/s over the
+ * seeded catalogue to 1,000 subscribers each watching a cart of SKUs (some hot), and the gateway's
+ * memory per idle subscriber.
  */
 export async function subscriptions(command: string): Promise<void> {
   const { url, db } = await freshDatabase();
   await seedDemoData(db, { skuCount: SKU_COUNT });
-  const services = await startServices(url, { WMS_SOURCE_SECRETS: `acme-wms=${SECRET}`, REDIS_KEY_PREFIX: `bench-${randomBytes(4).toString('hex')}:` });
-  const sockets: WebSocket[] = [];
+  const services = await startServices(url, { WMS_SOURCE_SECRETS: `${SOURCE}=${SECRET}` });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  const post = postSigned(services, agent);
+  const clients = new SubscriberPool(services);
   try {
-    const rssBefore = residentMemory(services.pids.gateway);
+    // Memory: a warmed-up gateway, then many idle subscribers.
+    const warm = await clients.open(1, () => ({ query: `subscription { stockChanged(skus: ["${sku(RECEIVABLE[0]!)}"]) { ${SELECTION} } }` }));
+    await untilDelivered(post, warm, () => receipt(RECEIVABLE[0]!));
+    await clients.close(warm);
+    const memoryBefore = await collectedMemory(services);
+    const idle = await clients.open(settings.idleSubscribers, () => ({ query: `subscription { stockChanged(skus: ["${sku(IDLE_SKU)}"]) { ${SELECTION} } }` }));
+    const memoryIdle = await collectedMemory(services);
+    await clients.close(idle);
+
     // Fan-out: every subscriber watches the same 10 SKUs at DC-01, with a field from the orders subgraph.
     const watched = RECEIVABLE.slice(0, 10);
-    const fanOut = await subscribeAll(services, sockets, {
-      query: `subscription ($skus: [ID!]) { stockChanged(skus: $skus, locationIds: ["DC-01"]) { cause { id } cursor sequence sku after { available } item { openOrders { id } } } }`,
+    const fanOut = await clients.open(FAN_OUT_SUBSCRIBERS, () => ({
+      query: `subscription ($skus: [ID!]) { stockChanged(skus: $skus, locationIds: ["DC-01"]) { ${SELECTION} } }`,
       variables: { skus: watched.map(sku) },
-    });
-    const rssWithSubscribers = residentMemory(services.pids.gateway);
+    }), { verifyFirst: true });
+    await untilDelivered(post, fanOut, () => receipt(watched[0]!));
 
-    const sent = new Map<string, { posted: number; accepted: number }>();
-    const post = async (events: Record<string, unknown>[]) => {
-      const posted = performance.now();
-      await postSigned(services, events);
-      const accepted = performance.now();
-      for (const event of events) sent.set(`acme-wms:${event.event_id as string}`, { posted, accepted });
+    // The burst: 2,000 receipts over the watched SKUs in batches of 200, posted back to back,
+    // timed from the first POST; then the same burst found in the stream all at once: the gateway
+    // paused (SIGSTOP) while it is posted and published, timed from its resumption.
+    const burstDeliveries = BURST_EVENTS * FAN_OUT_SUBSCRIBERS;
+    const burst = async ({ published }: { published: boolean }) => {
+      for (const subscriber of fanOut) subscriber.reset();
+      if (published) process.kill(services.pids.gateway, 'SIGSTOP');
+      let cpuBefore = await cpuSnapshot(db, { ...services.pids, bench: process.pid });
+      const postStart = performance.now();
+      try {
+        for (let batch = 0; batch < BURST_EVENTS / BURST_BATCH; batch++) {
+          await post(Array.from({ length: BURST_BATCH }, (_, i) => receipt(watched[i % watched.length]!)));
+        }
+        if (published) await untilPublished(db);
+      } finally {
+        if (published) {
+          cpuBefore = await cpuSnapshot(db, { ...services.pids, bench: process.pid });
+          process.kill(services.pids.gateway, 'SIGCONT');
+        }
+      }
+      const postedMs = performance.now() - postStart;
+      const start = published ? performance.now() : postStart;
+      await untilEach(fanOut, (subscriber) => subscriber.count >= BURST_EVENTS, 300_000, `all ${BURST_EVENTS} burst events`);
+      const ms = Math.max(...fanOut.map((subscriber) => subscriber.lastAt)) - start;
+      const cpu = cpuPerUnit(cpuBefore, await cpuSnapshot(db, { ...services.pids, bench: process.pid }), burstDeliveries, ms);
+      // A marker after the burst: each subscriber has it next, so that no one had a delivery more.
+      await untilMarked(post, fanOut, receipt(watched[0]!));
+      const mismatched = fanOut.filter((subscriber) => subscriber.count !== BURST_EVENTS + 1).length;
+      return { ms, postedMs, cpu, deliveriesPerSecond: burstDeliveries / (ms / 1_000), mismatched };
     };
+    const endToEnd = await burst({ published: false });
+    const atGateway = await burst({ published: true });
+    const burstFailures = failuresOf(fanOut);
 
-    // Latency: one event at a time, at a steady rate, each delivered to all 1,000 subscribers.
-    const latencyStart = performance.now();
-    let posted = 0;
-    while (performance.now() - latencyStart < LATENCY_SECONDS * 1_000) {
-      await post([receipt(watched[posted % watched.length]!)]);
-      posted += 1;
-      const due = latencyStart + (posted * 1_000) / LATENCY_EVENTS_PER_SECOND;
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
-    }
-    await waitForDeliveries(fanOut, posted);
-    const fromPost = latencies(fanOut, sent, 'posted');
-    const fromAcceptance = latencies(fanOut, sent, 'accepted');
+    // Fan-out latency: one event at a time to all 1,000, at a steady rate.
+    for (const subscriber of fanOut) subscriber.reset({ record: true });
+    const fanOutSent = await postAtRate(post, FAN_OUT_EVENTS_PER_SECOND, FAN_OUT_LATENCY_SECONDS, 1, () => receipt(watched[eventNumber % watched.length]!));
+    await untilEach(fanOut, (subscriber) => subscriber.count >= fanOutSent.size, 60_000, 'the fan-out latency events');
+    const fanOutLatency = latencies(fanOut, fanOutSent, () => true);
+    const fanOutFailures = failuresOf(fanOut) - burstFailures;
+    await clients.close(fanOut);
 
-    // Throughput: a burst of events, spread over the watched SKUs, posted back to back.
-    for (const deliveries of fanOut) deliveries.length = 0;
-    const throughputStart = performance.now();
-    for (let batch = 0; batch < THROUGHPUT_EVENTS / THROUGHPUT_BATCH; batch++) {
-      await post(Array.from({ length: THROUGHPUT_BATCH }, (_, i) => receipt(watched[i % watched.length]!)));
-    }
-    const throughputEvents = THROUGHPUT_EVENTS;
-    const postedFor = (performance.now() - throughputStart) / 1_000;
-    await waitForDeliveries(fanOut, throughputEvents, 300_000);
-    const lastDelivery = Math.max(...fanOut.map((deliveries) => deliveries.at(-1)!.at));
-    const deliveredFor = (lastDelivery - throughputStart) / 1_000;
+    // Spread: 1,000 events/s over the catalogue, at every site, to subscribers watching carts of
+    // 10 SKUs (half of them with one hot SKU), every location.
+    // Live subscribers are fed every batch read once the gateway counts them, and the stream is quiet until then.
+    const carts = Array.from({ length: SPREAD_SUBSCRIBERS }, () => cart());
+    const spread = await clients.open(SPREAD_SUBSCRIBERS, (index) => ({
+      query: `subscription ($skus: [ID!]) { stockChanged(skus: $skus) { ${SELECTION} } }`,
+      variables: { skus: carts[index]!.map(sku) },
+    }), { record: true, verifyFirst: true });
+    const hotEvents = new Set<string>();
+    const skuOf = new Map<string, number>();
+    const spreadCpuBefore = await cpuSnapshot(db, { ...services.pids, bench: process.pid });
+    const spreadStart = performance.now();
+    const spreadSent = await postAtRate(post, SPREAD_EVENTS_PER_SECOND, settings.spreadSeconds, SPREAD_BATCH, () => {
+      const hot = Math.random() < settings.hotShare;
+      const n = pick(hot ? HOT : COLD);
+      const event = receipt(n, pick(SITES)[0]);
+      skuOf.set(causeId(event), n);
+      if (hot) hotEvents.add(causeId(event));
+      return event;
+    });
+    // Each subscriber has every change of its cart's SKUs, and nothing else.
+    const changesOf = new Map<number, number>();
+    for (const n of skuOf.values()) changesOf.set(n, (changesOf.get(n) ?? 0) + 1);
+    const expected = carts.map((skus) => skus.reduce((sum, n) => sum + (changesOf.get(n) ?? 0), 0));
+    await untilEach(spread, (subscriber, index) => subscriber.count >= expected[index]!, 60_000, 'every change of its cart').catch(() => {});
+    const spreadMs = performance.now() - spreadStart;
+    const spreadCpu = cpuPerUnit(spreadCpuBefore, await cpuSnapshot(db, { ...services.pids, bench: process.pid }), spreadSent.size, spreadMs);
+    const spreadMismatch = spread.filter((subscriber, index) => subscriber.count !== expected[index]).length;
+    const hotLatency = latencies(spread, spreadSent, (eventId) => hotEvents.has(eventId));
+    const randomLatency = latencies(spread, spreadSent, (eventId) => !hotEvents.has(eventId));
+    const allLatency = latencies(spread, spreadSent, () => true);
+    const spreadFailures = failuresOf(spread);
+    await clients.close(spread);
 
+    const idleKib = (memoryIdle.rssKib - memoryBefore.rssKib) / settings.idleSubscribers;
+    const idleHeapKib = (memoryIdle.heapKib - memoryBefore.heapKib) / settings.idleSubscribers;
+    const verdict = (met: boolean) => (met ? '**met**' : '**missed**');
     const figures = `| measure | value |
 |---|---:|
-| subscribers (one WebSocket each) | ${SUBSCRIBERS.toLocaleString('en')} |
-| latency, event accepted -> delivered: p50 / p95 / p99 ms | ${fromAcceptance.p50.toFixed(1)} / ${fromAcceptance.p95.toFixed(1)} / **${fromAcceptance.p99.toFixed(1)}** |
-| latency, event POSTed -> delivered: p50 / p95 / p99 ms | ${fromPost.p50.toFixed(1)} / ${fromPost.p95.toFixed(1)} / ${fromPost.p99.toFixed(1)} |
-| deliveries measured for latency | ${fromPost.count.toLocaleString('en')} (${posted} events x ${SUBSCRIBERS.toLocaleString('en')}) |
-| events through, all subscribers receiving each | ${(throughputEvents / deliveredFor).toFixed(0)} events/s = ${((throughputEvents * SUBSCRIBERS) / deliveredFor / 1_000).toFixed(0)}k deliveries/s (${throughputEvents.toLocaleString('en')} events posted in ${postedFor.toFixed(1)} s, all delivered after ${deliveredFor.toFixed(1)} s) |
-| gateway resident memory: before / with subscribers | ${mib(rssBefore)} / ${mib(rssWithSubscribers)} MiB |
-| memory per subscriber | ${((rssWithSubscribers - rssBefore) / SUBSCRIBERS).toFixed(0)} KiB |`;
+| burst: ${BURST_EVENTS.toLocaleString('en')} events x ${FAN_OUT_SUBSCRIBERS.toLocaleString('en')} subscribers, all delivered after (from the first POST) | **${(endToEnd.ms / 1_000).toFixed(2)} s** (posted in ${(endToEnd.postedMs / 1_000).toFixed(2)} s) = **${(endToEnd.deliveriesPerSecond / 1_000).toFixed(0)}k deliveries/s** |
+| burst: busy while delivering | ${busy(endToEnd.cpu, burstDeliveries, endToEnd.ms)} |
+| published burst (the gateway paused meanwhile), all delivered after (from its resumption) | ${(atGateway.ms / 1_000).toFixed(2)} s = ${(atGateway.deliveriesPerSecond / 1_000).toFixed(0)}k deliveries/s; gateway CPU ${atGateway.cpu.processUs.gateway!.toFixed(2)} µs per delivery |
+| published burst: busy while delivering | ${busy(atGateway.cpu, burstDeliveries, atGateway.ms)} |
+| bursts: subscribers with a delivery missing or extra, failed results | ${endToEnd.mismatched + atGateway.mismatched}, ${burstFailures} |
+| fan-out latency, ${FAN_OUT_EVENTS_PER_SECOND} events/s to all ${FAN_OUT_SUBSCRIBERS.toLocaleString('en')}, accepted -> delivered: p50 / p95 / p99 ms | ${fanOutLatency.p50.toFixed(1)} / ${fanOutLatency.p95.toFixed(1)} / ${fanOutLatency.p99.toFixed(1)} (${fanOutLatency.count.toLocaleString('en')} deliveries, ${fanOutFailures} failed) |
+| spread, ${SPREAD_EVENTS_PER_SECOND.toLocaleString('en')} events/s for ${settings.spreadSeconds} s, accepted -> delivered, all: p50 / p95 / p99 ms | ${allLatency.p50.toFixed(1)} / ${allLatency.p95.toFixed(1)} / **${allLatency.p99.toFixed(1)}** (${allLatency.count.toLocaleString('en')} deliveries of ${spreadSent.size.toLocaleString('en')} events) |
+| spread: subscribers with a change of their cart missing or extra, failed results | ${spreadMismatch}, ${spreadFailures} |
+| spread: busy | ${busy(spreadCpu, spreadSent.size, spreadMs)} |
+| spread, random SKUs: p50 / p95 / p99 ms | ${randomLatency.p50.toFixed(1)} / ${randomLatency.p95.toFixed(1)} / ${randomLatency.p99.toFixed(1)} (${randomLatency.count.toLocaleString('en')} deliveries) |
+| spread, hot SKUs: p50 / p95 / p99 ms | ${hotLatency.p50.toFixed(1)} / ${hotLatency.p95.toFixed(1)} / ${hotLatency.p99.toFixed(1)} (${hotLatency.count.toLocaleString('en')} deliveries) |
+| idle: gateway resident memory before / with ${settings.idleSubscribers.toLocaleString('en')} idle subscribers | ${mib(memoryBefore.rssKib)} / ${mib(memoryIdle.rssKib)} MiB (heap used ${mib(memoryBefore.heapKib)} / ${mib(memoryIdle.heapKib)} MiB) |
+| idle: memory per subscriber, resident (heap used) | **${idleKib.toFixed(1)} KiB** (${idleHeapKib.toFixed(1)} KiB) |`;
     recordSection('subscriptions', `
-## Subscriptions: stock changes to 1,000 subscribers through the gateway
+## Subscriptions: stock changes through the gateway, fanned out and spread
 
 \`${command}\` on ${describeMachine()}. Services run as separate processes on PostgreSQL 15 and
-Redis 7 (loopback), seeded with ${SKU_COUNT.toLocaleString('en')} SKUs x 12 DCs. ${SUBSCRIBERS.toLocaleString('en')} WebSocket clients in the benchmark
-process (graphql-transport-ws spoken over plain \`ws\`, reading only the event id of each message, so
-that the clients cost the shared 2 cores little), one connection each, all subscribed to \`stockChanged\` for the same 10 SKUs at DC-01 with a
-field from the orders subgraph (\`item { openOrders { id } }\`), so every event reaches every
-subscriber. Latency: ${LATENCY_EVENTS_PER_SECOND} signed warehouse receipts per second for ${LATENCY_SECONDS} s, one per POST; each delivery is
-timed from the POST being answered (the event accepted and committed) and from it being sent.
-Throughput: ${THROUGHPUT_EVENTS.toLocaleString('en')} receipts in batches of ${THROUGHPUT_BATCH} posted back to back, timed until the last subscriber has the last event.
-Memory: the gateway's resident set before and after the subscribers connected.
+Redis 7 (loopback), seeded with ${SKU_COUNT.toLocaleString('en')} SKUs x 12 DCs. The WebSocket clients run in the benchmark process,
+one connection each, each subscription with an id of its own (a UUID, as graphql-ws's client
+makes them), speaking graphql-transport-ws over plain \`ws\` (UTF-8 checks off) and reading only
+what they measure, so that they cost the shared 2 cores little; every result is checked to be a
+\`next\` without \`errors\`, and the first subscriber of each group parses every result and checks
+it gap-free and in order per SKU x location. The selection is \`${SELECTION}\` (\`openOrders\` from the orders subgraph).
+Every delivery is timed from the POST of its receipt being answered (the event accepted and committed).
+
+- **Burst**: ${FAN_OUT_SUBSCRIBERS.toLocaleString('en')} subscribers of \`stockChanged\` for the same 10 SKUs at DC-01; ${BURST_EVENTS.toLocaleString('en')} receipts in batches
+  of ${BURST_BATCH} posted back to back, timed from the first POST until the last subscriber has the last event; then one
+  more as a marker, after which each subscriber must hold exactly ${(BURST_EVENTS + 1).toLocaleString('en')}. Then the same again with the
+  gateway process paused (SIGSTOP) until the inventory's outbox is drained, so that it finds the whole burst in the
+  stream at once, timed from its resumption (SIGCONT): the gateway's fan-out alone, whatever ingestion costs.
+- **Fan-out latency**: the same subscribers, ${FAN_OUT_EVENTS_PER_SECOND} receipts/s for ${FAN_OUT_LATENCY_SECONDS} s, one per POST.
+- **Spread**: ${SPREAD_SUBSCRIBERS.toLocaleString('en')} subscribers, each watching a cart of ${CART_SKUS} SKUs of the catalogue at every location (${pct(HOT_CART_SHARE)} of
+  the carts hold one of ${HOT_SKUS} hot SKUs), subscribed live (in place once the gateway counts them); ${SPREAD_EVENTS_PER_SECOND.toLocaleString('en')} receipts/s in POSTs of
+  ${SPREAD_BATCH} on a timetable, random SKU and site, ${pct(settings.hotShare)} of them of a hot SKU (\`BENCH_HOT_SHARE\`); latencies
+  of hot and random SKUs apart.
+- **Idle memory**: the gateway's resident set and heap used, each right after a full garbage collection (run through
+  the inspector Node opens on SIGUSR1), after a warm-up subscription and then with ${settings.idleSubscribers.toLocaleString('en')} idle subscribers (of a
+  SKU that takes no receipt).
 
 ${figures}
 
-Target: p99 under 50 ms from acceptance to delivery with 1,000 subscribers: **${fromAcceptance.p99 < 50 ? 'met' : 'missed'}**.
+Targets (issue 21, item 4), on the burst from the first POST: delivered in under ${TARGETS.burstMs / 1_000} s: ${verdict(endToEnd.ms < TARGETS.burstMs)}; at least
+${TARGETS.deliveriesPerSecond / 1_000}k deliveries/s: ${verdict(endToEnd.deliveriesPerSecond >= TARGETS.deliveriesPerSecond)} (the published burst: ${verdict(atGateway.ms < TARGETS.burstMs)}, ${verdict(atGateway.deliveriesPerSecond >= TARGETS.deliveriesPerSecond)}); p99 under ${TARGETS.spreadP99Ms} ms at ${SPREAD_EVENTS_PER_SECOND.toLocaleString('en')} events/s spread
+over many SKUs: ${verdict(allLatency.p99 < TARGETS.spreadP99Ms)}; under ${TARGETS.idleKib} KiB per idle subscriber: ${verdict(idleKib < TARGETS.idleKib)}.
 `);
     console.log(figures);
   } finally {
-    for (const socket of sockets) socket.terminate();
+    clients.terminateAll();
+    agent.destroy();
     await services.stop();
     await db.close();
   }
 }
 
-/**
- * Connects SUBSCRIBERS clients, each with one subscription; returns what each receives. The
- * clients speak graphql-transport-ws over plain `ws` and read only the event id from each
- * message: they share the machine with the services, so they must cost as little as possible.
- */
-async function subscribeAll(
-  services: RunningServices,
-  sockets: WebSocket[],
-  operation: { query: string; variables: Record<string, unknown> },
-): Promise<Delivery[][]> {
-  const url = `${services.gatewayUrl.replace('http', 'ws')}/graphql`;
-  // A connection authenticates once, on connection_init, with what an HTTP request sends in its header.
-  const connectionInit = JSON.stringify({ type: 'connection_init', payload: { authorization: services.clientHeaders.authorization } });
-  const subscribe = JSON.stringify({ id: '1', type: 'subscribe', payload: operation });
-  const all: Delivery[][] = [];
-  for (let i = 0; i < SUBSCRIBERS; i++) {
-    const deliveries: Delivery[] = [];
-    const socket = new WebSocket(url, 'graphql-transport-ws');
-    sockets.push(socket);
-    socket.on('open', () => socket.send(connectionInit));
-    socket.on('message', (data: Buffer) => {
-      const text = data.toString();
-      const cause = CAUSE_ID.exec(text);
-      if (cause) deliveries.push({ eventId: cause[1]!, at: performance.now() });
-      else if (text.includes('"connection_ack"')) socket.send(subscribe);
-      else throw new Error(`unexpected message: ${text}`);
+/** A cart: CART_SKUS distinct SKUs of the catalogue, one of them hot in HOT_CART_SHARE of carts. */
+function cart(): number[] {
+  const skus = new Set<number>(Math.random() < HOT_CART_SHARE ? [pick(HOT)] : []);
+  while (skus.size < CART_SKUS) skus.add(pick(COLD));
+  return [...skus];
+}
+
+type Operation = { query: string; variables?: Record<string, unknown> };
+
+// What every result must start with: the gateway writes `next` messages with the id last.
+const NEXT = Buffer.from('{"type":"next","payload":{"data":{"stockChanged":');
+const ERRORS = Buffer.from('"errors"');
+const CAUSE_ID = Buffer.from('"cause":{"id":"');
+
+/** The cause id in a result of SELECTION, read without parsing the result. */
+function causeIdIn(message: Buffer): string {
+  const start = message.indexOf(CAUSE_ID) + CAUSE_ID.length;
+  return message.toString('latin1', start, message.indexOf(0x22, start));
+}
+
+/** One subscription on a connection of its own, as lean as can be, counting and timing what it receives. */
+class BenchSubscriber {
+  readonly socket: WebSocket;
+  count = 0;
+  lastAt = 0;
+  failures = 0;
+  /** Each delivery's cause (the receipt's id) and when it arrived, when recording. */
+  deliveries: { eventId: string; at: number }[] = [];
+  private record = false;
+  private lastMessage: Buffer | null = null;
+  /** Every result parsed, when verifying: checked gap-free in order at the end. */
+  private readonly parsed: { sku: string; locationId: string; sequence: number }[] | null;
+
+  constructor(url: string, authorization: string, operation: Operation, options: { record?: boolean; verify?: boolean }, onSubscribed: () => void) {
+    this.record = options.record ?? false;
+    this.parsed = options.verify ? [] : null;
+    this.socket = new WebSocket(url, 'graphql-transport-ws', { perMessageDeflate: false, skipUTF8Validation: true });
+    const subscribe = JSON.stringify({ id: randomUUID(), type: 'subscribe', payload: operation });
+    this.socket.on('open', () => this.socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization } })));
+    this.socket.once('message', (data: Buffer) => {
+      if (!data.includes('"connection_ack"')) throw new Error(`expected connection_ack, got ${data.toString()}`);
+      this.socket.send(subscribe);
+      this.socket.on('message', (message: Buffer) => this.receive(message));
+      onSubscribed();
     });
-    all.push(deliveries);
   }
-  await warmUp(services, all);
-  return all;
+
+  /** The cause (the receipt's id) of the last result that arrived. */
+  get lastCauseId(): string | null {
+    return this.lastMessage && causeIdIn(this.lastMessage);
+  }
+
+  /** Forgets what arrived so far; records each delivery's cause from now on when `record`. */
+  reset({ record = false } = {}): void {
+    this.count = 0;
+    this.deliveries = [];
+    this.record = record;
+  }
+
+  /** Whether every result parsed so far arrived gap-free and in order per SKU x location. */
+  inOrder(): boolean {
+    if (!this.parsed) return true;
+    const last = new Map<string, number>();
+    for (const change of this.parsed) {
+      const key = `${change.sku}@${change.locationId}`;
+      if (last.has(key) && change.sequence !== last.get(key)! + 1) return false;
+      last.set(key, change.sequence);
+    }
+    return true;
+  }
+
+  private receive(message: Buffer): void {
+    const at = performance.now();
+    if (message.compare(NEXT, 0, NEXT.length, 0, NEXT.length) !== 0 || message.includes(ERRORS)) {
+      this.failures += 1;
+      return;
+    }
+    this.count += 1;
+    this.lastAt = at;
+    this.lastMessage = message;
+    if (this.record) this.deliveries.push({ eventId: causeIdIn(message), at });
+    this.parsed?.push(JSON.parse(message.toString()).payload.data.stockChanged);
+  }
 }
 
-// The selection asks for `cause { id }` first, so that a delivery's event id is found without parsing it.
-const CAUSE_ID = /^\{"id":"1","type":"next","payload":\{"data":\{"stockChanged":\{"cause":\{"id":"([^"]+)"/;
+/** The benchmark's subscribers: opened in waves (the gateway's listen backlog is finite), each in place once the gateway counts it. */
+class SubscriberPool {
+  private readonly open_ = new Set<BenchSubscriber>();
+  private readonly url: string;
 
-/** Subscriptions have no acknowledgement: post a probe change until every subscriber has seen one. */
-async function warmUp(services: RunningServices, all: Delivery[][]): Promise<void> {
-  for (let probe = 0; all.some((deliveries) => deliveries.length === 0); probe++) {
+  constructor(private readonly services: RunningServices) {
+    this.url = `${services.gatewayUrl.replace('http', 'ws')}/graphql`;
+  }
+
+  /** Opens `count` subscriptions, the nth with `operation(n)`; resolves once the gateway serves them all. */
+  async open(count: number, operation: (index: number) => Operation, { record = false, verifyFirst = false } = {}): Promise<BenchSubscriber[]> {
+    const before = await activeSubscriptions(this.services);
+    const opened: BenchSubscriber[] = [];
+    let subscribed = 0;
+    for (let index = 0; index < count; index++) {
+      while (opened.length - subscribed >= 200) await new Promise((resolve) => setTimeout(resolve, 5));
+      const subscriber = new BenchSubscriber(this.url, this.services.clientHeaders.authorization!, operation(index), { record, verify: verifyFirst && index === 0 }, () => (subscribed += 1));
+      opened.push(subscriber);
+      this.open_.add(subscriber);
+    }
+    const deadline = Date.now() + 120_000;
+    while ((await activeSubscriptions(this.services)) < before + count) {
+      if (Date.now() > deadline) throw new Error(`the gateway serves ${await activeSubscriptions(this.services)} subscriptions, not ${before + count}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return opened;
+  }
+
+  /** Closes the subscribers' connections; resolves once the gateway no longer serves them. */
+  async close(subscribers: readonly BenchSubscriber[]): Promise<void> {
+    const before = await activeSubscriptions(this.services);
+    for (const subscriber of subscribers) {
+      subscriber.socket.terminate();
+      this.open_.delete(subscriber);
+    }
+    while ((await activeSubscriptions(this.services)) > before - subscribers.length) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+
+  terminateAll(): void {
+    for (const subscriber of this.open_) subscriber.socket.terminate();
+  }
+}
+
+/** A metric of the gateway's /metrics, summed over its series. */
+async function gatewayMetric(services: RunningServices, name: string): Promise<number> {
+  const text = await (await fetch(`${services.gatewayUrl}/metrics`)).text();
+  return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((sum, match) => sum + Number(match[1]), 0);
+}
+
+const activeSubscriptions = (services: RunningServices) => gatewayMetric(services, 'stockgraph_active_subscriptions');
+
+/**
+ * The gateway's resident set and heap used right after a full garbage collection, which it is
+ * made to run through the inspector Node opens on SIGUSR1 (127.0.0.1:9229): what it holds, not
+ * what it has yet to collect. The inspector must be the gateway's (its title names the pid).
+ */
+async function collectedMemory(services: RunningServices): Promise<{ rssKib: number; heapKib: number }> {
+  const { gateway: pid } = services.pids;
+  process.kill(pid, 'SIGUSR1');
+  let target: { title: string; webSocketDebuggerUrl: string } | undefined;
+  for (let attempt = 0; !target; attempt++) {
+    if (attempt > 50) throw new Error(`the gateway (pid ${pid}) opened no inspector at 127.0.0.1:9229 (is the port another process's?)`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const targets = (await fetch('http://127.0.0.1:9229/json/list').then((response) => response.json()).catch(() => [])) as { title: string; webSocketDebuggerUrl: string }[];
+    target = targets.find((candidate) => candidate.title === `node[${pid}]`);
+  }
+  const inspector = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => (inspector.once('open', resolve), inspector.once('error', reject)));
+  let lastId = 0;
+  const call = (method: string, params: Record<string, unknown> = {}) =>
+    new Promise<any>((resolve) => {
+      const id = ++lastId;
+      const onMessage = (data: Buffer) => {
+        const message = JSON.parse(data.toString());
+        if (message.id !== id) return;
+        inspector.off('message', onMessage);
+        resolve(message.result);
+      };
+      inspector.on('message', onMessage);
+      inspector.send(JSON.stringify({ id, method, params }));
+    });
+  try {
+    await call('HeapProfiler.collectGarbage');
+    const { result } = await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true });
+    const usage = JSON.parse(result.value as string) as { rss: number; heapUsed: number };
+    return { rssKib: usage.rss / 1024, heapKib: usage.heapUsed / 1024 };
+  } finally {
+    inspector.close();
+  }
+}
+
+type Post = (events: ReturnType<typeof receipt>[]) => Promise<void>;
+
+/** Posts events as one batch signed the way acme-wms signs it; fails unless the inventory answers 200. */
+function postSigned(services: RunningServices, agent: http.Agent): Post {
+  return async (events) => {
+    const body = JSON.stringify({ events });
+    const timestamp = Math.floor(Date.now() / 1000);
+    const { status, text } = await postText(agent, `${services.subgraphUrls.inventory}/events/${SOURCE}`, body, {
+      [TIMESTAMP_HEADER]: String(timestamp),
+      [SIGNATURE_HEADER]: signEventBatch(SECRET, timestamp, body),
+    });
+    if (status !== 200) throw new Error(`POST /events answered ${status}: ${text}`);
+  };
+}
+
+/**
+ * Posts `batch` events at a time, `perSecond` events a second for `seconds`, each POST at its
+ * time whether or not the one before has been answered; returns when each event was accepted
+ * (its POST answered), by its cause id.
+ */
+async function postAtRate(post: Post, perSecond: number, seconds: number, batch: number, event: () => ReturnType<typeof receipt>): Promise<Map<string, number>> {
+  const accepted = new Map<string, number>();
+  const posts: Promise<void>[] = [];
+  const start = performance.now();
+  for (let sent = 0; sent < perSecond * seconds; sent += batch) {
+    const due = start + (sent * 1_000) / perSecond;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
+    const events = Array.from({ length: batch }, event);
+    posts.push(post(events).then(() => {
+      const at = performance.now();
+      for (const posted of events) accepted.set(causeId(posted), at);
+    }));
+  }
+  await Promise.all(posts);
+  return accepted;
+}
+
+/**
+ * Posts one event after another until every subscriber has received one, then one more as a
+ * marker, and waits until it is every subscriber's last: no probe is still on its way.
+ */
+async function untilDelivered(post: Post, subscribers: readonly BenchSubscriber[], event: () => ReturnType<typeof receipt>): Promise<void> {
+  const counts = subscribers.map((subscriber) => subscriber.count);
+  for (let probe = 0; subscribers.some((subscriber, index) => subscriber.count === counts[index]); probe++) {
     if (probe > 100) throw new Error('subscribers received nothing after 100 probes');
-    await postSigned(services, [receipt(RECEIVABLE[0]!)]);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await post([event()]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  // Let the last probes land before forgetting them.
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
-  for (const deliveries of all) deliveries.length = 0;
+  await untilMarked(post, subscribers, event());
 }
 
-/** Posts `events` as one batch signed the way acme-wms signs it; fails unless the inventory answers 200. */
-async function postSigned(services: RunningServices, events: Record<string, unknown>[]): Promise<void> {
-  const body = JSON.stringify({ events });
-  const timestamp = Math.floor(Date.now() / 1000);
-  const response = await fetch(`${services.subgraphUrls.inventory}/events/acme-wms`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', [TIMESTAMP_HEADER]: String(timestamp), [SIGNATURE_HEADER]: signEventBatch(SECRET, timestamp, body) },
-    body,
-  });
-  if (response.status !== 200) throw new Error(`POST /events answered ${response.status}: ${await response.text()}`);
+/** Posts `marker` and waits until it is every subscriber's last result. */
+async function untilMarked(post: Post, subscribers: readonly BenchSubscriber[], marker: ReturnType<typeof receipt>): Promise<void> {
+  await post([marker]);
+  await untilEach(subscribers, (subscriber) => subscriber.lastCauseId === causeId(marker), 60_000, 'the marker');
 }
 
-async function waitForDeliveries(all: Delivery[][], count: number, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (all.some((deliveries) => deliveries.length < count)) {
-    if (Date.now() > deadline) throw new Error(`not every subscriber received ${count} events within ${timeoutMs} ms`);
+/** Resolves once every outbox record is published (none is left in event_outbox_pending). */
+async function untilPublished(db: Database): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while ((await db.query<{ pending: number }>('SELECT count(*)::int AS pending FROM event_outbox_pending'))[0]!.pending > 0) {
+    if (Date.now() > deadline) throw new Error('the outbox was not drained within 120 s');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
-function latencies(all: Delivery[][], sent: ReadonlyMap<string, { posted: number; accepted: number }>, from: 'posted' | 'accepted') {
-  const values = all.flatMap((deliveries) => deliveries.map((delivery) => delivery.at - sent.get(delivery.eventId)![from])).sort((a, b) => a - b);
-  const percentile = (p: number) => values[Math.min(values.length - 1, Math.ceil((p / 100) * values.length) - 1)]!;
+/** Resolves once `done` holds for every subscriber; fails after `timeoutMs`. */
+async function untilEach(subscribers: readonly BenchSubscriber[], done: (subscriber: BenchSubscriber, index: number) => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!subscribers.every(done)) {
+    if (Date.now() > deadline) throw new Error(`not every subscriber received ${what} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+function latencies(subscribers: readonly BenchSubscriber[], accepted: ReadonlyMap<string, number>, counts: (eventId: string) => boolean) {
+  const values = subscribers
+    .flatMap((subscriber) => subscriber.deliveries.flatMap(({ eventId, at }) => (accepted.has(eventId) && counts(eventId) ? [at - accepted.get(eventId)!] : [])))
+    .sort((a, b) => a - b);
+  const percentile = (p: number) => values[Math.min(values.length - 1, Math.ceil((p / 100) * values.length) - 1)] ?? NaN;
   return { count: values.length, p50: percentile(50), p95: percentile(95), p99: percentile(99) };
 }
 
-/** Resident memory of a process, in KiB. */
-function residentMemory(pid: number): number {
-  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+/** Results that were not a `next` without errors, and verified subscribers whose results came out of order. */
+function failuresOf(subscribers: readonly BenchSubscriber[]): number {
+  return subscribers.reduce((failures, subscriber) => failures + subscriber.failures + (subscriber.inOrder() ? 0 : 1), 0);
 }
 
+/**
+ * How busy each of this run's processes was (of one core), the machine (of all cores), and what of
+ * that was none of the run's processes or PostgreSQL backends: other work on a shared machine.
+ */
+function busy(cpu: CpuPerUnit, units: number, elapsedMs: number): string {
+  const postgres = (cpu.postgresUs * units) / 1_000 / elapsedMs;
+  const ours = Object.values(cpu.processBusy).reduce((sum, share) => sum + share, 0) + postgres;
+  const processes = Object.entries(cpu.processBusy).map(([name, share]) => `${name === 'bench' ? 'bench clients' : name} ${pct(share)}`);
+  return `${[...processes, `PostgreSQL ${pct(postgres)}`].join(', ')} of a core; machine ${pct(cpu.machineBusy)} of all cores, others ${pct(Math.max(0, cpu.machineBusy - ours / cpus().length))}`;
+}
+
+const pct = (share: number) => `${(share * 100).toFixed(0)}%`;
 const mib = (kib: number) => (kib / 1024).toFixed(0);

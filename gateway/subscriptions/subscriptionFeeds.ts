@@ -15,7 +15,9 @@ export interface SubscriptionFeed<Payload = never> {
   readonly contracts: readonly EventContract<Payload>[];
   /**
    * The Query field that returns the delivered objects for a list of ids, in the order given
-   * (null for an id that names none); it takes them as `ids: [ID!]!`.
+   * (null for an id that names none); it takes them as `ids: [ID!]!`. Feeds of one stream with the
+   * same lookup field must name their events' objects alike (`idOf`): subscribers of either that
+   * select alike share one lookup (see EventLookup.key).
    */
   readonly lookupField: string;
   /** The id the lookup field knows the event's object by. */
@@ -27,6 +29,18 @@ export interface SubscriptionFeed<Payload = never> {
    * it has every one (see subscriptionPlan.ts); one of no location reaches no such subscriber.
    */
   locationsOf(payload: Payload): readonly string[];
+  /**
+   * Optional: a key of each event (`keyOf`) and, given the field's arguments, the keys of the
+   * events a subscriber can receive (`keysOf`; null for events of any key). The gateway then puts
+   * an event to the filters of the subscribers that name its key (and those that name none),
+   * not to every subscriber's: what keeps many subscribers of a few keys each cheap.
+   */
+  readonly routing?: EventRouting<Payload>;
+}
+
+export interface EventRouting<Payload> {
+  keyOf(payload: Payload): string;
+  keysOf(args: Readonly<Record<string, unknown>>): readonly string[] | null;
 }
 
 type StockLevelChanged = PayloadOf<typeof stockLevelChanged>;
@@ -56,6 +70,9 @@ function amongArguments<Payload>(args: Readonly<Record<string, unknown>>, fieldB
   return (payload) => wanted.every(({ field, values }) => values.has(payload[field] as string));
 }
 
+/** Events routed by their SKU to the subscribers that name it in `skus`. */
+const bySku: EventRouting<{ readonly sku: string }> = { keyOf: (payload) => payload.sku, keysOf: (args) => (args.skus as string[] | null | undefined) ?? null };
+
 /** Whether a change is at one of `args.skus` and `args.locationIds` (any, when a list is omitted). */
 function stockChangeScope(args: Readonly<Record<string, unknown>>): (change: { readonly sku: string; readonly locationId: string }) => boolean {
   const skus = setOf(args.skus);
@@ -69,7 +86,7 @@ const outboxIdOf = (event: DecodedEvent<unknown>) => event.id ?? '';
 /** The location of an event of one item x location (stock changes, discrepancies, holds, sync failures). */
 const atItsLocation = (payload: { readonly locationId: string }): readonly string[] => [payload.locationId];
 
-const stockChange = { ...eventsOf(stockLevelChanged), lookupField: 'stockChanges', idOf: outboxIdOf, locationsOf: atItsLocation } as const;
+const stockChange = { ...eventsOf(stockLevelChanged), lookupField: 'stockChanges', idOf: outboxIdOf, locationsOf: atItsLocation, routing: bySku } as const;
 
 /** Every Subscription field of the supergraph, by name. */
 export const SUBSCRIPTION_FEEDS: Readonly<Record<string, SubscriptionFeed<any>>> = {
@@ -86,6 +103,7 @@ export const SUBSCRIPTION_FEEDS: Readonly<Record<string, SubscriptionFeed<any>>>
     ...eventsOf(orderStatusChanged),
     lookupField: 'orderStatusChanges',
     idOf: outboxIdOf,
+    routing: { keyOf: (change) => change.orderId, keysOf: (args) => (args.orderIds as string[] | null | undefined) ?? null },
     // Its lines' locations; none on changes recorded before the payload carried them.
     locationsOf: (change) => change.locationIds ?? [],
     filter: (args) => amongArguments<OrderStatusChanged>(args, { orderIds: 'orderId', channels: 'channel', statuses: 'status' }),
@@ -94,6 +112,7 @@ export const SUBSCRIPTION_FEEDS: Readonly<Record<string, SubscriptionFeed<any>>>
     ...eventsOf(reservationChanged),
     lookupField: 'reservationChanges',
     idOf: outboxIdOf,
+    routing: bySku,
     locationsOf: (change) => change.locationIds,
     filter: (args) => amongArguments<ReservationChanged>(args, { references: 'reference', channels: 'channel', skus: 'sku' }),
   } satisfies SubscriptionFeed<ReservationChanged>,
@@ -102,6 +121,7 @@ export const SUBSCRIPTION_FEEDS: Readonly<Record<string, SubscriptionFeed<any>>>
     lookupField: 'discrepancyEvents',
     idOf: outboxIdOf,
     locationsOf: atItsLocation,
+    routing: bySku,
     filter: (args) => {
       const inScope = stockChangeScope(args);
       const tiers = setOf(args.tiers);
@@ -114,6 +134,7 @@ export const SUBSCRIPTION_FEEDS: Readonly<Record<string, SubscriptionFeed<any>>>
     lookupField: 'holdEvents',
     idOf: outboxIdOf,
     locationsOf: atItsLocation,
+    routing: bySku,
     filter: stockChangeScope,
   } satisfies SubscriptionFeed<HoldChanged>,
   syncFailed: {

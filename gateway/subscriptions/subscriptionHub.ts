@@ -6,6 +6,7 @@ import { REPEAT_WINDOW, RepeatFilter } from '../../platform/events/repeatFilter.
 import type { LocationGrant } from '../../platform/lang/locationGrant.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { SubscriptionLife } from './subscriptionLife.ts';
+import type { SubscriptionFeed } from './subscriptionFeeds.ts';
 import { EVENT_IDS_VARIABLE, LOOKUP_RESPONSE_KEY, type EventLookup, type SubscriptionPlan } from './subscriptionPlan.ts';
 
 /**
@@ -37,18 +38,23 @@ const CATCH_UP_PAGE = 500;
 
 /**
  * Fans the event streams out to this gateway's subscribers: one bus subscription per stream
- * serves them all. Each batch of events that arrives together is resolved once per distinct
- * lookup (subscribers selecting the same fields share it), through the supergraph, so that the
- * entity fetches of the batch's events are batched too. Per subscriber, events arrive in stream
- * order, once: a resumed subscriber first catches up from its cursor while live events wait for
- * it, and nothing at or before the last cursor it received is delivered again. Every event is
- * checked against its contract (one that breaks it is logged and skipped), and a repeat of an
- * event, by (key, sequence), is dropped: what a relay publishes again after a crash never
- * reaches a subscriber, live or resumed. A result carries in `extensions.correlationId` the
- * correlation id of the request (or event) that caused its event, when it had one.
+ * serves them all. Subscribers are grouped twice. A lookup group holds those whose lookups are
+ * the same (selection, its variables, the grant it runs with: EventLookup.key): each batch of
+ * events that arrives together is resolved once per group, through the supergraph, so that the
+ * entity fetches of the batch's events are batched too. Within a group, an audience holds those
+ * that receive exactly the same results (the same field, arguments and response key): the batch
+ * is filtered once per audience, each result serialized once, and every member is handed the same
+ * results to send. Per subscriber, events arrive in stream order, once: a resumed subscriber
+ * first catches up from its cursor while live events wait for it, and nothing at or before the
+ * last cursor it received is delivered again. Every event is checked against its contract (one
+ * that breaks it is logged and skipped), and a repeat of an event, by (key, sequence), is
+ * dropped: what a relay publishes again after a crash never reaches a subscriber, live or
+ * resumed. A result carries in `extensions.correlationId` the correlation id of the request (or
+ * event) that caused its event, when it had one.
  */
 export class SubscriptionHub {
   private readonly readers = new Map<string, StreamReader>();
+  private subscribers = 0;
 
   constructor(private readonly options: SubscriptionHubOptions) {}
 
@@ -61,13 +67,13 @@ export class SubscriptionHub {
   async subscribe(plan: SubscriptionPlan, sink: SubscriptionSink, onSlowConsumer: () => void): Promise<AsyncIterableIterator<never>> {
     const reader = this.readerFor(plan.feed.stream);
     await reader.started;
-    const subscriber: Subscriber = new Subscriber(
-      plan,
-      sink,
-      new SubscriptionLife(onSlowConsumer, () => reader.subscribers.delete(subscriber)),
-      this.options.maxBufferedEvents,
-    );
-    reader.subscribers.add(subscriber);
+    const life = new SubscriptionLife(onSlowConsumer, () => {
+      this.subscribers -= 1;
+      leave();
+    });
+    const subscriber = new Subscriber(plan, sink, life, this.options.maxBufferedEvents);
+    const leave = join(reader.groups, subscriber);
+    this.subscribers += 1;
     if (plan.after !== undefined) {
       void this.catchUp(subscriber, plan.after).catch((error: unknown) => subscriber.life.fail(subscriptionError(error)));
     }
@@ -76,34 +82,35 @@ export class SubscriptionHub {
 
   /** How many subscribers this gateway serves now. */
   get subscriberCount(): number {
-    return [...this.readers.values()].reduce((count, reader) => count + reader.subscribers.size, 0);
+    return this.subscribers;
   }
 
   async close(): Promise<void> {
     const readers = [...this.readers.values()];
     this.readers.clear();
     await Promise.all(readers.map(async (reader) => (await reader.started).close()));
-    for (const reader of readers) for (const subscriber of reader.subscribers) void subscriber.life.return();
+    const subscribers = readers.flatMap((reader) => [...reader.groups.values()].flatMap((group) => [...group.audiences.values()].flatMap((audience) => [...audience.members])));
+    for (const subscriber of subscribers) void subscriber.life.return();
   }
 
   private readerFor(stream: string): StreamReader {
     let reader = this.readers.get(stream);
     if (!reader) {
-      const subscribers = new Set<Subscriber>();
+      const groups = new Map<string, LookupGroup>();
       const repeats = new RepeatFilter();
       const started = (async () => {
         // The stream's latest events are remembered, so that a repeat of one arriving live is
         // dropped; the reader carries on right after them.
         const recent = await this.options.bus.readEndingAt(stream, null, REPEAT_WINDOW);
         for (const event of this.decode(recent, { quiet: true })) repeats.admit(event);
-        return this.options.bus.subscribe(stream, (events) => this.dispatch(subscribers, this.decode(events).filter((event) => repeats.admit(event))), {
+        return this.options.bus.subscribe(stream, (events) => this.dispatch(groups, this.decode(events).filter((event) => repeats.admit(event))), {
           ...(recent.length > 0 && { after: recent.at(-1)!.cursor }),
           onError: (error) => this.options.logger.error({ err: error, stream }, 'reading the stream failed; retrying'),
         });
       })();
       // A reader that failed to start is forgotten, so that the next subscription tries again.
       started.catch(() => this.readers.get(stream) === reader && this.readers.delete(stream));
-      this.readers.set(stream, (reader = { subscribers, started }));
+      this.readers.set(stream, (reader = { groups, started }));
     }
     return reader;
   }
@@ -119,34 +126,35 @@ export class SubscriptionHub {
     return decoded;
   }
 
-  /** Delivers a batch of live events to the subscribers that asked for them. */
-  private async dispatch(subscribers: ReadonlySet<Subscriber>, events: readonly DecodedEvent[]): Promise<void> {
+  /** Delivers a batch of live events to the subscribers that asked for them: one lookup per group. */
+  private async dispatch(groups: ReadonlyMap<string, LookupGroup>, events: readonly DecodedEvent[]): Promise<void> {
     if (events.length === 0) return;
-    // Subscribers whose lookups are the same share one lookup per batch (their plans differ only in filters).
-    const groups = new Map<string, { plan: SubscriptionPlan; events: Set<DecodedEvent>; members: [Subscriber, DecodedEvent[]][] }>();
-    for (const subscriber of subscribers) {
-      const wanted = events.filter((event) => subscriber.wants(event));
-      if (wanted.length === 0) continue;
-      const { key } = subscriber.plan.lookup;
-      let group = groups.get(key);
-      if (!group) groups.set(key, (group = { plan: subscriber.plan, events: new Set(), members: [] }));
-      for (const event of wanted) group.events.add(event);
-      group.members.push([subscriber, wanted]);
+    await Promise.all([...groups.values()].map((group) => this.dispatchToGroup(group, events)));
+  }
+
+  private async dispatchToGroup(group: LookupGroup, events: readonly DecodedEvent[]): Promise<void> {
+    const wantedBy = new Map<Audience, DecodedEvent[]>();
+    for (const event of events) {
+      for (const audience of audiencesThatMayWant(group, event)) {
+        if (!wants(audience.plan, event)) continue;
+        const wanted = wantedBy.get(audience);
+        if (wanted) wanted.push(event);
+        else wantedBy.set(audience, [event]);
+      }
     }
-    await Promise.all(
-      [...groups.values()].map(async (group) => {
-        // Set order is insertion order, not stream order, when members wanted different events.
-        const batch = events.filter((event) => group.events.has(event));
-        const resolved = await this.resolve(group.plan, batch).catch((error: unknown) => {
-          for (const [subscriber] of group.members) subscriber.life.fail(subscriptionError(error, subscriber.lastCursor));
-          return null;
-        });
-        if (!resolved) return;
-        for (const [subscriber, wanted] of group.members) {
-          for (const event of wanted) subscriber.offer(event, resolved.get(event));
-        }
-      }),
-    );
+    if (wantedBy.size === 0) return;
+    // The members are taken now: one who joins while the lookup runs missed the batch's reading.
+    const deliveries = [...wantedBy].map(([audience, wanted]) => ({ audience, wanted, members: [...audience.members] }));
+    const wantedByAny = new Set([...wantedBy.values()].flat());
+    const resolved = await this.resolve(group.plan, events.filter((event) => wantedByAny.has(event))).catch((error: unknown) => {
+      for (const { members } of deliveries) for (const subscriber of members) subscriber.life.fail(subscriptionError(error, subscriber.lastCursor));
+      return null;
+    });
+    if (!resolved) return;
+    for (const { audience, wanted, members } of deliveries) {
+      const batch = new AudienceBatch(wanted, resolved, audience.plan.responseKey);
+      for (const subscriber of members) subscriber.offer(batch);
+    }
   }
 
   /**
@@ -154,15 +162,15 @@ export class SubscriptionHub {
    * The events up to `after` are remembered first, so that a repeat of one after it is dropped.
    */
   private async catchUp(subscriber: Subscriber, after: string): Promise<void> {
-    const { stream } = subscriber.plan.feed;
+    const { plan } = subscriber;
+    const { stream } = plan.feed;
     const repeats = new RepeatFilter();
     for (const event of this.decode(await this.options.bus.readEndingAt(stream, after, REPEAT_WINDOW), { quiet: true })) repeats.admit(event);
     let cursor = after;
     for (;;) {
       const page = await this.options.bus.read(stream, cursor, CATCH_UP_PAGE);
-      const wanted = this.decode(page, { quiet: true }).filter((event) => repeats.admit(event) && subscriber.wants(event));
-      const resolved = wanted.length > 0 ? await this.resolve(subscriber.plan, wanted) : new Map();
-      for (const event of wanted) subscriber.deliver(event.cursor, resolved.get(event));
+      const wanted = this.decode(page, { quiet: true }).filter((event) => repeats.admit(event) && wants(plan, event));
+      if (wanted.length > 0) subscriber.deliver(new AudienceBatch(wanted, await this.resolve(plan, wanted), plan.responseKey));
       if (page.length < CATCH_UP_PAGE) break;
       cursor = page[page.length - 1]!.cursor;
     }
@@ -170,7 +178,7 @@ export class SubscriptionHub {
   }
 
   /**
-   * The lookup's answer for each event (undefined for one whose object no longer exists).
+   * The lookup's answer for each event (none for one whose object no longer exists).
    * Retries while the answer has no data at all (a subgraph restarting, the supergraph
    * reloading), up to `lookupRetryMs`.
    */
@@ -194,23 +202,161 @@ export class SubscriptionHub {
   }
 }
 
-/** This gateway's one reader of a stream, and the subscribers it feeds. */
+/** This gateway's one reader of a stream, and the subscribers it feeds, by lookup key. */
 interface StreamReader {
-  readonly subscribers: Set<Subscriber>;
+  readonly groups: Map<string, LookupGroup>;
   readonly started: Promise<EventSubscription>;
+}
+
+/** Subscribers whose lookups are the same (EventLookup.key): each batch is resolved once for them all, with the first one's plan. */
+interface LookupGroup {
+  readonly plan: SubscriptionPlan;
+  /** By SubscriptionPlan.audienceKey. */
+  readonly audiences: Map<string, Audience>;
+  /** The audiences that may want events of any key. */
+  readonly unrouted: Set<Audience>;
+  /** The others, by their feed (SubscriptionFeed.routing), then by each key they name. */
+  readonly routed: Map<SubscriptionFeed<unknown>, Map<string, Set<Audience>>>;
+}
+
+/** Subscribers of a lookup group that receive the same results (SubscriptionPlan.audienceKey): filtered with the first one's plan. */
+interface Audience {
+  readonly plan: SubscriptionPlan;
+  readonly members: Set<Subscriber>;
+}
+
+/** Adds `subscriber` to its lookup group and audience, made as needed; returns what takes it out again (and them, once empty). */
+function join(groups: Map<string, LookupGroup>, subscriber: Subscriber): () => void {
+  const { plan } = subscriber;
+  let group = groups.get(plan.lookup.key);
+  if (!group) groups.set(plan.lookup.key, (group = { plan, audiences: new Map(), unrouted: new Set(), routed: new Map() }));
+  let audience = group.audiences.get(plan.audienceKey);
+  if (!audience) {
+    group.audiences.set(plan.audienceKey, (audience = { plan, members: new Set() }));
+    route(group, audience);
+  }
+  audience.members.add(subscriber);
+  return () => {
+    audience.members.delete(subscriber);
+    if (audience.members.size > 0) return;
+    group.audiences.delete(plan.audienceKey);
+    unroute(group, audience);
+    if (group.audiences.size === 0) groups.delete(plan.lookup.key);
+  };
+}
+
+function route(group: LookupGroup, audience: Audience): void {
+  const { feed, routingKeys } = audience.plan;
+  if (!routingKeys) {
+    group.unrouted.add(audience);
+    return;
+  }
+  let byKey = group.routed.get(feed);
+  if (!byKey) group.routed.set(feed, (byKey = new Map()));
+  for (const key of routingKeys) {
+    let audiences = byKey.get(key);
+    if (!audiences) byKey.set(key, (audiences = new Set()));
+    audiences.add(audience);
+  }
+}
+
+function unroute(group: LookupGroup, audience: Audience): void {
+  const { feed, routingKeys } = audience.plan;
+  if (!routingKeys) {
+    group.unrouted.delete(audience);
+    return;
+  }
+  const byKey = group.routed.get(feed)!;
+  for (const key of routingKeys) {
+    const audiences = byKey.get(key)!;
+    audiences.delete(audience);
+    if (audiences.size === 0) byKey.delete(key);
+  }
+  if (byKey.size === 0) group.routed.delete(feed);
+}
+
+/** The audiences of the group whose filters `event` is put to: those that name its key, and those that name none. */
+function* audiencesThatMayWant(group: LookupGroup, event: DecodedEvent): Iterable<Audience> {
+  yield* group.unrouted;
+  for (const [feed, byKey] of group.routed) {
+    if (!feed.contracts.some((contract) => contract.type === event.type)) continue;
+    const audiences = byKey.get(feed.routing!.keyOf(event.payload));
+    if (audiences) yield* audiences;
+  }
+}
+
+/** Whether a subscriber of `plan` receives `event` (see SubscriptionPlan.filter). */
+function wants(plan: SubscriptionPlan, event: DecodedEvent): boolean {
+  return plan.feed.contracts.some((contract) => contract.type === event.type) && plan.filter(event.payload);
 }
 
 /** Where a subscriber's results go: its socket. */
 export interface SubscriptionSink {
-  /** Sends one result (as JSON); false when the consumer has too many unsent to take more. */
-  send(resultJson: string): boolean;
+  /**
+   * Sends results, in order, each as a message of its own; false when the consumer has too many
+   * unsent to take them all (it may have taken the first few). Every subscriber that receives the
+   * same results is handed the same array, which must not be changed.
+   */
+  send(results: readonly SubscriptionResult[]): boolean;
+}
+
+/** One event's result for one response key, serialized once for every subscriber it goes to. */
+export class SubscriptionResult {
+  private encoded: Buffer | undefined;
+
+  constructor(
+    /** The result (`data`, `errors`, `extensions`) as JSON: the payload of a graphql-ws `next` message. */
+    readonly json: string,
+  ) {}
+
+  /** `json` as UTF-8 bytes, encoded once, on first use. */
+  get utf8(): Buffer {
+    return (this.encoded ??= Buffer.from(this.json));
+  }
+}
+
+/**
+ * What one batch brings the subscribers of an audience: the events they want, in stream order,
+ * and their results (shared by every member; an event whose object no longer exists has none).
+ */
+class AudienceBatch {
+  readonly results: readonly SubscriptionResult[];
+  private readonly resultOf: ReadonlyMap<DecodedEvent, SubscriptionResult>;
+
+  constructor(
+    readonly events: readonly DecodedEvent[],
+    resolved: ReadonlyMap<DecodedEvent, ResolvedEvent>,
+    responseKey: string,
+  ) {
+    const resultOf = new Map<DecodedEvent, SubscriptionResult>();
+    for (const event of events) {
+      const result = resolved.get(event)?.resultFor(responseKey);
+      if (result) resultOf.set(event, result);
+    }
+    this.resultOf = resultOf;
+    this.results = [...resultOf.values()];
+  }
+
+  get firstCursor(): string {
+    return this.events[0]!.cursor;
+  }
+
+  get lastCursor(): string {
+    return this.events.at(-1)!.cursor;
+  }
+
+  resultFor(event: DecodedEvent): SubscriptionResult | undefined {
+    return this.resultOf.get(event);
+  }
 }
 
 /** One subscription's place in the stream: what it wants, and the last cursor it received. */
 class Subscriber {
   lastCursor: string | undefined;
-  /** Live events that arrived while the subscriber catches up; null once it is live. */
-  private pendingLive: [event: DecodedEvent, resolved: ResolvedEvent | undefined][] | null;
+  /** Live batches that arrived while the subscriber catches up, and how many events they hold; null once it is live. */
+  private pendingLive: { batches: AudienceBatch[]; events: number } | null;
+  /** Whether it resumed after a cursor: its catch-up may deliver what the live reader has yet to, which must not come again. */
+  private readonly resumed: boolean;
 
   constructor(
     readonly plan: SubscriptionPlan,
@@ -220,34 +366,42 @@ class Subscriber {
     private readonly maxPendingLive: number,
   ) {
     this.lastCursor = plan.after;
-    this.pendingLive = plan.after === undefined ? null : [];
+    this.resumed = plan.after !== undefined;
+    this.pendingLive = this.resumed ? { batches: [], events: 0 } : null;
   }
 
-  wants(event: DecodedEvent): boolean {
-    return this.plan.feed.contracts.some((contract) => contract.type === event.type) && this.plan.filter(event.payload);
-  }
-
-  /** A live event: delivered now, or after the catch-up. */
-  offer(event: DecodedEvent, resolved: ResolvedEvent | undefined): void {
-    if (!this.pendingLive) return this.deliver(event.cursor, resolved);
+  /** A live batch: delivered now, or after the catch-up. */
+  offer(batch: AudienceBatch): void {
+    if (!this.pendingLive) return this.deliver(batch);
     // Bounded like the socket's unsent results: a catch-up that never ends must not grow memory.
-    if (this.pendingLive.length >= this.maxPendingLive) return this.life.overflow();
-    this.pendingLive.push([event, resolved]);
+    if (this.pendingLive.events + batch.events.length > this.maxPendingLive) return this.life.overflow();
+    this.pendingLive.batches.push(batch);
+    this.pendingLive.events += batch.events.length;
   }
 
-  deliver(cursor: string, event: ResolvedEvent | undefined): void {
-    if (this.lastCursor !== undefined && compareCursors(cursor, this.lastCursor) <= 0) return;
-    this.lastCursor = cursor;
-    if (!event) return;
+  /**
+   * Sends the batch's results, but for those of events at or before the last cursor received
+   * (a catch-up may have read ahead of the live reader) and those `admit` refuses. Every event
+   * after the last cursor is put to `admit`, in order.
+   */
+  deliver(batch: AudienceBatch, admit?: (event: DecodedEvent) => boolean): void {
+    // A live subscriber's batches come in stream order, each after the last.
+    const after = this.resumed ? this.lastCursor : undefined;
+    if (after !== undefined && compareCursors(batch.lastCursor, after) <= 0) return;
+    this.lastCursor = batch.lastCursor;
     if (this.life.ended) return;
-    if (!this.sink.send(event.resultJsonFor(this.plan.responseKey))) this.life.overflow();
+    const whole = !admit && (after === undefined || compareCursors(batch.firstCursor, after) > 0);
+    const results = whole
+      ? batch.results
+      : batch.events.filter((event) => (after === undefined || compareCursors(event.cursor, after) > 0) && (admit?.(event) ?? true)).flatMap((event) => batch.resultFor(event) ?? []);
+    if (results.length > 0 && !this.sink.send(results)) this.life.overflow();
   }
 
-  /** Delivers the live events that waited, but for repeats of what the catch-up delivered (`repeats` saw it). */
+  /** Delivers the live batches that waited, but for repeats of what the catch-up delivered (`repeats` saw it). */
   goLive(repeats: RepeatFilter): void {
-    const pending = this.pendingLive ?? [];
+    const pending = this.pendingLive?.batches ?? [];
     this.pendingLive = null;
-    for (const [event, resolved] of pending) if (repeats.admit(event)) this.deliver(event.cursor, resolved);
+    for (const batch of pending) this.deliver(batch, (event) => repeats.admit(event));
   }
 }
 
@@ -256,7 +410,7 @@ class Subscriber {
  * serialized once per response key (the root field's alias), then sent to every subscriber.
  */
 class ResolvedEvent {
-  private readonly results = new Map<string, string>();
+  private readonly results = new Map<string, SubscriptionResult>();
 
   constructor(
     private readonly cursor: string,
@@ -267,9 +421,9 @@ class ResolvedEvent {
     private readonly cursorKeys: readonly string[],
   ) {}
 
-  resultJsonFor(responseKey: string): string {
-    let json = this.results.get(responseKey);
-    if (json === undefined) {
+  resultFor(responseKey: string): SubscriptionResult {
+    let shared = this.results.get(responseKey);
+    if (shared === undefined) {
       const errors = this.errors.map((error) => ({ ...error, path: [responseKey, ...(error.path ?? [])] }));
       let result: FormattedExecutionResult;
       if (this.object) {
@@ -280,9 +434,9 @@ class ResolvedEvent {
         result = { data: null, errors };
       }
       if (this.correlationId !== null) result = { ...result, extensions: { correlationId: this.correlationId } };
-      this.results.set(responseKey, (json = JSON.stringify(result)));
+      this.results.set(responseKey, (shared = new SubscriptionResult(JSON.stringify(result))));
     }
-    return json;
+    return shared;
   }
 }
 

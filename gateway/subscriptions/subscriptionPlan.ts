@@ -25,14 +25,24 @@ export interface SubscriptionPlan {
   readonly responseKey: string;
   /** The field's arguments and the subscriber's granted locations, both: checked before any lookup, so that nothing else is resolved for it. */
   readonly filter: (payload: unknown) => boolean;
+  /** The keys (SubscriptionFeed.routing) of the only events `filter` can pass; null when events of any key may. */
+  readonly routingKeys: readonly string[] | null;
   /** Resume after this cursor; live from now when undefined. */
   readonly after: string | undefined;
   readonly lookup: EventLookup;
+  /**
+   * Plans with the same lookup key and this key receive the same results for the same events:
+   * the same field, with the same arguments but `after`, under the same response key.
+   */
+  readonly audienceKey: string;
 }
 
 /**
  * A query that returns the root field's selection for a list of event ids, as `lookup`.
- * Subscribers whose lookups share a `key` share one execution per batch of events.
+ * Subscribers whose lookups share a `key` share one execution per batch of events, and each
+ * event's serialized result. The key is the query, its variables and `locations`: the answer
+ * depends on nothing else, since the lookup runs with the gateway's scopes (a subscriber's own
+ * are checked, against the same selection, when it subscribes).
  */
 export interface EventLookup {
   readonly key: string;
@@ -118,11 +128,14 @@ export function planSubscription(
   const variables = Object.fromEntries([...usedVariables].filter((name) => name in variableValues).map((name) => [name, variableValues[name]]));
   const asked = feed.filter(args) as (payload: unknown) => boolean;
   const locationsOf = feed.locationsOf as (payload: unknown) => readonly string[];
+  const responseKey = root.alias?.value ?? root.name.value;
   return {
     feed: feed as SubscriptionFeed<unknown>,
-    responseKey: root.alias?.value ?? root.name.value,
+    responseKey,
     filter: locations === null ? asked : (payload) => asked(payload) && grantsEveryLocation(locations, locationsOf(payload)),
+    routingKeys: feed.routing?.keysOf(args) ?? null,
     after: (args.after as string | null | undefined) ?? undefined,
+    audienceKey: JSON.stringify([root.name.value, { ...args, after: undefined }, responseKey]),
     lookup: {
       key: `${query}\n${JSON.stringify(variables)}\n${JSON.stringify(locations)}`,
       query,

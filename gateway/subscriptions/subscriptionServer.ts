@@ -1,4 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
 import {
   getOperationAST,
   getVariableValues,
@@ -13,7 +15,7 @@ import {
 } from 'graphql';
 import type { Context, SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { parseCursor, StreamCursorError } from '../../platform/events/eventBus.ts';
 import { CommonErrorCode, UserInputError } from '../../platform/graphql/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
@@ -22,7 +24,8 @@ import { MAX_TOKENS } from '../edge/operationLimits.ts';
 import type { OperationPolicy } from '../edge/operationPolicy.ts';
 import type { Principal } from '../edge/principal.ts';
 import { safelistedQuery } from '../edge/requestAdmission.ts';
-import { SubscriptionErrorCode, type SubscriptionHub } from './subscriptionHub.ts';
+import { NextMessageFrames } from './nextMessageFrames.ts';
+import { SubscriptionErrorCode, type SubscriptionHub, type SubscriptionResult } from './subscriptionHub.ts';
 import { planSubscription, type SubscriptionPlan } from './subscriptionPlan.ts';
 
 export interface SubscriptionServerOptions {
@@ -41,8 +44,8 @@ export interface SubscriptionServerOptions {
   readonly maxSubscriptionsPerConnection: number;
   /** Results one subscription may have waiting to be written to its socket before it counts as a slow consumer. */
   readonly maxUnsentPerSubscription: number;
-  /** Hears of each result offered to a subscriber: sent, or dropped because too many wait (the subscriber is then closed). */
-  readonly onDelivery?: (stream: string, sent: boolean) => void;
+  /** Hears of the results offered to a subscriber at once: how many were sent, and how many dropped because too many wait (the subscriber is then closed). */
+  readonly onDelivery?: (stream: string, sent: number, dropped: number) => void;
   readonly logger: Logger;
 }
 
@@ -54,7 +57,7 @@ type ConnectionContext = Context<Record<string, unknown> | undefined, Extra>;
 
 /** What onSubscribe hands to execution: a planned subscription, or an operation to forward. */
 type OperationContext =
-  | { readonly kind: 'subscription'; readonly id: string; readonly plan: SubscriptionPlan; readonly socket: WebSocket }
+  | { readonly kind: 'subscription'; readonly id: string; readonly plan: SubscriptionPlan; readonly socket: WebSocket; readonly connection: Socket }
   | { readonly kind: 'forward'; readonly payload: SubscribePayload; readonly principal: Principal };
 
 /**
@@ -65,8 +68,12 @@ type OperationContext =
  */
 export function serveSubscriptions(options: SubscriptionServerOptions): { close(): Promise<void> } {
   const { hub, schema, authenticate, logger } = options;
-  const webSocketServer = new WebSocketServer({ server: options.httpServer, path: options.path });
+  // Without compression ws writes each frame to the socket as it is sent, so frames the hub's
+  // results are written in straight to the socket (see subscribe below) keep their place among them.
+  const webSocketServer = new WebSocketServer({ server: options.httpServer, path: options.path, perMessageDeflate: false });
   const principals = new WeakMap<ConnectionContext, Principal>();
+  const validDocument = validDocumentCache();
+  const frames = new NextMessageFrames();
 
   const server = useServer<Record<string, unknown> | undefined, Extra>(
     {
@@ -86,16 +93,15 @@ export function serveSubscriptions(options: SubscriptionServerOptions): { close(
         const rateRefusal = await options.rateLimitRefusal(principal);
         if (rateRefusal) return [rateRefusal];
         let query: string;
-        let document: DocumentNode;
+        let document: DocumentNode | readonly GraphQLError[];
         try {
           const persistedQuery = (payload.extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined)?.persistedQuery;
           query = principal.manifest ? safelistedQuery(principal, payload.query, persistedQuery?.sha256Hash) : payload.query;
-          document = parse(query, { maxTokens: MAX_TOKENS });
+          document = await validDocument(currentSchema, query);
         } catch (error) {
           return [error as GraphQLError];
         }
-        const validationErrors = validate(currentSchema, document);
-        if (validationErrors.length > 0) return validationErrors;
+        if (!('kind' in document)) return document;
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) return [new UserInputError('The document names no operation to run (give operationName)', CommonErrorCode.BAD_REQUEST)];
         const args = { schema: currentSchema, document, operationName: payload.operationName };
@@ -117,7 +123,8 @@ export function serveSubscriptions(options: SubscriptionServerOptions): { close(
         try {
           const plan = planSubscription(currentSchema, document, operation, variables.coerced, principal.locations);
           if (plan.after !== undefined) parseCursor(plan.after);
-          return { ...args, variableValues: variables.coerced, contextValue: { kind: 'subscription', id, plan, socket: ctx.extra.socket } satisfies OperationContext };
+          const subscription = { kind: 'subscription', id, plan, socket: ctx.extra.socket, connection: ctx.extra.request.socket } satisfies OperationContext;
+          return { ...args, variableValues: variables.coerced, contextValue: subscription };
         } catch (error) {
           if (error instanceof StreamCursorError) return [new GraphQLError(error.message, { extensions: { code: SubscriptionErrorCode.BAD_CURSOR } })];
           if (error instanceof GraphQLError) return [error];
@@ -125,19 +132,24 @@ export function serveSubscriptions(options: SubscriptionServerOptions): { close(
         }
       },
       subscribe: async ({ contextValue }) => {
-        const { id, plan, socket } = contextValue as Extract<OperationContext, { kind: 'subscription' }>;
-        // Results go straight to the socket, serialized once per event for all who share it;
-        // graphql-ws keeps the subscription's life (complete, error) through the iterator.
-        const messagePrefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+        const { id, plan, socket, connection } = contextValue as Extract<OperationContext, { kind: 'subscription' }>;
+        // Results go straight to the TCP socket under the WebSocket (the upgraded request's), as
+        // frames a batch's results are written in at once (see NextMessageFrames); graphql-ws
+        // keeps the subscription's life (complete, error) through the iterator.
+        const tail = NextMessageFrames.tailOf(id);
+        const max = options.maxUnsentPerSubscription;
         let unsent = 0;
         const sink = {
-          send: (resultJson: string) => {
-            const sent = unsent < options.maxUnsentPerSubscription;
-            options.onDelivery?.(plan.feed.stream, sent);
-            if (!sent) return false;
-            unsent += 1;
-            socket.send(`${messagePrefix}${resultJson}}`, () => (unsent -= 1));
-            return true;
+          send: (results: readonly SubscriptionResult[]) => {
+            // A closing connection takes nothing more: its subscriptions end with it.
+            if (socket.readyState !== WebSocket.OPEN) return true;
+            const taken = results.length <= max - unsent ? results : results.slice(0, Math.max(0, max - unsent));
+            options.onDelivery?.(plan.feed.stream, taken.length, results.length - taken.length);
+            if (taken.length > 0) {
+              unsent += taken.length;
+              connection.write(frames.of(taken, tail), () => (unsent -= taken.length));
+            }
+            return taken.length === results.length;
           },
         };
         const life = await hub.subscribe(plan, sink, () => {
@@ -160,5 +172,26 @@ export function serveSubscriptions(options: SubscriptionServerOptions): { close(
     close: async () => {
       await server.dispose();
     },
+  };
+}
+
+/**
+ * Parses and validates a query once for the schema it is checked against: many subscribers send
+ * the same few, and each subscription holds its document for as long as it lives, so one copy
+ * serves them all. Kept as Apollo Server keeps its own, in a bounded LRU cache per schema (a
+ * reloaded supergraph starts a new one). Throws the GraphQLError of a query that does not parse.
+ */
+function validDocumentCache(): (schema: GraphQLSchema, query: string) => Promise<DocumentNode | readonly GraphQLError[]> {
+  let documents = { schema: null as GraphQLSchema | null, cache: new InMemoryLRUCache<DocumentNode>() };
+  return async (schema, query) => {
+    if (documents.schema !== schema) documents = { schema, cache: new InMemoryLRUCache<DocumentNode>() };
+    const { cache } = documents;
+    const cached = await cache.get(query);
+    if (cached) return cached;
+    const document = parse(query, { maxTokens: MAX_TOKENS });
+    const errors = validate(schema, document);
+    if (errors.length > 0) return errors;
+    await cache.set(query, document);
+    return document;
   };
 }

@@ -10,8 +10,8 @@ import { readGatewayConfig } from '../../gateway/config.ts';
 import { openGatewayEdge } from '../../gateway/edge/gatewayEdge.ts';
 import { startGateway } from '../../gateway/gateway.ts';
 import { SUPERGRAPH_PATH } from '../../gateway/supergraph/composeSupergraph.ts';
-import { SubscriptionHub } from '../../gateway/subscriptions/subscriptionHub.ts';
-import { planSubscription } from '../../gateway/subscriptions/subscriptionPlan.ts';
+import { SubscriptionHub, type SubscriptionResult } from '../../gateway/subscriptions/subscriptionHub.ts';
+import { EVENT_IDS_VARIABLE, planSubscription } from '../../gateway/subscriptions/subscriptionPlan.ts';
 import { RedisEventBus } from '../../platform/events/redisEventBus.ts';
 import { STREAMS } from '../../platform/contracts/events.ts';
 import { startSubgraphServer } from '../../platform/graphql/subgraphServer.ts';
@@ -25,14 +25,17 @@ import { ordersSubgraph } from '../../subgraphs/orders/ordersSubgraph.ts';
 import { reconciliationSubgraph } from '../../subgraphs/reconciliation/reconciliationSubgraph.ts';
 import { seedDemoOrders } from '../../system/demoOrders.ts';
 import { useCleanup } from '../support/cleanup.ts';
-import { assertGapFreeInOrder } from '../support/stockChanges.ts';
+import { assertGapFreeInOrder, recordedStockChanges } from '../support/stockChanges.ts';
 import { graphql } from '../support/graphql.ts';
 import { createTestDatabase, REDIS_URL, redisNamespace, type TestDatabase } from '../support/services.ts';
+import { startRecordingProxy } from '../support/recordingProxy.ts';
 import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
 import { OPERATOR, testClients } from '../support/gatewayClients.ts';
 import { testSubgraphServing, TEST_IDENTITY_SECRET } from '../support/trustedCaller.ts';
 
 const MAX_SUBSCRIPTIONS_PER_CONNECTION = 5;
+/** A client granted DC-01 alone. */
+const PARTNER = { ...OPERATOR, name: 'partner', locations: ['DC-01'] };
 const INTERNAL_API_TOKEN = 'subscriptions-test-internal-token';
 const INVENTORY_ENV = { WMS_SOURCE_SECRETS: 'acme-wms=test-secret', INTERNAL_API_TOKEN };
 const silent = createLogger('silent');
@@ -75,23 +78,26 @@ function collect<T>(client: Client, query: string, variables: Record<string, unk
       complete: () => {},
     },
   );
+  /** Resolves once `done` holds for what has arrived (or an error has); fails after a while, saying it waited for `what`. */
+  const when = (done: (received: readonly T[]) => boolean, what: string, timeoutMs = 15_000) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => (waiters.delete(check), reject(new Error(`${received.length} results and still not ${what} after ${timeoutMs} ms`))), timeoutMs);
+      const check = () => {
+        if (!done(received) && errors.length === 0) return;
+        clearTimeout(timer);
+        waiters.delete(check);
+        resolve();
+      };
+      waiters.add(check);
+      check();
+    });
   return {
     received,
     errors,
     unsubscribe,
+    when,
     /** Resolves once `count` results (or an error) have arrived; fails after a while. */
-    until: (count: number, timeoutMs = 15_000) =>
-      new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => (waiters.delete(check), reject(new Error(`only ${received.length} of ${count} results after ${timeoutMs} ms`))), timeoutMs);
-        const check = () => {
-          if (received.length < count && errors.length === 0) return;
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve();
-        };
-        waiters.add(check);
-        check();
-      }),
+    until: (count: number, timeoutMs = 15_000) => when((results) => results.length >= count, `${count} results`, timeoutMs),
   };
 }
 
@@ -101,7 +107,7 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
   let infrastructure: Infrastructure;
   let redis: Redis;
   const namespace = redisNamespace('subscriptions');
-  const clients = testClients();
+  const clients = testClients([OPERATOR, PARTNER]);
   const { keyPrefix } = namespace;
   /** The name the gateways' Redis connections go by, so that they can be counted. */
   const gatewayConnectionName = `stockgraph-test-gateway-${process.pid}`;
@@ -115,7 +121,8 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
   const startInventory = (port = 0) =>
     startSubgraphServer(inventorySubgraph({ infrastructure, env: INVENTORY_ENV, logger: silent }), { ...testSubgraphServing, port });
 
-  const startTestGateway = async () => {
+  /** A gateway over the test's subgraphs; `inventoryUrl` replaces the inventory replica it queries. */
+  const startTestGateway = async ({ inventoryUrl = `http://127.0.0.1:${inventoryPort}` } = {}) => {
     const connection = new Redis(REDIS_URL, { keyPrefix, connectionName: gatewayConnectionName });
     const bus = new RedisEventBus(connection, { blockMs: 200 });
     const gateway = await startGateway({
@@ -124,7 +131,7 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
       supergraphPath,
       supergraphPollIntervalMs: 100,
       subgraphUrls: {
-        inventory: `http://127.0.0.1:${inventoryPort}/graphql`,
+        inventory: `${inventoryUrl}/graphql`,
         orders: `${others[0]!.url}/graphql`,
         reconciliation: `${others[1]!.url}/graphql`,
       },
@@ -186,6 +193,22 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
   const asKeyHolder = { authorization: `Bearer ${clients.key(OPERATOR.name)}` };
   const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+  /**
+   * Live subscribers receive what is published once they are in place: pokes `subscribers` with
+   * `change`s of `sku` at DC-01 until each has received one, then sends one more as a marker and
+   * waits until each has received it, so that no poke is still on its way.
+   */
+  const untilLive = async (subscribers: ReturnType<typeof collect<{ sku: string; sequence: number }>>[], sku: string, change: () => Record<string, unknown>) => {
+    for (let poke = 0; subscribers.some((subscriber) => subscriber.received.length === 0); poke++) {
+      assert.ok(poke < 100, `live subscribers received nothing after ${poke} pokes: ${JSON.stringify(subscribers.map((subscriber) => subscriber.errors))}`);
+      await receive([change()]);
+      await pause(100);
+    }
+    await receive([change()]);
+    const marker = (await recordedStockChanges(database.db, sku)).filter((recorded) => recorded.locationId === 'DC-01').at(-1)!;
+    await Promise.all(subscribers.map((subscriber) => subscriber.when((received) => received.some((change) => change.sku === sku && change.sequence === marker.sequence), 'the marker')));
+  };
+
   it('delivers every change to the subscribers of every gateway, once, in order, with fields of other subgraphs', async () => {
     const federated = `
       subscription ($skus: [ID!], $after: String) {
@@ -204,13 +227,8 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
         collect<any>(client, federated, { skus: [DEMO_SKU], after }, 'change'),
       ];
     });
-    // Live subscribers (no cursor) receive what is published once they are in place: poke until then.
     const live = gateways.map((gateway) => collect<Change>(connect(gateway), STOCK_CHANGED, { skus: ['SKU-00007'] }, 'stockChanged'));
-    for (let poke = 0; live.some((subscriber) => subscriber.received.length === 0); poke++) {
-      assert.ok(poke < 100, `live subscribers received nothing after ${poke} pokes: ${JSON.stringify(live.map((subscriber) => subscriber.errors))}`);
-      await receive([acmeEvent({ item_code: 'ACME-00007', site: 'ATL1', qty: 1 })]);
-      await pause(100);
-    }
+    await untilLive(live, 'SKU-00007', () => acmeEvent({ item_code: 'ACME-00007', site: 'ATL1', qty: 1 }));
     const liveBefore = live.map((subscriber) => subscriber.received.length);
 
     await receive([...Array.from({ length: 12 }, () => receipt('ACME-00001')), ...Array.from({ length: 8 }, () => receipt('ACME-00002'))]);
@@ -429,6 +447,44 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
     }
     assert.equal(await gatewayConnections(), 4, 'two per gateway (one publishes, one reads the stream), none per subscriber');
   });
+  it('resolves each change once for all the subscribers that select it alike and are granted alike, each grant its own answer', async () => {
+    // Given a gateway that reaches inventory through a proxy which records what it is asked
+    const inventory = await startRecordingProxy(inventories[0]!.url);
+    cleanup(() => inventory.stop());
+    const gateway = await startTestGateway({ inventoryUrl: inventory.url });
+    cleanup(() => gateway.stop());
+    // and 20 operators and 2 partners granted DC-01, selecting the same fields, some with other arguments
+    const selection = `subscription ($skus: [ID!]) { stockChanged(skus: $skus, locationIds: ["DC-01"]) { id sku sequence item { stockLevels { locationId } } } }`;
+    type ItemChange = { id: string; sku: string; sequence: number; item: { stockLevels: { locationId: string }[] } };
+    const operators = Array.from({ length: 20 }, (_, index) =>
+      collect<ItemChange>(connect(gateway), selection, { skus: index % 2 === 0 ? ['SKU-00015'] : ['SKU-00015', 'SKU-00016'] }, 'stockChanged'),
+    );
+    const partners = Array.from({ length: 2 }, () => collect<ItemChange>(connect(gateway, `Bearer ${clients.key(PARTNER.name)}`), selection, { skus: ['SKU-00015'] }, 'stockChanged'));
+    const everyone = [...operators, ...partners];
+    const change = () => acmeEvent({ item_code: 'ACME-00015', site: 'ATL1', qty: 1 });
+    await untilLive(everyone, 'SKU-00015', change);
+    const before = everyone.map((subscriber) => subscriber.received.length);
+    inventory.requests.length = 0;
+
+    // When five changes follow
+    await receive(Array.from({ length: 5 }, change));
+    await Promise.all(everyone.map((subscriber, index) => subscriber.until(before[index]! + 5)));
+
+    // Then each was looked up at inventory twice: once for the operators, once for the partners
+    for (const subscriber of everyone) assert.deepEqual(subscriber.errors, []);
+    const changes = operators[0]!.received.slice(-5);
+    const lookups = inventory.requests.filter((request) => request.query.includes('stockChanges'));
+    const timesLookedUp = (id: string) => lookups.filter((request) => (request.variables[EVENT_IDS_VARIABLE] as string[]).includes(id)).length;
+    assert.deepEqual(changes.map((change) => timesLookedUp(change.id)), [2, 2, 2, 2, 2]);
+    // and each operator received what each other did, each partner what the other did, and not the same
+    for (const operator of operators) assert.deepEqual(operator.received.slice(-5), changes);
+    assert.deepEqual(partners[0]!.received.slice(-5), partners[1]!.received.slice(-5));
+    const locationsSeen = (subscriber: ReturnType<typeof collect<ItemChange>>) => [...new Set(subscriber.received.flatMap((change) => change.item.stockLevels.map((level) => level.locationId)))].sort();
+    assert.deepEqual(locationsSeen(partners[0]!), ['DC-01'], 'a partner sees the stock levels of its location only');
+    assert.ok(locationsSeen(operators[0]!).length > 1, `an operator sees every location: ${locationsSeen(operators[0]!)}`);
+    assert.deepEqual(partners[0]!.received.slice(-5).map((change) => change.id), changes.map((change) => change.id), 'the same changes');
+  });
+
   it('ends a slow consumer rather than letting its unsent results pile up', async () => {
     const connection = new Redis(REDIS_URL, { keyPrefix });
     const bus = new RedisEventBus(connection, { blockMs: 200 });
@@ -447,7 +503,13 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
     const plan = planSubscription(schema, document, getOperationAST(document)!, { skus: ['SKU-00002'], after: await streamHead() }, null);
     // A socket that has taken three results and written none of them out.
     const written: string[] = [];
-    const socket = { send: (resultJson: string) => written.length < 3 && written.push(resultJson) > 0 };
+    const socket = {
+      send: (results: readonly SubscriptionResult[]) => {
+        const room = 3 - written.length;
+        written.push(...results.slice(0, room).map((result) => result.json));
+        return results.length <= room;
+      },
+    };
     let toldSlow = false;
     const life = await hub.subscribe(plan, socket, () => (toldSlow = true));
 
