@@ -3,6 +3,7 @@ import http from 'node:http';
 import { cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
+import { LeanWebSocket, type OnText } from '../leanWebSocket.ts';
 import type { Database } from '../../platform/database/database.ts';
 import { seedDemoData } from '../../prisma/seed.ts';
 import { signEventBatch, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../subgraphs/inventory/http/warehouseEventsRoute.ts';
@@ -175,7 +176,9 @@ export async function subscriptions(command: string): Promise<void> {
 | published burst: busy while delivering | ${busy(atGateway.cpu, burstDeliveries, atGateway.ms)} |
 | bursts: subscribers with a delivery missing or extra, failed results | ${endToEnd.mismatched + atGateway.mismatched}, ${burstFailures} |
 | fan-out latency, ${FAN_OUT_EVENTS_PER_SECOND} events/s to all ${FAN_OUT_SUBSCRIBERS.toLocaleString('en')}, accepted -> delivered: p50 / p95 / p99 ms | ${fanOutLatency.p50.toFixed(1)} / ${fanOutLatency.p95.toFixed(1)} / ${fanOutLatency.p99.toFixed(1)} (${fanOutLatency.count.toLocaleString('en')} deliveries, ${fanOutFailures} failed) |
+| fan-out latency in parts, p50 / p99 ms | ${parts(fanOutLatency)} |
 | spread, ${SPREAD_EVENTS_PER_SECOND.toLocaleString('en')} events/s for ${settings.spreadSeconds} s, accepted -> delivered, all: p50 / p95 / p99 ms | ${allLatency.p50.toFixed(1)} / ${allLatency.p95.toFixed(1)} / **${allLatency.p99.toFixed(1)}** (${allLatency.count.toLocaleString('en')} deliveries of ${spreadSent.size.toLocaleString('en')} events) |
+| spread latency in parts, p50 / p99 ms | ${parts(allLatency)} |
 | spread: subscribers with a change of their cart missing or extra, failed results | ${spreadMismatch}, ${spreadFailures} |
 | spread: busy | ${busy(spreadCpu, spreadSent.size, spreadMs)} |
 | spread, random SKUs: p50 / p95 / p99 ms | ${randomLatency.p50.toFixed(1)} / ${randomLatency.p95.toFixed(1)} / ${randomLatency.p99.toFixed(1)} (${randomLatency.count.toLocaleString('en')} deliveries) |
@@ -188,10 +191,11 @@ export async function subscriptions(command: string): Promise<void> {
 \`${command}\` on ${describeMachine()}. Services run as separate processes on PostgreSQL 15 and
 Redis 7 (loopback), seeded with ${SKU_COUNT.toLocaleString('en')} SKUs x 12 DCs. The WebSocket clients run in the benchmark process,
 one connection each, each subscription with an id of its own (a UUID, as graphql-ws's client
-makes them), speaking graphql-transport-ws over plain \`ws\` (UTF-8 checks off) and reading only
-what they measure, so that they cost the shared 2 cores little; every result is checked to be a
-\`next\` without \`errors\`, and the first subscriber of each group parses every result and checks
-it gap-free and in order per SKU x location. The selection is \`${SELECTION}\` (\`openOrders\` from the orders subgraph).
+makes them), speaking graphql-transport-ws through a lean WebSocket client of the benchmark's own
+(\`bench/leanWebSocket.ts\`: frames read straight from the socket; \`ws\`'s client costs more per message than
+the gateway spends delivering it, on the same 2 cores); every result is checked to be a \`next\`
+without \`errors\`, and the first subscriber of each group parses every result and checks it gap-free
+and in order per SKU x location; a connection that ends counts as a failure. The selection is \`${SELECTION}\` (\`openOrders\` from the orders subgraph).
 Every delivery is timed from the POST of its receipt being answered (the event accepted and committed).
 
 - **Burst**: ${FAN_OUT_SUBSCRIBERS.toLocaleString('en')} subscribers of \`stockChanged\` for the same 10 SKUs at DC-01; ${BURST_EVENTS.toLocaleString('en')} receipts in batches
@@ -232,47 +236,50 @@ function cart(): number[] {
 
 type Operation = { query: string; variables?: Record<string, unknown> };
 
-// What every result must start with: the gateway writes `next` messages with the id last.
-const NEXT = Buffer.from('{"type":"next","payload":{"data":{"stockChanged":');
+// What every result must start with: the gateway writes `next` messages with the id last, and
+// SELECTION starts with the cause's id, which is read from there.
+const NEXT = Buffer.from('{"type":"next","payload":{"data":{"stockChanged":{"cause":{"id":"');
 const ERRORS = Buffer.from('"errors"');
-const CAUSE_ID = Buffer.from('"cause":{"id":"');
+const QUOTE = 0x22;
+const DASH = 0x2d;
+const CURSOR_AFTER_CAUSE = Buffer.from('"},"cursor":"');
 
-/** The cause id in a result of SELECTION, read without parsing the result. */
-function causeIdIn(message: Buffer): string {
-  const start = message.indexOf(CAUSE_ID) + CAUSE_ID.length;
-  return message.toString('latin1', start, message.indexOf(0x22, start));
-}
-
-/** One subscription on a connection of its own, as lean as can be, counting and timing what it receives. */
+/** One subscription on a connection of its own, counting and timing what it receives, reading no more of each result than it must. */
 class BenchSubscriber {
-  readonly socket: WebSocket;
   count = 0;
   lastAt = 0;
   failures = 0;
-  /** Each delivery's cause (the receipt's id) and when it arrived, when recording. */
-  deliveries: { eventId: string; at: number }[] = [];
-  private record = false;
-  private lastMessage: Buffer | null = null;
+  /** The cause (the receipt's id) of the last result that arrived. */
+  lastCauseId: string | null = null;
+  /** Each delivery's cause, when it arrived and when its change was published to the stream (its cursor's time), when recording. */
+  deliveries: { eventId: string; at: number; publishedAt: number }[] = [];
+  private record: boolean;
   /** Every result parsed, when verifying: checked gap-free in order at the end. */
   private readonly parsed: { sku: string; locationId: string; sequence: number }[] | null;
+  private webSocket: LeanWebSocket | null = null;
 
-  constructor(url: string, authorization: string, operation: Operation, options: { record?: boolean; verify?: boolean }, onSubscribed: () => void) {
+  constructor(options: { record?: boolean; verify?: boolean }) {
     this.record = options.record ?? false;
     this.parsed = options.verify ? [] : null;
-    this.socket = new WebSocket(url, 'graphql-transport-ws', { perMessageDeflate: false, skipUTF8Validation: true });
-    const subscribe = JSON.stringify({ id: randomUUID(), type: 'subscribe', payload: operation });
-    this.socket.on('open', () => this.socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization } })));
-    this.socket.once('message', (data: Buffer) => {
-      if (!data.includes('"connection_ack"')) throw new Error(`expected connection_ack, got ${data.toString()}`);
-      this.socket.send(subscribe);
-      this.socket.on('message', (message: Buffer) => this.receive(message));
-      onSubscribed();
-    });
   }
 
-  /** The cause (the receipt's id) of the last result that arrived. */
-  get lastCauseId(): string | null {
-    return this.lastMessage && causeIdIn(this.lastMessage);
+  /** Connects, authenticates and subscribes; resolves once the subscription is sent. */
+  async subscribe(url: string, authorization: string, operation: Operation): Promise<void> {
+    let acknowledged: () => void;
+    const connected = new Promise<void>((resolve) => (acknowledged = resolve));
+    let receive: OnText = (data, start, end) => {
+      if (!data.toString('latin1', start, end).includes('"connection_ack"')) throw new Error(`expected connection_ack, got ${data.toString('utf8', start, end)}`);
+      receive = (...range) => this.receive(...range);
+      acknowledged();
+    };
+    this.webSocket = await LeanWebSocket.connect(url, 'graphql-transport-ws', (...range) => receive(...range));
+    this.webSocket.sendText(JSON.stringify({ type: 'connection_init', payload: { authorization } }));
+    await connected;
+    this.webSocket.sendText(JSON.stringify({ id: randomUUID(), type: 'subscribe', payload: operation }));
+  }
+
+  terminate(): void {
+    this.webSocket?.terminate();
   }
 
   /** Forgets what arrived so far; records each delivery's cause from now on when `record`. */
@@ -282,8 +289,9 @@ class BenchSubscriber {
     this.record = record;
   }
 
-  /** Whether every result parsed so far arrived gap-free and in order per SKU x location. */
-  inOrder(): boolean {
+  /** Whether every result parsed so far arrived gap-free and in order per SKU x location, and the connection is still open. */
+  healthy(): boolean {
+    if (this.webSocket?.ended) return false;
     if (!this.parsed) return true;
     const last = new Map<string, number>();
     for (const change of this.parsed) {
@@ -294,17 +302,24 @@ class BenchSubscriber {
     return true;
   }
 
-  private receive(message: Buffer): void {
+  private receive(data: Buffer, start: number, end: number): void {
     const at = performance.now();
-    if (message.compare(NEXT, 0, NEXT.length, 0, NEXT.length) !== 0 || message.includes(ERRORS)) {
+    if (end - start < NEXT.length || data.compare(NEXT, 0, NEXT.length, start, start + NEXT.length) !== 0 || data.subarray(start, end).includes(ERRORS)) {
       this.failures += 1;
       return;
     }
     this.count += 1;
     this.lastAt = at;
-    this.lastMessage = message;
-    if (this.record) this.deliveries.push({ eventId: causeIdIn(message), at });
-    this.parsed?.push(JSON.parse(message.toString()).payload.data.stockChanged);
+    const idStart = start + NEXT.length;
+    const idEnd = data.indexOf(QUOTE, idStart);
+    this.lastCauseId = data.toString('latin1', idStart, idEnd);
+    if (this.record) {
+      // A cursor is a Redis stream id, `<milliseconds>-<n>`: when the relay appended the change, by the machine's clock.
+      const cursorStart = idEnd + CURSOR_AFTER_CAUSE.length;
+      const publishedAt = Number(data.toString('latin1', cursorStart, data.indexOf(DASH, cursorStart))) - performance.timeOrigin;
+      this.deliveries.push({ eventId: this.lastCauseId, at, publishedAt });
+    }
+    this.parsed?.push(JSON.parse(data.toString('utf8', start, end)).payload.data.stockChanged);
   }
 }
 
@@ -321,13 +336,16 @@ class SubscriberPool {
   async open(count: number, operation: (index: number) => Operation, { record = false, verifyFirst = false } = {}): Promise<BenchSubscriber[]> {
     const before = await activeSubscriptions(this.services);
     const opened: BenchSubscriber[] = [];
-    let subscribed = 0;
+    const subscribing = new Set<Promise<void>>();
     for (let index = 0; index < count; index++) {
-      while (opened.length - subscribed >= 200) await new Promise((resolve) => setTimeout(resolve, 5));
-      const subscriber = new BenchSubscriber(this.url, this.services.clientHeaders.authorization!, operation(index), { record, verify: verifyFirst && index === 0 }, () => (subscribed += 1));
+      if (subscribing.size >= 200) await Promise.race(subscribing);
+      const subscriber = new BenchSubscriber({ record, verify: verifyFirst && index === 0 });
       opened.push(subscriber);
       this.open_.add(subscriber);
+      const subscribed = subscriber.subscribe(this.url, this.services.clientHeaders.authorization!, operation(index)).finally(() => subscribing.delete(subscribed));
+      subscribing.add(subscribed);
     }
+    await Promise.all(subscribing);
     const deadline = Date.now() + 120_000;
     while ((await activeSubscriptions(this.services)) < before + count) {
       if (Date.now() > deadline) throw new Error(`the gateway serves ${await activeSubscriptions(this.services)} subscriptions, not ${before + count}`);
@@ -340,14 +358,14 @@ class SubscriberPool {
   async close(subscribers: readonly BenchSubscriber[]): Promise<void> {
     const before = await activeSubscriptions(this.services);
     for (const subscriber of subscribers) {
-      subscriber.socket.terminate();
+      subscriber.terminate();
       this.open_.delete(subscriber);
     }
     while ((await activeSubscriptions(this.services)) > before - subscribers.length) await new Promise((resolve) => setTimeout(resolve, 100));
   }
 
   terminateAll(): void {
-    for (const subscriber of this.open_) subscriber.socket.terminate();
+    for (const subscriber of this.open_) subscriber.terminate();
   }
 }
 
@@ -362,17 +380,16 @@ const activeSubscriptions = (services: RunningServices) => gatewayMetric(service
 /**
  * The gateway's resident set and heap used right after a full garbage collection, which it is
  * made to run through the inspector Node opens on SIGUSR1 (127.0.0.1:9229): what it holds, not
- * what it has yet to collect. The inspector must be the gateway's (its title names the pid).
+ * what it has yet to collect. The inspector must be the gateway's: it is asked its pid.
  */
 async function collectedMemory(services: RunningServices): Promise<{ rssKib: number; heapKib: number }> {
   const { gateway: pid } = services.pids;
   process.kill(pid, 'SIGUSR1');
-  let target: { title: string; webSocketDebuggerUrl: string } | undefined;
+  let target: { webSocketDebuggerUrl: string } | undefined;
   for (let attempt = 0; !target; attempt++) {
-    if (attempt > 50) throw new Error(`the gateway (pid ${pid}) opened no inspector at 127.0.0.1:9229 (is the port another process's?)`);
+    if (attempt > 50) throw new Error(`the gateway (pid ${pid}) opened no inspector at 127.0.0.1:9229`);
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const targets = (await fetch('http://127.0.0.1:9229/json/list').then((response) => response.json()).catch(() => [])) as { title: string; webSocketDebuggerUrl: string }[];
-    target = targets.find((candidate) => candidate.title === `node[${pid}]`);
+    [target] = (await fetch('http://127.0.0.1:9229/json/list').then((response) => response.json()).catch(() => [])) as { webSocketDebuggerUrl: string }[];
   }
   const inspector = new WebSocket(target.webSocketDebuggerUrl);
   await new Promise((resolve, reject) => (inspector.once('open', resolve), inspector.once('error', reject)));
@@ -389,10 +406,12 @@ async function collectedMemory(services: RunningServices): Promise<{ rssKib: num
       inspector.on('message', onMessage);
       inspector.send(JSON.stringify({ id, method, params }));
     });
+  const evaluate = async (expression: string) => (await call('Runtime.evaluate', { expression, returnByValue: true })).result.value as string;
   try {
+    const inspected = Number(await evaluate('String(process.pid)'));
+    if (inspected !== pid) throw new Error(`the inspector at 127.0.0.1:9229 is pid ${inspected}'s, not the gateway's (${pid})`);
     await call('HeapProfiler.collectGarbage');
-    const { result } = await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true });
-    const usage = JSON.parse(result.value as string) as { rss: number; heapUsed: number };
+    const usage = JSON.parse(await evaluate('JSON.stringify(process.memoryUsage())')) as { rss: number; heapUsed: number };
     return { rssKib: usage.rss / 1024, heapKib: usage.heapUsed / 1024 };
   } finally {
     inspector.close();
@@ -474,17 +493,32 @@ async function untilEach(subscribers: readonly BenchSubscriber[], done: (subscri
   }
 }
 
+/**
+ * The deliveries of the events `counts` picks, timed from their acceptance (their POST answered),
+ * and in two parts: accepted -> published to the stream (the inventory's relay), published ->
+ * delivered (the gateway, and the client reading it).
+ */
 function latencies(subscribers: readonly BenchSubscriber[], accepted: ReadonlyMap<string, number>, counts: (eventId: string) => boolean) {
-  const values = subscribers
-    .flatMap((subscriber) => subscriber.deliveries.flatMap(({ eventId, at }) => (accepted.has(eventId) && counts(eventId) ? [at - accepted.get(eventId)!] : [])))
-    .sort((a, b) => a - b);
-  const percentile = (p: number) => values[Math.min(values.length - 1, Math.ceil((p / 100) * values.length) - 1)] ?? NaN;
-  return { count: values.length, p50: percentile(50), p95: percentile(95), p99: percentile(99) };
+  const deliveries = subscribers.flatMap((subscriber) => subscriber.deliveries.filter(({ eventId }) => accepted.has(eventId) && counts(eventId)));
+  const distribution = (values: number[]) => {
+    values.sort((a, b) => a - b);
+    const percentile = (p: number) => values[Math.min(values.length - 1, Math.ceil((p / 100) * values.length) - 1)] ?? NaN;
+    return { p50: percentile(50), p95: percentile(95), p99: percentile(99) };
+  };
+  return {
+    count: deliveries.length,
+    ...distribution(deliveries.map(({ eventId, at }) => at - accepted.get(eventId)!)),
+    published: distribution(deliveries.map(({ eventId, publishedAt }) => publishedAt - accepted.get(eventId)!)),
+    delivered: distribution(deliveries.map(({ at, publishedAt }) => at - publishedAt)),
+  };
 }
 
-/** Results that were not a `next` without errors, and verified subscribers whose results came out of order. */
+const parts = (latency: ReturnType<typeof latencies>) =>
+  `accepted -> published ${latency.published.p50.toFixed(1)} / ${latency.published.p99.toFixed(1)}, published -> delivered ${latency.delivered.p50.toFixed(1)} / ${latency.delivered.p99.toFixed(1)}`;
+
+/** Results that were not a `next` without errors, and subscribers whose connection ended or (verified) whose results came out of order. */
 function failuresOf(subscribers: readonly BenchSubscriber[]): number {
-  return subscribers.reduce((failures, subscriber) => failures + subscriber.failures + (subscriber.inOrder() ? 0 : 1), 0);
+  return subscribers.reduce((failures, subscriber) => failures + subscriber.failures + (subscriber.healthy() ? 0 : 1), 0);
 }
 
 /**

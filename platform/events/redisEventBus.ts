@@ -50,7 +50,10 @@ export class RedisEventBus implements EventBus {
   }
 
   async publishMany(stream: string, events: readonly OutgoingEvent[]): Promise<string[]> {
-    const pipeline = this.redis.pipeline();
+    // In one MULTI, not a plain pipeline: Redis serves a reader blocked on the stream after each
+    // command it applies, so a pipeline woke it with the batch's first entry alone, and a fan-out
+    // paid for a batch of one before the rest.
+    const pipeline = this.redis.multi();
     for (const event of events) {
       const { type, id, correlationId } = event;
       const fields = ['type', type];

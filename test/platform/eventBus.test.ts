@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { compareCursors, StreamCursorError, type BusEvent, type EventBus } from '../../platform/events/eventBus.ts';
 import { InProcessEventBus } from '../../platform/events/inProcessEventBus.ts';
 import { RedisEventBus } from '../../platform/events/redisEventBus.ts';
-import { connectRedis } from '../../platform/redis.ts';
+import { connectRedis, Redis } from '../../platform/redis.ts';
 import { useCleanup } from '../support/cleanup.ts';
 import { REDIS_URL, redisNamespace, uniqueKey } from '../support/services.ts';
 
@@ -171,5 +171,32 @@ describe('the Redis Streams event bus, given an entry written by hand', () => {
     await received.arrived;
 
     assert.deepEqual(received.events.map((event) => [event.type, event.id, event.payload]), [['test.thing.happened', null, '{not json'], ['test.thing.happened', null, { n: 1 }]]);
+  });
+});
+
+describe('the Redis Streams event bus, given a subscriber blocked on the stream', () => {
+  const cleanup = useCleanup();
+
+  it('wakes it once for a batch published together, with the whole batch', async () => {
+    const namespace = redisNamespace('bus');
+    const connectionName = uniqueKey('blocked-reader');
+    const redis = new Redis(REDIS_URL, { keyPrefix: namespace.keyPrefix, connectionName });
+    const bus = new RedisEventBus(redis, { blockMs: 5_000 });
+    cleanup(async () => (await bus.close(), redis.disconnect(), await namespace.clear()));
+    const stream = uniqueKey('bus');
+    const batches: number[] = [];
+    const received = collect(20);
+    const subscription = await bus.subscribe(stream, (batch) => (batches.push(batch.length), received.handler(batch)));
+    cleanup(() => subscription.close());
+    // Given its reading connection blocked in XREAD
+    const blocked = async () => ((await redis.client('LIST')) as string).split('\n').some((line) => line.includes(`name=${connectionName} `) && line.includes('cmd=xread') && / flags=\S*b/.test(line));
+    for (let attempt = 0; !(await blocked()); attempt++) assert.ok(attempt < 1_000, 'the subscriber never blocked on the stream');
+
+    // When 20 events are published together
+    await bus.publishMany(stream, Array.from({ length: 20 }, (_, n) => ({ type: 'test.thing.happened', payload: { n } })));
+    await received.arrived;
+
+    // Then they all came in one batch
+    assert.deepEqual(batches, [20]);
   });
 });
