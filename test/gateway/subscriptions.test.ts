@@ -25,6 +25,7 @@ import { ordersSubgraph } from '../../subgraphs/orders/ordersSubgraph.ts';
 import { reconciliationSubgraph } from '../../subgraphs/reconciliation/reconciliationSubgraph.ts';
 import { seedDemoOrders } from '../../system/demoOrders.ts';
 import { useCleanup } from '../support/cleanup.ts';
+import { eventually } from '../support/eventually.ts';
 import { assertGapFreeInOrder, recordedStockChanges } from '../support/stockChanges.ts';
 import { graphql } from '../support/graphql.ts';
 import { createTestDatabase, REDIS_URL, redisNamespace, type TestDatabase } from '../support/services.ts';
@@ -199,11 +200,10 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
    * waits until each has received it, so that no poke is still on its way.
    */
   const untilLive = async (subscribers: ReturnType<typeof collect<{ sku: string; sequence: number }>>[], sku: string, change: () => Record<string, unknown>) => {
-    for (let poke = 0; subscribers.some((subscriber) => subscriber.received.length === 0); poke++) {
-      assert.ok(poke < 100, `live subscribers received nothing after ${poke} pokes: ${JSON.stringify(subscribers.map((subscriber) => subscriber.errors))}`);
-      await receive([change()]);
-      await pause(100);
-    }
+    // No event says a subscription is in place: poked until each has heard one.
+    await eventually(async () => (await receive([change()]), subscribers), (all) => all.every((subscriber) => subscriber.received.length > 0), {
+      intervalMs: 100, what: 'every live subscriber hearing a poke',
+    });
     await receive([change()]);
     const marker = (await recordedStockChanges(database.db, sku)).filter((recorded) => recorded.locationId === 'DC-01').at(-1)!;
     await Promise.all(subscribers.map((subscriber) => subscriber.when((received) => received.some((change) => change.sku === sku && change.sequence === marker.sequence), 'the marker')));
@@ -289,11 +289,9 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
     cleanup(() => lateGateway.stop());
     const joinedLate = collect<Change>(connect(lateGateway), STOCK_CHANGED, { skus: ['SKU-00011', 'SKU-00012'] }, 'stockChanged');
     // Live subscribers receive what is published once they are in place: poke with another SKU until then.
-    for (let poke = 0; joinedLate.received.length === 0; poke++) {
-      assert.ok(poke < 100, 'the late gateway delivered nothing');
-      await receive([acmeEvent({ item_code: 'ACME-00012', site: 'ATL1', qty: 1 })]);
-      await pause(100);
-    }
+    await eventually(async () => (await receive([acmeEvent({ item_code: 'ACME-00012', site: 'ATL1', qty: 1 })]), joinedLate.received.length), (heard) => heard > 0, {
+      intervalMs: 100, what: 'the late gateway delivering a poke',
+    });
     const pokes = joinedLate.received.length;
 
     // Given the relay's crash between publishing and marking: the same records, published again right after.
