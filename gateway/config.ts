@@ -19,6 +19,16 @@ export interface SubscriptionSettings {
   readonly lookupRetryMs: number;
 }
 
+/** The entity cache of subgraph answers (SubgraphAnswerCache); null in GatewayConfig when ENTITY_CACHE=off. */
+export interface EntityCacheSettings {
+  /** ENTITY_CACHE_MAX_ENTRIES: the most answers kept. */
+  readonly maxEntries: number;
+  /** ENTITY_CACHE_MAX_BYTES: the most bytes of answers kept. */
+  readonly maxBytes: number;
+  /** ENTITY_CACHE_MAX_LAG_MS: how far its stock change feed may fall behind before the cache is flushed and bypassed, in milliseconds. */
+  readonly maxLagMs: number;
+}
+
 /** Who may call the gateway and how much they may ask of it. */
 export interface EdgeSettings {
   /** CLIENTS_FILE: the clients, their scopes, locations, safelists and key digests. */
@@ -57,9 +67,18 @@ export interface GatewayConfig {
   readonly subscriptions: SubscriptionSettings;
   /** How long a subgraph may take to start answering a fetch, and then between the parts of its answer, in milliseconds. */
   readonly subgraphTimeoutMs: number;
+  /** Null when switched off (ENTITY_CACHE=off). */
+  readonly entityCache: EntityCacheSettings | null;
   /** METRICS_TOKEN and ACCESS_LOG. */
   readonly observability: ObservabilitySettings;
 }
+
+/** Room for some 100,000 small answers (a stock level, a cart's availability) in 64 MiB. */
+export const DEFAULT_ENTITY_CACHE: EntityCacheSettings = Object.freeze({
+  maxEntries: 100_000,
+  maxBytes: 64 * 1024 * 1024, // 64 MiB
+  maxLagMs: 1_000, // 1 second
+});
 
 const httpUrl = variable.url(['http:', 'https:']);
 const scopeList = (name: string, value: string | undefined, allowed: readonly string[]) => {
@@ -111,6 +130,10 @@ export function readGatewayConfig(env: Environment, { allowEmbedded = false }: {
       SUBSCRIPTION_BUFFER_EVENTS: variable.positiveInt(1_000),
       SUBSCRIPTION_LOOKUP_RETRY_MS: variable.positiveInt(30_000),
       SUBGRAPH_TIMEOUT_MS: variable.positiveInt(30_000),
+      ENTITY_CACHE: variable.oneOf(['on', 'off'], 'on'),
+      ENTITY_CACHE_MAX_ENTRIES: variable.positiveInt(DEFAULT_ENTITY_CACHE.maxEntries),
+      ENTITY_CACHE_MAX_BYTES: variable.positiveInt(DEFAULT_ENTITY_CACHE.maxBytes),
+      ENTITY_CACHE_MAX_LAG_MS: variable.positiveInt(DEFAULT_ENTITY_CACHE.maxLagMs),
     },
     env,
   ) as Record<string, string | number | undefined>;
@@ -144,6 +167,11 @@ export function readGatewayConfig(env: Environment, { allowEmbedded = false }: {
       lookupRetryMs: values.SUBSCRIPTION_LOOKUP_RETRY_MS as number,
     },
     subgraphTimeoutMs: values.SUBGRAPH_TIMEOUT_MS as number,
+    entityCache: text('ENTITY_CACHE') === 'off' ? null : {
+      maxEntries: values.ENTITY_CACHE_MAX_ENTRIES as number,
+      maxBytes: values.ENTITY_CACHE_MAX_BYTES as number,
+      maxLagMs: values.ENTITY_CACHE_MAX_LAG_MS as number,
+    },
     observability: readObservabilitySettings(env),
   });
 }

@@ -14,7 +14,9 @@ import type { ReadinessCheck, RunningService } from '../platform/http/serviceHtt
 import type { Logger } from '../platform/logger.ts';
 import { RequestObserver } from '../platform/observability/requestObserver.ts';
 import { ServiceMetrics } from '../platform/observability/serviceMetrics.ts';
-import type { SubscriptionSettings } from './config.ts';
+import { SubgraphAnswerCache } from '../platform/graphql/subgraphAnswerCache.ts';
+import { DEFAULT_ENTITY_CACHE, type EntityCacheSettings, type SubscriptionSettings } from './config.ts';
+import { invalidationAnnouncer, newReplicaName, startEntityCacheFeed } from './entityCacheFeed.ts';
 import { dashboardRoute } from './dashboard/dashboardRoute.ts';
 import type { GatewayEdge } from './edge/gatewayEdge.ts';
 import { CachePolicy } from './edge/cachePolicy.ts';
@@ -49,6 +51,8 @@ export interface GatewayOptions {
   readonly subscriptions: SubscriptionSettings;
   /** How long a subgraph may take to start answering a fetch, and then between the parts of its answer, before the fetch counts as SUBGRAPH_UNAVAILABLE, in milliseconds; 30 s by default. */
   readonly subgraphTimeoutMs?: number;
+  /** The entity cache of stock answers (ENTITY_CACHE_*; DEFAULT_ENTITY_CACHE when left out); null: none. */
+  readonly entityCache?: EntityCacheSettings | null;
   /** Checks of the gateway's own dependencies, beside the subgraphs' readiness. */
   readonly readinessChecks?: readonly ReadinessCheck[];
   readonly logger: Logger;
@@ -91,6 +95,18 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
   // for each subgraph of every supergraph it loads, and the single-fetch fast path sends its
   // fetches through the same ones.
   const dataSources = new Map<string, SubgraphDataSource<GatewayContext>>();
+  const cacheSettings = options.entityCache === undefined ? DEFAULT_ENTITY_CACHE : options.entityCache;
+  const replica = newReplicaName();
+  const answerCache = cacheSettings && new SubgraphAnswerCache({
+    maxEntries: cacheSettings.maxEntries,
+    maxBytes: cacheSettings.maxBytes,
+    onLookup: metrics.entityCacheLookup,
+    onInvalidation: metrics.entityCacheInvalidation,
+    announce: invalidationAnnouncer(options.bus, replica),
+  });
+  // Serving from the cache only once its feed of stock changes runs (the cache starts bypassed).
+  const cacheFeed = answerCache && await startEntityCacheFeed({ bus: options.bus, cache: answerCache, maxLagMs: cacheSettings.maxLagMs, replica, logger });
+  if (answerCache) metrics.watchEntityCache(answerCache);
   const dataSource = (name: string, url: string) => new SubgraphDataSource<GatewayContext>(name, {
     url,
     timeoutMs,
@@ -104,6 +120,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     sharedBy: ({ principal }) => JSON.stringify([[...principal.scopes].sort(), principal.locations && [...principal.locations].sort()]),
     fetchStarted: () => metrics.fetchStarted(name),
     fetchShared: () => metrics.fetchShared(name),
+    ...(answerCache && { answerCache }),
   });
   let subgraphUrls: SubgraphUrls = new Map();
   const policy = new OperationPolicy();
@@ -188,6 +205,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     stop: async () => {
       await subscriptionServer.close();
       await hub.close();
+      await cacheFeed?.close();
       await service.stop();
       await Promise.all([...dataSources.values()].map((source) => source.close()));
       edge.close();

@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import { BoundedLabel } from '../platform/observability/boundedLabel.ts';
 import type { ServiceMetrics } from '../platform/observability/serviceMetrics.ts';
 import type { FetchOutcome } from '../platform/graphql/subgraphDataSource.ts';
+import type { InvalidationCause } from '../platform/graphql/subgraphAnswerCache.ts';
 
 const FETCH_BUCKETS_SECONDS = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -16,6 +17,9 @@ export class GatewayMetrics {
   private readonly fetchDuration: Histogram<'subgraph' | 'outcome'>;
   private readonly refusals: Counter<'client' | 'transport'>;
   private readonly deliveries: Counter<'stream' | 'outcome'>;
+  private readonly cacheLookups: Counter<'subgraph' | 'outcome'>;
+  private readonly cacheInvalidations: Counter<'cause'>;
+  private readonly cacheDropped: Counter<'cause'>;
   // Clients are named by CLIENTS_FILE, but a JWT's subject is anyone's: see BoundedLabel.
   private readonly clients = new BoundedLabel(50);
 
@@ -25,6 +29,9 @@ export class GatewayMetrics {
     this.sharedFetches = new Counter({ name: 'stockgraph_subgraph_fetches_shared_total', help: 'Subgraph fetches the gateway did not send, by subgraph: a request was answered by an identical query already in flight for the same scopes and locations', labelNames: ['subgraph'], registers });
     this.fetchDuration = new Histogram({ name: 'stockgraph_subgraph_fetch_duration_seconds', help: 'Time a subgraph fetch took, from sending it to its parsed answer, in seconds', labelNames: ['subgraph', 'outcome'], buckets: FETCH_BUCKETS_SECONDS, registers });
     this.refusals = new Counter({ name: 'stockgraph_rate_limit_refusals_total', help: 'Requests and WebSocket operations refused with RATE_LIMITED, by client and transport (http, websocket)', labelNames: ['client', 'transport'], registers });
+    this.cacheLookups = new Counter({ name: 'stockgraph_entity_cache_lookups_total', help: 'Subgraph queries looked up in the entity cache, by subgraph and outcome (hit: answered from it; miss: fetched; bypass: the cache was not serving, its stock change feed not caught up)', labelNames: ['subgraph', 'outcome'], registers });
+    this.cacheInvalidations = new Counter({ name: 'stockgraph_entity_cache_invalidations_total', help: 'Invalidations of the entity cache, by cause (event: a stock change event; mutation: a mutation answered through this gateway; flush: all at once)', labelNames: ['cause'], registers });
+    this.cacheDropped = new Counter({ name: 'stockgraph_entity_cache_dropped_total', help: 'Answers the entity cache dropped on invalidations, by cause (see stockgraph_entity_cache_invalidations_total)', labelNames: ['cause'], registers });
     this.deliveries = new Counter({ name: 'stockgraph_subscription_deliveries_total', help: 'Subscription results written to subscribers, by event stream and outcome (sent; dropped: the subscriber had too many waiting)', labelNames: ['stream', 'outcome'], registers });
   }
 
@@ -40,6 +47,22 @@ export class GatewayMetrics {
   readonly fetchShared = (subgraph: string): void => {
     this.sharedFetches.inc({ subgraph });
   };
+
+  readonly entityCacheLookup = (subgraph: string, outcome: 'hit' | 'miss' | 'bypass'): void => {
+    this.cacheLookups.inc({ subgraph, outcome });
+  };
+
+  readonly entityCacheInvalidation = (cause: InvalidationCause, dropped: number): void => {
+    this.cacheInvalidations.inc({ cause });
+    if (dropped > 0) this.cacheDropped.inc({ cause }, dropped);
+  };
+
+  /** Reports the entity cache's answers kept, and whether it serves, at every scrape. */
+  watchEntityCache(cache: { readonly size: number; readonly isLive: boolean }): void {
+    const registers = [this.metrics.registry];
+    new Gauge({ name: 'stockgraph_entity_cache_entries', help: 'Subgraph answers the entity cache keeps now', registers, collect() { this.set(cache.size); } });
+    new Gauge({ name: 'stockgraph_entity_cache_live', help: '1 while the entity cache serves (its stock change feed caught up), 0 while it is bypassed', registers, collect() { this.set(cache.isLive ? 1 : 0); } });
+  }
 
   readonly rateLimited = (client: string, transport: 'http' | 'websocket'): void => {
     this.refusals.inc({ client: this.clients.valueOf(client), transport });

@@ -32,6 +32,7 @@ runService(async (env) => {
     identitySecret: config.identitySecret!,
     subscriptions: config.subscriptions,
     subgraphTimeoutMs: config.subgraphTimeoutMs,
+    entityCache: config.entityCache,
     readinessChecks: events.readinessChecks,
     logger,
     observability: config.observability,

@@ -70,6 +70,7 @@ export async function startSystem({ infrastructure, host, ports, logger, env }: 
     identitySecret,
     subscriptions: gatewayConfig.subscriptions,
     subgraphTimeoutMs: gatewayConfig.subgraphTimeoutMs,
+    entityCache: gatewayConfig.entityCache,
     subgraphUrls: {
       inventory: `${subgraphs.inventory.url}/graphql`,
       orders: `${subgraphs.orders.url}/graphql`,

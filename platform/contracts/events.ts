@@ -30,6 +30,12 @@ export const STREAMS = {
   reconciliationHolds: 'stockgraph:reconciliation-holds',
   /** Changes of discrepancies, review tasks and alerts, and sync transactions that failed. Producer: reconciliation. */
   reconciliationChanges: 'stockgraph:reconciliation-changes',
+  /**
+   * What a mutation answered through one gateway replica changed, for the entity caches of the
+   * others: a head start on the stock changes, which stay the caches' guarantee. Producers: the
+   * gateway replicas, each its own key.
+   */
+  entityCacheInvalidations: 'stockgraph:entity-cache-invalidations',
 } as const;
 
 /**
@@ -481,10 +487,30 @@ export const syncTransactionFailed: EventContract<z.infer<typeof syncTransaction
   sequenceOf: (failure) => failure.failures,
 };
 
+// ---- gateway.entityCache.invalidated
+
+const entityCacheInvalidatedSchema = z.object({
+  /** The replica that answered the mutation, unique per gateway process. */
+  replica: text,
+  /** Consecutive per replica, from 1. */
+  sequence: z.int().positive(),
+  /** The entity cache tags (platform/graphql/entityCacheHints.ts) the mutation made stale. */
+  tags: z.array(text),
+});
+
+/** A mutation through a gateway replica changed what these tags name. */
+export const entityCacheInvalidated: EventContract<z.infer<typeof entityCacheInvalidatedSchema>> = {
+  type: 'gateway.entityCache.invalidated',
+  stream: STREAMS.entityCacheInvalidations,
+  schema: entityCacheInvalidatedSchema,
+  keyOf: (invalidation) => invalidation.replica,
+  sequenceOf: (invalidation) => invalidation.sequence,
+};
+
 /** Every contract, by event type. */
 export const EVENT_CONTRACTS: ReadonlyMap<string, EventContract<any>> = new Map(
   [
     stockLevelChanged, reservationChanged, warehouseEventApplied, inventoryTransactionRecorded, orderStatusChanged,
-    holdPlaced, holdCleared, discrepancyChanged, reviewTaskChanged, alertChanged, syncTransactionFailed,
+    holdPlaced, holdCleared, discrepancyChanged, reviewTaskChanged, alertChanged, syncTransactionFailed, entityCacheInvalidated,
   ].map((contract) => [contract.type, contract]),
 );

@@ -1,6 +1,8 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { Pool } from 'undici';
+import { CACHEABLE_HEADER, INVALIDATES_HEADER } from './entityCacheHints.ts';
+import type { SubgraphAnswerCache } from './subgraphAnswerCache.ts';
 import { failedFetchAnswer, SubgraphStatusError } from './subgraphFailures.ts';
 import { holdsDataAlone, UnparsedData } from './unparsedAnswers.ts';
 
@@ -29,6 +31,12 @@ export interface SubgraphDataSourceOptions<Context extends AnyContext> {
   readonly fetchStarted?: () => (outcome: FetchOutcome) => void;
   /** Called for each request served by a fetch already in flight for another. */
   readonly fetchShared?: () => void;
+  /**
+   * Where query answers the subgraph marks cacheable are kept, by the same key as fetches are
+   * shared (so `sharedBy` is required for it), and where a mutation's answer drops what it
+   * changed before it is handed on. Shared by the data sources of every subgraph.
+   */
+  readonly answerCache?: SubgraphAnswerCache;
 }
 
 /** A subgraph's answer as it came: each request that shares it reads its own copy of the data from `body`. */
@@ -36,6 +44,9 @@ interface SubgraphAnswer {
   readonly status: number;
   readonly json: boolean;
   readonly body: Buffer;
+  /** The entity cache's headers (see entityCacheHints.ts), as the subgraph sent them. */
+  readonly cacheable?: string | string[];
+  readonly invalidates?: string | string[];
 }
 
 /**
@@ -99,17 +110,55 @@ export class SubgraphDataSource<Context extends AnyContext = AnyContext> impleme
   }
 
   private answer(body: string, options: OperationFetch<Context>): Promise<SubgraphAnswer> {
-    const { sharedBy, fetchShared } = this.options;
-    if (!sharedBy || !isQuery(options.request.query)) return this.exchange(body, options);
+    const { sharedBy, fetchShared, answerCache } = this.options;
+    if (!isQuery(options.request.query)) return answerCache ? this.mutationExchange(body, options, answerCache) : this.exchange(body, options);
+    if (!sharedBy) return this.exchange(body, options);
     const key = `${sharedBy(options.context)}\n${body}`;
+    const kept = answerCache?.lookup(this.serviceName, key);
+    if (kept) return Promise.resolve(kept);
     const inFlight = this.inFlight.get(key);
     if (inFlight) {
       fetchShared?.();
       return inFlight;
     }
-    const answered = this.exchange(body, options).finally(() => this.inFlight.delete(key));
+    const answered = (answerCache ? this.keptExchange(key, body, options, answerCache) : this.exchange(body, options)).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, answered);
     return answered;
+  }
+
+  /** A query's fetch whose answer `cache` keeps when the subgraph marked it cacheable and it holds data alone (no errors, no extensions). */
+  private async keptExchange(key: string, body: string, options: OperationFetch<Context>, cache: SubgraphAnswerCache): Promise<SubgraphAnswer> {
+    const fetch = cache.begin();
+    let answer: SubgraphAnswer;
+    try {
+      answer = await this.exchange(body, options);
+    } catch (error) {
+      cache.abandon(fetch);
+      throw error;
+    }
+    if (answer.status === 200 && answer.json && answer.cacheable !== undefined && holdsDataAlone(answer.body)) {
+      cache.keep(fetch, key, { status: answer.status, json: true, body: answer.body }, answer.cacheable);
+    } else {
+      cache.abandon(fetch);
+    }
+    return answer;
+  }
+
+  /**
+   * A mutation's fetch: what it changed is dropped from `cache` before its answer is handed on,
+   * so that the client reads its own writes through this gateway at once; everything when the
+   * fetch failed (it may have changed stock all the same) or the subgraph does not say.
+   */
+  private async mutationExchange(body: string, options: OperationFetch<Context>, cache: SubgraphAnswerCache): Promise<SubgraphAnswer> {
+    let answer: SubgraphAnswer;
+    try {
+      answer = await this.exchange(body, options);
+    } catch (error) {
+      cache.flush();
+      throw error;
+    }
+    await cache.afterMutation(answer.invalidates);
+    return answer;
   }
 
   private async exchange(body: string, { request, context }: OperationFetch<Context>): Promise<SubgraphAnswer> {
@@ -120,10 +169,12 @@ export class SubgraphDataSource<Context extends AnyContext = AnyContext> impleme
       if (request.http) for (const [name, value] of request.http.headers) headers[name] = value;
       const response = await this.pool.request({ path: this.path, method: 'POST', headers, body });
       const contentType = response.headers['content-type'];
-      const answer = {
+      const answer: SubgraphAnswer = {
         status: response.statusCode,
         json: typeof contentType === 'string' && (contentType.startsWith('application/json') || contentType.startsWith('application/graphql-response+json')),
         body: Buffer.from(await response.body.arrayBuffer()),
+        cacheable: response.headers[CACHEABLE_HEADER],
+        invalidates: response.headers[INVALIDATES_HEADER],
       };
       ended?.(outcomeOf(answer));
       return answer;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ApolloServer, type BaseContext } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
@@ -25,6 +25,8 @@ export interface SubgraphDefinition<Context extends BaseContext> {
   readonly createContext: (identity: CallerIdentity) => Context;
   /** HTTP endpoints served beside GraphQL. */
   readonly routes?: readonly HttpRoute[];
+  /** Apollo Server plugins of the subgraph's own, after the common ones (the inventory's entity cache hints). */
+  readonly plugins?: readonly ApolloServerPlugin<Context>[];
   /** Work that runs in the background while the service is up (relays, consumers). */
   readonly workers?: readonly BackgroundWorker[];
   /**
@@ -87,7 +89,7 @@ export async function startSubgraphServer<Context extends BaseContext>(
     // response cache it does not run, at the price of a hook on every resolved field.
     plugins: [
       observer.plugin, ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(),
-      auditMutations(logger),
+      auditMutations(logger), ...(definition.plugins ?? []),
     ],
   });
   const service = await serveApollo(apollo, {

@@ -14,6 +14,8 @@ import { INVENTORY_PRODUCER } from './data/inventoryOutbox.ts';
 import { erpBalancesRoute } from './http/erpBalancesRoute.ts';
 import { orderStockRoutes } from './http/orderStockRoutes.ts';
 import { warehouseEventsRoute } from './http/warehouseEventsRoute.ts';
+import { StockCacheHints, stockCacheHintsPlugin } from '../../platform/graphql/entityCacheHints.ts';
+import { COVERED_BY_STOCK_CHANGES } from './cacheHints.ts';
 import { createInventoryLoaders } from './loaders.ts';
 import { InventoryMetrics } from './inventoryMetrics.ts';
 import { inventoryResolvers, type InventoryContext } from './resolvers.ts';
@@ -100,10 +102,15 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
     name: 'inventory',
     schemaPath: new URL('./schema.graphql', import.meta.url).pathname,
     resolvers: inventoryResolvers,
-    createContext: ({ locations: grant, caller, scopes }) => ({
-      repository, ingestion, reservations, transfers, safetyStock, settings, grant, loaders: createInventoryLoaders(repository, reservations, grant), afterCommit: publishNow,
-      caller: { name: caller, scopes },
-    }),
+    createContext: ({ locations: grant, caller, scopes }) => {
+      const cacheHints = new StockCacheHints();
+      return {
+        repository, ingestion, reservations, transfers, safetyStock, settings, grant, cacheHints, afterCommit: publishNow,
+        loaders: createInventoryLoaders(repository, reservations, grant, { hints: cacheHints, staleAfterMs: settings.staleAfterMs }),
+        caller: { name: caller, scopes },
+      };
+    },
+    plugins: [stockCacheHintsPlugin<InventoryContext>((context) => context.cacheHints, COVERED_BY_STOCK_CHANGES)],
     routes: [
       warehouseEventsRoute({
         ingestion,

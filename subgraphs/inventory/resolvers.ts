@@ -12,6 +12,8 @@ import { earliestPromiseDate } from './domain/promiseDate.ts';
 import { isLotExpired } from './domain/lotSelection.ts';
 import { lotHoldings } from './domain/stockLevelSummary.ts';
 import { leastFreshReports, restsOnStaleSources, sourceFreshness, type BucketStamps, type SourceReports } from './domain/stockProvenance.ts';
+import type { StockCacheHints } from '../../platform/graphql/entityCacheHints.ts';
+import { reportAvailabilityRead } from './cacheHints.ts';
 import type { InventoryLoaders } from './loaders.ts';
 import type { ReservationRecord, ReservationService } from './services/reservationService.ts';
 import type { SafetyStockService } from './services/safetyStockService.ts';
@@ -36,6 +38,8 @@ export interface InventoryContext {
   readonly grant: LocationGrant;
   /** Who the gateway says is calling, for `viewer`. */
   readonly caller: { readonly name: string; readonly scopes: readonly string[] };
+  /** What the request read and changed of stock, for the gateway's entity cache (see cacheHints.ts). */
+  readonly cacheHints: StockCacheHints;
 }
 
 /** The configuration the resolvers apply. */
@@ -103,23 +107,23 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
         deadLetter: letters.find((letter) => letter.id === newLetterId) ?? null,
       };
     },
-    createReservation: (_: unknown, { input }: { input: CreateReservationInput }, { reservations, grant }: InventoryContext) =>
-      refusalsAsUserErrors(() => reservations.create({ ...input, locationId: input.locationId ?? null }, grant)),
-    extendReservation: (_: unknown, { id, ttlSeconds }: { id: string; ttlSeconds: number }, { reservations, grant }: InventoryContext) =>
-      refusalsAsUserErrors(() => reservations.extend(id, ttlSeconds, grant)),
-    confirmReservation: (_: unknown, { id }: { id: string }, { reservations, grant }: InventoryContext) =>
-      refusalsAsUserErrors(() => reservations.confirm(id, grant)),
-    releaseReservation: (_: unknown, { id }: { id: string }, { reservations, grant }: InventoryContext) =>
-      refusalsAsUserErrors(() => reservations.release(id, grant)),
-    createTransfer: (_: unknown, { input }: { input: CreateTransferInput }, { transfers, grant }: InventoryContext) =>
-      refusalsAsUserErrors(() => transfers.create({
+    createReservation: (_: unknown, { input }: { input: CreateReservationInput }, { reservations, grant, cacheHints }: InventoryContext) =>
+      reportingReservationChanges(cacheHints, () => reservations.create({ ...input, locationId: input.locationId ?? null }, grant)),
+    extendReservation: (_: unknown, { id, ttlSeconds }: { id: string; ttlSeconds: number }, { reservations, grant, cacheHints }: InventoryContext) =>
+      reportingReservationChanges(cacheHints, () => reservations.extend(id, ttlSeconds, grant)),
+    confirmReservation: (_: unknown, { id }: { id: string }, { reservations, grant, cacheHints }: InventoryContext) =>
+      reportingReservationChanges(cacheHints, () => reservations.confirm(id, grant)),
+    releaseReservation: (_: unknown, { id }: { id: string }, { reservations, grant, cacheHints }: InventoryContext) =>
+      reportingReservationChanges(cacheHints, () => reservations.release(id, grant)),
+    createTransfer: (_: unknown, { input }: { input: CreateTransferInput }, { transfers, grant, cacheHints }: InventoryContext) =>
+      reportingTransferChanges(cacheHints, () => transfers.create({
         ...input,
         lots: input.lots ?? null,
         serials: input.serials ?? null,
         expectedArrivalAt: input.expectedArrivalAt ?? null,
       }, grant)),
-    receiveTransfer: (_: unknown, { input }: { input: ReceiveTransferInput }, { transfers, grant }: InventoryContext) =>
-      refusalsAsUserErrors(() => transfers.receive({ ...input, quantity: input.quantity ?? null, lots: input.lots ?? null, serials: input.serials ?? null }, grant)),
+    receiveTransfer: (_: unknown, { input }: { input: ReceiveTransferInput }, { transfers, grant, cacheHints }: InventoryContext) =>
+      reportingTransferChanges(cacheHints, () => transfers.receive({ ...input, quantity: input.quantity ?? null, lots: input.lots ?? null, serials: input.serials ?? null }, grant)),
     setSafetyStock: async (_: unknown, { input }: { input: SafetyStockInput }, context: InventoryContext) => (await setSafetyStocks([input], context))[0],
     setSafetyStocks: (_: unknown, { input }: { input: { lines: SafetyStockInput[] } }, context: InventoryContext) => setSafetyStocks(input.lines, context),
   },
@@ -150,7 +154,10 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
   },
   Item: {
     __resolveReference: ({ sku }: { sku: string }, { loaders }: InventoryContext) => loaders.itemBySku.load(sku),
-    stockLevels: async (item: Item, { locationIds }: { locationIds?: string[] | null }, { loaders }: InventoryContext) => {
+    stockLevels: async (item: Item, { locationIds }: { locationIds?: string[] | null }, { loaders, cacheHints }: InventoryContext) => {
+      // The answer rests on the levels at `locationIds` alone, though every level of the SKU is read.
+      if (locationIds) for (const locationId of locationIds) cacheHints.readStockLevel(item.sku, locationId);
+      else cacheHints.readEveryLevelOf(item.sku);
       const levels = await loaders.stockLevelsBySku.load(item.sku);
       if (!locationIds) return levels;
       const wanted = new Set(locationIds);
@@ -260,6 +267,24 @@ async function refusalsAsUserErrors<T>(operation: () => Promise<T>): Promise<T> 
 
 const toUserError = (error: InventoryError) => new UserInputError(error.message, error.code, error.details);
 
+// A mutation that fails reports nothing: the gateway then forgets every answer it kept (see INVALIDATES_HEADER).
+
+/** Runs a reservation's change; reports the levels it holds stock at (for a release or confirmation: held) as changed. */
+async function reportingReservationChanges(hints: StockCacheHints, change: () => Promise<ReservationRecord>): Promise<ReservationRecord> {
+  const reservation = await refusalsAsUserErrors(change);
+  for (const line of reservation.lines) hints.changedStockLevel(reservation.sku, line.locationId);
+  hints.changesComplete();
+  return reservation;
+}
+
+/** Runs a transfer's shipment or receipt; reports both its ends' levels as changed. */
+async function reportingTransferChanges(hints: StockCacheHints, change: () => Promise<TransferRecord>): Promise<TransferRecord> {
+  const transfer = await refusalsAsUserErrors(change);
+  for (const end of [transfer.from, transfer.to]) hints.changedStockLevel(transfer.sku, end.locationId);
+  hints.changesComplete();
+  return transfer;
+}
+
 interface AvailabilityArgs {
   readonly skus: readonly string[];
   readonly locationIds?: readonly string[] | null;
@@ -307,7 +332,7 @@ interface ItemAvailabilityLine {
  * locations the caller is granted are considered, in the lines and in the sums; naming another
  * is FORBIDDEN (before whether it exists is checked, so that nothing is learnt of it).
  */
-async function availability({ skus, locationIds, channel, quantity }: AvailabilityArgs, { repository, settings, grant }: InventoryContext) {
+async function availability({ skus, locationIds, channel, quantity }: AvailabilityArgs, { repository, settings, grant, cacheHints }: InventoryContext) {
   if (skus.length > MAX_AVAILABILITY_SKUS) {
     throw new UserInputError(`availability takes at most ${MAX_AVAILABILITY_SKUS} SKUs per request, got ${skus.length}`, InventoryErrorCode.TOO_MANY_SKUS);
   }
@@ -321,11 +346,13 @@ async function availability({ skus, locationIds, channel, quantity }: Availabili
   const eligible = channelRule ? (considered ?? channelRule).filter((id) => channelRule.includes(id)) : (considered ?? undefined);
   // The stock is read alongside the checks rather than after them: a request naming an unknown
   // SKU or location wastes one read, and every other request saves a round of waiting.
-  const [knownSkus, locations, { readAt: asOf, levelsBySku }] = await Promise.all([
+  const [knownSkus, locations, snapshot] = await Promise.all([
     repository.knownSkus(wanted),
     locationIds ? repository.locationsById(locationIds) : null,
     repository.promiseFigures(wanted, eligible),
   ]);
+  const { readAt: asOf, levelsBySku } = snapshot;
+  reportAvailabilityRead(cacheHints, wanted, eligible, snapshot, settings.staleAfterMs);
   const known = new Set(knownSkus);
   const unknownSkus = wanted.filter((sku) => !known.has(sku));
   if (unknownSkus.length) throw new UserInputError(`Unknown SKU: ${unknownSkus.join(', ')}`, InventoryErrorCode.UNKNOWN_SKU, { unknownSkus });
@@ -360,9 +387,11 @@ async function availability({ skus, locationIds, channel, quantity }: Availabili
 }
 
 /** Sets the lines' safety stocks, then answers their levels as they are now, in the order of the lines. */
-async function setSafetyStocks(input: readonly SafetyStockInput[], { safetyStock, repository, grant }: InventoryContext): Promise<StockLevelRecord[]> {
+async function setSafetyStocks(input: readonly SafetyStockInput[], { safetyStock, repository, grant, cacheHints }: InventoryContext): Promise<StockLevelRecord[]> {
   const lines = input.map(({ sku, locationId, quantity }) => ({ sku, locationId, quantity: quantity ?? null }));
   await refusalsAsUserErrors(() => safetyStock.set(lines, grant));
+  for (const line of lines) cacheHints.changedStockLevel(line.sku, line.locationId);
+  cacheHints.changesComplete();
   if (lines.length === 0) return [];
   const key = (level: StockLevelKey) => JSON.stringify([level.sku, level.locationId]);
   const levels = indexBy(lines.map(key), await repository.stockLevelsByKey(lines), key);

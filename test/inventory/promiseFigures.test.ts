@@ -23,8 +23,11 @@ function random(seed: number): () => number {
   };
 }
 
+/** The figures themselves, not until when they hold (stored per SKU, summed per level). */
+type Figures = Omit<PromiseFigures, 'holdsUntil'>;
+
 /** Figures compared with inbound supply in arrival order. */
-function comparable(figures: readonly PromiseFigures[]) {
+function comparable(figures: readonly Figures[]) {
   return figures.map(({ inboundSupply: supply, ...rest }) => ({
     ...rest,
     inboundSupply: [...supply].sort((a, b) => a.expectedAt.getTime() - b.expectedAt.getTime() || a.quantity - b.quantity),
@@ -37,12 +40,12 @@ describe('promise figures', () => {
   const levelsNotHolding = async (skus: readonly string[]) =>
     (await database.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM stock_level WHERE sku = ANY($1) AND NOT (figures_valid_until > now())`, [skus]))[0]!.n;
   /** The promise figures of `skus` in (sku, location) order, as stock levels are read. */
-  const promiseFigures = async (skus: readonly string[]): Promise<PromiseFigures[]> => {
+  const promiseFigures = async (skus: readonly string[]): Promise<Figures[]> => {
     const { levelsBySku } = await repository.promiseFigures(skus);
-    return [...skus].sort().flatMap((sku) => levelsBySku.get(sku) ?? []);
+    return [...skus].sort().flatMap((sku) => levelsBySku.get(sku) ?? []).map(({ holdsUntil: _, ...figures }) => figures);
   };
   /** The same figures summed from the positions, as stock levels are read. */
-  const summedFromPositions = async (skus: readonly string[]): Promise<PromiseFigures[]> =>
+  const summedFromPositions = async (skus: readonly string[]): Promise<Figures[]> =>
     (await repository.stockLevelsBySku(skus, null)).map((level) => ({
       sku: level.sku, locationId: level.locationId, available: level.available, inboundInTransit: level.inboundInTransit,
       inboundExpectedAt: level.inboundExpectedAt, inboundSupply: inboundSupply(level.positions), wmsReportedAt: level.wmsReportedAt,

@@ -5,7 +5,7 @@ import { newestFirstAfter, type NewestFirstPosition } from '../../../platform/gr
 import type { LocationGrant } from '../../../platform/lang/locationGrant.ts';
 import type { InboundSupply } from '../domain/promiseDate.ts';
 import { INVENTORY_PRODUCER } from './inventoryOutbox.ts';
-import { inboundSupply, summarizeStockLevel, type PositionState, type StockLevelBuckets } from '../domain/stockLevelSummary.ts';
+import { inboundSupply, nextLotExpiry, summarizeStockLevel, type PositionState, type StockLevelBuckets } from '../domain/stockLevelSummary.ts';
 import type { SourceReports } from '../domain/stockProvenance.ts';
 
 export type { DeadLetter, Item, Location, Subinventory };
@@ -22,6 +22,8 @@ export interface PromiseFigures {
   readonly wmsReportedAt: Date | null;
   /** The sources its figures rest on, each with its last report here. */
   readonly sourceReports: SourceReports;
+  /** Until when, at the latest, the figures hold by the clock (the next expiry of a lot they count); null: for ever. */
+  readonly holdsUntil: Date | null;
 }
 
 /** The promise figures of some SKUs, all from one snapshot. */
@@ -82,7 +84,7 @@ type PositionRow = [
  * A SKU as the promise-figures read returns it: the snapshot's time, its levels' location ids and
  * their figures, both as the text of JSON arrays in the same order.
  */
-type PromiseRow = [sku: string, readAt: number, locationIdsJson: string, levelsJson: string];
+type PromiseRow = [sku: string, readAt: number, locationIdsJson: string, levelsJson: string, storedFiguresHoldUntil: number | null];
 
 /**
  * One level: its stored figures (the promise_figures_json column) while they hold; otherwise
@@ -237,7 +239,8 @@ export class InventoryRepository {
                   SELECT json_agg(json_build_array(${POSITION_COLUMNS}))
                     FROM stock_position p
                     ${POSITION_DETAILS}
-                   WHERE p.sku = level.sku AND p.location_id = level.location_id))::text END, ',') || ']'
+                   WHERE p.sku = level.sku AND p.location_id = level.location_id))::text END, ',') || ']',
+              date_part('epoch', min(level.figures_valid_until) FILTER (WHERE level.figures_valid_until > statement_timestamp()))
          FROM stock_level level
         WHERE ${where}
         GROUP BY level.sku`,
@@ -245,9 +248,11 @@ export class InventoryRepository {
     );
     const readAt = rows[0] ? instant(rows[0][1]) : new Date();
     // Aggregates of one group see its rows in the same order, so the two arrays line up.
-    const levelsBySku = new Map(rows.map(([sku, , locationIdsJson, levelsJson]) => {
+    const levelsBySku = new Map(rows.map(([sku, , locationIdsJson, levelsJson, storedFiguresHoldUntil]) => {
       const locations = JSON.parse(locationIdsJson) as string[];
-      const levels = (JSON.parse(levelsJson) as PromiseFiguresJson[]).map((level, i) => toPromiseFigures(sku, locations[i]!, level, readAt));
+      // The earliest among the SKU's stored figures ('infinity' for those no lot expiry ends): for each of them, no later than its own.
+      const storedHoldUntil = storedFiguresHoldUntil !== null && Number.isFinite(storedFiguresHoldUntil) ? instant(storedFiguresHoldUntil) : null;
+      const levels = (JSON.parse(levelsJson) as PromiseFiguresJson[]).map((level, i) => toPromiseFigures(sku, locations[i]!, level, readAt, storedHoldUntil));
       return [sku, inLocationOrder(levels)] as const;
     }));
     return { readAt, levelsBySku };
@@ -332,7 +337,7 @@ function inLocationOrder(levels: PromiseFigures[]): PromiseFigures[] {
   return sorted ? levels : levels.sort((a, b) => (a.locationId < b.locationId ? -1 : 1));
 }
 
-function toPromiseFigures(sku: string, locationId: string, level: PromiseFiguresJson, readAt: Date): PromiseFigures {
+function toPromiseFigures(sku: string, locationId: string, level: PromiseFiguresJson, readAt: Date, storedHoldUntil: Date | null): PromiseFigures {
   if (Array.isArray(level)) {
     const [available, inboundInTransit, inboundExpectedAt, wmsReportedAt, supply, sourceReports] = level;
     return {
@@ -340,6 +345,7 @@ function toPromiseFigures(sku: string, locationId: string, level: PromiseFigures
       inboundSupply: supply?.map(({ quantity, expectedAt }) => ({ quantity, expectedAt: new Date(expectedAt) })) ?? [],
       wmsReportedAt: optionalInstant(wmsReportedAt),
       sourceReports,
+      holdsUntil: storedHoldUntil,
     };
   }
   const { safetyStock, sourceReports, positions } = level;
@@ -349,6 +355,7 @@ function toPromiseFigures(sku: string, locationId: string, level: PromiseFigures
   return {
     sku, locationId, available: summed.available, inboundInTransit: summed.inboundInTransit, inboundExpectedAt: summed.inboundExpectedAt,
     inboundSupply: inboundSupply(summed.positions), wmsReportedAt: summed.wmsReportedAt, sourceReports,
+    holdsUntil: nextLotExpiry(summed.positions, readAt),
   };
 }
 

@@ -82,6 +82,20 @@ export function restsOnStaleSources(reports: SourceReports, readAt: Date, staleA
 }
 
 /**
+ * When figures resting on the sources of `reports`, as read at `readAt`, turn stale by the clock
+ * alone (the first source still fresh then goes quiet); null when none of them ever will.
+ */
+export function turnsStaleAt(reports: SourceReports, readAt: Date, staleAfterMs: number): number | null {
+  let earliest: number | null = null;
+  for (const source in reports) {
+    // Quiet once more than staleAfterMs has passed (isQuiet): from the millisecond after.
+    const quietAt = reports[source]! + staleAfterMs + 1;
+    if (source !== STOCKGRAPH_SOURCE && quietAt > readAt.getTime() && (earliest === null || quietAt < earliest)) earliest = quietAt;
+  }
+  return earliest;
+}
+
+/**
  * The sources of figures summed over several levels: each source once, as of its oldest last
  * report among them, since the sum is only as fresh as that.
  */
