@@ -25,6 +25,8 @@ export interface SubgraphAnswerCacheOptions {
    * EntityCacheFeed); awaited before the mutation's answer is handed on.
    */
   readonly announce?: (tags: readonly string[]) => Promise<void>;
+  /** The clock answers' ttls are counted on, in milliseconds; `performance` by default. */
+  readonly clock?: { now(): number };
 }
 
 interface Entry {
@@ -36,6 +38,8 @@ interface Entry {
 export interface PendingFetch {
   readonly invalidated: Set<string>;
   flushed: boolean;
+  /** When it was sent, on the cache's clock: before the subgraph read what it answers. */
+  readonly sentAt: number;
 }
 
 /**
@@ -57,14 +61,19 @@ export class SubgraphAnswerCache {
   private readonly keysByTag = new Map<string, Set<string>>();
   private readonly pending = new Set<PendingFetch>();
   private live = false;
+  private readonly clock: { now(): number };
 
   constructor(private readonly options: SubgraphAnswerCacheOptions) {
+    this.clock = options.clock ?? performance;
     this.entries = new LRUCache<string, Entry>({
       max: options.maxEntries,
       maxSize: options.maxBytes,
       sizeCalculation: (entry, key) => entry.answer.body.length + key.length + entry.tags.reduce((sum, tag) => sum + tag.length, 0),
       // An entry goes from its tags' sets however it goes: evicted, expired, replaced or deleted.
       dispose: (entry, key) => this.untag(key, entry.tags),
+      // Expiry looked at on every lookup, not once per millisecond of a timer.
+      ttlResolution: 0,
+      perf: this.clock,
     });
   }
 
@@ -85,7 +94,7 @@ export class SubgraphAnswerCache {
 
   /** Marks a fetch as sent: invalidations from now on are held against its answer. */
   begin(): PendingFetch {
-    const fetch: PendingFetch = { invalidated: new Set(), flushed: !this.live };
+    const fetch: PendingFetch = { invalidated: new Set(), flushed: !this.live, sentAt: this.clock.now() };
     this.pending.add(fetch);
     return fetch;
   }
@@ -98,8 +107,11 @@ export class SubgraphAnswerCache {
     this.pending.delete(fetch);
     const hints = readCacheableHeader(cacheableHeader);
     if (!hints || fetch.flushed || !this.live || hints.tags.some((tag) => fetch.invalidated.has(tag))) return;
-    // The ttl is counted from when the fetch was answered, no earlier than the subgraph read: kept a little shorter, never longer.
-    this.entries.set(key, { answer, tags: hints.tags }, hints.ttlMs === null ? {} : { ttl: Math.max(1, hints.ttlMs) });
+    // The ttl counts from the read, which came after the fetch was sent: counted from the sending,
+    // the answer goes a little early, never late. An entry is stale once more than its ttl has passed.
+    const ttl = hints.ttlMs === null ? null : hints.ttlMs - (this.clock.now() - fetch.sentAt) - 1;
+    if (ttl !== null && ttl < 1) return;
+    this.entries.set(key, { answer, tags: hints.tags }, ttl === null ? {} : { ttl });
     // After set: replacing an entry disposes of the old one, untagging the key.
     if (this.entries.has(key)) for (const tag of hints.tags) this.tag(key, tag);
   }

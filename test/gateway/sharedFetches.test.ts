@@ -20,8 +20,9 @@ describe('identical subgraph fetches in flight', () => {
   let running: TestSystem;
 
   before(async () => {
-    // No background work that reads items: only the fetches the test makes wait for them.
-    const quiet = { RESERVATION_SWEEP_INTERVAL_MS: '3600000', PROMISE_FIGURES_INTERVAL_MS: '3600000', ORDER_RECOVERY_INTERVAL_MS: '3600000' };
+    // No background work that reads items: only the fetches the test makes wait for them. No
+    // entity cache, which would answer the repeated queries without a fetch (test/gateway/entityCache.test.ts).
+    const quiet = { RESERVATION_SWEEP_INTERVAL_MS: '3600000', PROMISE_FIGURES_INTERVAL_MS: '3600000', ORDER_RECOVERY_INTERVAL_MS: '3600000', ENTITY_CACHE: 'off' };
     running = await startTestSystem('shared-fetches', { skuCount: 5, clients: [OPERATOR, PARTNER_ONE, PARTNER_TWO], env: quiet });
   });
   after(() => running?.stop());
