@@ -114,14 +114,16 @@ export class SubgraphDataSource<Context extends AnyContext = AnyContext> impleme
     if (!isQuery(options.request.query)) return answerCache ? this.mutationExchange(body, options, answerCache) : this.exchange(body, options);
     if (!sharedBy) return this.exchange(body, options);
     const key = `${sharedBy(options.context)}\n${body}`;
-    const kept = answerCache?.lookup(this.serviceName, key);
+    // One cache for every subgraph: the same query text may go to two of them.
+    const cacheKey = `${this.serviceName}\n${key}`;
+    const kept = answerCache?.lookup(this.serviceName, cacheKey);
     if (kept) return Promise.resolve(kept);
     const inFlight = this.inFlight.get(key);
     if (inFlight) {
       fetchShared?.();
       return inFlight;
     }
-    const answered = (answerCache ? this.keptExchange(key, body, options, answerCache) : this.exchange(body, options)).finally(() => this.inFlight.delete(key));
+    const answered = (answerCache ? this.keptExchange(cacheKey, body, options, answerCache) : this.exchange(body, options)).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, answered);
     return answered;
   }
