@@ -105,7 +105,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     announce: invalidationAnnouncer(options.bus, replica),
   });
   // Serving from the cache only once its feed of stock changes runs (the cache starts bypassed).
-  const cacheFeed = answerCache && await startEntityCacheFeed({ bus: options.bus, cache: answerCache, maxLagMs: cacheSettings.maxLagMs, replica, logger });
+  const cacheFeed = answerCache && startEntityCacheFeed({ bus: options.bus, cache: answerCache, maxLagMs: cacheSettings.maxLagMs, replica, logger });
+  await cacheFeed?.firstAttempt;
   if (answerCache) metrics.watchEntityCache(answerCache);
   const dataSource = (name: string, url: string) => new SubgraphDataSource<GatewayContext>(name, {
     url,

@@ -26,16 +26,18 @@ const stockChange = (sku: string, locationId: string) => ({ type: stockLevelChan
 describe('the entity cache feed', () => {
   const cleanup = useCleanup();
 
-  async function started() {
+  async function started({ busAway = false } = {}) {
     const namespace = redisNamespace('entity-cache-feed');
     cleanup(() => namespace.clear());
     const redis = connectRedis(REDIS_URL, namespace.keyPrefix);
     cleanup(() => redis.quit().catch(() => redis.disconnect()));
+    if (busAway) redis.disconnect();
     const bus = new RedisEventBus(redis, { blockMs: 200 });
     cleanup(() => bus.close());
     const cache = new SubgraphAnswerCache({ maxEntries: 100, maxBytes: 1024 * 1024 });
-    const feed = await startEntityCacheFeed({ bus, cache, maxLagMs: MAX_LAG_MS, replica: 'this-replica', logger: createLogger('silent') });
+    const feed = startEntityCacheFeed({ bus, cache, maxLagMs: MAX_LAG_MS, replica: 'this-replica', logger: createLogger('silent') });
     cleanup(() => feed.close());
+    await feed.firstAttempt;
     const keep = (key: string, sku: string, locationId: string) => cache.keep(cache.begin(), key, ANSWER, levelHeader(sku, locationId));
     return { redis, bus, cache, keep, keyPrefix: namespace.keyPrefix };
   }
@@ -67,6 +69,18 @@ describe('the entity cache feed', () => {
     await redis.connect();
     await eventually(async () => cache.isLive, Boolean, { what: 'the cache serving again' });
     assert.equal(cache.lookup('inventory', 'a'), undefined, 'nothing kept from before the break');
+    keep('a', 'SKU-1', 'DC-01');
+    assert.deepEqual(cache.lookup('inventory', 'a'), ANSWER);
+  });
+
+  it('starts bypassed while the event bus cannot be read, and serves once it can', async () => {
+    const { redis, cache, keep } = await started({ busAway: true });
+    assert.equal(cache.isLive, false);
+    keep('a', 'SKU-1', 'DC-01');
+    assert.equal(cache.lookup('inventory', 'a'), undefined);
+
+    await redis.connect();
+    await eventually(async () => cache.isLive, Boolean, { what: 'the cache serving' });
     keep('a', 'SKU-1', 'DC-01');
     assert.deepEqual(cache.lookup('inventory', 'a'), ANSWER);
   });
