@@ -161,6 +161,17 @@ describe('the gateway entity cache', () => {
     assert.equal(await inventoryFetches(), fetchesBefore);
   });
 
+  it('never keeps an answer with a field that stock changes do not announce, nor one carrying errors', async () => {
+    const withPositions = 'query ($sku: ID!, $locationId: ID!) { stockLevel(sku: $sku, locationId: $locationId) { available positions { subinventory onHandWms } } }';
+    const unknownSku = 'query ($skus: [ID!]!) { availability(skus: $skus) { items { sku available } } }';
+    for (const [query, variables] of [[withPositions, { sku: 'SKU-00004', locationId: 'DC-01' }], [unknownSku, { skus: ['NO-SUCH-SKU'] }]] as const) {
+      await post(running.system.gateway.url, query, variables);
+      const fetchesBefore = await inventoryFetches();
+      await post(running.system.gateway.url, query, variables);
+      assert.ok(await inventoryFetches() > fetchesBefore, `asked again, ${query} reached the subgraph`);
+    }
+  });
+
   it('counts hits, misses and invalidations', async () => {
     const metrics = await scrapeMetrics(running.system.gateway.url);
     assert.ok(metrics.sum('stockgraph_entity_cache_lookups_total', { outcome: 'hit' }) > 0);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PositionState } from '../../subgraphs/inventory/domain/stockLevelSummary.ts';
 import {
-  changedPositionBuckets, leastFreshReports, recordSourceReport, restsOnStaleSources, sourceFreshness, stampBuckets, STOCKGRAPH_SOURCE,
+  changedPositionBuckets, leastFreshReports, recordSourceReport, restsOnStaleSources, sourceFreshness, stampBuckets, STOCKGRAPH_SOURCE, turnsStaleAt,
 } from '../../subgraphs/inventory/domain/stockProvenance.ts';
 
 const HOUR_MS = 3_600_000;
@@ -60,6 +60,15 @@ describe('stock provenance', () => {
     assert.equal(restsOnStaleSources({ stockgraph: hoursAgo(0) }, readAt, HOUR_MS), true, 'only Stockgraph\'s own changes');
     assert.equal(restsOnStaleSources({}, readAt, HOUR_MS), true, 'nothing reported');
     assert.equal(restsOnStaleSources({ 'acme-wms': hoursAgo(1) }, readAt, HOUR_MS), false, 'quiet exactly as long as the window');
+  });
+
+  it('tells when figures turn stale by the clock alone: the first fresh source going quiet, never for Stockgraph or one already quiet', () => {
+    const reports = { 'acme-wms': hoursAgo(0.5), 'northwind-3pl': hoursAgo(0.25), [STOCKGRAPH_SOURCE]: hoursAgo(2), 'old-wms': hoursAgo(3) };
+    const at = turnsStaleAt(reports, readAt, HOUR_MS)!;
+    assert.equal(at, hoursAgo(0.5) + HOUR_MS + 1);
+    assert.equal(restsOnStaleSources({ 'acme-wms': reports['acme-wms'] }, new Date(at - 1), HOUR_MS), false);
+    assert.equal(restsOnStaleSources({ 'acme-wms': reports['acme-wms'] }, new Date(at), HOUR_MS), true);
+    assert.equal(turnsStaleAt({ [STOCKGRAPH_SOURCE]: hoursAgo(2), 'old-wms': hoursAgo(3) }, readAt, HOUR_MS), null);
   });
 
   it('rests a sum over levels on each source as of its oldest last report among them', () => {
