@@ -1,5 +1,5 @@
 // npm run bench [scenario]: runs the named benchmark scenarios (all when none is named) against
-// PostgreSQL and Redis and records each in BENCHMARKS.md.
+// PostgreSQL and Redis (startup: the embedded `npm start`) and records each in BENCHMARKS.md.
 import { bulkAvailability } from './scenarios/bulkAvailability.ts';
 import { erpSync } from './scenarios/erpSync.ts';
 import { eventIngestion } from './scenarios/eventIngestion.ts';
@@ -9,6 +9,7 @@ import { gateways } from './scenarios/gateways.ts';
 import { orders } from './scenarios/orders.ts';
 import { reconciliation } from './scenarios/reconciliation.ts';
 import { reservations } from './scenarios/reservations.ts';
+import { startup } from './scenarios/startup.ts';
 import { subscriptions } from './scenarios/subscriptions.ts';
 
 const SCENARIOS: Record<string, (command: string) => Promise<void>> = {
@@ -22,6 +23,7 @@ const SCENARIOS: Record<string, (command: string) => Promise<void>> = {
   orders,
   'erp-sync': erpSync,
   reconciliation,
+  startup,
 };
 
 const requested = process.argv.slice(2);
