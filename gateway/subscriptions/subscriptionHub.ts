@@ -35,6 +35,10 @@ export const SubscriptionErrorCode = {
 
 // Events read per page while a resumed subscriber catches up.
 const CATCH_UP_PAGE = 500;
+// Live batches whose lookups may run at once: a batch read while the ones before it are still being
+// looked up is looked up too, so that a burst read in several batches does not wait on each
+// round trip through the supergraph in turn. Deliveries still go in stream order.
+const LOOKUPS_IN_FLIGHT = 4;
 
 /**
  * Fans the event streams out to this gateway's subscribers: one bus subscription per stream
@@ -103,7 +107,8 @@ export class SubscriptionHub {
         // dropped; the reader carries on right after them.
         const recent = await this.options.bus.readEndingAt(stream, null, REPEAT_WINDOW);
         for (const event of this.decode(recent, { quiet: true })) repeats.admit(event);
-        return this.options.bus.subscribe(stream, (events) => this.dispatch(groups, this.decode(events).filter((event) => repeats.admit(event))), {
+        const pipeline = new DispatchPipeline(LOOKUPS_IN_FLIGHT, (error) => this.options.logger.error({ err: error, stream }, 'delivering a batch failed'));
+        return this.options.bus.subscribe(stream, (events) => pipeline.add((delivered) => this.dispatch(groups, this.decode(events).filter((event) => repeats.admit(event)), delivered)), {
           ...(recent.length > 0 && { after: recent.at(-1)!.cursor }),
           onError: (error) => this.options.logger.error({ err: error, stream }, 'reading the stream failed; retrying'),
         });
@@ -126,13 +131,16 @@ export class SubscriptionHub {
     return decoded;
   }
 
-  /** Delivers a batch of live events to the subscribers that asked for them: one lookup per group. */
-  private async dispatch(groups: ReadonlyMap<string, LookupGroup>, events: readonly DecodedEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    await Promise.all([...groups.values()].map((group) => this.dispatchToGroup(group, events)));
+  /**
+   * Delivers a batch of live events to the subscribers that asked for them: one lookup per group,
+   * started at once, its results delivered once `before` (the batch before's delivery) is done.
+   */
+  private async dispatch(groups: ReadonlyMap<string, LookupGroup>, events: readonly DecodedEvent[], before: Promise<void>): Promise<void> {
+    if (events.length === 0) return before;
+    await Promise.all([...groups.values()].map((group) => this.dispatchToGroup(group, events, before)));
   }
 
-  private async dispatchToGroup(group: LookupGroup, events: readonly DecodedEvent[]): Promise<void> {
+  private async dispatchToGroup(group: LookupGroup, events: readonly DecodedEvent[], before: Promise<void>): Promise<void> {
     const wantedBy = new Map<Audience, DecodedEvent[]>();
     for (const event of events) {
       for (const audience of audiencesThatMayWant(group, event)) {
@@ -142,15 +150,21 @@ export class SubscriptionHub {
         else wantedBy.set(audience, [event]);
       }
     }
-    if (wantedBy.size === 0) return;
+    if (wantedBy.size === 0) return before;
     // The members are taken now: one who joins while the lookup runs missed the batch's reading.
     const deliveries = [...wantedBy].map(([audience, wanted]) => ({ audience, wanted, members: [...audience.members] }));
     const wantedByAny = new Set([...wantedBy.values()].flat());
-    const resolved = await this.resolve(group.plan, events.filter((event) => wantedByAny.has(event))).catch((error: unknown) => {
-      for (const { members } of deliveries) for (const subscriber of members) subscriber.life.fail(subscriptionError(error, subscriber.lastCursor));
-      return null;
-    });
-    if (!resolved) return;
+    const resolving = this.resolve(group.plan, events.filter((event) => wantedByAny.has(event))).then(
+      (resolved) => ({ resolved }),
+      (error: unknown) => ({ error }),
+    );
+    await before;
+    const answer = await resolving;
+    if ('error' in answer) {
+      for (const { members } of deliveries) for (const subscriber of members) subscriber.life.fail(subscriptionError(answer.error, subscriber.lastCursor));
+      return;
+    }
+    const { resolved } = answer;
     for (const { audience, wanted, members } of deliveries) {
       const batch = new AudienceBatch(wanted, resolved, audience.plan.responseKey);
       for (const subscriber of members) subscriber.offer(batch);
@@ -199,6 +213,30 @@ export class SubscriptionHub {
       this.options.logger.warn({ errors: result.errors }, 'subscription lookup failed; retrying');
       await setTimeout(pause);
     }
+  }
+}
+
+/**
+ * The dispatches of the batches a stream's reader hands over, one after another, up to `depth` at
+ * once: each is handed the delivery of the batch before, to deliver its own after it. `add`
+ * resolves once there is room for the next, so that the reader reads no further ahead than that.
+ * A dispatch should not fail (a failed lookup ends its subscribers); one that does is reported to
+ * `onError`, and the batches after it are delivered all the same.
+ */
+class DispatchPipeline {
+  private readonly running: Promise<void>[] = [];
+  private lastDelivered: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly depth: number,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  async add(dispatch: (before: Promise<void>) => Promise<void>): Promise<void> {
+    const delivered = (this.lastDelivered = dispatch(this.lastDelivered).catch(this.onError));
+    this.running.push(delivered);
+    // Deliveries finish in order, so the oldest is the next to make room.
+    if (this.running.length >= this.depth) await this.running.shift();
   }
 }
 
