@@ -45,7 +45,8 @@ const LOOKUPS_IN_FLIGHT = 4;
  * serves them all. Subscribers are grouped twice. A lookup group holds those whose lookups are
  * the same (selection, its variables, the grant it runs with: EventLookup.key): each batch of
  * events that arrives together is resolved once per group, through the supergraph, so that the
- * entity fetches of the batch's events are batched too. Within a group, an audience holds those
+ * entity fetches of the batch's events are batched too; the next few batches are looked up
+ * meanwhile (LOOKUPS_IN_FLIGHT), and each is delivered after the one before it. Within a group, an audience holds those
  * that receive exactly the same results (the same field, arguments and response key): the batch
  * is filtered once per audience, each result serialized once, and every member is handed the same
  * results to send. Per subscriber, events arrive in stream order, once: a resumed subscriber
@@ -92,7 +93,13 @@ export class SubscriptionHub {
   async close(): Promise<void> {
     const readers = [...this.readers.values()];
     this.readers.clear();
-    await Promise.all(readers.map(async (reader) => (await reader.started).close()));
+    // The batches read before the stream's reader closed are still delivered (or fail) first.
+    await Promise.all(
+      readers.map(async (reader) => {
+        await (await reader.started).close();
+        await reader.pipeline.settled();
+      }),
+    );
     const subscribers = readers.flatMap((reader) => [...reader.groups.values()].flatMap((group) => [...group.audiences.values()].flatMap((audience) => [...audience.members])));
     for (const subscriber of subscribers) void subscriber.life.return();
   }
@@ -102,12 +109,12 @@ export class SubscriptionHub {
     if (!reader) {
       const groups = new Map<string, LookupGroup>();
       const repeats = new RepeatFilter();
+      const pipeline = new DispatchPipeline(LOOKUPS_IN_FLIGHT, (error) => this.options.logger.error({ err: error, stream }, 'delivering a batch failed'));
       const started = (async () => {
         // The stream's latest events are remembered, so that a repeat of one arriving live is
         // dropped; the reader carries on right after them.
         const recent = await this.options.bus.readEndingAt(stream, null, REPEAT_WINDOW);
         for (const event of this.decode(recent, { quiet: true })) repeats.admit(event);
-        const pipeline = new DispatchPipeline(LOOKUPS_IN_FLIGHT, (error) => this.options.logger.error({ err: error, stream }, 'delivering a batch failed'));
         return this.options.bus.subscribe(stream, (events) => pipeline.add((delivered) => this.dispatch(groups, this.decode(events).filter((event) => repeats.admit(event)), delivered)), {
           ...(recent.length > 0 && { after: recent.at(-1)!.cursor }),
           onError: (error) => this.options.logger.error({ err: error, stream }, 'reading the stream failed; retrying'),
@@ -115,7 +122,7 @@ export class SubscriptionHub {
       })();
       // A reader that failed to start is forgotten, so that the next subscription tries again.
       started.catch(() => this.readers.get(stream) === reader && this.readers.delete(stream));
-      this.readers.set(stream, (reader = { groups, started }));
+      this.readers.set(stream, (reader = { groups, started, pipeline }));
     }
     return reader;
   }
@@ -238,12 +245,18 @@ class DispatchPipeline {
     // Deliveries finish in order, so the oldest is the next to make room.
     if (this.running.length >= this.depth) await this.running.shift();
   }
+
+  /** Resolves once every batch added so far has been delivered. */
+  settled(): Promise<void> {
+    return this.lastDelivered;
+  }
 }
 
 /** This gateway's one reader of a stream, and the subscribers it feeds, by lookup key. */
 interface StreamReader {
   readonly groups: Map<string, LookupGroup>;
   readonly started: Promise<EventSubscription>;
+  readonly pipeline: DispatchPipeline;
 }
 
 /** Subscribers whose lookups are the same (EventLookup.key): each batch is resolved once for them all, with the first one's plan. */
