@@ -209,6 +209,21 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
     await Promise.all(subscribers.map((subscriber) => subscriber.when((received) => received.some((change) => change.sku === sku && change.sequence === marker.sequence), 'the marker')));
   };
 
+  /**
+   * Posts one more change of each of `skus` at DC-01, as markers; resolves to a wait for a
+   * subscriber to have received the markers of the SKUs it watches: a subscriber receives in
+   * stream order, so whatever was on its way to it before them has arrived by then.
+   */
+  const postMarkers = async (skus: readonly string[]) => {
+    await receive(skus.map((sku) => acmeEvent({ item_code: sku.replace('SKU', 'ACME'), site: 'ATL1', qty: 1 })));
+    const markers = await Promise.all(skus.map(async (sku) => (await recordedStockChanges(database.db, sku)).filter((change) => change.locationId === 'DC-01').at(-1)!));
+    return (subscriber: ReturnType<typeof collect<{ sku: string; sequence: number }>>, watched: readonly string[]) =>
+      subscriber.when(
+        (received) => markers.every((marker) => !watched.includes(marker.sku) || received.some((change) => change.sku === marker.sku && change.sequence === marker.sequence)),
+        `the markers of ${watched.join(', ')}`,
+      );
+  };
+
   it('delivers every change to the subscribers of every gateway, once, in order, with fields of other subgraphs', async () => {
     const federated = `
       subscription ($skus: [ID!], $after: String) {
@@ -235,10 +250,12 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
     await receive(Array.from({ length: 5 }, () => receipt('ACME-00001', 2)), inventories[0]);
     await receive(Array.from({ length: 3 }, () => acmeEvent({ item_code: 'ACME-00007', site: 'ATL1', qty: 1 })));
 
-    const expected = [17 + 8, 8, 17];
-    await Promise.all(subscribers.map((subscriber, index) => subscriber.until(expected[index % 3]!)));
-    await Promise.all(live.map((subscriber, index) => subscriber.until(liveBefore[index]! + 3)));
-    await pause(300); // nothing more arrives
+    // and a marker of each SKU after them, so that nothing more is on its way
+    const markedOff = await postMarkers([DEMO_SKU, 'SKU-00002', 'SKU-00007']);
+    const watched = [[DEMO_SKU, 'SKU-00002'], ['SKU-00002'], [DEMO_SKU]];
+    await Promise.all(subscribers.map((subscriber, index) => markedOff(subscriber, watched[index % 3]!)));
+    await Promise.all(live.map((subscriber) => markedOff(subscriber, ['SKU-00007'])));
+    const expected = [17 + 8 + 2, 8 + 1, 17 + 1];
     const { data } = await graphql(gateways[0]!.url, `{ item(sku: "${DEMO_SKU}") { openOrders { id status } } }`, {}, asKeyHolder);
     for (const [index, subscriber] of subscribers.entries()) {
       assert.deepEqual(subscriber.errors, []);
@@ -248,7 +265,7 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
     }
     for (const [index, subscriber] of live.entries()) {
       assert.deepEqual(subscriber.errors, []);
-      assert.equal(subscriber.received.length, liveBefore[index]! + 3);
+      assert.equal(subscriber.received.length, liveBefore[index]! + 3 + 1);
       assertGapFreeInOrder(subscriber.received);
     }
     const federatedChange = subscribers[2]!.received[0];
@@ -270,11 +287,10 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
     const resumed = collect<Change>(connect(gateways[1]!), STOCK_CHANGED, { skus: ['SKU-00002'], after: lastCursor }, 'stockChanged');
     await resumed.until(10);
     await receive(Array.from({ length: 4 }, () => receipt('ACME-00002')));
-    await resumed.until(14);
-    await pause(300);
+    await (await postMarkers(['SKU-00002']))(resumed, ['SKU-00002']);
 
     assert.deepEqual(resumed.errors, []);
-    assert.equal(resumed.received.length, 14);
+    assert.equal(resumed.received.length, 14 + 1);
     assertGapFreeInOrder([...first.received, ...resumed.received]);
   });
 
