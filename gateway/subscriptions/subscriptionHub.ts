@@ -35,13 +35,18 @@ export const SubscriptionErrorCode = {
 
 // Events read per page while a resumed subscriber catches up.
 const CATCH_UP_PAGE = 500;
+// Live batches whose lookups may run at once: a batch read while the ones before it are still being
+// looked up is looked up too, so that a burst read in several batches does not wait on each
+// round trip through the supergraph in turn. Deliveries still go in stream order.
+const LOOKUPS_IN_FLIGHT = 4;
 
 /**
  * Fans the event streams out to this gateway's subscribers: one bus subscription per stream
  * serves them all. Subscribers are grouped twice. A lookup group holds those whose lookups are
  * the same (selection, its variables, the grant it runs with: EventLookup.key): each batch of
  * events that arrives together is resolved once per group, through the supergraph, so that the
- * entity fetches of the batch's events are batched too. Within a group, an audience holds those
+ * entity fetches of the batch's events are batched too; the next few batches are looked up
+ * meanwhile (LOOKUPS_IN_FLIGHT), and each is delivered after the one before it. Within a group, an audience holds those
  * that receive exactly the same results (the same field, arguments and response key): the batch
  * is filtered once per audience, each result serialized once, and every member is handed the same
  * results to send. Per subscriber, events arrive in stream order, once: a resumed subscriber
@@ -88,7 +93,13 @@ export class SubscriptionHub {
   async close(): Promise<void> {
     const readers = [...this.readers.values()];
     this.readers.clear();
-    await Promise.all(readers.map(async (reader) => (await reader.started).close()));
+    // The batches read before the stream's reader closed are still delivered (or fail) first.
+    await Promise.all(
+      readers.map(async (reader) => {
+        await (await reader.started).close();
+        await reader.pipeline.settled();
+      }),
+    );
     const subscribers = readers.flatMap((reader) => [...reader.groups.values()].flatMap((group) => [...group.audiences.values()].flatMap((audience) => [...audience.members])));
     for (const subscriber of subscribers) void subscriber.life.return();
   }
@@ -98,19 +109,20 @@ export class SubscriptionHub {
     if (!reader) {
       const groups = new Map<string, LookupGroup>();
       const repeats = new RepeatFilter();
+      const pipeline = new DispatchPipeline(LOOKUPS_IN_FLIGHT, (error) => this.options.logger.error({ err: error, stream }, 'delivering a batch failed'));
       const started = (async () => {
         // The stream's latest events are remembered, so that a repeat of one arriving live is
         // dropped; the reader carries on right after them.
         const recent = await this.options.bus.readEndingAt(stream, null, REPEAT_WINDOW);
         for (const event of this.decode(recent, { quiet: true })) repeats.admit(event);
-        return this.options.bus.subscribe(stream, (events) => this.dispatch(groups, this.decode(events).filter((event) => repeats.admit(event))), {
+        return this.options.bus.subscribe(stream, (events) => pipeline.add((delivered) => this.dispatch(groups, this.decode(events).filter((event) => repeats.admit(event)), delivered)), {
           ...(recent.length > 0 && { after: recent.at(-1)!.cursor }),
           onError: (error) => this.options.logger.error({ err: error, stream }, 'reading the stream failed; retrying'),
         });
       })();
       // A reader that failed to start is forgotten, so that the next subscription tries again.
       started.catch(() => this.readers.get(stream) === reader && this.readers.delete(stream));
-      this.readers.set(stream, (reader = { groups, started }));
+      this.readers.set(stream, (reader = { groups, started, pipeline }));
     }
     return reader;
   }
@@ -126,13 +138,16 @@ export class SubscriptionHub {
     return decoded;
   }
 
-  /** Delivers a batch of live events to the subscribers that asked for them: one lookup per group. */
-  private async dispatch(groups: ReadonlyMap<string, LookupGroup>, events: readonly DecodedEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    await Promise.all([...groups.values()].map((group) => this.dispatchToGroup(group, events)));
+  /**
+   * Delivers a batch of live events to the subscribers that asked for them: one lookup per group,
+   * started at once, its results delivered once `before` (the batch before's delivery) is done.
+   */
+  private async dispatch(groups: ReadonlyMap<string, LookupGroup>, events: readonly DecodedEvent[], before: Promise<void>): Promise<void> {
+    if (events.length === 0) return before;
+    await Promise.all([...groups.values()].map((group) => this.dispatchToGroup(group, events, before)));
   }
 
-  private async dispatchToGroup(group: LookupGroup, events: readonly DecodedEvent[]): Promise<void> {
+  private async dispatchToGroup(group: LookupGroup, events: readonly DecodedEvent[], before: Promise<void>): Promise<void> {
     const wantedBy = new Map<Audience, DecodedEvent[]>();
     for (const event of events) {
       for (const audience of audiencesThatMayWant(group, event)) {
@@ -142,15 +157,21 @@ export class SubscriptionHub {
         else wantedBy.set(audience, [event]);
       }
     }
-    if (wantedBy.size === 0) return;
+    if (wantedBy.size === 0) return before;
     // The members are taken now: one who joins while the lookup runs missed the batch's reading.
     const deliveries = [...wantedBy].map(([audience, wanted]) => ({ audience, wanted, members: [...audience.members] }));
     const wantedByAny = new Set([...wantedBy.values()].flat());
-    const resolved = await this.resolve(group.plan, events.filter((event) => wantedByAny.has(event))).catch((error: unknown) => {
-      for (const { members } of deliveries) for (const subscriber of members) subscriber.life.fail(subscriptionError(error, subscriber.lastCursor));
-      return null;
-    });
-    if (!resolved) return;
+    const resolving = this.resolve(group.plan, events.filter((event) => wantedByAny.has(event))).then(
+      (resolved) => ({ resolved }),
+      (error: unknown) => ({ error }),
+    );
+    await before;
+    const answer = await resolving;
+    if ('error' in answer) {
+      for (const { members } of deliveries) for (const subscriber of members) subscriber.life.fail(subscriptionError(answer.error, subscriber.lastCursor));
+      return;
+    }
+    const { resolved } = answer;
     for (const { audience, wanted, members } of deliveries) {
       const batch = new AudienceBatch(wanted, resolved, audience.plan.responseKey);
       for (const subscriber of members) subscriber.offer(batch);
@@ -202,10 +223,40 @@ export class SubscriptionHub {
   }
 }
 
+/**
+ * The dispatches of the batches a stream's reader hands over, one after another, up to `depth` at
+ * once: each is handed the delivery of the batch before, to deliver its own after it. `add`
+ * resolves once there is room for the next, so that the reader reads no further ahead than that.
+ * A dispatch should not fail (a failed lookup ends its subscribers); one that does is reported to
+ * `onError`, and the batches after it are delivered all the same.
+ */
+class DispatchPipeline {
+  private readonly running: Promise<void>[] = [];
+  private lastDelivered: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly depth: number,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  async add(dispatch: (before: Promise<void>) => Promise<void>): Promise<void> {
+    const delivered = (this.lastDelivered = dispatch(this.lastDelivered).catch(this.onError));
+    this.running.push(delivered);
+    // Deliveries finish in order, so the oldest is the next to make room.
+    if (this.running.length >= this.depth) await this.running.shift();
+  }
+
+  /** Resolves once every batch added so far has been delivered. */
+  settled(): Promise<void> {
+    return this.lastDelivered;
+  }
+}
+
 /** This gateway's one reader of a stream, and the subscribers it feeds, by lookup key. */
 interface StreamReader {
   readonly groups: Map<string, LookupGroup>;
   readonly started: Promise<EventSubscription>;
+  readonly pipeline: DispatchPipeline;
 }
 
 /** Subscribers whose lookups are the same (EventLookup.key): each batch is resolved once for them all, with the first one's plan. */

@@ -25,7 +25,8 @@ import type { OperationPolicy } from '../edge/operationPolicy.ts';
 import type { Principal } from '../edge/principal.ts';
 import { safelistedQuery } from '../edge/requestAdmission.ts';
 import { NextMessageFrames } from './nextMessageFrames.ts';
-import { SubscriptionErrorCode, type SubscriptionHub, type SubscriptionResult } from './subscriptionHub.ts';
+import { SocketSink } from './socketSink.ts';
+import { SubscriptionErrorCode, type SubscriptionHub } from './subscriptionHub.ts';
 import { planSubscription, type SubscriptionPlan } from './subscriptionPlan.ts';
 
 export interface SubscriptionServerOptions {
@@ -69,7 +70,7 @@ type OperationContext =
 export function serveSubscriptions(options: SubscriptionServerOptions): { close(): Promise<void> } {
   const { hub, schema, authenticate, logger } = options;
   // Without compression ws writes each frame to the socket as it is sent, so frames the hub's
-  // results are written in straight to the socket (see subscribe below) keep their place among them.
+  // results are written in straight to the socket (SocketSink) keep their place among them.
   const webSocketServer = new WebSocketServer({ server: options.httpServer, path: options.path, perMessageDeflate: false });
   const principals = new WeakMap<ConnectionContext, Principal>();
   const validDocument = validDocumentCache();
@@ -133,25 +134,16 @@ export function serveSubscriptions(options: SubscriptionServerOptions): { close(
       },
       subscribe: async ({ contextValue }) => {
         const { id, plan, socket, connection } = contextValue as Extract<OperationContext, { kind: 'subscription' }>;
-        // Results go straight to the TCP socket under the WebSocket (the upgraded request's), as
-        // frames a batch's results are written in at once (see NextMessageFrames); graphql-ws
+        // Results go straight to the TCP socket under the WebSocket (see SocketSink); graphql-ws
         // keeps the subscription's life (complete, error) through the iterator.
-        const tail = NextMessageFrames.tailOf(id);
-        const max = options.maxUnsentPerSubscription;
-        let unsent = 0;
-        const sink = {
-          send: (results: readonly SubscriptionResult[]) => {
-            // A closing connection takes nothing more: its subscriptions end with it.
-            if (socket.readyState !== WebSocket.OPEN) return true;
-            const taken = results.length <= max - unsent ? results : results.slice(0, Math.max(0, max - unsent));
-            options.onDelivery?.(plan.feed.stream, taken.length, results.length - taken.length);
-            if (taken.length > 0) {
-              unsent += taken.length;
-              connection.write(frames.of(taken, tail), () => (unsent -= taken.length));
-            }
-            return taken.length === results.length;
-          },
-        };
+        const sink = new SocketSink({
+          webSocket: socket,
+          connection,
+          frames,
+          tail: NextMessageFrames.tailOf(id),
+          maxUnsent: options.maxUnsentPerSubscription,
+          ...(options.onDelivery && { onOffer: (sent: number, dropped: number) => options.onDelivery!(plan.feed.stream, sent, dropped) }),
+        });
         const life = await hub.subscribe(plan, sink, () => {
           logger.warn({ stream: plan.feed.stream }, 'closing a slow subscription consumer');
           socket.close(SLOW_CONSUMER_CLOSE_CODE, 'Slow consumer: too many events waiting; reconnect and resume with after: <last cursor>');

@@ -209,6 +209,21 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
     await Promise.all(subscribers.map((subscriber) => subscriber.when((received) => received.some((change) => change.sku === sku && change.sequence === marker.sequence), 'the marker')));
   };
 
+  /**
+   * Posts one more change of each of `skus` at DC-01, as markers; resolves to a wait for a
+   * subscriber to have received the markers of the SKUs it watches: a subscriber receives in
+   * stream order, so whatever was on its way to it before them has arrived by then.
+   */
+  const postMarkers = async (skus: readonly string[]) => {
+    await receive(skus.map((sku) => acmeEvent({ item_code: sku.replace('SKU', 'ACME'), site: 'ATL1', qty: 1 })));
+    const markers = await Promise.all(skus.map(async (sku) => (await recordedStockChanges(database.db, sku)).filter((change) => change.locationId === 'DC-01').at(-1)!));
+    return (subscriber: ReturnType<typeof collect<{ sku: string; sequence: number }>>, watched: readonly string[]) =>
+      subscriber.when(
+        (received) => markers.every((marker) => !watched.includes(marker.sku) || received.some((change) => change.sku === marker.sku && change.sequence === marker.sequence)),
+        `the markers of ${watched.join(', ')}`,
+      );
+  };
+
   it('delivers every change to the subscribers of every gateway, once, in order, with fields of other subgraphs', async () => {
     const federated = `
       subscription ($skus: [ID!], $after: String) {
@@ -235,10 +250,12 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
     await receive(Array.from({ length: 5 }, () => receipt('ACME-00001', 2)), inventories[0]);
     await receive(Array.from({ length: 3 }, () => acmeEvent({ item_code: 'ACME-00007', site: 'ATL1', qty: 1 })));
 
-    const expected = [17 + 8, 8, 17];
-    await Promise.all(subscribers.map((subscriber, index) => subscriber.until(expected[index % 3]!)));
-    await Promise.all(live.map((subscriber, index) => subscriber.until(liveBefore[index]! + 3)));
-    await pause(300); // nothing more arrives
+    // and a marker of each SKU after them, so that nothing more is on its way
+    const markedOff = await postMarkers([DEMO_SKU, 'SKU-00002', 'SKU-00007']);
+    const watched = [[DEMO_SKU, 'SKU-00002'], ['SKU-00002'], [DEMO_SKU]];
+    await Promise.all(subscribers.map((subscriber, index) => markedOff(subscriber, watched[index % 3]!)));
+    await Promise.all(live.map((subscriber) => markedOff(subscriber, ['SKU-00007'])));
+    const expected = [17 + 8 + 2, 8 + 1, 17 + 1];
     const { data } = await graphql(gateways[0]!.url, `{ item(sku: "${DEMO_SKU}") { openOrders { id status } } }`, {}, asKeyHolder);
     for (const [index, subscriber] of subscribers.entries()) {
       assert.deepEqual(subscriber.errors, []);
@@ -248,7 +265,7 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
     }
     for (const [index, subscriber] of live.entries()) {
       assert.deepEqual(subscriber.errors, []);
-      assert.equal(subscriber.received.length, liveBefore[index]! + 3);
+      assert.equal(subscriber.received.length, liveBefore[index]! + 3 + 1);
       assertGapFreeInOrder(subscriber.received);
     }
     const federatedChange = subscribers[2]!.received[0];
@@ -270,11 +287,10 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
     const resumed = collect<Change>(connect(gateways[1]!), STOCK_CHANGED, { skus: ['SKU-00002'], after: lastCursor }, 'stockChanged');
     await resumed.until(10);
     await receive(Array.from({ length: 4 }, () => receipt('ACME-00002')));
-    await resumed.until(14);
-    await pause(300);
+    await (await postMarkers(['SKU-00002']))(resumed, ['SKU-00002']);
 
     assert.deepEqual(resumed.errors, []);
-    assert.equal(resumed.received.length, 14);
+    assert.equal(resumed.received.length, 14 + 1);
     assertGapFreeInOrder([...first.received, ...resumed.received]);
   });
 
@@ -292,7 +308,8 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
     await eventually(async () => (await receive([acmeEvent({ item_code: 'ACME-00012', site: 'ATL1', qty: 1 })]), joinedLate.received.length), (heard) => heard > 0, {
       intervalMs: 100, what: 'the late gateway delivering a poke',
     });
-    const pokes = joinedLate.received.length;
+    // Pokes may still be on their way: the late gateway's deliveries are counted by SKU-00011's changes.
+    const lateChangesOf11 = (count: number) => joinedLate.when((received) => received.filter((change) => change.sku === 'SKU-00011').length >= count, `${count} changes of SKU-00011`);
 
     // Given the relay's crash between publishing and marking: the same records, published again right after.
     const firstCopies = await redis.xrange(stream, `(${head}`, '+');
@@ -304,10 +321,10 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
     await live.until(7);
     const resumed = collect<Change>(connect(gateways[1]!), STOCK_CHANGED, { skus: ['SKU-00011'], after: live.received[2]!.cursor }, 'stockChanged');
     await resumed.until(4);
-    await joinedLate.until(pokes + 1);
+    await lateChangesOf11(1);
     const marker = live.received[6]!;
     await receive([acmeEvent({ item_code: 'ACME-00011', site: 'ATL1', qty: 1 })]);
-    await Promise.all([live.until(8), resumed.until(5), joinedLate.until(pokes + 2)]);
+    await Promise.all([live.until(8), resumed.until(5), lateChangesOf11(2)]);
 
     // Then each change arrived once, in order, wherever it was subscribed to
     for (const subscriber of [live, resumed, joinedLate]) assert.deepEqual(subscriber.errors, []);
@@ -483,7 +500,63 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
     assert.deepEqual(partners[0]!.received.slice(-5).map((change) => change.id), changes.map((change) => change.id), 'the same changes');
   });
 
-  it('ends a slow consumer rather than letting its unsent results pile up', async () => {
+  it("looks up the batches read while a batch's lookup is still being answered, and delivers them after it, in stream order", { timeout: 30_000 }, async () => {
+    // Given a hub whose first lookup is answered only once the second has been
+    const connection = new Redis(REDIS_URL, { keyPrefix });
+    const bus = new RedisEventBus(connection, { blockMs: 200 });
+    cleanup(async () => (await bus.close(), connection.disconnect()));
+    let lookups = 0;
+    let firstAsked!: () => void;
+    const firstLookup = new Promise<void>((resolve) => (firstAsked = resolve));
+    let secondAnswered!: () => void;
+    const secondLookup = new Promise<void>((resolve) => (secondAnswered = resolve));
+    const hub = new SubscriptionHub({
+      bus,
+      executeLookup: async (query, variables) => {
+        const lookup = ++lookups;
+        if (lookup === 1) (firstAsked(), await secondLookup);
+        const result = await graphql(inventories[0]!.url, query, variables);
+        if (lookup === 2) secondAnswered();
+        return result;
+      },
+      logger: silent,
+      maxBufferedEvents: 1_000,
+      lookupRetryMs: 5_000,
+    });
+    cleanup(() => hub.close());
+    // and a live subscriber of SKU-00017 at DC-01
+    const schema = buildSchema(readFileSync(SUPERGRAPH_PATH, 'utf8'), { assumeValidSDL: true });
+    const document = parse(STOCK_CHANGED);
+    const plan = planSubscription(schema, document, getOperationAST(document)!, { skus: ['SKU-00017'] }, null);
+    const received: Change[] = [];
+    let allReceived!: () => void;
+    const fiveReceived = new Promise<void>((resolve) => (allReceived = resolve));
+    const sink = {
+      send: (results: readonly SubscriptionResult[]) => {
+        received.push(...results.map((result) => JSON.parse(result.json).data.stockChanged as Change));
+        if (received.length >= 5) allReceived();
+        return true;
+      },
+    };
+    await hub.subscribe(plan, sink, () => assert.fail('not a slow consumer'));
+    const change = () => acmeEvent({ item_code: 'ACME-00017', site: 'ATL1', qty: 1 });
+
+    // When three changes arrive, and two more once the first three are being looked up
+    await receive(Array.from({ length: 3 }, change));
+    await firstLookup;
+    await receive(Array.from({ length: 2 }, change));
+
+    // Then the later batch was looked up while the first waited (the test's timeout is the deadline),
+    // and the subscriber received all five, in order
+    await fiveReceived;
+    assert.equal(lookups, 2);
+    assert.equal(received.length, 5);
+    assertGapFreeInOrder(received);
+    const recorded = (await recordedStockChanges(database.db, 'SKU-00017')).filter((change) => change.locationId === 'DC-01');
+    assert.deepEqual(received.map((change) => change.sequence), recorded.slice(-5).map((change) => change.sequence));
+  });
+
+  it('ends a slow consumer rather than letting its unsent results pile up', { timeout: 30_000 }, async () => {
     const connection = new Redis(REDIS_URL, { keyPrefix });
     const bus = new RedisEventBus(connection, { blockMs: 200 });
     cleanup(async () => (await bus.close(), connection.disconnect()));
@@ -508,13 +581,14 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
         return results.length <= room;
       },
     };
-    let toldSlow = false;
-    const life = await hub.subscribe(plan, socket, () => (toldSlow = true));
+    let tellSlow!: () => void;
+    const toldSlow = new Promise<void>((resolve) => (tellSlow = resolve));
+    const life = await hub.subscribe(plan, socket, () => tellSlow());
 
     await receive(Array.from({ length: 6 }, () => receipt('ACME-00002')));
-    for (let attempt = 0; attempt < 100 && !toldSlow; attempt++) await pause(50);
 
-    assert.ok(toldSlow, 'the consumer is told it is too slow');
+    // The consumer is told it is too slow (the test's timeout is the deadline)
+    await toldSlow;
     assert.equal(hub.subscriberCount, 0, 'and is no longer fed');
     assert.deepEqual(await life.next(), { value: undefined, done: true }, 'its subscription has ended');
     const buffered = written.map((json) => JSON.parse(json).data.stockChanged as Change);

@@ -17,7 +17,8 @@ export type RecordedStockChange = PayloadOf<typeof stockLevelChanged> & { readon
 /** The stock changes recorded in the outbox, oldest first; only `sku`'s when given. */
 export async function recordedStockChanges(db: Database, sku?: string): Promise<RecordedStockChange[]> {
   const rows = await db.query<{ id: string; payload: PayloadOf<typeof stockLevelChanged> }>(
-    `SELECT id::text, payload FROM event_outbox WHERE type = $1 AND ($2::text IS NULL OR payload->>'sku' = $2) ORDER BY id`,
+    // Ordered by the bigint column, not the text it is selected as (which would put id 1000 before 999).
+    `SELECT id::text, payload FROM event_outbox WHERE type = $1 AND ($2::text IS NULL OR payload->>'sku' = $2) ORDER BY event_outbox.id`,
     [stockLevelChanged.type, sku ?? null],
   );
   return rows.map(({ id, payload }) => ({ ...payload, id }));
