@@ -119,9 +119,9 @@ export async function startServices(
     children.push(child);
     return child.pid!;
   };
-  // With BENCH_CPU_PROFILE_DIR, every service writes a CPU profile there as it stops (node --cpu-prof), to see where a scenario's time goes.
+  // With BENCH_CPU_PROFILE_DIR, every service writes its CPU profiles (one per thread) in a folder of its own there as it stops (node --cpu-prof), to see where a scenario's time goes.
   const start = (name: SubgraphName | 'gateway', entry: string) => {
-    pids[name] = startProcess([...(CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : []), '--import', 'tsx', entry]);
+    pids[name] = startProcess([...(CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROFILE_DIR, name)}`] : []), '--import', 'tsx', entry]);
   };
   const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, `http://127.0.0.1:${portOf(name)}`])) as Record<SubgraphName, string>;
   // The gateway first, so that it does not relay failures from subgraphs shutting down.
