@@ -444,6 +444,22 @@ export function cpuPerUnit(before: CpuSnapshot, after: CpuSnapshot, units: numbe
 }
 
 /**
+ * Waits until inventory has summed the promise figures of every stock level written by plain SQL
+ * (the seed's, a scenario's stock set by hand): its sweep locks those levels a batch at a time as
+ * the service starts, so a row measured meanwhile measures the sweep too. Nothing announces the
+ * end of the sweep; the levels say it.
+ */
+export async function promiseFiguresSummed(db: Database, deadlineMs = 600_000): Promise<void> {
+  const started = performance.now();
+  for (;;) {
+    const [row] = await db.query<{ due: boolean }>('SELECT EXISTS (SELECT 1 FROM stock_level WHERE figures_valid_until IS NULL) AS due');
+    if (!row!.due) return;
+    if (performance.now() - started > deadlineMs) throw new Error(`inventory has not summed the seeded levels' promise figures after ${deadlineMs / 1_000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/**
  * How many stock levels promise more than they hold: nettable on hand (of lots not expired, less
  * its quality hold) short of what is allocated, reserved and kept as safety stock. Zero after any
  * load, or something was oversold.

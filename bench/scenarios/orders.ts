@@ -3,7 +3,7 @@ import { seedDemoData } from '../../prisma/seed.ts';
 import { signEventBatch, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../subgraphs/inventory/http/warehouseEventsRoute.ts';
 import { loadExampleMappings } from '../../subgraphs/inventory/mappings/sourceMappings.ts';
 import {
-  countOversoldLevels, cpuPerUnit, cpuSnapshot, describeMachine, freshDatabase, latencyTable, measureLatencies, postJson, recordSection, REDIS_URL, startServices,
+  countOversoldLevels, cpuPerUnit, cpuSnapshot, describeMachine, freshDatabase, latencyTable, measureLatencies, postJson, promiseFiguresSummed, recordSection, REDIS_URL, startServices,
   type CpuPerUnit, type LatencyResult, type RunningServices,
 } from '../harness.ts';
 import { STREAMS } from '../../platform/contracts/events.ts';
@@ -77,6 +77,7 @@ export async function orders(command: string): Promise<void> {
     placed.push({ id: order.id, reference, lines: order.lines.map((line) => ({ sku: line.item.sku, locationId: line.location.id, quantity: line.quantity })) });
   };
   try {
+    await promiseFiguresSummed(db);
     await measureLatencies('warm-up', CLIENTS, WARM_UP_SECONDS, placeOrder);
     const warmedUp = placed.length;
     const before = await cpuSnapshot(db, services.pids);
@@ -141,7 +142,7 @@ Afterwards: ${after!.applied.toLocaleString('en')} confirmations applied of ${co
 \`${command}\` on ${describeMachine()}. Services run as separate processes on PostgreSQL 15 and Redis 7
 (loopback), seeded with ${SKU_COUNT.toLocaleString('en')} SKUs x 12 DCs (1,000,000 units of each in STOCK). ${CLIENTS} closed-loop clients in the
 benchmark process (node:http, kept-alive) each send \`placeOrder\` through the gateway and the next as soon as it is
-answered, ${SECONDS} s (\`BENCH_SECONDS\`) after a ${WARM_UP_SECONDS} s warm-up: ${LINES} lines of different SKUs (of ${SKUS.length.toLocaleString('en')}, ${HOT_SHARE * 100}% of lines from ${HOT_SKUS} hot ones),
+answered, ${SECONDS} s (\`BENCH_SECONDS\`) after a ${WARM_UP_SECONDS} s warm-up (once inventory has summed the seeded levels' promise figures): ${LINES} lines of different SKUs (of ${SKUS.length.toLocaleString('en')}, ${HOT_SHARE * 100}% of lines from ${HOT_SKUS} hot ones),
 1-3 units each, two at a location drawn at random and one where the channel's strategy chooses; an order counts only
 when it comes back RESERVED. ${measured.length.toLocaleString('en')} orders in the measured row.
 

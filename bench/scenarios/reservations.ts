@@ -7,8 +7,8 @@ import { promisify } from 'node:util';
 import type { Database } from '../../platform/database/database.ts';
 import { DEMO_LOCATION_ID, DEMO_SKU, seedDemoData } from '../../prisma/seed.ts';
 import {
-  countOversoldLevels, cpuPerUnit, cpuSnapshot, describeMachine, freshDatabase, gatewayTarget, latencyTable, measureLatencies, postJson, recordSection,
-  startServices, subgraphTarget, type GraphqlTarget, type LatencyResult,
+  countOversoldLevels, cpuPerUnit, cpuSnapshot, describeMachine, freshDatabase, gatewayTarget, latencyTable, measureLatencies, postJson, promiseFiguresSummed,
+  recordSection, startServices, subgraphTarget, type GraphqlTarget, type LatencyResult,
 } from '../harness.ts';
 
 /** What a row's CPU comes to per request, for the service it measures. */
@@ -70,6 +70,7 @@ export async function reservations(command: string): Promise<void> {
   };
   const anySku = () => `SKU-${String(1 + Math.floor(Math.random() * SKU_COUNT)).padStart(5, '0')}`;
   try {
+    await promiseFiguresSummed(db);
     const inventory = subgraphTarget(services, 'inventory');
     await measureLatencies('warm-up', CLIENTS, 3, reserve(inventory, anySku));
     const trivial = await withCpu('inventory subgraph, `{ __typename }` (no reservation)', 'inventory', trivialQuery(inventory));
@@ -129,7 +130,7 @@ stock levels promising more than they hold: **${oversold}**.`;
 \`${command}\` on ${describeMachine()}. Services run as separate processes on PostgreSQL 15 and
 Redis 7 (loopback), seeded with ${SKU_COUNT.toLocaleString('en')} SKUs x 12 DCs. ${CLIENTS} closed-loop clients in the benchmark
 process (node:http, kept-alive connections) each send \`createReservation\` (1 unit at ${DEMO_LOCATION_ID}, a fresh idempotency key every time) and the next
-as soon as it is answered, ${SECONDS} s per row (\`BENCH_SECONDS\`) after a 3 s warm-up; a request counts only when it returns a reservation.
+as soon as it is answered, ${SECONDS} s per row (\`BENCH_SECONDS\`) after a 3 s warm-up, which starts once inventory has summed the seeded levels' promise figures; a request counts only when it returns a reservation.
 
 ${figures}
 `);
