@@ -23,6 +23,8 @@ interface CpuPerRequest {
 
 const CLIENTS = 50;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+/** Each row is measured this many times, the four rows taking turns, so that the machine's other work weighs on them alike. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const SKU_COUNT = 5_000;
 /** Issue 21's targets: reservations per second spread over the catalogue and on one hot SKU, and the gateway's share of the subgraph's rate. */
 const TARGET_SPREAD_PER_SECOND = 3_000;
@@ -77,10 +79,18 @@ export async function reservations(command: string): Promise<void> {
     await measureLatencies('warm-up', CLIENTS, 3, reserve(inventory, anySku));
     await measureLatencies('warm-up through the gateway', CLIENTS, 3, reserve(gateway, anySku));
     const trivial = await withCpu('inventory subgraph, `{ __typename }` (no reservation)', 'inventory', trivialQuery(inventory));
-    const hot = await withCpu('inventory subgraph, one hot SKU', 'inventory', reserve(inventory, () => DEMO_SKU));
-    const spread = await withCpu(`inventory subgraph, spread over ${SKU_COUNT.toLocaleString('en')} SKUs`, 'inventory', reserve(inventory, anySku));
-    const hotViaGateway = await withCpu('gateway, one hot SKU', 'gateway', reserve(gateway, () => DEMO_SKU));
-    const spreadViaGateway = await withCpu(`gateway, spread over ${SKU_COUNT.toLocaleString('en')} SKUs`, 'gateway', reserve(gateway, anySku));
+    const spreadLabel = `spread over ${SKU_COUNT.toLocaleString('en')} SKUs`;
+    const plans = [
+      { label: 'inventory subgraph, one hot SKU', service: 'inventory', request: reserve(inventory, () => DEMO_SKU) },
+      { label: 'gateway, one hot SKU', service: 'gateway', request: reserve(gateway, () => DEMO_SKU) },
+      { label: `inventory subgraph, ${spreadLabel}`, service: 'inventory', request: reserve(inventory, anySku) },
+      { label: `gateway, ${spreadLabel}`, service: 'gateway', request: reserve(gateway, anySku) },
+    ] as const;
+    const measured: MeasuredRow[][] = plans.map(() => []);
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const [index, plan] of plans.entries()) measured[index]!.push(await withCpu(plan.label, plan.service, plan.request));
+    }
+    const [hot, hotViaGateway, spread, spreadViaGateway] = measured.map(mergeRounds) as [MeasuredRow, MeasuredRow, MeasuredRow, MeasuredRow];
     const ceiling = await pgbenchHotRow(url);
     const sellOut = await sellOutRound(db, agent, [inventory, gateway]);
     answered += sellOut.reserved;
@@ -96,6 +106,9 @@ export async function reservations(command: string): Promise<void> {
     const share = (viaGateway: { result: LatencyResult }, direct: { result: LatencyResult }) => rate(viaGateway) / rate(direct);
     const percent = (fraction: number) => `${(fraction * 100).toFixed(0)}%`;
     const figures = `${latencyTable(rows)}
+
+Rates are over all ${ROUNDS} rounds of a row (the requests answered in them over their time); percentiles are the slowest
+round's. Requests/s of each round, in the order measured: ${plans.map((plan, index) => `${plan.label} ${measured[index]!.map((row) => rate(row).toFixed(0)).join(' / ')}`).join('; ')}.
 
 Where the CPU goes (user + system time over each row, per request answered; PostgreSQL is the
 backends of the benchmark database; the machine figure counts every process on it, other
@@ -132,7 +145,7 @@ stock levels promising more than they hold: **${oversold}**.`;
 \`${command}\` on ${describeMachine()}. Services run as separate processes on PostgreSQL 15 and
 Redis 7 (loopback), seeded with ${SKU_COUNT.toLocaleString('en')} SKUs x 12 DCs. ${CLIENTS} closed-loop clients in the benchmark
 process (node:http, kept-alive connections) each send \`createReservation\` (1 unit at ${DEMO_LOCATION_ID}, a fresh idempotency key every time) and the next
-as soon as it is answered, ${SECONDS} s per row (\`BENCH_SECONDS\`) after a warm-up of 3 s straight to the subgraph and 3 s through the gateway, which starts once inventory has summed the seeded levels' promise figures; a request counts only when it returns a reservation.
+as soon as it is answered, ${ROUNDS} rounds (\`BENCH_ROUNDS\`) of ${SECONDS} s per row (\`BENCH_SECONDS\`), the rows taking turns, after a warm-up of 3 s straight to the subgraph and 3 s through the gateway, which starts once inventory has summed the seeded levels' promise figures; a request counts only when it returns a reservation.
 
 ${figures}
 `);
@@ -142,6 +155,36 @@ ${figures}
     await services.stop();
     await db.close();
   }
+}
+
+interface MeasuredRow {
+  readonly result: LatencyResult;
+  readonly cpu: CpuPerRequest;
+}
+
+/** The rounds of one row as one: requests and time summed, CPU per request weighted by requests, busy shares by time, the slowest round's percentiles. */
+function mergeRounds(rounds: readonly MeasuredRow[]): MeasuredRow {
+  const requests = rounds.reduce((sum, { result }) => sum + result.requests, 0);
+  const seconds = rounds.reduce((sum, { result }) => sum + result.requests / result.requestsPerSecond, 0);
+  const byRequests = (of: (row: MeasuredRow) => number) => rounds.reduce((sum, row) => sum + of(row) * row.result.requests, 0) / requests;
+  const byTime = (of: (row: MeasuredRow) => number) => rounds.reduce((sum, row) => sum + (of(row) * row.result.requests) / row.result.requestsPerSecond, 0) / seconds;
+  const slowest = rounds.reduce((worst, row) => (row.result.p99Ms > worst.result.p99Ms ? row : worst));
+  const stolen = rounds.map(({ result }) => result.stolenPercent);
+  return {
+    result: {
+      ...slowest.result,
+      requests,
+      requestsPerSecond: requests / seconds,
+      failures: rounds.reduce((sum, { result }) => sum + result.failures, 0),
+      stolenPercent: stolen.every((share) => share !== null) ? byTime((row) => row.result.stolenPercent!) : null,
+    },
+    cpu: {
+      serviceUs: byRequests((row) => row.cpu.serviceUs),
+      postgresUs: byRequests((row) => row.cpu.postgresUs),
+      serviceBusy: byTime((row) => row.cpu.serviceBusy),
+      machineBusy: byTime((row) => row.cpu.machineBusy),
+    },
+  };
 }
 
 interface SellOut {
