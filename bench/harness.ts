@@ -460,20 +460,24 @@ export async function promiseFiguresSummed(db: Database, deadlineMs = 600_000): 
 }
 
 /**
- * How many stock levels promise more than they hold: nettable on hand (of lots not expired, less
- * its quality hold) short of what is allocated, reserved and kept as safety stock. Zero after any
- * load, or something was oversold.
+ * Each stock level's available to promise as inventory sums it from its positions, but not held
+ * at zero: nettable on hand (of lots not expired, less its quality hold) less what is allocated,
+ * reserved and kept as safety stock. Rows of (sku, location_id, available); a level below zero
+ * is oversold.
  */
+export const LEVEL_AVAILABLE_SQL = `
+  SELECT p.sku, p.location_id,
+         coalesce(sum(p.on_hand_wms - p.quality_hold) FILTER (WHERE s.nettable AND (lot.expires_at IS NULL OR lot.expires_at > now())), 0)
+           - sum(p.allocated) - sum(p.reserved) - max(l.safety_stock) AS available
+    FROM stock_position p
+    JOIN subinventory s ON s.location_id = p.location_id AND s.code = p.subinventory
+    JOIN stock_level l ON l.sku = p.sku AND l.location_id = p.location_id
+    LEFT JOIN lot ON lot.sku = p.sku AND lot.lot = p.lot
+   GROUP BY p.sku, p.location_id`;
+
+/** How many stock levels promise more than they hold (see LEVEL_AVAILABLE_SQL): zero after any load, or something was oversold. */
 export async function countOversoldLevels(db: Database): Promise<number> {
-  const [row] = await db.query<{ oversold: number }>(`
-    SELECT count(*)::int AS oversold FROM (
-      SELECT 1 FROM stock_position p
-        JOIN subinventory s ON s.location_id = p.location_id AND s.code = p.subinventory
-        JOIN stock_level l ON l.sku = p.sku AND l.location_id = p.location_id
-        LEFT JOIN lot ON lot.sku = p.sku AND lot.lot = p.lot
-       GROUP BY p.sku, p.location_id
-      HAVING coalesce(sum(p.on_hand_wms - p.quality_hold) FILTER (WHERE s.nettable AND (lot.expires_at IS NULL OR lot.expires_at > now())), 0)
-             - sum(p.allocated) - sum(p.reserved) - max(l.safety_stock) < 0) AS oversold`);
+  const [row] = await db.query<{ oversold: number }>(`SELECT count(*)::int AS oversold FROM (${LEVEL_AVAILABLE_SQL}) AS level WHERE level.available < 0`);
   return row!.oversold;
 }
 

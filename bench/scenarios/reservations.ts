@@ -7,8 +7,8 @@ import { promisify } from 'node:util';
 import type { Database } from '../../platform/database/database.ts';
 import { DEMO_LOCATION_ID, DEMO_SKU, seedDemoData } from '../../prisma/seed.ts';
 import {
-  countOversoldLevels, cpuPerUnit, cpuSnapshot, describeMachine, freshDatabase, gatewayTarget, latencyTable, measureLatencies, postJson, promiseFiguresSummed,
-  recordSection, startServices, subgraphTarget, type GraphqlTarget, type LatencyResult,
+  countOversoldLevels, cpuPerUnit, cpuSnapshot, describeMachine, freshDatabase, gatewayTarget, latencyTable, LEVEL_AVAILABLE_SQL, measureLatencies, postJson,
+  promiseFiguresSummed, recordSection, startServices, subgraphTarget, type GraphqlTarget, type LatencyResult,
 } from '../harness.ts';
 
 /** What a row's CPU comes to per request, for the service it measures. */
@@ -198,13 +198,8 @@ interface SellOut {
 /** createReservation's input: 1 unit of `sku` at DEMO_LOCATION_ID, under a fresh idempotency key. */
 const reservationInput = (sku: string) => ({ sku, quantity: 1, locationId: DEMO_LOCATION_ID, channel: 'WEB', reference: 'bench', idempotencyKey: crypto.randomUUID() });
 
-// The level's available to promise, summed from its positions as inventory sums it (nettable on hand less its quality hold, allocated, reserved and safety stock).
-const AVAILABLE = `
-  SELECT coalesce(sum(p.on_hand_wms - p.quality_hold) FILTER (WHERE s.nettable), 0) - sum(p.allocated) - sum(p.reserved) - max(l.safety_stock) AS available
-    FROM stock_position p
-    JOIN subinventory s ON s.location_id = p.location_id AND s.code = p.subinventory
-    JOIN stock_level l ON l.sku = p.sku AND l.location_id = p.location_id
-   WHERE p.sku = $1 AND p.location_id = $2`;
+// One level's available to promise (see LEVEL_AVAILABLE_SQL).
+const AVAILABLE = `SELECT available::int FROM (${LEVEL_AVAILABLE_SQL}) AS level WHERE level.sku = $1 AND level.location_id = $2`;
 
 /**
  * Leaves SELL_OUT_SKU at DEMO_LOCATION_ID with SELL_OUT_UNITS available (its STOCK on hand moved
@@ -236,7 +231,7 @@ async function sellOutRound(db: Database, agent: http.Agent, targets: readonly G
   await Promise.all(Array.from({ length: CLIENTS }, client));
   const seconds = (performance.now() - started) / 1_000;
   const [after] = await db.query<{ available: number }>(AVAILABLE, [SELL_OUT_SKU, DEMO_LOCATION_ID]);
-  return { reserved, refused, seconds, availableAfter: Number(after!.available) };
+  return { reserved, refused, seconds, availableAfter: after!.available };
 }
 
 /** What the CPU figures allow at most: one Node process is one core; everything shares all of them. */
