@@ -3,8 +3,8 @@ import { seedDemoData } from '../../prisma/seed.ts';
 import { signEventBatch, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../subgraphs/inventory/http/warehouseEventsRoute.ts';
 import { loadExampleMappings } from '../../subgraphs/inventory/mappings/sourceMappings.ts';
 import {
-  countOversoldLevels, cpuPerUnit, cpuSnapshot, describeMachine, freshDatabase, latencyTable, measureLatencies, postJson, promiseFiguresSummed, recordSection, REDIS_URL, startServices,
-  type CpuPerUnit, type LatencyResult, type RunningServices,
+  countOversoldLevels, cpuPerUnit, cpuSnapshot, describeMachine, freshDatabase, gatewayTarget, latencyTable, measureLatencies, postJson, promiseFiguresSummed, recordSection,
+  REDIS_URL, startServices, subgraphTarget, type CpuPerUnit, type GraphqlTarget, type LatencyResult, type RunningServices,
 } from '../harness.ts';
 import { STREAMS } from '../../platform/contracts/events.ts';
 import type { Database } from '../../platform/database/database.ts';
@@ -66,25 +66,30 @@ export async function orders(command: string): Promise<void> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS + POSTERS });
   const placed: PlacedOrder[] = [];
   let nextOrder = 0;
-  const placeOrder = async () => {
+  const placeOrder = (target: GraphqlTarget) => async () => {
     nextOrder += 1;
     const reference = `BENCH-${nextOrder}`;
-    const body = (await postJson(agent, `${services.gatewayUrl}/graphql`, JSON.stringify({
+    const body = (await postJson(agent, target.url, JSON.stringify({
       query: PLACE, variables: { input: { reference, channel: 'WEB', idempotencyKey: reference, lines: orderLines() } },
-    }), services.clientHeaders)) as { data?: { placeOrder?: { id: string; status: string; lines: { item: { sku: string }; location: { id: string }; quantity: number }[] } }; errors?: unknown };
+    }), target.headers())) as { data?: { placeOrder?: { id: string; status: string; lines: { item: { sku: string }; location: { id: string }; quantity: number }[] } }; errors?: unknown };
     const order = body.data?.placeOrder;
     if (order?.status !== 'RESERVED') throw new Error(JSON.stringify(body.errors ?? body));
     placed.push({ id: order.id, reference, lines: order.lines.map((line) => ({ sku: line.item.sku, locationId: line.location.id, quantity: line.quantity })) });
   };
   try {
     await promiseFiguresSummed(db);
-    await measureLatencies('warm-up', CLIENTS, WARM_UP_SECONDS, placeOrder);
+    const viaGateway = placeOrder(gatewayTarget(services));
+    const ordersSubgraph = placeOrder(subgraphTarget(services, 'orders'));
+    await measureLatencies('warm-up', CLIENTS, WARM_UP_SECONDS, viaGateway);
+    await measureLatencies('warm-up straight to the orders subgraph', CLIENTS, WARM_UP_SECONDS, ordersSubgraph);
     const warmedUp = placed.length;
     const before = await cpuSnapshot(db, services.pids);
-    const placement = await measureLatencies(`placeOrder through the gateway, ${LINES} lines, ${CLIENTS} clients`, CLIENTS, SECONDS, placeOrder);
+    const placement = await measureLatencies(`placeOrder through the gateway, ${LINES} lines, ${CLIENTS} clients`, CLIENTS, SECONDS, viaGateway);
     const placementCpu = cpuPerUnit(before, await cpuSnapshot(db, services.pids), placement.requests, (placement.requests / placement.requestsPerSecond) * 1_000);
-    const measured = placed.slice(warmedUp);
-    console.log(latencyTable([placement]));
+    const measuredOrders = placed.length - warmedUp;
+    // The gateway's share of a placement: the same load straight to the orders subgraph, right after.
+    const direct = await measureLatencies(`placeOrder straight to the orders subgraph, ${LINES} lines, ${CLIENTS} clients`, CLIENTS, SECONDS, ordersSubgraph);
+    console.log(latencyTable([placement, direct]));
 
     const [books] = await db.query<{ reserved: number; orderUnits: number; allocations: number; allocated: number; commands: number }>(`
       SELECT (SELECT count(*)::int FROM sales_order WHERE status = 'RESERVED') AS reserved,
@@ -105,7 +110,9 @@ export async function orders(command: string): Promise<void> {
              (SELECT count(*)::int FROM order_transition WHERE status = 'SHIPPED') AS shipped,
              (SELECT sum(allocated)::int FROM stock_position) - $1 AS allocated`, [allocatedBefore]);
 
-    const figures = `${latencyTable([placement])}
+    const figures = `${latencyTable([placement, direct])}
+
+Through the gateway, placeOrder runs at ${((placement.requestsPerSecond / direct.requestsPerSecond) * 100).toFixed(0)}% of the orders subgraph's own rate (the two rows one after the other).
 
 Where the CPU goes while orders are placed (user + system time over the row, per order placed;
 PostgreSQL is the benchmark database's backends; the machine figure counts every process on it,
@@ -115,7 +122,7 @@ ${cpuTable(placementCpu, placement)}
 
 Target ${TARGET_ORDERS_PER_SECOND} orders/s: **${placement.requestsPerSecond >= TARGET_ORDERS_PER_SECOND ? 'met' : 'missed'}** (${placement.requestsPerSecond.toFixed(0)}/s, p99 ${placement.p99Ms.toFixed(0)} ms).
 
-The books after placing ${placed.length.toLocaleString('en')} orders (warm-up included): ${books!.reserved.toLocaleString('en')} orders RESERVED,
+The books after placing ${placed.length.toLocaleString('en')} orders (warm-ups and both rows included): ${books!.reserved.toLocaleString('en')} orders RESERVED,
 ${books!.orderUnits.toLocaleString('en')} units on their lines, ${books!.allocations.toLocaleString('en')} in inventory's allocations and ${books!.allocated.toLocaleString('en')} more
 allocated in the stock buckets than before; stock levels allocated beyond their stock (oversold):
 **${oversold}**; requests to inventory left unanswered: **${books!.commands}**.
@@ -144,7 +151,8 @@ Afterwards: ${after!.applied.toLocaleString('en')} confirmations applied of ${co
 benchmark process (node:http, kept-alive) each send \`placeOrder\` through the gateway and the next as soon as it is
 answered, ${SECONDS} s (\`BENCH_SECONDS\`) after a ${WARM_UP_SECONDS} s warm-up (once inventory has summed the seeded levels' promise figures): ${LINES} lines of different SKUs (of ${SKUS.length.toLocaleString('en')}, ${HOT_SHARE * 100}% of lines from ${HOT_SKUS} hot ones),
 1-3 units each, two at a location drawn at random and one where the channel's strategy chooses; an order counts only
-when it comes back RESERVED. ${measured.length.toLocaleString('en')} orders in the measured row.
+when it comes back RESERVED. ${measuredOrders.toLocaleString('en')} orders in the measured row through the gateway; the same load straight to the orders subgraph follows it
+(the benchmark's signed identity in the gateway's place), and its orders are confirmed with the rest.
 
 ${figures}
 `);
