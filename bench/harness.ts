@@ -25,6 +25,7 @@ export const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgresql:
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 // Two runs on one machine (BENCH_DATABASE, BENCH_PORT_BASE) must not share a database or ports.
 const BENCH_DATABASE = process.env.BENCH_DATABASE ?? 'stockgraph_bench';
+const CPU_PROFILE_DIR = process.env.BENCH_CPU_PROFILE_DIR;
 /** Where a run's services listen: the gateway at BENCH_PORT_BASE (4000), the subgraphs at the three ports after it. */
 const PORT_BASE = Number(process.env.BENCH_PORT_BASE ?? DEFAULT_PORTS.gateway);
 const portOf = (name: SubgraphName | 'gateway') => PORT_BASE + DEFAULT_PORTS[name] - DEFAULT_PORTS.gateway;
@@ -118,8 +119,9 @@ export async function startServices(
     children.push(child);
     return child.pid!;
   };
+  // With BENCH_CPU_PROFILE_DIR, every service writes its CPU profiles (one per thread) in a folder of its own there as it stops (node --cpu-prof), to see where a scenario's time goes.
   const start = (name: SubgraphName | 'gateway', entry: string) => {
-    pids[name] = startProcess(['--import', 'tsx', entry]);
+    pids[name] = startProcess([...(CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROFILE_DIR, name)}`] : []), '--import', 'tsx', entry]);
   };
   const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, `http://127.0.0.1:${portOf(name)}`])) as Record<SubgraphName, string>;
   // The gateway first, so that it does not relay failures from subgraphs shutting down.
@@ -439,6 +441,44 @@ export function cpuPerUnit(before: CpuSnapshot, after: CpuSnapshot, units: numbe
     processBusy: Object.fromEntries(Object.entries(spentMs).map(([name, ms]) => [name, ms / elapsedMs])),
     machineBusy: (after.machine.busy - before.machine.busy) / (after.machine.total - before.machine.total),
   };
+}
+
+/**
+ * Waits until inventory has summed the promise figures of every stock level written by plain SQL
+ * (the seed's, a scenario's stock set by hand): its sweep locks those levels a batch at a time as
+ * the service starts, so a row measured meanwhile measures the sweep too. Nothing announces the
+ * end of the sweep; the levels say it.
+ */
+export async function promiseFiguresSummed(db: Database, deadlineMs = 600_000): Promise<void> {
+  const started = performance.now();
+  for (;;) {
+    const [row] = await db.query<{ due: boolean }>('SELECT EXISTS (SELECT 1 FROM stock_level WHERE figures_valid_until IS NULL) AS due');
+    if (!row!.due) return;
+    if (performance.now() - started > deadlineMs) throw new Error(`inventory has not summed the seeded levels' promise figures after ${deadlineMs / 1_000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/**
+ * Each stock level's available to promise as inventory sums it from its positions, but not held
+ * at zero: nettable on hand (of lots not expired, less its quality hold) less what is allocated,
+ * reserved and kept as safety stock. Rows of (sku, location_id, available); a level below zero
+ * is oversold.
+ */
+export const LEVEL_AVAILABLE_SQL = `
+  SELECT p.sku, p.location_id,
+         coalesce(sum(p.on_hand_wms - p.quality_hold) FILTER (WHERE s.nettable AND (lot.expires_at IS NULL OR lot.expires_at > now())), 0)
+           - sum(p.allocated) - sum(p.reserved) - max(l.safety_stock) AS available
+    FROM stock_position p
+    JOIN subinventory s ON s.location_id = p.location_id AND s.code = p.subinventory
+    JOIN stock_level l ON l.sku = p.sku AND l.location_id = p.location_id
+    LEFT JOIN lot ON lot.sku = p.sku AND lot.lot = p.lot
+   GROUP BY p.sku, p.location_id`;
+
+/** How many stock levels promise more than they hold (see LEVEL_AVAILABLE_SQL): zero after any load, or something was oversold. */
+export async function countOversoldLevels(db: Database): Promise<number> {
+  const [row] = await db.query<{ oversold: number }>(`SELECT count(*)::int AS oversold FROM (${LEVEL_AVAILABLE_SQL}) AS level WHERE level.available < 0`);
+  return row!.oversold;
 }
 
 /**
