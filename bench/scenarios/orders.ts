@@ -149,7 +149,7 @@ Afterwards: ${after!.applied.toLocaleString('en')} confirmations applied of ${co
 \`${command}\` on ${describeMachine()}. Services run as separate processes on PostgreSQL 15 and Redis 7
 (loopback), seeded with ${SKU_COUNT.toLocaleString('en')} SKUs x 12 DCs (1,000,000 units of each in STOCK). ${CLIENTS} closed-loop clients in the
 benchmark process (node:http, kept-alive) each send \`placeOrder\` through the gateway and the next as soon as it is
-answered, ${SECONDS} s (\`BENCH_SECONDS\`) after a ${WARM_UP_SECONDS} s warm-up (once inventory has summed the seeded levels' promise figures): ${LINES} lines of different SKUs (of ${SKUS.length.toLocaleString('en')}, ${HOT_SHARE * 100}% of lines from ${HOT_SKUS} hot ones),
+answered, ${SECONDS} s (\`BENCH_SECONDS\`) after warm-ups of ${WARM_UP_SECONDS} s through the gateway and ${WARM_UP_SECONDS} s straight to the orders subgraph (once inventory has summed the seeded levels' promise figures): ${LINES} lines of different SKUs (of ${SKUS.length.toLocaleString('en')}, ${HOT_SHARE * 100}% of lines from ${HOT_SKUS} hot ones),
 1-3 units each, two at a location drawn at random and one where the channel's strategy chooses; an order counts only
 when it comes back RESERVED. ${measuredOrders.toLocaleString('en')} orders in the measured row through the gateway; the same load straight to the orders subgraph follows it
 (the benchmark's signed identity in the gateway's place), and its orders are confirmed with the rest.
