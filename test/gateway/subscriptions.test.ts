@@ -25,6 +25,7 @@ import { ordersSubgraph } from '../../subgraphs/orders/ordersSubgraph.ts';
 import { reconciliationSubgraph } from '../../subgraphs/reconciliation/reconciliationSubgraph.ts';
 import { seedDemoOrders } from '../../system/demoOrders.ts';
 import { useCleanup } from '../support/cleanup.ts';
+import { capturedLogLines } from '../support/collectingLogger.ts';
 import { eventually } from '../support/eventually.ts';
 import { assertGapFreeInOrder, recordedStockChanges } from '../support/stockChanges.ts';
 import { graphql } from '../support/graphql.ts';
@@ -112,6 +113,8 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
   const { keyPrefix } = namespace;
   /** The name the gateways' Redis connections go by, so that they can be counted. */
   const gatewayConnectionName = `stockgraph-test-gateway-${process.pid}`;
+  /** What the gateways log: a lookup that fails is retried, and says so. */
+  const gatewayLog = capturedLogLines();
   let supergraphPath: string;
   /** Two inventory replicas: the gateways query the first; events may come in through either. */
   let inventories: RunningService[];
@@ -140,7 +143,7 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
       edge: await openGatewayEdge(readGatewayConfig(clients.env, { allowEmbedded: true }).edge, { redis: null, logger: silent }),
       identitySecret: TEST_IDENTITY_SECRET,
       subscriptions: { maxPerConnection: MAX_SUBSCRIPTIONS_PER_CONNECTION, maxBufferedEvents: 1_000, lookupRetryMs: 20_000 },
-      logger: silent,
+      logger: gatewayLog.logger,
     });
     return { ...gateway, stop: async () => (await gateway.stop(), await bus.close(), connection.disconnect()) };
   };
@@ -192,7 +195,7 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
   /** The newest cursor of the stock-change stream: subscribing after it misses nothing that follows. */
   const streamHead = async () => (await redis.xrevrange(`${keyPrefix}${STREAMS.stockChanges}`, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
   const asKeyHolder = { authorization: `Bearer ${clients.key(OPERATOR.name)}` };
-  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const lookupRetries = () => gatewayLog.lines.filter((line) => line.includes('subscription lookup failed; retrying')).length;
 
   /**
    * Live subscribers receive what is published once they are in place: pokes `subscribers` with
@@ -346,12 +349,13 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
       { below: start + 10, after: await streamHead() },
       'availabilityChanged',
     );
-    // start -> +4 -> +8 (still below) -> +12 (crosses) -> +16 (stays above)
+    // start -> +4 -> +8 (still below) -> +12 (crosses) -> +16 (stays above) -> +8 (crosses back, the marker)
     await receive([4, 4, 4, 4].map((qty) => acmeEvent({ item_code: 'ACME-00005', site: 'ATL1', qty })));
-    await crossings.until(1);
-    await pause(300);
+    await receive([acmeEvent({ item_code: 'ACME-00005', site: 'ATL1', txn_type: 'ADJ', qty: -8 })]);
+    // Delivered in stream order: by the marker's crossing, any for the changes before it has arrived.
+    await crossings.until(2);
 
-    assert.deepEqual(crossings.received.map((change) => change.after.available), [start + 12]);
+    assert.deepEqual(crossings.received.map((change) => change.after.available), [start + 12, start + 8]);
   });
 
   it('refuses a malformed cursor, and tells a client whose cursor has expired to re-query', async () => {
@@ -401,12 +405,13 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
   it('limits subscriptions per connection, and refuses subscriptions over HTTP', async () => {
     const client = connect(gateways[0]!);
     const held = Array.from({ length: MAX_SUBSCRIPTIONS_PER_CONNECTION }, () => collect<Change>(client, STOCK_CHANGED, { skus: ['SKU-00002'] }, 'stockChanged'));
-    await pause(200);
+    // Each held subscription counts once it is live, which a change it receives proves.
+    await untilLive(held, 'SKU-00002', () => receipt('ACME-00002'));
     const oneTooMany = collect<Change>(client, STOCK_CHANGED, {}, 'stockChanged');
     await oneTooMany.until(1);
     assert.equal(oneTooMany.errors[0].extensions.code, 'SUBSCRIPTION_LIMIT');
-    await receive([receipt('ACME-00002')]);
-    await Promise.all(held.map((subscription) => subscription.until(1)));
+    const markedOff = await postMarkers(['SKU-00002']);
+    await Promise.all(held.map((subscription) => markedOff(subscription, ['SKU-00002'])));
     assert.deepEqual(held.flatMap((subscription) => subscription.errors), [], 'the others carry on');
 
     const overHttp = await fetch(`${gateways[0]!.url}/graphql`, {
@@ -425,8 +430,10 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
 
     // The inventory replica the gateways query goes away; changes keep coming through the other.
     await inventories[0]!.stop();
+    const retriesBefore = lookupRetries();
     await receive(Array.from({ length: 6 }, () => receipt('ACME-00001')));
-    await pause(500);
+    // The gateways' lookups of them fail against the stopped replica, and are retried.
+    await eventually(async () => lookupRetries(), (retries) => retries > retriesBefore, { what: 'a failed lookup retried' });
     inventories[0] = await startInventory(inventoryPort);
     await subscriber.until(7);
 
@@ -435,14 +442,15 @@ describe('subscriptions through the gateway over graphql-ws, on PostgreSQL and R
       (await graphql(gateways[0]!.url, '{ __type(name: "StockChange") { description } }', {}, asKeyHolder)).data?.__type?.description as string;
     assert.match(await description(), /^One change/);
     writeFileSync(supergraphPath, readFileSync(supergraphPath, 'utf8').replace('One change of the stock of an item', 'A change of the stock of an item'));
-    for (let attempt = 0; attempt < 100 && !(await description()).startsWith('A change'); attempt++) await pause(100);
-    assert.match(await description(), /^A change/, 'the new supergraph is served');
+    // Nothing announces a reload but the schema it serves.
+    await eventually(description, (served) => served.startsWith('A change'), { intervalMs: 100, what: 'the new supergraph served' });
     await receive(Array.from({ length: 3 }, () => receipt('ACME-00001')));
-    await subscriber.until(10);
-    await pause(300);
+    // and a marker: delivered in stream order, so by then every change before it has arrived, once
+    const markedOff = await postMarkers([DEMO_SKU]);
+    await markedOff(subscriber, [DEMO_SKU]);
 
     assert.deepEqual(subscriber.errors, []);
-    assert.equal(subscriber.received.length, 10);
+    assert.equal(subscriber.received.length, 11);
     assertGapFreeInOrder(subscriber.received);
   });
 
