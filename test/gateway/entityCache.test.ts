@@ -73,6 +73,7 @@ describe('the gateway entity cache', () => {
   };
   const level = async (sku: string, locationId: string, gatewayUrl = running.system.gateway.url) =>
     JSON.parse(await post(gatewayUrl, LEVEL, { sku, locationId })).data.stockLevel as { onHandWms: number; reserved: number; available: number };
+  const cacheHits = async () => (await scrapeMetrics(running.system.gateway.url)).sum('stockgraph_entity_cache_lookups_total', { outcome: 'hit' });
   const inventoryFetches = async () => (await scrapeMetrics(running.system.subgraphs.inventory.url)).sum('stockgraph_http_requests_total', { path: '/graphql' });
   const receive = async (sku: string, quantity: number) => {
     const { status } = await postEvents(running.system.subgraphs.inventory.url, 'acme-wms', [acmeEvent({ item_code: sku.replace('SKU-', 'ACME-'), site: 'ATL1', qty: quantity })]);
@@ -87,20 +88,22 @@ describe('the gateway entity cache', () => {
   it('answers a repeated query from the cache with the same bytes, and a warehouse event drops exactly the level it changed', async () => {
     const keys = [['SKU-00001', 'DC-01'], ['SKU-00001', 'DC-02'], ['SKU-00002', 'DC-01']] as const;
     const first = await Promise.all(keys.map(([sku, locationId]) => post(running.system.gateway.url, LEVEL, { sku, locationId })));
-    const fetchesBefore = await inventoryFetches();
+    const [fetchesBefore, hitsBefore] = [await inventoryFetches(), await cacheHits()];
 
     const again = await Promise.all(keys.map(([sku, locationId]) => post(running.system.gateway.url, LEVEL, { sku, locationId })));
     assert.deepEqual(again, first, 'the same bytes');
     assert.equal(await inventoryFetches(), fetchesBefore, 'no fetch reached the inventory subgraph');
+    assert.equal(await cacheHits(), hitsBefore + keys.length, 'each answered from the cache');
 
     // When a receipt at SKU-00001 x DC-01 (acme-wms site ATL1) is applied, its level is fetched again; the two others are not.
     const onHand = JSON.parse(first[0]!).data.stockLevel.onHandWms as number;
     await receive('SKU-00001', 5);
     await eventually(() => level('SKU-00001', 'DC-01'), (answer) => answer.onHandWms === onHand + 5, { what: 'the receipt seen through the gateway' });
-    const fetchesAfterEvent = await inventoryFetches();
+    const [fetchesAfterEvent, hitsAfterEvent] = [await inventoryFetches(), await cacheHits()];
     const others = await Promise.all(keys.slice(1).map(([sku, locationId]) => post(running.system.gateway.url, LEVEL, { sku, locationId })));
     assert.deepEqual(others, first.slice(1));
     assert.equal(await inventoryFetches(), fetchesAfterEvent, 'the levels the event did not change stay cached');
+    assert.equal(await cacheHits(), hitsAfterEvent + 2);
   });
 
   it('reads a reservation back at once through the replica that made it (read your writes)', async () => {
@@ -155,10 +158,11 @@ describe('the gateway entity cache', () => {
     assert.ok(operator.data.availability.items[0].locations.length > 1);
     for (const item of partner.data.availability.items) assert.deepEqual(item.locations.map((line: { locationId: string }) => line.locationId), ['DC-01']);
     // Both kept now, each for its own visibility.
-    const fetchesBefore = await inventoryFetches();
+    const [fetchesBefore, hitsBefore] = [await inventoryFetches(), await cacheHits()];
     assert.deepEqual(JSON.parse(await post(running.system.gateway.url, AVAILABILITY, { skus }, PARTNER)), partner);
     assert.deepEqual(JSON.parse(await post(running.system.gateway.url, AVAILABILITY, { skus })), operator);
     assert.equal(await inventoryFetches(), fetchesBefore);
+    assert.equal(await cacheHits(), hitsBefore + 2);
   });
 
   it('never keeps an answer with a field that stock changes do not announce, nor one carrying errors', async () => {
@@ -166,9 +170,9 @@ describe('the gateway entity cache', () => {
     const unknownSku = 'query ($skus: [ID!]!) { availability(skus: $skus) { items { sku available } } }';
     for (const [query, variables] of [[withPositions, { sku: 'SKU-00004', locationId: 'DC-01' }], [unknownSku, { skus: ['NO-SUCH-SKU'] }]] as const) {
       await post(running.system.gateway.url, query, variables);
-      const fetchesBefore = await inventoryFetches();
+      const hitsBefore = await cacheHits();
       await post(running.system.gateway.url, query, variables);
-      assert.ok(await inventoryFetches() > fetchesBefore, `asked again, ${query} reached the subgraph`);
+      assert.equal(await cacheHits(), hitsBefore, `asked again, ${query} was not answered from the cache`);
     }
   });
 
