@@ -16,11 +16,16 @@ import { stockLevelKey } from '../contracts/events.ts';
 export const CACHEABLE_HEADER = 'x-stockgraph-cacheable';
 /**
  * On a mutation's answer: JSON `{ levels: [[sku, locationId], ...] }`, every stock level it
- * changed. Absent: the subgraph cannot tell, and the gateway forgets every kept answer.
+ * changed. Absent: the subgraph cannot tell (or they are too many to name), and the gateway
+ * forgets every kept answer.
  */
 export const INVALIDATES_HEADER = 'x-stockgraph-invalidates';
 
-/** Above this the hints fall back to whole SKUs, then to not cacheable: a response header must stay small. */
+/**
+ * Above this a query's hints fall back to whole SKUs, then to not cacheable, and a mutation's to
+ * none: a response header must stay small (undici, the gateway's HTTP client, refuses headers over
+ * 16 KiB in all).
+ */
 const MAX_HEADER_BYTES = 8 * 1024;
 
 /** The tag of a stock level, or with no location of every level of a SKU. */
@@ -117,9 +122,16 @@ export class StockCacheHints {
     return coarse.length <= MAX_HEADER_BYTES ? coarse : null;
   }
 
-  /** INVALIDATES_HEADER's value; null unless the mutation reported its changes complete. */
+  /**
+   * INVALIDATES_HEADER's value; null unless the mutation reported its changes complete, or when
+   * it changed too many levels to name in a header (a 1,000-line setSafetyStocks): the gateway
+   * then forgets every kept answer, as for a mutation that cannot tell. A longer header would be
+   * refused by the gateway's HTTP client after the mutation was applied.
+   */
   invalidatesHeader(): string | null {
-    return this.changesReported ? encode({ levels: [...this.changedLevels.values()] }) : null;
+    if (!this.changesReported) return null;
+    const exact = encode({ levels: [...this.changedLevels.values()] });
+    return exact.length <= MAX_HEADER_BYTES ? exact : null;
   }
 }
 

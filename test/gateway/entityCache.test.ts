@@ -15,7 +15,7 @@ import { TEST_IDENTITY_SECRET } from '../support/trustedCaller.ts';
 import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
 
 const PARTNER: TestClient = { name: 'partner-dc01', scopes: ['inventory:read'], locations: ['DC-01'], limits: { requestsPerSecond: 1_000_000, burst: 1_000_000 } };
-const LEVEL = 'query ($sku: ID!, $locationId: ID!) { stockLevel(sku: $sku, locationId: $locationId) { sku locationId onHandWms reserved available asOf } }';
+const LEVEL = 'query ($sku: ID!, $locationId: ID!) { stockLevel(sku: $sku, locationId: $locationId) { sku locationId onHandWms reserved safetyStock available asOf } }';
 const AVAILABILITY = 'query ($skus: [ID!]!) { availability(skus: $skus) { items { sku available locations { locationId available } } } }';
 const RESERVE = `mutation ($key: String!, $sku: ID!, $locationId: ID!) {
   createReservation(input: { sku: $sku, quantity: 1, locationId: $locationId, channel: "WEB", reference: "entity-cache", idempotencyKey: $key }) { id }
@@ -72,7 +72,7 @@ describe('the gateway entity cache', () => {
     return response.text();
   };
   const level = async (sku: string, locationId: string, gatewayUrl = running.system.gateway.url) =>
-    JSON.parse(await post(gatewayUrl, LEVEL, { sku, locationId })).data.stockLevel as { onHandWms: number; reserved: number; available: number };
+    JSON.parse(await post(gatewayUrl, LEVEL, { sku, locationId })).data.stockLevel as { onHandWms: number; reserved: number; safetyStock: number; available: number };
   const cacheHits = async () => (await scrapeMetrics(running.system.gateway.url)).sum('stockgraph_entity_cache_lookups_total', { outcome: 'hit' });
   const inventoryFetches = async () => (await scrapeMetrics(running.system.subgraphs.inventory.url)).sum('stockgraph_http_requests_total', { path: '/graphql' });
   const receive = async (sku: string, quantity: number) => {
@@ -114,6 +114,24 @@ describe('the gateway entity cache', () => {
       const after = await level('SKU-00003', 'DC-01');
       assert.deepEqual([after.reserved, after.available], [before.reserved + 1, before.available - 1]);
     }
+  });
+
+  it('forgets every kept answer after a mutation that changed too many levels to name them', async () => {
+    // Given a level kept in the cache
+    const before = await level('SKU-00005', 'DC-02');
+    const hits = await cacheHits();
+    await level('SKU-00005', 'DC-02');
+    assert.equal(await cacheHits(), hits + 1, 'kept');
+    // When one call sets the safety stock of 720 levels, SKU-00005 x DC-02 among them (more than a header can name)
+    const locations = Array.from({ length: 12 }, (_, i) => `DC-${String(i + 1).padStart(2, '0')}`);
+    const quantity = before.safetyStock + 3;
+    const lines = Array.from({ length: 60 }, (_, i) => `SKU-${String(i + 1).padStart(5, '0')}`).flatMap((sku) => locations.map((locationId) => ({ sku, locationId, quantity })));
+    const answer = JSON.parse(await post(running.system.gateway.url, 'mutation ($input: SetSafetyStocksInput!) { setSafetyStocks(input: $input) { sku } }', { input: { lines } }));
+    // Then it is answered, and the next read sees its effect at once
+    assert.equal(answer.errors, undefined, JSON.stringify(answer.errors));
+    assert.equal(answer.data.setSafetyStocks.length, 720);
+    const after = await level('SKU-00005', 'DC-02');
+    assert.equal(after.safetyStock, quantity);
   });
 
   it(`shows a write through one replica on the other within ${CROSS_REPLICA_P99_MS} ms (p99 of ${CROSS_REPLICA_WRITES} writes)`, async (test) => {
