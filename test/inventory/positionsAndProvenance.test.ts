@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { createClient } from 'graphql-ws';
-import { WebSocket } from 'ws';
 import { GRANTABLE_SCOPE_NAMES } from '../../gateway/edge/scopes.ts';
 import { useCleanup } from '../support/cleanup.ts';
 import { OPERATOR } from '../support/gatewayClients.ts';
 import { graphql } from '../support/graphql.ts';
 import { ordersApi } from '../support/orders.ts';
 import { startTestSystem, type TestSystem } from '../support/testSystem.ts';
+import { subscribe } from '../support/subscriber.ts';
 import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
 import { isBackgroundStatement } from '../support/statementCounting.ts';
 
@@ -154,15 +153,10 @@ describe('stock positions and the provenance of every number, through the gatewa
 
   it('stamps each bucket of a position with the source and time of the change that last moved it, and tells stockChanged subscribers the source and event id of each', async () => {
     // Given a subscriber to SKU-00006's changes at DC-01 from the start of the stream, and its positions as they are
-    const received: { occurredAt: string; cause: { type: string; id: string; source: string | null; eventId: string | null } }[] = [];
-    const failures: unknown[] = [];
-    let heard = () => {};
-    const socket = createClient({ url: `${running.system.gateway.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: running.clients.headers() });
-    cleanup(() => socket.dispose());
-    socket.subscribe<{ stockChanged: (typeof received)[number] }>(
-      { query: 'subscription { stockChanged(skus: ["SKU-00006"], locationIds: ["DC-01"], after: "0-0") { occurredAt cause { type id source eventId } } }' },
-      { next: ({ data, errors }) => (errors ? failures.push(...errors) : received.push(data!.stockChanged), heard()), error: (error) => (failures.push(error), heard()), complete: () => {} },
-    );
+    type Change = { occurredAt: string; cause: { type: string; id: string; source: string | null; eventId: string | null } };
+    const subscriber = subscribe<Change>(running.system.gateway.url, running.clients.headers(),
+      'subscription { stockChanged(skus: ["SKU-00006"], locationIds: ["DC-01"], after: "0-0") { occurredAt cause { type id source eventId } } }', {}, 'stockChanged');
+    cleanup(() => subscriber.close());
     const before = await positionsOf('SKU-00006', 'DC-01');
 
     // When Stockgraph moves 2 units from STOCK to QA, the WMS receives 5 into STOCK, the ERP reports STOCK, and a reservation and an order take one each
@@ -180,12 +174,8 @@ describe('stock positions and the provenance of every number, through the gatewa
     assert.equal(order.errors, undefined, JSON.stringify(order.errors));
 
     // Then the subscriber hears of each change with the source that reported it, and the WMS event's own id
-    await new Promise<void>((resolve, reject) => {
-      const deadline = setTimeout(() => reject(new Error(`${received.length} of 5 changes heard: ${JSON.stringify(failures)}`)), 15_000);
-      heard = () => void ((received.length >= 5 || failures.length) && (clearTimeout(deadline), resolve()));
-      heard();
-    });
-    assert.deepEqual(failures, []);
+    await subscriber.until((heard) => heard.length >= 5, 15_000);
+    const { received } = subscriber;
     const erpImportId = received[2]?.cause.id ?? '';
     assert.match(erpImportId, /^erp-import:/);
     assert.deepEqual(received.map((change) => change.cause), [

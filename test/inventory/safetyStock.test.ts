@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createClient } from 'graphql-ws';
-import { WebSocket } from 'ws';
 import { ConfigurationError } from '../../platform/config/environment.ts';
 import { startSystem } from '../../system/startSystem.ts';
 import { useCleanup } from '../support/cleanup.ts';
@@ -11,6 +9,7 @@ import { graphql, type GraphQLResponse } from '../support/graphql.ts';
 import { givenStock } from '../support/stock.ts';
 import { recordedStockChanges, type RecordedStockChange } from '../support/stockChanges.ts';
 import { startTestSystem, type TestSystem } from '../support/testSystem.ts';
+import { subscribe as subscribeThroughGateway } from '../support/subscriber.ts';
 import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
 
 // Safety stock through the gateway, on PostgreSQL and Redis: set and cleared by planners, in bulk
@@ -51,35 +50,14 @@ describe('safety stock, through the gateway', () => {
 
   /** A subscriber to the stock changes of `skus`, from the start of the stream; `next(n)` resolves with the first `n` it has received. */
   const subscribe = (skus: readonly string[]) => {
-    const socket = createClient({
-      url: `${running.system.gateway.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: running.clients.headers(),
-    });
-    cleanup(() => socket.dispose());
-    const received: any[] = [];
-    const waiters: (() => void)[] = [];
-    socket.subscribe<{ stockChanged: unknown }>({
-      query: `subscription ($skus: [ID!]) { stockChanged(skus: $skus, after: "0-0") {
+    const subscriber = subscribeThroughGateway<any>(running.system.gateway.url, running.clients.headers(),
+      `subscription ($skus: [ID!]) { stockChanged(skus: $skus, after: "0-0") {
         sku locationId sequence cause { type id } before { safetyStock available } after { safetyStock available } stockLevel { safetyStock safetyStockOrigin } } }`,
-      variables: { skus },
-    }, {
-      next: ({ data, errors }) => {
-        received.push(errors ? { errors } : data!.stockChanged);
-        for (const waiter of waiters.splice(0)) waiter();
-      },
-      error: (error) => received.push({ error }),
-      complete: () => {},
-    });
-    const next = async (count: number, timeoutMs = 15_000): Promise<any[]> => {
-      const deadline = Date.now() + timeoutMs;
-      while (received.length < count) {
-        const left = deadline - Date.now();
-        if (left <= 0) throw new Error(`${received.length} of ${count} stock changes within ${timeoutMs} ms: ${JSON.stringify(received)}`);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, left);
-          waiters.push(() => (clearTimeout(timer), resolve()));
-        });
-      }
-      return received.slice(0, count);
+      { skus }, 'stockChanged');
+    cleanup(() => subscriber.close());
+    const next = async (count: number): Promise<any[]> => {
+      await subscriber.until((received) => received.length >= count, 15_000);
+      return subscriber.received.slice(0, count);
     };
     return { next };
   };
