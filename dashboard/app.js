@@ -17,7 +17,13 @@ import { Orders } from './panels/orders.js';
 
 function ConnectionBadge({ api }) {
   const [status, setStatus] = useState(api.status());
-  useEffect(() => api.onStatus(setStatus), [api]);
+  useEffect(() => {
+    const stopListening = api.onStatus(setStatus);
+    // The socket may have connected between the render above and this effect, which runs after
+    // paint: without reading the status again the badge would wait for a change that has passed.
+    setStatus(api.status());
+    return stopListening;
+  }, [api]);
   const label = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Disconnected: reconnecting…' }[status];
   return html`<span class=${`badge ${status === 'live' ? 'live' : 'down'}`} role="status" data-connection=${status}>${label}</span>`;
 }
