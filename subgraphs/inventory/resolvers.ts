@@ -155,13 +155,15 @@ export const inventoryResolvers: GraphQLResolverMap<InventoryContext> = {
   Item: {
     __resolveReference: ({ sku }: { sku: string }, { loaders }: InventoryContext) => loaders.itemBySku.load(sku),
     stockLevels: async (item: Item, { locationIds }: { locationIds?: string[] | null }, { loaders, cacheHints }: InventoryContext) => {
-      // The answer rests on the levels at `locationIds` alone, though every level of the SKU is read.
-      if (locationIds) for (const locationId of locationIds) cacheHints.readStockLevel(item.sku, locationId);
-      else cacheHints.readEveryLevelOf(item.sku);
-      const levels = await loaders.stockLevelsBySku.load(item.sku);
-      if (!locationIds) return levels;
-      const wanted = new Set(locationIds);
-      return levels.filter((level) => wanted.has(level.locationId));
+      if (!locationIds) {
+        cacheHints.readEveryLevelOf(item.sku);
+        return loaders.stockLevelsBySku.load(item.sku);
+      }
+      // Only the levels asked for are read (a point lookup reads one of the SKU's twelve), by key,
+      // which tags the answer with each of them, found or not.
+      const keys = [...new Set(locationIds)].sort().map((locationId) => ({ sku: item.sku, locationId }));
+      const levels = await Promise.all(keys.map((key) => loaders.stockLevelByKey.load(key)));
+      return levels.filter((level) => level !== null);
     },
   },
   Location: {

@@ -13,7 +13,7 @@ describe('prepared statements', () => {
   after(async () => database?.drop());
 
   it('names each distinct statement once, and leaves statements past the limit unnamed', () => {
-    const nameOf = preparedStatementNames(2);
+    const nameOf = preparedStatementNames('test', 2);
 
     const first = nameOf({ sql: 'SELECT 1' });
     assert.equal(nameOf({ sql: 'SELECT 1' }), first, 'the same text keeps its name');
@@ -34,5 +34,19 @@ describe('prepared statements', () => {
 
     assert.equal(prepared.length, 1, 'one statement, prepared once on the connection');
     assert.match(prepared[0]!.name, /^prisma_\d+$/);
+  });
+
+  it('keeps the plan of a driver read marked reusePlan, on connections of its own, and plans every other read for its parameters', async () => {
+    const { db } = database;
+    const read = 'SELECT oid::int + $1::int FROM pg_class WHERE oid = $2::oid';
+    for (let run = 1; run <= 8; run++) {
+      assert.deepEqual(await db.queryTuples(read, [run, 1259], { reusePlan: true }), [[1259 + run]]);
+    }
+    // The pool hands an idle connection back to the next caller, so these run where the reads did.
+    assert.deepEqual(await db.queryTuples('SHOW plan_cache_mode', [], { reusePlan: true }), [['force_generic_plan']]);
+    const [kept] = await db.queryTuples<[string, string]>('SELECT name, generic_plans::text FROM pg_prepared_statements WHERE statement = $1', [read], { reusePlan: true });
+    assert.match(kept![0], /^tuples_\d+$/, 'prepared by name');
+    assert.equal(kept![1], '8', 'every run on the plan made once, without the values');
+    assert.deepEqual(await db.queryTuples('SHOW plan_cache_mode'), [['force_custom_plan']], 'any other read is planned for its parameters');
   });
 });

@@ -106,6 +106,15 @@ const POSITION_DETAILS = `LEFT JOIN subinventory s ON s.location_id = p.location
          LEFT JOIN lot ON lot.sku = p.sku AND lot.lot = p.lot`;
 const READ_AT = `date_part('epoch', date_trunc('milliseconds', statement_timestamp()))`;
 
+/**
+ * A stock read of at most this many SKUs keeps its plan (TupleQueryOptions.reusePlan): planning
+ * a stock level's joins cost PostgreSQL four times running them for one SKU (pgbench, one random
+ * SKU's levels: 2,930 reads/s planned each time, 11,390/s with the plan kept). A larger read is
+ * planned for its keys: the kept plan is made for about ten.
+ */
+const FEW_SKUS = 50;
+const fewSkus = (skus: readonly string[]) => ({ reusePlan: skus.length <= FEW_SKUS });
+
 /** A recorded stock change: its `inventory.stockLevel.changed` payload, and its outbox id. */
 export type StockChangeRecord = PayloadOf<typeof stockLevelChanged> & { readonly id: string };
 
@@ -135,7 +144,7 @@ export class InventoryRepository {
 
   /** Those of `skus` that name an item: for checks, without Prisma's cost of decoding whole rows. */
   async knownSkus(skus: readonly string[]): Promise<string[]> {
-    return (await this.db.queryTuples<[string]>('SELECT sku FROM item WHERE sku = ANY($1::text[])', [skus])).map(([sku]) => sku);
+    return (await this.db.queryTuples<[string]>('SELECT sku FROM item WHERE sku = ANY($1::text[])', [skus], fewSkus(skus))).map(([sku]) => sku);
   }
 
   itemsBySku(skus: readonly string[]): Promise<Item[]> {
@@ -245,6 +254,7 @@ export class InventoryRepository {
         WHERE ${where}
         GROUP BY level.sku`,
       locationIds ? [skus, locationIds] : [skus],
+      fewSkus(skus),
     );
     const readAt = rows[0] ? instant(rows[0][1]) : new Date();
     // Aggregates of one group see its rows in the same order, so the two arrays line up.
@@ -278,6 +288,7 @@ export class InventoryRepository {
          ${POSITION_DETAILS}
         WHERE ${where}`,
       params,
+      fewSkus(params[0]),
     );
     if (!rows[0]) return [];
     const readAt = instant(rows[0][3]);
