@@ -26,22 +26,24 @@ export interface Database {
   runScript(sql: string): Promise<void>;
   /**
    * One parameterised statement straight through the driver, for hot read paths where
-   * Prisma's per-row decoding would dominate (thousands of rows per request).
+   * Prisma's own cost would dominate: its per-row decoding (thousands of rows per request), or
+   * its building of a small read, next to a plan kept (ReadOptions.reusePlan).
    */
-  query<Row>(sql: string, params?: unknown[]): Promise<Row[]>;
+  query<Row>(sql: string, params?: unknown[], options?: ReadOptions): Promise<Row[]>;
   /** As `query`, each row an array of its values in select order: no object per row, for reads of thousands. */
-  queryTuples<Row extends readonly unknown[]>(sql: string, params?: unknown[], options?: TupleQueryOptions): Promise<Row[]>;
+  queryTuples<Row extends readonly unknown[]>(sql: string, params?: unknown[], options?: ReadOptions): Promise<Row[]>;
   /** Resolves when the database answers; rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
-export interface TupleQueryOptions {
+export interface ReadOptions {
   /**
    * Prepare the statement once per connection and plan it once there, without its parameters'
    * values (plan_cache_mode force_generic_plan), instead of planning it for them at every run.
    * For a read of a few keys, where planning costs more than running: a stock level's joins
-   * took PostgreSQL four times as long to plan as to run for one SKU. (PostgreSQL's own choice,
+   * took PostgreSQL four times as long to plan as to run for one SKU (pgbench, one random SKU's
+   * levels: 2,930 reads/s planned each time, 11,390/s on a kept plan). (PostgreSQL's own choice,
    * plan_cache_mode auto, kept planning them: a plan for one key looks cheaper than one made
    * blind.) Not for a read of many keys, nor for one whose best plan depends on its values (a
    * LIMIT, a range): a plan made without the values assumes about ten keys.
@@ -49,10 +51,19 @@ export interface TupleQueryOptions {
   readonly reusePlan?: boolean;
 }
 
+/**
+ * The options of a read of `keys` (SKUs, stock levels...): its plan kept when they are few. A
+ * kept plan is made for about ten keys; a read of many more is planned for them each time.
+ */
+export function fewKeys(keys: readonly unknown[]): ReadOptions {
+  return { reusePlan: keys.length <= FEW_KEYS };
+}
+const FEW_KEYS = 50;
+
 export interface DatabaseOptions {
   /**
-   * Called with the SQL of every statement the services send, through Prisma or queryTuples (the
-   * driver, for bulk reads): for statement counts and tracing.
+   * Called with the SQL of every statement the services send, through Prisma or the driver
+   * (`query`, `queryTuples`): for statement counts and tracing.
    */
   readonly onQuery?: (sql: string) => void;
 }
@@ -98,13 +109,13 @@ async function connectPostgres(url: string, poolSize: number, options: DatabaseO
   // Prepared statements are planned for their parameters at every run, as unnamed ones are: a
   // generic plan, made once without them, can be far worse (a LIMIT or a range it cannot see
   // turned the outbox relay's index scan into a full scan). The exception, reads of a few keys
-  // that keep their plans (TupleQueryOptions.reusePlan), have connections of their own, made as
+  // that keep their plans (ReadOptions.reusePlan), have connections of their own, made as
   // they are needed, where each is planned once. JIT compilation is off: it starts on the
   // planner's cost estimate, and a bulk read estimated past its threshold spent longer compiling
   // (tens of milliseconds) than running. An `options` parameter in the URL replaces these.
   const pool = connectionPool(url, poolSize, 'force_custom_plan');
   const planKeepingPool = connectionPool(url, Math.max(2, Math.ceil(poolSize / 2)), 'force_generic_plan');
-  const tupleStatementName = preparedStatementNames('tuples');
+  const keptStatementName = preparedStatementNames('kept');
   const prisma = createPrisma(new PrismaPg(pool, { statementNameGenerator: preparedStatementNames('prisma') }), options);
   return {
     kind: 'postgres',
@@ -125,12 +136,14 @@ async function connectPostgres(url: string, poolSize: number, options: DatabaseO
     runScript: async (sql) => {
       await pool.query(sql);
     },
-    query: async (sql, params) => (await pool.query(sql, params)).rows,
-    queryTuples: async <Row extends readonly unknown[]>(sql: string, params?: unknown[], { reusePlan = false }: TupleQueryOptions = {}) => {
+    query: async (sql, params, { reusePlan = false } = {}) => {
       options.onQuery?.(sql);
-      const query = { text: sql, values: params, rowMode: 'array' as const };
-      if (!reusePlan) return (await pool.query<Row & unknown[]>(query)).rows;
-      return (await planKeepingPool.query<Row & unknown[]>({ ...query, name: tupleStatementName({ sql }) })).rows;
+      return (await (reusePlan ? planKeepingPool : pool).query({ text: sql, values: params, name: reusePlan ? keptStatementName({ sql }) : undefined })).rows;
+    },
+    queryTuples: async <Row extends readonly unknown[]>(sql: string, params?: unknown[], { reusePlan = false }: ReadOptions = {}) => {
+      options.onQuery?.(sql);
+      const query = { text: sql, values: params, rowMode: 'array' as const, name: reusePlan ? keptStatementName({ sql }) : undefined };
+      return (await (reusePlan ? planKeepingPool : pool).query<Row & unknown[]>(query)).rows;
     },
     ping: async () => {
       await pool.query('SELECT 1');
@@ -177,7 +190,10 @@ async function connectEmbedded(dataDir: string, options: DatabaseOptions): Promi
     runScript: async (sql) => {
       await pglite.exec(sql);
     },
-    query: async <Row>(sql: string, params?: unknown[]) => (await pglite.query<Row>(sql, params)).rows,
+    query: async <Row>(sql: string, params?: unknown[]) => {
+      options.onQuery?.(sql);
+      return (await pglite.query<Row>(sql, params)).rows;
+    },
     queryTuples: async <Row extends readonly unknown[]>(sql: string, params?: unknown[]) => {
       options.onQuery?.(sql);
       return (await pglite.query<Row>(sql, params, { rowMode: 'array' })).rows;

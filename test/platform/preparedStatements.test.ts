@@ -45,7 +45,7 @@ describe('prepared statements', () => {
     // The pool hands an idle connection back to the next caller, so these run where the reads did.
     assert.deepEqual(await db.queryTuples('SHOW plan_cache_mode', [], { reusePlan: true }), [['force_generic_plan']]);
     const [kept] = await db.queryTuples<[string, string]>('SELECT name, generic_plans::text FROM pg_prepared_statements WHERE statement = $1', [read], { reusePlan: true });
-    assert.match(kept![0], /^tuples_\d+$/, 'prepared by name');
+    assert.match(kept![0], /^kept_\d+$/, 'prepared by name');
     assert.equal(kept![1], '8', 'every run on the plan made once, without the values');
     assert.deepEqual(await db.queryTuples('SHOW plan_cache_mode'), [['force_custom_plan']], 'any other read is planned for its parameters');
   });

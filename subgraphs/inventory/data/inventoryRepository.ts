@@ -1,4 +1,4 @@
-import type { Database, PrismaClient } from '../../../platform/database/database.ts';
+import { fewKeys, type Database, type PrismaClient } from '../../../platform/database/database.ts';
 import { reservationChanged, stockLevelChanged, type EventContract, type PayloadOf } from '../../../platform/contracts/events.ts';
 import type { DeadLetter, Item, Location, Subinventory } from '../../../platform/database/generated/client.ts';
 import { newestFirstAfter, type NewestFirstPosition } from '../../../platform/graphql/pagination.ts';
@@ -106,15 +106,6 @@ const POSITION_DETAILS = `LEFT JOIN subinventory s ON s.location_id = p.location
          LEFT JOIN lot ON lot.sku = p.sku AND lot.lot = p.lot`;
 const READ_AT = `date_part('epoch', date_trunc('milliseconds', statement_timestamp()))`;
 
-/**
- * A stock read of at most this many SKUs keeps its plan (TupleQueryOptions.reusePlan): planning
- * a stock level's joins cost PostgreSQL four times running them for one SKU (pgbench, one random
- * SKU's levels: 2,930 reads/s planned each time, 11,390/s with the plan kept). A larger read is
- * planned for its keys: the kept plan is made for about ten.
- */
-const FEW_SKUS = 50;
-const fewSkus = (skus: readonly string[]) => ({ reusePlan: skus.length <= FEW_SKUS });
-
 /** A recorded stock change: its `inventory.stockLevel.changed` payload, and its outbox id. */
 export type StockChangeRecord = PayloadOf<typeof stockLevelChanged> & { readonly id: string };
 
@@ -144,7 +135,7 @@ export class InventoryRepository {
 
   /** Those of `skus` that name an item: for checks, without Prisma's cost of decoding whole rows. */
   async knownSkus(skus: readonly string[]): Promise<string[]> {
-    return (await this.db.queryTuples<[string]>('SELECT sku FROM item WHERE sku = ANY($1::text[])', [skus], fewSkus(skus))).map(([sku]) => sku);
+    return (await this.db.queryTuples<[string]>('SELECT sku FROM item WHERE sku = ANY($1::text[])', [skus], fewKeys(skus))).map(([sku]) => sku);
   }
 
   /**
@@ -156,7 +147,7 @@ export class InventoryRepository {
     const rows = await this.db.queryTuples<[string, string, string, boolean, boolean, string | null, Date]>(
       'SELECT sku, description, unit_of_measure, lot_controlled, serial_controlled, item_class, created_at FROM item WHERE sku = ANY($1::text[])',
       [skus],
-      fewSkus(skus),
+      fewKeys(skus),
     );
     return rows.map(([sku, description, unitOfMeasure, lotControlled, serialControlled, itemClass, createdAt]) => ({
       sku, description, unitOfMeasure, lotControlled, serialControlled, itemClass, createdAt,
@@ -266,7 +257,7 @@ export class InventoryRepository {
         WHERE ${where}
         GROUP BY level.sku`,
       locationIds ? [skus, locationIds] : [skus],
-      fewSkus(skus),
+      fewKeys(skus),
     );
     const readAt = rows[0] ? instant(rows[0][1]) : new Date();
     // Aggregates of one group see its rows in the same order, so the two arrays line up.
@@ -300,7 +291,7 @@ export class InventoryRepository {
          ${POSITION_DETAILS}
         WHERE ${where}`,
       params,
-      fewSkus(params[0]),
+      fewKeys(params[0]),
     );
     if (!rows[0]) return [];
     const readAt = instant(rows[0][3]);
