@@ -9,6 +9,7 @@ import { RedisEventBus } from '../../platform/events/redisEventBus.ts';
 import { RepeatFilter } from '../../platform/events/repeatFilter.ts';
 import { connectRedis, type Redis } from '../../platform/redis.ts';
 import { useCleanup } from '../support/cleanup.ts';
+import { eventually } from '../support/eventually.ts';
 import { createTestDatabase, REDIS_URL, uniqueKey, type TestDatabase } from '../support/services.ts';
 
 type StatusChange = PayloadOf<typeof orderStatusChanged>;
@@ -177,6 +178,25 @@ describe('the outbox relay', () => {
     assert.deepEqual(failures, []);
     assert.equal(changes.length, 200, 'no change published twice');
     assertGapFreeInOrder(changes);
+  });
+
+  it('vacuums the pending list itself once it has deleted vacuumAfterDeleted rows, whether or not autovacuum runs', async () => {
+    // VACUUM reports to the statistics at once; autovacuum is off on the CI machine, so no other vacuum counts here.
+    const vacuums = async () => Number((await database.db.query<{ vacuums: string }>(
+      `SELECT vacuum_count AS vacuums FROM pg_stat_user_tables WHERE relname = 'event_outbox_pending'`))[0]!.vacuums);
+    const vacuumsBefore = await vacuums();
+    const relay = new OutboxRelay(database.db.prisma, bus, 'orders', { batchSize: 20, pollIntervalMs: 5, vacuumAfterDeleted: 100 });
+    const failures: unknown[] = [];
+    relay.start((error) => failures.push(error));
+    cleanup(() => relay.stop());
+
+    await writeChanges(90);
+    await eventually(() => unpublished(), (pending) => pending === 0, { what: 'the first 90 changes published' });
+    assert.equal(await vacuums(), vacuumsBefore, 'no vacuum before 100 pending rows were deleted');
+    await writeChanges(20);
+    await eventually(vacuums, (count) => count === vacuumsBefore + 1, { what: 'a vacuum of the pending list' });
+    await relay.stop();
+    assert.deepEqual(failures, []);
   });
 
   it('refuses, inside the producer\'s transaction, a payload that breaks its contract', async () => {
