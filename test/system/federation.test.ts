@@ -148,6 +148,20 @@ describe('the federated system on PostgreSQL and Redis', () => {
     assert.ok(data.gloves.nodes.length === 3 && data.gloves.nodes.every((item: { description: string }) => item.description.startsWith('Safety gloves')));
   });
 
+  it('answers stockLevels(locationIds:) with the levels named, each once, in location id order, as the same levels among all of the item\'s', async () => {
+    const { data, errors } = await gateway(`{
+      item(sku: "SKU-00012") {
+        all: stockLevels { locationId onHandWms available asOf }
+        named: stockLevels(locationIds: ["DC-07", "DC-02", "NOWHERE", "DC-07"]) { locationId onHandWms available asOf }
+      }
+    }`);
+    assert.equal(errors, undefined, JSON.stringify(errors));
+    const expected = data.item.all.filter((level: { locationId: string }) => ['DC-02', 'DC-07'].includes(level.locationId));
+    assert.deepEqual(data.item.named.map((level: { locationId: string }) => level.locationId), ['DC-02', 'DC-07']);
+    const figures = (levels: { onHandWms: number; available: number }[]) => levels.map(({ onHandWms, available }) => ({ onHandWms, available }));
+    assert.deepEqual(figures(data.item.named), figures(expected), 'the same figures as the item\'s every level');
+  });
+
   it('rejects bad arguments with BAD_USER_INPUT and answers unknown ids with null', async () => {
     const tooMany = await gateway('{ items(first: 10000) { nodes { sku } } }');
     const badCursor = await gateway('{ orders(after: "not-a-cursor") { nodes { id } } }');
