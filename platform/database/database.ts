@@ -116,6 +116,11 @@ async function connectPostgres(url: string, poolSize: number, options: DatabaseO
   const pool = connectionPool(url, poolSize, 'force_custom_plan');
   const planKeepingPool = connectionPool(url, Math.max(2, Math.ceil(poolSize / 2)), 'force_generic_plan');
   const keptStatementName = preparedStatementNames('kept');
+  /** Where a driver read goes: one that keeps its plan is prepared by name on the plan-keeping pool. */
+  const driverRead = (sql: string, params: unknown[] | undefined, reusePlan: boolean) => ({
+    pool: reusePlan ? planKeepingPool : pool,
+    config: { text: sql, values: params, name: reusePlan ? keptStatementName({ sql }) : undefined },
+  });
   const prisma = createPrisma(new PrismaPg(pool, { statementNameGenerator: preparedStatementNames('prisma') }), options);
   return {
     kind: 'postgres',
@@ -138,12 +143,13 @@ async function connectPostgres(url: string, poolSize: number, options: DatabaseO
     },
     query: async (sql, params, { reusePlan = false } = {}) => {
       options.onQuery?.(sql);
-      return (await (reusePlan ? planKeepingPool : pool).query({ text: sql, values: params, name: reusePlan ? keptStatementName({ sql }) : undefined })).rows;
+      const read = driverRead(sql, params, reusePlan);
+      return (await read.pool.query(read.config)).rows;
     },
     queryTuples: async <Row extends readonly unknown[]>(sql: string, params?: unknown[], { reusePlan = false }: ReadOptions = {}) => {
       options.onQuery?.(sql);
-      const query = { text: sql, values: params, rowMode: 'array' as const, name: reusePlan ? keptStatementName({ sql }) : undefined };
-      return (await (reusePlan ? planKeepingPool : pool).query<Row & unknown[]>(query)).rows;
+      const read = driverRead(sql, params, reusePlan);
+      return (await read.pool.query<Row & unknown[]>({ ...read.config, rowMode: 'array' })).rows;
     },
     ping: async () => {
       await pool.query('SELECT 1');
