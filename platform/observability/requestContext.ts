@@ -21,7 +21,6 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 
 /** Runs `work` with `context` as the current request context (for everything it awaits, too). */
 export function runInRequestContext<T>(context: RequestContext, work: () => T): T {
-  if (process.env.HACK_NO_ALS) return work();
   return storage.run(context, work);
 }
 

@@ -181,7 +181,7 @@ describe('the outbox relay', () => {
   });
 
   it('vacuums the pending list itself once it has deleted vacuumAfterDeleted rows, whether or not autovacuum runs', async () => {
-    // VACUUM reports to the statistics at once; autovacuum is off on the CI machine, so no other vacuum counts here.
+    // VACUUM reports to the statistics at once; vacuum_count counts vacuums run by hand only (autovacuum has its own count).
     const vacuums = async () => Number((await database.db.query<{ vacuums: string }>(
       `SELECT vacuum_count AS vacuums FROM pg_stat_user_tables WHERE relname = 'event_outbox_pending'`))[0]!.vacuums);
     const vacuumsBefore = await vacuums();

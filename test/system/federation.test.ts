@@ -151,8 +151,8 @@ describe('the federated system on PostgreSQL and Redis', () => {
   it('answers stockLevels(locationIds:) with the levels named, each once, in location id order, as the same levels among all of the item\'s', async () => {
     const { data, errors } = await gateway(`{
       item(sku: "SKU-00012") {
-        all: stockLevels { locationId onHandWms available asOf }
-        named: stockLevels(locationIds: ["DC-07", "DC-02", "NOWHERE", "DC-07"]) { locationId onHandWms available asOf }
+        all: stockLevels { locationId onHandWms available }
+        named: stockLevels(locationIds: ["DC-07", "DC-02", "NOWHERE", "DC-07"]) { locationId onHandWms available }
       }
     }`);
     assert.equal(errors, undefined, JSON.stringify(errors));
