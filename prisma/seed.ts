@@ -29,7 +29,19 @@ const CITIES = ['Atlanta', 'Chicago', 'Dallas', 'Denver', 'Los Angeles', 'Memphi
  * Set-based SQL rather than Prisma calls: 60,000 positions load in about a second this way;
  * the stock levels' promise figures are then summed by the inventory's own code.
  */
-export async function seedDemoData(db: Database, { skuCount = 5_000 }: SeedOptions = {}): Promise<boolean> {
+export async function seedDemoData(db: Database, options: SeedOptions = {}): Promise<boolean> {
+  if (!(await layDownDemoData(db, options))) return false;
+  await sumDemoPromiseFigures(db);
+  return true;
+}
+
+/**
+ * seedDemoData's first step: the data laid down by SQL, its stock levels without promise
+ * figures (reads sum their positions until sumDemoPromiseFigures has run). For a caller with
+ * other work to do meanwhile, as `npm start` starts the services. Returns false when there was
+ * data already.
+ */
+export async function layDownDemoData(db: Database, { skuCount = 5_000 }: SeedOptions = {}): Promise<boolean> {
   if ((await db.prisma.item.count()) > 0) return false;
   const cities = `ARRAY[${CITIES.map((city) => `'${city}'`).join(', ')}]`;
   await db.runScript(`
@@ -66,28 +78,35 @@ SELECT item.sku, location.id AS location_id, item.lot_controlled,
   FROM item CROSS JOIN location
  ORDER BY item.sku, location.id;
 
+-- The instants the demo's sources reported at, one a second over the last hour (to the
+-- millisecond, as the columns keep them), and a STOCK position's stamps for each: made once
+-- per instant rather than once per position. The WMS reported within the last 10 minutes.
+CREATE TEMP TABLE seed_clock ON COMMIT DROP AS
+SELECT seconds_ago, reported.wms_at, reported.erp_at,
+       jsonb_build_object('onHandWms', stamp.wms, 'onHandErp', stamp.erp, 'allocated', stamp.wms,
+                          'inboundInTransit', stamp.wms, 'qualityHold', stamp.wms) AS stock_changes
+  FROM generate_series(0, 3599) AS seconds_ago
+ CROSS JOIN LATERAL (SELECT date_trunc('milliseconds', now() - ((seconds_ago % 600) * interval '1 second')) AS wms_at,
+                            date_trunc('milliseconds', now() - (seconds_ago * interval '1 second')) AS erp_at) AS reported
+ CROSS JOIN LATERAL (SELECT ${stampSql('demo-wms', 'reported.wms_at')} AS wms, ${stampSql('erp', 'reported.erp_at')} AS erp) AS stamp;
+
 -- STOCK positions: one per pair, or one per lot for lot-controlled items. The demo WMS reported
 -- every bucket but the ERP's on hand, which the ERP did.
 INSERT INTO stock_position (sku, location_id, subinventory, lot, on_hand_wms, on_hand_erp, allocated,
                             inbound_in_transit, inbound_expected_at, quality_hold, wms_updated_at, erp_updated_at, bucket_changes)
-SELECT pair.sku, pair.location_id, 'STOCK', COALESCE(lot.lot, ''),
+SELECT pair.sku, pair.location_id, 'STOCK', pair.lot,
        stock.on_hand,
        CASE WHEN pair.h % 12 = 0 OR pair.sku = '${DEMO_SKU}' THEN greatest(0, stock.on_hand - 3 - (pair.h / 7) % 80) ELSE stock.on_hand END,
        (pair.h / 11) % 10,
        CASE WHEN pair.h % 9 = 0 THEN (pair.h / 13) % 100 ELSE 0 END,
        CASE WHEN pair.h % 9 = 0 THEN date_trunc('hour', now()) + (1 + pair.h % 10) * interval '1 day' END,
        CASE WHEN pair.h % 17 = 0 THEN (pair.h / 17) % 5 ELSE 0 END,
-       reported.wms_at, reported.erp_at,
-       jsonb_build_object('onHandWms', stamp.wms, 'onHandErp', stamp.erp, 'allocated', stamp.wms,
-                          'inboundInTransit', stamp.wms, 'qualityHold', stamp.wms)
-  FROM seed_pair AS pair
-  LEFT JOIN lot ON pair.lot_controlled AND lot.sku = pair.sku
+       clock.wms_at, clock.erp_at, clock.stock_changes
+  FROM (SELECT seed_pair.sku, seed_pair.location_id, seed_pair.h, COALESCE(lot.lot, '') AS lot
+          FROM seed_pair LEFT JOIN lot ON seed_pair.lot_controlled AND lot.sku = seed_pair.sku) AS pair
+  JOIN seed_clock AS clock ON clock.seconds_ago = pair.h % 3600
  CROSS JOIN LATERAL (SELECT 20 + (pair.h / 3) % 480 + CASE WHEN pair.sku = '${DEMO_SKU}' THEN 1000 ELSE 0 END AS on_hand) AS stock
- -- To the millisecond, as the columns keep them, so that the stamps say the same.
- CROSS JOIN LATERAL (SELECT date_trunc('milliseconds', now() - ((pair.h % 600) * interval '1 second')) AS wms_at,
-                            date_trunc('milliseconds', now() - ((pair.h % 3600) * interval '1 second')) AS erp_at) AS reported
- CROSS JOIN LATERAL (SELECT ${stampSql('demo-wms', 'reported.wms_at')} AS wms, ${stampSql('erp', 'reported.erp_at')} AS erp) AS stamp
- ORDER BY pair.sku, pair.location_id, lot.lot;
+ ORDER BY pair.sku, pair.location_id, pair.lot;
 
 -- QA positions for about 1 pair in 20 (non-lot items): stock back from returns awaiting inspection.
 INSERT INTO stock_position (sku, location_id, subinventory, lot, on_hand_wms, on_hand_erp, wms_updated_at, erp_updated_at, bucket_changes)
@@ -131,10 +150,16 @@ COMMIT;
 -- Fresh tables have no statistics; without them the planner picks slow plans for the first queries.
 ANALYZE;
 `);
-  // Positions laid down by SQL have no promise figures yet; the service would sum them in the
-  // background, but demo data should be read as the ledger keeps it from the start. Summing
-  // rewrites every level once: the vacuum clears the old versions, as autovacuum would in time.
+  return true;
+}
+
+/**
+ * seedDemoData's second step: the promise figures of the levels laid down, summed by the
+ * inventory's own code. The service would sum them in the background, but demo data should be
+ * read as the ledger keeps it. Summing rewrites every level once: the vacuum clears the old
+ * versions, as autovacuum would in time (PGlite has none).
+ */
+export async function sumDemoPromiseFigures(db: Database): Promise<void> {
   await resumAllDuePromiseFigures(db.prisma);
   await db.runScript('VACUUM ANALYZE stock_level');
-  return true;
 }

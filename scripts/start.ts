@@ -15,7 +15,7 @@ import { readTracingConfig, startTracing } from '../platform/observability/traci
 import { runService } from '../platform/runService.ts';
 import { readGatewayConfig } from '../gateway/config.ts';
 import { READ_SCOPES } from '../gateway/edge/scopes.ts';
-import { DEMO_LOCATION_ID, DEMO_SKU, seedDemoData } from '../prisma/seed.ts';
+import { DEMO_LOCATION_ID, DEMO_SKU, layDownDemoData, sumDemoPromiseFigures } from '../prisma/seed.ts';
 import { issueDemoKey } from '../system/demoClient.ts';
 import { demoFeedSecrets, type DemoFeedSecrets } from '../system/demoFeeds.ts';
 import { startDemoErp, type DemoErp } from '../system/demoErp.ts';
@@ -43,12 +43,16 @@ runService(async (startEnv) => {
   const infrastructure = await openInfrastructure(runtime);
   const applied = await applyMigrations(infrastructure.db);
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
-  const seeded = await seedDemoData(infrastructure.db);
+  const seeded = await layDownDemoData(infrastructure.db);
   if (seeded) logger.info('demo data seeded');
   const erp = embedded && !env.ERP_BASE_URL ? await startEmbeddedErp(env, runtime.host, infrastructure.db) : null;
   const system = await startSystem({ infrastructure, host: runtime.host, ports, logger, env: { ...env, ...erp?.env } });
   // Orders and the first reconciliation run are made through the running services, as real ones are.
   if (seeded) {
+    // The services answer already: until the seeded levels' promise figures are summed, reads sum
+    // their positions.
+    await sumDemoPromiseFigures(infrastructure.db);
+    logger.info('demo promise figures summed');
     await seedDemoOrders({ gatewayUrl: system.gateway.url, headers: demoHeaders, db: infrastructure.db, logger });
     await seedDemoReconciliation({ gatewayUrl: system.gateway.url, headers: demoHeaders, logger });
   }

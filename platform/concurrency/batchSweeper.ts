@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { runPeriodically } from './runPeriodically.ts';
 
 export interface BatchSweeperOptions {
@@ -21,6 +22,10 @@ export async function sweepUntilShort(
   while (handled === batchSize && !stopped()) {
     handled = await sweepBatch(batchSize);
     total += handled;
+    // On the embedded database a batch can complete without any I/O, its promises settled as
+    // microtasks: without a turn of the event loop between batches, requests and timers would
+    // wait for the whole sweep.
+    await nextTurn();
   }
   return total;
 }
