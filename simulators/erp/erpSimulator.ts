@@ -6,7 +6,7 @@ import { closeServer, listen, readBody, RequestBodyError } from '../../platform/
 import { UnreachableCaseError } from '../../platform/lang/unreachableCaseError.ts';
 import { BalanceBook, readBalanceAdjustment, readBalances, type BalanceAdjustment, type OnhandBalance } from './balanceBook.ts';
 import { FaultBoard, readFault, type ActiveFault, type AnswerFault, type ErpFault, type ErpFaultTarget, type RequestArea } from './faults.ts';
-import { collectionPage, matchesQuery, parseQuery } from './fusionCollection.ts';
+import { collectionPage, matchesQuery, parseQuery, type QueryCondition } from './fusionCollection.ts';
 import { balanceChanges, readStagedTransaction, type StagedTransactionRecord } from './stagedTransactions.ts';
 
 export type { BalanceAdjustment, BalanceKey, OnhandBalance } from './balanceBook.ts';
@@ -248,6 +248,15 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
     }
   };
 
+  // A client pages through one query's balances page by page: the matches are kept while the
+  // balances are the same array (the book lists a new one once one changes), instead of
+  // filtering every balance again for every page.
+  let lastBalanceMatches: { readonly balances: readonly object[]; readonly q: string | null; readonly matches: readonly object[] } | undefined;
+  const matchingBalances: MatchingItems = (balances, conditions, q) => {
+    if (lastBalanceMatches?.balances !== balances || lastBalanceMatches.q !== q) lastBalanceMatches = { balances, q, matches: matchingItems(balances, conditions) };
+    return lastBalanceMatches.matches;
+  };
+
   const answerErp = (request: IncomingMessage, url: URL, body: unknown): Answer => {
     const allowed = url.pathname === BALANCES_PATH ? ['GET'] : url.pathname === STAGED_TRANSACTIONS_PATH ? ['GET', 'POST'] : [];
     if (!allowed.length) return textAnswer(404, 'Not found');
@@ -255,15 +264,16 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
     if (expectedAuthorization !== undefined && request.headers.authorization !== expectedAuthorization) {
       return { ...textAnswer(401, 'Unauthorized'), headers: { 'www-authenticate': 'Basic realm="fscmRestApi"' } };
     }
-    if (url.pathname === BALANCES_PATH) return collection(url, records ?? book.list(), BALANCE_ATTRIBUTES, 'inventoryOnhandBalances');
+    if (url.pathname === BALANCES_PATH) return collection(url, records ?? book.list(), BALANCE_ATTRIBUTES, 'inventoryOnhandBalances', matchingBalances);
     if (request.method === 'GET') return collection(url, stagedTransactions, ['TransactionReference'], 'inventoryStagedTransactions');
     return stageTransaction(body);
   };
 
-  const collection = (url: URL, items: readonly object[], attributes: readonly string[], name: string): Answer => {
-    const conditions = parseQuery(url.searchParams.get('q'), attributes);
+  const collection = (url: URL, items: readonly object[], attributes: readonly string[], name: string, matching: MatchingItems = matchingItems): Answer => {
+    const q = url.searchParams.get('q');
+    const conditions = parseQuery(q, attributes);
     if (typeof conditions === 'string') return textAnswer(400, conditions);
-    const page = collectionPage(items.filter((item) => matchesQuery(item, conditions)), url.searchParams, { href: `${baseUrl}${url.pathname}${url.search}`, name });
+    const page = collectionPage(matching(items, conditions, q), url.searchParams, { href: `${baseUrl}${url.pathname}${url.search}`, name });
     if (typeof page === 'string') return textAnswer(400, page);
     return { status: 200, contentType: 'application/vnd.oracle.adf.resourcecollection+json', body: JSON.stringify(page) };
   };
@@ -372,6 +382,13 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
       await closeServer(server);
     },
   };
+}
+
+/** The items a `q` (parsed into `conditions`) asks for. */
+type MatchingItems = (items: readonly object[], conditions: readonly QueryCondition[], q: string | null) => readonly object[];
+
+function matchingItems(items: readonly object[], conditions: readonly QueryCondition[]): readonly object[] {
+  return items.filter((item) => matchesQuery(item, conditions));
 }
 
 function areaOf(path: string): RequestArea {

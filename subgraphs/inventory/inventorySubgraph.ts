@@ -20,7 +20,7 @@ import { createInventoryLoaders } from './loaders.ts';
 import { InventoryMetrics } from './inventoryMetrics.ts';
 import { inventoryResolvers, type InventoryContext } from './resolvers.ts';
 import { ErpBalanceImport } from './services/erpBalanceImport.ts';
-import { ErpBalancePoller } from './services/erpBalancePoller.ts';
+import { ERP_BALANCE_PULL_JOB, ErpBalancePoller } from './services/erpBalancePoller.ts';
 import { OrderStockService } from './services/orderStockService.ts';
 import { resumDuePromiseFigures } from './services/promiseFigures.ts';
 import { ReservationService } from './services/reservationService.ts';
@@ -95,7 +95,7 @@ export function inventorySubgraph({ infrastructure: { db, bus, redis }, env, log
   if (config.erpPull) {
     const { baseUrl, organizationLocations, intervalMs, username, password } = config.erpPull;
     const clientOptions = { baseUrl, organizationLocations, ...(username && password ? { auth: { username, password } } : {}) };
-    const lease = new JobLease(db.prisma, { job: 'inventory.erp-balance-pull', holder: replicaName, intervalMs, leaseMs: ERP_PULL_LEASE_MS });
+    const lease = new JobLease(db.prisma, { job: ERP_BALANCE_PULL_JOB, holder: replicaName, intervalMs, leaseMs: ERP_PULL_LEASE_MS });
     workers.push(new ErpBalancePoller(erpImport, clientOptions, { lease, logger, onCommitted: publishNow }));
   }
   return {

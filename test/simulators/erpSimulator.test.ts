@@ -108,6 +108,23 @@ describe('ERP simulator', () => {
       assert.equal(operator.status, 400);
     });
 
+    it("answers every page of a q from the balances as they are then: a transaction or an adjustment between pages shows on the next", async () => {
+      const erp = await simulator({ balances: [balance('SKU-1', 1), balance('SKU-2', 2), balance('SKU-3', 3, { OrganizationCode: 'DFW' })] });
+      const atlanta = (offset: number) => page(erp, `?q=OrganizationCode=ATL&limit=1&offset=${offset}`);
+
+      const first = await atlanta(0);
+      await post(erp, transaction('TRF-2/1', { ItemNumber: 'SKU-2', TransactionQuantity: 10 }));
+      const second = await atlanta(1);
+      await admin(erp, 'POST', 'balances/adjust', { OrganizationCode: 'ATL', ItemNumber: 'SKU-0', SubinventoryCode: 'STOCK', delta: 7 });
+      const firstAgain = await atlanta(0);
+      const dallas = await page(erp, '?q=OrganizationCode=DFW');
+
+      assert.deepEqual(first.body.items.map((b: OnhandBalance) => [b.ItemNumber, b.PrimaryQuantity]), [['SKU-1', 1]]);
+      assert.deepEqual(second.body.items.map((b: OnhandBalance) => [b.ItemNumber, b.PrimaryQuantity]), [['SKU-2', 12]]);
+      assert.deepEqual(firstAgain.body.items.map((b: OnhandBalance) => [b.ItemNumber, b.PrimaryQuantity]), [['SKU-0', 7]]);
+      assert.deepEqual([firstAgain.body.hasMore, dallas.body.items.map((b: OnhandBalance) => b.ItemNumber)], [true, ['SKU-3']]);
+    });
+
     it('serves records as given, in the given order, in raw-records mode', async () => {
       const erp = await simulator({ records: [{ ItemNumber: 'Z', PrimaryQuantity: 'ten' }, { ItemNumber: 'A', Extra: true }] });
 

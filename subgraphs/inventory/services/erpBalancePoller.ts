@@ -14,6 +14,9 @@ export interface ErpBalancePollerOptions {
 
 type PullResult = ErpImportResult & { pages: number };
 
+/** The pull's job name in job_lease, the same on every replica. */
+export const ERP_BALANCE_PULL_JOB = 'inventory.erp-balance-pull';
+
 // How often a replica looks whether the pull is due, at most: the interval between pulls can
 // stretch by this much.
 const MAX_CHECK_INTERVAL_MS = 10_000; // 10 seconds
