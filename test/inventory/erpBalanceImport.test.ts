@@ -10,7 +10,7 @@ import type { ErpBalance } from '../../subgraphs/inventory/erp/erpBalance.ts';
 import { ErpUnavailableError } from '../../subgraphs/inventory/erp/inventoryBalancesClient.ts';
 import { erpBalancesRoute } from '../../subgraphs/inventory/http/erpBalancesRoute.ts';
 import { ErpBalanceImport } from '../../subgraphs/inventory/services/erpBalanceImport.ts';
-import { ErpBalancePoller } from '../../subgraphs/inventory/services/erpBalancePoller.ts';
+import { ERP_BALANCE_PULL_JOB, ErpBalancePoller } from '../../subgraphs/inventory/services/erpBalancePoller.ts';
 import { useCleanup } from '../support/cleanup.ts';
 import { collectingLogger } from '../support/collectingLogger.ts';
 import { startErpSimulator, type OnhandBalanceRecord } from '../../simulators/erp/erpSimulator.ts';
@@ -467,7 +467,7 @@ describe('pulling balances from the ERP', () => {
     const db = await seeded();
     const erp = await simulator([record('SKU-00002', 'ATL', 7001)]);
     // A replica took the lease for a minute and died before finishing.
-    await db.query(`INSERT INTO job_lease (job, holder, expires_at) VALUES ('inventory.erp-balance-pull', 'dead-replica', now() + interval '1 minute')`);
+    await db.query(`INSERT INTO job_lease (job, holder, expires_at) VALUES ($1, 'dead-replica', now() + interval '1 minute')`, [ERP_BALANCE_PULL_JOB]);
     const poller = new ErpBalancePoller(
       new ErpBalanceImport(db.prisma, {}),
       { baseUrl: erp.baseUrl, organizationLocations },
@@ -510,7 +510,7 @@ describe('pulling balances from the ERP', () => {
 
 /** The ERP pull's lease, as inventorySubgraph makes it. */
 function pullLease(db: Database, intervalMs: number, holder = 'this-replica'): JobLease {
-  return new JobLease(db.prisma, { job: 'inventory.erp-balance-pull', holder, intervalMs, leaseMs: 60_000 });
+  return new JobLease(db.prisma, { job: ERP_BALANCE_PULL_JOB, holder, intervalMs, leaseMs: 60_000 });
 }
 
 describe('a 60,000-balance import', () => {
