@@ -20,9 +20,9 @@ interface Started {
   readonly feeds: { readonly wmsSecret: string; readonly erpImportToken: string; readonly inventoryUrl: string };
 }
 
-/** Runs `npm start`'s script with no DATABASE_URL / REDIS_URL, on free ports, until it prints its banner. */
+/** Runs `npm start`'s command with no DATABASE_URL / REDIS_URL, on free ports, until it prints its banner. */
 async function startEmbedded(dataDir: string): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'scripts/start.ts'], {
     env: { PATH: process.env.PATH, STOCKGRAPH_DATA_DIR: dataDir, CLIENTS_FILE: join(dataDir, 'clients.json'), GATEWAY_PORT: '0', INVENTORY_PORT: '0', ORDERS_PORT: '0', RECONCILIATION_PORT: '0', ERP_SIMULATOR_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
