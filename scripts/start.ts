@@ -45,6 +45,7 @@ runService(async (startEnv) => {
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
   const seeded = await layDownDemoData(infrastructure.db);
   if (seeded) logger.info('demo data seeded');
+  if (embedded) collectGarbage();
   const erp = embedded && !env.ERP_BASE_URL ? await startEmbeddedErp(env, runtime.host, infrastructure.db) : null;
   const system = await startSystem({ infrastructure, host: runtime.host, ports, logger, env: { ...env, ...erp?.env } });
   // Orders and the first reconciliation run are made through the running services, as real ones are.
@@ -75,6 +76,16 @@ function startEmbeddedErp(env: Environment, host: string, db: Database): Promise
     env,
   );
   return startDemoErp(db, { host, port, pullIntervalSeconds });
+}
+
+/**
+ * A full garbage collection, where node runs with --expose-gc (`npm start` does). PGlite makes a
+ * new database with a second WebAssembly instance of PostgreSQL, whose memory (about 450 MB) is
+ * garbage a few hundred milliseconds after the database opens; V8 took it back only at a full
+ * collection that came once the services had started, and held it on top of theirs until then.
+ */
+function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
 }
 
 /** The variables that are set to something: an empty one means unset, as readEnvironment reads it. */

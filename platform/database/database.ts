@@ -178,20 +178,9 @@ function connectionPool(url: string, max: number, planCacheMode: 'force_custom_p
 // the demo data's tables hot without them; scans of every position ran no slower with 16MB.
 const EMBEDDED_SHARED_BUFFERS = '16MB';
 
-/**
- * A full garbage collection, where node runs with --expose-gc (`npm start` does). PGlite creates
- * a new database in a second WebAssembly instance, whose memory (about 450 MB) is garbage once
- * create() returns; V8 took it back only at its next full collection, 15 s later in a process
- * that went on to seed and start four services, which then held it on top of their own.
- */
-function collectGarbage(): void {
-  (globalThis as { gc?: () => void }).gc?.();
-}
-
 async function connectEmbedded(dataDir: string, options: DatabaseOptions): Promise<Database> {
   mkdirSync(dataDir, { recursive: true });
   const pglite = await PGlite.create(dataDir, { startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`] });
-  collectGarbage();
   const prisma = createPrisma(new PrismaPGlite(pglite), options);
   return {
     kind: 'embedded',
