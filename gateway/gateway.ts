@@ -121,7 +121,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     sharedBy: ({ principal }) => JSON.stringify([[...principal.scopes].sort(), principal.locations && [...principal.locations].sort()]),
     fetchStarted: () => metrics.fetchStarted(name),
     fetchShared: () => metrics.fetchShared(name),
-    ...(answerCache && { answerCache }),
+    ...(answerCache && { answerCache, usesAnswerCache: ({ eventLookup }) => !eventLookup }),
   });
   let subgraphUrls: SubgraphUrls = new Map();
   const policy = new OperationPolicy();
@@ -172,15 +172,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     readinessChecks: () => [...[...subgraphUrls].map(([name, url]) => subgraphReadiness(name, url)), ...(options.readinessChecks ?? [])],
   });
 
-  const execute = async (request: GraphQLRequest, principal: Principal): Promise<FormattedExecutionResult> => {
-    const response = await apollo.executeOperation(request, { contextValue: { principal, correlationId: newCorrelationId(), persistedQuery: false } });
+  const execute = async (request: GraphQLRequest, principal: Principal, { eventLookup = false } = {}): Promise<FormattedExecutionResult> => {
+    const response = await apollo.executeOperation(request, { contextValue: { principal, correlationId: newCorrelationId(), persistedQuery: false, eventLookup } });
     if (response.body.kind !== 'single') throw new Error('Incremental delivery is not supported over graphql-ws');
     return response.body.singleResult;
   };
   const hub = new SubscriptionHub({
     bus: options.bus,
     // The gateway's scopes (its lookup fields), the subscribers' locations: see EventLookup.locations.
-    executeLookup: (query, variables, locations) => execute({ query, variables }, locations === null ? GATEWAY_PRINCIPAL : { ...GATEWAY_PRINCIPAL, locations }),
+    executeLookup: (query, variables, locations) => execute({ query, variables }, locations === null ? GATEWAY_PRINCIPAL : { ...GATEWAY_PRINCIPAL, locations }, { eventLookup: true }),
     logger,
     maxBufferedEvents: options.subscriptions.maxBufferedEvents,
     lookupRetryMs: options.subscriptions.lookupRetryMs,

@@ -13,6 +13,13 @@ export interface GatewayContext {
   readonly correlationId: string;
   /** Whether the request named its operation by id or hash (APQ or a safelist), as CDN-cacheable GETs do. */
   readonly persistedQuery: boolean;
+  /**
+   * Set on a subscription's lookup of the events it delivers: its answers come from the subgraphs,
+   * never from the entity cache, and are not kept there. A lookup reads what an event just
+   * changed, which the cache may not have dropped yet (its feed reads the same stream on its own),
+   * and asks for event ids no later lookup asks for again.
+   */
+  readonly eventLookup?: boolean;
 }
 
 export const EdgeErrorCode = {

@@ -37,6 +37,8 @@ export interface SubgraphDataSourceOptions<Context extends AnyContext> {
    * changed before it is handed on. Shared by the data sources of every subgraph.
    */
   readonly answerCache?: SubgraphAnswerCache;
+  /** Whether a query fetched for `context` is looked up in `answerCache` and kept there; every query is, without it. */
+  readonly usesAnswerCache?: (context: Context) => boolean;
 }
 
 /** A subgraph's answer as it came: each request that shares it reads its own copy of the data from `body`. */
@@ -110,9 +112,10 @@ export class SubgraphDataSource<Context extends AnyContext = AnyContext> impleme
   }
 
   private answer(body: string, options: OperationFetch<Context>): Promise<SubgraphAnswer> {
-    const { sharedBy, fetchShared, answerCache } = this.options;
-    if (!isQuery(options.request.query)) return answerCache ? this.mutationExchange(body, options, answerCache) : this.exchange(body, options);
+    const { sharedBy, fetchShared, usesAnswerCache } = this.options;
+    if (!isQuery(options.request.query)) return this.options.answerCache ? this.mutationExchange(body, options, this.options.answerCache) : this.exchange(body, options);
     if (!sharedBy) return this.exchange(body, options);
+    const answerCache = usesAnswerCache?.(options.context) === false ? undefined : this.options.answerCache;
     const key = `${sharedBy(options.context)}\n${body}`;
     // One cache for every subgraph: the same query text may go to two of them.
     const cacheKey = `${this.serviceName}\n${key}`;

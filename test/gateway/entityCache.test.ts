@@ -10,6 +10,7 @@ import { createLogger } from '../../platform/logger.ts';
 import { eventually } from '../support/eventually.ts';
 import { OPERATOR, type TestClient } from '../support/gatewayClients.ts';
 import { scrapeMetrics } from '../support/prometheusText.ts';
+import { subscribe } from '../support/subscriber.ts';
 import { startTestSystem, type TestSystem } from '../support/testSystem.ts';
 import { TEST_IDENTITY_SECRET } from '../support/trustedCaller.ts';
 import { acmeEvent, postEvents } from '../support/warehouseEvents.ts';
@@ -191,6 +192,29 @@ describe('the gateway entity cache', () => {
       const hitsBefore = await cacheHits();
       await post(running.system.gateway.url, query, variables);
       assert.equal(await cacheHits(), hitsBefore, `asked again, ${query} was not answered from the cache`);
+    }
+  });
+
+  it("resolves a subscription's events from the subgraphs alone: its lookups neither read the cache nor fill it", async () => {
+    const query = 'subscription ($skus: [ID!]) { stockChanged(skus: $skus, locationIds: ["DC-01"]) { sequence after { onHandWms } stockLevel { onHandWms available } } }';
+    // The level is in the cache, as a storefront's reads leave it.
+    await level('SKU-00005', 'DC-01');
+    const subscriber = subscribe<{ after: { onHandWms: number }; stockLevel: { onHandWms: number } }>(
+      running.system.gateway.url, running.clients.headers(OPERATOR.name), query, { skus: ['SKU-00005'] }, 'stockChanged',
+    );
+    try {
+      const gatewayMetric = async (name: string) => (await scrapeMetrics(running.system.gateway.url)).sum(name);
+      await eventually(() => gatewayMetric('stockgraph_active_subscriptions'), (count) => count === 1, { what: 'the subscription in place' });
+      const lookupsBefore = await gatewayMetric('stockgraph_entity_cache_lookups_total');
+
+      await receive('SKU-00005', 3);
+      await subscriber.until((received) => received.length === 1);
+
+      const [change] = subscriber.received;
+      assert.ok(change!.stockLevel.onHandWms >= change!.after.onHandWms, 'the level as it is now is no older than the change');
+      assert.equal(await gatewayMetric('stockgraph_entity_cache_lookups_total'), lookupsBefore, 'no lookup of the cache for the delivery');
+    } finally {
+      await subscriber.close();
     }
   });
 
