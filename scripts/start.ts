@@ -45,7 +45,7 @@ runService(async (startEnv) => {
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
   const seeded = await layDownDemoData(infrastructure.db);
   if (seeded) logger.info('demo data seeded');
-  if (embedded) collectGarbage();
+  if (embedded && seeded) collectGarbage();
   const erp = embedded && !env.ERP_BASE_URL ? await startEmbeddedErp(env, runtime.host, infrastructure.db) : null;
   const system = await startSystem({ infrastructure, host: runtime.host, ports, logger, env: { ...env, ...erp?.env } });
   // Orders and the first reconciliation run are made through the running services, as real ones are.
@@ -79,10 +79,11 @@ function startEmbeddedErp(env: Environment, host: string, db: Database): Promise
 }
 
 /**
- * A full garbage collection, where node runs with --expose-gc (`npm start` does). PGlite makes a
- * new database with a second WebAssembly instance of PostgreSQL, whose memory (about 450 MB) is
- * garbage a few hundred milliseconds after the database opens; V8 took it back only at a full
- * collection that came once the services had started, and held it on top of theirs until then.
+ * A full garbage collection, where node runs with --expose-gc (`npm start` does), once a first
+ * start has laid its demo data down. PGlite makes a new database with a second WebAssembly
+ * instance of PostgreSQL, whose memory (about 450 MB) is garbage a few hundred milliseconds
+ * after the database opens; V8 took it back only at a full collection that came once the
+ * services had started, and held it on top of theirs until then. A later start made none.
  */
 function collectGarbage(): void {
   (globalThis as { gc?: () => void }).gc?.();
